@@ -1,0 +1,38 @@
+# The two commands of README.md: `make demo` and `make test`.
+# Everything else is CMake + ctest; this file only strings steps together.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?= -DHS_WERROR=ON
+
+.PHONY: all setup build demo test test-asan bench clean
+
+all: build
+
+setup:
+	@sh scripts/setup.sh build
+
+build: setup
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory
+
+demo: build
+	./$(BUILD)/hubsync demo $(BUILD)/demo
+
+test: setup
+	@sh scripts/setup.sh test
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory test-asan
+
+test-asan:
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DHS_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS) -- --no-print-directory
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -LE nosan
+
+bench: build
+	./$(BUILD)/hs_bench
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

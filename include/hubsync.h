@@ -1,0 +1,143 @@
+/*
+ * hubsync.h - the public C API of hubsync.
+ *
+ * hubsync synchronizes local SQLite databases ("replicas") through a shared
+ * master database. The app keeps writing its database with any SQLite driver;
+ * `hs_replica_init` installs plain SQL triggers that record what changed, and
+ * `hs_replica_sync` exchanges those changes with the master.
+ *
+ * Conventions (after libgit2):
+ *  - every function returns 0 (HS_OK) or a negative hs_error code;
+ *  - the human message of the last failure is kept on the handle
+ *    (hs_replica_errmsg) and is one line that says what and what to do;
+ *  - constructors write to an **out parameter that the caller owns and frees
+ *    with the matching _free, which accepts NULL;
+ *  - strings returned through char **out are heap memory freed with hs_free;
+ *  - options structs start with a version field; initialise them with their
+ *    _INIT macro so that new fields do not break callers.
+ *
+ * A handle is not thread-safe: use one handle per thread (the daemon opens
+ * its own). Several processes may use one replica at once.
+ */
+#ifndef HUBSYNC_H
+#define HUBSYNC_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum hs_error {
+	HS_OK = 0,
+	HS_ERROR = -1,     /* anything not listed below */
+	HS_ENOTFOUND = -2, /* no such replica, master, conflict or series */
+	HS_EBUSY = -3,     /* master locked by another PC for too long */
+	HS_ECONFLICT = -4, /* a sync is already running */
+	HS_EIO = -5,       /* file or share error (missing share, disk full) */
+	HS_ECORRUPT = -6,  /* a database failed its integrity or schema check */
+	HS_EINVALID = -7   /* bad argument or request; nothing was changed */
+} hs_error;
+
+/* An open local replica (or a plain app database before hs_replica_init). */
+typedef struct hs_replica hs_replica;
+
+/* Wall clock source in milliseconds since 1970 (tests inject skew). */
+typedef int64_t (*hs_clock_fn)(void *ctx);
+
+#define HS_OPEN_OPTIONS_VERSION 1
+typedef struct hs_open_options {
+	int version;
+	hs_clock_fn clock;   /* NULL: the system clock */
+	void *clock_ctx;
+	int busy_timeout_ms; /* 0: 10000; how long to wait for a locked database */
+} hs_open_options;
+#define HS_OPEN_OPTIONS_INIT { HS_OPEN_OPTIONS_VERSION, NULL, NULL, 0 }
+
+/*
+ * Open the SQLite database at path. The file must exist. On failure *out is
+ * still set when a handle could be made (so the message can be read) and must
+ * be freed; it is NULL only when memory ran out.
+ */
+int hs_replica_open(hs_replica **out, const char *path,
+		    const hs_open_options *opts);
+void hs_replica_free(hs_replica *r);
+
+/* The message of the last failure on r ("" if none). Never NULL. */
+const char *hs_replica_errmsg(const hs_replica *r);
+
+#define HS_INIT_OPTIONS_VERSION 1
+typedef struct hs_init_options {
+	int version;
+	const char *master_path; /* required: the master SQLite file */
+	const char *user;        /* NULL: the OS account name */
+	const char *tables;      /* comma list; NULL: every user table */
+} hs_init_options;
+#define HS_INIT_OPTIONS_INIT { HS_INIT_OPTIONS_VERSION, NULL, NULL, NULL }
+
+/*
+ * Start tracking the replica: add hubsync metadata and triggers, record the
+ * master (creating it if it does not exist), and queue the rows already in
+ * the tables for the first push. Safe to run again with the same master (it
+ * adds newly listed tables). A table without a primary key is refused.
+ */
+int hs_replica_init(hs_replica *r, const hs_init_options *opts);
+
+/* Progress report during a sync: phase is "lock", "push", "pull" or
+ * "done"; table may be NULL; rows counts rows done so far in that table. */
+typedef void (*hs_progress_fn)(void *ctx, const char *phase,
+			       const char *table, int64_t rows);
+
+#define HS_SYNC_OPTIONS_VERSION 1
+typedef struct hs_sync_options {
+	int version;
+	hs_progress_fn progress;
+	void *progress_ctx;
+	int lock_timeout_ms; /* 0: 30000; wait this long for the master lock */
+} hs_sync_options;
+#define HS_SYNC_OPTIONS_INIT { HS_SYNC_OPTIONS_VERSION, NULL, NULL, 0 }
+
+/*
+ * Push local changes to the master and pull everyone else's, each in one
+ * transaction together with its watermark, and append a sync_log row.
+ * *result_json (may be NULL) receives the manual-sync result object of the
+ * contract ({"success", "message", "stats", "duration"}) also on failure.
+ */
+int hs_replica_sync(hs_replica *r, const hs_sync_options *opts,
+		    char **result_json);
+
+/* JSON documents of the contract (section 3.3). Free with hs_free. */
+int hs_replica_status_json(hs_replica *r, char **out);
+int hs_replica_history_json(hs_replica *r, int limit, char **out);
+int hs_replica_conflicts_json(hs_replica *r, int include_resolved,
+			      char **out);
+
+/* Audit trail: local and synced changes, newest first. table and key may be
+ * NULL (key matches the primary key shown as text, composite keys as
+ * "a|b"); since is an ISO time or NULL; limit <= 0 means 200. */
+int hs_replica_log_json(hs_replica *r, const char *table, const char *key,
+			const char *since, int limit, char **out);
+
+/* Scheduled sync interval in minutes (0 = off), stored in the replica. */
+int hs_replica_schedule_get(hs_replica *r, int *minutes);
+int hs_replica_schedule_set(hs_replica *r, int minutes);
+
+typedef enum hs_keep { HS_KEEP_LOCAL = 0, HS_KEEP_REMOTE = 1 } hs_keep;
+
+/*
+ * Settle a conflict: make the kept value the current one (as a new local
+ * change that syncs) and mark the conflict resolved; the resolution reaches
+ * every replica with the next sync. HS_ENOTFOUND for an unknown id.
+ */
+int hs_replica_resolve(hs_replica *r, int64_t conflict_id, hs_keep keep);
+
+/* Free memory returned by this API. Accepts NULL. */
+void hs_free(void *p);
+
+/* The library version, "MAJOR.MINOR.PATCH". */
+const char *hs_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
