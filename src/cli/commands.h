@@ -1,0 +1,30 @@
+/*
+ * commands.h - the entry points of the hubsync commands, one per command,
+ * grouped by the file that implements them. main.c lists them in its command
+ * table; each has the signature of cli_command.run (cli.h).
+ */
+#ifndef HS_CLI_COMMANDS_H
+#define HS_CLI_COMMANDS_H
+
+/* cmd_setup.c: configuring a replica */
+int cli_cmd_init(int argc, char **argv);
+int cli_cmd_schedule(int argc, char **argv);
+
+/* cmd_sync.c */
+int cli_cmd_sync(int argc, char **argv);
+
+/* cmd_status.c: what the replica's sync looks like */
+int cli_cmd_status(int argc, char **argv);
+int cli_cmd_history(int argc, char **argv);
+
+/* cmd_conflicts.c */
+int cli_cmd_conflicts(int argc, char **argv);
+int cli_cmd_resolve(int argc, char **argv);
+
+/* cmd_log.c: the audit trail */
+int cli_cmd_log(int argc, char **argv);
+
+/* cmd_demo.c */
+int cli_cmd_demo(int argc, char **argv);
+
+#endif
