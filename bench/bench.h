@@ -137,7 +137,7 @@ typedef enum report_unit { REPORT_MS, REPORT_RATE, REPORT_MB } report_unit;
 typedef enum report_cmp { CMP_NONE = 0, CMP_MAX = 1, CMP_MIN = 2 } report_cmp;
 
 typedef struct report_row {
-	char what[80];      /* what was measured */
+	char what[160];     /* what was measured (or a section title) */
 	report_unit unit;   /* of plain and hs */
 	double plain, hs;   /* plain SQLite, hubsync (plain < 0: none) */
 	report_cmp ratio_cmp; double ratio_lim; /* bound on hs / plain */
@@ -154,6 +154,12 @@ void report_section(const char *title);
 void report_print(void);
 /* Number of rows with a target that was missed. */
 int report_misses(void);
+/* Record a wrong outcome (rows lost, replicas not converged): printed after
+ * the table, and the bench exits 1. These are correctness checks, not
+ * timings. Also prints the message to stderr at once. */
+void report_problem(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+int report_problems(void);
 
 /* ---- the cases ---- */
 

@@ -85,11 +85,12 @@ static int incr_size(const bench_opts *o, int64_t n, incr_result *res)
 		if (hs_bench_sync(ra, &va[r], &pushed, NULL, NULL) < 0 ||
 		    hs_bench_sync(rb, &vb[r], NULL, &pulled, NULL) < 0)
 			goto cleanup;
-		if (pushed != changed || pulled != changed) {
-			fprintf(stderr, "hs_bench: incremental sync on %lld "
-				"rows moved %lld up and %lld down, expected "
-				"%d\n", (long long)n, (long long)pushed,
-				(long long)pulled, changed);
+		if ((pushed != changed || pulled != changed) && !res->bad) {
+			report_problem("incremental sync on %lld rows, round "
+				       "%d: pushed %lld and pulled %lld, "
+				       "expected %d each", (long long)n,
+				       r + 1, (long long)pushed,
+				       (long long)pulled, changed);
 			res->bad = 1;
 		}
 	}
@@ -145,7 +146,7 @@ int case_incr(const bench_opts *o)
 		row->abs_lim = 50;
 		if (res[i].bad)
 			snprintf(row->note, sizeof(row->note),
-				 "WRONG ROW COUNTS (see stderr)");
+				 "WRONG ROW COUNTS (see below)");
 		row = report_add(REPORT_MS, res[i].plain, res[i].pull,
 				 "sync pulling %d rows, table of %lld rows",
 				 o->incr_changed, (long long)res[i].n);

@@ -124,10 +124,16 @@ int case_pull(const bench_opts *o)
 		 ca == n && cb == n && ha == hb ? "" :
 		 "; B DIFFERS FROM A");
 	if (ca != n || cb != n || ha != hb)
-		fprintf(stderr, "hs_bench: after the pull B holds %lld rows, "
-			"A %lld, expected %lld (%s)\n", (long long)cb,
-			(long long)ca, (long long)n,
-			ha == hb ? "same digest" : "different contents");
+		report_problem("first pull: B holds %lld rows, A %lld, "
+			       "expected %lld (%s)", (long long)cb,
+			       (long long)ca, (long long)n,
+			       ha == hb ? "same contents" :
+			       "different contents");
+	if (pushed != n || pulled != n)
+		report_problem("first sync: A pushed %lld rows and B pulled "
+			       "%lld by the sync result, expected %lld",
+			       (long long)pushed, (long long)pulled,
+			       (long long)n);
 
 	row = report_add(REPORT_MB, (double)bench_db_bytes(plain),
 			 (double)bench_db_bytes(a),

@@ -129,9 +129,10 @@ static int users_converged(char paths[][4096], int n)
 			c0 = c;
 			h0 = h;
 		} else if (c != c0 || h != h0) {
-			fprintf(stderr, "hs_bench: %s differs from %s (%lld "
-				"vs %lld rows)\n", paths[i], paths[0],
-				(long long)c, (long long)c0);
+			report_problem("%d users: after two rounds %s differs "
+				       "from %s (%lld vs %lld rows)", n - 1,
+				       paths[i], paths[0], (long long)c,
+				       (long long)c0);
 			same = 0;
 		}
 	}
@@ -208,7 +209,7 @@ int case_users(const bench_opts *o)
 		 "pushed %lld, pulled %lld; %s", (long long)r2[worst].pushed,
 		 (long long)r2[worst].pulled,
 		 converged ? "all replicas + master converged" :
-		 "NOT CONVERGED (see stderr)");
+		 "NOT CONVERGED (see below)");
 	rc = 0;
 cleanup:
 	for (u = 0; u < nu; u++)

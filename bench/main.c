@@ -4,8 +4,10 @@
  *
  *   hs_bench [--quick] [--only CASES] [--max-rows N] [--dir DIR] [--keep]
  *
- * Exit status: 0 when every case ran (missed targets included: they are
- * reported, not asserted), 1 when a case failed to run, 2 on usage errors.
+ * Exit status: 0 when every case ran and every outcome was right (missed
+ * targets included: they are reported, not asserted), 1 when a case failed
+ * to run or a sync produced wrong data (lost rows, replicas that did not
+ * converge), 2 on usage errors.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -100,6 +102,7 @@ int main(int argc, char **argv)
 	size_t c;
 
 	memset(&o, 0, sizeof(o));
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--quick")) {
 			quick = 1;
@@ -184,11 +187,12 @@ int main(int argc, char **argv)
 		fflush(stdout);
 	}
 	report_print();
-	printf("targets missed: %d%s\n", report_misses(),
-	       failed ? "; some cases FAILED to run (see stderr)" : "");
+	printf("targets missed: %d%s%s\n", report_misses(),
+	       failed ? "; some cases FAILED to run (see stderr)" : "",
+	       report_problems() ? "; WRONG OUTCOMES (listed above)" : "");
 	if (keep)
 		printf("scratch folder kept: %s\n", dir);
 	else
 		bench_rmtree(dir);
-	return failed ? 1 : 0;
+	return failed || report_problems() ? 1 : 0;
 }

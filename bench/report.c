@@ -29,6 +29,10 @@ static int report_n;
 static report_row report_spare;
 static int report_dropped;
 
+#define REPORT_MAX_PROBLEMS 16
+static char report_problem_text[REPORT_MAX_PROBLEMS][200];
+static int report_n_problems;
+
 static report_entry *report_next(void)
 {
 	if (report_n == REPORT_MAX_ROWS) {
@@ -88,24 +92,28 @@ static void format_value(char *out, size_t cap, report_unit unit, double v)
 	}
 }
 
-/* Append "ratio <= 3x"-style text for one bound; unit NULL for a ratio. */
+/* Append the text of one bound ("time <= 3x", "<= 50 ms", ">= 100k/s"). */
 static void format_bound(char *out, size_t cap, report_cmp cmp, double lim,
 			 const report_row *r, int is_ratio)
 {
-	char v[32];
+	const char *op = cmp == CMP_MAX ? "<=" : ">=";
 	size_t len = strlen(out);
+	const char *sep = len ? ", " : "";
 
 	if (cmp == CMP_NONE)
 		return;
 	if (is_ratio)
-		snprintf(v, sizeof(v), "%gx", lim);
+		snprintf(out + len, cap - len, "%s%s %s %gx", sep,
+			 r->unit == REPORT_RATE ? "speed" :
+			 r->unit == REPORT_MB ? "size" : "time", op, lim);
+	else if (r->unit == REPORT_MS)
+		snprintf(out + len, cap - len, "%s%s %g ms", sep, op, lim);
+	else if (r->unit == REPORT_RATE)
+		snprintf(out + len, cap - len, "%s%s %gk/s", sep, op,
+			 lim / 1e3);
 	else
-		format_value(v, sizeof(v), r->unit, lim);
-	snprintf(out + len, cap - len, "%s%s %s %s", len ? ", " : "",
-		 is_ratio ? (r->unit == REPORT_RATE ? "speed" :
-			     r->unit == REPORT_MB ? "size" : "time")
-			  : "value",
-		 cmp == CMP_MAX ? "<=" : ">=", v);
+		snprintf(out + len, cap - len, "%s%s %g MB", sep, op,
+			 lim / 1e6);
 }
 
 /* How far value misses the bound: 1 or less when it holds. */
@@ -131,6 +139,26 @@ static double row_miss(const report_row *r)
 	return a > b ? a : b;
 }
 
+void report_problem(const char *fmt, ...)
+{
+	char *text = report_problem_text[report_n_problems <
+					 REPORT_MAX_PROBLEMS ?
+					 report_n_problems :
+					 REPORT_MAX_PROBLEMS - 1];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(report_problem_text[0]), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "hs_bench: %s\n", text);
+	report_n_problems++;
+}
+
+int report_problems(void)
+{
+	return report_n_problems;
+}
+
 int report_misses(void)
 {
 	int i, n = 0;
@@ -146,7 +174,7 @@ void report_print(void)
 {
 	int i;
 
-	printf("\n%-48s %11s %11s %8s  %-28s %s\n", "measure", "plain",
+	printf("\n%-48s %10s %10s %7s  %-24s %s\n", "measure", "plain",
 	       "hubsync", "ratio", "target", "result");
 	for (i = 0; i < report_n; i++) {
 		const report_row *r = &report_rows[i].row;
@@ -176,7 +204,7 @@ void report_print(void)
 		else
 			snprintf(verdict, sizeof(verdict), "MISS by %.2fx",
 				 miss);
-		printf("%-48s %11s %11s %8s  %-28s %s%s%s\n", r->what, plain,
+		printf("%-48s %10s %10s %7s  %-24s %s%s%s\n", r->what, plain,
 		       hs, ratio, target[0] ? target : "-", verdict,
 		       r->note[0] ? "  " : "", r->note);
 	}
@@ -185,4 +213,6 @@ void report_print(void)
 		       report_dropped);
 	printf("\nratio = hubsync / plain SQLite (times: x slower; rates: "
 	       "fraction of plain speed; sizes: x larger)\n");
+	for (i = 0; i < report_n_problems && i < REPORT_MAX_PROBLEMS; i++)
+		printf("WRONG OUTCOME: %s\n", report_problem_text[i]);
 }
