@@ -9,15 +9,15 @@
 #include "demo.h"
 #include "report.h"
 
-#define DEMO_DEFAULT_DIR "hubsync-demo"
-
 static const cli_spec demo_spec = {
 	"demo",
 	"[DIR]",
-	"Create DIR (default: ./" DEMO_DEFAULT_DIR ") with a master and five user\n"
-	"replicas of the Craft Tools Hub schema, load the component catalog, let\n"
-	"the five users work (concurrent edits, offline periods, deletes, new\n"
-	"quote numbers), sync them, and show that every replica converged.",
+	"Create DIR (default: a new ./hubsync-demo-XXXXXX) with a master and\n"
+	"five user replicas of the Craft Tools Hub schema, load the component\n"
+	"catalog, let the five users work (concurrent edits, offline periods,\n"
+	"deletes, new quote numbers), sync them, and show that every replica\n"
+	"converged. DIR may be the folder of an earlier demo run (it is\n"
+	"replaced); another non-empty folder is refused.",
 	{ "DIR" },
 	0,
 	{ { NULL, NULL, NULL } },
@@ -25,15 +25,16 @@ static const cli_spec demo_spec = {
 
 int cli_cmd_demo(int argc, char **argv)
 {
-	const char *dir;
 	cli_args a;
-	int code;
+	int code, rc;
 
 	if (!cli_args_parse(&a, &demo_spec, argc, argv, &code))
 		return code;
-	dir = a.pos[0] ? a.pos[0] : DEMO_DEFAULT_DIR;
-	if (hs_demo_run(dir) != 0)
-		return cli_fail("demo", "the demo in '%s' did not complete "
-				"(see above); remove the folder and retry", dir);
-	return CLI_EXIT_OK;
+	rc = hs_demo_run(a.pos[0]); /* NULL: the demo picks a new folder */
+	if (rc == 0)
+		return CLI_EXIT_OK;
+	if (rc > 0) /* it ran; its report names the failed check */
+		return cli_fail("demo", "a check failed (see the report "
+				"above); please report it");
+	return CLI_EXIT_FAIL; /* could not run: it printed why */
 }
