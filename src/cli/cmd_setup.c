@@ -68,9 +68,10 @@ static void print_init_summary(hs_replica *r, const char *db)
 					    : "?",
 	       cli_json_str(st, "nasDbPath") ? cli_json_str(st, "nasDbPath")
 					     : "?");
-	if (json_is_integer(json_object_get(st, "pendingChanges")))
-		printf(", %lld changes to push",
-		       cli_json_int(st, "pendingChanges"));
+	if (json_is_integer(json_object_get(st, "pendingChanges"))) {
+		long long n = cli_json_int(st, "pendingChanges");
+		printf(", %lld change%s to push", n, n == 1 ? "" : "s");
+	}
 	printf("\nnext: hubsync sync %s\n", db);
 	json_decref(st);
 	hs_free(doc);

@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "cli.h"
@@ -57,6 +58,18 @@ static void print_tables(const json_t *pulled, const json_t *pushed)
 	cli_table_free(t);
 }
 
+/* Progress on a terminal: one line on stderr, rewritten in place. */
+static void show_progress(void *ctx, const char *phase, const char *table,
+			  int64_t rows)
+{
+	(void)ctx;
+	if (table)
+		fprintf(stderr, "\r\033[K%s %s: %lld rows", phase, table,
+			(long long)rows);
+	else
+		fprintf(stderr, "\r\033[K%s...", phase);
+}
+
 static void print_result(const json_t *res, const char *db)
 {
 	const json_t *stats = json_object_get(res, "stats");
@@ -89,7 +102,11 @@ int cli_cmd_sync(int argc, char **argv)
 	if (code != CLI_EXIT_OK)
 		return code;
 
+	if (!as_json && isatty(STDERR_FILENO))
+		opts.progress = show_progress;
 	rc = hs_replica_sync(r, &opts, &doc);
+	if (opts.progress)
+		fputs("\r\033[K", stderr); /* clear the progress line */
 	if (as_json && doc)
 		printf("%s\n", doc);
 	if (doc)
