@@ -1,0 +1,378 @@
+/*
+ * api.c - routing and the endpoint handlers of the daemon (see api.h).
+ *
+ * The JSON documents come from the public library API; this file only adds
+ * the daemon's live keys to the status object, checks request bodies, and
+ * maps hs_error codes to HTTP statuses.
+ */
+#include "api.h"
+#include "assets.h"
+
+#include <hubsync.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HSD_MAX_INTERVAL_MIN (7 * 24 * 60)
+#define HSD_MAX_HISTORY 1000
+
+typedef void (*route_fn)(hsd_api *api, const hsd_request *req,
+			 hsd_reply *reply, const char *id);
+
+typedef struct route {
+	const char *method;
+	const char *pattern; /* "*" matches one path segment (the id) */
+	route_fn fn;
+} route;
+
+/* ---- helpers ---- */
+
+static int http_status_of(int rc)
+{
+	switch (rc) {
+	case HS_EINVALID:
+		return 400;
+	case HS_ENOTFOUND:
+		return 404;
+	case HS_ECONFLICT:
+		return 409;
+	default:
+		return 500;
+	}
+}
+
+static void reply_failure(hsd_reply *reply, int rc, const hs_replica *r)
+{
+	const char *msg = r ? hs_replica_errmsg(r) : "";
+
+	hsd_reply_error(reply, http_status_of(rc), "%s",
+			msg[0] ? msg : "internal error");
+}
+
+/* A handle for this request, or NULL with reply filled. */
+static hs_replica *open_replica(const hsd_api *api, hsd_reply *reply)
+{
+	hs_replica *r = NULL;
+	int rc = hs_replica_open(&r, api->db_path, NULL);
+
+	if (rc == HS_OK)
+		return r;
+	hsd_reply_error(reply, 500, "cannot open the replica %s: %s",
+			api->db_path, r ? hs_replica_errmsg(r) : "out of memory");
+	hs_replica_free(r);
+	return NULL;
+}
+
+/* Answer with a JSON document made by the library (freed here). */
+static void reply_library_doc(hsd_reply *reply, char *doc)
+{
+	reply->status = 200;
+	reply->content_type = "application/json";
+	reply->body = strdup(doc);
+	reply->len = reply->body ? strlen(reply->body) : 0;
+	hs_free(doc);
+	if (!reply->body)
+		hsd_reply_error(reply, 500, "out of memory");
+}
+
+/* The request body as a JSON object, or NULL with reply filled. */
+static json_t *body_object(const hsd_request *req, hsd_reply *reply)
+{
+	json_error_t jerr;
+	json_t *doc = json_loadb(req->body, req->body_len, 0, &jerr);
+
+	if (!doc) {
+		hsd_reply_error(reply, 400, "the body is not valid JSON: %s",
+				jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(doc)) {
+		hsd_reply_error(reply, 400, "the body must be a JSON object");
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+/* Parse a whole decimal number in [min, max]; 0 on success. */
+static int parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!s || !*s || *s == '+' || *s == '-' || *s == ' ')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* ---- endpoints ---- */
+
+static void get_status(hsd_api *api, const hsd_request *req,
+		       hsd_reply *reply, const char *id)
+{
+	hs_replica *r = open_replica(api, reply);
+	char *text = NULL;
+	json_t *doc;
+	int rc;
+
+	if (!r)
+		return;
+	rc = hs_replica_status_json(r, &text);
+	if (rc != HS_OK) {
+		reply_failure(reply, rc, r);
+		goto cleanup;
+	}
+	doc = json_loads(text, 0, NULL);
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		hsd_reply_error(reply, 500, "the library's status is not a JSON object");
+		goto cleanup;
+	}
+	hsd_sched_annotate(api->sched, doc);
+	hsd_reply_json(reply, 200, doc);
+cleanup:
+	hs_free(text);
+	hs_replica_free(r);
+}
+
+static void post_manual(hsd_api *api, const hsd_request *req,
+			hsd_reply *reply, const char *id)
+{
+	char *result = NULL;
+	int rc = hsd_sched_sync_now(api->sched, &result);
+
+	if (!result) {
+		if (rc == HS_ECONFLICT)
+			hsd_reply_error(reply, 409,
+					"a sync is already running; wait for it to finish (GET /api/sync/progress)");
+		else
+			hsd_reply_error(reply, 500,
+					"the daemon is shutting down; no sync was started");
+		return;
+	}
+	if (rc == HS_ECONFLICT) {
+		json_t *doc = json_loads(result, 0, NULL);
+		const char *msg = json_string_value(json_object_get(doc, "message"));
+
+		hsd_reply_error(reply, 409, "%s",
+				msg ? msg : "a sync is already running");
+		json_decref(doc);
+		hs_free(result);
+		return;
+	}
+	reply_library_doc(reply, result);
+}
+
+static void put_schedule(hsd_api *api, const hsd_request *req,
+			 hsd_reply *reply, const char *id)
+{
+	json_t *body = body_object(req, reply), *val;
+	hs_replica *r = NULL;
+	json_int_t minutes;
+	int rc;
+
+	if (!body)
+		return;
+	val = json_object_get(body, "intervalMinutes");
+	if (!json_is_integer(val) || json_integer_value(val) < 0 ||
+	    json_integer_value(val) > HSD_MAX_INTERVAL_MIN) {
+		hsd_reply_error(reply, 400,
+				"intervalMinutes must be a whole number of minutes from 0 (scheduled sync off) to %d",
+				HSD_MAX_INTERVAL_MIN);
+		goto cleanup;
+	}
+	minutes = json_integer_value(val);
+	r = open_replica(api, reply);
+	if (!r)
+		goto cleanup;
+	rc = hs_replica_schedule_set(r, (int)minutes);
+	if (rc != HS_OK) {
+		reply_failure(reply, rc, r);
+		goto cleanup;
+	}
+	hsd_sched_set_interval(api->sched, (int)minutes);
+	hsd_reply_json(reply, 200,
+		       json_pack("{s:b,s:I}", "success", 1, "intervalMinutes",
+				 minutes));
+cleanup:
+	hs_replica_free(r);
+	json_decref(body);
+}
+
+static void get_history(hsd_api *api, const hsd_request *req,
+			hsd_reply *reply, const char *id)
+{
+	const char *arg = hsd_request_arg(req, "limit");
+	int64_t limit = 50;
+	hs_replica *r;
+	char *doc = NULL;
+	int rc;
+
+	if (arg && parse_int(arg, 1, HSD_MAX_HISTORY, &limit) < 0) {
+		hsd_reply_error(reply, 400,
+				"limit must be a whole number from 1 to %d, not '%s'",
+				HSD_MAX_HISTORY, arg);
+		return;
+	}
+	r = open_replica(api, reply);
+	if (!r)
+		return;
+	rc = hs_replica_history_json(r, (int)limit, &doc);
+	if (rc == HS_OK)
+		reply_library_doc(reply, doc);
+	else
+		reply_failure(reply, rc, r);
+	hs_replica_free(r);
+}
+
+static void get_conflicts(hsd_api *api, const hsd_request *req,
+			  hsd_reply *reply, const char *id)
+{
+	const char *arg = hsd_request_arg(req, "all");
+	int all = arg && (strcmp(arg, "1") == 0 || strcmp(arg, "true") == 0);
+	hs_replica *r;
+	char *doc = NULL;
+	int rc;
+
+	if (arg && !all && strcmp(arg, "0") != 0 && strcmp(arg, "false") != 0) {
+		hsd_reply_error(reply, 400, "all must be 1 or 0, not '%s'", arg);
+		return;
+	}
+	r = open_replica(api, reply);
+	if (!r)
+		return;
+	rc = hs_replica_conflicts_json(r, all, &doc);
+	if (rc == HS_OK)
+		reply_library_doc(reply, doc);
+	else
+		reply_failure(reply, rc, r);
+	hs_replica_free(r);
+}
+
+static void post_resolve(hsd_api *api, const hsd_request *req,
+			 hsd_reply *reply, const char *id)
+{
+	json_t *body;
+	const char *keep;
+	hs_replica *r = NULL;
+	int64_t conflict_id;
+	int rc;
+
+	if (parse_int(id, 1, INT64_MAX, &conflict_id) < 0) {
+		hsd_reply_error(reply, 400,
+				"'%s' is not a conflict id; ids are the numbers GET /api/sync/conflicts lists",
+				id);
+		return;
+	}
+	body = body_object(req, reply);
+	if (!body)
+		return;
+	keep = json_string_value(json_object_get(body, "keep"));
+	if (!keep || (strcmp(keep, "local") != 0 && strcmp(keep, "remote") != 0)) {
+		hsd_reply_error(reply, 400,
+				"keep must be \"local\" or \"remote\"");
+		goto cleanup;
+	}
+	r = open_replica(api, reply);
+	if (!r)
+		goto cleanup;
+	rc = hs_replica_resolve(r, conflict_id,
+				strcmp(keep, "local") == 0 ? HS_KEEP_LOCAL :
+							     HS_KEEP_REMOTE);
+	if (rc != HS_OK) {
+		reply_failure(reply, rc, r);
+		goto cleanup;
+	}
+	hsd_reply_json(reply, 200,
+		       json_pack("{s:b,s:I,s:s}", "success", 1, "id",
+				 (json_int_t)conflict_id, "keep", keep));
+cleanup:
+	hs_replica_free(r);
+	json_decref(body);
+}
+
+static void get_progress(hsd_api *api, const hsd_request *req,
+			 hsd_reply *reply, const char *id)
+{
+	hsd_reply_json(reply, 200, hsd_sched_progress_json(api->sched));
+}
+
+/* ---- routing ---- */
+
+static const route routes[] = {
+	{ "GET", "/api/sync/status", get_status },
+	{ "POST", "/api/sync/manual", post_manual },
+	{ "PUT", "/api/sync/schedule", put_schedule },
+	{ "GET", "/api/sync/history", get_history },
+	{ "GET", "/api/sync/conflicts", get_conflicts },
+	{ "POST", "/api/sync/conflicts/*/resolve", post_resolve },
+	{ "GET", "/api/sync/progress", get_progress },
+};
+
+/*
+ * Does path match pattern? On a match the "*" segment is copied into id
+ * (NUL-terminated, at most idlen - 1 bytes; a longer one does not match).
+ */
+static int path_matches(const char *pattern, const char *path, char *id,
+			size_t idlen)
+{
+	while (*pattern && *path) {
+		if (*pattern == '*') {
+			size_t n = strcspn(path, "/");
+
+			if (n == 0 || n >= idlen)
+				return 0;
+			memcpy(id, path, n);
+			id[n] = '\0';
+			path += n;
+			pattern++;
+			continue;
+		}
+		if (*pattern++ != *path++)
+			return 0;
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+void hsd_api_handle(hsd_api *api, const hsd_request *req, hsd_reply *reply)
+{
+	const hsd_asset *asset;
+	char id[32];
+	int path_known = 0;
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (!path_matches(routes[i].pattern, req->path, id, sizeof(id)))
+			continue;
+		if (strcmp(routes[i].method, req->method) == 0) {
+			routes[i].fn(api, req, reply, id);
+			return;
+		}
+		path_known = 1;
+		reply->allow = routes[i].method; /* one method per path */
+	}
+	asset = hsd_asset_find(strcmp(req->path, "/index.html") == 0 ?
+				       "/" : req->path);
+	if (asset && strcmp(req->method, "GET") == 0) {
+		reply->status = 200;
+		reply->content_type = asset->content_type;
+		reply->static_body = asset->data;
+		reply->len = asset->len;
+		return;
+	}
+	if (asset) {
+		path_known = 1;
+		reply->allow = "GET, HEAD";
+	}
+	if (path_known)
+		hsd_reply_error(reply, 405, "%s is not allowed on %s; use %s",
+				req->method, req->path, reply->allow);
+	else
+		hsd_reply_error(reply, 404, "no such path: %s", req->path);
+}

@@ -1,0 +1,38 @@
+/*
+ * api.h - the daemon's HTTP API (DESIGN.md section 3.4) and the page.
+ *
+ *   GET  /api/sync/status                 3.3 status + isSyncing,
+ *                                         nextSyncTime, offline, ...
+ *   POST /api/sync/manual                 sync now; 3.3 manual result
+ *                                         (200 also when the sync failed:
+ *                                         success false, message says why)
+ *   PUT  /api/sync/schedule               {"intervalMinutes": N} ->
+ *                                         {"success": true, "intervalMinutes": N}
+ *   GET  /api/sync/history[?limit=N]      3.3 history, newest first (50)
+ *   GET  /api/sync/conflicts[?all=1]      3.3 conflicts (unresolved)
+ *   POST /api/sync/conflicts/ID/resolve   {"keep": "local"|"remote"}
+ *   GET  /api/sync/progress               the running sync's progress
+ *   GET  /, /app.js, /style.css           the status page (assets.h)
+ *
+ * Errors are {"error": "..."}: 400 bad request, 404 unknown path or
+ * conflict, 405 known path with another method (Allow lists the right
+ * ones), 409 a sync already running, 500 anything else.
+ *
+ * Each request opens its own replica handle (handles are not thread-safe
+ * and requests run in parallel); syncs run only in the scheduler's worker.
+ */
+#ifndef HSD_API_H
+#define HSD_API_H
+
+#include "http.h"
+#include "scheduler.h"
+
+typedef struct hsd_api {
+	const char *db_path;
+	hsd_sched *sched;
+} hsd_api;
+
+/* Answer req into reply (always filled). */
+void hsd_api_handle(hsd_api *api, const hsd_request *req, hsd_reply *reply);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * scheduler.h - the daemon's sync worker: scheduled sync, sync on demand,
+ * retry with backoff, and the live state the HTTP API shows.
+ *
+ * One worker thread owns its own hs_replica handle (handles are not
+ * thread-safe) and runs every sync of the daemon, so two syncs never run at
+ * once in this process; a sync asked for while one runs is refused with
+ * HS_ECONFLICT (HTTP 409). Another process syncing the same replica at the
+ * same moment is refused by the library with the same code.
+ *
+ * Timing. The interval comes from the replica (hs_replica_schedule_get) and is
+ * re-read every HSD_SCHED_REREAD_MS, so `hubsync schedule DB N` run from the
+ * command line takes effect without a restart; hsd_sched_set_interval applies
+ * a change made through the API at once. The next scheduled sync is due one
+ * interval after the end of the last attempt (or after the daemon started);
+ * 0 minutes means no scheduled sync. After a failed sync the worker retries
+ * after retry_min_s seconds, doubling up to the interval (at most 30
+ * minutes), until one succeeds. A failure that says the master cannot be
+ * reached (HS_EIO, HS_ENOTFOUND: the share is not mounted) marks the daemon
+ * offline since the first such failure; the next success clears it.
+ *
+ * All functions are safe to call from any thread.
+ */
+#ifndef HSD_SCHEDULER_H
+#define HSD_SCHEDULER_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define HSD_SCHED_REREAD_MS 30000
+
+typedef struct hsd_sched hsd_sched;
+
+typedef struct hsd_sched_options {
+	const char *db_path;  /* the replica; copied */
+	int sync_at_start;    /* 1: sync as soon as the worker starts */
+	int retry_min_s;      /* first retry delay after a failure; 0: 60 */
+	int lock_timeout_ms;  /* hs_sync_options.lock_timeout_ms; 0: library default */
+} hsd_sched_options;
+
+/*
+ * Open the replica, read its schedule and start the worker. On failure
+ * returns a negative hs_error with a one-line reason in err, and *out is
+ * NULL.
+ */
+int hsd_sched_start(hsd_sched **out, const hsd_sched_options *opts,
+		    char *err, size_t errlen);
+
+/*
+ * Start stopping: no new sync starts from now on (hsd_sched_sync_now returns
+ * HS_ERROR), a running one finishes. Returns at once.
+ */
+void hsd_sched_request_stop(hsd_sched *s);
+
+/*
+ * Stop: let a running sync finish (a sync is one transaction per side; it is
+ * not cut short), release anyone waiting in hsd_sched_sync_now, join the
+ * worker and free everything. Accepts NULL.
+ */
+void hsd_sched_stop(hsd_sched *s);
+
+/*
+ * Run a sync now and wait for it to end. Returns HS_ECONFLICT with
+ * *result_json NULL when a sync is already running, HS_ERROR with
+ * *result_json NULL when the daemon is shutting down; otherwise the return
+ * code of hs_replica_sync with *result_json set to its manual-sync result
+ * (caller frees with hs_free).
+ */
+int hsd_sched_sync_now(hsd_sched *s, char **result_json);
+
+/* Apply a new interval (already stored in the replica by the caller). */
+void hsd_sched_set_interval(hsd_sched *s, int minutes);
+
+/*
+ * Add the daemon's live keys to a status object: isSyncing, nextSyncTime
+ * (ISO time or null), offline, offlineSince, lastAttemptTime, progress (while
+ * syncing), and lastError when the daemon's last attempt failed.
+ */
+void hsd_sched_annotate(hsd_sched *s, json_t *status);
+
+/*
+ * The progress of the running sync: {"isSyncing", "trigger", "phase",
+ * "table", "rows", "startedAt", "elapsedMs"}; only isSyncing when idle.
+ * Returns a new reference, NULL when memory ran out.
+ */
+json_t *hsd_sched_progress_json(hsd_sched *s);
+
+#endif
