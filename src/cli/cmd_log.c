@@ -2,7 +2,6 @@
  * cmd_log.c - `hubsync log`: the audit trail of changes (local and synced),
  * newest first, filtered by table, row key and age.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -11,18 +10,18 @@
 #include "commands.h"
 #include "format.h"
 #include "replica.h"
-#include "report.h"
 #include "timefmt.h"
 
 #define LOG_MAX_LIMIT 100000
-#define LOG_CELL_WIDTH 48 /* longer values (JSON blobs) are cut */
-#define LOG_MAX_COLUMNS 16
+#define LOG_VALUE_WIDTH 32   /* one changed value (JSON blobs are cut) */
+#define LOG_CHANGES_WIDTH 80 /* all the changes of one row */
 
 static const cli_spec log_spec = {
 	"log",
 	"DB [--table T] [--key K] [--since TIME] [--limit N] [--json]",
-	"Show the audit trail of DB: every change made here or pulled from the\n"
-	"master, newest first: when, who, which table and row, what changed.\n"
+	"Show the audit trail of DB, newest first: when, who, which table and\n"
+	"row, what changed, and whether the change is synced or still pending\n"
+	"(made here, not pushed yet).\n"
 	"TIME is an ISO date or time in UTC (2025-01-15, 2025-01-15T10:30:00Z)\n"
 	"or an age such as 30m, 2h, 7d.",
 	{ "DB" },
@@ -45,63 +44,64 @@ static int fetch_log(hs_replica *r, void *ctx, char **doc)
 	return hs_replica_log_json(r, q->table, q->key, q->since, q->limit, doc);
 }
 
-/* A cell: times in local time, everything else as short text. */
-static char *cell_text(const json_t *v)
+/*
+ * What a change did, in one cell: "name=Acme, price=12.5" for a synced
+ * change (its "changes" object: column -> new value), "name, price" for a
+ * pending one (its "columns" array); "-" when it carries neither.
+ */
+static char *changes_text(const json_t *change)
 {
-	const char *s = json_string_value(v);
-	int64_t ms;
+	const json_t *values = json_object_get(change, "changes");
+	char *text;
 
-	if (s && cli_time_parse(s, &ms)) {
-		char local[64];
-		cli_time_local(ms, local, sizeof(local));
-		return cli_xstrdup(local);
-	}
-	return cli_json_text(v, LOG_CELL_WIDTH);
+	if (json_is_object(values))
+		text = cli_json_join(values, LOG_VALUE_WIDTH);
+	else
+		text = cli_json_join(json_object_get(change, "columns"), 0);
+	return cli_shorten(text, LOG_CHANGES_WIDTH);
 }
 
-/* The changes as a table whose columns are the keys of the first change. */
-static int render_log(json_t *rows, const char *db)
+static int render_log(json_t *changes, const char *db)
 {
-	const char *head[LOG_MAX_COLUMNS], *keys[LOG_MAX_COLUMNS];
-	char *names[LOG_MAX_COLUMNS];
-	char align[LOG_MAX_COLUMNS + 1];
-	const char *key;
-	json_t *row, *v;
+	static const char *const head[] = { "WHEN", "USER", "TABLE", "KEY",
+		"OP", "STATE", "CHANGES" };
 	cli_table *t;
+	json_t *c;
 	size_t i;
-	int n = 0, c;
 
 	(void)db;
-	if (json_array_size(rows) == 0) {
+	if (json_array_size(changes) == 0) {
 		printf("no changes\n");
 		return CLI_EXIT_OK;
 	}
-	json_object_foreach(json_array_get(rows, 0), key, v) {
-		char *p;
-		if (n == LOG_MAX_COLUMNS)
-			break;
-		keys[n] = key;
-		names[n] = cli_xstrdup(key);
-		for (p = names[n]; *p; p++)
-			*p = (char)toupper((unsigned char)*p);
-		head[n] = names[n];
-		align[n] = json_is_number(v) ? 'r' : 'l';
-		n++;
-	}
-	align[n] = '\0';
-	t = cli_table_new(n, head, align);
-	json_array_foreach(rows, i, row) {
-		char *cells[LOG_MAX_COLUMNS];
-		for (c = 0; c < n; c++)
-			cells[c] = cell_text(json_object_get(row, keys[c]));
-		cli_table_add(t, (const char *const *)cells);
-		for (c = 0; c < n; c++)
-			free(cells[c]);
+	t = cli_table_new(7, head, "lllllll");
+	json_array_foreach(changes, i, c) {
+		const char *at = cli_json_str(c, "at");
+		char when[64];
+		char *user = cli_json_text(json_object_get(c, "user"), 24);
+		char *table = cli_json_text(json_object_get(c, "table"), 0);
+		char *key = cli_json_text(json_object_get(c, "key"), 40);
+		char *op = cli_json_text(json_object_get(c, "op"), 0);
+		char *what = changes_text(c);
+		const char *cells[7] = { when, user, table, key, op,
+			json_is_true(json_object_get(c, "pending")) ? "pending"
+								   : "synced",
+			what };
+		int64_t ms;
+
+		if (at && cli_time_parse(at, &ms))
+			cli_time_local(ms, when, sizeof(when));
+		else
+			snprintf(when, sizeof(when), "%s", at ? at : "-");
+		cli_table_add(t, cells);
+		free(user);
+		free(table);
+		free(key);
+		free(op);
+		free(what);
 	}
 	cli_table_print(t, stdout);
 	cli_table_free(t);
-	for (c = 0; c < n; c++)
-		free(names[c]);
 	return CLI_EXIT_OK;
 }
 

@@ -117,6 +117,11 @@ static int render_status(json_t *st, const char *db)
 				 "hubsync conflicts %s)", n, db);
 		field("conflicts:", buf);
 	}
+	if (json_is_array(json_object_get(st, "trackedTables"))) {
+		char *tables = cli_json_join(json_object_get(st, "trackedTables"), 0);
+		field("tables:", tables);
+		free(tables);
+	}
 	field("user:", cli_json_str(st, "username") ? cli_json_str(st, "username")
 						    : "-");
 	field("master:", cli_json_str(st, "nasDbPath") ? cli_json_str(st, "nasDbPath")

@@ -104,7 +104,7 @@ void cli_table_free(cli_table *t)
 
 /* Cut s (owned) to max characters, marking the cut with "...". Newlines and
  * tabs become spaces so that a value stays on one line. */
-static char *shorten(char *s, int max)
+char *cli_shorten(char *s, int max)
 {
 	size_t chars = 0, i;
 
@@ -141,15 +141,54 @@ char *cli_json_text(const json_t *v, int max)
 	if (!v || json_is_null(v))
 		return cli_xstrdup("-");
 	if (json_is_string(v))
-		return shorten(cli_xstrdup(json_string_value(v)), max);
-	return shorten(dump(v), max);
+		return cli_shorten(cli_xstrdup(json_string_value(v)), max);
+	return cli_shorten(dump(v), max);
 }
 
 char *cli_json_literal(const json_t *v, int max)
 {
 	if (!v)
 		return cli_xstrdup("null");
-	return shorten(dump(v), max);
+	return cli_shorten(dump(v), max);
+}
+
+/* Append ", " (unless first) plus item to the string *text of *len bytes. */
+static void join_item(char **text, size_t *len, const char *key,
+		      const char *item)
+{
+	size_t n = (key ? strlen(key) + 1 : 0) + strlen(item) + 3;
+
+	*text = cli_xrealloc(*text, *len + n);
+	*len += (size_t)snprintf(*text + *len, n, "%s%s%s%s",
+				 *len ? ", " : "", key ? key : "",
+				 key ? "=" : "", item);
+}
+
+char *cli_json_join(const json_t *v, int item_max)
+{
+	char *text = cli_xstrdup("");
+	size_t len = 0, i;
+	const char *key;
+	json_t *item;
+
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, key, item) {
+			char *t = cli_json_text(item, item_max);
+			join_item(&text, &len, key, t);
+			free(t);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, item) {
+			char *t = cli_json_text(item, item_max);
+			join_item(&text, &len, NULL, t);
+			free(t);
+		}
+	}
+	if (len == 0) {
+		free(text);
+		return cli_xstrdup("-");
+	}
+	return text;
 }
 
 long long cli_json_int(const json_t *obj, const char *key)

@@ -35,9 +35,21 @@ void cli_table_free(cli_table *t);
  */
 char *cli_json_text(const json_t *v, int max);
 
+/* s (owned) made one line (newlines and tabs become spaces) and cut to at
+ * most max characters as described above; returns the string to use. */
+char *cli_shorten(char *s, int max);
+
 /* As cli_json_text, but strings quoted and escaped as in JSON and null as
  * "null": for showing values whose exact content matters (conflicts). */
 char *cli_json_literal(const json_t *v, int max);
+
+/*
+ * A list for people, newly allocated (free()): an array as its items joined
+ * by ", " ("customers, quotes"), an object as "key=value" pairs joined the
+ * same way ("name=Acme, price=12.5"); each item as cli_json_text with
+ * item_max. "-" when empty or neither.
+ */
+char *cli_json_join(const json_t *v, int item_max);
 
 /* obj[key] as an integer (0 when absent or not a number). */
 long long cli_json_int(const json_t *obj, const char *key);
