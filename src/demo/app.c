@@ -157,12 +157,21 @@ cleanup:
 int hs_app_exec(sqlite3 *db, char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
-	char *sql, *msg = NULL;
 	int rc;
 
 	va_start(ap, fmt);
-	sql = sqlite3_vmprintf(fmt, ap);
+	rc = hs_app_vexec(db, err, errlen, fmt, ap);
 	va_end(ap);
+	return rc;
+}
+
+int hs_app_vexec(sqlite3 *db, char *err, size_t errlen, const char *fmt,
+		 va_list ap)
+{
+	char *sql, *msg = NULL;
+	int rc;
+
+	sql = sqlite3_vmprintf(fmt, ap);
 	if (!sql) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -201,4 +210,14 @@ void hs_app_quote_id(char *buf, time_t day, const char *ccc,
 		     const char *codes, int nn)
 {
 	app_quote_format(buf, day, ccc, codes, nn);
+}
+
+void hs_app_project_number(char *buf, time_t day, const char *po4,
+			   const char *ccc)
+{
+	struct tm tm;
+
+	gmtime_r(&day, &tm);
+	snprintf(buf, HS_APP_QUOTE_ID_MAX, "CA%02d%.4s%.3s", tm.tm_year % 100,
+		 po4, ccc);
 }

@@ -7,6 +7,7 @@
 #ifndef HS_DEMO_APP_H
 #define HS_DEMO_APP_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -31,11 +32,13 @@ int hs_app_create(sqlite3 **out, const char *path, char *err, size_t errlen);
 
 /*
  * Run the SQL built from fmt with sqlite3_mprintf (use %Q for text values:
- * it quotes and escapes). Returns 0, or -1 with err set to the statement's
- * error.
+ * it quotes and escapes; %w for identifiers). Returns 0, or -1 with err set
+ * to the statement's error. (No printf format attribute: the compiler does
+ * not know %Q and %w.)
  */
-int hs_app_exec(sqlite3 *db, char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+int hs_app_exec(sqlite3 *db, char *err, size_t errlen, const char *fmt, ...);
+int hs_app_vexec(sqlite3 *db, char *err, size_t errlen, const char *fmt,
+		 va_list ap);
 
 /*
  * Format a full quote id of the app, CA{YY}{MM}{DD}{CCC}-{industry}{product}
@@ -49,5 +52,11 @@ void hs_app_quote_id(char *buf, time_t day, const char *ccc,
 
 /* The main id part of a quote id: CA{YY}{MM}{DD}{CCC}. Same buffer rule. */
 void hs_app_quote_main_id(char *buf, time_t day, const char *ccc);
+
+/* A project number, CA{YY}{PO4}{CCC}: the year of `day`, the first four
+ * characters of the customer's PO number, the customer code. Same buffer
+ * rule. */
+void hs_app_project_number(char *buf, time_t day, const char *po4,
+			   const char *ccc);
 
 #endif

@@ -1,0 +1,699 @@
+/*
+ * demo.c - `hubsync demo`: a day at a small automation company (demo.h).
+ *
+ * Five people use Craft Tools Hub, each on their own PC with their own
+ * SQLite file; the master sits on the NAS. The script:
+ *
+ *   1. every PC installs the app (schema + the same seed rows);
+ *      alice loads the component catalog and the customer list;
+ *   2. everyone starts hubsync (init) and syncs: the catalog reaches all;
+ *   3. alice, bob and dave each start a quote; everyone syncs;
+ *   4. four people edit quote 1 at the same time: bob and carol different
+ *      fields (both kept), dave and erin the same field (a conflict; erin
+ *      edited last and wins);
+ *   5. carol works offline for three rounds while the others keep editing,
+ *      deleting (erin deletes a quote dave is updating: delete vs update)
+ *      and creating numbers; then carol comes back and syncs;
+ *   6. everyone syncs twice; the demo checks the outcomes it expects and
+ *      that all six databases hold identical rows, and prints a report.
+ *
+ * Quote ids follow the app, CA{YY}{MM}{DD}{CCC}-{industry}{product}
+ * {control}{scope}-{NN}. Numbered series allocated at sync time come later;
+ * for now each user numbers from its own block of NN (see user.c), which
+ * keeps ids unique by construction.
+ */
+#include "demo.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "app.h"
+#include "catalog.h"
+#include "converge.h"
+#include "folder.h"
+#include "user.h"
+
+enum { ALICE, BOB, CAROL, DAVE, ERIN, DEMO_NUSERS };
+
+static const char *const demo_names[] = {
+	"alice", "bob", "carol", "dave", "erin", NULL
+};
+
+/* The customer list alice imports (codes 001..024). */
+static const char *const demo_customers[] = {
+	"Northfield Water Authority", "Blue Ridge Packaging",
+	"Harbor Point Brewing", "Cedar Valley Foods", "Mesa Plastics",
+	"Riverside Wastewater", "Summit Conveyor Systems", "Granite Mills",
+	"Lakeshore Dairy Co-op", "Ironwood Fabrication", "Prairie Grain Elevator",
+	"Oakdale Boiler Works", "Silver Creek Bottling", "Timberline Sawmill",
+	"Westgate HVAC", "Copper Hill Mining", "Bayview Cold Storage",
+	"Redstone Aggregates", "Maple Leaf Printing", "Eastport Marine",
+	"Sunrise Greenhouses", "Pinecrest Paper", "Clearwater Pumps",
+	"Foxglove Pharma"
+};
+#define DEMO_NCUSTOMERS (sizeof(demo_customers) / sizeof(demo_customers[0]))
+
+typedef struct demo {
+	char dir[PATH_MAX];
+	char master[PATH_MAX];
+	demo_user u[DEMO_NUSERS];
+	time_t today;
+	hs_catalog_stats catalog;
+	char q1[HS_APP_QUOTE_ID_MAX], q2[HS_APP_QUOTE_ID_MAX];
+	char q3[HS_APP_QUOTE_ID_MAX], q4[HS_APP_QUOTE_ID_MAX];
+	json_t *conflicts; /* distinct conflicts seen by all replicas */
+	int checks, failed;
+	char err[1024];
+} demo;
+
+static void demo_step(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void demo_step(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("\n");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+static void demo_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void demo_say(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("  ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+/* Record an expected outcome; a failed one makes the demo exit non-zero. */
+static void demo_check(demo *d, int ok, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void demo_check(demo *d, int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	d->checks++;
+	if (!ok)
+		d->failed++;
+	printf("  %s  ", ok ? "ok  " : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+/* One sync of every online user, in a fixed order. */
+static int demo_sync_round(demo *d)
+{
+	int i;
+
+	for (i = 0; i < DEMO_NUSERS; i++)
+		if (d->u[i].online &&
+		    demo_user_sync(&d->u[i], d->err, sizeof(d->err)) < 0)
+			return -1;
+	return 0;
+}
+
+static int demo_load_customers(demo *d)
+{
+	size_t i;
+
+	for (i = 0; i < DEMO_NCUSTOMERS; i++)
+		if (hs_app_exec(d->u[ALICE].app, d->err, sizeof(d->err),
+				"INSERT INTO customers (customerCode, "
+				"customerName, created_at, updated_at) VALUES "
+				"('%03d', %Q, " HS_APP_NOW ", " HS_APP_NOW ")",
+				(int)i + 1, demo_customers[i]) < 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * user starts a quote for customer ccc: a quotes row and the
+ * generated_numbers row the app keeps for every number it hands out.
+ */
+static int demo_new_quote(demo *d, int user, const char *ccc,
+			  const char *codes, const char *project, char *id)
+{
+	demo_user *u = &d->u[user];
+	char main_id[HS_APP_QUOTE_ID_MAX];
+
+	hs_app_quote_main_id(main_id, d->today, ccc);
+	hs_app_quote_id(id, d->today, ccc, codes, u->nn_next++);
+	if (demo_user_write(u, d->err, sizeof(d->err),
+			    "INSERT INTO quotes (quoteId, projectName, customer,"
+			    " salesRep, projectCodes, pricing, bom, created_at,"
+			    " updated_at) VALUES (%Q, %Q, %Q, %Q, %Q, "
+			    "'{\"margin\":0.20}', '[]', " HS_APP_NOW ", "
+			    HS_APP_NOW ")", id, project, ccc, u->name,
+			    codes) < 0 ||
+	    demo_user_write(u, d->err, sizeof(d->err),
+			    "INSERT INTO generated_numbers (type, mainId, fullId,"
+			    " customerCode, customerName, industry, product,"
+			    " control, scope, generated_at, created_at,"
+			    " updated_at) SELECT 'quote', %Q, %Q, customerCode,"
+			    " customerName, substr(%Q, 1, 1), substr(%Q, 2, 1),"
+			    " substr(%Q, 3, 1), substr(%Q, 4, 1), "
+			    HS_APP_NOW ", " HS_APP_NOW ", " HS_APP_NOW
+			    " FROM customers WHERE customerCode = %Q",
+			    main_id, id, codes, codes, codes, codes, ccc) < 0)
+		return -1;
+	return 0;
+}
+
+/* An app update of one column of one quote, as the quote editor saves. */
+static int demo_edit_quote(demo *d, int user, const char *id,
+			   const char *column, const char *value)
+{
+	return demo_user_write(&d->u[user], d->err, sizeof(d->err),
+			       "UPDATE quotes SET \"%w\" = %Q, updated_at = "
+			       HS_APP_NOW " WHERE quoteId = %Q", column, value,
+			       id);
+}
+
+static int demo_set_price(demo *d, int user, const char *sku, double price)
+{
+	return demo_user_write(&d->u[user], d->err, sizeof(d->err),
+			       "UPDATE components SET price = %.2f, "
+			       "lastPriceUpdate = strftime('%%m/%%d/%%Y', 'now'),"
+			       " updated_at = " HS_APP_NOW " WHERE sku = %Q",
+			       price, sku);
+}
+
+static int demo_setup(demo *d)
+{
+	int i;
+
+	demo_step("1. Five PCs install Craft Tools Hub; alice imports the "
+		  "price list");
+	for (i = 0; i < DEMO_NUSERS; i++)
+		if (demo_user_install(&d->u[i], d->dir, demo_names[i], i,
+				      d->err, sizeof(d->err)) < 0)
+			return -1;
+	demo_say("5 databases with the app's 7 tables and the same 3 seed "
+		 "sub-assemblies");
+	if (hs_catalog_load(d->u[ALICE].app, (const char *)hs_catalog_csv,
+			    hs_catalog_csv_len, &d->catalog, d->err,
+			    sizeof(d->err)) < 0 ||
+	    demo_load_customers(d) < 0)
+		return -1;
+	demo_say("catalog: %d rows read, %d components; %d rows without a part "
+		 "number skipped, %d repeated part numbers (last row kept), "
+		 "%d prices empty and %d not an amount (stored as NULL)",
+		 d->catalog.rows, d->catalog.components, d->catalog.no_sku,
+		 d->catalog.repeated, d->catalog.price_empty,
+		 d->catalog.price_bad);
+	demo_say("customers: %d", (int)DEMO_NCUSTOMERS);
+
+	demo_step("2. Everyone starts hubsync (init, master %s) and syncs",
+		  d->master);
+	for (i = 0; i < DEMO_NUSERS; i++)
+		if (demo_user_init(&d->u[i], d->master, d->err,
+				   sizeof(d->err)) < 0 ||
+		    demo_user_sync(&d->u[i], d->err, sizeof(d->err)) < 0)
+			return -1;
+	return 0;
+}
+
+static int demo_quotes(demo *d)
+{
+	char v[64];
+
+	demo_step("3. alice, bob and dave start quotes; everyone syncs twice");
+	if (demo_new_quote(d, ALICE, "003", "1210",
+			   "Pump station 4 control panel", d->q1) < 0 ||
+	    demo_new_quote(d, BOB, "007", "3120", "Conveyor line retrofit",
+			   d->q2) < 0 ||
+	    demo_new_quote(d, DAVE, "012", "2201", "Boiler room PLC upgrade",
+			   d->q3) < 0)
+		return -1;
+	demo_say("quote 1 %s (alice), quote 2 %s (bob), quote 3 %s (dave)",
+		 d->q1, d->q2, d->q3);
+	if (demo_sync_round(d) < 0 || demo_sync_round(d) < 0)
+		return -1;
+	demo_user_value(&d->u[ERIN], v, sizeof(v),
+			"SELECT count(*) FROM components");
+	demo_check(d, atoi(v) == d->catalog.components,
+		   "erin has the whole catalog (%s components)", v);
+	demo_check(d, strcmp(demo_user_value(&d->u[CAROL], v, sizeof(v),
+			"SELECT count(*) FROM quotes"), "3") == 0,
+		   "carol sees the 3 quotes");
+
+	demo_step("4. Four people edit quote 1 at the same time, then "
+		  "everyone syncs twice");
+	if (demo_edit_quote(d, BOB, d->q1, "projectName",
+			    "Pump station 4 - phase 2") < 0 ||
+	    demo_edit_quote(d, CAROL, d->q1, "status", "sent") < 0 ||
+	    demo_edit_quote(d, DAVE, d->q1, "pricing",
+			    "{\"margin\":0.25,\"total\":41250.00}") < 0 ||
+	    demo_edit_quote(d, ERIN, d->q1, "pricing",
+			    "{\"margin\":0.30,\"total\":44000.00}") < 0)
+		return -1;
+	demo_say("bob renames it, carol marks it sent (different fields); "
+		 "dave, then erin, reprice it (same field)");
+	return demo_sync_round(d) < 0 || demo_sync_round(d) < 0 ? -1 : 0;
+}
+
+static int demo_offline(demo *d)
+{
+	demo_user *carol = &d->u[CAROL];
+	char project[HS_APP_QUOTE_ID_MAX];
+
+	demo_step("5. carol works offline for three rounds");
+	carol->online = 0;
+	if (demo_edit_quote(d, CAROL, d->q2, "salesRep", "carol") < 0 ||
+	    demo_new_quote(d, CAROL, "007", "3121",
+			   "Conveyor line spare panel", d->q4) < 0 ||
+	    demo_set_price(d, CAROL, "CSD16126", 181.00) < 0 ||
+	    demo_edit_quote(d, CAROL, d->q3, "projectName",
+			    "Boiler room PLC upgrade (rev B)") < 0)
+		return -1;
+	demo_say("carol (offline): takes over quote 2, starts quote 4 %s for "
+		 "the same customer and day as quote 2, reprices CSD16126 to "
+		 "$181.00, renames quote 3", d->q4);
+
+	if (demo_edit_quote(d, ALICE, d->q2, "bom",
+			    "[{\"sku\":\"CSD16126\",\"qty\":2}]") < 0 ||
+	    demo_set_price(d, BOB, "CSD16126", 185.50) < 0 ||
+	    demo_sync_round(d) < 0)
+		return -1;
+	demo_say("round 1: alice edits quote 2's BOM; bob reprices CSD16126 "
+		 "to $185.50 (after carol did, offline); sync");
+
+	if (demo_edit_quote(d, DAVE, d->q3, "status", "won") < 0 ||
+	    demo_user_write(&d->u[ERIN], d->err, sizeof(d->err),
+			    "DELETE FROM quotes WHERE quoteId = %Q", d->q3) < 0 ||
+	    demo_sync_round(d) < 0)
+		return -1;
+	demo_say("round 2: dave marks quote 3 won while erin deletes it; sync");
+
+	hs_app_project_number(project, d->today, "4471", "003");
+	if (demo_user_write(&d->u[ALICE], d->err, sizeof(d->err),
+			    "UPDATE customers SET isActive = 0, updated_at = "
+			    HS_APP_NOW " WHERE customerCode = '020'") < 0 ||
+	    demo_user_write(&d->u[ALICE], d->err, sizeof(d->err),
+			    "DELETE FROM components WHERE sku = 'A8P6G'") < 0 ||
+	    demo_user_write(&d->u[DAVE], d->err, sizeof(d->err),
+			    "INSERT INTO projects (id, projectNumber, "
+			    "quoteNumber, projectName, customer, industry, "
+			    "product, control, scope, poNumber, created_at, "
+			    "updated_at) VALUES (%Q, %Q, %Q, "
+			    "'Pump station 4 - phase 2', '003', '1', '2', '1', "
+			    "'0', '4471-A', " HS_APP_NOW ", " HS_APP_NOW ")",
+			    project, project, d->q1) < 0 ||
+	    demo_user_write(&d->u[DAVE], d->err, sizeof(d->err),
+			    "INSERT INTO generated_numbers (type, mainId, "
+			    "fullId, customerCode, poNumber, generated_at) "
+			    "SELECT 'project', projectNumber, projectNumber, "
+			    "customer, poNumber, " HS_APP_NOW " FROM projects "
+			    "WHERE quoteNumber = %Q", d->q1) < 0 ||
+	    demo_user_write(&d->u[BOB], d->err, sizeof(d->err),
+			    "INSERT INTO manual_quotes (quoteNumber, type, data,"
+			    " projectName, customer) VALUES ('MQ-BOB-001', "
+			    "'margin_calculation', '{\"cost\":1200,\"margin\":"
+			    "0.3}', 'Spare parts', '007')") < 0 ||
+	    demo_user_write(&d->u[ERIN], d->err, sizeof(d->err),
+			    "INSERT INTO manual_quotes (quoteNumber, type, data,"
+			    " projectName, customer) VALUES ('MQ-ERIN-001', "
+			    "'bom', '[]', 'Field service kit', '012')") < 0 ||
+	    demo_sync_round(d) < 0)
+		return -1;
+	demo_say("round 3: alice retires customer 020 and deletes part A8P6G; "
+		 "dave opens a project from quote 1; bob and erin each add a "
+		 "manual quote; sync");
+
+	carol->online = 1;
+	if (demo_user_sync(carol, d->err, sizeof(d->err)) < 0)
+		return -1;
+	demo_say("carol is back online and syncs");
+	return 0;
+}
+
+/* Add the conflicts of one replica to d->conflicts, skipping ones already
+ * seen (the same conflict may be listed by several replicas). */
+static int demo_collect_conflicts(demo *d, demo_user *u)
+{
+	char *text = NULL;
+	json_t *list, *c;
+	size_t i, j;
+	int rc;
+
+	rc = hs_replica_conflicts_json(u->rep, 1, &text);
+	if (rc != 0) {
+		snprintf(d->err, sizeof(d->err), "%s: listing conflicts: %s",
+			 u->name, hs_replica_errmsg(u->rep));
+		return -1;
+	}
+	list = json_loads(text, 0, NULL);
+	hs_free(text);
+	if (!json_is_array(list)) {
+		snprintf(d->err, sizeof(d->err), "%s: conflicts are not a JSON "
+			 "array", u->name);
+		json_decref(list);
+		return -1;
+	}
+	json_array_foreach(list, i, c) {
+		json_t *seen;
+		int dup = 0;
+
+		json_array_foreach(d->conflicts, j, seen) {
+			dup = json_equal(json_object_get(seen, "table"),
+					 json_object_get(c, "table")) &&
+			      json_equal(json_object_get(seen, "pk"),
+					 json_object_get(c, "pk")) &&
+			      json_equal(json_object_get(seen, "column"),
+					 json_object_get(c, "column")) &&
+			      ((json_equal(json_object_get(seen, "local_value"),
+					   json_object_get(c, "local_value")) &&
+				json_equal(json_object_get(seen, "remote_value"),
+					   json_object_get(c, "remote_value"))) ||
+			       (json_equal(json_object_get(seen, "local_value"),
+					   json_object_get(c, "remote_value")) &&
+				json_equal(json_object_get(seen, "remote_value"),
+					   json_object_get(c, "local_value"))));
+			if (dup)
+				break;
+		}
+		if (!dup)
+			json_array_append(d->conflicts, c);
+	}
+	json_decref(list);
+	return 0;
+}
+
+/* A JSON value for the report: strings bare, at most 48 characters. */
+static void demo_show(char *buf, size_t len, json_t *v, const char *null_as)
+{
+	char *dump;
+
+	if (!v || json_is_null(v)) {
+		snprintf(buf, len, "%s", null_as);
+		return;
+	}
+	if (json_is_string(v)) {
+		snprintf(buf, len, "\"%.48s\"", json_string_value(v));
+		return;
+	}
+	dump = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	snprintf(buf, len, "%.48s", dump ? dump : "?");
+	free(dump);
+}
+
+/* The primary key of a conflict as text: values joined by '|'. */
+static void demo_show_pk(char *buf, size_t len, json_t *pk)
+{
+	const char *key;
+	json_t *v;
+	size_t o = 0;
+
+	buf[0] = '\0';
+	json_object_foreach(pk, key, v) {
+		char one[64];
+
+		if (json_is_string(v))
+			snprintf(one, sizeof(one), "%.60s", json_string_value(v));
+		else
+			demo_show(one, sizeof(one), v, "NULL");
+		o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "|" : "",
+				      one);
+		if (o >= len)
+			break;
+	}
+}
+
+static void demo_print_conflicts(demo *d)
+{
+	json_t *c;
+	size_t i;
+
+	printf("\nConflicts (%zu; each kept for review: hubsync conflicts "
+	       "DB):\n", json_array_size(d->conflicts));
+	json_array_foreach(d->conflicts, i, c) {
+		const char *win = json_string_value(json_object_get(c, "winner"));
+		int local_won = win && strcmp(win, "local") == 0;
+		json_t *col = json_object_get(c, "column");
+		const char *wu = json_string_value(json_object_get(c,
+			local_won ? "local_user" : "remote_user"));
+		const char *lu = json_string_value(json_object_get(c,
+			local_won ? "remote_user" : "local_user"));
+		char pk[128], kept[64], lost[64];
+
+		demo_show_pk(pk, sizeof(pk), json_object_get(c, "pk"));
+		demo_show(kept, sizeof(kept), json_object_get(c,
+			  local_won ? "local_value" : "remote_value"),
+			  "(deleted)");
+		demo_show(lost, sizeof(lost), json_object_get(c,
+			  local_won ? "remote_value" : "local_value"),
+			  "(deleted)");
+		printf("  %s %s, %s: %s's %s kept over %s's %s\n",
+		       json_string_value(json_object_get(c, "table")), pk,
+		       json_is_string(col) ? json_string_value(col) :
+					     "whole row",
+		       wu ? wu : "?", kept, lu ? lu : "?", lost);
+	}
+}
+
+/* Is there a conflict on table/key (and column, unless NULL)? */
+static json_t *demo_find_conflict(demo *d, const char *table, const char *key,
+				  const char *column)
+{
+	json_t *c;
+	size_t i;
+
+	json_array_foreach(d->conflicts, i, c) {
+		char pk[128];
+		json_t *col = json_object_get(c, "column");
+
+		demo_show_pk(pk, sizeof(pk), json_object_get(c, "pk"));
+		if (strcmp(json_string_value(json_object_get(c, "table")) ?
+			   json_string_value(json_object_get(c, "table")) : "",
+			   table) == 0 && strcmp(pk, key) == 0 &&
+		    (!column || (json_is_string(col) &&
+				 strcmp(json_string_value(col), column) == 0)))
+			return c;
+	}
+	return NULL;
+}
+
+/* The outcomes the script expects, read from alice's replica (the others
+ * are compared with hers afterwards). */
+static void demo_expectations(demo *d)
+{
+	demo_user *a = &d->u[ALICE];
+	char v[160], w[160];
+	size_t i;
+	int seed_conflict = 0;
+	json_t *c;
+
+	printf("\nChecks:\n");
+	demo_user_value(a, v, sizeof(v), "SELECT projectName || ' / ' || status"
+			" FROM quotes WHERE quoteId = %Q", d->q1);
+	demo_check(d, strcmp(v, "Pump station 4 - phase 2 / sent") == 0,
+		   "quote 1 keeps bob's name and carol's status: %s", v);
+	demo_user_value(a, v, sizeof(v), "SELECT pricing FROM quotes WHERE "
+			"quoteId = %Q", d->q1);
+	demo_check(d, strstr(v, "0.30") != NULL,
+		   "quote 1 pricing is erin's (the later edit): %s", v);
+	demo_check(d, demo_find_conflict(d, "quotes", d->q1, "pricing") != NULL,
+		   "dave's pricing of quote 1 is listed as a conflict");
+	demo_user_value(a, v, sizeof(v), "SELECT salesRep || ' / ' || bom FROM "
+			"quotes WHERE quoteId = %Q", d->q2);
+	demo_check(d, strncmp(v, "carol / [{\"sku\":\"CSD16126\"", 26) == 0,
+		   "quote 2 keeps carol's offline edit and alice's BOM: %s", v);
+	demo_user_value(a, v, sizeof(v), "SELECT count(*) FROM quotes WHERE "
+			"quoteId = %Q", d->q4);
+	demo_check(d, strcmp(v, "1") == 0 && strcmp(d->q2, d->q4) != 0 &&
+			      strncmp(d->q2, d->q4, 11) == 0,
+		   "carol's offline quote %s arrived; same customer and day as "
+		   "%s, different number", d->q4, d->q2);
+	demo_user_value(a, v, sizeof(v), "SELECT price FROM components WHERE "
+			"sku = 'CSD16126'");
+	demo_check(d, strcmp(v, "185.5") == 0 &&
+			      demo_find_conflict(d, "components", "CSD16126",
+						 "price") != NULL,
+		   "CSD16126 costs bob's $%s (edited after carol's, though "
+		   "carol synced last); carol's price is listed", v);
+	demo_user_value(a, v, sizeof(v), "SELECT count(*) FROM quotes WHERE "
+			"quoteId = %Q", d->q3);
+	demo_check(d, strcmp(v, "0") == 0 &&
+			      demo_find_conflict(d, "quotes", d->q3, NULL),
+		   "quote 3 is deleted everywhere; the concurrent update is "
+		   "listed as a conflict");
+	demo_user_value(a, v, sizeof(v), "SELECT (SELECT isActive FROM customers"
+			" WHERE customerCode = '020') || ' / ' || (SELECT "
+			"count(*) FROM components WHERE sku = 'A8P6G')");
+	demo_check(d, strcmp(v, "0 / 0") == 0,
+		   "customer 020 inactive and part A8P6G deleted: %s", v);
+	demo_user_value(a, v, sizeof(v), "SELECT count(*) || ' / ' || "
+			"count(DISTINCT fullId) FROM generated_numbers");
+	demo_user_value(a, w, sizeof(w), "SELECT count(*) FROM manual_quotes");
+	demo_check(d, strcmp(v, "5 / 5") == 0 && strcmp(w, "2") == 0,
+		   "all 5 generated numbers (%s distinct) and both manual "
+		   "quotes (%s) kept, though made offline with the same ids",
+		   v, w);
+	json_array_foreach(d->conflicts, i, c)
+		if (strcmp(json_string_value(json_object_get(c, "table")) ?
+			   json_string_value(json_object_get(c, "table")) : "",
+			   "sub_assemblies") == 0)
+			seed_conflict = 1;
+	demo_check(d, !seed_conflict,
+		   "the seed rows every install wrote are no conflict");
+}
+
+/* Compare every table across the master and the five replicas. */
+static int demo_converged(demo *d)
+{
+	sqlite3 *dbs[DEMO_NUSERS + 1];
+	const char *names[DEMO_NUSERS + 1];
+	sqlite3 *master = NULL;
+	char why[512], counts[512] = "";
+	int64_t rows;
+	size_t o = 0;
+	int i, t, rc = 0, intact = 1;
+
+	if (sqlite3_open_v2(d->master, &master, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		demo_check(d, 0, "cannot open the master %s: %s", d->master,
+			   sqlite3_errmsg(master));
+		sqlite3_close(master);
+		return 1;
+	}
+	names[0] = "master";
+	dbs[0] = master;
+	for (i = 0; i < DEMO_NUSERS; i++) {
+		names[i + 1] = d->u[i].name;
+		dbs[i + 1] = d->u[i].app;
+	}
+	for (i = 0; i <= DEMO_NUSERS; i++) {
+		sqlite3_stmt *st = NULL;
+
+		if (sqlite3_prepare_v2(dbs[i], "PRAGMA integrity_check", -1,
+				       &st, NULL) != SQLITE_OK ||
+		    sqlite3_step(st) != SQLITE_ROW ||
+		    strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)
+			intact = 0;
+		sqlite3_finalize(st);
+	}
+	demo_check(d, intact, "PRAGMA integrity_check is ok on all 6 files");
+
+	for (t = 0; hs_app_tables[t]; t++) {
+		int r = hs_converge_table(dbs, names, DEMO_NUSERS + 1,
+					  hs_app_tables[t], &rows, why,
+					  sizeof(why));
+		if (r != 0) {
+			printf("  differs: %s\n", why);
+			rc = 1;
+			continue;
+		}
+		o += (size_t)snprintf(counts + o, sizeof(counts) - o,
+				      "%s%s %lld", o ? ", " : "",
+				      hs_app_tables[t], (long long)rows);
+		if (o >= sizeof(counts))
+			o = sizeof(counts) - 1;
+	}
+	if (rc == 0)
+		printf("  rows per table: %s\n", counts);
+	sqlite3_close(master);
+	return rc;
+}
+
+static void demo_print_users(demo *d)
+{
+	int i;
+
+	printf("\n  %-6s %6s %8s %8s %10s %10s\n", "user", "syncs", "pulled",
+	       "pushed", "conflicts", "sync time");
+	for (i = 0; i < DEMO_NUSERS; i++) {
+		demo_user *u = &d->u[i];
+
+		printf("  %-6s %6d %8lld %8lld %10lld %7.0f ms\n", u->name,
+		       u->syncs, (long long)u->pulled, (long long)u->pushed,
+		       (long long)u->conflicts, u->sync_ms);
+	}
+}
+
+static double demo_elapsed(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+int hs_demo_run(const char *dir)
+{
+	demo *d;
+	struct timespec t0;
+	int i, rc = -1, differs;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	d = calloc(1, sizeof(*d));
+	if (!d || !(d->conflicts = json_array())) {
+		fprintf(stderr, "hubsync demo: out of memory\n");
+		free(d);
+		return -1;
+	}
+	d->today = time(NULL);
+	if (dir) {
+		if ((size_t)snprintf(d->dir, sizeof(d->dir), "%s", dir) >=
+		    sizeof(d->dir)) {
+			snprintf(d->err, sizeof(d->err), "demo folder path too "
+				 "long: %s", dir);
+			goto cleanup;
+		}
+	} else if (hs_demo_folder_make_temp(d->dir, sizeof(d->dir), d->err,
+					    sizeof(d->err)) < 0) {
+		goto cleanup;
+	}
+	if (hs_demo_folder_prepare(d->dir, demo_names, d->err,
+				   sizeof(d->err)) < 0)
+		goto cleanup;
+	if ((size_t)snprintf(d->master, sizeof(d->master), "%s/nas/server.db",
+			     d->dir) >= sizeof(d->master)) {
+		snprintf(d->err, sizeof(d->err), "demo folder path too long: "
+			 "%.200s", d->dir);
+		goto cleanup;
+	}
+
+	printf("hubsync demo: 5 users of Craft Tools Hub, one master on the "
+	       "\"NAS\"\nfolder: %s\n", d->dir);
+	if (demo_setup(d) < 0 || demo_quotes(d) < 0 || demo_offline(d) < 0)
+		goto cleanup;
+
+	demo_step("6. Everyone syncs twice");
+	if (demo_sync_round(d) < 0 || demo_sync_round(d) < 0)
+		goto cleanup;
+	for (i = 0; i < DEMO_NUSERS; i++)
+		if (demo_collect_conflicts(d, &d->u[i]) < 0)
+			goto cleanup;
+
+	demo_print_users(d);
+	demo_print_conflicts(d);
+	demo_expectations(d);
+	differs = demo_converged(d);
+	printf("\nall 6 databases identical: %s\n", differs ? "no" : "yes");
+	printf("%d of %d checks passed; demo took %.2f s; databases in %s\n",
+	       d->checks - d->failed, d->checks, demo_elapsed(&t0), d->dir);
+	rc = differs || d->failed ? 1 : 0;
+
+cleanup:
+	if (rc < 0)
+		fprintf(stderr, "hubsync demo: %s\n", d->err);
+	for (i = 0; i < DEMO_NUSERS; i++)
+		demo_user_close(&d->u[i]);
+	json_decref(d->conflicts);
+	free(d);
+	return rc;
+}

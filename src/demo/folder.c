@@ -1,0 +1,184 @@
+/*
+ * folder.c - the demo folder (folder.h).
+ *
+ * A demo run replaces the databases of the previous run in the same folder
+ * (`make demo` reruns into build/demo), so the folder carries a marker file,
+ * and only a marked folder is ever cleaned. Cleaning removes the master
+ * folder nas/ (the master, its journal, lock and backups) and the replica
+ * files "<user>.db*"; nothing else.
+ */
+#define _XOPEN_SOURCE 700
+#include "folder.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FOLDER_MARKER ".hubsync-demo"
+#define FOLDER_MASTER "nas"
+
+/* mkdir -p: create path and its missing parents. */
+static int folder_mkdirs(const char *path, char *err, size_t errlen)
+{
+	char buf[PATH_MAX];
+	size_t i, len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf)) {
+		snprintf(err, errlen, "demo folder '%s': bad path", path);
+		return -1;
+	}
+	memcpy(buf, path, len + 1);
+	for (i = 1; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create folder %s: %s",
+				 buf, strerror(errno));
+			return -1;
+		}
+		buf[i] = path[i];
+	}
+	return 0;
+}
+
+static int folder_rm_entry(const char *path, const struct stat *sb,
+			   int type, struct FTW *ftw)
+{
+	return remove(path) == 0 ? 0 : -1;
+}
+
+/* Remove dir/name (a file or a whole tree) if it exists. */
+static int folder_remove(const char *dir, const char *name, char *err,
+			 size_t errlen)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    sizeof(path)) {
+		snprintf(err, errlen, "demo folder path too long: %s", dir);
+		return -1;
+	}
+	if (lstat(path, &sb) != 0)
+		return 0;
+	if (nftw(path, folder_rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+		snprintf(err, errlen, "cannot remove %s from the last demo "
+			 "run: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Is name one of the files a run creates ("<user>.db", "<user>.db-...")? */
+static int folder_is_replica_file(const char *name, const char *const *users)
+{
+	size_t n;
+
+	for (; *users; users++) {
+		n = strlen(*users);
+		if (strncmp(name, *users, n) == 0 &&
+		    strncmp(name + n, ".db", 3) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Clean dir: refuse it (-1) if not empty and not marked, else empty it of
+ * the demo's files. */
+static int folder_clean(const char *dir, const char *const *users, char *err,
+			size_t errlen)
+{
+	char marker[PATH_MAX];
+	DIR *d;
+	struct dirent *e;
+	int marked, others = 0, rc = 0;
+
+	snprintf(marker, sizeof(marker), "%s/" FOLDER_MARKER, dir);
+	marked = access(marker, F_OK) == 0;
+	d = opendir(dir);
+	if (!d) {
+		snprintf(err, errlen, "cannot read folder %s: %s", dir,
+			 strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (!marked) {
+			others++;
+			continue;
+		}
+		if (strcmp(e->d_name, FOLDER_MASTER) == 0 ||
+		    folder_is_replica_file(e->d_name, users))
+			rc = folder_remove(dir, e->d_name, err, errlen);
+	}
+	closedir(d);
+	if (rc == 0 && others > 0) {
+		snprintf(err, errlen, "folder %s is not empty and was not made "
+			 "by `hubsync demo`: give a new or empty folder", dir);
+		rc = -1;
+	}
+	return rc;
+}
+
+int hs_demo_folder_prepare(const char *dir, const char *const *users,
+			   char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	if (folder_mkdirs(dir, err, errlen) < 0 ||
+	    folder_clean(dir, users, err, errlen) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/" FOLDER_MASTER, dir);
+	if (mkdir(path, 0777) != 0) {
+		snprintf(err, errlen, "cannot create folder %s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/" FOLDER_MARKER, dir);
+	f = fopen(path, "w");
+	if (!f || fputs("made by `hubsync demo`; a new run replaces the "
+			"databases in this folder\n", f) < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path,
+			 strerror(errno));
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	if (fclose(f) != 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int hs_demo_folder_make_temp(char *buf, size_t buflen, char *err,
+			     size_t errlen)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	if (buflen < 64) {
+		snprintf(err, errlen, "demo: path buffer too small");
+		return -1;
+	}
+	snprintf(buf, buflen, "./hubsync-demo-XXXXXX");
+	if (mkdtemp(buf))
+		return 0;
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	if ((size_t)snprintf(buf, buflen, "%s/hubsync-demo-XXXXXX", tmp) <
+		    buflen && mkdtemp(buf))
+		return 0;
+	snprintf(err, errlen, "cannot create a demo folder here or in %s: %s "
+		 "(pass a folder: hubsync demo DIR)", tmp, strerror(errno));
+	return -1;
+}

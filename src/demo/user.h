@@ -1,0 +1,67 @@
+/*
+ * user.h - one simulated Craft Tools Hub user: the app's own SQLite
+ * connection to the user's database (how the app writes), the hubsync
+ * handle on the same file (public API only), and totals of the user's syncs
+ * for the demo report.
+ */
+#ifndef HS_DEMO_USER_H
+#define HS_DEMO_USER_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "hubsync.h"
+
+typedef struct demo_user {
+	const char *name;
+	char path[PATH_MAX];
+	sqlite3 *app;    /* the app's connection */
+	hs_replica *rep; /* NULL until demo_user_init */
+	int online;      /* the demo skips offline users' syncs */
+	int nn_next;     /* next quote sequence number of this user's block */
+
+	/* Totals over this user's syncs. */
+	int syncs;
+	int64_t pulled, pushed, conflicts;
+	double sync_ms;
+} demo_user;
+
+/*
+ * Install the app for user `name` (index in the office: 0..4) at
+ * dir/<name>.db: schema and seed rows. Returns 0 or -1 with err set.
+ */
+int demo_user_install(demo_user *u, const char *dir, const char *name,
+		      int index, char *err, size_t errlen);
+
+/* Open the database with hubsync and run init against master. */
+int demo_user_init(demo_user *u, const char *master, char *err,
+		   size_t errlen);
+
+/*
+ * One sync. Adds the result's stats to the totals; on failure err gets the
+ * sync's own message. Returns 0 or -1.
+ */
+int demo_user_sync(demo_user *u, char *err, size_t errlen);
+
+/*
+ * An app write as the user: SQL from fmt (sqlite3_mprintf style, %Q for
+ * text). Waits 2 ms afterwards, so that every edit of the demo has its own
+ * millisecond and "the later edit wins" is well defined.
+ */
+int demo_user_write(demo_user *u, char *err, size_t errlen,
+		    const char *fmt, ...);
+
+/*
+ * The first column of the first row of a query on the user's database, as
+ * text into buf ("NULL" for SQL NULL, "(no row)" when there is none).
+ */
+const char *demo_user_value(demo_user *u, char *buf, size_t buflen,
+			    const char *fmt, ...);
+
+/* Close both connections. */
+void demo_user_close(demo_user *u);
+
+#endif
