@@ -1,0 +1,32 @@
+/*
+ * apply.h - write rows of one table by primary key: the statements shared
+ * by the master merge and the replica's pull ("one merge, many targets").
+ */
+#ifndef HS_APPLY_H
+#define HS_APPLY_H
+
+#include "schema.h"
+
+typedef struct hs_applier {
+	const hs_table *t;
+	sqlite3_stmt *upsert; /* ?1..?n values, ?n+1..?2n apply flags */
+	sqlite3_stmt *del;    /* ?1..?npk */
+	sqlite3_stmt *sel;    /* ?1..?npk -> ncols columns */
+} hs_applier;
+
+/* Prepare a's statements for t on db. Returns a SQLite code. */
+int hs_applier_prepare(hs_applier *a, sqlite3 *db, const hs_table *t);
+void hs_applier_free(hs_applier *a);
+
+/* Insert the row vals (ncols values) or, if its key exists, set the
+ * columns whose changed flag is set. Returns a SQLite code. */
+int hs_applier_upsert(hs_applier *a, sqlite3_value **vals,
+		      const unsigned char *changed);
+/* Delete the row with key pk. */
+int hs_applier_delete(hs_applier *a, sqlite3_value **pk);
+/* Read the row with key pk into out[ncols] (owned copies; free with
+ * sqlite3_value_free). *found is 0 when there is no such row. */
+int hs_applier_select(hs_applier *a, sqlite3_value **pk, sqlite3_value **out,
+		      int *found);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * changes.h - a change set: the rows one side sends the other in a sync.
+ *
+ * Push (replica -> master): one entry per changed row, folded from the
+ * replica's hubsync_changes log: final existence, per changed column its HLC
+ * and base (the master sequence the writer had pulled), and the full current
+ * row. Pull (master -> replica): one entry per row changed above the
+ * replica's watermark, with the columns to apply and the full row.
+ *
+ * Values are owned copies (sqlite3_value_dup) so that a change set outlives
+ * the statements it was read with.
+ */
+#ifndef HS_CHANGES_H
+#define HS_CHANGES_H
+
+#include "schema.h"
+
+#include <stdint.h>
+
+typedef struct hs_rowchange {
+	int table;              /* index into the hs_schema */
+	int ncols;
+	sqlite3_value *pk[HS_MAX_PK];
+	int alive;              /* final state: 1 the row exists, 0 deleted */
+	int inserted;           /* push: (re)inserted by this batch */
+	int64_t row_hlc;        /* HLC of the insert or delete */
+	int64_t row_base;
+	int64_t last_id;        /* push: last local change id of this row */
+	unsigned char *changed; /* ncols flags: column to apply */
+	int64_t *hlc;           /* push: per column HLC */
+	int64_t *base;          /* push: per column base */
+	sqlite3_value **vals;   /* ncols values of the full row (alive only) */
+} hs_rowchange;
+
+typedef struct hs_changeset {
+	hs_rowchange *rows;
+	size_t n, cap;
+} hs_changeset;
+
+/* Append an empty row change for a table of ncols columns; NULL on oom. */
+hs_rowchange *hs_changeset_add(hs_changeset *cs, int table, int ncols);
+void hs_changeset_clear(hs_changeset *cs);
+/* Remove and free the last row change. */
+void hs_changeset_pop(hs_changeset *cs);
+
+/* Number of row changes of table index table. */
+size_t hs_changeset_count(const hs_changeset *cs, int table);
+
+#endif

@@ -1,0 +1,259 @@
+/*
+ * conflicts.c - listing and settling conflicts.
+ *
+ * Conflicts are detected by the master (master.c) and reach every replica
+ * with the pull. In a conflict, "local" is the version of the user whose
+ * sync met the other ("local_user"), "remote" the version that was on the
+ * master ("remote_user"). A column conflict has col set; a whole-row
+ * conflict (delete against update) has col NULL and, on each side, the row
+ * as a JSON object or NULL for "deleted".
+ *
+ * Resolving writes the kept value as an ordinary local change (the capture
+ * triggers record it, stamped after the conflict, so it wins everywhere)
+ * and queues the resolution in hubsync_resolutions for the next push.
+ */
+#include "replica.h"
+
+#include "apply.h"
+#include "json.h"
+#include "schema.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CONFLICT_SELECT                                                      \
+	"SELECT id, tbl, pk, col, local_value, remote_value, winner,"       \
+	" local_user, remote_user, detected_at, resolved, resolved_at,"     \
+	" resolved_by FROM hubsync_conflicts"
+
+/* A side of a conflict as JSON: the value, or the row object / null. */
+static json_t *side_json(sqlite3_stmt *st, int i, int whole_row)
+{
+	if (whole_row) {
+		const char *t = (const char *)sqlite3_column_text(st, i);
+		json_t *j = t ? json_loads(t, 0, NULL) : NULL;
+		return j ? j : json_null();
+	}
+	return hs_json_value(sqlite3_column_value(st, i));
+}
+
+int hs_replica_conflicts_json(hs_replica *r, int include_resolved, char **out)
+{
+	json_t *a = json_array();
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = NULL;
+	if ((rc = hs_replica_check_init(r)) != HS_OK) {
+		json_decref(a);
+		return rc;
+	}
+	rc = hs_prepare(r->db, &st, include_resolved
+					    ? CONFLICT_SELECT " ORDER BY id DESC"
+					    : CONFLICT_SELECT " WHERE resolved = 0"
+							      " ORDER BY id DESC");
+	if (rc != SQLITE_OK) {
+		json_decref(a);
+		return hs_fail_sqlite(r, rc, "cannot read conflicts");
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int whole = sqlite3_column_type(st, 3) == SQLITE_NULL;
+		json_t *pk = json_loads((const char *)sqlite3_column_text(st, 2), 0,
+					NULL);
+		json_t *o = json_pack(
+			"{s:I, s:s, s:o, s:o, s:o, s:o, s:s, s:s?, s:s?, s:s,"
+			" s:b, s:s?, s:s?, s:s}",
+			"id", (json_int_t)sqlite3_column_int64(st, 0), "table",
+			(const char *)sqlite3_column_text(st, 1), "pk",
+			pk ? pk : json_object(), "column",
+			whole ? json_null()
+			      : json_string((const char *)sqlite3_column_text(st, 3)),
+			"local_value", side_json(st, 4, whole), "remote_value",
+			side_json(st, 5, whole), "winner",
+			(const char *)sqlite3_column_text(st, 6), "local_user",
+			(const char *)sqlite3_column_text(st, 7), "remote_user",
+			(const char *)sqlite3_column_text(st, 8), "detected_at",
+			(const char *)sqlite3_column_text(st, 9), "resolved",
+			sqlite3_column_int(st, 10), "resolved_at",
+			(const char *)sqlite3_column_text(st, 11), "resolved_by",
+			(const char *)sqlite3_column_text(st, 12), "kind",
+			whole ? "row" : "column");
+		if (o)
+			json_array_append_new(a, o);
+	}
+	sqlite3_finalize(st);
+	*out = hs_json_dump(a);
+	return *out ? HS_OK : hs_fail(r, HS_ERROR, "out of memory");
+}
+
+/* Bind the key values of the JSON object pk into st from index first. */
+static void bind_pk_json(sqlite3_stmt *st, const hs_table *t, json_t *pk,
+			 int first)
+{
+	for (int i = 0; i < t->npk; i++)
+		hs_json_bind(st, first + i, json_object_get(pk, t->cols[t->pk[i]]));
+}
+
+/* Make the kept side of a conflict current in the replica. */
+static int write_kept(hs_replica *r, const hs_table *t, json_t *pk,
+		      const char *col, sqlite3_value *kept)
+{
+	hs_buf b;
+	sqlite3_stmt *st = NULL;
+	int sr;
+	hs_buf_init(&b);
+	if (col) {
+		hs_buf_puts(&b, "UPDATE ");
+		hs_buf_ident(&b, t->name);
+		hs_buf_puts(&b, " SET ");
+		hs_buf_ident(&b, col);
+		hs_buf_puts(&b, " = ?1");
+		hs_table_pk_where(t, &b, 2);
+		sr = b.oom ? SQLITE_NOMEM : hs_prepare(r->db, &st, b.s);
+		if (sr == SQLITE_OK) {
+			sqlite3_bind_value(st, 1, kept);
+			bind_pk_json(st, t, pk, 2);
+			sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
+							      : sqlite3_errcode(r->db);
+			if (sr == SQLITE_OK && sqlite3_changes(r->db) == 0) {
+				sqlite3_finalize(st);
+				hs_buf_free(&b);
+				return hs_fail(r, HS_EINVALID, "the row of this "
+					       "conflict no longer exists: nothing "
+					       "to set");
+			}
+		}
+	} else if (sqlite3_value_type(kept) == SQLITE_NULL) {
+		hs_buf_puts(&b, "DELETE FROM ");
+		hs_buf_ident(&b, t->name);
+		hs_table_pk_where(t, &b, 1);
+		sr = b.oom ? SQLITE_NOMEM : hs_prepare(r->db, &st, b.s);
+		if (sr == SQLITE_OK) {
+			bind_pk_json(st, t, pk, 1);
+			sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
+							      : sqlite3_errcode(r->db);
+		}
+	} else { /* restore the whole row */
+		hs_applier a;
+		json_t *row = json_loads((const char *)sqlite3_value_text(kept), 0,
+					 NULL);
+		sr = row ? hs_applier_prepare(&a, r->db, t) : SQLITE_CORRUPT;
+		if (sr == SQLITE_OK) {
+			for (int i = 0; i < t->ncols; i++) {
+				hs_json_bind(a.upsert, i + 1,
+					     json_object_get(row, t->cols[i]));
+				sqlite3_bind_int(a.upsert, t->ncols + i + 1, 1);
+			}
+			sr = sqlite3_step(a.upsert) == SQLITE_DONE
+				     ? SQLITE_OK
+				     : sqlite3_errcode(r->db);
+			hs_applier_free(&a);
+		}
+		json_decref(row);
+	}
+	sqlite3_finalize(st);
+	hs_buf_free(&b);
+	return sr == SQLITE_OK ? HS_OK
+			       : hs_fail_sqlite(r, sr, "cannot apply the kept value");
+}
+
+int hs_replica_resolve(hs_replica *r, int64_t conflict_id, hs_keep keep)
+{
+	sqlite3_stmt *st = NULL;
+	hs_schema s;
+	hs_buf err;
+	json_t *pk = NULL;
+	int rc, sr;
+	char when[32];
+
+	if ((rc = hs_replica_check_init(r)) != HS_OK)
+		return rc;
+	if (keep != HS_KEEP_LOCAL && keep != HS_KEEP_REMOTE)
+		return hs_fail(r, HS_EINVALID, "keep must be local or remote");
+	hs_buf_init(&err);
+	memset(&s, 0, sizeof(s));
+	sr = hs_exec(r->db, "BEGIN IMMEDIATE");
+	if (sr != SQLITE_OK) {
+		rc = hs_fail_sqlite(r, sr, "cannot write the local database");
+		goto cleanup;
+	}
+	if ((sr = hs_prepare(r->db, &st, CONFLICT_SELECT " WHERE id = ?1"))
+	    != SQLITE_OK) {
+		rc = hs_fail_sqlite(r, sr, "cannot read conflicts");
+		goto rollback;
+	}
+	sqlite3_bind_int64(st, 1, conflict_id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = hs_fail(r, HS_ENOTFOUND, "no conflict %lld: list them with "
+			     "hubsync conflicts", (long long)conflict_id);
+		goto rollback;
+	}
+	if (sqlite3_column_int(st, 10)) {
+		rc = hs_fail(r, HS_EINVALID, "conflict %lld is already resolved",
+			     (long long)conflict_id);
+		goto rollback;
+	}
+	const char *table = (const char *)sqlite3_column_text(st, 1);
+	const char *winner = (const char *)sqlite3_column_text(st, 6);
+	int keep_winner = strcmp(winner, keep == HS_KEEP_LOCAL ? "local"
+							       : "remote") == 0;
+	if (!keep_winner) {
+		if (hs_schema_load(r->db, &s, &err) != 0) {
+			rc = hs_fail(r, HS_ECORRUPT, "%s", err.s ? err.s : "schema");
+			goto rollback;
+		}
+		const hs_table *t = hs_schema_find(&s, table);
+		pk = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+		if (!t || !pk) {
+			rc = hs_fail(r, HS_EINVALID, "table \"%s\" of conflict %lld "
+				     "is no longer synced", table,
+				     (long long)conflict_id);
+			goto rollback;
+		}
+		rc = write_kept(r, t, pk, (const char *)sqlite3_column_text(st, 3),
+				sqlite3_column_value(st, keep == HS_KEEP_LOCAL ? 4 : 5));
+		if (rc != HS_OK)
+			goto rollback;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	hs_iso_time(hs_now_ms(r), when);
+	sr = hs_prepare(r->db, &st, "UPDATE hubsync_conflicts SET resolved = 1,"
+				    " resolved_at = ?2 WHERE id = ?1");
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, conflict_id);
+		sqlite3_bind_text(st, 2, when, -1, SQLITE_STATIC);
+		sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
+						      : sqlite3_errcode(r->db);
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (sr == SQLITE_OK)
+		sr = hs_prepare(r->db, &st, "INSERT OR REPLACE INTO"
+					    " hubsync_resolutions(conflict_id, keep,"
+					    " at) VALUES(?1, ?2, ?3)");
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, conflict_id);
+		sqlite3_bind_text(st, 2, keep == HS_KEEP_LOCAL ? "local" : "remote",
+				  -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, when, -1, SQLITE_STATIC);
+		sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
+						      : sqlite3_errcode(r->db);
+	}
+	if (sr == SQLITE_OK)
+		sr = hs_exec(r->db, "COMMIT");
+	if (sr != SQLITE_OK) {
+		rc = hs_fail_sqlite(r, sr, "cannot save the resolution");
+		goto rollback;
+	}
+	rc = HS_OK;
+	goto cleanup;
+rollback:
+	hs_exec(r->db, "ROLLBACK");
+cleanup:
+	sqlite3_finalize(st);
+	json_decref(pk);
+	hs_schema_clear(&s);
+	hs_buf_free(&err);
+	return rc;
+}

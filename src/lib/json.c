@@ -1,0 +1,128 @@
+/*
+ * json.c - SQLite values <-> JSON (see json.h for the mapping).
+ */
+#include "json.h"
+
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *blob_json(const unsigned char *p, int n)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *s = malloc((size_t)n * 2 + 1);
+	json_t *j;
+	if (!s)
+		return NULL;
+	for (int i = 0; i < n; i++) {
+		s[2 * i] = hex[p[i] >> 4];
+		s[2 * i + 1] = hex[p[i] & 15];
+	}
+	s[2 * n] = 0;
+	j = json_pack("{s:s}", "$blob", s);
+	free(s);
+	return j;
+}
+
+json_t *hs_json_value(sqlite3_value *v)
+{
+	switch (sqlite3_value_type(v)) {
+	case SQLITE_INTEGER:
+		return json_integer(sqlite3_value_int64(v));
+	case SQLITE_FLOAT:
+		return json_real(sqlite3_value_double(v));
+	case SQLITE_TEXT: {
+		const char *s = (const char *)sqlite3_value_text(v);
+		int n = sqlite3_value_bytes(v);
+		json_t *j = json_stringn(s, (size_t)n);
+		return j ? j : blob_json((const unsigned char *)s, n);
+	}
+	case SQLITE_BLOB:
+		return blob_json(sqlite3_value_blob(v), sqlite3_value_bytes(v));
+	default:
+		return json_null();
+	}
+}
+
+static int unhex(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int hs_json_bind(sqlite3_stmt *st, int i, json_t *j)
+{
+	switch (json_typeof(j)) {
+	case JSON_INTEGER:
+		return sqlite3_bind_int64(st, i, json_integer_value(j));
+	case JSON_REAL:
+		return sqlite3_bind_double(st, i, json_real_value(j));
+	case JSON_STRING:
+		return sqlite3_bind_text(st, i, json_string_value(j),
+					 (int)json_string_length(j),
+					 SQLITE_TRANSIENT);
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return sqlite3_bind_int(st, i, json_is_true(j));
+	case JSON_OBJECT: {
+		const char *hex = json_string_value(json_object_get(j, "$blob"));
+		size_t n = hex ? strlen(hex) / 2 : 0;
+		unsigned char *p;
+		int rc;
+		if (!hex)
+			return sqlite3_bind_null(st, i);
+		p = malloc(n ? n : 1);
+		if (!p)
+			return SQLITE_NOMEM;
+		for (size_t k = 0; k < n; k++)
+			p[k] = (unsigned char)(unhex(hex[2 * k]) << 4 |
+					       unhex(hex[2 * k + 1]));
+		rc = sqlite3_bind_blob(st, i, p, (int)n, free);
+		return rc;
+	}
+	default:
+		return sqlite3_bind_null(st, i);
+	}
+}
+
+json_t *hs_json_pk(const hs_table *t, sqlite3_value **pk)
+{
+	json_t *o = json_object();
+	for (int i = 0; o && i < t->npk; i++)
+		json_object_set_new(o, t->cols[t->pk[i]], hs_json_value(pk[i]));
+	return o;
+}
+
+char *hs_key_text(sqlite3_value **pk, int npk)
+{
+	hs_buf b;
+	hs_buf_init(&b);
+	for (int i = 0; i < npk; i++) {
+		if (i)
+			hs_buf_puts(&b, "|");
+		switch (sqlite3_value_type(pk[i])) {
+		case SQLITE_NULL:
+			break;
+		case SQLITE_BLOB: {
+			const unsigned char *p = sqlite3_value_blob(pk[i]);
+			for (int k = 0; k < sqlite3_value_bytes(pk[i]); k++)
+				hs_buf_printf(&b, "%02x", p[k]);
+			break;
+		}
+		default:
+			hs_buf_puts(&b, (const char *)sqlite3_value_text(pk[i]));
+		}
+	}
+	return hs_buf_take(&b);
+}
+
+char *hs_json_dump(json_t *j)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	json_decref(j);
+	return s;
+}

@@ -1,0 +1,26 @@
+/*
+ * json.h - SQLite values as JSON (jansson), both ways.
+ *
+ * INTEGER -> JSON integer, REAL -> JSON real (1.0 stays a real), TEXT ->
+ * string, NULL -> null, BLOB -> {"$blob": "<hex>"}. TEXT that is not valid
+ * UTF-8 is also written as {"$blob": ...}.
+ */
+#ifndef HS_JSON_H
+#define HS_JSON_H
+
+#include "schema.h"
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+json_t *hs_json_value(sqlite3_value *v);
+/* Bind JSON produced by hs_json_value to parameter i. */
+int hs_json_bind(sqlite3_stmt *st, int i, json_t *j);
+/* {"col": value, ...} of t's primary key (values in key order). */
+json_t *hs_json_pk(const hs_table *t, sqlite3_value **pk);
+/* "v1|v2" text form of a key, as matched by `hubsync log --key`. */
+char *hs_key_text(sqlite3_value **pk, int npk);
+/* Serialize j compactly, steal the reference; NULL on failure. */
+char *hs_json_dump(json_t *j);
+
+#endif

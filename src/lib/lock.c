@@ -1,0 +1,211 @@
+/*
+ * lock.c - exclusive writer lock on a master that lives on a network share.
+ *
+ * Why not SQLite's own locking: through SMB, fcntl locks taken by one PC's
+ * client do not block another PC, and O_CREAT|O_EXCL let two clients both
+ * "win" under contention; mkdir was atomic in every trial (DESIGN.md,
+ * network share). So the lock is the directory MASTER.lock, with a file
+ * "owner" inside ("host pid start_ms").
+ *
+ * Stale locks: on the same host, a lock whose process is gone is stale at
+ * once. Otherwise the owner file's mtime is compared with the share's own
+ * clock (the mtime of MASTER.clock just touched by us), never with this
+ * PC's clock: PCs' clocks disagree. An owner silent for HS_LOCK_LEASE_MS is
+ * stale; the owner refreshes the mtime during long work. A stale lock is
+ * broken by renaming the directory away (atomic: of two PCs breaking it at
+ * once, one rename fails) after re-reading that the owner is unchanged.
+ *
+ * mkdir through a contended SMB client often fails with EIO rather than
+ * EEXIST: both mean "busy, retry".
+ */
+#include "lock.h"
+#include "hubsync.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static char *path_with(const char *base, const char *suffix)
+{
+	hs_buf b;
+	hs_buf_init(&b);
+	hs_buf_puts(&b, base);
+	hs_buf_puts(&b, suffix);
+	return hs_buf_take(&b);
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* Read the owner file into buf ("" if missing). */
+static void read_owner(const hs_lock *l, char *buf, size_t n)
+{
+	FILE *f = fopen(l->owner, "r");
+	buf[0] = 0;
+	if (!f)
+		return;
+	if (!fgets(buf, (int)n, f))
+		buf[0] = 0;
+	fclose(f);
+}
+
+static int write_owner(const hs_lock *l)
+{
+	char host[256] = "?", line[400];
+	FILE *f = fopen(l->owner, "w");
+	if (!f)
+		return -1;
+	gethostname(host, sizeof host - 1);
+	snprintf(line, sizeof line, "%s %ld %lld\n", host, (long)getpid(),
+		 (long long)hs_system_ms());
+	int ok = fputs(line, f) >= 0;
+	ok = fclose(f) == 0 && ok;
+	return ok ? 0 : -1;
+}
+
+/* The share's current time in seconds: touch MASTER.clock and read its
+ * mtime. -1 if that fails. */
+static double share_now(const hs_lock *l)
+{
+	struct stat st;
+	int fd = open(l->clock, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+	if (fd < 0)
+		return -1;
+	if (write(fd, "t", 1) != 1) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (stat(l->clock, &st) != 0)
+		return -1;
+	return (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
+}
+
+/* 1 if the lock directory currently there is stale. */
+static int lock_is_stale(const hs_lock *l, const char *owner)
+{
+	char host[256] = "", me[256] = "";
+	long pid = 0;
+	struct stat st;
+	double now;
+
+	gethostname(me, sizeof me - 1);
+	if (sscanf(owner, "%255s %ld", host, &pid) == 2 &&
+	    strcmp(host, me) == 0 && pid > 0 && kill((pid_t)pid, 0) != 0 &&
+	    errno == ESRCH)
+		return 1;
+	if (stat(l->owner, &st) != 0 && stat(l->dir, &st) != 0)
+		return 0; /* gone: the next mkdir will tell */
+	now = share_now(l);
+	if (now < 0)
+		return 0;
+	double age = now - ((double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9);
+	return age * 1000 > HS_LOCK_LEASE_MS;
+}
+
+/* Rename the stale lock away and remove it. */
+static void break_lock(const hs_lock *l, const char *owner_seen)
+{
+	char again[400], *aside;
+	hs_buf b;
+	read_owner(l, again, sizeof again);
+	if (strcmp(again, owner_seen) != 0)
+		return; /* someone took it meanwhile */
+	hs_buf_init(&b);
+	hs_buf_printf(&b, "%s.stale.%ld.%lld", l->dir, (long)getpid(),
+		      (long long)hs_system_ms());
+	aside = hs_buf_take(&b);
+	if (aside && rename(l->dir, aside) == 0) {
+		char *o = path_with(aside, "/owner");
+		if (o)
+			unlink(o);
+		free(o);
+		rmdir(aside);
+	}
+	free(aside);
+}
+
+int hs_lock_acquire(hs_lock *l, const char *master_path, int timeout_ms,
+		    hs_buf *err)
+{
+	int64_t start = hs_system_ms();
+	int wait = 20;
+	memset(l, 0, sizeof(*l));
+	l->dir = path_with(master_path, ".lock");
+	l->owner = path_with(master_path, ".lock/owner");
+	l->clock = path_with(master_path, ".clock");
+	if (!l->dir || !l->owner || !l->clock) {
+		hs_buf_puts(err, "out of memory");
+		return HS_ERROR;
+	}
+	for (;;) {
+		if (mkdir(l->dir, 0777) == 0) {
+			if (write_owner(l) == 0) {
+				l->held = 1;
+				return 0;
+			}
+			rmdir(l->dir);
+			hs_buf_printf(err, "cannot write the lock file %s: %s; check "
+				      "that the share is writable", l->owner,
+				      strerror(errno));
+			return HS_EIO;
+		}
+		int e = errno;
+		if (e == ENOENT || e == ENOTDIR) {
+			hs_buf_printf(err, "the master's folder for %s is not there: "
+				      "is the share mounted?", master_path);
+			return HS_EIO;
+		}
+		if (e == EROFS || e == EACCES || e == EPERM || e == ENOSPC ||
+		    e == EDQUOT) {
+			hs_buf_printf(err, "cannot lock the master %s: %s; the share "
+				      "must be writable", master_path, strerror(e));
+			return HS_EIO;
+		}
+		/* EEXIST or EIO: busy. */
+		char owner[400];
+		read_owner(l, owner, sizeof owner);
+		if (lock_is_stale(l, owner)) {
+			break_lock(l, owner);
+			continue;
+		}
+		if (hs_system_ms() - start >= timeout_ms) {
+			owner[strcspn(owner, "\n")] = 0;
+			hs_buf_printf(err, "the master %s is locked by another sync "
+				      "(%s) for more than %d s; try again later",
+				      master_path, owner[0] ? owner : "owner unknown",
+				      timeout_ms / 1000);
+			return HS_EBUSY;
+		}
+		sleep_ms(wait + (int)(hs_system_ms() % 17));
+		if (wait < 500)
+			wait *= 2;
+	}
+}
+
+void hs_lock_refresh(hs_lock *l)
+{
+	if (l->held)
+		utimensat(AT_FDCWD, l->owner, NULL, 0);
+}
+
+void hs_lock_release(hs_lock *l)
+{
+	if (l->held) {
+		unlink(l->owner);
+		rmdir(l->dir);
+	}
+	free(l->dir);
+	free(l->owner);
+	free(l->clock);
+	memset(l, 0, sizeof(*l));
+}

@@ -1,0 +1,31 @@
+/*
+ * lock.h - the master's writer lock: a directory created with mkdir next to
+ * the master file (see lock.c for why, and for the lease rules).
+ */
+#ifndef HS_LOCK_H
+#define HS_LOCK_H
+
+#include "util.h"
+
+#define HS_LOCK_LEASE_MS 120000 /* an owner silent this long is stale */
+
+typedef struct hs_lock {
+	char *dir;   /* MASTER.lock */
+	char *owner; /* MASTER.lock/owner */
+	char *clock; /* MASTER.clock: touched to read the share's clock */
+	int held;
+} hs_lock;
+
+/*
+ * Take the lock of master_path, waiting up to timeout_ms. Returns 0, or an
+ * hs_error with a one-line message in err: HS_EBUSY (held by another PC for
+ * longer than timeout_ms), HS_EIO (folder missing or not writable).
+ */
+int hs_lock_acquire(hs_lock *l, const char *master_path, int timeout_ms,
+		    hs_buf *err);
+/* Tell other PCs the owner is alive (call during long work). */
+void hs_lock_refresh(hs_lock *l);
+/* Release (if held) and free. Safe on a zeroed hs_lock. */
+void hs_lock_release(hs_lock *l);
+
+#endif

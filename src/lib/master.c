@@ -1,0 +1,1032 @@
+/*
+ * master.c - the file master: open/create, merge a push, read a pull.
+ *
+ * On-disk format (besides the user tables, which mirror the replicas'):
+ *
+ *   hubsync_master(key, value)      'format' = 1, 'seq' = last sequence
+ *   hubsync_sites(id, site, user, pushed)
+ *   hubsync_rows(tbl, pk, alive, seq, vseq, hlc, site, clocks)
+ *   hubsync_conflicts(...), hubsync_history(...)   (same as a replica's)
+ *
+ * hubsync_rows.pk encodes the primary key values, each as one type byte
+ * (1 integer, 2 real, 3 text, 4 blob, 5 null) followed by 8 big-endian
+ * bytes (integer, IEEE real) or a 4-byte big-endian length and the bytes
+ * (text, blob). hubsync_rows.clocks holds, for each column of the table in
+ * declaration order, 28 big-endian bytes: hlc (8), site (4), vseq (8),
+ * seq (8). Every sequence number is unique and increasing; "seq" of a row
+ * is the largest of its own and its columns' seq.
+ *
+ * The caller holds the master lock for the whole life of the handle, so the
+ * file is only ever written by one PC at a time, and read only under the
+ * lock too (SQLite's locks do not work between PCs over SMB).
+ */
+#include "master.h"
+
+#include "apply.h"
+#include "hubsync.h"
+#include "json.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MASTER_FORMAT 1
+#define CLOCK_BYTES 28
+
+static const char *MASTER_DDL =
+	"CREATE TABLE IF NOT EXISTS hubsync_master(key TEXT PRIMARY KEY, value)"
+	" WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO hubsync_master VALUES('format', 1), ('seq', 0);"
+	"CREATE TABLE IF NOT EXISTS hubsync_sites(id INTEGER PRIMARY KEY,"
+	" site TEXT NOT NULL UNIQUE, user TEXT,"
+	" pushed INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE IF NOT EXISTS hubsync_rows(tbl TEXT NOT NULL,"
+	" pk BLOB NOT NULL, alive INTEGER NOT NULL, seq INTEGER NOT NULL,"
+	" vseq INTEGER NOT NULL, hlc INTEGER NOT NULL, site INTEGER NOT NULL,"
+	" clocks BLOB, PRIMARY KEY(tbl, pk)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS hubsync_rows_seq ON hubsync_rows(seq);"
+	"CREATE TABLE IF NOT EXISTS hubsync_conflicts(id INTEGER PRIMARY KEY"
+	" AUTOINCREMENT, seq INTEGER NOT NULL, tbl TEXT NOT NULL,"
+	" pk TEXT NOT NULL, col TEXT, local_value, remote_value,"
+	" winner TEXT NOT NULL, local_user TEXT, remote_user TEXT,"
+	" detected_at TEXT NOT NULL, resolved INTEGER NOT NULL DEFAULT 0,"
+	" resolved_at TEXT, resolved_by TEXT);"
+	"CREATE INDEX IF NOT EXISTS hubsync_conflicts_seq"
+	" ON hubsync_conflicts(seq);"
+	"CREATE TABLE IF NOT EXISTS hubsync_history(seq INTEGER PRIMARY KEY,"
+	" tbl TEXT NOT NULL, key TEXT NOT NULL, pk TEXT NOT NULL,"
+	" op TEXT NOT NULL, user TEXT, at TEXT NOT NULL, changes TEXT);";
+
+typedef struct col_clock {
+	int64_t hlc;
+	int site;
+	int64_t vseq, seq;
+} col_clock;
+
+typedef struct row_meta {
+	int found, alive;
+	int64_t seq, vseq, hlc;
+	int site;
+	int ncols;
+	col_clock *cols;
+} row_meta;
+
+struct hs_master {
+	sqlite3 *db;
+	char *path;
+	hs_lock lock;
+	int in_txn;
+	int64_t seq;
+	int site;
+	char *user;
+	sqlite3_stmt *meta_get, *meta_put, *conflict_put, *history_put;
+	hs_applier *appliers; /* per schema table, lazily prepared */
+	int nappliers;
+};
+
+/* ---- encodings ---------------------------------------------------- */
+
+static void put_be(unsigned char *p, uint64_t v, int n)
+{
+	for (int i = n - 1; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static uint64_t get_be(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void pk_encode(sqlite3_value **pk, int npk, hs_buf *b)
+{
+	unsigned char h[9];
+	hs_buf_reset(b);
+	for (int i = 0; i < npk; i++) {
+		int t = sqlite3_value_type(pk[i]);
+		if (t == SQLITE_INTEGER || t == SQLITE_FLOAT) {
+			uint64_t u;
+			if (t == SQLITE_INTEGER) {
+				u = (uint64_t)sqlite3_value_int64(pk[i]);
+			} else {
+				double d = sqlite3_value_double(pk[i]);
+				memcpy(&u, &d, 8);
+			}
+			h[0] = t == SQLITE_INTEGER ? 1 : 2;
+			put_be(h + 1, u, 8);
+			hs_buf_putn(b, (const char *)h, 9);
+		} else if (t == SQLITE_TEXT || t == SQLITE_BLOB) {
+			int n = sqlite3_value_bytes(pk[i]);
+			const void *p = t == SQLITE_TEXT
+						? (const void *)sqlite3_value_text(pk[i])
+						: sqlite3_value_blob(pk[i]);
+			h[0] = t == SQLITE_TEXT ? 3 : 4;
+			put_be(h + 1, (uint64_t)n, 4);
+			hs_buf_putn(b, (const char *)h, 5);
+			hs_buf_putn(b, p ? (const char *)p : "", (size_t)n);
+		} else {
+			h[0] = 5;
+			hs_buf_putn(b, (const char *)h, 1);
+		}
+	}
+}
+
+/* Decode npk values from a pk blob into out (owned). -1 if malformed. */
+static int pk_decode(const unsigned char *p, int n, int npk,
+		     sqlite3_value **out, sqlite3 *scratch)
+{
+	sqlite3_stmt *st = NULL;
+	int pos = 0, rc = -1;
+	memset(out, 0, sizeof(*out) * (size_t)npk);
+	/* Values are made by binding into a trivial statement and
+	 * duplicating the column: the only public way to build one. */
+	if (hs_prepare(scratch, &st, "SELECT ?1") != SQLITE_OK)
+		return -1;
+	for (int i = 0; i < npk; i++) {
+		if (pos >= n)
+			goto cleanup;
+		int t = p[pos++];
+		if (t == 1 || t == 2) {
+			if (pos + 8 > n)
+				goto cleanup;
+			uint64_t u = get_be(p + pos, 8);
+			pos += 8;
+			if (t == 1) {
+				sqlite3_bind_int64(st, 1, (sqlite3_int64)u);
+			} else {
+				double d;
+				memcpy(&d, &u, 8);
+				sqlite3_bind_double(st, 1, d);
+			}
+		} else if (t == 3 || t == 4) {
+			if (pos + 4 > n)
+				goto cleanup;
+			int len = (int)get_be(p + pos, 4);
+			pos += 4;
+			if (len < 0 || pos + len > n)
+				goto cleanup;
+			if (t == 3)
+				sqlite3_bind_text(st, 1, (const char *)p + pos, len,
+						  SQLITE_TRANSIENT);
+			else
+				sqlite3_bind_blob(st, 1, p + pos, len,
+						  SQLITE_TRANSIENT);
+			pos += len;
+		} else if (t == 5) {
+			sqlite3_bind_null(st, 1);
+		} else {
+			goto cleanup;
+		}
+		if (sqlite3_step(st) != SQLITE_ROW)
+			goto cleanup;
+		out[i] = sqlite3_value_dup(sqlite3_column_value(st, 0));
+		sqlite3_reset(st);
+		if (!out[i])
+			goto cleanup;
+	}
+	rc = pos == n ? 0 : -1;
+cleanup:
+	sqlite3_finalize(st);
+	if (rc != 0)
+		for (int i = 0; i < npk; i++) {
+			sqlite3_value_free(out[i]);
+			out[i] = NULL;
+		}
+	return rc;
+}
+
+static void clocks_encode(const row_meta *rm, hs_buf *b)
+{
+	unsigned char c[CLOCK_BYTES];
+	hs_buf_reset(b);
+	for (int i = 0; i < rm->ncols; i++) {
+		put_be(c, (uint64_t)rm->cols[i].hlc, 8);
+		put_be(c + 8, (uint64_t)(uint32_t)rm->cols[i].site, 4);
+		put_be(c + 12, (uint64_t)rm->cols[i].vseq, 8);
+		put_be(c + 20, (uint64_t)rm->cols[i].seq, 8);
+		hs_buf_putn(b, (const char *)c, CLOCK_BYTES);
+	}
+}
+
+static void clocks_decode(const unsigned char *p, int n, row_meta *rm)
+{
+	for (int i = 0; i < rm->ncols; i++) {
+		col_clock *c = &rm->cols[i];
+		if ((i + 1) * CLOCK_BYTES > n) {
+			memset(c, 0, sizeof(*c));
+			continue;
+		}
+		const unsigned char *q = p + i * CLOCK_BYTES;
+		c->hlc = (int64_t)get_be(q, 8);
+		c->site = (int)(uint32_t)get_be(q + 8, 4);
+		c->vseq = (int64_t)get_be(q + 12, 8);
+		c->seq = (int64_t)get_be(q + 20, 8);
+	}
+}
+
+/* ---- open, lock, close -------------------------------------------- */
+
+static int sqlite_fail(hs_master *m, hs_buf *err, int rc, const char *what)
+{
+	hs_buf_printf(err, "%s on the master %s: %s", what, m->path,
+		      m->db ? sqlite3_errmsg(m->db) : sqlite3_errstr(rc));
+	if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
+		return HS_ECORRUPT;
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return HS_EBUSY;
+	if ((rc & 0xff) == SQLITE_IOERR || rc == SQLITE_FULL ||
+	    rc == SQLITE_CANTOPEN || rc == SQLITE_READONLY)
+		return HS_EIO;
+	return HS_ERROR;
+}
+
+int hs_master_open(hs_master **out, const char *path, int create,
+		   int lock_timeout_ms, hs_buf *err)
+{
+	hs_master *m = calloc(1, sizeof(*m));
+	struct stat sb;
+	int rc = HS_ERROR, sr;
+	*out = NULL;
+	if (!m || !(m->path = hs_strdup(path))) {
+		hs_buf_puts(err, "out of memory");
+		free(m);
+		return HS_ERROR;
+	}
+	if (!create && stat(path, &sb) != 0) {
+		hs_buf_printf(err, "the master %s is not there: is the share "
+			      "mounted? (only hubsync init creates a master)", path);
+		rc = HS_EIO;
+		goto cleanup;
+	}
+	rc = hs_lock_acquire(&m->lock, path, lock_timeout_ms, err);
+	if (rc != 0)
+		goto cleanup;
+	sr = sqlite3_open_v2(path, &m->db,
+			     SQLITE_OPEN_READWRITE |
+				     (create ? SQLITE_OPEN_CREATE : 0),
+			     NULL);
+	if (sr != SQLITE_OK) {
+		rc = sqlite_fail(m, err, sr, "cannot open");
+		goto cleanup;
+	}
+	sqlite3_busy_timeout(m->db, 10000);
+	sqlite3_extended_result_codes(m->db, 1);
+	/* Network share: no WAL, and a journal that is truncated rather
+	 * than deleted (deleting failed intermittently over SMB). */
+	sr = hs_exec(m->db, "PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=FULL;"
+			    " PRAGMA foreign_keys=OFF;");
+	if (sr != SQLITE_OK) {
+		rc = sqlite_fail(m, err, sr, "cannot read");
+		goto cleanup;
+	}
+	int64_t fmt = hs_query_int(m->db, "SELECT value FROM hubsync_master"
+					  " WHERE key = 'format'", -1, &sr);
+	if (sr != SQLITE_OK && sr != SQLITE_ERROR) {
+		rc = sqlite_fail(m, err, sr, "cannot read");
+		if (rc == HS_ECORRUPT) {
+			hs_buf_reset(err);
+			hs_buf_printf(err, "the master %s is damaged or not a SQLite "
+				      "database: restore it from a backup", path);
+		}
+		goto cleanup;
+	}
+	if (sr != SQLITE_OK || fmt < 0) {
+		/* No hubsync tables: only a new, empty file may become a master. */
+		int64_t tables = hs_query_int(m->db, "SELECT count(*) FROM"
+						     " sqlite_master", 0, &sr);
+		if (!create || sr != SQLITE_OK || tables > 0) {
+			hs_buf_printf(err, "%s is not a hubsync master (it has no "
+				      "hubsync tables): check the master path", path);
+			rc = HS_ECORRUPT;
+			goto cleanup;
+		}
+		sr = hs_exec(m->db, MASTER_DDL);
+		if (sr != SQLITE_OK) {
+			rc = sqlite_fail(m, err, sr, "cannot create hubsync tables");
+			goto cleanup;
+		}
+	} else if (fmt != MASTER_FORMAT) {
+		hs_buf_printf(err, "the master %s has format %lld, this hubsync "
+			      "reads format %d: update hubsync on this PC", path,
+			      (long long)fmt, MASTER_FORMAT);
+		rc = HS_ECORRUPT;
+		goto cleanup;
+	}
+	*out = m;
+	return 0;
+cleanup:
+	hs_master_close(m);
+	return rc;
+}
+
+void hs_master_close(hs_master *m)
+{
+	if (!m)
+		return;
+	for (int i = 0; i < m->nappliers; i++)
+		hs_applier_free(&m->appliers[i]);
+	free(m->appliers);
+	sqlite3_finalize(m->meta_get);
+	sqlite3_finalize(m->meta_put);
+	sqlite3_finalize(m->conflict_put);
+	sqlite3_finalize(m->history_put);
+	if (m->db && m->in_txn)
+		hs_exec(m->db, "ROLLBACK");
+	sqlite3_close(m->db);
+	hs_lock_release(&m->lock);
+	free(m->user);
+	free(m->path);
+	free(m);
+}
+
+sqlite3 *hs_master_db(hs_master *m) { return m->db; }
+
+void hs_master_refresh_lock(hs_master *m) { hs_lock_refresh(&m->lock); }
+
+/* ---- schema -------------------------------------------------------- */
+
+int hs_master_ensure_table(hs_master *m, const hs_table *t,
+			   const char *create_sql, hs_buf *err)
+{
+	hs_table mt;
+	hs_buf e2;
+	int rc = 0;
+	int64_t exists;
+	sqlite3_stmt *st;
+
+	if (hs_prepare(m->db, &st, "SELECT count(*) FROM sqlite_master WHERE"
+				   " type = 'table' AND name = ?1") != SQLITE_OK)
+		return sqlite_fail(m, err, sqlite3_errcode(m->db), "cannot read");
+	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+	exists = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (!exists) {
+		if (!create_sql) {
+			hs_buf_printf(err, "the master %s has no table \"%s\": run "
+				      "hubsync init on this PC again to add it",
+				      m->path, t->name);
+			return HS_ECORRUPT;
+		}
+		int sr = hs_exec(m->db, create_sql);
+		return sr == SQLITE_OK
+			       ? 0
+			       : sqlite_fail(m, err, sr, "cannot create a table");
+	}
+	hs_buf_init(&e2);
+	if (hs_table_load(m->db, t->name, &mt, &e2) != 0) {
+		hs_buf_printf(err, "the master %s: %s", m->path,
+			      e2.s ? e2.s : "unreadable table");
+		hs_buf_free(&e2);
+		return HS_ECORRUPT;
+	}
+	hs_buf_free(&e2);
+	if (mt.ncols != t->ncols || mt.npk != t->npk)
+		rc = HS_ECORRUPT;
+	for (int i = 0; rc == 0 && i < t->ncols; i++)
+		if (strcmp(mt.cols[i], t->cols[i]) != 0)
+			rc = HS_ECORRUPT;
+	for (int i = 0; rc == 0 && i < t->npk; i++)
+		if (mt.pk[i] != t->pk[i])
+			rc = HS_ECORRUPT;
+	if (rc != 0)
+		hs_buf_printf(err, "table \"%s\" in the master %s has other columns "
+			      "than in this database (%d vs %d): the master belongs "
+			      "to a different app or version; check the master path",
+			      t->name, m->path, mt.ncols, t->ncols);
+	hs_table_clear(&mt);
+	return rc;
+}
+
+/* ---- transaction ----------------------------------------------------- */
+
+int hs_master_begin(hs_master *m, const char *site, const char *user,
+		    int64_t *pushed, hs_buf *err)
+{
+	sqlite3_stmt *st = NULL;
+	int sr = hs_exec(m->db, "BEGIN IMMEDIATE");
+	if (sr != SQLITE_OK)
+		return sqlite_fail(m, err, sr, "cannot start a transaction");
+	m->in_txn = 1;
+	m->seq = hs_query_int(m->db, "SELECT value FROM hubsync_master"
+				     " WHERE key = 'seq'", 0, &sr);
+	if (sr != SQLITE_OK)
+		return sqlite_fail(m, err, sr, "cannot read");
+	sr = hs_prepare(m->db, &st, "INSERT INTO hubsync_sites(site, user)"
+				    " VALUES(?1, ?2) ON CONFLICT(site) DO UPDATE"
+				    " SET user = excluded.user"
+				    " RETURNING id, pushed");
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+		sr = sqlite3_step(st);
+		if (sr == SQLITE_ROW) {
+			m->site = sqlite3_column_int(st, 0);
+			*pushed = sqlite3_column_int64(st, 1);
+			sr = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	if (sr != SQLITE_OK)
+		return sqlite_fail(m, err, sr, "cannot register this PC");
+	free(m->user);
+	m->user = hs_strdup(user);
+	return 0;
+}
+
+int hs_master_commit(hs_master *m, hs_buf *err)
+{
+	sqlite3_stmt *st;
+	int sr = hs_prepare(m->db, &st, "UPDATE hubsync_master SET value = ?1"
+					" WHERE key = 'seq'");
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, m->seq);
+		sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
+						      : sqlite3_errcode(m->db);
+	}
+	sqlite3_finalize(st);
+	if (sr == SQLITE_OK)
+		sr = hs_exec(m->db, "COMMIT");
+	if (sr != SQLITE_OK)
+		return sqlite_fail(m, err, sr, "cannot commit");
+	m->in_txn = 0;
+	return 0;
+}
+
+int hs_master_set_pushed(hs_master *m, int64_t id, hs_buf *err)
+{
+	sqlite3_stmt *st;
+	int sr = hs_prepare(m->db, &st, "UPDATE hubsync_sites SET pushed = ?1"
+					" WHERE id = ?2");
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int(st, 2, m->site);
+		sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
+						      : sqlite3_errcode(m->db);
+	}
+	sqlite3_finalize(st);
+	return sr == SQLITE_OK ? 0 : sqlite_fail(m, err, sr, "cannot write");
+}
+
+/* ---- merge ----------------------------------------------------------- */
+
+static hs_applier *applier_for(hs_master *m, const hs_schema *s, int ti)
+{
+	if (!m->appliers) {
+		m->appliers = calloc((size_t)s->n, sizeof(hs_applier));
+		if (!m->appliers)
+			return NULL;
+		m->nappliers = s->n;
+	}
+	hs_applier *a = &m->appliers[ti];
+	if (!a->t && hs_applier_prepare(a, m->db, &s->t[ti]) != SQLITE_OK)
+		return NULL;
+	return a;
+}
+
+static void row_meta_clear(row_meta *rm)
+{
+	free(rm->cols);
+	memset(rm, 0, sizeof(*rm));
+}
+
+static int meta_load(hs_master *m, const char *tbl, const hs_buf *pk,
+		     int ncols, row_meta *rm)
+{
+	int sr;
+	memset(rm, 0, sizeof(*rm));
+	rm->ncols = ncols;
+	rm->cols = calloc((size_t)ncols, sizeof(col_clock));
+	if (!rm->cols)
+		return SQLITE_NOMEM;
+	if (!m->meta_get &&
+	    (sr = hs_prepare(m->db, &m->meta_get,
+			     "SELECT alive, seq, vseq, hlc, site, clocks FROM"
+			     " hubsync_rows WHERE tbl = ?1 AND pk = ?2")) != SQLITE_OK)
+		return sr;
+	sqlite3_bind_text(m->meta_get, 1, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(m->meta_get, 2, pk->s, (int)pk->len, SQLITE_STATIC);
+	sr = sqlite3_step(m->meta_get);
+	if (sr == SQLITE_ROW) {
+		rm->found = 1;
+		rm->alive = sqlite3_column_int(m->meta_get, 0);
+		rm->seq = sqlite3_column_int64(m->meta_get, 1);
+		rm->vseq = sqlite3_column_int64(m->meta_get, 2);
+		rm->hlc = sqlite3_column_int64(m->meta_get, 3);
+		rm->site = sqlite3_column_int(m->meta_get, 4);
+		clocks_decode(sqlite3_column_blob(m->meta_get, 5),
+			      sqlite3_column_bytes(m->meta_get, 5), rm);
+		sr = SQLITE_OK;
+	} else if (sr == SQLITE_DONE) {
+		sr = SQLITE_OK;
+	}
+	sqlite3_reset(m->meta_get);
+	return sr;
+}
+
+static int meta_store(hs_master *m, const char *tbl, const hs_buf *pk,
+		      const row_meta *rm)
+{
+	hs_buf cb;
+	int sr = SQLITE_OK;
+	if (!m->meta_put &&
+	    (sr = hs_prepare(m->db, &m->meta_put,
+			     "INSERT OR REPLACE INTO hubsync_rows(tbl, pk, alive,"
+			     " seq, vseq, hlc, site, clocks)"
+			     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")) != SQLITE_OK)
+		return sr;
+	hs_buf_init(&cb);
+	clocks_encode(rm, &cb);
+	if (cb.oom) {
+		hs_buf_free(&cb);
+		return SQLITE_NOMEM;
+	}
+	sqlite3_bind_text(m->meta_put, 1, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(m->meta_put, 2, pk->s, (int)pk->len, SQLITE_STATIC);
+	sqlite3_bind_int(m->meta_put, 3, rm->alive);
+	sqlite3_bind_int64(m->meta_put, 4, rm->seq);
+	sqlite3_bind_int64(m->meta_put, 5, rm->vseq);
+	sqlite3_bind_int64(m->meta_put, 6, rm->hlc);
+	sqlite3_bind_int(m->meta_put, 7, rm->site);
+	sqlite3_bind_blob(m->meta_put, 8, cb.s ? cb.s : "", (int)cb.len,
+			  SQLITE_STATIC);
+	sr = sqlite3_step(m->meta_put);
+	sqlite3_reset(m->meta_put);
+	hs_buf_free(&cb);
+	return sr == SQLITE_DONE ? SQLITE_OK : sr;
+}
+
+static char *site_user(hs_master *m, int site)
+{
+	sqlite3_stmt *st;
+	char *u = NULL;
+	if (hs_prepare(m->db, &st, "SELECT user FROM hubsync_sites WHERE id = ?1")
+	    != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_int(st, 1, site);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		u = hs_strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return u;
+}
+
+/* JSON text of a whole row (for whole-row conflicts), or NULL. */
+static char *row_json(const hs_table *t, sqlite3_value **vals)
+{
+	json_t *o = json_object();
+	for (int i = 0; o && i < t->ncols; i++)
+		json_object_set_new(o, t->cols[i], hs_json_value(vals[i]));
+	return hs_json_dump(o);
+}
+
+typedef struct conflict_rec {
+	const hs_table *t;
+	sqlite3_value **pk;
+	const char *col;            /* NULL: whole row */
+	sqlite3_value *local_value; /* used when col */
+	sqlite3_value *remote_value;
+	const char *local_text; /* used when !col (row JSON or NULL) */
+	const char *remote_text;
+	int local_wins;
+	int remote_site;
+} conflict_rec;
+
+static int conflict_put(hs_master *m, const conflict_rec *c, int64_t now_ms)
+{
+	char when[32], *pk, *ru;
+	int sr = SQLITE_OK;
+	if (!m->conflict_put &&
+	    (sr = hs_prepare(m->db, &m->conflict_put,
+			     "INSERT INTO hubsync_conflicts(seq, tbl, pk, col,"
+			     " local_value, remote_value, winner, local_user,"
+			     " remote_user, detected_at) VALUES(?1, ?2, ?3, ?4, ?5,"
+			     " ?6, ?7, ?8, ?9, ?10)")) != SQLITE_OK)
+		return sr;
+	hs_iso_time(now_ms, when);
+	pk = hs_json_dump(hs_json_pk(c->t, c->pk));
+	ru = site_user(m, c->remote_site);
+	sqlite3_stmt *st = m->conflict_put;
+	sqlite3_bind_int64(st, 1, ++m->seq);
+	sqlite3_bind_text(st, 2, c->t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, pk ? pk : "{}", -1, SQLITE_TRANSIENT);
+	if (c->col) {
+		sqlite3_bind_text(st, 4, c->col, -1, SQLITE_STATIC);
+		sqlite3_bind_value(st, 5, c->local_value);
+		sqlite3_bind_value(st, 6, c->remote_value);
+	} else {
+		sqlite3_bind_null(st, 4);
+		sqlite3_bind_text(st, 5, c->local_text, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 6, c->remote_text, -1, SQLITE_TRANSIENT);
+	}
+	sqlite3_bind_text(st, 7, c->local_wins ? "local" : "remote", -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, m->user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, ru, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 10, when, -1, SQLITE_TRANSIENT);
+	sr = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	free(pk);
+	free(ru);
+	return sr == SQLITE_DONE ? SQLITE_OK : sr;
+}
+
+/* Append a history row: op and {"col": [old, new]} of changed columns. */
+static int history_put(hs_master *m, const hs_table *t, sqlite3_value **pk,
+		       const char *op, sqlite3_value **oldv,
+		       sqlite3_value **newv, const unsigned char *changed,
+		       int64_t hlc)
+{
+	char when[32], *key, *pkj, *ch;
+	json_t *o = json_object();
+	int sr = SQLITE_OK;
+	for (int i = 0; o && i < t->ncols; i++) {
+		if (changed && !changed[i])
+			continue;
+		json_t *pair = json_array();
+		json_array_append_new(pair, oldv ? hs_json_value(oldv[i])
+						 : json_null());
+		json_array_append_new(pair, newv ? hs_json_value(newv[i])
+						 : json_null());
+		json_object_set_new(o, t->cols[i], pair);
+	}
+	if (!m->history_put &&
+	    (sr = hs_prepare(m->db, &m->history_put,
+			     "INSERT INTO hubsync_history(seq, tbl, key, pk, op,"
+			     " user, at, changes) VALUES(?1, ?2, ?3, ?4, ?5, ?6,"
+			     " ?7, ?8)")) != SQLITE_OK) {
+		json_decref(o);
+		return sr;
+	}
+	hs_iso_time(hlc >> 16, when);
+	key = hs_key_text(pk, t->npk);
+	pkj = hs_json_dump(hs_json_pk(t, pk));
+	ch = hs_json_dump(o);
+	sqlite3_stmt *st = m->history_put;
+	sqlite3_bind_int64(st, 1, m->seq);
+	sqlite3_bind_text(st, 2, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, key ? key : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, pkj ? pkj : "{}", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, op, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, m->user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, when, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 8, ch, -1, SQLITE_TRANSIENT);
+	sr = sqlite3_step(st);
+	sqlite3_reset(st);
+	free(key);
+	free(pkj);
+	free(ch);
+	return sr == SQLITE_DONE ? SQLITE_OK : sr;
+}
+
+/* The largest base among the columns a push changes (an update-only
+ * row's view of the row), or the row base for an insert. */
+static int64_t push_base(const hs_rowchange *rc)
+{
+	int64_t b = rc->row_base;
+	if (rc->inserted)
+		return b;
+	for (int i = 0; i < rc->ncols; i++)
+		if (rc->changed[i] && rc->base[i] > b)
+			b = rc->base[i];
+	return b;
+}
+
+/* 1 if any column of the row was set by another site after base. */
+static int concurrent_site(const row_meta *rm, int me, int64_t base)
+{
+	if (rm->vseq > base && rm->site != me)
+		return rm->site;
+	for (int i = 0; i < rm->ncols; i++)
+		if (rm->cols[i].vseq > base && rm->cols[i].site != me)
+			return rm->cols[i].site;
+	return 0;
+}
+
+/* Merge one pushed row. *conflicts counts new conflicts. */
+static int merge_row(hs_master *m, const hs_schema *s, const hs_rowchange *rc,
+		     int64_t now_ms, int64_t *conflicts, int *merged)
+{
+	const hs_table *t = &s->t[rc->table];
+	hs_applier *a = applier_for(m, s, rc->table);
+	sqlite3_value **old = calloc((size_t)t->ncols, sizeof(*old));
+	unsigned char *win = calloc((size_t)t->ncols, 1);
+	hs_buf pk;
+	row_meta rm;
+	int sr, found = 0, other;
+	char *lt = NULL, *rt = NULL;
+
+	memset(&rm, 0, sizeof(rm));
+	hs_buf_init(&pk);
+	*merged = 0;
+	if (!a || !old || !win) {
+		sr = a ? SQLITE_NOMEM : sqlite3_errcode(m->db);
+		goto cleanup;
+	}
+	pk_encode((sqlite3_value **)rc->pk, t->npk, &pk);
+	if (pk.oom) {
+		sr = SQLITE_NOMEM;
+		goto cleanup;
+	}
+	sr = meta_load(m, t->name, &pk, t->ncols, &rm);
+	if (sr == SQLITE_OK)
+		sr = hs_applier_select(a, (sqlite3_value **)rc->pk, old, &found);
+	if (sr != SQLITE_OK)
+		goto cleanup;
+	int live = rm.found ? rm.alive : found;
+
+	if (!rc->alive) {
+		if (!live)
+			goto cleanup; /* already gone, or never reached us */
+		other = concurrent_site(&rm, m->site, rc->row_base);
+		if (other && found) {
+			conflict_rec c = {t, (sqlite3_value **)rc->pk, NULL, NULL,
+					  NULL, NULL, NULL, 1, other};
+			rt = row_json(t, old);
+			c.remote_text = rt;
+			if ((sr = conflict_put(m, &c, now_ms)) != SQLITE_OK)
+				goto cleanup;
+			(*conflicts)++;
+		}
+		if ((sr = hs_applier_delete(a, (sqlite3_value **)rc->pk)) !=
+		    SQLITE_OK)
+			goto cleanup;
+		rm.seq = rm.vseq = ++m->seq;
+		rm.alive = 0;
+		rm.hlc = rc->row_hlc;
+		rm.site = m->site;
+		sr = history_put(m, t, (sqlite3_value **)rc->pk, "delete",
+				 found ? old : NULL, NULL, NULL, rc->row_hlc);
+		if (sr == SQLITE_OK)
+			sr = meta_store(m, t->name, &pk, &rm);
+		*merged = 1;
+		goto cleanup;
+	}
+
+	if (!live) {
+		int64_t base = push_base(rc);
+		if (rm.found && rm.vseq > base && rm.site != m->site) {
+			/* Deleted concurrently: the delete wins; keep the row
+			 * as a conflict and re-announce the delete. */
+			conflict_rec c = {t, (sqlite3_value **)rc->pk, NULL, NULL,
+					  NULL, NULL, NULL, 0, rm.site};
+			lt = row_json(t, rc->vals);
+			c.local_text = lt;
+			if ((sr = conflict_put(m, &c, now_ms)) != SQLITE_OK)
+				goto cleanup;
+			(*conflicts)++;
+			rm.seq = ++m->seq;
+			sr = meta_store(m, t->name, &pk, &rm);
+			goto cleanup;
+		}
+		memset(win, 1, (size_t)t->ncols);
+		if ((sr = hs_applier_upsert(a, rc->vals, win)) != SQLITE_OK)
+			goto cleanup;
+		int64_t seq = ++m->seq;
+		rm.alive = 1;
+		rm.seq = rm.vseq = seq;
+		rm.hlc = rc->row_hlc;
+		rm.site = m->site;
+		for (int i = 0; i < t->ncols; i++) {
+			col_clock *cc = &rm.cols[i];
+			cc->hlc = rc->changed[i] ? rc->hlc[i] : rc->row_hlc;
+			cc->site = m->site;
+			cc->vseq = cc->seq = seq;
+		}
+		sr = history_put(m, t, (sqlite3_value **)rc->pk, "insert", NULL,
+				 rc->vals, NULL, rc->row_hlc);
+		if (sr == SQLITE_OK)
+			sr = meta_store(m, t->name, &pk, &rm);
+		*merged = 1;
+		goto cleanup;
+	}
+
+	/* Alive on both sides: column by column. */
+	int any_win = 0, touched = 0;
+	int64_t seq = m->seq + 1;
+	if (!rm.found) { /* rows present before tracking: no clocks yet */
+		rm.alive = 1;
+		rm.site = m->site;
+	}
+	for (int i = 0; i < t->ncols; i++) {
+		if (!rc->changed[i])
+			continue;
+		col_clock *cc = &rm.cols[i];
+		int same = found && hs_value_same(old[i], rc->vals[i]);
+		int seen = !rm.found || cc->site == m->site || cc->vseq <= rc->base[i];
+		if (same)
+			continue;
+		if (seen) {
+			win[i] = 1;
+			continue;
+		}
+		int local_wins = rc->hlc[i] > cc->hlc ||
+				 (rc->hlc[i] == cc->hlc && m->site > cc->site);
+		conflict_rec c = {t, (sqlite3_value **)rc->pk, t->cols[i],
+				  rc->vals[i], old[i], NULL, NULL, local_wins,
+				  cc->site};
+		if ((sr = conflict_put(m, &c, now_ms)) != SQLITE_OK)
+			goto cleanup;
+		(*conflicts)++;
+		if (local_wins)
+			win[i] = 1;
+		else
+			touched = 1;
+	}
+	/* Conflicts took sequence numbers: the row's changes come after. */
+	seq = ++m->seq;
+	for (int i = 0; i < t->ncols; i++) {
+		col_clock *cc = &rm.cols[i];
+		if (win[i]) {
+			any_win = 1;
+			cc->hlc = rc->hlc[i];
+			cc->site = m->site;
+			cc->vseq = cc->seq = seq;
+		} else if (touched && rc->changed[i]) {
+			cc->seq = seq; /* re-announce the winner to the pusher */
+		}
+	}
+	if (!any_win && !touched) {
+		m->seq--; /* nothing changed: give the number back */
+		goto cleanup;
+	}
+	rm.seq = seq;
+	if (any_win) {
+		if ((sr = hs_applier_upsert(a, rc->vals, win)) != SQLITE_OK)
+			goto cleanup;
+		int64_t when = rc->row_hlc;
+		for (int i = 0; i < t->ncols; i++)
+			if (win[i] && rc->hlc[i] > when)
+				when = rc->hlc[i];
+		sr = history_put(m, t, (sqlite3_value **)rc->pk, "update", old,
+				 rc->vals, win, when);
+		if (sr != SQLITE_OK)
+			goto cleanup;
+		*merged = 1;
+	}
+	sr = meta_store(m, t->name, &pk, &rm);
+cleanup:
+	if (old)
+		for (int i = 0; i < t->ncols; i++)
+			sqlite3_value_free(old[i]);
+	free(old);
+	free(win);
+	free(lt);
+	free(rt);
+	row_meta_clear(&rm);
+	hs_buf_free(&pk);
+	return sr;
+}
+
+int hs_master_merge(hs_master *m, const hs_schema *s, const hs_changeset *cs,
+		    int64_t now_ms, hs_merge_stats *st, hs_buf *err)
+{
+	for (size_t i = 0; i < cs->n; i++) {
+		int merged = 0;
+		int sr = merge_row(m, s, &cs->rows[i], now_ms, &st->conflicts,
+				   &merged);
+		if (sr != SQLITE_OK) {
+			hs_buf_printf(err, "table \"%s\": ",
+				      s->t[cs->rows[i].table].name);
+			return sqlite_fail(m, err, sr, "cannot merge a row");
+		}
+		st->pushed[cs->rows[i].table] += merged;
+		if (i % 1024 == 1023)
+			hs_master_refresh_lock(m);
+	}
+	return 0;
+}
+
+int hs_master_resolve(hs_master *m, const hs_rowset *rs, hs_buf *err)
+{
+	sqlite3_stmt *st;
+	int sr = hs_prepare(m->db, &st,
+			    "UPDATE hubsync_conflicts SET resolved = 1,"
+			    " resolved_at = ?3, resolved_by = ?4, seq = ?5"
+			    " WHERE id = ?1 AND resolved = 0");
+	for (size_t r = 0; sr == SQLITE_OK && r < rs->n; r++) {
+		sqlite3_value **v = &rs->v[r * (size_t)rs->ncols];
+		sqlite3_bind_value(st, 1, v[0]);
+		sqlite3_bind_value(st, 3, v[2]);
+		sqlite3_bind_text(st, 4, m->user, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, ++m->seq);
+		sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
+						      : sqlite3_errcode(m->db);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return sr == SQLITE_OK ? 0
+			       : sqlite_fail(m, err, sr, "cannot resolve a conflict");
+}
+
+/* ---- pull ------------------------------------------------------------ */
+
+void hs_pull_clear(hs_pull *p)
+{
+	hs_changeset_clear(&p->rows);
+	hs_rowset_clear(&p->conflicts);
+	hs_rowset_clear(&p->history);
+	free(p->max_hlc_user);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Add the pull entry of one hubsync_rows row (skipped if nothing in it is
+ * new to this site). */
+static int pull_row(hs_master *m, const hs_schema *s, int ti, sqlite3_stmt *q,
+		    int64_t since, hs_pull *out)
+{
+	const hs_table *t = &s->t[ti];
+	row_meta rm;
+	sqlite3_value *pk[HS_MAX_PK] = {0};
+	hs_rowchange *rc;
+	int any = 0, found = 0, sr = SQLITE_OK;
+
+	memset(&rm, 0, sizeof(rm));
+	if (pk_decode(sqlite3_column_blob(q, 1), sqlite3_column_bytes(q, 1),
+		      t->npk, pk, m->db) != 0)
+		return SQLITE_CORRUPT;
+	rm.ncols = t->ncols;
+	rm.cols = calloc((size_t)t->ncols, sizeof(col_clock));
+	if (!rm.cols) {
+		sr = SQLITE_NOMEM;
+		goto cleanup;
+	}
+	rm.alive = sqlite3_column_int(q, 2);
+	rm.vseq = sqlite3_column_int64(q, 4);
+	rm.site = sqlite3_column_int(q, 6);
+	clocks_decode(sqlite3_column_blob(q, 7), sqlite3_column_bytes(q, 7), &rm);
+
+	rc = hs_changeset_add(&out->rows, ti, t->ncols);
+	if (!rc) {
+		sr = SQLITE_NOMEM;
+		goto cleanup;
+	}
+	memcpy(rc->pk, pk, sizeof(pk));
+	memset(pk, 0, sizeof(pk));
+	rc->alive = rm.alive;
+	if (!rm.alive)
+		goto cleanup;
+	int whole = rm.vseq > since && rm.site != m->site;
+	for (int i = 0; i < t->ncols; i++) {
+		col_clock *cc = &rm.cols[i];
+		rc->hlc[i] = cc->hlc;
+		if (whole || (cc->seq > since && cc->site != m->site)) {
+			rc->changed[i] = 1;
+			any = 1;
+			if (cc->hlc > out->max_hlc && cc->site != m->site) {
+				out->max_hlc = cc->hlc;
+				free(out->max_hlc_user);
+				out->max_hlc_user = site_user(m, cc->site);
+			}
+		}
+	}
+	if (any)
+		sr = hs_applier_select(applier_for(m, s, ti), rc->pk, rc->vals,
+				       &found);
+	if (sr == SQLITE_OK && (!any || !found))
+		hs_changeset_pop(&out->rows); /* nothing new for this site */
+cleanup:
+	for (int k = 0; k < HS_MAX_PK; k++)
+		sqlite3_value_free(pk[k]);
+	row_meta_clear(&rm);
+	return sr;
+}
+
+int hs_master_pull(hs_master *m, const hs_schema *s, int64_t since,
+		   hs_pull *out, hs_buf *err)
+{
+	sqlite3_stmt *q;
+	int sr;
+	memset(out, 0, sizeof(*out));
+	sr = hs_prepare(m->db, &q, "SELECT tbl, pk, alive, seq, vseq, hlc, site,"
+				   " clocks FROM hubsync_rows WHERE seq > ?1"
+				   " ORDER BY seq");
+	if (sr != SQLITE_OK)
+		return sqlite_fail(m, err, sr, "cannot read changes");
+	sqlite3_bind_int64(q, 1, since);
+	while ((sr = sqlite3_step(q)) == SQLITE_ROW) {
+		const hs_table *t =
+			hs_schema_find(s, (const char *)sqlite3_column_text(q, 0));
+		if (!t)
+			continue; /* a table this replica does not track */
+		sr = pull_row(m, s, (int)(t - s->t), q, since, out);
+		if (sr != SQLITE_OK)
+			break;
+	}
+	sqlite3_finalize(q);
+	if (sr == SQLITE_DONE)
+		sr = hs_rowset_fetch(m->db, "SELECT " HS_CONFLICT_COLS
+					    " FROM hubsync_conflicts WHERE seq > ?1",
+				     since, &out->conflicts);
+	if (sr == SQLITE_OK)
+		sr = hs_rowset_fetch(m->db, "SELECT " HS_HISTORY_COLS
+					    " FROM hubsync_history WHERE seq > ?1",
+				     since, &out->history);
+	if (sr != SQLITE_OK)
+		return sqlite_fail(m, err, sr, "cannot read changes");
+	out->seq = m->seq;
+	return 0;
+}

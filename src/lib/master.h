@@ -1,0 +1,77 @@
+/*
+ * master.h - the file master: a SQLite file (usually on a network share)
+ * holding everyone's rows plus the global change sequence. The master alone
+ * decides merges (docs/INTERNALS.md, "Merge rules").
+ */
+#ifndef HS_MASTER_H
+#define HS_MASTER_H
+
+#include "changes.h"
+#include "lock.h"
+#include "rows.h"
+#include "schema.h"
+
+typedef struct hs_master hs_master;
+
+/* What a push did, per table index of the schema. */
+typedef struct hs_merge_stats {
+	int64_t *pushed; /* rows merged per table */
+	int64_t conflicts;
+} hs_merge_stats;
+
+/*
+ * Lock and open the master at path. With create, a missing file is created
+ * (only init does this). Fails with HS_EIO when the file or its folder is
+ * missing (share not mounted), HS_EBUSY when locked too long, HS_ECORRUPT
+ * when the file is not a SQLite database or not a hubsync master. The lock
+ * is held until hs_master_close.
+ */
+int hs_master_open(hs_master **out, const char *path, int create,
+		   int lock_timeout_ms, hs_buf *err);
+/* Roll back anything uncommitted, unlock, close. Accepts NULL. */
+void hs_master_close(hs_master *m);
+sqlite3 *hs_master_db(hs_master *m);
+void hs_master_refresh_lock(hs_master *m);
+
+/* Create t on the master with the replica's CREATE TABLE statement, or
+ * check that the master's table has the same columns in the same order. */
+int hs_master_ensure_table(hs_master *m, const hs_table *t,
+			   const char *create_sql, hs_buf *err);
+
+/* Start the master transaction; register the site; *pushed is the last
+ * local change id of this site already merged. */
+int hs_master_begin(hs_master *m, const char *site, const char *user,
+		    int64_t *pushed, hs_buf *err);
+int hs_master_commit(hs_master *m, hs_buf *err);
+
+/* Merge a push (rows of schema s from this site). */
+int hs_master_merge(hs_master *m, const hs_schema *s, const hs_changeset *cs,
+		    int64_t now_ms, hs_merge_stats *st, hs_buf *err);
+/* Mark conflicts resolved: rs rows are (conflict_id, keep, at). */
+int hs_master_resolve(hs_master *m, const hs_rowset *rs, hs_buf *err);
+/* Record that this site's local changes up to id are merged. */
+int hs_master_set_pushed(hs_master *m, int64_t id, hs_buf *err);
+
+/* What a pull brings: rows of tables the replica tracks changed above
+ * since by other sites, conflicts and history above since, and the new
+ * watermark. max_hlc is the largest column HLC among the rows. */
+typedef struct hs_pull {
+	hs_changeset rows;
+	hs_rowset conflicts;
+	hs_rowset history;
+	int64_t seq;
+	int64_t max_hlc;
+	char *max_hlc_user;
+} hs_pull;
+
+int hs_master_pull(hs_master *m, const hs_schema *s, int64_t since,
+		   hs_pull *out, hs_buf *err);
+void hs_pull_clear(hs_pull *p);
+
+/* Column lists of rows copied to a replica (same order both sides). */
+#define HS_CONFLICT_COLS                                                      \
+	"id, seq, tbl, pk, col, local_value, remote_value, winner, local_user," \
+	" remote_user, detected_at, resolved, resolved_at, resolved_by"
+#define HS_HISTORY_COLS "seq, tbl, key, pk, op, user, at, changes"
+
+#endif

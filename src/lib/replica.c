@@ -1,0 +1,478 @@
+/*
+ * replica.c - the hs_replica handle: open, init, metadata, schedule.
+ *
+ * Replica metadata (besides the tables of docs/INTERNALS.md) lives in
+ * hubsync_meta: site (random id of this replica), user, master (path),
+ * interval (minutes), clock and clock_seq (the HLC), last_sync (ms).
+ */
+#include "replica.h"
+
+#include "capture.h"
+#include "master.h"
+#include "schema.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_INTERVAL 120
+
+int hs_fail(hs_replica *r, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof r->err, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int hs_error_from_sqlite(int sqlite_rc)
+{
+	switch (sqlite_rc & 0xff) {
+	case SQLITE_OK:
+		return HS_OK;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return HS_EBUSY;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return HS_ECORRUPT;
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+		return HS_EIO;
+	default:
+		return HS_ERROR;
+	}
+}
+
+int hs_fail_sqlite(hs_replica *r, int sqlite_rc, const char *what)
+{
+	int code = hs_error_from_sqlite(sqlite_rc);
+	const char *hint = code == HS_EBUSY ? "; the database is busy, try again"
+			   : code == HS_EIO ? "; check the disk and permissions"
+			   : code == HS_ECORRUPT ? "; restore the file from a backup"
+						 : "";
+	return hs_fail(r, code == HS_OK ? HS_ERROR : code, "%s: %s (%s)%s", what,
+		       sqlite3_errmsg(r->db), r->path, hint);
+}
+
+int64_t hs_now_ms(const hs_replica *r)
+{
+	return r->clock ? r->clock(r->clock_ctx) : hs_system_ms();
+}
+
+const char *hs_version(void) { return HS_VERSION; }
+
+void hs_free(void *p) { free(p); }
+
+const char *hs_replica_errmsg(const hs_replica *r)
+{
+	return r ? r->err : "out of memory";
+}
+
+int hs_replica_open(hs_replica **out, const char *path,
+		    const hs_open_options *opts)
+{
+	hs_replica *r = calloc(1, sizeof(*r));
+	struct stat st;
+	int rc;
+	*out = r;
+	if (!r)
+		return HS_ERROR;
+	r->path = hs_strdup(path);
+	if (opts) {
+		r->clock = opts->clock;
+		r->clock_ctx = opts->clock_ctx;
+		r->busy_timeout_ms = opts->busy_timeout_ms;
+	}
+	if (r->busy_timeout_ms <= 0)
+		r->busy_timeout_ms = 10000;
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return hs_fail(r, HS_ENOTFOUND, "no database file at %s: check the "
+			       "path", path);
+	rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE, NULL);
+	if (rc != SQLITE_OK)
+		return hs_fail_sqlite(r, rc, "cannot open the database");
+	sqlite3_extended_result_codes(r->db, 1);
+	sqlite3_busy_timeout(r->db, r->busy_timeout_ms);
+	rc = hs_exec(r->db, "PRAGMA foreign_keys=OFF");
+	if (rc == SQLITE_OK)
+		rc = hs_exec(r->db, "SELECT count(*) FROM sqlite_master");
+	if (rc != SQLITE_OK)
+		return hs_fail_sqlite(r, rc, "cannot read the database");
+	return HS_OK;
+}
+
+void hs_replica_free(hs_replica *r)
+{
+	if (!r)
+		return;
+	sqlite3_close(r->db);
+	free(r->path);
+	free(r);
+}
+
+char *hs_meta_get(sqlite3 *db, const char *key)
+{
+	sqlite3_stmt *st;
+	char *v = NULL;
+	if (hs_prepare(db, &st, "SELECT value FROM hubsync_meta WHERE key = ?1")
+	    != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL)
+		v = hs_strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
+int64_t hs_meta_get_int(sqlite3 *db, const char *key, int64_t dflt)
+{
+	char *v = hs_meta_get(db, key);
+	int64_t n = v ? strtoll(v, NULL, 10) : dflt;
+	free(v);
+	return n;
+}
+
+int hs_meta_set(sqlite3 *db, const char *key, const char *value)
+{
+	sqlite3_stmt *st;
+	int rc = hs_prepare(db, &st, "INSERT OR REPLACE INTO hubsync_meta(key,"
+				     " value) VALUES(?1, ?2)");
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+int hs_meta_set_int(sqlite3 *db, const char *key, int64_t value)
+{
+	char s[32];
+	snprintf(s, sizeof s, "%lld", (long long)value);
+	return hs_meta_set(db, key, s);
+}
+
+int hs_replica_check_init(hs_replica *r)
+{
+	char *site;
+	if (!r->db)
+		return hs_fail(r, HS_EINVALID, "%s", r->err[0] ? r->err : "no database");
+	site = hs_meta_get(r->db, "site");
+	if (!site)
+		return hs_fail(r, HS_EINVALID, "%s is not set up for sync: run "
+			       "hubsync init %s --master PATH first", r->path,
+			       r->path);
+	free(site);
+	return HS_OK;
+}
+
+/* ---- init ------------------------------------------------------------ */
+
+static char *default_user(void)
+{
+	const char *u = getenv("USER");
+	struct passwd *pw;
+	if (u && *u)
+		return hs_strdup(u);
+	pw = getpwuid(getuid());
+	return hs_strdup(pw ? pw->pw_name : "user");
+}
+
+static int random_site(char out[33])
+{
+	unsigned char b[16];
+	int fd = open("/dev/urandom", O_RDONLY);
+	if (fd < 0 || read(fd, b, sizeof b) != (ssize_t)sizeof b) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	return 0;
+}
+
+/* Absolute form of path (its folder must exist). malloc'd or NULL. */
+static char *absolute_path(const char *path)
+{
+	char dir[PATH_MAX], real[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	hs_buf b;
+	if (path[0] == '/')
+		return hs_strdup(path);
+	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1,
+		 slash ? path : ".");
+	if (!realpath(dir, real))
+		return NULL;
+	hs_buf_init(&b);
+	hs_buf_printf(&b, "%s/%s", real, slash ? slash + 1 : path);
+	return hs_buf_take(&b);
+}
+
+/* The names of the tables to track: the given list, or every user table. */
+static int table_names(hs_replica *r, const char *list, char ***names, int *n)
+{
+	sqlite3_stmt *st = NULL;
+	int cap = 0;
+	*names = NULL;
+	*n = 0;
+	if (list) {
+		char *copy = hs_strdup(list), *save = NULL;
+		for (char *tok = strtok_r(copy, ",", &save); tok;
+		     tok = strtok_r(NULL, ",", &save)) {
+			while (*tok == ' ')
+				tok++;
+			if (!*tok)
+				continue;
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 8;
+				*names = realloc(*names, (size_t)cap * sizeof(char *));
+			}
+			(*names)[(*n)++] = hs_strdup(tok);
+		}
+		free(copy);
+		return *n ? HS_OK : hs_fail(r, HS_EINVALID, "--tables is empty: "
+					  "give table names separated by commas");
+	}
+	if (hs_prepare(r->db, &st, "SELECT name FROM sqlite_master WHERE type ="
+				   " 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE"
+				   " '\\' AND name NOT LIKE 'hubsync\\_%' ESCAPE"
+				   " '\\' AND name <> 'sync_log' ORDER BY name")
+	    != SQLITE_OK)
+		return hs_fail_sqlite(r, sqlite3_errcode(r->db), "cannot list tables");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*names = realloc(*names, (size_t)cap * sizeof(char *));
+		}
+		(*names)[(*n)++] = hs_strdup((const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	return *n ? HS_OK : hs_fail(r, HS_EINVALID, "%s has no tables to sync: "
+				  "create the app's tables first", r->path);
+}
+
+/* Add updated_at, updated_by, synced_at where the table lacks them. */
+static int add_sync_columns(sqlite3 *db, const char *table)
+{
+	static const char *cols[] = {"updated_at", "updated_by", "synced_at"};
+	hs_table t;
+	hs_buf b, err;
+	int rc = SQLITE_OK, has_synced = 0;
+	sqlite3_stmt *st;
+	hs_buf_init(&b);
+	hs_buf_init(&err);
+	if (hs_prepare(db, &st, "SELECT 1 FROM pragma_table_info(?1) WHERE"
+				" name = 'synced_at'") == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+		has_synced = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+	}
+	if (hs_table_load(db, table, &t, &err) != 0) {
+		hs_buf_free(&err);
+		return SQLITE_ERROR;
+	}
+	for (int i = 0; i < 3 && rc == SQLITE_OK; i++) {
+		if (i == 2 ? has_synced : hs_table_col(&t, cols[i]) >= 0)
+			continue;
+		hs_buf_reset(&b);
+		hs_buf_puts(&b, "ALTER TABLE ");
+		hs_buf_ident(&b, table);
+		hs_buf_printf(&b, " ADD COLUMN %s %s", cols[i],
+			      i == 1 ? "TEXT" : "DATETIME");
+		rc = b.oom ? SQLITE_NOMEM : hs_exec(db, b.s);
+	}
+	hs_table_clear(&t);
+	hs_buf_free(&b);
+	hs_buf_free(&err);
+	return rc;
+}
+
+static char *create_sql(sqlite3 *db, const char *table)
+{
+	sqlite3_stmt *st;
+	char *sql = NULL;
+	if (hs_prepare(db, &st, "SELECT sql FROM sqlite_master WHERE type ="
+				" 'table' AND name = ?1") != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		sql = hs_strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return sql;
+}
+
+/* Track one table: columns, master table, triggers, existing rows. */
+static int init_table(hs_replica *r, hs_master *m, const char *name,
+		      hs_buf *err)
+{
+	hs_table t;
+	sqlite3_stmt *st = NULL;
+	char *sql = NULL;
+	int rc, is_new = 0;
+
+	if (hs_table_load(r->db, name, &t, err) != 0)
+		return hs_fail(r, HS_EINVALID, "%s", err->s);
+	hs_table_clear(&t);
+	if (add_sync_columns(r->db, name) != SQLITE_OK)
+		return hs_fail_sqlite(r, sqlite3_errcode(r->db), "cannot add the sync "
+				      "columns");
+	if (hs_table_load(r->db, name, &t, err) != 0)
+		return hs_fail(r, HS_EINVALID, "%s", err->s);
+	sql = create_sql(r->db, name);
+	rc = hs_master_ensure_table(m, &t, sql, err);
+	if (rc != 0) {
+		rc = hs_fail(r, rc, "%s", err->s);
+		goto cleanup;
+	}
+	if (hs_prepare(r->db, &st, "INSERT INTO hubsync_tables(name) VALUES(?1)"
+				   " ON CONFLICT(name) DO NOTHING") != SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto sqlfail;
+	is_new = sqlite3_changes(r->db) > 0;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (hs_prepare(r->db, &st, "SELECT id FROM hubsync_tables WHERE name = ?1")
+	    != SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto sqlfail;
+	t.id = sqlite3_column_int(st, 0);
+	if (hs_capture_install(r->db, &t) != SQLITE_OK)
+		goto sqlfail;
+	if (is_new && hs_capture_existing(r->db, &t, hs_now_ms(r)) != SQLITE_OK)
+		goto sqlfail;
+	rc = HS_OK;
+	goto cleanup;
+sqlfail:
+	rc = hs_fail_sqlite(r, sqlite3_errcode(r->db), "cannot set up tracking");
+cleanup:
+	sqlite3_finalize(st);
+	free(sql);
+	hs_table_clear(&t);
+	return rc;
+}
+
+int hs_replica_init(hs_replica *r, const hs_init_options *opts)
+{
+	hs_master *m = NULL;
+	hs_buf err;
+	char **names = NULL, *user = NULL, *master = NULL, *old_master = NULL;
+	char site[33];
+	int n = 0, rc;
+
+	if (!r->db)
+		return HS_EINVALID;
+	if (!opts || !opts->master_path || !*opts->master_path)
+		return hs_fail(r, HS_EINVALID, "no master given: pass --master "
+			       "PATH (the server.db on the shared folder)");
+	hs_buf_init(&err);
+	master = absolute_path(opts->master_path);
+	if (!master) {
+		rc = hs_fail(r, HS_EIO, "the folder of the master %s is not there: "
+			     "is the share mounted?", opts->master_path);
+		goto cleanup;
+	}
+	user = opts->user && *opts->user ? hs_strdup(opts->user) : default_user();
+	rc = hs_exec(r->db, "BEGIN IMMEDIATE");
+	if (rc != SQLITE_OK) {
+		rc = hs_fail_sqlite(r, rc, "cannot start a transaction");
+		goto cleanup;
+	}
+	if ((rc = hs_schema_create_meta(r->db)) != SQLITE_OK) {
+		rc = hs_fail_sqlite(r, rc, "cannot create hubsync tables");
+		goto rollback;
+	}
+	old_master = hs_meta_get(r->db, "master");
+	if (old_master && strcmp(old_master, master) != 0) {
+		rc = hs_fail(r, HS_EINVALID, "%s already syncs with %s: it cannot "
+			     "switch to %s (use a fresh copy of the database)",
+			     r->path, old_master, master);
+		goto rollback;
+	}
+	if ((rc = table_names(r, opts->tables, &names, &n)) != HS_OK)
+		goto rollback;
+	rc = hs_master_open(&m, master, 1, 30000, &err);
+	if (rc != 0) {
+		rc = hs_fail(r, rc, "%s", err.s);
+		goto rollback;
+	}
+	for (int i = 0; i < n; i++) {
+		hs_buf_reset(&err);
+		if ((rc = init_table(r, m, names[i], &err)) != HS_OK)
+			goto rollback;
+	}
+	if (!old_master) {
+		if (random_site(site) != 0) {
+			rc = hs_fail(r, HS_EIO, "cannot read /dev/urandom");
+			goto rollback;
+		}
+		rc = hs_meta_set(r->db, "site", site);
+		if (rc == SQLITE_OK)
+			rc = hs_meta_set(r->db, "master", master);
+		if (rc == SQLITE_OK)
+			rc = hs_meta_set_int(r->db, "interval", DEFAULT_INTERVAL);
+	}
+	if (rc == SQLITE_OK)
+		rc = hs_meta_set(r->db, "user", user);
+	if (rc == SQLITE_OK)
+		rc = hs_exec(r->db, "COMMIT");
+	if (rc != SQLITE_OK) {
+		rc = hs_fail_sqlite(r, rc, "cannot save the sync setup");
+		goto rollback;
+	}
+	rc = HS_OK;
+	goto cleanup;
+rollback:
+	hs_exec(r->db, "ROLLBACK");
+cleanup:
+	hs_master_close(m);
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(user);
+	free(master);
+	free(old_master);
+	hs_buf_free(&err);
+	return rc;
+}
+
+/* ---- schedule ---------------------------------------------------------- */
+
+int hs_replica_schedule_get(hs_replica *r, int *minutes)
+{
+	int rc = hs_replica_check_init(r);
+	if (rc != HS_OK)
+		return rc;
+	*minutes = (int)hs_meta_get_int(r->db, "interval", DEFAULT_INTERVAL);
+	return HS_OK;
+}
+
+int hs_replica_schedule_set(hs_replica *r, int minutes)
+{
+	int rc = hs_replica_check_init(r);
+	if (rc != HS_OK)
+		return rc;
+	if (minutes < 0 || minutes > 10080)
+		return hs_fail(r, HS_EINVALID, "interval %d minutes is out of range: "
+			       "use 0 (off) to 10080 (one week)", minutes);
+	rc = hs_meta_set_int(r->db, "interval", minutes);
+	return rc == SQLITE_OK ? HS_OK
+			       : hs_fail_sqlite(r, rc, "cannot save the schedule");
+}

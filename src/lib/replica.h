@@ -1,0 +1,43 @@
+/*
+ * replica.h - the body of the hs_replica handle and the failure helper that
+ * every module uses to set the handle's message (private).
+ */
+#ifndef HS_REPLICA_H
+#define HS_REPLICA_H
+
+#include "hubsync.h"
+#include "util.h"
+
+#include <sqlite3.h>
+
+struct hs_replica {
+	sqlite3 *db;
+	char *path;
+	hs_clock_fn clock;
+	void *clock_ctx;
+	int busy_timeout_ms;
+	char err[1024];
+};
+
+/* Set r's message from fmt and return code (so: return hs_fail(...)). */
+int hs_fail(hs_replica *r, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Map a SQLite result on r->db to an hs_error and set the message
+ * "what: sqlite message". */
+int hs_fail_sqlite(hs_replica *r, int sqlite_rc, const char *what);
+/* hs_error for a SQLite result code. */
+int hs_error_from_sqlite(int sqlite_rc);
+
+/* Now, from the injected clock or the system clock. */
+int64_t hs_now_ms(const hs_replica *r);
+
+/* Metadata key/value in hubsync_meta. get returns a malloc'd string or NULL. */
+char *hs_meta_get(sqlite3 *db, const char *key);
+int64_t hs_meta_get_int(sqlite3 *db, const char *key, int64_t dflt);
+int hs_meta_set(sqlite3 *db, const char *key, const char *value);
+int hs_meta_set_int(sqlite3 *db, const char *key, int64_t value);
+
+/* HS_OK if r was initialised by hs_replica_init, else a failure message. */
+int hs_replica_check_init(hs_replica *r);
+
+#endif

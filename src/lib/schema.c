@@ -1,0 +1,213 @@
+/*
+ * schema.c - reading tracked tables' shape, and the replica metadata DDL.
+ *
+ * A tracked table's synced columns are all its columns except synced_at,
+ * which is local to each replica (when this replica last exchanged the row).
+ * Tables are kept parents-first (by declared foreign keys) so that pulled
+ * rows are applied parents before children and deletes in reverse.
+ */
+#include "schema.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *META_DDL =
+	"CREATE TABLE IF NOT EXISTS hubsync_meta(key TEXT PRIMARY KEY, value)"
+	" WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS hubsync_ctl(id INTEGER PRIMARY KEY"
+	" CHECK (id = 1), applying INTEGER NOT NULL DEFAULT 0,"
+	" pulled INTEGER NOT NULL DEFAULT 0, pushed INTEGER NOT NULL DEFAULT 0);"
+	"INSERT OR IGNORE INTO hubsync_ctl(id) VALUES(1);"
+	"CREATE TABLE IF NOT EXISTS hubsync_tables(id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE IF NOT EXISTS hubsync_changes(id INTEGER PRIMARY KEY,"
+	" tbl INTEGER NOT NULL, op INTEGER NOT NULL, mask INTEGER NOT NULL,"
+	" wall INTEGER NOT NULL, base INTEGER NOT NULL, k1, k2, k3, k4);"
+	"CREATE TABLE IF NOT EXISTS hubsync_conflicts(id INTEGER PRIMARY KEY,"
+	" seq INTEGER NOT NULL, tbl TEXT NOT NULL, pk TEXT NOT NULL, col TEXT,"
+	" local_value, remote_value, winner TEXT NOT NULL, local_user TEXT,"
+	" remote_user TEXT, detected_at TEXT NOT NULL,"
+	" resolved INTEGER NOT NULL DEFAULT 0, resolved_at TEXT,"
+	" resolved_by TEXT);"
+	"CREATE TABLE IF NOT EXISTS hubsync_resolutions(conflict_id INTEGER"
+	" PRIMARY KEY, keep TEXT NOT NULL, at TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS hubsync_history(seq INTEGER PRIMARY KEY,"
+	" tbl TEXT NOT NULL, key TEXT NOT NULL, pk TEXT NOT NULL,"
+	" op TEXT NOT NULL, user TEXT, at TEXT NOT NULL, changes TEXT);"
+	"CREATE TABLE IF NOT EXISTS sync_log ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" timestamp DATETIME DEFAULT CURRENT_TIMESTAMP,"
+	" direction TEXT NOT NULL, status TEXT NOT NULL,"
+	" records_pulled INTEGER DEFAULT 0, records_pushed INTEGER DEFAULT 0,"
+	" conflicts INTEGER DEFAULT 0, error_message TEXT, duration_ms INTEGER,"
+	" stats TEXT);";
+
+int hs_schema_create_meta(sqlite3 *db) { return hs_exec(db, META_DDL); }
+
+void hs_table_clear(hs_table *t)
+{
+	for (int i = 0; i < t->ncols; i++)
+		free(t->cols[i]);
+	free(t->cols);
+	free(t->name);
+	memset(t, 0, sizeof(*t));
+}
+
+int hs_table_col(const hs_table *t, const char *name)
+{
+	for (int i = 0; i < t->ncols; i++)
+		if (strcmp(t->cols[i], name) == 0)
+			return i;
+	return -1;
+}
+
+int hs_table_load(sqlite3 *db, const char *name, hs_table *t, hs_buf *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, cap = 0;
+	memset(t, 0, sizeof(*t));
+	t->name = hs_strdup(name);
+	if (hs_prepare(db, &st, "SELECT name, pk FROM pragma_table_info(?1)"
+				" ORDER BY cid") != SQLITE_OK)
+		goto cleanup;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *col = (const char *)sqlite3_column_text(st, 0);
+		int pk = sqlite3_column_int(st, 1);
+		if (strcmp(col, "synced_at") == 0)
+			continue;
+		if (t->ncols == cap) {
+			cap = cap ? cap * 2 : 16;
+			char **c = realloc(t->cols, (size_t)cap * sizeof(*c));
+			if (!c)
+				goto cleanup;
+			t->cols = c;
+		}
+		t->cols[t->ncols] = hs_strdup(col);
+		if (pk > 0) {
+			if (pk > HS_MAX_PK) {
+				hs_buf_printf(err, "table \"%s\" has a primary key of more "
+					      "than %d columns, which hubsync does not support",
+					      name, HS_MAX_PK);
+				goto cleanup;
+			}
+			t->pk[pk - 1] = t->ncols;
+			if (pk > t->npk)
+				t->npk = pk;
+		}
+		t->ncols++;
+	}
+	if (t->ncols == 0) {
+		hs_buf_printf(err, "no table \"%s\" in the database: check the name "
+			      "(hubsync conflicts and hubsync status list tracked tables)",
+			      name);
+		goto cleanup;
+	}
+	if (t->npk == 0) {
+		hs_buf_printf(err, "table \"%s\" has no primary key: hubsync needs one "
+			      "to match rows between PCs; add one or leave the table "
+			      "out with --tables", name);
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	sqlite3_finalize(st);
+	if (rc != 0 && err->len == 0)
+		hs_buf_printf(err, "cannot read the columns of table \"%s\": %s",
+			      name, sqlite3_errmsg(db));
+	if (rc != 0)
+		hs_table_clear(t);
+	return rc;
+}
+
+/* 1 if table a declares a foreign key to table b. */
+static int references(sqlite3 *db, const char *a, const char *b)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+	if (hs_prepare(db, &st, "SELECT 1 FROM pragma_foreign_key_list(?1)"
+				" WHERE \"table\" = ?2 COLLATE NOCASE") != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* Order s->t parents first: repeatedly move a table that references no
+ * table still waiting. Cycles keep their original order. */
+static void order_parents_first(sqlite3 *db, hs_schema *s)
+{
+	for (int done = 0; done < s->n; done++) {
+		int pick = done;
+		for (int i = done; i < s->n; i++) {
+			int blocked = 0;
+			for (int j = done; j < s->n && !blocked; j++)
+				blocked = j != i && references(db, s->t[i].name,
+							       s->t[j].name);
+			if (!blocked) {
+				pick = i;
+				break;
+			}
+		}
+		hs_table tmp = s->t[pick];
+		memmove(&s->t[done + 1], &s->t[done],
+			(size_t)(pick - done) * sizeof(hs_table));
+		s->t[done] = tmp;
+	}
+}
+
+int hs_schema_load(sqlite3 *db, hs_schema *s, hs_buf *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, n;
+	memset(s, 0, sizeof(*s));
+	n = (int)hs_query_int(db, "SELECT count(*) FROM hubsync_tables", 0, NULL);
+	s->t = calloc((size_t)(n ? n : 1), sizeof(hs_table));
+	if (!s->t || hs_prepare(db, &st, "SELECT id, name FROM hubsync_tables"
+					 " ORDER BY id") != SQLITE_OK)
+		goto cleanup;
+	while (s->n < n && sqlite3_step(st) == SQLITE_ROW) {
+		hs_table *t = &s->t[s->n];
+		if (hs_table_load(db, (const char *)sqlite3_column_text(st, 1), t,
+				  err) != 0)
+			goto cleanup;
+		t->id = sqlite3_column_int(st, 0);
+		s->n++;
+	}
+	order_parents_first(db, s);
+	rc = 0;
+cleanup:
+	sqlite3_finalize(st);
+	if (rc != 0)
+		hs_schema_clear(s);
+	return rc;
+}
+
+void hs_schema_clear(hs_schema *s)
+{
+	for (int i = 0; i < s->n; i++)
+		hs_table_clear(&s->t[i]);
+	free(s->t);
+	memset(s, 0, sizeof(*s));
+}
+
+hs_table *hs_schema_find(const hs_schema *s, const char *name)
+{
+	for (int i = 0; i < s->n; i++)
+		if (strcmp(s->t[i].name, name) == 0)
+			return &s->t[i];
+	return NULL;
+}
+
+void hs_table_pk_where(const hs_table *t, hs_buf *b, int first)
+{
+	hs_buf_puts(b, " WHERE ");
+	for (int i = 0; i < t->npk; i++) {
+		if (i)
+			hs_buf_puts(b, " AND ");
+		hs_buf_ident(b, t->cols[t->pk[i]]);
+		hs_buf_printf(b, " = ?%d", first + i);
+	}
+}

@@ -1,0 +1,52 @@
+/*
+ * schema.h - what hubsync knows about a tracked table: its synced columns
+ * (every column except the local-only synced_at) and its primary key; and
+ * the hubsync_* metadata tables of a replica.
+ */
+#ifndef HS_SCHEMA_H
+#define HS_SCHEMA_H
+
+#include "util.h"
+
+#include <sqlite3.h>
+
+#define HS_MAX_PK 4     /* primary key columns supported */
+#define HS_MASK_BITS 62 /* bit i = column i; bit 62 = any column >= 62 */
+
+typedef struct hs_table {
+	int id;       /* hubsync_tables.id in the replica */
+	char *name;
+	int ncols;    /* synced columns */
+	char **cols;
+	int npk;
+	int pk[HS_MAX_PK]; /* indexes into cols, in primary-key order */
+} hs_table;
+
+typedef struct hs_schema {
+	int n;
+	hs_table *t; /* parents before children (foreign keys) */
+} hs_schema;
+
+/* Read table name's columns and primary key from db. On failure writes a
+ * one-line reason to err and returns -1 (no such table, no primary key,
+ * too many key columns). */
+int hs_table_load(sqlite3 *db, const char *name, hs_table *t, hs_buf *err);
+void hs_table_clear(hs_table *t);
+/* Index of column name in t->cols, or -1. */
+int hs_table_col(const hs_table *t, const char *name);
+
+/* Load every table listed in hubsync_tables, parents first. */
+int hs_schema_load(sqlite3 *db, hs_schema *s, hs_buf *err);
+void hs_schema_clear(hs_schema *s);
+/* The table called name, or NULL. */
+hs_table *hs_schema_find(const hs_schema *s, const char *name);
+
+/* Create the hubsync_* metadata tables and sync_log in a replica if they
+ * are missing. Returns a SQLite code. */
+int hs_schema_create_meta(sqlite3 *db);
+
+/* Append "WHERE k1 = ?i AND ..." for t's primary key, binding from index
+ * first. */
+void hs_table_pk_where(const hs_table *t, hs_buf *b, int first);
+
+#endif

@@ -1,0 +1,584 @@
+/*
+ * sync.c - one sync session of a replica with its master.
+ *
+ *  1. lock and open the master, start its transaction, learn which of our
+ *     local changes it already has (a re-run after a crash pushes nothing
+ *     twice);
+ *  2. read the local change log above that mark in one read transaction
+ *     and fold it per row (the push change set), with the current rows;
+ *  3. merge the push on the master, apply conflict resolutions, record the
+ *     push mark, read everything above our pull watermark, commit, unlock;
+ *  4. apply the pull to the replica in one short write transaction with the
+ *     new watermark, skipping columns the app changed meanwhile (they are
+ *     pushed next time), and drop the pushed log entries;
+ *  5. append a sync_log row.
+ * A failure before 3 commits changes nothing; a failure in 4 leaves the
+ * master updated and the replica as before: the next sync completes it.
+ */
+#include "replica.h"
+
+#include "apply.h"
+#include "capture.h"
+#include "changes.h"
+#include "json.h"
+#include "master.h"
+#include "rows.h"
+#include "schema.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A received HLC more than this ahead of our wall clock is reported and
+ * not adopted beyond it. */
+#define HS_MAX_DRIFT_MS (24LL * 3600 * 1000)
+
+typedef struct sync_ctx {
+	hs_replica *r;
+	const hs_sync_options *opts;
+	hs_schema s;
+	hs_master *m;
+	char *site, *user, *master;
+	int64_t pulled, clock, clock_seq;
+	int64_t pushed_mark; /* master has our log up to this id */
+	int64_t snap;        /* largest log id read for this push */
+	hs_changeset push;
+	hs_rowset resolutions;
+	hs_pull pull;
+	hs_merge_stats ms;
+	int64_t *pulled_rows;
+	int64_t pulled_total, pushed_total;
+	int master_committed;
+	char warning[300];
+	hs_buf err;
+} sync_ctx;
+
+static void progress(sync_ctx *c, const char *phase, const char *table,
+		     int64_t rows)
+{
+	if (c->opts && c->opts->progress)
+		c->opts->progress(c->opts->progress_ctx, phase, table, rows);
+}
+
+static int64_t to_hlc(const sync_ctx *c, int64_t wall, int64_t base)
+{
+	int64_t h = wall << 16;
+	if (base >= c->clock_seq && c->clock >= h)
+		h = c->clock + 1;
+	return h;
+}
+
+/* Set changed/hlc/base of the columns in mask from one log entry. */
+static void stamp_columns(const sync_ctx *c, hs_rowchange *rc, int64_t mask,
+			  int64_t wall, int64_t base)
+{
+	int64_t h = to_hlc(c, wall, base);
+	for (int i = 0; i < rc->ncols; i++) {
+		int bit = i < HS_MASK_BITS ? i : HS_MASK_BITS;
+		if (mask != -1 && !((mask >> bit) & 1))
+			continue;
+		rc->changed[i] = 1;
+		rc->hlc[i] = h;
+		rc->base[i] = base;
+	}
+}
+
+/* Table index in the schema of hubsync_tables id, or -1. */
+static int table_index(const hs_schema *s, int id)
+{
+	for (int i = 0; i < s->n; i++)
+		if (s->t[i].id == id)
+			return i;
+	return -1;
+}
+
+/* Fold the log above the push mark into c->push (one read transaction). */
+static int build_push(sync_ctx *c)
+{
+	hs_replica *r = c->r;
+	sqlite3_stmt *q = NULL;
+	hs_applier *ap = calloc((size_t)c->s.n, sizeof(*ap));
+	hs_rowchange *cur = NULL;
+	int rc = HS_ERROR, sr;
+
+	if (!ap)
+		return hs_fail(r, HS_ERROR, "out of memory");
+	sr = hs_exec(r->db, "BEGIN");
+	if (sr != SQLITE_OK) {
+		rc = hs_fail_sqlite(r, sr, "cannot read local changes");
+		goto cleanup;
+	}
+	for (int i = 0; i < c->s.n; i++)
+		if ((sr = hs_applier_prepare(&ap[i], r->db, &c->s.t[i])) != SQLITE_OK)
+			goto sqlfail;
+	sr = hs_prepare(r->db, &q, "SELECT id, tbl, op, mask, wall, base, k1, k2,"
+				   " k3, k4 FROM hubsync_changes WHERE id > ?1"
+				   " ORDER BY tbl, k1, k2, k3, k4, id");
+	if (sr != SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_int64(q, 1, c->pushed_mark);
+	c->snap = c->pushed_mark;
+	while ((sr = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(q, 0);
+		int ti = table_index(&c->s, sqlite3_column_int(q, 1));
+		int op = sqlite3_column_int(q, 2);
+		int64_t mask = sqlite3_column_int64(q, 3);
+		int64_t wall = sqlite3_column_int64(q, 4);
+		int64_t base = sqlite3_column_int64(q, 5);
+		if (id > c->snap)
+			c->snap = id;
+		if (ti < 0)
+			continue; /* a table no longer tracked */
+		const hs_table *t = &c->s.t[ti];
+		int same = cur && cur->table == ti;
+		for (int k = 0; same && k < t->npk; k++)
+			same = hs_value_same(cur->pk[k], sqlite3_column_value(q, 6 + k));
+		if (!same) {
+			cur = hs_changeset_add(&c->push, ti, t->ncols);
+			if (!cur) {
+				sr = SQLITE_NOMEM;
+				goto sqlfail;
+			}
+			for (int k = 0; k < t->npk; k++)
+				cur->pk[k] = sqlite3_value_dup(sqlite3_column_value(q, 6 + k));
+			cur->alive = 1;
+		}
+		cur->last_id = id;
+		if (op == HS_OP_DELETE) {
+			cur->alive = 0;
+			cur->inserted = 0;
+			cur->row_hlc = to_hlc(c, wall, base);
+			cur->row_base = base;
+			memset(cur->changed, 0, (size_t)cur->ncols);
+		} else {
+			if (op == HS_OP_INSERT) {
+				cur->alive = 1;
+				cur->inserted = 1;
+				cur->row_hlc = to_hlc(c, wall, base);
+				cur->row_base = base;
+			}
+			stamp_columns(c, cur, op == HS_OP_INSERT ? -1 : mask, wall, base);
+		}
+	}
+	if (sr != SQLITE_DONE)
+		goto sqlfail;
+	/* The current values of rows that still exist. */
+	for (size_t i = 0; i < c->push.n; i++) {
+		hs_rowchange *rc2 = &c->push.rows[i];
+		int found = 0;
+		if (!rc2->alive)
+			continue;
+		sr = hs_applier_select(&ap[rc2->table], rc2->pk, rc2->vals, &found);
+		if (sr != SQLITE_OK)
+			goto sqlfail;
+		if (!found) { /* gone without a logged delete: nothing to send */
+			hs_rowchange tmp = *rc2;
+			*rc2 = c->push.rows[c->push.n - 1];
+			c->push.rows[c->push.n - 1] = tmp;
+			hs_changeset_pop(&c->push);
+			i--;
+		}
+	}
+	sr = hs_rowset_fetch(r->db, "SELECT conflict_id, keep, at FROM"
+				    " hubsync_resolutions WHERE ?1 = ?1",
+			     0, &c->resolutions);
+	if (sr != SQLITE_OK)
+		goto sqlfail;
+	rc = HS_OK;
+	goto cleanup;
+sqlfail:
+	rc = hs_fail_sqlite(r, sr, "cannot read local changes");
+cleanup:
+	sqlite3_finalize(q);
+	for (int i = 0; i < c->s.n; i++)
+		hs_applier_free(&ap[i]);
+	free(ap);
+	hs_exec(r->db, "COMMIT");
+	return rc;
+}
+
+/* Steps 1-3: everything that happens under the master lock. */
+static int exchange_with_master(sync_ctx *c)
+{
+	hs_replica *r = c->r;
+	int timeout = c->opts && c->opts->lock_timeout_ms > 0
+			      ? c->opts->lock_timeout_ms
+			      : 30000;
+	int rc;
+
+	progress(c, "lock", NULL, 0);
+	rc = hs_master_open(&c->m, c->master, 0, timeout, &c->err);
+	if (rc != 0)
+		return hs_fail(r, rc, "%s", c->err.s);
+	for (int i = 0; i < c->s.n; i++)
+		if ((rc = hs_master_ensure_table(c->m, &c->s.t[i], NULL, &c->err)))
+			return hs_fail(r, rc, "%s", c->err.s);
+	rc = hs_master_begin(c->m, c->site, c->user, &c->pushed_mark, &c->err);
+	if (rc != 0)
+		return hs_fail(r, rc, "%s", c->err.s);
+	/* A replica restored from an old backup has fewer log entries than
+	 * the master has seen from it: push all it has again (merging the
+	 * same values twice changes nothing). */
+	if (hs_query_int(r->db, "SELECT max(id) FROM hubsync_changes", 0, NULL) <
+	    c->pushed_mark)
+		c->pushed_mark = 0;
+	if ((rc = build_push(c)) != HS_OK)
+		return rc;
+	progress(c, "push", NULL, (int64_t)c->push.n);
+	rc = hs_master_merge(c->m, &c->s, &c->push, hs_now_ms(r), &c->ms, &c->err);
+	if (rc == 0 && c->resolutions.n)
+		rc = hs_master_resolve(c->m, &c->resolutions, &c->err);
+	if (rc == 0)
+		rc = hs_master_set_pushed(c->m, c->snap, &c->err);
+	if (rc == 0) {
+		progress(c, "pull", NULL, 0);
+		rc = hs_master_pull(c->m, &c->s, c->pulled, &c->pull, &c->err);
+	}
+	if (rc == 0)
+		rc = hs_master_commit(c->m, &c->err);
+	if (rc != 0)
+		return hs_fail(r, rc, "%s", c->err.s);
+	c->master_committed = 1;
+	hs_master_close(c->m);
+	c->m = NULL;
+	for (int i = 0; i < c->s.n; i++)
+		c->pushed_total += c->ms.pushed[i];
+	return HS_OK;
+}
+
+/* Columns of table ti, key pk, that the app changed after the push read
+ * its log: *deleted is set when the row was deleted or re-inserted. */
+static int blocked_columns(sync_ctx *c, sqlite3_stmt *q, int ti,
+			   sqlite3_value **pk, unsigned char *blocked,
+			   int *whole)
+{
+	const hs_table *t = &c->s.t[ti];
+	int sr;
+	*whole = 0;
+	memset(blocked, 0, (size_t)t->ncols);
+	sqlite3_bind_int64(q, 1, c->snap);
+	sqlite3_bind_int(q, 2, t->id);
+	for (int k = 0; k < HS_MAX_PK; k++) {
+		if (k < t->npk)
+			sqlite3_bind_value(q, 3 + k, pk[k]);
+		else
+			sqlite3_bind_null(q, 3 + k);
+	}
+	while ((sr = sqlite3_step(q)) == SQLITE_ROW) {
+		int op = sqlite3_column_int(q, 0);
+		int64_t mask = sqlite3_column_int64(q, 1);
+		if (op != HS_OP_UPDATE)
+			*whole = 1;
+		for (int i = 0; i < t->ncols; i++) {
+			int bit = i < HS_MASK_BITS ? i : HS_MASK_BITS;
+			if (mask == -1 || ((mask >> bit) & 1))
+				blocked[i] = 1;
+		}
+	}
+	sqlite3_reset(q);
+	return sr == SQLITE_DONE ? SQLITE_OK : sr;
+}
+
+/* Apply the rows of the pull: upserts parents first, deletes children
+ * first. */
+static int apply_rows(sync_ctx *c)
+{
+	hs_replica *r = c->r;
+	hs_applier *ap = calloc((size_t)c->s.n, sizeof(*ap));
+	unsigned char *blocked = NULL;
+	sqlite3_stmt *q = NULL;
+	int sr = SQLITE_NOMEM, maxcols = 1;
+
+	for (int i = 0; i < c->s.n; i++)
+		if (c->s.t[i].ncols > maxcols)
+			maxcols = c->s.t[i].ncols;
+	blocked = malloc((size_t)maxcols);
+	if (!ap || !blocked)
+		goto cleanup;
+	for (int i = 0; i < c->s.n; i++)
+		if ((sr = hs_applier_prepare(&ap[i], r->db, &c->s.t[i])) != SQLITE_OK)
+			goto cleanup;
+	sr = hs_prepare(r->db, &q, "SELECT op, mask FROM hubsync_changes WHERE"
+				   " id > ?1 AND tbl = ?2 AND k1 IS ?3 AND k2 IS ?4"
+				   " AND k3 IS ?5 AND k4 IS ?6");
+	if (sr != SQLITE_OK)
+		goto cleanup;
+	for (int pass = 0; pass < 2; pass++) {
+		for (int k = 0; k < c->s.n; k++) {
+			int ti = pass == 0 ? k : c->s.n - 1 - k;
+			int64_t done = 0;
+			for (size_t i = 0; i < c->pull.rows.n; i++) {
+				hs_rowchange *rc = &c->pull.rows.rows[i];
+				int whole;
+				if (rc->table != ti || rc->alive != (pass == 0))
+					continue;
+				sr = blocked_columns(c, q, ti, rc->pk, blocked, &whole);
+				if (sr != SQLITE_OK)
+					goto cleanup;
+				if (whole)
+					continue; /* decided by the master next time */
+				if (!rc->alive) {
+					int any = 0;
+					for (int j = 0; j < rc->ncols; j++)
+						any |= blocked[j];
+					if (any)
+						continue;
+					sr = hs_applier_delete(&ap[ti], rc->pk);
+				} else {
+					for (int j = 0; j < rc->ncols; j++)
+						if (blocked[j])
+							rc->changed[j] = 0;
+					sr = hs_applier_upsert(&ap[ti], rc->vals, rc->changed);
+				}
+				if (sr != SQLITE_OK) {
+					hs_fail_sqlite(r, sr, "cannot apply a pulled row");
+					char *why = hs_strdup(r->err);
+					hs_fail(r, HS_ERROR, "table \"%s\": %s",
+						c->s.t[ti].name, why ? why : "");
+					free(why);
+					goto cleanup;
+				}
+				done++;
+			}
+			c->pulled_rows[ti] += done;
+			c->pulled_total += done;
+			if (done)
+				progress(c, "pull", c->s.t[ti].name, done);
+		}
+	}
+	sr = SQLITE_OK;
+cleanup:
+	sqlite3_finalize(q);
+	if (ap)
+		for (int i = 0; i < c->s.n; i++)
+			hs_applier_free(&ap[i]);
+	free(ap);
+	free(blocked);
+	if (sr != SQLITE_OK && !r->err[0])
+		hs_fail_sqlite(r, sr, "cannot apply pulled rows");
+	return sr;
+}
+
+/* Raise the local clock to what was received, within the drift bound. */
+static int update_clock(sync_ctx *c)
+{
+	int64_t limit = (hs_now_ms(c->r) + HS_MAX_DRIFT_MS) << 16;
+	int64_t h = c->pull.max_hlc;
+	int sr = SQLITE_OK;
+	if (h > limit) {
+		snprintf(c->warning, sizeof c->warning,
+			 "a change from %s is stamped %.1f hours in the future: "
+			 "check that PC's clock",
+			 c->pull.max_hlc_user ? c->pull.max_hlc_user : "another PC",
+			 (double)((h >> 16) - hs_now_ms(c->r)) / 3600000.0);
+		h = limit;
+	}
+	if (h > c->clock) {
+		sr = hs_meta_set_int(c->r->db, "clock", h);
+		if (sr == SQLITE_OK)
+			sr = hs_meta_set_int(c->r->db, "clock_seq", c->pull.seq);
+	}
+	return sr;
+}
+
+/* Step 4: the local write transaction. */
+static int apply_pull(sync_ctx *c)
+{
+	hs_replica *r = c->r;
+	sqlite3_stmt *st = NULL;
+	int sr = hs_exec(r->db, "BEGIN IMMEDIATE");
+	if (sr != SQLITE_OK)
+		return hs_fail_sqlite(r, sr, "cannot write the local database");
+	sr = hs_exec(r->db, "UPDATE hubsync_ctl SET applying = 1");
+	if (sr == SQLITE_OK && (sr = apply_rows(c)) != SQLITE_OK)
+		goto rollback_quiet;
+	if (sr == SQLITE_OK)
+		sr = hs_rowset_insert(r->db, "INSERT OR REPLACE INTO hubsync_conflicts("
+					     HS_CONFLICT_COLS ") VALUES(?1, ?2, ?3,"
+					     " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+					     " ?13, ?14)",
+				      &c->pull.conflicts);
+	if (sr == SQLITE_OK)
+		sr = hs_rowset_insert(r->db, "INSERT OR REPLACE INTO hubsync_history("
+					     HS_HISTORY_COLS ") VALUES(?1, ?2, ?3,"
+					     " ?4, ?5, ?6, ?7, ?8)",
+				      &c->pull.history);
+	if (sr == SQLITE_OK)
+		sr = hs_rowset_insert(r->db, "DELETE FROM hubsync_resolutions WHERE"
+					     " conflict_id = ?1 AND keep = ?2 AND"
+					     " at = ?3",
+				      &c->resolutions);
+	if (sr == SQLITE_OK)
+		sr = hs_exec(r->db, "UPDATE hubsync_conflicts SET resolved = 1 WHERE"
+				    " id IN (SELECT conflict_id FROM"
+				    " hubsync_resolutions)");
+	if (sr == SQLITE_OK)
+		/* The newest entry stays as the floor of future ids (rowids
+		 * restart at max + 1): ids must only grow, or the master's push
+		 * mark would skip new changes. */
+		sr = hs_prepare(r->db, &st, "DELETE FROM hubsync_changes WHERE"
+					    " id <= ?1 AND id < (SELECT max(id) FROM"
+					    " hubsync_changes)");
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, c->snap);
+		sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
+						      : sqlite3_errcode(r->db);
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (sr == SQLITE_OK)
+		sr = hs_prepare(r->db, &st, "UPDATE hubsync_ctl SET applying = 0,"
+					    " pulled = ?1, pushed = ?2");
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, c->pull.seq);
+		sqlite3_bind_int64(st, 2, c->snap);
+		sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
+						      : sqlite3_errcode(r->db);
+		sqlite3_finalize(st);
+	}
+	if (sr == SQLITE_OK)
+		sr = update_clock(c);
+	if (sr == SQLITE_OK)
+		sr = hs_meta_set_int(r->db, "last_sync", hs_now_ms(r));
+	if (sr == SQLITE_OK)
+		sr = hs_exec(r->db, "COMMIT");
+	if (sr == SQLITE_OK)
+		return HS_OK;
+	hs_fail_sqlite(r, sr, "cannot save pulled changes");
+rollback_quiet:
+	hs_exec(r->db, "ROLLBACK");
+	return hs_error_from_sqlite(sr) ? hs_error_from_sqlite(sr) : HS_ERROR;
+}
+
+/* {"table": n, ...} of tables with n > 0. */
+static json_t *counts_json(const hs_schema *s, const int64_t *n)
+{
+	json_t *o = json_object();
+	for (int i = 0; o && i < s->n; i++)
+		if (n[i])
+			json_object_set_new(o, s->t[i].name, json_integer(n[i]));
+	return o;
+}
+
+/* Step 5 and the result document. */
+static char *finish(sync_ctx *c, int rc, int64_t started)
+{
+	hs_replica *r = c->r;
+	int64_t ms = hs_now_ms(r) - started;
+	const char *status = rc == HS_OK ? "success"
+			     : c->master_committed ? "partial"
+						   : "error";
+	char when[32], dur[32];
+	hs_buf msg;
+	json_t *stats = json_object(), *res;
+	sqlite3_stmt *st;
+	char *stats_text;
+
+	hs_buf_init(&msg);
+	if (rc == HS_OK) {
+		hs_buf_puts(&msg, "Sync completed successfully");
+		if (c->warning[0])
+			hs_buf_printf(&msg, " (warning: %s)", c->warning);
+	} else if (c->master_committed) {
+		hs_buf_printf(&msg, "Pushed %lld changes, but applying pulled "
+			      "changes failed: %s; run sync again",
+			      (long long)c->pushed_total, r->err);
+	} else {
+		hs_buf_puts(&msg, r->err);
+	}
+	json_object_set_new(stats, "pulled",
+			    c->pulled_rows ? counts_json(&c->s, c->pulled_rows)
+					   : json_object());
+	json_object_set_new(stats, "pushed",
+			    c->ms.pushed ? counts_json(&c->s, c->ms.pushed)
+					 : json_object());
+	json_object_set_new(stats, "conflicts", json_integer(c->ms.conflicts));
+	stats_text = json_dumps(stats, JSON_COMPACT);
+
+	hs_iso_time(hs_now_ms(r), when);
+	if (hs_prepare(r->db, &st, "INSERT INTO sync_log(timestamp, direction,"
+				   " status, records_pulled, records_pushed,"
+				   " conflicts, error_message, duration_ms, stats)"
+				   " VALUES(?1, 'bidirectional', ?2, ?3, ?4, ?5,"
+				   " ?6, ?7, ?8)") == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, when, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, c->pulled_total);
+		sqlite3_bind_int64(st, 4, c->pushed_total);
+		sqlite3_bind_int64(st, 5, c->ms.conflicts);
+		if (rc != HS_OK || c->warning[0])
+			sqlite3_bind_text(st, 6, rc != HS_OK ? msg.s : c->warning,
+					  -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 7, ms);
+		sqlite3_bind_text(st, 8, stats_text, -1, SQLITE_STATIC);
+		sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	free(stats_text);
+
+	snprintf(dur, sizeof dur, "%.2fs", (double)ms / 1000.0);
+	res = json_pack("{s:b, s:s, s:o, s:s, s:s, s:I}", "success", rc == HS_OK,
+			"message", msg.s ? msg.s : "", "stats", stats, "duration",
+			dur, "status", status, "durationMs", (json_int_t)ms);
+	hs_buf_free(&msg);
+	return hs_json_dump(res);
+}
+
+int hs_replica_sync(hs_replica *r, const hs_sync_options *opts,
+		    char **result_json)
+{
+	sync_ctx c;
+	int64_t started = hs_now_ms(r);
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.r = r;
+	c.opts = opts;
+	hs_buf_init(&c.err);
+	if (result_json)
+		*result_json = NULL;
+	r->err[0] = 0;
+	if ((rc = hs_replica_check_init(r)) != HS_OK)
+		return rc; /* not set up: no sync_log to write to */
+	c.site = hs_meta_get(r->db, "site");
+	c.user = hs_meta_get(r->db, "user");
+	c.master = hs_meta_get(r->db, "master");
+	c.clock = hs_meta_get_int(r->db, "clock", 0);
+	c.clock_seq = hs_meta_get_int(r->db, "clock_seq", 0);
+	c.pulled = hs_query_int(r->db, "SELECT pulled FROM hubsync_ctl", 0, NULL);
+	if (hs_schema_load(r->db, &c.s, &c.err) != 0) {
+		rc = hs_fail(r, HS_ECORRUPT, "%s", c.err.s ? c.err.s : "bad schema");
+		goto out;
+	}
+	c.ms.pushed = calloc((size_t)c.s.n + 1, sizeof(int64_t));
+	c.pulled_rows = calloc((size_t)c.s.n + 1, sizeof(int64_t));
+	if (!c.ms.pushed || !c.pulled_rows || !c.site || !c.user || !c.master) {
+		rc = hs_fail(r, HS_ERROR, "cannot read the sync setup of %s",
+			     r->path);
+		goto out;
+	}
+	rc = exchange_with_master(&c);
+	if (rc == HS_OK)
+		rc = apply_pull(&c);
+	progress(&c, "done", NULL, c.pulled_total + c.pushed_total);
+out:
+	if (c.m) {
+		hs_master_close(c.m);
+		c.m = NULL;
+	}
+	if (result_json)
+		*result_json = finish(&c, rc, started);
+	else
+		free(finish(&c, rc, started));
+	hs_changeset_clear(&c.push);
+	hs_rowset_clear(&c.resolutions);
+	hs_pull_clear(&c.pull);
+	hs_schema_clear(&c.s);
+	free(c.ms.pushed);
+	free(c.pulled_rows);
+	free(c.site);
+	free(c.user);
+	free(c.master);
+	hs_buf_free(&c.err);
+	return rc;
+}

@@ -1,0 +1,219 @@
+/*
+ * util.c - helpers shared by every module (see util.h).
+ */
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void hs_buf_init(hs_buf *b) { memset(b, 0, sizeof(*b)); }
+
+void hs_buf_free(hs_buf *b)
+{
+	free(b->s);
+	hs_buf_init(b);
+}
+
+void hs_buf_reset(hs_buf *b)
+{
+	b->len = 0;
+	if (b->s)
+		b->s[0] = 0;
+}
+
+static int buf_grow(hs_buf *b, size_t extra)
+{
+	size_t need = b->len + extra + 1;
+	if (b->oom)
+		return -1;
+	if (need <= b->cap)
+		return 0;
+	size_t cap = b->cap ? b->cap * 2 : 64;
+	while (cap < need)
+		cap *= 2;
+	char *s = realloc(b->s, cap);
+	if (!s) {
+		b->oom = 1;
+		return -1;
+	}
+	b->s = s;
+	b->cap = cap;
+	return 0;
+}
+
+void hs_buf_putn(hs_buf *b, const char *s, size_t n)
+{
+	if (buf_grow(b, n) < 0)
+		return;
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = 0;
+}
+
+void hs_buf_puts(hs_buf *b, const char *s) { hs_buf_putn(b, s, strlen(s)); }
+
+void hs_buf_printf(hs_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || buf_grow(b, (size_t)n) < 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void hs_buf_ident(hs_buf *b, const char *name)
+{
+	hs_buf_putn(b, "\"", 1);
+	for (const char *p = name; *p; p++) {
+		if (*p == '"')
+			hs_buf_putn(b, "\"", 1);
+		hs_buf_putn(b, p, 1);
+	}
+	hs_buf_putn(b, "\"", 1);
+}
+
+char *hs_buf_take(hs_buf *b)
+{
+	char *s;
+	if (b->oom) {
+		hs_buf_free(b);
+		return NULL;
+	}
+	if (!b->s)
+		hs_buf_putn(b, "", 0);
+	s = b->s;
+	hs_buf_init(b);
+	return s;
+}
+
+void hs_iso_time(int64_t ms, char out[32])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	int msec = (int)(ms % 1000);
+	if (msec < 0)
+		msec += 1000;
+	if (strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		out[0] = 0;
+	size_t n = strlen(out);
+	snprintf(out + n, 32 - n, ".%03dZ", msec % 1000);
+}
+
+int64_t hs_parse_time(const char *s)
+{
+	int y, mo, d, h = 0, mi = 0, sec = 0, msec = 0, n = 0;
+	if (!s || sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
+		return -1;
+	s += n;
+	if (*s == 'T' || *s == ' ') {
+		if (sscanf(s + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &n) != 3)
+			return -1;
+		s += 1 + n;
+		if (*s == '.') {
+			int digits = 0;
+			for (s++; *s >= '0' && *s <= '9'; s++, digits++)
+				if (digits < 3)
+					msec = msec * 10 + (*s - '0');
+			for (; digits < 3; digits++)
+				msec *= 10;
+		}
+		if (*s == 'Z')
+			s++;
+	}
+	if (*s || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    sec > 60)
+		return -1;
+	struct tm tm = {0};
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	return (int64_t)timegm(&tm) * 1000 + msec;
+}
+
+int64_t hs_system_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+char *hs_strdup(const char *s)
+{
+	if (!s)
+		return NULL;
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+	if (d)
+		memcpy(d, s, n);
+	return d;
+}
+
+int hs_prepare(sqlite3 *db, sqlite3_stmt **out, const char *sql)
+{
+	*out = NULL;
+	return sqlite3_prepare_v2(db, sql, -1, out, NULL);
+}
+
+int hs_exec(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+int64_t hs_query_int(sqlite3 *db, const char *sql, int64_t dflt, int *rc)
+{
+	sqlite3_stmt *st;
+	int r = hs_prepare(db, &st, sql);
+	int64_t v = dflt;
+	if (r == SQLITE_OK) {
+		r = sqlite3_step(st);
+		if (r == SQLITE_ROW) {
+			if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+				v = sqlite3_column_int64(st, 0);
+			r = SQLITE_OK;
+		} else if (r == SQLITE_DONE) {
+			r = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc)
+		*rc = r;
+	return v;
+}
+
+int hs_value_same(sqlite3_value *a, sqlite3_value *b)
+{
+	int t = sqlite3_value_type(a);
+	if (t != sqlite3_value_type(b))
+		return 0;
+	switch (t) {
+	case SQLITE_NULL:
+		return 1;
+	case SQLITE_INTEGER:
+		return sqlite3_value_int64(a) == sqlite3_value_int64(b);
+	case SQLITE_FLOAT: {
+		double x = sqlite3_value_double(a), y = sqlite3_value_double(b);
+		return memcmp(&x, &y, sizeof x) == 0;
+	}
+	default: {
+		int n = sqlite3_value_bytes(a);
+		if (n != sqlite3_value_bytes(b))
+			return 0;
+		const void *pa = t == SQLITE_TEXT ? (const void *)sqlite3_value_text(a)
+						  : sqlite3_value_blob(a);
+		const void *pb = t == SQLITE_TEXT ? (const void *)sqlite3_value_text(b)
+						  : sqlite3_value_blob(b);
+		return n == 0 || memcmp(pa, pb, (size_t)n) == 0;
+	}
+	}
+}

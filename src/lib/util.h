@@ -1,0 +1,55 @@
+/*
+ * util.h - small helpers shared by every module of the library: a growable
+ * string buffer, SQL identifier quoting, time formatting, and the error
+ * message kept on a handle.
+ */
+#ifndef HS_UTIL_H
+#define HS_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+/* A growable NUL-terminated string. On allocation failure the buffer keeps
+ * its last good contents and sets oom (sticky): check it once at the end. */
+typedef struct hs_buf {
+	char *s;
+	size_t len, cap;
+	int oom;
+} hs_buf;
+
+void hs_buf_init(hs_buf *b);
+void hs_buf_free(hs_buf *b);
+void hs_buf_reset(hs_buf *b);
+void hs_buf_puts(hs_buf *b, const char *s);
+void hs_buf_putn(hs_buf *b, const char *s, size_t n);
+void hs_buf_printf(hs_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Append name as a quoted SQL identifier: "na""me". */
+void hs_buf_ident(hs_buf *b, const char *name);
+/* Hand the string to the caller (malloc'd, NULL on oom) and reset b. */
+char *hs_buf_take(hs_buf *b);
+
+/* Format ms since 1970 as 2025-01-15T10:30:00.000Z into out[25]. */
+void hs_iso_time(int64_t ms, char out[32]);
+/* Parse an ISO-8601 or "YYYY-MM-DD HH:MM:SS" UTC time; -1 if invalid. */
+int64_t hs_parse_time(const char *s);
+
+/* Milliseconds since 1970 from the system clock. */
+int64_t hs_system_ms(void);
+
+/* malloc'd copy of s (NULL stays NULL). */
+char *hs_strdup(const char *s);
+
+/* Prepare sql on db; on failure returns the SQLite code, *out is NULL. */
+int hs_prepare(sqlite3 *db, sqlite3_stmt **out, const char *sql);
+/* Run one or more statements that return no rows. */
+int hs_exec(sqlite3 *db, const char *sql);
+/* Run a query returning one integer; dflt if no row. rc via *rc if given. */
+int64_t hs_query_int(sqlite3 *db, const char *sql, int64_t dflt, int *rc);
+
+/* Same value, same type (1 vs 1.0 vs '1' differ; NULL equals NULL). */
+int hs_value_same(sqlite3_value *a, sqlite3_value *b);
+
+#endif
