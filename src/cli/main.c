@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "daemon.h"
 #include "hubsync.h"
 
 static const cli_command commands[] = {
@@ -24,6 +25,7 @@ static const cli_command commands[] = {
 	{ "resolve", cli_cmd_resolve, "keep the local or remote value of a conflict" },
 	{ "log", cli_cmd_log, "show the audit trail of changes" },
 	{ "demo", cli_cmd_demo, "run five simulated users (no setup needed)" },
+	{ "daemon", hs_daemon_main, "scheduled sync, HTTP API and status page" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -31,7 +31,6 @@ void hsd_iso_time(int64_t wall_ms, char buf[HSD_ISO_LEN])
 {
 	time_t secs = (time_t)(wall_ms / 1000);
 	struct tm tm;
-
 	size_t n;
 
 	gmtime_r(&secs, &tm);
