@@ -682,6 +682,16 @@ static int history_put(hs_master *m, const hs_table *t, sqlite3_value **pk,
 	return sr == SQLITE_DONE ? SQLITE_OK : sr;
 }
 
+/* Columns that record when and by whom a row was written: they merge by
+ * last writer like the rest, but two values of them are not a conflict
+ * anyone needs to review (two installs writing the same seed row at
+ * different times differ only there). */
+static int bookkeeping(const char *col)
+{
+	return strcmp(col, "updated_at") == 0 || strcmp(col, "updated_by") == 0 ||
+	       strcmp(col, "created_at") == 0;
+}
+
 /* The largest base among the columns a push changes (an update-only
  * row's view of the row), or the row base for an insert. */
 static int64_t push_base(const hs_rowchange *rc)
@@ -825,6 +835,12 @@ static int merge_row(hs_master *m, const hs_schema *s, const hs_rowchange *rc,
 		}
 		int local_wins = rc->hlc[i] > cc->hlc ||
 				 (rc->hlc[i] == cc->hlc && m->site > cc->site);
+		if (bookkeeping(t->cols[i])) {
+			/* merged like any column, but not worth anyone's time */
+			win[i] = local_wins;
+			touched |= !local_wins;
+			continue;
+		}
 		conflict_rec c = {t, (sqlite3_value **)rc->pk, t->cols[i],
 				  rc->vals[i], old[i], NULL, NULL, local_wins,
 				  cc->site};
