@@ -1,0 +1,775 @@
+/*
+ * testutil.c - helpers of the integration tests (see testutil.h).
+ *
+ * The skewed clock: SQLite asks the connection's VFS for the time
+ * (xCurrentTimeInt64) whenever SQL evaluates julianday('now'),
+ * CURRENT_TIMESTAMP or strftime('%s','now'). Each site registers its own
+ * VFS that forwards every file operation to the default VFS and answers the
+ * time with the virtual clock plus the site's skew. The app connection of a
+ * site is opened on that VFS, so the capture triggers hubsync installed see
+ * exactly the wall clock the hubsync handle of that site sees.
+ */
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int64_t tu_now_ms = INT64_C(1736935200000); /* 2025-01-15T10:00:00Z */
+
+static char tu_context[512];
+static char *tu_dirs[64];
+static int tu_ndirs;
+
+void tu_set_context(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(tu_context, sizeof(tu_context), fmt, ap);
+	va_end(ap);
+}
+
+void tu_fail_at(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout);
+	fprintf(stderr, "FAIL %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	if (tu_context[0])
+		fprintf(stderr, "  context: %s\n", tu_context);
+	for (int i = 0; i < tu_ndirs; i++)
+		fprintf(stderr, "  files kept in %s\n", tu_dirs[i]);
+	fflush(stderr);
+	/* _exit: open handles would only add leak-report noise here. */
+	_exit(1);
+}
+
+/* ---- files ---------------------------------------------------------- */
+
+const char *tu_tmpdir(const char *tag)
+{
+	const char *base = getenv("TMPDIR");
+	char tmpl[512];
+	snprintf(tmpl, sizeof(tmpl), "%s/hs-%s-XXXXXX",
+		 base && *base ? base : "/tmp", tag);
+	TU_CHECK(mkdtemp(tmpl) != NULL, "mkdtemp %s: %s", tmpl,
+		 strerror(errno));
+	TU_CHECK(tu_ndirs < (int)(sizeof(tu_dirs) / sizeof(tu_dirs[0])),
+		 "too many temp dirs");
+	tu_dirs[tu_ndirs] = strdup(tmpl);
+	TU_CHECK(tu_dirs[tu_ndirs] != NULL, "out of memory");
+	return tu_dirs[tu_ndirs++];
+}
+
+void tu_cleanup(void)
+{
+	int keep = getenv("HS_KEEP_TMP") != NULL;
+	for (int i = 0; i < tu_ndirs; i++) {
+		if (keep)
+			printf("kept %s\n", tu_dirs[i]);
+		else
+			tu_rmtree(tu_dirs[i]);
+		free(tu_dirs[i]);
+	}
+	tu_ndirs = 0;
+}
+
+void tu_rmtree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return;
+	if (S_ISDIR(st.st_mode)) {
+		DIR *d = opendir(path);
+		struct dirent *e;
+		while (d && (e = readdir(d)) != NULL) {
+			char sub[1024];
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+			tu_rmtree(sub);
+		}
+		if (d)
+			closedir(d);
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+void tu_copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out;
+	char buf[65536];
+	size_t n;
+	TU_CHECK(in != NULL, "open %s: %s", from, strerror(errno));
+	out = fopen(to, "wb");
+	TU_CHECK(out != NULL, "create %s: %s", to, strerror(errno));
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		TU_CHECK(fwrite(buf, 1, n, out) == n, "write %s", to);
+	fclose(in);
+	TU_CHECK(fclose(out) == 0, "close %s", to);
+}
+
+int tu_file_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+/* ---- the skewed VFS ------------------------------------------------- */
+
+typedef struct skew_vfs {
+	sqlite3_vfs base;
+	sqlite3_vfs *real;
+	const int64_t *offset_ms;
+} skew_vfs;
+
+#define REAL(v) (((skew_vfs *)(v))->real)
+#define JULIAN_EPOCH_MS INT64_C(210866760000000) /* 1970-01-01 in JD ms */
+
+static int skew_open(sqlite3_vfs *v, const char *name, sqlite3_file *f,
+		     int flags, int *out_flags)
+{
+	return REAL(v)->xOpen(REAL(v), name, f, flags, out_flags);
+}
+static int skew_delete(sqlite3_vfs *v, const char *name, int sync_dir)
+{
+	return REAL(v)->xDelete(REAL(v), name, sync_dir);
+}
+static int skew_access(sqlite3_vfs *v, const char *name, int flags, int *out)
+{
+	return REAL(v)->xAccess(REAL(v), name, flags, out);
+}
+static int skew_fullpath(sqlite3_vfs *v, const char *name, int n, char *out)
+{
+	return REAL(v)->xFullPathname(REAL(v), name, n, out);
+}
+static void *skew_dlopen(sqlite3_vfs *v, const char *name)
+{
+	return REAL(v)->xDlOpen(REAL(v), name);
+}
+static void skew_dlerror(sqlite3_vfs *v, int n, char *msg)
+{
+	REAL(v)->xDlError(REAL(v), n, msg);
+}
+static void (*skew_dlsym(sqlite3_vfs *v, void *h, const char *sym))(void)
+{
+	return REAL(v)->xDlSym(REAL(v), h, sym);
+}
+static void skew_dlclose(sqlite3_vfs *v, void *h)
+{
+	REAL(v)->xDlClose(REAL(v), h);
+}
+static int skew_random(sqlite3_vfs *v, int n, char *out)
+{
+	return REAL(v)->xRandomness(REAL(v), n, out);
+}
+static int skew_sleep(sqlite3_vfs *v, int us)
+{
+	return REAL(v)->xSleep(REAL(v), us);
+}
+static int skew_lasterror(sqlite3_vfs *v, int n, char *out)
+{
+	return REAL(v)->xGetLastError(REAL(v), n, out);
+}
+static int skew_time64(sqlite3_vfs *v, sqlite3_int64 *now)
+{
+	*now = tu_now_ms + *((skew_vfs *)v)->offset_ms + JULIAN_EPOCH_MS;
+	return SQLITE_OK;
+}
+static int skew_time(sqlite3_vfs *v, double *now)
+{
+	sqlite3_int64 ms;
+	skew_time64(v, &ms);
+	*now = (double)ms / 86400000.0;
+	return SQLITE_OK;
+}
+
+static void skew_register(tu_site *s)
+{
+	skew_vfs *v = calloc(1, sizeof(*v));
+	TU_CHECK(v != NULL, "out of memory");
+	v->real = sqlite3_vfs_find(NULL);
+	TU_CHECK(v->real != NULL, "no default VFS");
+	v->offset_ms = &s->offset_ms;
+	v->base.iVersion = 2;
+	v->base.szOsFile = v->real->szOsFile;
+	v->base.mxPathname = v->real->mxPathname;
+	v->base.zName = s->vfs;
+	v->base.xOpen = skew_open;
+	v->base.xDelete = skew_delete;
+	v->base.xAccess = skew_access;
+	v->base.xFullPathname = skew_fullpath;
+	v->base.xDlOpen = skew_dlopen;
+	v->base.xDlError = skew_dlerror;
+	v->base.xDlSym = skew_dlsym;
+	v->base.xDlClose = skew_dlclose;
+	v->base.xRandomness = skew_random;
+	v->base.xSleep = skew_sleep;
+	v->base.xCurrentTime = skew_time;
+	v->base.xGetLastError = skew_lasterror;
+	v->base.xCurrentTimeInt64 = skew_time64;
+	TU_CHECK(sqlite3_vfs_register(&v->base, 0) == SQLITE_OK,
+		 "register VFS %s", s->vfs);
+}
+
+static void skew_unregister(tu_site *s)
+{
+	sqlite3_vfs *v = sqlite3_vfs_find(s->vfs);
+	if (!v)
+		return;
+	sqlite3_vfs_unregister(v);
+	free(v);
+}
+
+/* ---- sites ---------------------------------------------------------- */
+
+static int64_t site_clock(void *ctx)
+{
+	const tu_site *s = ctx;
+	return tu_now_ms + s->offset_ms;
+}
+
+static void site_app_open(tu_site *s)
+{
+	static int serial;
+	snprintf(s->vfs, sizeof(s->vfs), "tu_skew_%d", ++serial);
+	skew_register(s);
+	int rc = sqlite3_open_v2(s->path, &s->app,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+				 s->vfs);
+	TU_CHECK(rc == SQLITE_OK, "open %s: %s", s->path,
+		 s->app ? sqlite3_errmsg(s->app) : sqlite3_errstr(rc));
+	sqlite3_busy_timeout(s->app, 10000);
+}
+
+void tu_site_open(tu_site *s, const char *dir, const char *name,
+		  int64_t offset_ms)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	snprintf(s->path, sizeof(s->path), "%s/%s.db", dir, name);
+	s->offset_ms = offset_ms;
+	site_app_open(s);
+}
+
+void tu_site_hs_open(tu_site *s)
+{
+	hs_open_options o = HS_OPEN_OPTIONS_INIT;
+	o.clock = site_clock;
+	o.clock_ctx = s;
+	int rc = hs_replica_open(&s->hs, s->path, &o);
+	TU_CHECK(rc == 0, "hs_replica_open %s: %d %s", s->path, rc,
+		 s->hs ? hs_replica_errmsg(s->hs) : "(no handle)");
+}
+
+void tu_site_init(tu_site *s, const char *master, const char *tables)
+{
+	hs_init_options o = HS_INIT_OPTIONS_INIT;
+	o.master_path = master;
+	o.user = s->name;
+	o.tables = tables;
+	if (!s->hs)
+		tu_site_hs_open(s);
+	int rc = hs_replica_init(s->hs, &o);
+	TU_CHECK(rc == 0, "hs_replica_init %s: %d %s", s->name, rc,
+		 hs_replica_errmsg(s->hs));
+}
+
+int tu_site_sync_rc(tu_site *s, char **json)
+{
+	hs_sync_options o = HS_SYNC_OPTIONS_INIT;
+	if (json)
+		*json = NULL;
+	TU_CHECK(s->hs != NULL, "%s: sync without a hubsync handle", s->name);
+	return hs_replica_sync(s->hs, &o, json);
+}
+
+char *tu_site_sync(tu_site *s, int want_json)
+{
+	char *json = NULL;
+	int rc = tu_site_sync_rc(s, &json);
+	TU_CHECK(rc == 0, "sync of %s failed: %d %s (result %s)", s->name, rc,
+		 hs_replica_errmsg(s->hs), json ? json : "NULL");
+	if (!want_json) {
+		hs_free(json);
+		return NULL;
+	}
+	return json;
+}
+
+void tu_site_close(tu_site *s)
+{
+	hs_replica_free(s->hs);
+	s->hs = NULL;
+	if (s->app)
+		TU_CHECK(sqlite3_close(s->app) == SQLITE_OK,
+			 "close app connection of %s: %s", s->name,
+			 sqlite3_errmsg(s->app));
+	s->app = NULL;
+	skew_unregister(s);
+}
+
+void tu_site_reopen(tu_site *s)
+{
+	int had_hs = s->hs != NULL;
+	tu_site_close(s);
+	site_app_open(s);
+	if (had_hs)
+		tu_site_hs_open(s);
+}
+
+/* ---- SQL ------------------------------------------------------------ */
+
+static int exec_v(sqlite3 *db, char **err, const char *fmt, va_list ap)
+{
+	char *sql = sqlite3_vmprintf(fmt, ap);
+	TU_CHECK(sql != NULL, "out of memory");
+	int rc = sqlite3_exec(db, sql, NULL, NULL, err);
+	sqlite3_free(sql);
+	return rc;
+}
+
+void tu_exec(sqlite3 *db, const char *fmt, ...)
+{
+	va_list ap;
+	char *err = NULL;
+	va_start(ap, fmt);
+	int rc = exec_v(db, &err, fmt, ap);
+	va_end(ap);
+	if (rc != SQLITE_OK) {
+		char *sql;
+		va_start(ap, fmt);
+		sql = sqlite3_vmprintf(fmt, ap);
+		va_end(ap);
+		tu_fail("SQL failed (%s): %.300s", err ? err : "?",
+			sql ? sql : fmt);
+	}
+}
+
+int tu_exec_rc(sqlite3 *db, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = exec_v(db, NULL, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static sqlite3_stmt *prepare_v(sqlite3 *db, const char *fmt, va_list ap)
+{
+	sqlite3_stmt *st = NULL;
+	char *sql = sqlite3_vmprintf(fmt, ap);
+	TU_CHECK(sql != NULL, "out of memory");
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		tu_fail("prepare failed (%s): %.300s", sqlite3_errmsg(db), sql);
+	sqlite3_free(sql);
+	return st;
+}
+
+int64_t tu_int(sqlite3 *db, int64_t dflt, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	sqlite3_stmt *st = prepare_v(db, fmt, ap);
+	va_end(ap);
+	int rc = sqlite3_step(st);
+	int64_t v = dflt;
+	if (rc == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	else
+		TU_CHECK(rc == SQLITE_DONE, "query failed: %s",
+			 sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return v;
+}
+
+char *tu_text(sqlite3 *db, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	sqlite3_stmt *st = prepare_v(db, fmt, ap);
+	va_end(ap);
+	int rc = sqlite3_step(st);
+	char *v = NULL;
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		v = strdup((const char *)sqlite3_column_text(st, 0));
+		TU_CHECK(v != NULL, "out of memory");
+	} else if (rc != SQLITE_ROW) {
+		TU_CHECK(rc == SQLITE_DONE, "query failed: %s",
+			 sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(st);
+	return v;
+}
+
+sqlite3 *tu_db_open(const char *path, int readonly)
+{
+	sqlite3 *db = NULL;
+	int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	int rc = sqlite3_open_v2(path, &db, flags, NULL);
+	TU_CHECK(rc == SQLITE_OK, "open %s: %s", path,
+		 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	sqlite3_busy_timeout(db, 10000);
+	return db;
+}
+
+/* ---- string vectors ------------------------------------------------- */
+
+static void strv_push(char ***v, size_t *n, const char *s)
+{
+	char **nv = realloc(*v, (*n + 2) * sizeof(char *));
+	TU_CHECK(nv != NULL, "out of memory");
+	*v = nv;
+	nv[*n] = strdup(s);
+	TU_CHECK(nv[*n] != NULL, "out of memory");
+	nv[++*n] = NULL;
+}
+
+void tu_strv_free(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+char **tu_user_tables(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	char **v = NULL;
+	size_t n = 0;
+	const char *sql =
+		"SELECT name FROM sqlite_master WHERE type='table'"
+		" AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+		" AND name NOT LIKE 'hubsync\\_%' ESCAPE '\\'"
+		" AND name <> 'sync_log' ORDER BY name";
+	TU_CHECK(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK,
+		 "list tables: %s", sqlite3_errmsg(db));
+	v = calloc(1, sizeof(char *)); /* NULL-terminated even when empty */
+	TU_CHECK(v != NULL, "out of memory");
+	while (sqlite3_step(st) == SQLITE_ROW)
+		strv_push(&v, &n, (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* ---- table comparison ----------------------------------------------- */
+
+static int in_list(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+	for (const char *p = list; p && *p;) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n == len && !strncmp(p, name, n))
+			return 1;
+		p = e ? e + 1 : p + n;
+	}
+	return 0;
+}
+
+/* "SELECT quote(a),quote(b) FROM t ORDER BY pk" for the columns of tbl in
+ * db (minus skip); the column names go to *cols (comma list). */
+static char *dump_sql(sqlite3 *db, const char *tbl, const char *skip,
+		      char **cols)
+{
+	sqlite3_stmt *st;
+	char *sel = sqlite3_mprintf(""), *names = sqlite3_mprintf("");
+	char *order[16] = {0};
+	int npk = 0;
+	char *q = sqlite3_mprintf("PRAGMA table_info(\"%w\")", tbl);
+	TU_CHECK(sqlite3_prepare_v2(db, q, -1, &st, NULL) == SQLITE_OK,
+		 "table_info %s: %s", tbl, sqlite3_errmsg(db));
+	sqlite3_free(q);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *c = (const char *)sqlite3_column_text(st, 1);
+		int pk = sqlite3_column_int(st, 5);
+		if (pk > 0 && pk <= 16) {
+			order[pk - 1] = sqlite3_mprintf("\"%w\"", c);
+			if (pk > npk)
+				npk = pk;
+		}
+		if (in_list(skip, c))
+			continue;
+		char *s2 = sqlite3_mprintf("%s%squote(\"%w\")", sel,
+					   *sel ? "," : "", c);
+		char *n2 = sqlite3_mprintf("%s%s%s", names, *names ? "," : "",
+					   c);
+		sqlite3_free(sel);
+		sqlite3_free(names);
+		sel = s2;
+		names = n2;
+	}
+	sqlite3_finalize(st);
+	TU_CHECK(*sel, "table %s has no columns", tbl);
+	char *ord = sqlite3_mprintf("");
+	for (int i = 0; i < npk; i++) {
+		char *o2 = sqlite3_mprintf("%s%s%s", ord, i ? "," : "",
+					   order[i] ? order[i] : "1");
+		sqlite3_free(ord);
+		sqlite3_free(order[i]);
+		ord = o2;
+	}
+	char *sql = sqlite3_mprintf("SELECT %s FROM \"%w\" ORDER BY %s", sel,
+				    tbl, npk ? ord : sel);
+	sqlite3_free(sel);
+	sqlite3_free(ord);
+	*cols = names;
+	return sql;
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	const char *t = (const char *)sqlite3_column_text(st, i);
+	return t ? t : "(missing)";
+}
+
+static char *describe_row(sqlite3_stmt *st)
+{
+	char *s = sqlite3_mprintf("");
+	int n = sqlite3_column_count(st);
+	for (int i = 0; i < n; i++) {
+		char *s2 = sqlite3_mprintf("%s%s%.60s", s, i ? "," : "",
+					   col_text(st, i));
+		sqlite3_free(s);
+		s = s2;
+	}
+	return s;
+}
+
+int tu_table_diff(sqlite3 *a, sqlite3 *b, const char *tbl, const char *skip,
+		  char **why)
+{
+	char *cols = NULL;
+	char *sql = dump_sql(a, tbl, skip, &cols);
+	sqlite3_stmt *sa = NULL, *sb = NULL;
+	char *msg = NULL;
+	int row = 0;
+
+	*why = NULL;
+	TU_CHECK(sqlite3_prepare_v2(a, sql, -1, &sa, NULL) == SQLITE_OK,
+		 "dump %s: %s", tbl, sqlite3_errmsg(a));
+	if (sqlite3_prepare_v2(b, sql, -1, &sb, NULL) != SQLITE_OK) {
+		msg = sqlite3_mprintf("table %s (%s) unreadable on the other "
+				      "side: %s", tbl, cols, sqlite3_errmsg(b));
+		goto done;
+	}
+	for (;; row++) {
+		int ra = sqlite3_step(sa), rb = sqlite3_step(sb);
+		if (ra != SQLITE_ROW && rb != SQLITE_ROW)
+			break;
+		if (ra != SQLITE_ROW || rb != SQLITE_ROW) {
+			char *r = describe_row(ra == SQLITE_ROW ? sa : sb);
+			msg = sqlite3_mprintf("table %s: row %d only on side %s:"
+					      " (%s) [%s]", tbl, row,
+					      ra == SQLITE_ROW ? "A" : "B", cols, r);
+			sqlite3_free(r);
+			goto done;
+		}
+		for (int i = 0; i < sqlite3_column_count(sa); i++) {
+			if (strcmp(col_text(sa, i), col_text(sb, i)) != 0) {
+				char *r = describe_row(sa);
+				msg = sqlite3_mprintf(
+					"table %s: row %d [%s] column %s: A=%.80s"
+					" B=%.80s", tbl, row, r,
+					sqlite3_column_name(sa, i),
+					col_text(sa, i), col_text(sb, i));
+				sqlite3_free(r);
+				goto done;
+			}
+		}
+	}
+done:
+	sqlite3_finalize(sa);
+	sqlite3_finalize(sb);
+	sqlite3_free(sql);
+	sqlite3_free(cols);
+	if (!msg)
+		return 0;
+	*why = strdup(msg);
+	sqlite3_free(msg);
+	return 1;
+}
+
+int tu_db_diff(sqlite3 *a, sqlite3 *b, const char *skip, char **why)
+{
+	char **t = tu_user_tables(a);
+	int diff = 0;
+	*why = NULL;
+	for (char **p = t; *p && !diff; p++)
+		diff = tu_table_diff(a, b, *p, skip, why);
+	tu_strv_free(t);
+	return diff;
+}
+
+void tu_check_integrity(const char *path)
+{
+	sqlite3 *db = tu_db_open(path, 1);
+	char *r = tu_text(db, "PRAGMA integrity_check");
+	TU_CHECK(r && !strcmp(r, "ok"), "integrity_check of %s: %s", path,
+		 r ? r : "(no result)");
+	free(r);
+	sqlite3_close(db);
+}
+
+/* ---- JSON ----------------------------------------------------------- */
+
+json_t *tu_json_take(char *text)
+{
+	json_error_t err;
+	TU_CHECK(text != NULL, "hubsync returned no JSON");
+	json_t *j = json_loads(text, JSON_DECODE_ANY, &err);
+	TU_CHECK(j != NULL, "invalid JSON from hubsync (%s): %.200s", err.text,
+		 text);
+	hs_free(text);
+	return j;
+}
+
+json_t *tu_site_conflicts(tu_site *s, int include_resolved)
+{
+	char *out = NULL;
+	int rc = hs_replica_conflicts_json(s->hs, include_resolved, &out);
+	TU_CHECK(rc == 0, "conflicts of %s: %d %s", s->name, rc,
+		 hs_replica_errmsg(s->hs));
+	json_t *j = tu_json_take(out);
+	TU_CHECK(json_is_array(j), "conflicts of %s is not an array",
+		 s->name);
+	return j;
+}
+
+char *tu_last_sync_log(sqlite3 *db)
+{
+	char *r = tu_text(db, "SELECT status || '|' || coalesce(error_message,"
+			      " '') FROM sync_log ORDER BY id DESC LIMIT 1");
+	return r ? r : strdup("(no sync_log row)");
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Bind a JSON value the way hubsync's json.c maps SQLite values: null,
+ * integer, real and string map to themselves; a blob (or TEXT that is not
+ * UTF-8, which the test never writes) is {"$blob": "<hex>"}.
+ */
+static void bind_json(sqlite3_stmt *st, json_t *v)
+{
+	if (json_is_integer(v)) {
+		sqlite3_bind_int64(st, 1, json_integer_value(v));
+	} else if (json_is_real(v)) {
+		sqlite3_bind_double(st, 1, json_real_value(v));
+	} else if (json_is_string(v)) {
+		sqlite3_bind_text(st, 1, json_string_value(v),
+				  (int)json_string_length(v), SQLITE_TRANSIENT);
+	} else if (json_is_object(v)) {
+		const char *txt = json_string_value(json_object_get(v, "$blob"));
+		TU_CHECK(txt != NULL && strlen(txt) % 2 == 0,
+			 "JSON object is not a {\"$blob\": hex} value");
+		size_t n = strlen(txt) / 2;
+		unsigned char *blob = malloc(n + 1);
+		TU_CHECK(blob != NULL, "out of memory");
+		for (size_t i = 0; i < n; i++) {
+			int hi = hexval(txt[2 * i]), lo = hexval(txt[2 * i + 1]);
+			TU_CHECK(hi >= 0 && lo >= 0, "bad hex in $blob value");
+			blob[i] = (unsigned char)(hi << 4 | lo);
+		}
+		sqlite3_bind_blob(st, 1, blob, (int)n, SQLITE_TRANSIENT);
+		free(blob);
+	} else {
+		sqlite3_bind_null(st, 1);
+	}
+}
+
+char *tu_json_to_quote(json_t *v)
+{
+	static sqlite3 *mem;
+	sqlite3_stmt *st;
+	if (!mem)
+		TU_CHECK(sqlite3_open(":memory:", &mem) == SQLITE_OK,
+			 "open :memory:");
+	TU_CHECK(sqlite3_prepare_v2(mem, "SELECT quote(?1)", -1, &st, NULL) ==
+			 SQLITE_OK, "prepare quote");
+	bind_json(st, v);
+	TU_CHECK(sqlite3_step(st) == SQLITE_ROW, "quote(?)");
+	char *r = strdup((const char *)sqlite3_column_text(st, 0));
+	TU_CHECK(r != NULL, "out of memory");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* ---- scenario runner ------------------------------------------------ */
+
+static int selected(const char *name, int argc, char **argv)
+{
+	if (argc < 2)
+		return 1;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], name))
+			return 1;
+	return 0;
+}
+
+int tu_run_cases(const tu_case *cases, size_t n, int argc, char **argv)
+{
+	int failed = 0, ran = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!selected(cases[i].name, argc, argv))
+			continue;
+		struct timeval t0, t1;
+		gettimeofday(&t0, NULL);
+		fflush(stdout);
+		pid_t pid = fork();
+		TU_CHECK(pid >= 0, "fork: %s", strerror(errno));
+		if (pid == 0) {
+			tu_set_context("scenario %s (rerun: %s %s)",
+				       cases[i].name, argv[0], cases[i].name);
+			cases[i].fn();
+			tu_cleanup();
+			fflush(stdout);
+			exit(0);
+		}
+		int status = 0;
+		waitpid(pid, &status, 0);
+		gettimeofday(&t1, NULL);
+		long ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+			  (t1.tv_usec - t0.tv_usec) / 1000;
+		int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		ran++;
+		if (!ok)
+			failed++;
+		if (WIFSIGNALED(status))
+			printf("%-48s CRASH (signal %d) %ldms\n", cases[i].name,
+			       WTERMSIG(status), ms);
+		else
+			printf("%-48s %s %ldms\n", cases[i].name,
+			       ok ? "ok" : "FAIL", ms);
+		fflush(stdout);
+	}
+	printf("%d of %d scenarios passed\n", ran - failed, ran);
+	if (ran == 0) {
+		fprintf(stderr, "no scenario matches the names given\n");
+		return 2;
+	}
+	return failed ? 1 : 0;
+}
