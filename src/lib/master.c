@@ -55,6 +55,9 @@ static const char *MASTER_DDL =
 	" resolved_at TEXT, resolved_by TEXT);"
 	"CREATE INDEX IF NOT EXISTS hubsync_conflicts_seq"
 	" ON hubsync_conflicts(seq);"
+	"CREATE TABLE IF NOT EXISTS hubsync_rebases(seq INTEGER PRIMARY KEY,"
+	" site INTEGER NOT NULL, tbl TEXT NOT NULL, old_key INTEGER NOT NULL,"
+	" new_key INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS hubsync_history(seq INTEGER PRIMARY KEY,"
 	" tbl TEXT NOT NULL, key TEXT NOT NULL, pk TEXT NOT NULL,"
 	" op TEXT NOT NULL, user TEXT, at TEXT NOT NULL, changes TEXT);";
@@ -73,6 +76,11 @@ typedef struct row_meta {
 	col_clock *cols;
 } row_meta;
 
+typedef struct rebase {
+	int table;
+	int64_t old_key, new_key;
+} rebase;
+
 struct hs_master {
 	sqlite3 *db;
 	char *path;
@@ -84,6 +92,9 @@ struct hs_master {
 	sqlite3_stmt *meta_get, *meta_put, *conflict_put, *history_put;
 	hs_applier *appliers; /* per schema table, lazily prepared */
 	int nappliers;
+	rebase *rebases; /* ids given to this push's rows */
+	int nrebases;
+	const int64_t *local_max;
 };
 
 /* ---- encodings ---------------------------------------------------- */
@@ -330,6 +341,7 @@ void hs_master_close(hs_master *m)
 	for (int i = 0; i < m->nappliers; i++)
 		hs_applier_free(&m->appliers[i]);
 	free(m->appliers);
+	free(m->rebases);
 	sqlite3_finalize(m->meta_get);
 	sqlite3_finalize(m->meta_put);
 	sqlite3_finalize(m->conflict_put);
@@ -716,8 +728,210 @@ static int concurrent_site(const row_meta *rm, int me, int64_t base)
 	return 0;
 }
 
+/* A new integer value (owned). */
+static sqlite3_value *int_value(sqlite3 *db, int64_t v)
+{
+	sqlite3_stmt *st;
+	sqlite3_value *out = NULL;
+	if (hs_prepare(db, &st, "SELECT ?1") != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_int64(st, 1, v);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		out = sqlite3_value_dup(sqlite3_column_value(st, 0));
+	sqlite3_finalize(st);
+	return out;
+}
+
+/* 1 if the rows a and b hold the same values (bookkeeping aside). */
+static int same_content(const hs_table *t, sqlite3_value **a,
+			sqlite3_value **b)
+{
+	for (int i = 0; i < t->ncols; i++)
+		if (!bookkeeping(t->cols[i]) && !hs_value_same(a[i], b[i]))
+			return 0;
+	return 1;
+}
+
+/* Point references to rows this push has re-keyed at their new ids. */
+static int rewrite_references(hs_master *m, const hs_schema *s,
+			      hs_rowchange *rc)
+{
+	const hs_table *t = &s->t[rc->table];
+	for (int f = 0; f < t->nfk; f++) {
+		sqlite3_value *v = rc->vals[t->fk[f].col];
+		if (!v || sqlite3_value_type(v) != SQLITE_INTEGER)
+			continue;
+		for (int k = 0; k < m->nrebases; k++) {
+			rebase *rb = &m->rebases[k];
+			if (!hs_fkey_targets_key(&t->fk[f], &s->t[rb->table]) ||
+			    rb->old_key != sqlite3_value_int64(v))
+				continue;
+			sqlite3_value *nv = int_value(m->db, rb->new_key);
+			if (!nv)
+				return SQLITE_NOMEM;
+			sqlite3_value_free(v);
+			rc->vals[t->fk[f].col] = nv;
+			break;
+		}
+	}
+	return SQLITE_OK;
+}
+
+/* Give rc (a new row of an integer-key table) an id no PC has used:
+ * above the master's ids, tombstones, the pusher's own ids and ids
+ * already given in this push. Records the change for the pusher. */
+static int rebase_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
+		      hs_buf *pk, row_meta *rm)
+{
+	const hs_table *t = &s->t[rc->table];
+	hs_buf sql;
+	int sr;
+	int64_t old_key = sqlite3_value_int64(rc->pk[0]), key;
+
+	hs_buf_init(&sql);
+	hs_buf_puts(&sql, "SELECT max(");
+	hs_buf_ident(&sql, t->cols[t->pk[0]]);
+	hs_buf_puts(&sql, ") FROM ");
+	hs_buf_ident(&sql, t->name);
+	key = sql.oom ? 0 : hs_query_int(m->db, sql.s, 0, &sr);
+	hs_buf_free(&sql);
+	if (m->local_max && m->local_max[rc->table] > key)
+		key = m->local_max[rc->table];
+	for (int k = 0; k < m->nrebases; k++)
+		if (m->rebases[k].table == rc->table && m->rebases[k].new_key > key)
+			key = m->rebases[k].new_key;
+	do {
+		key++;
+		sqlite3_value *nv = int_value(m->db, key);
+		if (!nv)
+			return SQLITE_NOMEM;
+		sqlite3_value_free(rc->pk[0]);
+		rc->pk[0] = nv;
+		row_meta_clear(rm);
+		pk_encode(rc->pk, 1, pk);
+		if ((sr = meta_load(m, t->name, pk, t->ncols, rm)) != SQLITE_OK)
+			return sr;
+	} while (rm->found);
+	sqlite3_value_free(rc->vals[t->pk[0]]);
+	rc->vals[t->pk[0]] = sqlite3_value_dup(rc->pk[0]);
+
+	rebase *rb = realloc(m->rebases, (size_t)(m->nrebases + 1) * sizeof(*rb));
+	if (!rb || !rc->vals[t->pk[0]])
+		return SQLITE_NOMEM;
+	m->rebases = rb;
+	rb[m->nrebases++] = (rebase){rc->table, old_key, key};
+
+	sqlite3_stmt *st;
+	sr = hs_prepare(m->db, &st, "INSERT INTO hubsync_rebases(seq, site, tbl,"
+				    " old_key, new_key) VALUES(?1, ?2, ?3, ?4, ?5)");
+	if (sr != SQLITE_OK)
+		return sr;
+	sqlite3_bind_int64(st, 1, ++m->seq);
+	sqlite3_bind_int(st, 2, m->site);
+	sqlite3_bind_text(st, 3, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, old_key);
+	sqlite3_bind_int64(st, 5, key);
+	sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(m->db);
+	sqlite3_finalize(st);
+	return sr;
+}
+
+/* JSON of a row of t other than pk's that holds one of vals' UNIQUE
+ * values, or NULL. */
+static char *unique_holder(hs_master *m, const hs_table *t,
+			   sqlite3_value **vals)
+{
+	sqlite3_stmt *ix, *ic, *q;
+	char *found = NULL;
+	hs_buf sql;
+	if (hs_prepare(m->db, &ix, "SELECT name FROM pragma_index_list(?1)"
+				   " WHERE \"unique\" AND origin <> 'pk'")
+	    != SQLITE_OK)
+		return NULL;
+	hs_buf_init(&sql);
+	sqlite3_bind_text(ix, 1, t->name, -1, SQLITE_STATIC);
+	while (!found && sqlite3_step(ix) == SQLITE_ROW) {
+		int cols[16], n = 0;
+		if (hs_prepare(m->db, &ic, "SELECT name FROM pragma_index_info(?1)")
+		    != SQLITE_OK)
+			break;
+		sqlite3_bind_value(ic, 1, sqlite3_column_value(ix, 0));
+		while (n < 16 && sqlite3_step(ic) == SQLITE_ROW) {
+			const char *c = (const char *)sqlite3_column_text(ic, 0);
+			cols[n] = c ? hs_table_col(t, c) : -1;
+			if (cols[n] >= 0)
+				n++;
+		}
+		sqlite3_finalize(ic);
+		if (!n)
+			continue;
+		hs_buf_reset(&sql);
+		hs_buf_puts(&sql, "SELECT ");
+		for (int i = 0; i < t->ncols; i++) {
+			if (i)
+				hs_buf_puts(&sql, ", ");
+			hs_buf_ident(&sql, t->cols[i]);
+		}
+		hs_buf_puts(&sql, " FROM ");
+		hs_buf_ident(&sql, t->name);
+		for (int i = 0; i < n; i++) {
+			hs_buf_puts(&sql, i ? " AND " : " WHERE ");
+			hs_buf_ident(&sql, t->cols[cols[i]]);
+			hs_buf_printf(&sql, " = ?%d", i + 1);
+		}
+		if (sql.oom || hs_prepare(m->db, &q, sql.s) != SQLITE_OK)
+			continue;
+		for (int i = 0; i < n; i++)
+			sqlite3_bind_value(q, i + 1, vals[cols[i]]);
+		if (sqlite3_step(q) == SQLITE_ROW) {
+			json_t *o = json_object();
+			for (int i = 0; o && i < t->ncols; i++)
+				json_object_set_new(o, t->cols[i],
+						    hs_json_value(sqlite3_column_value(q, i)));
+			found = hs_json_dump(o);
+		}
+		sqlite3_finalize(q);
+	}
+	sqlite3_finalize(ix);
+	hs_buf_free(&sql);
+	return found;
+}
+
+/* The pushed row rc broke a constraint (a UNIQUE value another row holds):
+ * keep it as a conflict, and make the pusher take the master's state
+ * back: a new row is announced deleted, an update re-announces the
+ * master's values. */
+static int reject_row(hs_master *m, const hs_table *t, hs_rowchange *rc,
+		      const hs_buf *pk, row_meta *rm, int existed,
+		      int64_t now_ms, int64_t *conflicts)
+{
+	char *holder = unique_holder(m, t, rc->vals), *mine = row_json(t, rc->vals);
+	conflict_rec c = {t, rc->pk, NULL, NULL, NULL, mine, holder, 0, 0};
+	int sr = conflict_put(m, &c, now_ms);
+	free(holder);
+	free(mine);
+	if (sr != SQLITE_OK)
+		return sr;
+	(*conflicts)++;
+	int64_t seq = ++m->seq;
+	if (!existed) {
+		rm->alive = 0;
+		rm->site = 0; /* nobody's: every replica, the pusher too, applies it */
+		rm->vseq = seq;
+		rm->hlc = rc->row_hlc;
+	}
+	rm->seq = seq;
+	for (int i = 0; i < t->ncols; i++)
+		if (rc->changed[i] && existed)
+			rm->cols[i].seq = seq;
+	return meta_store(m, t->name, pk, rm);
+}
+
+/* 1 if sr is a constraint failure of the row's values (not our bug). */
+static int is_constraint(int sr) { return (sr & 0xff) == SQLITE_CONSTRAINT; }
+
 /* Merge one pushed row. *conflicts counts new conflicts. */
-static int merge_row(hs_master *m, const hs_schema *s, const hs_rowchange *rc,
+static int merge_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 		     int64_t now_ms, int64_t *conflicts, int *merged)
 {
 	const hs_table *t = &s->t[rc->table];
@@ -736,24 +950,39 @@ static int merge_row(hs_master *m, const hs_schema *s, const hs_rowchange *rc,
 		sr = a ? SQLITE_NOMEM : sqlite3_errcode(m->db);
 		goto cleanup;
 	}
-	pk_encode((sqlite3_value **)rc->pk, t->npk, &pk);
+	if (rc->alive && (sr = rewrite_references(m, s, rc)) != SQLITE_OK)
+		goto cleanup;
+	pk_encode(rc->pk, t->npk, &pk);
 	if (pk.oom) {
 		sr = SQLITE_NOMEM;
 		goto cleanup;
 	}
 	sr = meta_load(m, t->name, &pk, t->ncols, &rm);
 	if (sr == SQLITE_OK)
-		sr = hs_applier_select(a, (sqlite3_value **)rc->pk, old, &found);
+		sr = hs_applier_select(a, rc->pk, old, &found);
 	if (sr != SQLITE_OK)
 		goto cleanup;
 	int live = rm.found ? rm.alive : found;
+	/* An id made offline that another PC's different row already has. */
+	if (t->intpk && rc->inserted && rc->alive && rm.found &&
+	    rm.site != m->site && rm.vseq > rc->row_base &&
+	    sqlite3_value_type(rc->pk[0]) == SQLITE_INTEGER &&
+	    (!live || !found || !same_content(t, old, rc->vals))) {
+		if ((sr = rebase_row(m, s, rc, &pk, &rm)) != SQLITE_OK)
+			goto cleanup;
+		for (int i = 0; i < t->ncols; i++) {
+			sqlite3_value_free(old[i]);
+			old[i] = NULL;
+		}
+		found = live = 0;
+	}
 
 	if (!rc->alive) {
 		if (!live)
 			goto cleanup; /* already gone, or never reached us */
 		other = concurrent_site(&rm, m->site, rc->row_base);
 		if (other && found) {
-			conflict_rec c = {t, (sqlite3_value **)rc->pk, NULL, NULL,
+			conflict_rec c = {t, rc->pk, NULL, NULL,
 					  NULL, NULL, NULL, 1, other};
 			rt = row_json(t, old);
 			c.remote_text = rt;
@@ -761,14 +990,14 @@ static int merge_row(hs_master *m, const hs_schema *s, const hs_rowchange *rc,
 				goto cleanup;
 			(*conflicts)++;
 		}
-		if ((sr = hs_applier_delete(a, (sqlite3_value **)rc->pk)) !=
+		if ((sr = hs_applier_delete(a, rc->pk)) !=
 		    SQLITE_OK)
 			goto cleanup;
 		rm.seq = rm.vseq = ++m->seq;
 		rm.alive = 0;
 		rm.hlc = rc->row_hlc;
 		rm.site = m->site;
-		sr = history_put(m, t, (sqlite3_value **)rc->pk, "delete",
+		sr = history_put(m, t, rc->pk, "delete",
 				 found ? old : NULL, NULL, NULL, rc->row_hlc);
 		if (sr == SQLITE_OK)
 			sr = meta_store(m, t->name, &pk, &rm);
@@ -781,7 +1010,7 @@ static int merge_row(hs_master *m, const hs_schema *s, const hs_rowchange *rc,
 		if (rm.found && rm.vseq > base && rm.site != m->site) {
 			/* Deleted concurrently: the delete wins; keep the row
 			 * as a conflict and re-announce the delete. */
-			conflict_rec c = {t, (sqlite3_value **)rc->pk, NULL, NULL,
+			conflict_rec c = {t, rc->pk, NULL, NULL,
 					  NULL, NULL, NULL, 0, rm.site};
 			lt = row_json(t, rc->vals);
 			c.local_text = lt;
@@ -793,8 +1022,12 @@ static int merge_row(hs_master *m, const hs_schema *s, const hs_rowchange *rc,
 			goto cleanup;
 		}
 		memset(win, 1, (size_t)t->ncols);
-		if ((sr = hs_applier_upsert(a, rc->vals, win)) != SQLITE_OK)
+		if ((sr = hs_applier_upsert(a, rc->vals, win)) != SQLITE_OK) {
+			if (is_constraint(sr))
+				sr = reject_row(m, t, rc, &pk, &rm, 0, now_ms,
+						conflicts);
 			goto cleanup;
+		}
 		int64_t seq = ++m->seq;
 		rm.alive = 1;
 		rm.seq = rm.vseq = seq;
@@ -806,7 +1039,7 @@ static int merge_row(hs_master *m, const hs_schema *s, const hs_rowchange *rc,
 			cc->site = m->site;
 			cc->vseq = cc->seq = seq;
 		}
-		sr = history_put(m, t, (sqlite3_value **)rc->pk, "insert", NULL,
+		sr = history_put(m, t, rc->pk, "insert", NULL,
 				 rc->vals, NULL, rc->row_hlc);
 		if (sr == SQLITE_OK)
 			sr = meta_store(m, t->name, &pk, &rm);
@@ -841,7 +1074,7 @@ static int merge_row(hs_master *m, const hs_schema *s, const hs_rowchange *rc,
 			touched |= !local_wins;
 			continue;
 		}
-		conflict_rec c = {t, (sqlite3_value **)rc->pk, t->cols[i],
+		conflict_rec c = {t, rc->pk, t->cols[i],
 				  rc->vals[i], old[i], NULL, NULL, local_wins,
 				  cc->site};
 		if ((sr = conflict_put(m, &c, now_ms)) != SQLITE_OK)
@@ -871,13 +1104,17 @@ static int merge_row(hs_master *m, const hs_schema *s, const hs_rowchange *rc,
 	}
 	rm.seq = seq;
 	if (any_win) {
-		if ((sr = hs_applier_upsert(a, rc->vals, win)) != SQLITE_OK)
+		if ((sr = hs_applier_upsert(a, rc->vals, win)) != SQLITE_OK) {
+			if (is_constraint(sr))
+				sr = reject_row(m, t, rc, &pk, &rm, 1, now_ms,
+						conflicts);
 			goto cleanup;
+		}
 		int64_t when = rc->row_hlc;
 		for (int i = 0; i < t->ncols; i++)
 			if (win[i] && rc->hlc[i] > when)
 				when = rc->hlc[i];
-		sr = history_put(m, t, (sqlite3_value **)rc->pk, "update", old,
+		sr = history_put(m, t, rc->pk, "update", old,
 				 rc->vals, win, when);
 		if (sr != SQLITE_OK)
 			goto cleanup;
@@ -897,9 +1134,11 @@ cleanup:
 	return sr;
 }
 
-int hs_master_merge(hs_master *m, const hs_schema *s, const hs_changeset *cs,
-		    int64_t now_ms, hs_merge_stats *st, hs_buf *err)
+int hs_master_merge(hs_master *m, const hs_schema *s, hs_changeset *cs,
+		    const int64_t *local_max, int64_t now_ms,
+		    hs_merge_stats *st, hs_buf *err)
 {
+	m->local_max = local_max;
 	for (size_t i = 0; i < cs->n; i++) {
 		int merged = 0;
 		int sr = merge_row(m, s, &cs->rows[i], now_ms, &st->conflicts,
@@ -945,6 +1184,7 @@ void hs_pull_clear(hs_pull *p)
 	hs_changeset_clear(&p->rows);
 	hs_rowset_clear(&p->conflicts);
 	hs_rowset_clear(&p->history);
+	hs_rowset_clear(&p->rebases);
 	free(p->max_hlc_user);
 	memset(p, 0, sizeof(*p));
 }
@@ -1041,6 +1281,13 @@ int hs_master_pull(hs_master *m, const hs_schema *s, int64_t since,
 		sr = hs_rowset_fetch(m->db, "SELECT " HS_HISTORY_COLS
 					    " FROM hubsync_history WHERE seq > ?1",
 				     since, &out->history);
+	if (sr == SQLITE_OK) {
+		char rq[160];
+		snprintf(rq, sizeof rq, "SELECT tbl, old_key, new_key FROM"
+					" hubsync_rebases WHERE seq > ?1 AND site = %d"
+					" ORDER BY seq", m->site);
+		sr = hs_rowset_fetch(m->db, rq, since, &out->rebases);
+	}
 	if (sr != SQLITE_OK)
 		return sqlite_fail(m, err, sr, "cannot read changes");
 	out->seq = m->seq;

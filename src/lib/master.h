@@ -44,9 +44,19 @@ int hs_master_begin(hs_master *m, const char *site, const char *user,
 		    int64_t *pushed, hs_buf *err);
 int hs_master_commit(hs_master *m, hs_buf *err);
 
-/* Merge a push (rows of schema s from this site). */
-int hs_master_merge(hs_master *m, const hs_schema *s, const hs_changeset *cs,
-		    int64_t now_ms, hs_merge_stats *st, hs_buf *err);
+/*
+ * Merge a push (rows of schema s from this site, parents first). Rows of
+ * integer-key tables that were created offline with an id another PC's
+ * row already has are given a new id above both the master's ids and
+ * local_max[table] (the pusher's largest id); references to them later in
+ * the same push are rewritten, and the pusher learns the new ids with its
+ * pull (hs_pull.rebases). A row that would break a UNIQUE constraint is
+ * kept out and recorded as a conflict with the row that holds the value.
+ * cs is modified (new ids).
+ */
+int hs_master_merge(hs_master *m, const hs_schema *s, hs_changeset *cs,
+		    const int64_t *local_max, int64_t now_ms,
+		    hs_merge_stats *st, hs_buf *err);
 /* Mark conflicts resolved: rs rows are (conflict_id, keep, at). */
 int hs_master_resolve(hs_master *m, const hs_rowset *rs, hs_buf *err);
 /* Record that this site's local changes up to id are merged. */
@@ -59,6 +69,7 @@ typedef struct hs_pull {
 	hs_changeset rows;
 	hs_rowset conflicts;
 	hs_rowset history;
+	hs_rowset rebases; /* (tbl, old_key, new_key) of this site's rows */
 	int64_t seq;
 	int64_t max_hlc;
 	char *max_hlc_user;

@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *META_DDL =
 	"CREATE TABLE IF NOT EXISTS hubsync_meta(key TEXT PRIMARY KEY, value)"
@@ -46,6 +47,11 @@ int hs_schema_create_meta(sqlite3 *db) { return hs_exec(db, META_DDL); }
 
 void hs_table_clear(hs_table *t)
 {
+	for (int i = 0; i < t->nfk; i++) {
+		free(t->fk[i].parent);
+		free(t->fk[i].parent_col);
+	}
+	free(t->fk);
 	for (int i = 0; i < t->ncols; i++)
 		free(t->cols[i]);
 	free(t->cols);
@@ -61,14 +67,52 @@ int hs_table_col(const hs_table *t, const char *name)
 	return -1;
 }
 
+/* Single-column foreign keys of t (multi-column ones are not rewritten
+ * by key rebasing and are left out). Returns 0 or -1. */
+static int load_fkeys(sqlite3 *db, hs_table *t)
+{
+	sqlite3_stmt *st;
+	if (hs_prepare(db, &st, "SELECT \"table\", \"from\", \"to\" FROM"
+				" pragma_foreign_key_list(?1) WHERE id IN (SELECT id"
+				" FROM pragma_foreign_key_list(?1) GROUP BY id"
+				" HAVING count(*) = 1)") != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int col = hs_table_col(t, (const char *)sqlite3_column_text(st, 1));
+		hs_fkey *fk = realloc(t->fk, (size_t)(t->nfk + 1) * sizeof(*fk));
+		if (!fk) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+		t->fk = fk;
+		if (col < 0)
+			continue;
+		fk[t->nfk].col = col;
+		fk[t->nfk].parent = hs_strdup((const char *)sqlite3_column_text(st, 0));
+		fk[t->nfk].parent_col =
+			hs_strdup((const char *)sqlite3_column_text(st, 2));
+		t->nfk++;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int hs_fkey_targets_key(const hs_fkey *fk, const hs_table *parent)
+{
+	return parent->intpk && strcasecmp(fk->parent, parent->name) == 0 &&
+	       (!fk->parent_col ||
+		strcmp(fk->parent_col, parent->cols[parent->pk[0]]) == 0);
+}
+
 int hs_table_load(sqlite3 *db, const char *name, hs_table *t, hs_buf *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, cap = 0;
 	memset(t, 0, sizeof(*t));
 	t->name = hs_strdup(name);
-	if (hs_prepare(db, &st, "SELECT name, pk FROM pragma_table_info(?1)"
-				" ORDER BY cid") != SQLITE_OK)
+	if (hs_prepare(db, &st, "SELECT name, pk, upper(type) = 'INTEGER' FROM"
+				" pragma_table_info(?1) ORDER BY cid") != SQLITE_OK)
 		goto cleanup;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -92,6 +136,7 @@ int hs_table_load(sqlite3 *db, const char *name, hs_table *t, hs_buf *err)
 				goto cleanup;
 			}
 			t->pk[pk - 1] = t->ncols;
+			t->intpk = sqlite3_column_int(st, 2);
 			if (pk > t->npk)
 				t->npk = pk;
 		}
@@ -109,6 +154,10 @@ int hs_table_load(sqlite3 *db, const char *name, hs_table *t, hs_buf *err)
 			      "out with --tables", name);
 		goto cleanup;
 	}
+	if (t->npk != 1)
+		t->intpk = 0;
+	if (load_fkeys(db, t) != 0)
+		goto cleanup;
 	rc = 0;
 cleanup:
 	sqlite3_finalize(st);

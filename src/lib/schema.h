@@ -13,6 +13,14 @@
 #define HS_MAX_PK 4     /* primary key columns supported */
 #define HS_MASK_BITS 62 /* bit i = column i; bit 62 = any column >= 62 */
 
+/* A single-column foreign key: cols[col] references parent(parent_col);
+ * parent_col NULL means the parent's primary key. */
+typedef struct hs_fkey {
+	int col;
+	char *parent;
+	char *parent_col;
+} hs_fkey;
+
 typedef struct hs_table {
 	int id;       /* hubsync_tables.id in the replica */
 	char *name;
@@ -20,6 +28,9 @@ typedef struct hs_table {
 	char **cols;
 	int npk;
 	int pk[HS_MAX_PK]; /* indexes into cols, in primary-key order */
+	int intpk;         /* one INTEGER key column: ids made offline collide */
+	int nfk;
+	hs_fkey *fk;
 } hs_table;
 
 typedef struct hs_schema {
@@ -44,6 +55,9 @@ hs_table *hs_schema_find(const hs_schema *s, const char *name);
 /* Create the hubsync_* metadata tables and sync_log in a replica if they
  * are missing. Returns a SQLite code. */
 int hs_schema_create_meta(sqlite3 *db);
+
+/* 1 if fk of child references parent's integer key column. */
+int hs_fkey_targets_key(const hs_fkey *fk, const hs_table *parent);
 
 /* Append "WHERE k1 = ?i AND ..." for t's primary key, binding from index
  * first. */

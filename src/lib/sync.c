@@ -43,6 +43,7 @@ typedef struct sync_ctx {
 	int64_t pushed_mark; /* master has our log up to this id */
 	int64_t snap;        /* largest log id read for this push */
 	hs_changeset push;
+	int64_t *local_max; /* per table: largest integer key at the push */
 	hs_rowset resolutions;
 	hs_pull pull;
 	hs_merge_stats ms;
@@ -90,6 +91,14 @@ static int table_index(const hs_schema *s, int id)
 		if (s->t[i].id == id)
 			return i;
 	return -1;
+}
+
+/* Parents before children (the schema's order), so that a re-keyed
+ * parent is known before the rows that reference it. */
+static int by_table(const void *a, const void *b)
+{
+	const hs_rowchange *x = a, *y = b;
+	return (x->table > y->table) - (x->table < y->table);
 }
 
 /* Fold the log above the push mark into c->push (one read transaction). */
@@ -179,6 +188,20 @@ static int build_push(sync_ctx *c)
 			i--;
 		}
 	}
+	qsort(c->push.rows, c->push.n, sizeof(hs_rowchange), by_table);
+	for (int i = 0; i < c->s.n; i++) {
+		const hs_table *t = &c->s.t[i];
+		hs_buf q2;
+		if (!t->intpk)
+			continue;
+		hs_buf_init(&q2);
+		hs_buf_puts(&q2, "SELECT max(");
+		hs_buf_ident(&q2, t->cols[t->pk[0]]);
+		hs_buf_puts(&q2, ") FROM ");
+		hs_buf_ident(&q2, t->name);
+		c->local_max[i] = q2.oom ? 0 : hs_query_int(r->db, q2.s, 0, NULL);
+		hs_buf_free(&q2);
+	}
 	sr = hs_rowset_fetch(r->db, "SELECT conflict_id, keep, at FROM"
 				    " hubsync_resolutions WHERE ?1 = ?1",
 			     0, &c->resolutions);
@@ -225,7 +248,8 @@ static int exchange_with_master(sync_ctx *c)
 	if ((rc = build_push(c)) != HS_OK)
 		return rc;
 	progress(c, "push", NULL, (int64_t)c->push.n);
-	rc = hs_master_merge(c->m, &c->s, &c->push, hs_now_ms(r), &c->ms, &c->err);
+	rc = hs_master_merge(c->m, &c->s, &c->push, c->local_max, hs_now_ms(r),
+			     &c->ms, &c->err);
 	if (rc == 0 && c->resolutions.n)
 		rc = hs_master_resolve(c->m, &c->resolutions, &c->err);
 	if (rc == 0)
@@ -305,12 +329,14 @@ static int apply_rows(sync_ctx *c)
 		goto cleanup;
 	for (int pass = 0; pass < 2; pass++) {
 		for (int k = 0; k < c->s.n; k++) {
-			int ti = pass == 0 ? k : c->s.n - 1 - k;
+			/* Deletes first (children first), so that a row
+			 * taking over a UNIQUE value finds it free. */
+			int ti = pass == 1 ? k : c->s.n - 1 - k;
 			int64_t done = 0;
 			for (size_t i = 0; i < c->pull.rows.n; i++) {
 				hs_rowchange *rc = &c->pull.rows.rows[i];
 				int whole;
-				if (rc->table != ti || rc->alive != (pass == 0))
+				if (rc->table != ti || rc->alive != (pass == 1))
 					continue;
 				sr = blocked_columns(c, q, ti, rc->pk, blocked, &whole);
 				if (sr != SQLITE_OK)
@@ -359,6 +385,73 @@ cleanup:
 	return sr;
 }
 
+/* Run "UPDATE table SET col = ?1 WHERE col = ?2 [AND extra]". */
+static int rekey(sqlite3 *db, const char *table, const char *col,
+		 const char *extra, int64_t new_key, int64_t old_key,
+		 int64_t extra_a, int64_t extra_b)
+{
+	sqlite3_stmt *st;
+	hs_buf b;
+	int sr;
+	hs_buf_init(&b);
+	hs_buf_puts(&b, "UPDATE ");
+	hs_buf_ident(&b, table);
+	hs_buf_puts(&b, " SET ");
+	hs_buf_ident(&b, col);
+	hs_buf_puts(&b, " = ?1 WHERE ");
+	hs_buf_ident(&b, col);
+	hs_buf_puts(&b, " = ?2");
+	if (extra)
+		hs_buf_puts(&b, extra);
+	sr = b.oom ? SQLITE_NOMEM : hs_prepare(db, &st, b.s);
+	hs_buf_free(&b);
+	if (sr != SQLITE_OK)
+		return sr;
+	sqlite3_bind_int64(st, 1, new_key);
+	sqlite3_bind_int64(st, 2, old_key);
+	if (extra) {
+		sqlite3_bind_int64(st, 3, extra_a);
+		sqlite3_bind_int64(st, 4, extra_b);
+	}
+	sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+	sqlite3_finalize(st);
+	return sr;
+}
+
+/* Rows of ours the master gave new ids: rename them, the references to
+ * them, and log entries the app wrote for them meanwhile. */
+static int apply_rebases(sync_ctx *c)
+{
+	hs_rowset *rs = &c->pull.rebases;
+	int sr = SQLITE_OK;
+	for (size_t i = 0; sr == SQLITE_OK && i < rs->n; i++) {
+		sqlite3_value **v = &rs->v[i * (size_t)rs->ncols];
+		const hs_table *t =
+			hs_schema_find(&c->s, (const char *)sqlite3_value_text(v[0]));
+		int64_t old_key = sqlite3_value_int64(v[1]);
+		int64_t new_key = sqlite3_value_int64(v[2]);
+		if (!t || !t->intpk)
+			continue;
+		sr = rekey(c->r->db, t->name, t->cols[t->pk[0]], NULL, new_key,
+			   old_key, 0, 0);
+		for (int k = 0; sr == SQLITE_OK && k < c->s.n; k++) {
+			const hs_table *child = &c->s.t[k];
+			for (int f = 0; sr == SQLITE_OK && f < child->nfk; f++)
+				if (hs_fkey_targets_key(&child->fk[f], t))
+					sr = rekey(c->r->db, child->name,
+						   child->cols[child->fk[f].col], NULL,
+						   new_key, old_key, 0, 0);
+		}
+		if (sr == SQLITE_OK)
+			sr = rekey(c->r->db, "hubsync_changes", "k1",
+				   " AND tbl = ?3 AND id > ?4", new_key, old_key,
+				   t->id, c->snap);
+	}
+	if (sr != SQLITE_OK)
+		hs_fail_sqlite(c->r, sr, "cannot give rows their new ids");
+	return sr;
+}
+
 /* Raise the local clock to what was received, within the drift bound. */
 static int update_clock(sync_ctx *c)
 {
@@ -390,6 +483,8 @@ static int apply_pull(sync_ctx *c)
 	if (sr != SQLITE_OK)
 		return hs_fail_sqlite(r, sr, "cannot write the local database");
 	sr = hs_exec(r->db, "UPDATE hubsync_ctl SET applying = 1");
+	if (sr == SQLITE_OK)
+		sr = apply_rebases(c);
 	if (sr == SQLITE_OK && (sr = apply_rows(c)) != SQLITE_OK)
 		goto rollback_quiet;
 	if (sr == SQLITE_OK)
@@ -552,7 +647,8 @@ int hs_replica_sync(hs_replica *r, const hs_sync_options *opts,
 	}
 	c.ms.pushed = calloc((size_t)c.s.n + 1, sizeof(int64_t));
 	c.pulled_rows = calloc((size_t)c.s.n + 1, sizeof(int64_t));
-	if (!c.ms.pushed || !c.pulled_rows || !c.site || !c.user || !c.master) {
+	c.local_max = calloc((size_t)c.s.n + 1, sizeof(int64_t));
+	if (!c.ms.pushed || !c.pulled_rows || !c.local_max || !c.site || !c.user || !c.master) {
 		rc = hs_fail(r, HS_ERROR, "cannot read the sync setup of %s",
 			     r->path);
 		goto out;
@@ -576,6 +672,7 @@ out:
 	hs_schema_clear(&c.s);
 	free(c.ms.pushed);
 	free(c.pulled_rows);
+	free(c.local_max);
 	free(c.site);
 	free(c.user);
 	free(c.master);
