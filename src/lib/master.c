@@ -927,8 +927,9 @@ static int reject_row(hs_master *m, const hs_table *t, hs_rowchange *rc,
 	return meta_store(m, t->name, pk, rm);
 }
 
-/* 1 if sr is a constraint failure of the row's values (not our bug). */
-static int is_constraint(int sr) { return (sr & 0xff) == SQLITE_CONSTRAINT; }
+/* 1 if sr says another row holds one of the row's UNIQUE values. Other
+ * failures (CHECK, NOT NULL, a trigger on the master) stop the sync. */
+static int is_constraint(int sr) { return sr == SQLITE_CONSTRAINT_UNIQUE; }
 
 /* Merge one pushed row. *conflicts counts new conflicts. */
 static int merge_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,

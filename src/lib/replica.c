@@ -408,6 +408,15 @@ int hs_replica_init(hs_replica *r, const hs_init_options *opts)
 	}
 	if ((rc = table_names(r, opts->tables, &names, &n)) != HS_OK)
 		goto rollback;
+	for (int i = 0; i < n; i++) { /* refuse before creating a master */
+		hs_table t;
+		hs_buf_reset(&err);
+		if (hs_table_load(r->db, names[i], &t, &err) != 0) {
+			rc = hs_fail(r, HS_EINVALID, "%s", err.s);
+			goto rollback;
+		}
+		hs_table_clear(&t);
+	}
 	rc = hs_master_open(&m, master, 1, 30000, &err);
 	if (rc != 0) {
 		rc = hs_fail(r, rc, "%s", err.s);
