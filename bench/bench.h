@@ -43,6 +43,7 @@ typedef struct bench_opts {
 	int64_t users_base;   /* rows every user starts with */
 	int users;            /* number of users */
 	int users_edits;      /* edits per user */
+	int keep;             /* keep the databases (--keep) */
 } bench_opts;
 
 /* ---- time and files (workload.c) ---- */
@@ -60,6 +61,8 @@ int bench_mkdir(const char *path);
 int64_t bench_db_bytes(const char *path);
 /* Remove a folder tree (best effort). */
 void bench_rmtree(const char *path);
+/* Remove the case folder dir/sub unless the user asked to keep it. */
+void bench_case_done(const bench_opts *o, const char *sub);
 
 /* ---- the test table (workload.c) ---- */
 
@@ -101,6 +104,10 @@ int wl_write(sqlite3 *db, wl_pk pk, wl_op op, const int64_t *rows,
 	     int64_t n, int64_t batch, int version, int col);
 /* rows = first, first+1, ... (malloc'd; NULL on oom, printed). */
 int64_t *wl_range(int64_t first, int64_t n);
+/* The largest tables and indexes of the database at path, from SQLite's
+ * dbstat table ("hubsync_history 31.2 MB, items 16.1 MB, ..."); "" when
+ * dbstat is not compiled in. */
+void wl_size_top(const char *path, char *out, size_t cap);
 /* Row count and a FNV-1a hash over all rows in key order. */
 int wl_digest(sqlite3 *db, int64_t *count, uint64_t *hash);
 /* The journal mode of db ("delete", "wal", ...), and setting it: a plain
@@ -115,13 +122,27 @@ uint64_t wl_rand(uint64_t *state);
 /* ---- hubsync helpers (workload.c) ---- */
 
 struct hs_replica;
+
+/* When each sync phase began (ms, bench_now_ms clock), from the progress
+ * callback: start of the call, "lock" (opening the master), "push" (local
+ * changes read, merge begins), "pull" (merge done, reading the master),
+ * the first per-table "pull" (rows applied locally), "done", end. A phase
+ * not reported stays 0. */
+typedef struct bench_phases {
+	double start, lock, push, pull, applied, done, end;
+} bench_phases;
+
+/* "lock 3, read 120, merge 4100, pull+apply 900, finish 10 ms" */
+void bench_phases_text(const bench_phases *p, char *out, size_t cap);
+
 /* Open path and hs_replica_init it on master as user; *out on success. */
 int hs_bench_init(struct hs_replica **out, const char *path,
 		  const char *master, const char *user);
 /* hs_replica_sync; rows pushed / pulled and conflicts from the result
- * (each may be NULL); *ms receives the time of the call. */
+ * (each may be NULL); *ms receives the time of the call, *ph (may be NULL)
+ * its phases. */
 int hs_bench_sync(struct hs_replica *r, double *ms, int64_t *pushed,
-		  int64_t *pulled, int64_t *conflicts);
+		  int64_t *pulled, int64_t *conflicts, bench_phases *ph);
 
 /* ---- the machine (machine.c) ---- */
 
@@ -151,6 +172,9 @@ report_row *report_add(report_unit unit, double plain, double hs,
 		       const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void report_section(const char *title);
+/* A line printed under the table (a size breakdown, a phase breakdown). */
+void report_footnote(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
 void report_print(void);
 /* Number of rows with a target that was missed. */
 int report_misses(void);

@@ -22,6 +22,7 @@ typedef struct incr_result {
 	int64_t n;
 	double plain, push, pull;  /* medians, ms */
 	double first_push, first_pull; /* ms */
+	bench_phases push_ph, pull_ph; /* of the last round */
 	int bad;                   /* a sync moved an unexpected row count */
 } incr_result;
 
@@ -53,9 +54,11 @@ static int incr_size(const bench_opts *o, int64_t n, incr_result *res)
 	    wl_make_db(b, WL_PK_TEXT, 0, 0) < 0)
 		goto cleanup;
 	if (hs_bench_init(&ra, a, master, "alice") < 0 ||
-	    hs_bench_sync(ra, &res->first_push, NULL, NULL, NULL) < 0 ||
+	    hs_bench_sync(ra, &res->first_push, NULL, NULL, NULL,
+			  NULL) < 0 ||
 	    hs_bench_init(&rb, b, master, "bob") < 0 ||
-	    hs_bench_sync(rb, &res->first_pull, NULL, NULL, NULL) < 0)
+	    hs_bench_sync(rb, &res->first_pull, NULL, NULL, NULL,
+			  NULL) < 0)
 		goto cleanup;
 	if (wl_open(&pdb, plain) < 0 || wl_open(&adb, a) < 0)
 		goto cleanup;
@@ -82,8 +85,10 @@ static int incr_size(const bench_opts *o, int64_t n, incr_result *res)
 		if (wl_write(adb, WL_PK_TEXT, WL_UPDATE, rows, changed, 0,
 			     r + 1, r % WL_COLUMNS) < 0)
 			goto cleanup;
-		if (hs_bench_sync(ra, &va[r], &pushed, NULL, NULL) < 0 ||
-		    hs_bench_sync(rb, &vb[r], NULL, &pulled, NULL) < 0)
+		if (hs_bench_sync(ra, &va[r], &pushed, NULL, NULL,
+				  &res->push_ph) < 0 ||
+		    hs_bench_sync(rb, &vb[r], NULL, &pulled, NULL,
+				  &res->pull_ph) < 0)
 			goto cleanup;
 		if ((pushed != changed || pulled != changed) && !res->bad) {
 			report_problem("incremental sync on %lld rows, round "
@@ -104,8 +109,7 @@ cleanup:
 	sqlite3_close(adb);
 	hs_replica_free(ra);
 	hs_replica_free(rb);
-	snprintf(plain, sizeof(plain), "%s/%s", o->dir, sub);
-	bench_rmtree(plain);
+	bench_case_done(o, sub);
 	return rc;
 }
 
@@ -160,6 +164,16 @@ int case_incr(const bench_opts *o)
 			     res[n - 1].pull, "growth of the pull sync");
 	}
 	big = n >= 1 ? &res[n - 1] : NULL;
+	if (big) {
+		char text[400];
+
+		bench_phases_text(&big->push_ph, text, sizeof(text));
+		report_footnote("incremental push sync, %lld rows (last round):"
+				" %s", (long long)big->n, text);
+		bench_phases_text(&big->pull_ph, text, sizeof(text));
+		report_footnote("incremental pull sync, %lld rows (last round):"
+				" %s", (long long)big->n, text);
+	}
 	if (big && big->n > o->pull_rows) {
 		row = report_add(REPORT_RATE, -1, big->n / (big->first_push /
 							      1e3),

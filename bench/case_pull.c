@@ -58,6 +58,9 @@ int case_pull(const bench_opts *o)
 	hs_replica *ra = NULL, *rb = NULL;
 	sqlite3 *db = NULL;
 	int64_t *rows = NULL, pushed = 0, pulled = 0, ca = 0, cb = 0;
+	int64_t a_pulled = 0;
+	bench_phases pa, pb;
+	char text[400];
 	uint64_t ha = 0, hb = 0;
 	double t0, init_ms, push_ms, pull_ms, plain_push_ms, plain_pull_ms;
 	report_row *row;
@@ -80,10 +83,10 @@ int case_pull(const bench_opts *o)
 	if (hs_bench_init(&ra, a, master, "alice") < 0)
 		goto cleanup;
 	init_ms = bench_now_ms() - t0;
-	if (hs_bench_sync(ra, &push_ms, &pushed, NULL, NULL) < 0)
+	if (hs_bench_sync(ra, &push_ms, &pushed, &a_pulled, NULL, &pa) < 0)
 		goto cleanup;
 	if (hs_bench_init(&rb, b, master, "bob") < 0 ||
-	    hs_bench_sync(rb, &pull_ms, NULL, &pulled, NULL) < 0)
+	    hs_bench_sync(rb, &pull_ms, NULL, &pulled, NULL, &pb) < 0)
 		goto cleanup;
 	hs_replica_free(ra);
 	hs_replica_free(rb);
@@ -150,13 +153,24 @@ int case_pull(const bench_opts *o)
 	report_add(REPORT_MB, (double)bench_db_bytes(plain),
 		   (double)bench_db_bytes(master),
 		   "size of the master with %lld rows", (long long)n);
+
+	bench_phases_text(&pa, text, sizeof(text));
+	report_footnote("first push of %lld rows (A pulled %lld back): %s",
+			(long long)n, (long long)a_pulled, text);
+	bench_phases_text(&pb, text, sizeof(text));
+	report_footnote("first pull of %lld rows: %s", (long long)n, text);
+	wl_size_top(a, text, sizeof(text));
+	report_footnote("replica A by object: %s", text);
+	wl_size_top(b, text, sizeof(text));
+	report_footnote("replica B by object: %s", text);
+	wl_size_top(master, text, sizeof(text));
+	report_footnote("master by object: %s", text);
 	rc = 0;
 cleanup:
 	hs_replica_free(ra);
 	hs_replica_free(rb);
 	sqlite3_close(db);
 	free(rows);
-	snprintf(scratch, sizeof(scratch), "%s/pull", o->dir);
-	bench_rmtree(scratch);
+	bench_case_done(o, "pull");
 	return rc;
 }

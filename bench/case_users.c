@@ -102,7 +102,7 @@ static int users_round(const bench_opts *o, hs_replica **reps,
 		user_sync *s = &out[u];
 
 		if (hs_bench_sync(reps[u], &s->ms, &s->pushed, &s->pulled,
-				  &s->conflicts) < 0 ||
+				  &s->conflicts, NULL) < 0 ||
 		    plain_sync(pmaster, plocal, o->users_base, s->pushed,
 			       s->pulled, &seed, 200 + round * 10 + u,
 			       &s->plain_ms) < 0)
@@ -170,7 +170,7 @@ int case_users(const bench_opts *o)
 		if (wl_make_db(paths[u], WL_PK_TEXT, u ? 0 : o->users_base,
 			       10000) < 0 ||
 		    hs_bench_init(&reps[u], paths[u], paths[nu], name) < 0 ||
-		    hs_bench_sync(reps[u], NULL, NULL, NULL, NULL) < 0)
+		    hs_bench_sync(reps[u], NULL, NULL, NULL, NULL, NULL) < 0)
 			goto cleanup;
 	}
 	for (u = 0; u < nu; u++) {
@@ -217,7 +217,6 @@ cleanup:
 	sqlite3_close(db);
 	sqlite3_close(pmaster);
 	sqlite3_close(plocal);
-	snprintf(pm, sizeof(pm), "%s/users", o->dir);
-	bench_rmtree(pm);
+	bench_case_done(o, "users");
 	return rc;
 }

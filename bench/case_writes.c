@@ -91,8 +91,7 @@ static int writes_once(const bench_opts *o, wl_pk pk, int rep,
 cleanup:
 	sqlite3_close(db[0]);
 	sqlite3_close(db[1]);
-	snprintf(path[0], sizeof(path[0]), "%s/%s", o->dir, sub);
-	bench_rmtree(path[0]);
+	bench_case_done(o, sub);
 	return rc;
 }
 

@@ -150,6 +150,7 @@ int main(int argc, char **argv)
 	if (quick)
 		opts_quick(&o);
 	o.quick = quick;
+	o.keep = keep;
 	if (max_rows > 0)
 		while (o.n_incr_sizes > 1 &&
 		       o.incr_sizes[o.n_incr_sizes - 1] > max_rows)

@@ -33,6 +33,10 @@ static int report_dropped;
 static char report_problem_text[REPORT_MAX_PROBLEMS][200];
 static int report_n_problems;
 
+#define REPORT_MAX_NOTES 16
+static char report_note_text[REPORT_MAX_NOTES][400];
+static int report_n_notes;
+
 static report_entry *report_next(void)
 {
 	if (report_n == REPORT_MAX_ROWS) {
@@ -154,6 +158,18 @@ void report_problem(const char *fmt, ...)
 	report_n_problems++;
 }
 
+void report_footnote(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (report_n_notes == REPORT_MAX_NOTES)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(report_note_text[report_n_notes++],
+		  sizeof(report_note_text[0]), fmt, ap);
+	va_end(ap);
+}
+
 int report_problems(void)
 {
 	return report_n_problems;
@@ -213,6 +229,8 @@ void report_print(void)
 		       report_dropped);
 	printf("\nratio = hubsync / plain SQLite (times: x slower; rates: "
 	       "fraction of plain speed; sizes: x larger)\n");
+	for (i = 0; i < report_n_notes; i++)
+		printf("%s\n", report_note_text[i]);
 	for (i = 0; i < report_n_problems && i < REPORT_MAX_PROBLEMS; i++)
 		printf("WRONG OUTCOME: %s\n", report_problem_text[i]);
 }

@@ -113,6 +113,16 @@ void bench_rmtree(const char *path)
 	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+void bench_case_done(const bench_opts *o, const char *sub)
+{
+	char path[4096];
+
+	if (o->keep)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", o->dir, sub);
+	bench_rmtree(path);
+}
+
 uint64_t wl_rand(uint64_t *state)
 {
 	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
@@ -232,11 +242,13 @@ static void bind_col(sqlite3_stmt *st, int idx, int col, int64_t i, int v)
 		snprintf(text, sizeof(text), "Item %lld rev %d", (long long)i,
 			 v);
 		break;
-	case 1:
-		snprintf(text, sizeof(text), "%s", cats[(i + v) % 8]);
+	case 1: /* the version suffix makes every version a real change */
+		snprintf(text, sizeof(text), v ? "%s r%d" : "%s",
+			 cats[(i + v) % 8], v);
 		break;
 	case 2:
-		snprintf(text, sizeof(text), "%s", vendors[(i / 8 + v) % 5]);
+		snprintf(text, sizeof(text), v ? "%s r%d" : "%s",
+			 vendors[(i / 8 + v) % 5], v);
 		break;
 	case 3:
 		sqlite3_bind_double(st, idx,
@@ -371,6 +383,34 @@ cleanup:
 	return rc;
 }
 
+void wl_size_top(const char *path, char *out, size_t cap)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t len = 0;
+
+	out[0] = '\0';
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT name, sum(pgsize) FROM dbstat "
+			       "GROUP BY name ORDER BY 2 DESC LIMIT 6", -1,
+			       &st, NULL) != SQLITE_OK)
+		goto cleanup;
+	while (sqlite3_step(st) == SQLITE_ROW && len + 1 < cap) {
+		int n = snprintf(out + len, cap - len, "%s%s %.1f MB",
+				 len ? ", " : "",
+				 (const char *)sqlite3_column_text(st, 0),
+				 (double)sqlite3_column_int64(st, 1) / 1e6);
+
+		if (n < 0 || (size_t)n >= cap - len)
+			break;
+		len += (size_t)n;
+	}
+cleanup:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 int wl_digest(sqlite3 *db, int64_t *count, uint64_t *hash)
 {
 	sqlite3_stmt *st = NULL;
@@ -441,16 +481,62 @@ static int64_t stats_sum(json_t *stats, const char *key)
 	return n;
 }
 
-int hs_bench_sync(hs_replica *r, double *ms, int64_t *pushed,
-		  int64_t *pulled, int64_t *conflicts)
+static void on_progress(void *ctx, const char *phase, const char *table,
+			int64_t rows)
 {
+	bench_phases *p = ctx;
+	double now = bench_now_ms();
+	double *slot = NULL;
+
+	(void)rows;
+	if (!strcmp(phase, "lock"))
+		slot = &p->lock;
+	else if (!strcmp(phase, "push"))
+		slot = &p->push;
+	else if (!strcmp(phase, "pull"))
+		slot = table ? &p->applied : &p->pull;
+	else if (!strcmp(phase, "done"))
+		slot = &p->done;
+	if (slot && *slot == 0)
+		*slot = now;
+}
+
+/* Milliseconds from a to b, or -1 when either phase was not reported. */
+static double phase_ms(double a, double b)
+{
+	return a > 0 && b > 0 ? b - a : -1;
+}
+
+void bench_phases_text(const bench_phases *p, char *out, size_t cap)
+{
+	snprintf(out, cap, "prepare %.0f, lock+read log %.0f, merge %.0f, "
+		 "master read+local apply %.0f, finish %.0f ms",
+		 phase_ms(p->start, p->lock), phase_ms(p->lock, p->push),
+		 phase_ms(p->push, p->pull),
+		 phase_ms(p->pull, p->applied > 0 ? p->applied : p->done),
+		 phase_ms(p->applied > 0 ? p->applied : p->done, p->end));
+}
+
+int hs_bench_sync(hs_replica *r, double *ms, int64_t *pushed,
+		  int64_t *pulled, int64_t *conflicts, bench_phases *ph)
+{
+	hs_sync_options so = HS_SYNC_OPTIONS_INIT;
+	bench_phases local;
 	char *res = NULL;
 	json_t *doc = NULL, *stats;
-	double t0 = bench_now_ms();
-	int rc = hs_replica_sync(r, NULL, &res);
+	double t0;
+	int rc;
 
+	if (!ph)
+		ph = &local;
+	memset(ph, 0, sizeof(*ph));
+	so.progress = on_progress;
+	so.progress_ctx = ph;
+	t0 = ph->start = bench_now_ms();
+	rc = hs_replica_sync(r, &so, &res);
+	ph->end = bench_now_ms();
 	if (ms)
-		*ms = bench_now_ms() - t0;
+		*ms = ph->end - t0;
 	if (rc != HS_OK) {
 		fprintf(stderr, "hs_bench: sync failed (%d): %s\n", rc,
 			hs_replica_errmsg(r));
