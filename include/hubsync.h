@@ -131,6 +131,18 @@ typedef enum hs_keep { HS_KEEP_LOCAL = 0, HS_KEEP_REMOTE = 1 } hs_keep;
  */
 int hs_replica_resolve(hs_replica *r, int64_t conflict_id, hs_keep keep);
 
+/*
+ * Numbered series (quote and project numbers): the next number of series,
+ * unique across every PC even while offline. Each replica draws from
+ * blocks of numbers it reserves from the master at every sync (or at once,
+ * when it has none and the master is reachable). Numbers one PC hands out
+ * increase; gaps are at most a block. When a PC has used all its numbers
+ * offline this fails with a message saying so (HS_EIO or HS_EBUSY).
+ */
+int hs_replica_number_next(hs_replica *r, const char *series, int64_t *out);
+/* Numbers reserved per block (default 20, 1..100000). */
+int hs_replica_number_block_set(hs_replica *r, int size);
+
 /* Free memory returned by this API. Accepts NULL. */
 void hs_free(void *p);
 

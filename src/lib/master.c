@@ -55,6 +55,8 @@ static const char *MASTER_DDL =
 	" resolved_at TEXT, resolved_by TEXT);"
 	"CREATE INDEX IF NOT EXISTS hubsync_conflicts_seq"
 	" ON hubsync_conflicts(seq);"
+	"CREATE TABLE IF NOT EXISTS hubsync_numbers(series TEXT PRIMARY KEY,"
+	" next INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS hubsync_rebases(seq INTEGER PRIMARY KEY,"
 	" site INTEGER NOT NULL, tbl TEXT NOT NULL, old_key INTEGER NOT NULL,"
 	" new_key INTEGER NOT NULL);"
@@ -325,6 +327,10 @@ int hs_master_open(hs_master **out, const char *path, int create,
 			      "reads format %d: update hubsync on this PC", path,
 			      (long long)fmt, MASTER_FORMAT);
 		rc = HS_ECORRUPT;
+		goto cleanup;
+	} else if ((sr = hs_exec(m->db, MASTER_DDL)) != SQLITE_OK) {
+		/* adds tables a newer hubsync of the same format uses */
+		rc = sqlite_fail(m, err, sr, "cannot update hubsync tables");
 		goto cleanup;
 	}
 	*out = m;
@@ -1293,4 +1299,26 @@ int hs_master_pull(hs_master *m, const hs_schema *s, int64_t since,
 		return sqlite_fail(m, err, sr, "cannot read changes");
 	out->seq = m->seq;
 	return 0;
+}
+
+int hs_master_reserve(hs_master *m, const char *series, int64_t size,
+		      int64_t *first, hs_buf *err)
+{
+	sqlite3_stmt *st;
+	int sr = hs_prepare(m->db, &st,
+			    "INSERT INTO hubsync_numbers(series, next) VALUES(?1,"
+			    " 1 + ?2) ON CONFLICT(series) DO UPDATE SET next ="
+			    " next + ?2 RETURNING next - ?2");
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, size);
+		sr = sqlite3_step(st);
+		if (sr == SQLITE_ROW) {
+			*first = sqlite3_column_int64(st, 0);
+			sr = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	return sr == SQLITE_OK ? 0
+			       : sqlite_fail(m, err, sr, "cannot reserve numbers");
 }

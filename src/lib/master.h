@@ -62,6 +62,11 @@ int hs_master_resolve(hs_master *m, const hs_rowset *rs, hs_buf *err);
 /* Record that this site's local changes up to id are merged. */
 int hs_master_set_pushed(hs_master *m, int64_t id, hs_buf *err);
 
+/* Reserve size numbers of series: *first..*first+size-1 are this
+ * caller's alone. Inside a master transaction. */
+int hs_master_reserve(hs_master *m, const char *series, int64_t size,
+		      int64_t *first, hs_buf *err);
+
 /* What a pull brings: rows of tables the replica tracks changed above
  * since by other sites, conflicts and history above since, and the new
  * watermark. max_hlc is the largest column HLC among the rows. */

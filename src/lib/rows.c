@@ -8,6 +8,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+int hs_rowset_add(hs_rowset *rs, sqlite3_stmt *st)
+{
+	if (!rs->ncols)
+		rs->ncols = sqlite3_column_count(st);
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 16;
+		sqlite3_value **v = realloc(rs->v, cap * (size_t)rs->ncols * sizeof(*v));
+		if (!v)
+			return SQLITE_NOMEM;
+		rs->v = v;
+		rs->cap = cap;
+	}
+	for (int i = 0; i < rs->ncols; i++)
+		rs->v[rs->n * (size_t)rs->ncols + (size_t)i] =
+			sqlite3_value_dup(sqlite3_column_value(st, i));
+	rs->n++;
+	return SQLITE_OK;
+}
+
 int hs_rowset_fetch(sqlite3 *db, const char *sql, int64_t param,
 		    hs_rowset *rs)
 {
@@ -17,23 +36,9 @@ int hs_rowset_fetch(sqlite3 *db, const char *sql, int64_t param,
 		return rc;
 	sqlite3_bind_int64(st, 1, param);
 	rs->ncols = sqlite3_column_count(st);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (rs->n == rs->cap) {
-			size_t cap = rs->cap ? rs->cap * 2 : 16;
-			sqlite3_value **v =
-				realloc(rs->v, cap * (size_t)rs->ncols * sizeof(*v));
-			if (!v) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			rs->v = v;
-			rs->cap = cap;
-		}
-		for (int i = 0; i < rs->ncols; i++)
-			rs->v[rs->n * (size_t)rs->ncols + (size_t)i] =
-				sqlite3_value_dup(sqlite3_column_value(st, i));
-		rs->n++;
-	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = hs_rowset_add(rs, st)) != SQLITE_OK)
+			break;
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }

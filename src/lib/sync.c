@@ -22,6 +22,7 @@
 #include "changes.h"
 #include "json.h"
 #include "master.h"
+#include "numbers.h"
 #include "rows.h"
 #include "schema.h"
 
@@ -45,6 +46,7 @@ typedef struct sync_ctx {
 	hs_changeset push;
 	int64_t *local_max; /* per table: largest integer key at the push */
 	hs_rowset resolutions;
+	hs_rowset blocks; /* number blocks reserved in this sync */
 	hs_pull pull;
 	hs_merge_stats ms;
 	int64_t *pulled_rows;
@@ -254,6 +256,8 @@ static int exchange_with_master(sync_ctx *c)
 		rc = hs_master_resolve(c->m, &c->resolutions, &c->err);
 	if (rc == 0)
 		rc = hs_master_set_pushed(c->m, c->snap, &c->err);
+	if (rc == 0)
+		rc = hs_numbers_top_up(r, c->m, &c->blocks, &c->err);
 	if (rc == 0) {
 		progress(c, "pull", NULL, 0);
 		rc = hs_master_pull(c->m, &c->s, c->pulled, &c->pull, &c->err);
@@ -532,6 +536,8 @@ static int apply_pull(sync_ctx *c)
 		sqlite3_finalize(st);
 	}
 	if (sr == SQLITE_OK)
+		sr = hs_numbers_store(r, &c->blocks);
+	if (sr == SQLITE_OK)
 		sr = update_clock(c);
 	if (sr == SQLITE_OK)
 		sr = hs_meta_set_int(r->db, "last_sync", hs_now_ms(r));
@@ -668,6 +674,7 @@ out:
 		free(finish(&c, rc, started));
 	hs_changeset_clear(&c.push);
 	hs_rowset_clear(&c.resolutions);
+	hs_rowset_clear(&c.blocks);
 	hs_pull_clear(&c.pull);
 	hs_schema_clear(&c.s);
 	free(c.ms.pushed);

@@ -1,0 +1,22 @@
+/*
+ * numbers.h - numbered series (quote and project numbers) that stay unique
+ * across PCs while offline: each replica draws from blocks it reserved
+ * from the master (private part; the API is in hubsync.h).
+ */
+#ifndef HS_NUMBERS_H
+#define HS_NUMBERS_H
+
+#include "master.h"
+#include "replica.h"
+
+#define HS_NUMBER_BLOCK_DEFAULT 20
+
+/* Under the master lock: reserve a fresh block for every series this
+ * replica uses whose reserve is below half a block. The blocks are kept
+ * in *blocks (series, first, last) for hs_numbers_store. */
+int hs_numbers_top_up(hs_replica *r, hs_master *m, hs_rowset *blocks,
+		      hs_buf *err);
+/* In the local transaction: add the reserved blocks. SQLite code. */
+int hs_numbers_store(hs_replica *r, const hs_rowset *blocks);
+
+#endif
