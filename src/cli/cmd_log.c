@@ -4,12 +4,14 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "args.h"
 #include "cli.h"
 #include "commands.h"
 #include "format.h"
 #include "replica.h"
+#include "report.h"
 #include "timefmt.h"
 
 #define LOG_MAX_LIMIT 100000
@@ -44,20 +46,64 @@ static int fetch_log(hs_replica *r, void *ctx, char **doc)
 	return hs_replica_log_json(r, q->table, q->key, q->since, q->limit, doc);
 }
 
+/* One column of a synced change, from its [old, new] pair: "col=new" when
+ * it was set (insert), "col=old" when the row went (delete), "col: old ->
+ * new" otherwise. Newly allocated. */
+static char *column_change(const char *col, const json_t *pair, int deleted)
+{
+	const json_t *old = json_array_get(pair, 0);
+	char *o = cli_json_text(old, LOG_VALUE_WIDTH);
+	char *n = cli_json_text(json_array_get(pair, 1), LOG_VALUE_WIDTH);
+	size_t size = strlen(col) + strlen(o) + strlen(n) + 8;
+	char *text = cli_xmalloc(size);
+
+	if (!json_is_array(pair))
+		snprintf(text, size, "%s", col);
+	else if (!old || json_is_null(old))
+		snprintf(text, size, "%s=%s", col, n);
+	else if (deleted)
+		snprintf(text, size, "%s=%s", col, o);
+	else
+		snprintf(text, size, "%s: %s -> %s", col, o, n);
+	free(o);
+	free(n);
+	return text;
+}
+
 /*
- * What a change did, in one cell: "name=Acme, price=12.5" for a synced
- * change (its "changes" object: column -> new value), "name, price" for a
- * pending one (its "columns" array); "-" when it carries neither.
+ * What a change did, in one cell, cut to LOG_CHANGES_WIDTH. A synced change
+ * carries "changes": {column: [old, new]}; a pending one only "columns":
+ * the names of the columns it changed. "-" when it carries neither.
  */
 static char *changes_text(const json_t *change)
 {
 	const json_t *values = json_object_get(change, "changes");
-	char *text;
+	const char *op = cli_json_str(change, "op");
+	int deleted = op && strcmp(op, "delete") == 0;
+	char *text = cli_xstrdup("");
+	size_t len = 0;
+	const char *col;
+	json_t *pair;
 
-	if (json_is_object(values))
-		text = cli_json_join(values, LOG_VALUE_WIDTH);
-	else
+	if (!json_is_object(values)) {
+		free(text);
 		text = cli_json_join(json_object_get(change, "columns"), 0);
+		return cli_shorten(text, LOG_CHANGES_WIDTH);
+	}
+	json_object_foreach((json_t *)values, col, pair) {
+		char *item;
+
+		if (json_is_null(json_array_get(pair, 0)) &&
+		    json_is_null(json_array_get(pair, 1)))
+			continue; /* an insert that left the column NULL */
+		item = column_change(col, pair, deleted);
+		cli_list_add(&text, &len, item);
+		free(item);
+	}
+	if (len == 0) {
+		free(text);
+		text = cli_xstrdup("-");
+	}
 	return cli_shorten(text, LOG_CHANGES_WIDTH);
 }
 

@@ -92,10 +92,11 @@ static int render_status(json_t *st, const char *db)
 	when(last, now, buf, sizeof(buf));
 	field("last sync:", buf);
 	if (last) {
+		long long n = cli_json_int(stats, "conflicts");
 		snprintf(buf, sizeof(buf), "pulled %lld, pushed %lld, %lld "
-			 "conflicts", cli_json_sum(json_object_get(stats, "pulled")),
-			 cli_json_sum(json_object_get(stats, "pushed")),
-			 cli_json_int(stats, "conflicts"));
+			 "conflict%s", cli_json_sum(json_object_get(stats, "pulled")),
+			 cli_json_sum(json_object_get(stats, "pushed")), n,
+			 n == 1 ? "" : "s");
 		field("", buf);
 	}
 	if (err)
@@ -104,8 +105,11 @@ static int render_status(json_t *st, const char *db)
 
 	if (json_is_integer(json_object_get(st, "pendingChanges"))) {
 		long long n = cli_json_int(st, "pendingChanges");
-		snprintf(buf, sizeof(buf), "%lld local change%s to push", n,
-			 n == 1 ? "" : "s");
+		if (n == 0)
+			snprintf(buf, sizeof(buf), "nothing to push");
+		else
+			snprintf(buf, sizeof(buf), "%lld local change%s to "
+				 "push", n, n == 1 ? "" : "s");
 		field("pending:", buf);
 	}
 	if (json_is_integer(json_object_get(st, "unresolvedConflicts"))) {

@@ -152,16 +152,13 @@ char *cli_json_literal(const json_t *v, int max)
 	return cli_shorten(dump(v), max);
 }
 
-/* Append ", " (unless first) plus item to the string *text of *len bytes. */
-static void join_item(char **text, size_t *len, const char *key,
-		      const char *item)
+void cli_list_add(char **text, size_t *len, const char *item)
 {
-	size_t n = (key ? strlen(key) + 1 : 0) + strlen(item) + 3;
+	size_t n = strlen(item) + 3;
 
 	*text = cli_xrealloc(*text, *len + n);
-	*len += (size_t)snprintf(*text + *len, n, "%s%s%s%s",
-				 *len ? ", " : "", key ? key : "",
-				 key ? "=" : "", item);
+	*len += (size_t)snprintf(*text + *len, n, "%s%s", *len ? ", " : "",
+				 item);
 }
 
 char *cli_json_join(const json_t *v, int item_max)
@@ -174,13 +171,18 @@ char *cli_json_join(const json_t *v, int item_max)
 	if (json_is_object(v)) {
 		json_object_foreach((json_t *)v, key, item) {
 			char *t = cli_json_text(item, item_max);
-			join_item(&text, &len, key, t);
+			size_t n = strlen(key) + strlen(t) + 2;
+			char *pair = cli_xmalloc(n);
+
+			snprintf(pair, n, "%s=%s", key, t);
+			cli_list_add(&text, &len, pair);
+			free(pair);
 			free(t);
 		}
 	} else if (json_is_array(v)) {
 		json_array_foreach(v, i, item) {
 			char *t = cli_json_text(item, item_max);
-			join_item(&text, &len, NULL, t);
+			cli_list_add(&text, &len, t);
 			free(t);
 		}
 	}

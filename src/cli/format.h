@@ -8,6 +8,7 @@
 #ifndef HS_CLI_FORMAT_H
 #define HS_CLI_FORMAT_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -50,6 +51,10 @@ char *cli_json_literal(const json_t *v, int max);
  * item_max. "-" when empty or neither.
  */
 char *cli_json_join(const json_t *v, int item_max);
+
+/* Append item to the list *text (heap, *len bytes so far, "" at first),
+ * after ", " unless it is the first. */
+void cli_list_add(char **text, size_t *len, const char *item);
 
 /* obj[key] as an integer (0 when absent or not a number). */
 long long cli_json_int(const json_t *obj, const char *key);

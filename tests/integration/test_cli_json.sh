@@ -114,6 +114,9 @@ run 0 log alice.db --json
 is_json
 expect_eq "an array" "$(json_type '$')" array
 [ "$(json_type '$[0]')" = object ] || fail "the log is empty after changes"
+keys_have "$OUT" '$[0]' text table key op user at
+keys_have "$OUT" '$[0]' object pk
+keys_have "$OUT" '$[0]' bool pending
 run 0 log alice.db --table quotes --key Q1 --since 1h --limit 5 --json
 is_json
 expect_eq "an array" "$(json_type '$')" array

@@ -132,6 +132,20 @@ expect_match "rows" "$OUT" '^ *[0-9]+  [0-9-]+ [0-9:]+  bidirectional +success '
 run 0 history alice.db --limit 2
 expect_eq "--limit 2" "$(wc -l <"$OUT")" 3
 
+step "log shows who changed what"
+run 0 log alice.db --table quotes --key CA250115001-A
+expect_match "header" "$OUT" '^WHEN +USER +TABLE +KEY +OP +STATE +CHANGES$'
+expect_match "alice's update" "$OUT" \
+	' alice +quotes +CA250115001-A +update +synced +projectName: Conveyor line -> Conveyor line v2$'
+expect_match "bob's update" "$OUT" ' bob +quotes +CA250115001-A +update +synced +status: draft -> sent$'
+sql alice.db "UPDATE quotes SET status = 'won' WHERE quoteId = 'CA250115001-A';"
+run 0 log alice.db --table quotes --limit 1
+expect_match "a pending change" "$OUT" ' alice +quotes +CA250115001-A +update +pending +status$'
+run 1 log alice.db --table nosuch
+one_line_error
+run 0 sync alice.db
+run 0 sync bob.db
+
 step "a second sync with nothing new moves nothing"
 run 0 sync alice.db
 run 0 sync alice.db
