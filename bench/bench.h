@@ -132,7 +132,8 @@ typedef struct bench_phases {
 	double start, lock, push, pull, applied, done, end;
 } bench_phases;
 
-/* "lock 3, read 120, merge 4100, pull+apply 900, finish 10 ms" */
+/* "prepare 0, lock + read log 120, merge 4100, ... ms" (-1: phase not
+ * reported by the library). */
 void bench_phases_text(const bench_phases *p, char *out, size_t cap);
 
 /* Open path and hs_replica_init it on master as user; *out on success. */

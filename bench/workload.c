@@ -509,8 +509,9 @@ static double phase_ms(double a, double b)
 
 void bench_phases_text(const bench_phases *p, char *out, size_t cap)
 {
-	snprintf(out, cap, "prepare %.0f, lock+read log %.0f, merge %.0f, "
-		 "master read+local apply %.0f, finish %.0f ms",
+	snprintf(out, cap, "prepare %.0f, lock + read log %.0f, merge %.0f, "
+		 "read master + apply rows %.0f, history/conflicts copy + "
+		 "commit + cleanup %.0f ms",
 		 phase_ms(p->start, p->lock), phase_ms(p->lock, p->push),
 		 phase_ms(p->push, p->pull),
 		 phase_ms(p->pull, p->applied > 0 ? p->applied : p->done),
