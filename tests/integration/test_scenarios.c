@@ -227,6 +227,12 @@ static void offline_clock_behind_edits_reach_everyone(void)
 		 " ('b', 'b0', 2.0, 2, NULL), ('c', 'c0', 3.0, 3, NULL)");
 	N.s[2].offset_ms = -3600 * 1000; /* carol's PC is an hour behind */
 	N.s[1].offset_ms = 1800 * 1000;  /* bob's half an hour ahead */
+	for (int i = 0; i < 3; i++) /* the app's SQL sees the skewed clock */
+		TU_CHECK(llabs(tu_int(N.s[i].app, 0, "SELECT CAST((julianday("
+				      "'now') - 2440587.5) * 86400000 AS INTEGER)") -
+			       (tu_now_ms + N.s[i].offset_ms)) <= 1,
+			 "the skewed VFS clock of %s is not in effect",
+			 N.s[i].name);
 	net_init(&N);
 	net_sync_all(&N, 1);
 
@@ -671,14 +677,14 @@ static void die_at(void *ctx, const char *phase, const char *table,
 
 /* Run one sync of site s in a child that dies at the given phase. The
  * parent's own connections of s are closed around it. */
-static void sync_killed(tu_site *s, const char *phase)
+static void sync_killed(tu_site *s, const char *phase, int at)
 {
 	tu_site_close(s);
 	fflush(stdout);
 	pid_t pid = fork();
 	TU_CHECK(pid >= 0, "fork failed");
 	if (pid == 0) {
-		killer k = {phase, 1, 0};
+		killer k = {phase, at, 0};
 		hs_sync_options o = HS_SYNC_OPTIONS_INIT;
 		o.progress = die_at;
 		o.progress_ctx = &k;
@@ -691,11 +697,13 @@ static void sync_killed(tu_site *s, const char *phase)
 	waitpid(pid, &status, 0);
 	tu_site_reopen(s);
 	tu_site_hs_open(s);
-	TU_CHECK(WIFEXITED(status), "the killed sync crashed instead of "
-		 "being killed (status %d)", status);
+	TU_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 42,
+		 "the sync was not killed at '%s' #%d as planned (child status"
+		 " %d: 0 = the phase never came, else a crash)", phase, at,
+		 status);
 }
 
-static void killed_sync_rerunnable_at(const char *phase)
+static void killed_sync_rerunnable_at(const char *phase, int at)
 {
 	net N;
 	net_open(&N, 2,
@@ -711,14 +719,14 @@ static void killed_sync_rerunnable_at(const char *phase)
 			    " orders (id, label, total) SELECT x, 'bob ' || x, x * 0.5 FROM n");
 	tu_site_sync(&N.s[1], 0);
 	tu_now_ms += 1000;
-	sync_killed(&N.s[0], phase);
+	sync_killed(&N.s[0], phase, at);
 	tu_check_integrity(N.s[0].path);
 	if (tu_file_exists(N.master))
 		tu_check_integrity(N.master);
 	/* Kill again in the re-run, then let it finish. */
 	tu_now_ms += 1000;
 	tu_exec(N.s[0].app, "UPDATE orders SET label = 'changed' WHERE id = 7");
-	sync_killed(&N.s[0], phase);
+	sync_killed(&N.s[0], phase, at);
 	tu_now_ms += 1000;
 	json_t *res = sync_json(&N.s[0]);
 	json_decref(res);
@@ -726,23 +734,31 @@ static void killed_sync_rerunnable_at(const char *phase)
 	net_check_converged(&N);
 	for (int i = 0; i < 2; i++) {
 		TU_CHECK(count_rows(N.s[i].app, "orders") == 100,
-			 "%s has %lld orders after a sync killed at '%s', want"
-			 " 100", N.s[i].name,
-			 (long long)count_rows(N.s[i].app, "orders"), phase);
+			 "%s has %lld orders after a sync killed at '%s' #%d,"
+			 " want 100", N.s[i].name,
+			 (long long)count_rows(N.s[i].app, "orders"), phase, at);
 		CHECK_CELL(N.s[i].app, "orders", "label", "id=7", "'changed'");
 		TU_CHECK(total_conflicts(&N.s[i]) == 0,
-			 "a re-run after a kill at '%s' made %d conflicts",
-			 phase, total_conflicts(&N.s[i]));
+			 "a re-run after a kill at '%s' #%d made %d conflicts",
+			 phase, at, total_conflicts(&N.s[i]));
 	}
 	net_close(&N);
 	tu_cleanup();
 }
 
+/* Kill points: before the master is opened, before the merge, before the
+ * master commits (first "pull" report), after the master committed while
+ * the pull is being applied locally (second "pull" report: a table done),
+ * and after everything. */
 static void killed_sync_rerunnable(void)
 {
-	static const char *phases[] = {"lock", "push", "pull", "done"};
-	for (size_t i = 0; i < sizeof(phases) / sizeof(*phases); i++)
-		killed_sync_rerunnable_at(phases[i]);
+	static const struct {
+		const char *phase;
+		int at;
+	} kills[] = {{"lock", 1}, {"push", 1}, {"pull", 1}, {"pull", 2},
+		     {"done", 1}};
+	for (size_t i = 0; i < sizeof(kills) / sizeof(*kills); i++)
+		killed_sync_rerunnable_at(kills[i].phase, kills[i].at);
 }
 
 static void failed_sync_rerunnable(void)
