@@ -2,12 +2,19 @@
 # Install the Debian packages hubsync needs to build and test, if missing.
 # Works as root without sudo and as a user with sudo; silent when nothing is
 # missing. Usage: scripts/setup.sh [build|test]
+#
+# test also brings what the daemon's tests use: curl, Debian's chromium and
+# Node.js with npm (kept when already there, from Debian or elsewhere), and
+# playwright-core in tests/web/node_modules (npm ci, from package-lock.json).
 set -eu
 what=${1:-build}
+root=$(cd "$(dirname "$0")/.." && pwd)
 pkgs="build-essential cmake pkg-config libsqlite3-dev sqlite3 libjansson-dev \
 libmicrohttpd-dev libcmocka-dev"
 if [ "$what" = test ]; then
-	pkgs="$pkgs valgrind"
+	pkgs="$pkgs valgrind curl chromium"
+	command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
+	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 fi
 missing=
 for p in $pkgs; do
@@ -17,15 +24,26 @@ for p in $pkgs; do
 	*) missing="$missing $p" ;;
 	esac
 done
-[ -z "$missing" ] && exit 0
-sudo=
-if [ "$(id -u)" != 0 ]; then
-	command -v sudo >/dev/null || {
-		echo "setup: need root or sudo to install:$missing" >&2
-		exit 1
-	}
-	sudo=sudo
+if [ -n "$missing" ]; then
+	sudo=
+	if [ "$(id -u)" != 0 ]; then
+		command -v sudo >/dev/null || {
+			echo "setup: need root or sudo to install:$missing" >&2
+			exit 1
+		}
+		sudo=sudo
+	fi
+	echo "setup: installing$missing" >&2
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 fi
-echo "setup: installing$missing" >&2
-$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+if [ "$what" = test ]; then
+	web=$root/tests/web
+	stamp=$web/node_modules/.hubsync-installed-lock
+	# npm ci only when package-lock.json changed since the last one.
+	if ! cmp -s "$web/package-lock.json" "$stamp" 2>/dev/null; then
+		echo "setup: npm ci in tests/web" >&2
+		(cd "$web" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+		cp "$web/package-lock.json" "$stamp"
+	fi
+fi

@@ -90,6 +90,10 @@ function sumCounts(obj) {
   return Object.values(obj || {}).reduce((a, b) => a + (Number(b) || 0), 0);
 }
 
+function plural(n, word) {
+  return n + ' ' + word + (n === 1 ? '' : 's');
+}
+
 function describeCounts(obj) {
   const parts = Object.entries(obj || {}).filter(([, n]) => n).map(([t, n]) => t + ' ' + n);
   return parts.length ? ' (' + parts.join(', ') + ')' : '';
@@ -113,7 +117,7 @@ function renderStatus(st) {
   if (st.lastSyncTime) {
     $('last-stats').textContent = 'pulled ' + sumCounts(stats.pulled) + describeCounts(stats.pulled) +
       ', pushed ' + sumCounts(stats.pushed) + describeCounts(stats.pushed) +
-      ', ' + (stats.conflicts || 0) + ' conflicts';
+      ', ' + plural(stats.conflicts || 0, 'conflict');
   } else {
     $('last-stats').textContent = '–';
   }
@@ -219,7 +223,7 @@ async function syncNow() {
   } else if (res.ok && res.body.success) {
     const s = res.body.stats || {};
     notice('Sync completed in ' + (res.body.duration || '?') + ': pulled ' + sumCounts(s.pulled) +
-      ', pushed ' + sumCounts(s.pushed) + ', ' + (s.conflicts || 0) + ' conflicts.');
+      ', pushed ' + sumCounts(s.pushed) + ', ' + plural(s.conflicts || 0, 'conflict') + '.');
   } else {
     notice('');
     showError(res.body.message || res.body.error || 'the sync failed');
@@ -241,7 +245,9 @@ async function saveSchedule(ev) {
 async function resolve(conflict, keep) {
   const res = await api('POST', '/api/sync/conflicts/' + conflict.id + '/resolve', { keep });
   if (res.ok) {
-    notice('Kept ' + (keep === 'local' ? 'your' : 'their') + ' value for ' + where(conflict) +
+    const user = keep === 'local' ? conflict.local_user : conflict.remote_user;
+    const whose = lastStatus && user === lastStatus.username ? 'your' : (user ? user + "'s" : 'the');
+    notice('Kept ' + whose + ' value for ' + where(conflict) +
       '. Everyone gets it with the next sync.');
   } else {
     showError(res.body.error);
@@ -289,12 +295,18 @@ function renderConflicts(list) {
     const when = parseTime(c.detected_at);
     if (when) li.append(el('div', 'muted', 'found ' + ago(when)));
     const values = el('div', 'values');
-    values.append(valueBox('Mine', c.local_value, c.local_user, c.winner === 'local'));
-    values.append(valueBox('Theirs', c.remote_value, c.remote_user, c.winner === 'remote'));
+    // "local" is the side of the user who pushed the losing edit: this
+    // replica's user when the conflict arose here, else someone else.
+    const me = lastStatus && lastStatus.username;
+    const localName = c.local_user === me ? 'Mine' : c.local_user || 'One side';
+    const remoteName = c.remote_user === me ? 'Mine' : c.remote_user || 'Other side';
+    values.append(valueBox(localName, c.local_value, c.local_user === me ? me : '', c.winner === 'local'));
+    values.append(valueBox(remoteName, c.remote_value, c.remote_user === me ? me : '', c.winner === 'remote'));
     li.append(values);
     const actions = el('div', 'actions');
-    const mine = el('button', 'keep-local', 'Keep mine');
-    const theirs = el('button', 'keep-remote secondary', 'Keep theirs');
+    const keepLabel = (name) => name === 'Mine' ? 'Keep mine' : 'Keep ' + name + "'s";
+    const mine = el('button', 'keep-local', keepLabel(localName));
+    const theirs = el('button', 'keep-remote secondary', keepLabel(remoteName));
     mine.type = theirs.type = 'button';
     mine.addEventListener('click', () => resolve(c, 'local'));
     theirs.addEventListener('click', () => resolve(c, 'remote'));

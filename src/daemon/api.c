@@ -351,7 +351,9 @@ void hsd_api_handle(hsd_api *api, const hsd_request *req, hsd_reply *reply)
 		if (!path_matches(routes[i].pattern, req->path, id, sizeof(id)))
 			continue;
 		if (strcmp(routes[i].method, req->method) == 0) {
-			routes[i].fn(api, req, reply, id);
+			if (strcmp(req->method, "GET") == 0 ||
+			    hsd_request_check_write(req, reply))
+				routes[i].fn(api, req, reply, id);
 			return;
 		}
 		path_known = 1;

@@ -223,19 +223,18 @@ static int is_json_type(const char *ctype)
 	       (ctype[n] == '\0' || ctype[n] == ';' || ctype[n] == ' ');
 }
 
-/* Returns 1 when the request may go on, 0 with reply filled when not. */
+/* Rules 1 and 2: returns 1 when the request may go on, 0 with reply filled
+ * when not. */
 static int check_request(const hsd_http *h, struct MHD_Connection *conn,
-			 const char *method, const char *url,
-			 const req_ctx *rc, hsd_reply *reply)
+			 const char *url, hsd_reply *reply)
 {
 	const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_HOST);
-	int reads = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 
 	if (h->loopback && !host_is_loopback(host)) {
 		hsd_reply_error(reply, 400,
-			    "Host '%s' is not this computer; open the page as http://127.0.0.1:%d/",
-			    host ? host : "", h->port);
+				"Host '%s' is not this computer; open the page as http://127.0.0.1:%d/",
+				host ? host : "", h->port);
 		return 0;
 	}
 	if (h->token && strncmp(url, "/api/", 5) == 0) {
@@ -245,33 +244,37 @@ static int check_request(const hsd_http *h, struct MHD_Connection *conn,
 		if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 ||
 		    !token_equal(auth + 7, h->token)) {
 			hsd_reply_error(reply, 401,
-				    "missing or wrong token: send 'Authorization: Bearer TOKEN' (open the page as /#token=TOKEN)");
+					"missing or wrong token: send 'Authorization: Bearer TOKEN' (open the page as /#token=TOKEN)");
 			return 0;
 		}
 	}
-	if (reads)
-		return 1;
+	return 1;
+}
+
+int hsd_request_check_write(const hsd_request *req, hsd_reply *reply)
+{
+	struct MHD_Connection *conn = req->conn;
+	const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_HOST);
+	const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							 "Origin");
+
 	if (!is_json_type(MHD_lookup_connection_value(
 		    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE))) {
 		hsd_reply_error(reply, 400,
-			    "%s %s needs 'Content-Type: application/json'",
-			    method, url);
+				"%s %s needs 'Content-Type: application/json'",
+				req->method, req->path);
 		return 0;
 	}
-	{
-		const char *origin = MHD_lookup_connection_value(
-			conn, MHD_HEADER_KIND, "Origin");
-
-		if (origin && !origin_matches(origin, host)) {
-			hsd_reply_error(reply, 403,
-				    "cross-site request refused: Origin '%s' is not this server",
-				    origin);
-			return 0;
-		}
+	if (origin && !origin_matches(origin, host)) {
+		hsd_reply_error(reply, 403,
+				"cross-site request refused: Origin '%s' is not this server",
+				origin);
+		return 0;
 	}
-	if (rc->too_large) {
+	if (req->too_large) {
 		hsd_reply_error(reply, 400, "request body larger than %d bytes",
-			    HSD_HTTP_MAX_BODY);
+				HSD_HTTP_MAX_BODY);
 		return 0;
 	}
 	return 1;
@@ -364,11 +367,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 
-	if (check_request(h, conn, method, url, rc, &reply)) {
+	if (check_request(h, conn, url, &reply)) {
 		req.method = strcmp(method, "HEAD") == 0 ? "GET" : method;
 		req.path = url;
 		req.body = rc->body ? rc->body : "";
 		req.body_len = rc->len;
+		req.too_large = rc->too_large;
 		req.conn = conn;
 		hsd_api_handle(h->api, &req, &reply);
 	}
@@ -429,11 +433,11 @@ int hsd_http_start(hsd_http **out, const hsd_http_options *opts,
 		flags |= MHD_USE_IPv6;
 	h->mhd = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, h,
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&la.ss,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 		MHD_OPTION_CONNECTION_LIMIT, 64u,
 		MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
 		MHD_OPTION_END);
 	if (!h->mhd) {
 		snprintf(err, errlen,

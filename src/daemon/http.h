@@ -5,7 +5,9 @@
  * Threads: one thread per connection, so a POST /api/sync/manual that waits
  * for its sync does not hold up status requests made meanwhile.
  *
- * Safety rules, checked before a request reaches the API, in this order:
+ * Safety rules, in this order (1 and 2 before a request reaches the API, 3
+ * by the API once it knows the path and method exist, so that a wrong
+ * method is answered 405 whatever its headers):
  *  1. Bound to a loopback address, the Host header must name a loopback host
  *     (localhost, 127.x.x.x, [::1]): a web page on another site cannot reach
  *     the API through DNS rebinding. -> 400
@@ -64,6 +66,7 @@ typedef struct hsd_request {
 	const char *path;
 	const char *body; /* NUL-terminated, "" when none */
 	size_t body_len;
+	int too_large; /* the body was cut: more than HSD_HTTP_MAX_BODY */
 	void *conn;
 } hsd_request;
 
@@ -80,6 +83,12 @@ typedef struct hsd_reply {
 	size_t len;
 	const char *allow; /* Allow header for 405 */
 } hsd_reply;
+
+/*
+ * Rule 3, for a request that changes state: returns 1 when it may go on, 0
+ * with reply filled (400 or 403) when not.
+ */
+int hsd_request_check_write(const hsd_request *req, hsd_reply *reply);
 
 /* Answer with doc (reference stolen), serialised; 500 if that fails. */
 void hsd_reply_json(hsd_reply *reply, int status, json_t *doc);
