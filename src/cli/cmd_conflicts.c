@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "format.h"
 #include "replica.h"
+#include "report.h"
 #include "timefmt.h"
 
 #define VALUE_WIDTH 100 /* longer values (JSON blobs) are cut */
@@ -55,18 +56,24 @@ static void format_pk(const json_t *pk, char *buf, size_t size)
 	}
 }
 
-/* One side of a conflict: "  local   alice  "Plant A"  <- won". */
+/* One side of a conflict: "  local   alice  "Plant A"  <- won". In a
+ * whole-row conflict (no column) the value is the row, or null: deleted. */
 static void print_side(const json_t *c, const char *side, int width)
 {
 	char key[32];
 	const char *user;
+	const json_t *v;
 	char *value;
 	const char *winner = cli_json_str(c, "winner");
 
 	snprintf(key, sizeof(key), "%s_user", side);
 	user = cli_json_str(c, key);
 	snprintf(key, sizeof(key), "%s_value", side);
-	value = cli_json_literal(json_object_get(c, key), VALUE_WIDTH);
+	v = json_object_get(c, key);
+	if (json_is_null(v) && !cli_json_str(c, "column"))
+		value = cli_xstrdup("(deleted the row)");
+	else
+		value = cli_json_literal(v, VALUE_WIDTH);
 	printf("    %-6s  %-*s  %s%s\n", side, width, user ? user : "?", value,
 	       winner && strcmp(winner, side) == 0 ? "   <- won" : "");
 	free(value);

@@ -70,6 +70,36 @@ static char *column_change(const char *col, const json_t *pair, int deleted)
 	return text;
 }
 
+/* Columns hubsync keeps up to date on every write (DESIGN.md 3.2): shown
+ * only when nothing else changed, so that they do not hide what did. */
+static int is_bookkeeping(const char *col)
+{
+	return strcmp(col, "updated_at") == 0 ||
+	       strcmp(col, "updated_by") == 0 || strcmp(col, "synced_at") == 0;
+}
+
+/* Append the column changes of values to the list *text; with_bookkeeping
+ * 0 leaves the bookkeeping columns out. */
+static void add_changes(char **text, size_t *len, const json_t *values,
+			int deleted, int with_bookkeeping)
+{
+	const char *col;
+	json_t *pair;
+
+	json_object_foreach((json_t *)values, col, pair) {
+		char *item;
+
+		if (json_is_null(json_array_get(pair, 0)) &&
+		    json_is_null(json_array_get(pair, 1)))
+			continue; /* an insert that left the column NULL */
+		if (!with_bookkeeping && is_bookkeeping(col))
+			continue;
+		item = column_change(col, pair, deleted);
+		cli_list_add(text, len, item);
+		free(item);
+	}
+}
+
 /*
  * What a change did, in one cell, cut to LOG_CHANGES_WIDTH. A synced change
  * carries "changes": {column: [old, new]}; a pending one only "columns":
@@ -80,26 +110,17 @@ static char *changes_text(const json_t *change)
 	const json_t *values = json_object_get(change, "changes");
 	const char *op = cli_json_str(change, "op");
 	int deleted = op && strcmp(op, "delete") == 0;
-	char *text = cli_xstrdup("");
+	char *text;
 	size_t len = 0;
-	const char *col;
-	json_t *pair;
 
 	if (!json_is_object(values)) {
-		free(text);
 		text = cli_json_join(json_object_get(change, "columns"), 0);
 		return cli_shorten(text, LOG_CHANGES_WIDTH);
 	}
-	json_object_foreach((json_t *)values, col, pair) {
-		char *item;
-
-		if (json_is_null(json_array_get(pair, 0)) &&
-		    json_is_null(json_array_get(pair, 1)))
-			continue; /* an insert that left the column NULL */
-		item = column_change(col, pair, deleted);
-		cli_list_add(&text, &len, item);
-		free(item);
-	}
+	text = cli_xstrdup("");
+	add_changes(&text, &len, values, deleted, 0);
+	if (len == 0)
+		add_changes(&text, &len, values, deleted, 1);
 	if (len == 0) {
 		free(text);
 		text = cli_xstrdup("-");
