@@ -7,6 +7,7 @@
  * add one line to `commands` below. Nothing else needs to change: dispatch,
  * `hubsync --help` and `hubsync help NAME` read the table.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -81,7 +82,18 @@ static int help(int argc, char **argv)
 	return cmd->run(2, cmd_argv);
 }
 
-int main(int argc, char **argv)
+/* A command's output that could not be written (disk full, closed pipe
+ * reader) is a failure, not a success with nothing shown. */
+static int finish_output(int code)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return code;
+	fprintf(stderr, "hubsync: cannot write the output: %s; check the "
+		"disk or the command reading it\n", strerror(errno));
+	return code == CLI_EXIT_OK ? CLI_EXIT_FAIL : code;
+}
+
+static int dispatch(int argc, char **argv)
 {
 	const cli_command *cmd;
 
@@ -101,4 +113,9 @@ int main(int argc, char **argv)
 	if (!cmd)
 		return unknown_command(argv[1]);
 	return cmd->run(argc - 1, argv + 1);
+}
+
+int main(int argc, char **argv)
+{
+	return finish_output(dispatch(argc, argv));
 }

@@ -73,6 +73,13 @@ usage_case "--keep must be 'local' or 'remote'" resolve app.db 1 --keep mine
 usage_case "CONFLICT_ID must be a whole number" resolve app.db x --keep local
 usage_case "unexpected argument" demo dir1 dir2
 
+step "output that cannot be written is a failure"
+if [ -w /dev/full ]; then
+	"$HUBSYNC" --help >/dev/full 2>"$ERR"
+	expect_eq "exit status" "$?" 1
+	one_line_error
+fi
+
 step "usage errors leave the database alone"
 expect_eq "app.db checksum" "$(cksum <app.db)" "$before"
 [ ! -e m.db ] || fail "a usage error created the master"
