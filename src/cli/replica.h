@@ -19,8 +19,9 @@
 int cli_replica_open(const char *cmd, const char *path, hs_replica **out);
 
 /*
- * Report that the library call behind `what` failed with rc on r: prints
- * "hubsync CMD: <library message>" and returns CLI_EXIT_FAIL.
+ * Report that a library call on r failed with rc: prints "hubsync CMD:
+ * <the library's message>" (or a generic one for rc when the library left
+ * none) and returns CLI_EXIT_FAIL.
  */
 int cli_replica_fail(const char *cmd, const hs_replica *r, int rc);
 
