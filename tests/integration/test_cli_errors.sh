@@ -56,6 +56,16 @@ step "the master vanished (share not mounted)"
 mkdir share
 run 0 init app.db --master share/server.db --user alice
 run 0 sync app.db
+
+step "init cannot switch an initialized database to another master"
+rows=$(app_rows app.db)
+bad "other.db" init app.db --master share/other.db
+[ ! -e share/other.db ] || fail "a refused init created the other master"
+expect_eq "app data unchanged" "$(app_rows app.db)" "$rows"
+run 0 status app.db --json
+expect_eq "still the first master" "$(json '$.nasDbPath')" "$T/share/server.db"
+
+step "the master vanished (share not mounted)"
 sql app.db "INSERT INTO quotes(quoteId, projectName) VALUES ('Q9', 'Offline');"
 rows=$(app_rows app.db)
 mv share unmounted

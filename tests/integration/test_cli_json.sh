@@ -120,6 +120,8 @@ keys_have "$OUT" '$[0]' bool pending
 run 0 log alice.db --table quotes --key Q1 --since 1h --limit 5 --json
 is_json
 expect_eq "an array" "$(json_type '$')" array
+run 0 log alice.db --since 2099-01-01 --json
+expect_eq "nothing since a future date" "$(json '$')" "[]"
 run 0 log alice.db --table quotes
 run 0 log alice.db --since 2000-01-01
 
