@@ -91,7 +91,7 @@ static int render_status(json_t *st, const char *db)
 
 	when(last, now, buf, sizeof(buf));
 	field("last sync:", buf);
-	if (last) {
+	if (last && !err) { /* stats are those of the last attempt */
 		long long n = cli_json_int(stats, "conflicts");
 		snprintf(buf, sizeof(buf), "pulled %lld, pushed %lld, %lld "
 			 "conflict%s", cli_json_sum(json_object_get(stats, "pulled")),

@@ -80,6 +80,8 @@ expect_eq "success false" "$(json '$.success')" 0
 [ -n "$(json '$.message')" ] || fail "no message in the failed result"
 run 1 sync app.db
 one_line_error
+run 0 status app.db
+expect_match "status shows the error" "$OUT" '^last error: .*server\.db'
 
 step "the share is back: the next sync completes"
 mv unmounted share
