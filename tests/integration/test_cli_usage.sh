@@ -20,7 +20,7 @@ expect_match "names it" "$ERR" "frobnicate"
 
 step "top-level help"
 run 0 --help
-for c in init sync status history schedule conflicts resolve log demo; do
+for c in init sync status history schedule conflicts resolve log demo daemon; do
 	expect_match "lists $c" "$OUT" "^  $c "
 done
 run 0 help
@@ -35,6 +35,8 @@ for c in init sync status history schedule conflicts resolve log demo; do
 	expect_match "$c usage" "$OUT" "^usage: hubsync $c"
 	run 0 "$c" app.db --bogus --help
 done
+run 0 daemon --help
+expect_match "daemon usage" "$OUT" "^usage: hubsync daemon"
 
 # Each case: the arguments, then a word the one-line error must contain.
 usage_case() {
