@@ -63,13 +63,13 @@ static void print_next_sync(const json_t *st, int64_t now)
 		next = iso;
 	}
 	if (!next || (cli_time_parse(next, &t) && t <= now))
-		snprintf(buf, sizeof(buf), "due now (every %lld minutes)",
-			 every);
+		snprintf(buf, sizeof(buf), "due now (every %lld minute%s)",
+			 every, every == 1 ? "" : "s");
 	else {
 		char at[128];
 		when(next, now, at, sizeof(at));
-		snprintf(buf, sizeof(buf), "%s, every %lld minutes", at,
-			 every);
+		snprintf(buf, sizeof(buf), "%s, every %lld minute%s", at,
+			 every, every == 1 ? "" : "s");
 	}
 	field("next sync:", buf);
 }
@@ -91,7 +91,8 @@ static int render_status(json_t *st, const char *db)
 
 	when(last, now, buf, sizeof(buf));
 	field("last sync:", buf);
-	if (last && !err) { /* stats are those of the last attempt */
+	/* stats are those of the last attempt: shown when it succeeded */
+	if (last && !err) {
 		long long n = cli_json_int(stats, "conflicts");
 		snprintf(buf, sizeof(buf), "pulled %lld, pushed %lld, %lld "
 			 "conflict%s", cli_json_sum(json_object_get(stats, "pulled")),
