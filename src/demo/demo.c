@@ -113,8 +113,36 @@ static void demo_check(demo *d, int ok, const char *fmt, ...)
 	printf("\n");
 }
 
-/* One sync of every online user, in a fixed order. */
-static int demo_sync_round(demo *d)
+/* Print what one sync of each listed user did: "alice +3 -1 (1 conflict)"
+ * (+ pushed, - pulled). */
+static void demo_say_syncs(demo *d, int only)
+{
+	char line[512];
+	size_t o = 0;
+	int i;
+
+	for (i = 0; i < DEMO_NUSERS; i++) {
+		demo_user *u = &d->u[i];
+
+		if ((only >= 0 && i != only) || (only < 0 && !u->online))
+			continue;
+		o += (size_t)snprintf(line + o, sizeof(line) - o,
+				      "%s%s pushed %lld pulled %lld", o ? ", " : "",
+				      u->name, (long long)u->last_pushed,
+				      (long long)u->last_pulled);
+		if (o < sizeof(line) && u->last_conflicts)
+			o += (size_t)snprintf(line + o, sizeof(line) - o,
+					      " (%lld conflict%s)",
+					      (long long)u->last_conflicts,
+					      u->last_conflicts == 1 ? "" : "s");
+		if (o >= sizeof(line))
+			break;
+	}
+	demo_say("sync: %s", line);
+}
+
+/* One sync of every online user, in a fixed order; print it if `say`. */
+static int demo_sync_round(demo *d, int say)
 {
 	int i;
 
@@ -122,6 +150,8 @@ static int demo_sync_round(demo *d)
 		if (d->u[i].online &&
 		    demo_user_sync(&d->u[i], d->err, sizeof(d->err)) < 0)
 			return -1;
+	if (say)
+		demo_say_syncs(d, -1);
 	return 0;
 }
 
@@ -223,6 +253,7 @@ static int demo_setup(demo *d)
 				   sizeof(d->err)) < 0 ||
 		    demo_user_sync(&d->u[i], d->err, sizeof(d->err)) < 0)
 			return -1;
+	demo_say_syncs(d, -1);
 	return 0;
 }
 
@@ -240,7 +271,7 @@ static int demo_quotes(demo *d)
 		return -1;
 	demo_say("quote 1 %s (alice), quote 2 %s (bob), quote 3 %s (dave)",
 		 d->q1, d->q2, d->q3);
-	if (demo_sync_round(d) < 0 || demo_sync_round(d) < 0)
+	if (demo_sync_round(d, 1) < 0 || demo_sync_round(d, 1) < 0)
 		return -1;
 	demo_user_value(&d->u[ERIN], v, sizeof(v),
 			"SELECT count(*) FROM components");
@@ -262,7 +293,7 @@ static int demo_quotes(demo *d)
 		return -1;
 	demo_say("bob renames it, carol marks it sent (different fields); "
 		 "dave, then erin, reprice it (same field)");
-	return demo_sync_round(d) < 0 || demo_sync_round(d) < 0 ? -1 : 0;
+	return demo_sync_round(d, 1) < 0 || demo_sync_round(d, 1) < 0 ? -1 : 0;
 }
 
 static int demo_offline(demo *d)
@@ -285,18 +316,20 @@ static int demo_offline(demo *d)
 
 	if (demo_edit_quote(d, ALICE, d->q2, "bom",
 			    "[{\"sku\":\"CSD16126\",\"qty\":2}]") < 0 ||
-	    demo_set_price(d, BOB, "CSD16126", 185.50) < 0 ||
-	    demo_sync_round(d) < 0)
+	    demo_set_price(d, BOB, "CSD16126", 185.50) < 0)
 		return -1;
 	demo_say("round 1: alice edits quote 2's BOM; bob reprices CSD16126 "
-		 "to $185.50 (after carol did, offline); sync");
+		 "to $185.50 (after carol did, offline)");
+	if (demo_sync_round(d, 1) < 0)
+		return -1;
 
 	if (demo_edit_quote(d, DAVE, d->q3, "status", "won") < 0 ||
 	    demo_user_write(&d->u[ERIN], d->err, sizeof(d->err),
-			    "DELETE FROM quotes WHERE quoteId = %Q", d->q3) < 0 ||
-	    demo_sync_round(d) < 0)
+			    "DELETE FROM quotes WHERE quoteId = %Q", d->q3) < 0)
 		return -1;
-	demo_say("round 2: dave marks quote 3 won while erin deletes it; sync");
+	demo_say("round 2: dave marks quote 3 won while erin deletes it");
+	if (demo_sync_round(d, 1) < 0)
+		return -1;
 
 	hs_app_project_number(project, d->today, "4471", "003");
 	if (demo_user_write(&d->u[ALICE], d->err, sizeof(d->err),
@@ -326,17 +359,19 @@ static int demo_offline(demo *d)
 	    demo_user_write(&d->u[ERIN], d->err, sizeof(d->err),
 			    "INSERT INTO manual_quotes (quoteNumber, type, data,"
 			    " projectName, customer) VALUES ('MQ-ERIN-001', "
-			    "'bom', '[]', 'Field service kit', '012')") < 0 ||
-	    demo_sync_round(d) < 0)
+			    "'bom', '[]', 'Field service kit', '012')") < 0)
 		return -1;
 	demo_say("round 3: alice retires customer 020 and deletes part A8P6G; "
-		 "dave opens a project from quote 1; bob and erin each add a "
-		 "manual quote; sync");
+		 "dave opens project %s from quote 1; bob and erin each add a "
+		 "manual quote (both get id 1 locally)", project);
+	if (demo_sync_round(d, 1) < 0)
+		return -1;
 
 	carol->online = 1;
+	demo_say("carol is back online and syncs");
 	if (demo_user_sync(carol, d->err, sizeof(d->err)) < 0)
 		return -1;
-	demo_say("carol is back online and syncs");
+	demo_say_syncs(d, CAROL);
 	return 0;
 }
 
@@ -449,13 +484,21 @@ static void demo_print_conflicts(demo *d)
 			local_won ? "remote_user" : "local_user"));
 		char pk[128], kept[64], lost[64];
 
+		json_t *kv = json_object_get(c, local_won ? "local_value" :
+							    "remote_value");
+		json_t *lv = json_object_get(c, local_won ? "remote_value" :
+							    "local_value");
+
 		demo_show_pk(pk, sizeof(pk), json_object_get(c, "pk"));
-		demo_show(kept, sizeof(kept), json_object_get(c,
-			  local_won ? "local_value" : "remote_value"),
-			  "(deleted)");
-		demo_show(lost, sizeof(lost), json_object_get(c,
-			  local_won ? "remote_value" : "local_value"),
-			  "(deleted)");
+		if (json_is_string(col)) {
+			demo_show(kept, sizeof(kept), kv, "NULL");
+			demo_show(lost, sizeof(lost), lv, "NULL");
+		} else { /* whole row: a delete against an update */
+			snprintf(kept, sizeof(kept), "%s", json_is_null(kv) ||
+				 !kv ? "delete" : "version of the row");
+			snprintf(lost, sizeof(lost), "%s", json_is_null(lv) ||
+				 !lv ? "delete" : "update");
+		}
 		printf("  %s %s, %s: %s's %s kept over %s's %s\n",
 		       json_string_value(json_object_get(c, "table")), pk,
 		       json_is_string(col) ? json_string_value(col) :
@@ -673,7 +716,7 @@ int hs_demo_run(const char *dir)
 		goto cleanup;
 
 	demo_step("6. Everyone syncs twice");
-	if (demo_sync_round(d) < 0 || demo_sync_round(d) < 0)
+	if (demo_sync_round(d, 1) < 0 || demo_sync_round(d, 1) < 0)
 		goto cleanup;
 	for (i = 0; i < DEMO_NUSERS; i++)
 		if (demo_collect_conflicts(d, &d->u[i]) < 0)

@@ -84,9 +84,13 @@ int demo_user_sync(demo_user *u, char *err, size_t errlen)
 	if (out)
 		res = json_loads(out, 0, NULL);
 	stats = json_object_get(res, "stats");
-	u->pulled += user_sum(json_object_get(stats, "pulled"));
-	u->pushed += user_sum(json_object_get(stats, "pushed"));
-	u->conflicts += json_integer_value(json_object_get(stats, "conflicts"));
+	u->last_pulled = user_sum(json_object_get(stats, "pulled"));
+	u->last_pushed = user_sum(json_object_get(stats, "pushed"));
+	u->last_conflicts = json_integer_value(json_object_get(stats,
+							       "conflicts"));
+	u->pulled += u->last_pulled;
+	u->pushed += u->last_pushed;
+	u->conflicts += u->last_conflicts;
 	if (rc != 0) {
 		const char *msg = json_string_value(json_object_get(res,
 								    "message"));

@@ -23,10 +23,11 @@ typedef struct demo_user {
 	int online;      /* the demo skips offline users' syncs */
 	int nn_next;     /* next quote sequence number of this user's block */
 
-	/* Totals over this user's syncs. */
+	/* Totals over this user's syncs, and the last sync's counts. */
 	int syncs;
 	int64_t pulled, pushed, conflicts;
 	double sync_ms;
+	int64_t last_pulled, last_pushed, last_conflicts;
 } demo_user;
 
 /*
