@@ -214,6 +214,7 @@ async function syncNow() {
   ind.className = 'indicator state-syncing';
   ind.dataset.state = 'syncing';
   $('state-label').textContent = 'Syncing…';
+  $('next-sync').textContent = 'now';
   startProgress();
   const res = await api('POST', '/api/sync/manual', {});
   busy = false;
@@ -322,11 +323,11 @@ function renderHistory(rows) {
   const tbody = $('history').tBodies[0];
   tbody.replaceChildren();
   $('no-history').hidden = rows.length > 0;
-  $('history').hidden = rows.length === 0;
+  for (const id of ['history', 'chart', 'legend']) $(id).hidden = rows.length === 0;
   for (const r of rows) {
     const tr = el('tr', 'status-' + r.status);
     const when = parseTime(r.timestamp);
-    const whenCell = el('td', null, when ? clock(when) : r.timestamp);
+    const whenCell = el('td', 'when', when ? clock(when) : r.timestamp);
     if (when) whenCell.title = when.toLocaleString();
     tr.append(whenCell, el('td', 'result', r.status),
       el('td', 'num', r.records_pulled ?? 0), el('td', 'num', r.records_pushed ?? 0),

@@ -116,7 +116,7 @@ async function stopDaemon(d) {
 }
 
 async function openPage(url, options = {}) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 1300 } });
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (e) => problems.push(e.message));
