@@ -5,8 +5,9 @@
  * One worker thread owns its own hs_replica handle (handles are not
  * thread-safe) and runs every sync of the daemon, so two syncs never run at
  * once in this process; a sync asked for while one runs is refused with
- * HS_ECONFLICT (HTTP 409). Another process syncing the same replica at the
- * same moment is refused by the library with the same code.
+ * HS_ECONFLICT (HTTP 409). A sync of another process (the command line) is
+ * not seen here: the master's lock makes the two take turns; if the library
+ * refuses with HS_ECONFLICT, that is passed on as 409 too.
  *
  * Timing. The interval comes from the replica (hs_replica_schedule_get) and is
  * re-read every HSD_SCHED_REREAD_MS, so `hubsync schedule DB N` run from the
