@@ -706,6 +706,8 @@ static void sync_killed(tu_site *s, const char *phase, int at)
 static void killed_sync_rerunnable_at(const char *phase, int at)
 {
 	net N;
+	tu_set_context("scenario killed_sync_rerunnable, killed at '%s' #%d",
+		       phase, at);
 	net_open(&N, 2,
 		 "CREATE TABLE orders (id INTEGER PRIMARY KEY, label TEXT,"
 		 " total REAL)",
