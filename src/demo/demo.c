@@ -375,6 +375,32 @@ static int demo_offline(demo *d)
 	return 0;
 }
 
+/* A string member of a JSON object, "" when absent or not a string. */
+static const char *demo_str(json_t *obj, const char *key)
+{
+	const char *v = json_string_value(json_object_get(obj, key));
+
+	return v ? v : "";
+}
+
+static int demo_same(json_t *a, const char *ka, json_t *b, const char *kb)
+{
+	return json_equal(json_object_get(a, ka), json_object_get(b, kb));
+}
+
+/* Two listings of one conflict: same cell and the same two values (each
+ * replica names its own value "local"). */
+static int demo_same_conflict(json_t *a, json_t *b)
+{
+	return demo_same(a, "table", b, "table") &&
+	       demo_same(a, "pk", b, "pk") &&
+	       demo_same(a, "column", b, "column") &&
+	       ((demo_same(a, "local_value", b, "local_value") &&
+		 demo_same(a, "remote_value", b, "remote_value")) ||
+		(demo_same(a, "local_value", b, "remote_value") &&
+		 demo_same(a, "remote_value", b, "local_value")));
+}
+
 /* Add the conflicts of one replica to d->conflicts, skipping ones already
  * seen (the same conflict may be listed by several replicas). */
 static int demo_collect_conflicts(demo *d, demo_user *u)
@@ -402,24 +428,9 @@ static int demo_collect_conflicts(demo *d, demo_user *u)
 		json_t *seen;
 		int dup = 0;
 
-		json_array_foreach(d->conflicts, j, seen) {
-			dup = json_equal(json_object_get(seen, "table"),
-					 json_object_get(c, "table")) &&
-			      json_equal(json_object_get(seen, "pk"),
-					 json_object_get(c, "pk")) &&
-			      json_equal(json_object_get(seen, "column"),
-					 json_object_get(c, "column")) &&
-			      ((json_equal(json_object_get(seen, "local_value"),
-					   json_object_get(c, "local_value")) &&
-				json_equal(json_object_get(seen, "remote_value"),
-					   json_object_get(c, "remote_value"))) ||
-			       (json_equal(json_object_get(seen, "local_value"),
-					   json_object_get(c, "remote_value")) &&
-				json_equal(json_object_get(seen, "remote_value"),
-					   json_object_get(c, "local_value"))));
-			if (dup)
+		json_array_foreach(d->conflicts, j, seen)
+			if ((dup = demo_same_conflict(seen, c)) != 0)
 				break;
-		}
 		if (!dup)
 			json_array_append(d->conflicts, c);
 	}
@@ -427,7 +438,7 @@ static int demo_collect_conflicts(demo *d, demo_user *u)
 	return 0;
 }
 
-/* A JSON value for the report: strings bare, at most 48 characters. */
+/* A JSON value for the report, at most 48 characters of it. */
 static void demo_show(char *buf, size_t len, json_t *v, const char *null_as)
 {
 	char *dump;
@@ -475,13 +486,12 @@ static void demo_print_conflicts(demo *d)
 	printf("\nConflicts (%zu; each kept for review: hubsync conflicts "
 	       "DB):\n", json_array_size(d->conflicts));
 	json_array_foreach(d->conflicts, i, c) {
-		const char *win = json_string_value(json_object_get(c, "winner"));
-		int local_won = win && strcmp(win, "local") == 0;
+		int local_won = strcmp(demo_str(c, "winner"), "local") == 0;
 		json_t *col = json_object_get(c, "column");
-		const char *wu = json_string_value(json_object_get(c,
-			local_won ? "local_user" : "remote_user"));
-		const char *lu = json_string_value(json_object_get(c,
-			local_won ? "remote_user" : "local_user"));
+		const char *wu = demo_str(c, local_won ? "local_user" :
+							 "remote_user");
+		const char *lu = demo_str(c, local_won ? "remote_user" :
+							 "local_user");
 		char pk[128], kept[64], lost[64];
 
 		json_t *kv = json_object_get(c, local_won ? "local_value" :
@@ -500,10 +510,9 @@ static void demo_print_conflicts(demo *d)
 				 !lv ? "delete" : "update");
 		}
 		printf("  %s %s, %s: %s's %s kept over %s's %s\n",
-		       json_string_value(json_object_get(c, "table")), pk,
+		       demo_str(c, "table"), pk,
 		       json_is_string(col) ? json_string_value(col) :
-					     "whole row",
-		       wu ? wu : "?", kept, lu ? lu : "?", lost);
+					     "whole row", wu, kept, lu, lost);
 	}
 }
 
@@ -519,9 +528,8 @@ static json_t *demo_find_conflict(demo *d, const char *table, const char *key,
 		json_t *col = json_object_get(c, "column");
 
 		demo_show_pk(pk, sizeof(pk), json_object_get(c, "pk"));
-		if (strcmp(json_string_value(json_object_get(c, "table")) ?
-			   json_string_value(json_object_get(c, "table")) : "",
-			   table) == 0 && strcmp(pk, key) == 0 &&
+		if (strcmp(demo_str(c, "table"), table) == 0 &&
+		    strcmp(pk, key) == 0 &&
 		    (!column || (json_is_string(col) &&
 				 strcmp(json_string_value(col), column) == 0)))
 			return c;
@@ -586,9 +594,7 @@ static void demo_expectations(demo *d)
 		   "quotes (%s) kept, though made offline with the same ids",
 		   v, w);
 	json_array_foreach(d->conflicts, i, c)
-		if (strcmp(json_string_value(json_object_get(c, "table")) ?
-			   json_string_value(json_object_get(c, "table")) : "",
-			   "sub_assemblies") == 0)
+		if (strcmp(demo_str(c, "table"), "sub_assemblies") == 0)
 			seed_conflict = 1;
 	demo_check(d, !seed_conflict,
 		   "the seed rows every install wrote are no conflict");
