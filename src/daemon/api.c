@@ -11,7 +11,7 @@
 #include <hubsync.h>
 
 #include <errno.h>
-#include <inttypes.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -357,7 +357,9 @@ void hsd_api_handle(hsd_api *api, const hsd_request *req, hsd_reply *reply)
 			return;
 		}
 		path_known = 1;
-		reply->allow = routes[i].method; /* one method per path */
+		/* one method per path */
+		reply->allow = strcmp(routes[i].method, "GET") == 0 ?
+				       "GET, HEAD" : routes[i].method;
 	}
 	asset = hsd_asset_find(strcmp(req->path, "/index.html") == 0 ?
 				       "/" : req->path);

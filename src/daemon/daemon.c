@@ -213,6 +213,9 @@ int hs_daemon_main(int argc, char **argv)
 		goto cleanup;
 
 	sig = wait_for_signal(&stop_signals);
+	/* A second signal ends the process at once (safe: a sync killed at any
+	 * instant leaves both sides consistent); this one stops cleanly. */
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 	hsd_log_info("%s received, shutting down",
 		     sig == SIGINT ? "SIGINT" : "SIGTERM");
 	status = 0;
