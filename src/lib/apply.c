@@ -9,13 +9,20 @@
 
 #include <string.h>
 
-int hs_applier_prepare(hs_applier *a, sqlite3 *db, const hs_table *t)
+int hs_applier_prepare(hs_applier *a, sqlite3 *db, const hs_table *t,
+		       int64_t now_ms)
 {
 	hs_buf b;
 	int rc, n = t->ncols, any = 0;
 	memset(a, 0, sizeof(*a));
 	a->t = t;
 	hs_buf_init(&b);
+	hs_buf_puts(&b, "SELECT count(*) FROM pragma_table_info(");
+	hs_buf_ident(&b, t->name);
+	hs_buf_puts(&b, ") WHERE name = 'synced_at'");
+	a->has_synced_at = !b.oom && hs_query_int(db, b.s, 0, NULL) > 0;
+	hs_iso_time(now_ms, a->synced_at);
+	hs_buf_reset(&b);
 
 	hs_buf_puts(&b, "INSERT INTO ");
 	hs_buf_ident(&b, t->name);
@@ -25,9 +32,13 @@ int hs_applier_prepare(hs_applier *a, sqlite3 *db, const hs_table *t)
 			hs_buf_puts(&b, ", ");
 		hs_buf_ident(&b, t->cols[i]);
 	}
+	if (a->has_synced_at)
+		hs_buf_puts(&b, ", synced_at");
 	hs_buf_puts(&b, ") VALUES(");
 	for (int i = 0; i < n; i++)
 		hs_buf_printf(&b, "%s?%d", i ? ", " : "", i + 1);
+	if (a->has_synced_at)
+		hs_buf_printf(&b, ", ?%d", 2 * n + 1);
 	hs_buf_puts(&b, ") ON CONFLICT(");
 	for (int i = 0; i < t->npk; i++) {
 		if (i)
@@ -50,6 +61,8 @@ int hs_applier_prepare(hs_applier *a, sqlite3 *db, const hs_table *t)
 		hs_buf_ident(&b, t->cols[i]);
 		hs_buf_puts(&b, " END");
 	}
+	if (any && a->has_synced_at)
+		hs_buf_printf(&b, ", synced_at = ?%d", 2 * n + 1);
 	if (!any) { /* every column is part of the key */
 		b.len -= strlen(" DO UPDATE SET ");
 		hs_buf_puts(&b, " DO NOTHING");
@@ -108,6 +121,9 @@ int hs_applier_upsert(hs_applier *a, sqlite3_value **vals,
 		sqlite3_bind_value(a->upsert, i + 1, vals[i]);
 		sqlite3_bind_int(a->upsert, n + i + 1, changed[i] != 0);
 	}
+	if (a->has_synced_at)
+		sqlite3_bind_text(a->upsert, 2 * n + 1, a->synced_at, -1,
+				  SQLITE_STATIC);
 	return step_done(a->upsert);
 }
 

@@ -9,13 +9,17 @@
 
 typedef struct hs_applier {
 	const hs_table *t;
+	int has_synced_at;    /* the table has the local synced_at column */
+	char synced_at[32];   /* written to synced_at of every row upserted */
 	sqlite3_stmt *upsert; /* ?1..?n values, ?n+1..?2n apply flags */
 	sqlite3_stmt *del;    /* ?1..?npk */
 	sqlite3_stmt *sel;    /* ?1..?npk -> ncols columns */
 } hs_applier;
 
-/* Prepare a's statements for t on db. Returns a SQLite code. */
-int hs_applier_prepare(hs_applier *a, sqlite3 *db, const hs_table *t);
+/* Prepare a's statements for t on db; upserted rows get synced_at =
+ * now_ms when the table has that column. Returns a SQLite code. */
+int hs_applier_prepare(hs_applier *a, sqlite3 *db, const hs_table *t,
+		       int64_t now_ms);
 void hs_applier_free(hs_applier *a);
 
 /* Insert the row vals (ncols values) or, if its key exists, set the

@@ -137,13 +137,15 @@ static int write_kept(hs_replica *r, const hs_table *t, json_t *pk,
 		hs_applier a;
 		json_t *row = json_loads((const char *)sqlite3_value_text(kept), 0,
 					 NULL);
-		sr = row ? hs_applier_prepare(&a, r->db, t) : SQLITE_CORRUPT;
+		sr = row ? hs_applier_prepare(&a, r->db, t, hs_now_ms(r)) : SQLITE_CORRUPT;
 		if (sr == SQLITE_OK) {
 			for (int i = 0; i < t->ncols; i++) {
 				hs_json_bind(a.upsert, i + 1,
 					     json_object_get(row, t->cols[i]));
 				sqlite3_bind_int(a.upsert, t->ncols + i + 1, 1);
 			}
+			if (a.has_synced_at)
+				sqlite3_bind_null(a.upsert, 2 * t->ncols + 1);
 			sr = sqlite3_step(a.upsert) == SQLITE_DONE
 				     ? SQLITE_OK
 				     : sqlite3_errcode(r->db);

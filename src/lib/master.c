@@ -500,7 +500,7 @@ static hs_applier *applier_for(hs_master *m, const hs_schema *s, int ti)
 		m->nappliers = s->n;
 	}
 	hs_applier *a = &m->appliers[ti];
-	if (!a->t && hs_applier_prepare(a, m->db, &s->t[ti]) != SQLITE_OK)
+	if (!a->t && hs_applier_prepare(a, m->db, &s->t[ti], hs_system_ms()) != SQLITE_OK)
 		return NULL;
 	return a;
 }
@@ -662,7 +662,7 @@ static int history_put(hs_master *m, const hs_table *t, sqlite3_value **pk,
 	json_t *o = json_object();
 	int sr = SQLITE_OK;
 	for (int i = 0; o && i < t->ncols; i++) {
-		if (changed && !changed[i])
+		if (changed && (!changed[i] || hs_value_same(oldv[i], newv[i])))
 			continue;
 		json_t *pair = json_array();
 		json_array_append_new(pair, oldv ? hs_json_value(oldv[i])
@@ -670,6 +670,10 @@ static int history_put(hs_master *m, const hs_table *t, sqlite3_value **pk,
 		json_array_append_new(pair, newv ? hs_json_value(newv[i])
 						 : json_null());
 		json_object_set_new(o, t->cols[i], pair);
+	}
+	if (json_object_size(o) == 0 && strcmp(op, "update") == 0) {
+		json_decref(o); /* only values written again: nothing to show */
+		return SQLITE_OK;
 	}
 	if (!m->history_put &&
 	    (sr = hs_prepare(m->db, &m->history_put,
@@ -734,20 +738,6 @@ static int concurrent_site(const row_meta *rm, int me, int64_t base)
 	return 0;
 }
 
-/* A new integer value (owned). */
-static sqlite3_value *int_value(sqlite3 *db, int64_t v)
-{
-	sqlite3_stmt *st;
-	sqlite3_value *out = NULL;
-	if (hs_prepare(db, &st, "SELECT ?1") != SQLITE_OK)
-		return NULL;
-	sqlite3_bind_int64(st, 1, v);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		out = sqlite3_value_dup(sqlite3_column_value(st, 0));
-	sqlite3_finalize(st);
-	return out;
-}
-
 /* 1 if the rows a and b hold the same values (bookkeeping aside). */
 static int same_content(const hs_table *t, sqlite3_value **a,
 			sqlite3_value **b)
@@ -772,7 +762,7 @@ static int rewrite_references(hs_master *m, const hs_schema *s,
 			if (!hs_fkey_targets_key(&t->fk[f], &s->t[rb->table]) ||
 			    rb->old_key != sqlite3_value_int64(v))
 				continue;
-			sqlite3_value *nv = int_value(m->db, rb->new_key);
+			sqlite3_value *nv = hs_value_int(m->db, rb->new_key);
 			if (!nv)
 				return SQLITE_NOMEM;
 			sqlite3_value_free(v);
@@ -808,7 +798,7 @@ static int rebase_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 			key = m->rebases[k].new_key;
 	do {
 		key++;
-		sqlite3_value *nv = int_value(m->db, key);
+		sqlite3_value *nv = hs_value_int(m->db, key);
 		if (!nv)
 			return SQLITE_NOMEM;
 		sqlite3_value_free(rc->pk[0]);
@@ -1054,7 +1044,10 @@ static int merge_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 		goto cleanup;
 	}
 
-	/* Alive on both sides: column by column. */
+	/* Alive on both sides: column by column. The same row inserted by
+	 * two PCs (seed data every install writes) is no change at all. */
+	if (rc->inserted && found && same_content(t, old, rc->vals))
+		goto cleanup;
 	int any_win = 0, touched = 0;
 	int64_t seq = m->seq + 1;
 	if (!rm.found) { /* rows present before tracking: no clocks yet */
@@ -1067,8 +1060,12 @@ static int merge_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 		col_clock *cc = &rm.cols[i];
 		int same = found && hs_value_same(old[i], rc->vals[i]);
 		int seen = !rm.found || cc->site == m->site || cc->vseq <= rc->base[i];
-		if (same)
+		if (same) {
+			/* Written again with the same value: it takes the new
+			 * time (later writes compete with it), no conflict. */
+			win[i] = rc->hlc[i] > cc->hlc;
 			continue;
+		}
 		if (seen) {
 			win[i] = 1;
 			continue;
@@ -1232,11 +1229,13 @@ static int pull_row(hs_master *m, const hs_schema *s, int ti, sqlite3_stmt *q,
 	rc->alive = rm.alive;
 	if (!rm.alive)
 		goto cleanup;
-	int whole = rm.vseq > since && rm.site != m->site;
+	/* Our own pushes come back too: the master's copy is the truth (it
+	 * may carry stamps or ids the replica lost in a killed sync). */
+	int whole = rm.vseq > since;
 	for (int i = 0; i < t->ncols; i++) {
 		col_clock *cc = &rm.cols[i];
 		rc->hlc[i] = cc->hlc;
-		if (whole || (cc->seq > since && cc->site != m->site)) {
+		if (whole || cc->seq > since) {
 			rc->changed[i] = 1;
 			any = 1;
 			if (cc->hlc > out->max_hlc && cc->site != m->site) {

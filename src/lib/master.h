@@ -68,7 +68,8 @@ int hs_master_reserve(hs_master *m, const char *series, int64_t size,
 		      int64_t *first, hs_buf *err);
 
 /* What a pull brings: rows of tables the replica tracks changed above
- * since by other sites, conflicts and history above since, and the new
+ * since (by anyone: the puller's own pushes come back as the master
+ * stored them), conflicts and history above since, and the new
  * watermark. max_hlc is the largest column HLC among the rows. */
 typedef struct hs_pull {
 	hs_changeset rows;

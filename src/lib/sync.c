@@ -95,6 +95,58 @@ static int table_index(const hs_schema *s, int id)
 	return -1;
 }
 
+/* Replace column col of rc with v (owned) as a change stamped like the
+ * row's latest change. */
+static void stamp(hs_rowchange *rc, int col, sqlite3_value *v, int64_t hlc,
+		  int64_t base)
+{
+	sqlite3_value_free(rc->vals[col]);
+	rc->vals[col] = v;
+	rc->changed[col] = 1;
+	rc->hlc[col] = hlc;
+	rc->base[col] = base;
+}
+
+/*
+ * Fill updated_at and updated_by (contract 3.2) of a pushed row when the
+ * app did not write them in this change: updated_at is when the change
+ * was made (ISO-8601 UTC), updated_by this replica's user. They come
+ * back to the local row with the pull, as the master stored them.
+ */
+static int stamp_bookkeeping(sync_ctx *c, hs_rowchange *rc)
+{
+	const hs_table *t = &c->s.t[rc->table];
+	int ua = hs_table_col(t, "updated_at"), ub = hs_table_col(t, "updated_by");
+	int64_t hlc = rc->row_hlc, base = rc->row_base;
+	if (!rc->alive || (ua < 0 && ub < 0))
+		return SQLITE_OK;
+	for (int i = 0; i < rc->ncols; i++) {
+		if (rc->changed[i] && rc->hlc[i] > hlc)
+			hlc = rc->hlc[i];
+		if (rc->changed[i] && rc->base[i] > base)
+			base = rc->base[i];
+	}
+	if (ub >= 0 && (rc->inserted ? sqlite3_value_type(rc->vals[ub]) ==
+					       SQLITE_NULL
+				     : !rc->changed[ub])) {
+		sqlite3_value *v = hs_value_text(c->r->db, c->user);
+		if (!v)
+			return SQLITE_NOMEM;
+		stamp(rc, ub, v, hlc, base);
+	}
+	if (ua >= 0 && (rc->inserted ? sqlite3_value_type(rc->vals[ua]) ==
+					       SQLITE_NULL
+				     : !rc->changed[ua])) {
+		char when[32];
+		hs_iso_time(hlc >> 16, when);
+		sqlite3_value *v = hs_value_text(c->r->db, when);
+		if (!v)
+			return SQLITE_NOMEM;
+		stamp(rc, ua, v, hlc, base);
+	}
+	return SQLITE_OK;
+}
+
 /* Parents before children (the schema's order), so that a re-keyed
  * parent is known before the rows that reference it. */
 static int by_table(const void *a, const void *b)
@@ -120,7 +172,7 @@ static int build_push(sync_ctx *c)
 		goto cleanup;
 	}
 	for (int i = 0; i < c->s.n; i++)
-		if ((sr = hs_applier_prepare(&ap[i], r->db, &c->s.t[i])) != SQLITE_OK)
+		if ((sr = hs_applier_prepare(&ap[i], r->db, &c->s.t[i], hs_now_ms(r))) != SQLITE_OK)
 			goto sqlfail;
 	sr = hs_prepare(r->db, &q, "SELECT id, tbl, op, mask, wall, base, k1, k2,"
 				   " k3, k4 FROM hubsync_changes WHERE id > ?1"
@@ -190,6 +242,9 @@ static int build_push(sync_ctx *c)
 			i--;
 		}
 	}
+	for (size_t i = 0; i < c->push.n; i++)
+		if ((sr = stamp_bookkeeping(c, &c->push.rows[i])) != SQLITE_OK)
+			goto sqlfail;
 	qsort(c->push.rows, c->push.n, sizeof(hs_rowchange), by_table);
 	for (int i = 0; i < c->s.n; i++) {
 		const hs_table *t = &c->s.t[i];
@@ -324,7 +379,7 @@ static int apply_rows(sync_ctx *c)
 	if (!ap || !blocked)
 		goto cleanup;
 	for (int i = 0; i < c->s.n; i++)
-		if ((sr = hs_applier_prepare(&ap[i], r->db, &c->s.t[i])) != SQLITE_OK)
+		if ((sr = hs_applier_prepare(&ap[i], r->db, &c->s.t[i], hs_now_ms(r))) != SQLITE_OK)
 			goto cleanup;
 	sr = hs_prepare(r->db, &q, "SELECT op, mask FROM hubsync_changes WHERE"
 				   " id > ?1 AND tbl = ?2 AND k1 IS ?3 AND k2 IS ?4"

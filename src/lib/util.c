@@ -217,3 +217,27 @@ int hs_value_same(sqlite3_value *a, sqlite3_value *b)
 	}
 	}
 }
+
+/* The public API has no value constructor: bind, select, duplicate. */
+static sqlite3_value *value_from(sqlite3 *db, int64_t i, const char *s)
+{
+	sqlite3_stmt *st;
+	sqlite3_value *out = NULL;
+	if (hs_prepare(db, &st, "SELECT ?1") != SQLITE_OK)
+		return NULL;
+	if (s)
+		sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 1, i);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		out = sqlite3_value_dup(sqlite3_column_value(st, 0));
+	sqlite3_finalize(st);
+	return out;
+}
+
+sqlite3_value *hs_value_int(sqlite3 *db, int64_t v) { return value_from(db, v, NULL); }
+
+sqlite3_value *hs_value_text(sqlite3 *db, const char *s)
+{
+	return value_from(db, 0, s ? s : "");
+}

@@ -49,6 +49,11 @@ int hs_exec(sqlite3 *db, const char *sql);
 /* Run a query returning one integer; dflt if no row. rc via *rc if given. */
 int64_t hs_query_int(sqlite3 *db, const char *sql, int64_t dflt, int *rc);
 
+/* New owned values (free with sqlite3_value_free); NULL on failure. db is
+ * any open connection (used to build the value). */
+sqlite3_value *hs_value_int(sqlite3 *db, int64_t v);
+sqlite3_value *hs_value_text(sqlite3 *db, const char *s);
+
 /* Same value, same type (1 vs 1.0 vs '1' differ; NULL equals NULL). */
 int hs_value_same(sqlite3_value *a, sqlite3_value *b);
 
