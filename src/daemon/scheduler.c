@@ -171,7 +171,7 @@ static void run_sync(hsd_sched *s, const char *trigger)
 	finish_attempt(s, rc, msg);
 	if (rc != HS_OK && s->interval_min > 0)
 		hsd_log_info("next attempt in %lld s",
-			     (long long)(next_due(s) - hsd_mono_ms()) / 1000);
+			     (long long)(next_due(s) - hsd_mono_ms() + 500) / 1000);
 	if (manual) {
 		s->manual_rc = rc;
 		s->manual_result = result;
