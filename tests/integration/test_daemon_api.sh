@@ -209,6 +209,19 @@ expect_error 400
 http GET /api/sync/status '' -H "Host: localhost:$PORT"
 expect_code 200
 
+step "the replica cannot be opened: 500 with the reason"
+mv alice.db alice.db.away
+for path in /api/sync/status /api/sync/history /api/sync/conflicts; do
+	http GET $path
+	expect_error 500
+	grep -q 'alice.db' "$OUT" || fail "$path: the error does not name the file"
+done
+http PUT /api/sync/schedule '{"intervalMinutes": 5}'
+expect_error 500
+mv alice.db.away alice.db
+http GET /api/sync/status
+expect_code 200
+
 step "SIGTERM stops it cleanly"
 stop_daemon TERM
 grep -q 'SIGTERM received' "$DLOG" || fail "SIGTERM not logged"
