@@ -11,9 +11,11 @@
  *   4. four people edit quote 1 at the same time: bob and carol different
  *      fields (both kept), dave and erin the same field (a conflict; erin
  *      edited last and wins);
- *   5. carol works offline for three rounds while the others keep editing,
- *      deleting (erin deletes a quote dave is updating: delete vs update)
- *      and creating numbers; then carol comes back and syncs;
+ *   5. carol works offline for three rounds (her one sync attempt finds
+ *      the share unmounted: a clear error, logged, nothing changed) while
+ *      the others keep editing, deleting (erin deletes a quote dave is
+ *      updating: delete vs update) and creating numbers; then carol comes
+ *      back and syncs;
  *   6. everyone syncs twice; the demo checks the outcomes it expects and
  *      that all six databases hold identical rows, and prints a report.
  *
@@ -24,6 +26,7 @@
  */
 #include "demo.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -111,6 +114,14 @@ static void demo_check(demo *d, int ok, const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
+}
+
+/* A string member of a JSON object, "" when absent or not a string. */
+static const char *demo_str(json_t *obj, const char *key)
+{
+	const char *v = json_string_value(json_object_get(obj, key));
+
+	return v ? v : "";
 }
 
 /* Print what one sync of each listed user did: "alice +3 -1 (1 conflict)"
@@ -296,6 +307,49 @@ static int demo_quotes(demo *d)
 	return demo_sync_round(d, 1) < 0 || demo_sync_round(d, 1) < 0 ? -1 : 0;
 }
 
+/*
+ * u's sync while the share is not mounted (the master folder renamed away
+ * for the moment): it must fail with a message, log an error in sync_log,
+ * and change nothing; the app keeps working.
+ */
+static int demo_unmounted_sync(demo *d, demo_user *u)
+{
+	char nas[PATH_MAX], away[PATH_MAX], msg[1024];
+	char *hist = NULL;
+	json_t *h;
+	int failed;
+
+	if ((size_t)snprintf(nas, sizeof(nas), "%s/" HS_DEMO_FOLDER_NAS,
+			     d->dir) >= sizeof(nas) ||
+	    (size_t)snprintf(away, sizeof(away), "%s/" HS_DEMO_FOLDER_NAS_AWAY,
+			     d->dir) >= sizeof(away) ||
+	    rename(nas, away) != 0) {
+		snprintf(d->err, sizeof(d->err), "cannot rename %.200s/"
+			 HS_DEMO_FOLDER_NAS " away: %s", d->dir,
+			 strerror(errno));
+		return -1;
+	}
+	failed = demo_user_sync(u, msg, sizeof(msg)) < 0;
+	if (rename(away, nas) != 0) {
+		snprintf(d->err, sizeof(d->err), "cannot rename %.200s back to "
+			 "%.200s: %s", away, nas, strerror(errno));
+		return -1;
+	}
+	demo_say("%s tries to sync while the share is not mounted", u->name);
+	demo_say("-> %s", failed ? msg : "it did not fail");
+	if (hs_replica_history_json(u->rep, 1, &hist) == 0)
+		h = json_loads(hist, 0, NULL);
+	else
+		h = NULL;
+	demo_check(d, failed && strcmp(demo_str(json_array_get(h, 0),
+						"status"), "error") == 0,
+		   "the failed sync is in %s's sync_log with status error",
+		   u->name);
+	json_decref(h);
+	hs_free(hist);
+	return 0;
+}
+
 static int demo_offline(demo *d)
 {
 	demo_user *carol = &d->u[CAROL];
@@ -313,6 +367,8 @@ static int demo_offline(demo *d)
 	demo_say("carol (offline): takes over quote 2, starts quote 4 %s for "
 		 "the same customer and day as quote 2, reprices CSD16126 to "
 		 "$181.00, renames quote 3", d->q4);
+	if (demo_unmounted_sync(d, carol) < 0)
+		return -1;
 
 	if (demo_edit_quote(d, ALICE, d->q2, "bom",
 			    "[{\"sku\":\"CSD16126\",\"qty\":2}]") < 0 ||
@@ -373,14 +429,6 @@ static int demo_offline(demo *d)
 		return -1;
 	demo_say_syncs(d, CAROL);
 	return 0;
-}
-
-/* A string member of a JSON object, "" when absent or not a string. */
-static const char *demo_str(json_t *obj, const char *key)
-{
-	const char *v = json_string_value(json_object_get(obj, key));
-
-	return v ? v : "";
 }
 
 static int demo_same(json_t *a, const char *ka, json_t *b, const char *kb)
@@ -709,8 +757,9 @@ int hs_demo_run(const char *dir)
 	if (hs_demo_folder_prepare(d->dir, demo_names, d->err,
 				   sizeof(d->err)) < 0)
 		goto cleanup;
-	if ((size_t)snprintf(d->master, sizeof(d->master), "%s/nas/server.db",
-			     d->dir) >= sizeof(d->master)) {
+	if ((size_t)snprintf(d->master, sizeof(d->master), "%s/"
+			     HS_DEMO_FOLDER_NAS "/server.db", d->dir) >=
+	    sizeof(d->master)) {
 		snprintf(d->err, sizeof(d->err), "demo folder path too long: "
 			 "%.200s", d->dir);
 		goto cleanup;

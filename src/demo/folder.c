@@ -4,8 +4,9 @@
  * A demo run replaces the databases of the previous run in the same folder
  * (`make demo` reruns into build/demo), so the folder carries a marker file,
  * and only a marked folder is ever cleaned. Cleaning removes the master
- * folder nas/ (the master, its journal, lock and backups) and the replica
- * files "<user>.db*"; nothing else.
+ * folder nas/ (the master, its journal, lock and backups; nas-unmounted/ if
+ * a run stopped while playing an unmounted share) and the replica files
+ * "<user>.db*"; nothing else.
  */
 #define _XOPEN_SOURCE 700
 #include "folder.h"
@@ -21,7 +22,6 @@
 #include <unistd.h>
 
 #define FOLDER_MARKER ".hubsync-demo"
-#define FOLDER_MASTER "nas"
 
 /* mkdir -p: create path and its missing parents. */
 static int folder_mkdirs(const char *path, char *err, size_t errlen)
@@ -115,7 +115,8 @@ static int folder_clean(const char *dir, const char *const *users, char *err,
 			others++;
 			continue;
 		}
-		if (strcmp(e->d_name, FOLDER_MASTER) == 0 ||
+		if (strcmp(e->d_name, HS_DEMO_FOLDER_NAS) == 0 ||
+		    strcmp(e->d_name, HS_DEMO_FOLDER_NAS_AWAY) == 0 ||
 		    folder_is_replica_file(e->d_name, users))
 			rc = folder_remove(dir, e->d_name, err, errlen);
 	}
@@ -137,7 +138,7 @@ int hs_demo_folder_prepare(const char *dir, const char *const *users,
 	if (folder_mkdirs(dir, err, errlen) < 0 ||
 	    folder_clean(dir, users, err, errlen) < 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/" FOLDER_MASTER, dir);
+	snprintf(path, sizeof(path), "%s/" HS_DEMO_FOLDER_NAS, dir);
 	if (mkdir(path, 0777) != 0) {
 		snprintf(err, errlen, "cannot create folder %s: %s", path,
 			 strerror(errno));

@@ -7,11 +7,17 @@
 
 #include <stddef.h>
 
+/* The master's folder in the demo folder, and the name it has while the
+ * demo plays "the share is not mounted". */
+#define HS_DEMO_FOLDER_NAS "nas"
+#define HS_DEMO_FOLDER_NAS_AWAY "nas-unmounted"
+
 /*
  * Make dir ready for a run: create it (and its parents) if missing, then
  * check that it is empty or marked as a demo folder by an earlier run. In a
- * demo folder, remove what a run creates (nas/, and files whose names start
- * with "<user>.db" for the given NULL-terminated user names); anything else
+ * demo folder, remove what a run creates (nas/, nas-unmounted/ and files
+ * whose names start with "<user>.db" for the given NULL-terminated user
+ * names); anything else
  * is left alone. Then create nas/ and the marker. Returns 0, or -1 with err
  * set (a non-empty folder that is not the demo's is refused, untouched).
  */
