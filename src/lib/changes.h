@@ -23,6 +23,8 @@ typedef struct hs_rowchange {
 	sqlite3_value *pk[HS_MAX_PK];
 	int alive;              /* final state: 1 the row exists, 0 deleted */
 	int inserted;           /* push: (re)inserted by this batch */
+	int foreign;            /* pull: written by another PC (else our own
+				 * push coming back) */
 	int64_t row_hlc;        /* HLC of the insert or delete */
 	int64_t row_base;
 	int64_t last_id;        /* push: last local change id of this row */

@@ -2,9 +2,10 @@
  * conflicts.c - listing and settling conflicts.
  *
  * Conflicts are detected by the master (master.c) and reach every replica
- * with the pull. In a conflict, "local" is the version of the user whose
- * sync met the other ("local_user"), "remote" the version that was on the
- * master ("remote_user"). A column conflict has col set; a whole-row
+ * with the pull. As stored, "local" is the version of the user whose sync
+ * met the other ("local_user"), "remote" the version that was on the
+ * master ("remote_user"). Shown on a PC whose user is the remote side,
+ * the two are swapped: "local" always means "mine" where it can. A column conflict has col set; a whole-row
  * conflict (delete against update) has col NULL and, on each side, the row
  * as a JSON object or NULL for "deleted".
  *
@@ -37,6 +38,16 @@ static json_t *side_json(sqlite3_stmt *st, int i, int whole_row)
 	return hs_json_value(sqlite3_column_value(st, i));
 }
 
+/* 1 if this replica's user is the remote side of the conflict in the
+ * current row of st: the sides are then shown swapped, so that "local"
+ * always means this PC's user where it is one of the two. */
+static int mine_is_remote(sqlite3_stmt *st, const char *me)
+{
+	const char *lu = (const char *)sqlite3_column_text(st, 7);
+	const char *ru = (const char *)sqlite3_column_text(st, 8);
+	return me && ru && strcmp(ru, me) == 0 && (!lu || strcmp(lu, me) != 0);
+}
+
 int hs_replica_conflicts_json(hs_replica *r, int include_resolved, char **out)
 {
 	json_t *a = json_array();
@@ -56,8 +67,13 @@ int hs_replica_conflicts_json(hs_replica *r, int include_resolved, char **out)
 		json_decref(a);
 		return hs_fail_sqlite(r, rc, "cannot read conflicts");
 	}
+	char *me = hs_meta_get(r->db, "user");
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int whole = sqlite3_column_type(st, 3) == SQLITE_NULL;
+		int swap = mine_is_remote(st, me);
+		const char *winner = (const char *)sqlite3_column_text(st, 6);
+		if (swap)
+			winner = strcmp(winner, "local") == 0 ? "remote" : "local";
 		json_t *pk = json_loads((const char *)sqlite3_column_text(st, 2), 0,
 					NULL);
 		json_t *o = json_pack(
@@ -68,11 +84,13 @@ int hs_replica_conflicts_json(hs_replica *r, int include_resolved, char **out)
 			pk ? pk : json_object(), "column",
 			whole ? json_null()
 			      : json_string((const char *)sqlite3_column_text(st, 3)),
-			"local_value", side_json(st, 4, whole), "remote_value",
-			side_json(st, 5, whole), "winner",
-			(const char *)sqlite3_column_text(st, 6), "local_user",
-			(const char *)sqlite3_column_text(st, 7), "remote_user",
-			(const char *)sqlite3_column_text(st, 8), "detected_at",
+			"local_value", side_json(st, swap ? 5 : 4, whole),
+			"remote_value", side_json(st, swap ? 4 : 5, whole), "winner",
+			winner, "local_user",
+			(const char *)sqlite3_column_text(st, swap ? 8 : 7),
+			"remote_user",
+			(const char *)sqlite3_column_text(st, swap ? 7 : 8),
+			"detected_at",
 			(const char *)sqlite3_column_text(st, 9), "resolved",
 			sqlite3_column_int(st, 10), "resolved_at",
 			(const char *)sqlite3_column_text(st, 11), "resolved_by",
@@ -82,6 +100,7 @@ int hs_replica_conflicts_json(hs_replica *r, int include_resolved, char **out)
 			json_array_append_new(a, o);
 	}
 	sqlite3_finalize(st);
+	free(me);
 	*out = hs_json_dump(a);
 	return *out ? HS_OK : hs_fail(r, HS_ERROR, "out of memory");
 }
@@ -195,6 +214,10 @@ int hs_replica_resolve(hs_replica *r, int64_t conflict_id, hs_keep keep)
 			     (long long)conflict_id);
 		goto rollback;
 	}
+	char *me = hs_meta_get(r->db, "user");
+	if (mine_is_remote(st, me)) /* "local" is what this PC's user wrote */
+		keep = keep == HS_KEEP_LOCAL ? HS_KEEP_REMOTE : HS_KEEP_LOCAL;
+	free(me);
 	const char *table = (const char *)sqlite3_column_text(st, 1);
 	const char *winner = (const char *)sqlite3_column_text(st, 6);
 	int keep_winner = strcmp(winner, keep == HS_KEEP_LOCAL ? "local"

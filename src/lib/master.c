@@ -1227,8 +1227,10 @@ static int pull_row(hs_master *m, const hs_schema *s, int ti, sqlite3_stmt *q,
 	memcpy(rc->pk, pk, sizeof(pk));
 	memset(pk, 0, sizeof(pk));
 	rc->alive = rm.alive;
+	rc->foreign = rm.site != m->site;
 	if (!rm.alive)
 		goto cleanup;
+	rc->foreign = 0;
 	/* Our own pushes come back too: the master's copy is the truth (it
 	 * may carry stamps or ids the replica lost in a killed sync). */
 	int whole = rm.vseq > since;
@@ -1237,6 +1239,7 @@ static int pull_row(hs_master *m, const hs_schema *s, int ti, sqlite3_stmt *q,
 		rc->hlc[i] = cc->hlc;
 		if (whole || cc->seq > since) {
 			rc->changed[i] = 1;
+			rc->foreign |= cc->site != m->site;
 			any = 1;
 			if (cc->hlc > out->max_hlc && cc->site != m->site) {
 				out->max_hlc = cc->hlc;

@@ -245,7 +245,8 @@ static int build_push(sync_ctx *c)
 	for (size_t i = 0; i < c->push.n; i++)
 		if ((sr = stamp_bookkeeping(c, &c->push.rows[i])) != SQLITE_OK)
 			goto sqlfail;
-	qsort(c->push.rows, c->push.n, sizeof(hs_rowchange), by_table);
+	if (c->push.n)
+		qsort(c->push.rows, c->push.n, sizeof(hs_rowchange), by_table);
 	for (int i = 0; i < c->s.n; i++) {
 		const hs_table *t = &c->s.t[i];
 		hs_buf q2;
@@ -423,7 +424,8 @@ static int apply_rows(sync_ctx *c)
 					free(why);
 					goto cleanup;
 				}
-				done++;
+				done += rc->foreign; /* our own rows coming back
+						     * are not news */
 			}
 			c->pulled_rows[ti] += done;
 			c->pulled_total += done;
