@@ -616,9 +616,9 @@ static void demo_expectations(demo *d)
 			      strncmp(d->q2, d->q4, 11) == 0,
 		   "carol's offline quote %s arrived; same customer and day as "
 		   "%s, different number", d->q4, d->q2);
-	demo_user_value(a, v, sizeof(v), "SELECT price FROM components WHERE "
-			"sku = 'CSD16126'");
-	demo_check(d, strcmp(v, "185.5") == 0 &&
+	demo_user_value(a, v, sizeof(v), "SELECT printf('%%.2f', price) FROM "
+			"components WHERE sku = 'CSD16126'");
+	demo_check(d, strcmp(v, "185.50") == 0 &&
 			      demo_find_conflict(d, "components", "CSD16126",
 						 "price") != NULL,
 		   "CSD16126 costs bob's $%s (edited after carol's, though "
