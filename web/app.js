@@ -263,10 +263,15 @@ function where(c) {
   return c.table + ' ' + key + (c.column ? ' · ' + c.column : ' (whole row)');
 }
 
-function showValue(v) {
-  if (v === null || v === undefined) return '(deleted / empty)';
+// A conflict value: a column's value, or for a whole-row conflict
+// (column null) the row as "column: value" lines, null meaning deleted.
+function showValue(v, wholeRow) {
+  if (v === null || v === undefined) return wholeRow ? '(row deleted)' : '(empty)';
   if (typeof v === 'string') return v;
-  return JSON.stringify(v, null, 1);
+  if (wholeRow && typeof v === 'object') {
+    return Object.entries(v).map(([k, x]) => k + ': ' + (x === null ? '' : typeof x === 'object' ? JSON.stringify(x) : x)).join('\n');
+  }
+  return JSON.stringify(v);
 }
 
 function el(tag, cls, text) {
@@ -276,10 +281,10 @@ function el(tag, cls, text) {
   return e;
 }
 
-function valueBox(title, value, user, isWinner) {
+function valueBox(title, value, wholeRow, user, isWinner) {
   const box = el('div', 'value' + (isWinner ? ' winner' : ''));
   box.append(el('h3', null, title + (user ? ' · ' + user : '') + (isWinner ? ' · in use now' : '')));
-  box.append(el('pre', null, showValue(value)));
+  box.append(el('pre', null, showValue(value, wholeRow)));
   return box;
 }
 
@@ -301,8 +306,9 @@ function renderConflicts(list) {
     const me = lastStatus && lastStatus.username;
     const localName = c.local_user === me ? 'Mine' : c.local_user || 'One side';
     const remoteName = c.remote_user === me ? 'Mine' : c.remote_user || 'Other side';
-    values.append(valueBox(localName, c.local_value, c.local_user === me ? me : '', c.winner === 'local'));
-    values.append(valueBox(remoteName, c.remote_value, c.remote_user === me ? me : '', c.winner === 'remote'));
+    const wholeRow = c.column === null;
+    values.append(valueBox(localName, c.local_value, wholeRow, c.local_user === me ? me : '', c.winner === 'local'));
+    values.append(valueBox(remoteName, c.remote_value, wholeRow, c.remote_user === me ? me : '', c.winner === 'remote'));
     li.append(values);
     const actions = el('div', 'actions');
     const keepLabel = (name) => name === 'Mine' ? 'Keep mine' : 'Keep ' + name + "'s";

@@ -192,34 +192,50 @@ test('Sync now runs a sync, shows its progress, and the page updates', async () 
   await stopDaemon(d);
 });
 
-test('a conflict is shown with both values and resolved from the page', async () => {
+test('conflicts are shown with both values and resolved from the page', async () => {
   const o = office(['alice', 'bob']);
-  sql(o.db.alice, "INSERT INTO quotes(quoteId, projectName, customer) VALUES ('CA250115001', 'Conveyor line', '001');");
+  sql(o.db.alice, `INSERT INTO quotes(quoteId, projectName, customer) VALUES
+    ('CA250115001', 'Conveyor line', '001'), ('CA250115002', 'Palletizer', '002');`);
   hubsync('sync', o.db.alice);
   hubsync('sync', o.db.bob);
+  // the same value edited by both; a row deleted by alice, edited by bob
   sql(o.db.alice, "UPDATE quotes SET projectName = 'Conveyor line (alice)' WHERE quoteId = 'CA250115001';");
+  sql(o.db.alice, "DELETE FROM quotes WHERE quoteId = 'CA250115002';");
   sql(o.db.bob, "UPDATE quotes SET projectName = 'Conveyor line (bob)' WHERE quoteId = 'CA250115001';");
+  sql(o.db.bob, "UPDATE quotes SET customer = '003' WHERE quoteId = 'CA250115002';");
   hubsync('sync', o.db.bob);
 
   const d = await startDaemon(o.db.alice);
   const { page, context, problems } = await openPage(d.url);
   await waitState(page, 'ok');
   await page.click('#sync-now');
-  const item = page.locator('#conflicts li.conflict');
-  await item.first().waitFor(WAIT);
-  assert.equal(await item.count(), 1);
-  assert.equal(await page.locator('#conflict-count').textContent(), '1');
+  const items = page.locator('#conflicts li.conflict');
+  await items.nth(1).waitFor(WAIT);
+  assert.equal(await items.count(), 2);
+  assert.equal(await page.locator('#conflict-count').textContent(), '2');
+  const item = items.filter({ hasText: 'CA250115001' });
   const text = await item.textContent();
   assert.match(text, /quotes quoteId=CA250115001 · projectName/);
   assert.match(text, /Conveyor line \(alice\)/);
   assert.match(text, /Conveyor line \(bob\)/);
   assert.match(await item.locator('.value.winner').textContent(), /in use now/);
+  const row = items.filter({ hasText: 'CA250115002' });
+  const rowText = await row.textContent();
+  assert.match(rowText, /quotes quoteId=CA250115002 \(whole row\)/);
+  assert.match(rowText, /\(row deleted\)/);
+  assert.match(rowText, /customer: 003/);
   await shot(page, 'conflict');
 
   await item.locator('button.keep-local').click();
+  await page.locator('#conflict-count', { hasText: '1' }).waitFor(WAIT);
+  assert.match(await page.locator('#notice').textContent(), /Kept your value for quotes quoteId=CA250115001/);
+  // bob's edit of the row alice deleted comes back
+  await row.locator('button.keep-remote').click();
   await page.locator('#no-conflicts').waitFor({ state: 'visible', ...WAIT });
   assert.equal(await page.locator('#conflicts li').count(), 0);
-  assert.match(await page.locator('#notice').textContent(), /Kept your value/);
+  const back = execFileSync('sqlite3', [o.db.alice,
+    "SELECT customer FROM quotes WHERE quoteId = 'CA250115002'"], { encoding: 'utf8' }).trim();
+  assert.equal(back, '003');
   const value = execFileSync('sqlite3', [o.db.alice,
     "SELECT projectName FROM quotes WHERE quoteId = 'CA250115001'"], { encoding: 'utf8' }).trim();
   assert.equal(value, 'Conveyor line (alice)');
