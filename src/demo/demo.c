@@ -40,6 +40,7 @@
 #include "catalog.h"
 #include "converge.h"
 #include "folder.h"
+#include "report.h"
 #include "user.h"
 
 enum { ALICE, BOB, CAROL, DAVE, ERIN, DEMO_NUSERS };
@@ -114,14 +115,6 @@ static void demo_check(demo *d, int ok, const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
-}
-
-/* A string member of a JSON object, "" when absent or not a string. */
-static const char *demo_str(json_t *obj, const char *key)
-{
-	const char *v = json_string_value(json_object_get(obj, key));
-
-	return v ? v : "";
 }
 
 /* Print what one sync of each listed user did: "alice +3 -1 (1 conflict)"
@@ -341,7 +334,7 @@ static int demo_unmounted_sync(demo *d, demo_user *u)
 		h = json_loads(hist, 0, NULL);
 	else
 		h = NULL;
-	demo_check(d, failed && strcmp(demo_str(json_array_get(h, 0),
+	demo_check(d, failed && strcmp(demo_json_str(json_array_get(h, 0),
 						"status"), "error") == 0,
 		   "the failed sync is in %s's sync_log with status error",
 		   u->name);
@@ -431,160 +424,6 @@ static int demo_offline(demo *d)
 	return 0;
 }
 
-static int demo_same(json_t *a, const char *ka, json_t *b, const char *kb)
-{
-	return json_equal(json_object_get(a, ka), json_object_get(b, kb));
-}
-
-/* Two listings of one conflict: same cell and the same two values (each
- * replica names its own value "local"). */
-static int demo_same_conflict(json_t *a, json_t *b)
-{
-	return demo_same(a, "table", b, "table") &&
-	       demo_same(a, "pk", b, "pk") &&
-	       demo_same(a, "column", b, "column") &&
-	       ((demo_same(a, "local_value", b, "local_value") &&
-		 demo_same(a, "remote_value", b, "remote_value")) ||
-		(demo_same(a, "local_value", b, "remote_value") &&
-		 demo_same(a, "remote_value", b, "local_value")));
-}
-
-/* Add the conflicts of one replica to d->conflicts, skipping ones already
- * seen (the same conflict may be listed by several replicas). */
-static int demo_collect_conflicts(demo *d, demo_user *u)
-{
-	char *text = NULL;
-	json_t *list, *c;
-	size_t i, j;
-	int rc;
-
-	rc = hs_replica_conflicts_json(u->rep, 1, &text);
-	if (rc != 0) {
-		snprintf(d->err, sizeof(d->err), "%s: listing conflicts: %s",
-			 u->name, hs_replica_errmsg(u->rep));
-		return -1;
-	}
-	list = json_loads(text, 0, NULL);
-	hs_free(text);
-	if (!json_is_array(list)) {
-		snprintf(d->err, sizeof(d->err), "%s: conflicts are not a JSON "
-			 "array", u->name);
-		json_decref(list);
-		return -1;
-	}
-	json_array_foreach(list, i, c) {
-		json_t *seen;
-		int dup = 0;
-
-		json_array_foreach(d->conflicts, j, seen)
-			if ((dup = demo_same_conflict(seen, c)) != 0)
-				break;
-		if (!dup)
-			json_array_append(d->conflicts, c);
-	}
-	json_decref(list);
-	return 0;
-}
-
-/* A JSON value for the report, at most 48 characters of it. */
-static void demo_show(char *buf, size_t len, json_t *v, const char *null_as)
-{
-	char *dump;
-
-	if (!v || json_is_null(v)) {
-		snprintf(buf, len, "%s", null_as);
-		return;
-	}
-	if (json_is_string(v)) {
-		snprintf(buf, len, "\"%.48s\"", json_string_value(v));
-		return;
-	}
-	dump = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-	snprintf(buf, len, "%.48s", dump ? dump : "?");
-	free(dump);
-}
-
-/* The primary key of a conflict as text: values joined by '|'. */
-static void demo_show_pk(char *buf, size_t len, json_t *pk)
-{
-	const char *key;
-	json_t *v;
-	size_t o = 0;
-
-	buf[0] = '\0';
-	json_object_foreach(pk, key, v) {
-		char one[64];
-
-		if (json_is_string(v))
-			snprintf(one, sizeof(one), "%.60s", json_string_value(v));
-		else
-			demo_show(one, sizeof(one), v, "NULL");
-		o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "|" : "",
-				      one);
-		if (o >= len)
-			break;
-	}
-}
-
-static void demo_print_conflicts(demo *d)
-{
-	json_t *c;
-	size_t i;
-
-	printf("\nConflicts (%zu; each kept for review: hubsync conflicts "
-	       "DB):\n", json_array_size(d->conflicts));
-	json_array_foreach(d->conflicts, i, c) {
-		int local_won = strcmp(demo_str(c, "winner"), "local") == 0;
-		json_t *col = json_object_get(c, "column");
-		const char *wu = demo_str(c, local_won ? "local_user" :
-							 "remote_user");
-		const char *lu = demo_str(c, local_won ? "remote_user" :
-							 "local_user");
-		char pk[128], kept[64], lost[64];
-
-		json_t *kv = json_object_get(c, local_won ? "local_value" :
-							    "remote_value");
-		json_t *lv = json_object_get(c, local_won ? "remote_value" :
-							    "local_value");
-
-		demo_show_pk(pk, sizeof(pk), json_object_get(c, "pk"));
-		if (json_is_string(col)) {
-			demo_show(kept, sizeof(kept), kv, "NULL");
-			demo_show(lost, sizeof(lost), lv, "NULL");
-		} else { /* whole row: a delete against an update */
-			snprintf(kept, sizeof(kept), "%s", json_is_null(kv) ||
-				 !kv ? "delete" : "version of the row");
-			snprintf(lost, sizeof(lost), "%s", json_is_null(lv) ||
-				 !lv ? "delete" : "update");
-		}
-		printf("  %s %s, %s: %s's %s kept over %s's %s\n",
-		       demo_str(c, "table"), pk,
-		       json_is_string(col) ? json_string_value(col) :
-					     "whole row", wu, kept, lu, lost);
-	}
-}
-
-/* Is there a conflict on table/key (and column, unless NULL)? */
-static json_t *demo_find_conflict(demo *d, const char *table, const char *key,
-				  const char *column)
-{
-	json_t *c;
-	size_t i;
-
-	json_array_foreach(d->conflicts, i, c) {
-		char pk[128];
-		json_t *col = json_object_get(c, "column");
-
-		demo_show_pk(pk, sizeof(pk), json_object_get(c, "pk"));
-		if (strcmp(demo_str(c, "table"), table) == 0 &&
-		    strcmp(pk, key) == 0 &&
-		    (!column || (json_is_string(col) &&
-				 strcmp(json_string_value(col), column) == 0)))
-			return c;
-	}
-	return NULL;
-}
-
 /* The outcomes the script expects, read from alice's replica (the others
  * are compared with hers afterwards). */
 static void demo_expectations(demo *d)
@@ -604,7 +443,7 @@ static void demo_expectations(demo *d)
 			"quoteId = %Q", d->q1);
 	demo_check(d, strstr(v, "0.30") != NULL,
 		   "quote 1 pricing is erin's (the later edit): %s", v);
-	demo_check(d, demo_find_conflict(d, "quotes", d->q1, "pricing") != NULL,
+	demo_check(d, demo_report_find(d->conflicts, "quotes", d->q1, "pricing") != NULL,
 		   "dave's pricing of quote 1 is listed as a conflict");
 	demo_user_value(a, v, sizeof(v), "SELECT salesRep || ' / ' || bom FROM "
 			"quotes WHERE quoteId = %Q", d->q2);
@@ -619,14 +458,14 @@ static void demo_expectations(demo *d)
 	demo_user_value(a, v, sizeof(v), "SELECT printf('%%.2f', price) FROM "
 			"components WHERE sku = 'CSD16126'");
 	demo_check(d, strcmp(v, "185.50") == 0 &&
-			      demo_find_conflict(d, "components", "CSD16126",
+			      demo_report_find(d->conflicts, "components", "CSD16126",
 						 "price") != NULL,
 		   "CSD16126 costs bob's $%s (edited after carol's, though "
 		   "carol synced last); carol's price is listed", v);
 	demo_user_value(a, v, sizeof(v), "SELECT count(*) FROM quotes WHERE "
 			"quoteId = %Q", d->q3);
 	demo_check(d, strcmp(v, "0") == 0 &&
-			      demo_find_conflict(d, "quotes", d->q3, NULL),
+			      demo_report_find(d->conflicts, "quotes", d->q3, NULL),
 		   "quote 3 is deleted everywhere; the concurrent update is "
 		   "listed as a conflict");
 	demo_user_value(a, v, sizeof(v), "SELECT (SELECT isActive FROM customers"
@@ -642,7 +481,7 @@ static void demo_expectations(demo *d)
 		   "quotes (%s) kept, though made offline with the same ids",
 		   v, w);
 	json_array_foreach(d->conflicts, i, c)
-		if (strcmp(demo_str(c, "table"), "sub_assemblies") == 0)
+		if (strcmp(demo_json_str(c, "table"), "sub_assemblies") == 0)
 			seed_conflict = 1;
 	demo_check(d, !seed_conflict,
 		   "the seed rows every install wrote are no conflict");
@@ -705,21 +544,6 @@ static int demo_converged(demo *d)
 	return rc;
 }
 
-static void demo_print_users(demo *d)
-{
-	int i;
-
-	printf("\n  %-6s %6s %8s %8s %10s %10s\n", "user", "syncs", "pulled",
-	       "pushed", "conflicts", "sync time");
-	for (i = 0; i < DEMO_NUSERS; i++) {
-		demo_user *u = &d->u[i];
-
-		printf("  %-6s %6d %8lld %8lld %10lld %7.0f ms\n", u->name,
-		       u->syncs, (long long)u->pulled, (long long)u->pushed,
-		       (long long)u->conflicts, u->sync_ms);
-	}
-}
-
 static double demo_elapsed(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -774,11 +598,12 @@ int hs_demo_run(const char *dir)
 	if (demo_sync_round(d, 1) < 0 || demo_sync_round(d, 1) < 0)
 		goto cleanup;
 	for (i = 0; i < DEMO_NUSERS; i++)
-		if (demo_collect_conflicts(d, &d->u[i]) < 0)
+		if (demo_report_collect(d->conflicts, &d->u[i], d->err,
+					 sizeof(d->err)) < 0)
 			goto cleanup;
 
-	demo_print_users(d);
-	demo_print_conflicts(d);
+	demo_report_users(d->u, DEMO_NUSERS);
+	demo_report_conflicts(d->conflicts);
 	demo_expectations(d);
 	differs = demo_converged(d);
 	printf("\nall 6 databases identical: %s\n", differs ? "no" : "yes");
