@@ -275,6 +275,10 @@ static int demo_quotes(demo *d)
 		return -1;
 	demo_say("quote 1 %s (alice), quote 2 %s (bob), quote 3 %s (dave)",
 		 d->q1, d->q2, d->q3);
+	demo_say("(ids CA{YY}{MM}{DD}{customer}-{codes}-{NN}: for now each "
+		 "user numbers NN from its own block, alice 00-19, bob 20-39, "
+		 "carol 40-59, dave 60-79, erin 80-99, so ids are unique by "
+		 "construction)");
 	if (demo_sync_round(d, 1) < 0 || demo_sync_round(d, 1) < 0)
 		return -1;
 	demo_user_value(&d->u[ERIN], v, sizeof(v),
