@@ -150,6 +150,8 @@ int hs_bench_sync(struct hs_replica *r, double *ms, int64_t *pushed,
 /* Print the machine description; dir is the scratch folder (its file
  * system type is shown: fsync costs depend on it). */
 void machine_print(const char *dir);
+/* The load average, "0.12 0.30 0.25 (1, 5, 15 min)". */
+void machine_load(char *out, size_t cap);
 
 /* ---- the result table (report.c) ---- */
 

@@ -62,13 +62,26 @@ static const char *fs_name(long type)
 	}
 }
 
+void machine_load(char *out, size_t cap)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+	double a = 0, b = 0, c = 0;
+
+	if (f && fscanf(f, "%lf %lf %lf", &a, &b, &c) == 3)
+		snprintf(out, cap, "%.2f %.2f %.2f (1, 5, 15 min)", a, b, c);
+	else
+		snprintf(out, cap, "unknown");
+	if (f)
+		fclose(f);
+}
+
 void machine_print(const char *dir)
 {
 	char cpu[256], mem[64];
 	struct utsname un;
 	struct statfs sf;
 	const char *fs = NULL;
-	char fsbuf[32];
+	char fsbuf[32], load[64];
 
 	proc_field("/proc/cpuinfo", "model name", cpu, sizeof(cpu));
 	proc_field("/proc/meminfo", "MemTotal", mem, sizeof(mem));
@@ -99,4 +112,7 @@ void machine_print(const char *dir)
 	       "use make bench)\n", HS_BENCH_BUILD_TYPE);
 #endif
 	printf("  files:    %s on %s\n", dir, fs ? fs : "unknown");
+	machine_load(load, sizeof(load));
+	printf("  load:     %s; above the core count, other processes share "
+	       "the CPU and times grow\n", load);
 }

@@ -188,6 +188,12 @@ int main(int argc, char **argv)
 		fflush(stdout);
 	}
 	report_print();
+	{
+		char load[64];
+
+		machine_load(load, sizeof(load));
+		printf("load average at the end: %s\n", load);
+	}
 	printf("targets missed: %d%s%s\n", report_misses(),
 	       failed ? "; some cases FAILED to run (see stderr)" : "",
 	       report_problems() ? "; WRONG OUTCOMES (listed above)" : "");
