@@ -24,9 +24,9 @@ static const cli_spec conflicts_spec = {
 	"List the conflicts of DB: edits made at the same time by two users to\n"
 	"the same value. The later edit won; the other value is kept here so\n"
 	"that you can restore it with 'hubsync resolve'. Unresolved ones by\n"
-	"default. Conflicts reach every replica with the sync; in each, 'local'\n"
-	"is the version of the user whose sync met the other, 'remote' the one\n"
-	"already on the master.",
+	"default. Conflicts reach every replica with the sync. 'local' is your\n"
+	"version when you were one of the two users (otherwise the version of\n"
+	"the user whose sync met the other), 'remote' the other one.",
 	{ "DB" },
 	1,
 	{ { "--json", NULL, "print the conflicts as JSON" },
