@@ -108,6 +108,11 @@ keys_have "$OUT" '$[0]' object pk
 expect_eq "pk" "$(json '$[0].pk.quoteId')" Q1
 expect_eq "column" "$(json '$[0].column')" projectName
 expect_eq "users" "$(json '$[0].local_user')/$(json '$[0].remote_user')" bob/alice
+run 0 sync alice.db
+run 0 conflicts alice.db --json
+expect_eq "alice sees it from her side" \
+	"$(json '$[0].local_user')/$(json '$[0].remote_user')" alice/bob
+expect_eq "her value is the local one" "$(json '$[0].local_value')" "Line A"
 
 step "log"
 run 0 log alice.db --json
