@@ -121,7 +121,13 @@ async function openPage(url, options = {}) {
   const problems = [];
   page.on('pageerror', (e) => problems.push(e.message));
   page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
-  if (options.clock) await page.clock.install();
+  if (options.clock) {
+    // A paused fake clock: page timers fire only when the test runs it, so
+    // a slow machine cannot make the 30 s refresh come early.
+    const now = Date.now();
+    await page.clock.install({ time: now });
+    await page.clock.pauseAt(now + 1000);
+  }
   await page.goto(url);
   return { page, context, problems };
 }
