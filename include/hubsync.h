@@ -122,6 +122,11 @@ int hs_replica_log_json(hs_replica *r, const char *table, const char *key,
 int hs_replica_schedule_get(hs_replica *r, int *minutes);
 int hs_replica_schedule_set(hs_replica *r, int minutes);
 
+/* How long the audit log (hubsync_history) and settled conflicts are
+ * kept, in days (default 90). It is an office-wide setting: it reaches
+ * the master with this replica's next sync and every PC with theirs. */
+int hs_replica_retention_set(hs_replica *r, int days);
+
 typedef enum hs_keep { HS_KEEP_LOCAL = 0, HS_KEEP_REMOTE = 1 } hs_keep;
 
 /*

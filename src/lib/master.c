@@ -41,7 +41,7 @@ static const char *MASTER_DDL =
 	"INSERT OR IGNORE INTO hubsync_master VALUES('format', 1), ('seq', 0);"
 	"CREATE TABLE IF NOT EXISTS hubsync_sites(id INTEGER PRIMARY KEY,"
 	" site TEXT NOT NULL UNIQUE, user TEXT,"
-	" pushed INTEGER NOT NULL DEFAULT 0);"
+	" pushed INTEGER NOT NULL DEFAULT 0, pulled INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS hubsync_rows(tbl TEXT NOT NULL,"
 	" pk BLOB NOT NULL, alive INTEGER NOT NULL, seq INTEGER NOT NULL,"
 	" vseq INTEGER NOT NULL, hlc INTEGER NOT NULL, site INTEGER NOT NULL,"
@@ -1323,4 +1323,71 @@ int hs_master_reserve(hs_master *m, const char *series, int64_t size,
 	sqlite3_finalize(st);
 	return sr == SQLITE_OK ? 0
 			       : sqlite_fail(m, err, sr, "cannot reserve numbers");
+}
+
+/*
+ * Housekeeping, at most once a day: history and settled conflicts older
+ * than the retention go; tombstones and id changes every PC has pulled
+ * go (nobody can still push against them: a PC pushes before it pulls).
+ * A PC that never syncs again holds tombstones back; that is the price of
+ * never resurrecting a deleted row.
+ */
+int hs_master_housekeep(hs_master *m, int64_t since, int set_days,
+			int64_t now_ms, int *days, hs_buf *err)
+{
+	sqlite3_stmt *st;
+	char cutoff[32];
+	int sr = hs_prepare(m->db, &st, "UPDATE hubsync_sites SET pulled = ?1"
+					" WHERE id = ?2");
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, since);
+		sqlite3_bind_int(st, 2, m->site);
+		sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
+						      : sqlite3_errcode(m->db);
+		sqlite3_finalize(st);
+	}
+	if (sr == SQLITE_OK && set_days > 0) {
+		char q[128];
+		snprintf(q, sizeof q, "INSERT OR REPLACE INTO hubsync_master"
+				      " VALUES('retention_days', %d)", set_days);
+		sr = hs_exec(m->db, q);
+	}
+	*days = (int)hs_query_int(m->db, "SELECT value FROM hubsync_master"
+					 " WHERE key = 'retention_days'",
+				  HS_RETENTION_DAYS_DEFAULT, NULL);
+	int64_t last = hs_query_int(m->db, "SELECT value FROM hubsync_master"
+					   " WHERE key = 'housekept'", 0, NULL);
+	if (sr != SQLITE_OK || now_ms - last < 24LL * 3600 * 1000)
+		goto out;
+	hs_iso_time(now_ms - (int64_t)*days * 24 * 3600 * 1000, cutoff);
+	sr = hs_prepare(m->db, &st, "DELETE FROM hubsync_history WHERE at < ?1");
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
+		sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
+						      : sqlite3_errcode(m->db);
+		sqlite3_finalize(st);
+	}
+	if (sr == SQLITE_OK)
+		sr = hs_prepare(m->db, &st, "DELETE FROM hubsync_conflicts WHERE"
+					    " resolved = 1 AND resolved_at < ?1");
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
+		sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
+						      : sqlite3_errcode(m->db);
+		sqlite3_finalize(st);
+	}
+	if (sr == SQLITE_OK)
+		sr = hs_exec(m->db, "DELETE FROM hubsync_rows WHERE alive = 0 AND"
+				    " seq <= (SELECT min(pulled) FROM hubsync_sites);"
+				    "DELETE FROM hubsync_rebases WHERE seq <= (SELECT"
+				    " pulled FROM hubsync_sites s WHERE s.id ="
+				    " hubsync_rebases.site)");
+	if (sr == SQLITE_OK) {
+		char q[128];
+		snprintf(q, sizeof q, "INSERT OR REPLACE INTO hubsync_master"
+				      " VALUES('housekept', %lld)", (long long)now_ms);
+		sr = hs_exec(m->db, q);
+	}
+out:
+	return sr == SQLITE_OK ? 0 : sqlite_fail(m, err, sr, "cannot tidy up");
 }

@@ -62,6 +62,15 @@ int hs_master_resolve(hs_master *m, const hs_rowset *rs, hs_buf *err);
 /* Record that this site's local changes up to id are merged. */
 int hs_master_set_pushed(hs_master *m, int64_t id, hs_buf *err);
 
+#define HS_RETENTION_DAYS_DEFAULT 90
+
+/* Record that this site has everything up to since; set the office-wide
+ * history retention when set_days > 0; *days receives it. Once a day,
+ * prune history and settled conflicts older than it and tombstones every
+ * site has pulled. Inside a master transaction. */
+int hs_master_housekeep(hs_master *m, int64_t since, int set_days,
+			int64_t now_ms, int *days, hs_buf *err);
+
 /* Reserve size numbers of series: *first..*first+size-1 are this
  * caller's alone. Inside a master transaction. */
 int hs_master_reserve(hs_master *m, const char *series, int64_t size,

@@ -485,3 +485,18 @@ int hs_replica_schedule_set(hs_replica *r, int minutes)
 	return rc == SQLITE_OK ? HS_OK
 			       : hs_fail_sqlite(r, rc, "cannot save the schedule");
 }
+
+int hs_replica_retention_set(hs_replica *r, int days)
+{
+	int rc = hs_replica_check_init(r);
+	if (rc != HS_OK)
+		return rc;
+	if (days < 1 || days > 36500)
+		return hs_fail(r, HS_EINVALID, "retention of %d days is out of "
+			       "range: use 1 to 36500", days);
+	rc = hs_meta_set_int(r->db, "retention_set", days);
+	if (rc == SQLITE_OK)
+		rc = hs_meta_set_int(r->db, "retention_days", days);
+	return rc == SQLITE_OK ? HS_OK
+			       : hs_fail_sqlite(r, rc, "cannot save the retention");
+}

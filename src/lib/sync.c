@@ -52,6 +52,7 @@ typedef struct sync_ctx {
 	int64_t *pulled_rows;
 	int64_t pulled_total, pushed_total;
 	int master_committed;
+	int retention_days; /* the office's history retention */
 	char warning[300];
 	hs_buf err;
 } sync_ctx;
@@ -314,6 +315,10 @@ static int exchange_with_master(sync_ctx *c)
 		rc = hs_master_set_pushed(c->m, c->snap, &c->err);
 	if (rc == 0)
 		rc = hs_numbers_top_up(r, c->m, &c->blocks, &c->err);
+	if (rc == 0)
+		rc = hs_master_housekeep(c->m, c->pulled,
+					 (int)hs_meta_get_int(r->db, "retention_set", 0),
+					 hs_now_ms(r), &c->retention_days, &c->err);
 	if (rc == 0) {
 		progress(c, "pull", NULL, 0);
 		rc = hs_master_pull(c->m, &c->s, c->pulled, &c->pull, &c->err);
@@ -513,6 +518,30 @@ static int apply_rebases(sync_ctx *c)
 	return sr;
 }
 
+/* Local side of the retention: drop history older than it; the pending
+ * retention setting has reached the master. */
+static int prune_history(sync_ctx *c)
+{
+	sqlite3_stmt *st;
+	char cutoff[32];
+	int64_t days = c->retention_days > 0 ? c->retention_days
+					     : HS_RETENTION_DAYS_DEFAULT;
+	int sr = hs_exec(c->r->db, "DELETE FROM hubsync_meta WHERE key ="
+				   " 'retention_set'");
+	if (sr == SQLITE_OK)
+		sr = hs_meta_set_int(c->r->db, "retention_days", days);
+	if (sr != SQLITE_OK)
+		return sr;
+	hs_iso_time(hs_now_ms(c->r) - days * 24 * 3600 * 1000, cutoff);
+	sr = hs_prepare(c->r->db, &st, "DELETE FROM hubsync_history WHERE at < ?1");
+	if (sr != SQLITE_OK)
+		return sr;
+	sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
+	sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(c->r->db);
+	sqlite3_finalize(st);
+	return sr;
+}
+
 /* Raise the local clock to what was received, within the drift bound. */
 static int update_clock(sync_ctx *c)
 {
@@ -594,6 +623,8 @@ static int apply_pull(sync_ctx *c)
 	}
 	if (sr == SQLITE_OK)
 		sr = hs_numbers_store(r, &c->blocks);
+	if (sr == SQLITE_OK)
+		sr = prune_history(c);
 	if (sr == SQLITE_OK)
 		sr = update_clock(c);
 	if (sr == SQLITE_OK)
