@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DHS_WERROR=ON
 
-.PHONY: all setup build demo test test-asan bench clean
+.PHONY: all setup build demo test test-asan bench soak fuzz clean
 
 all: build
 
@@ -23,13 +23,23 @@ test: setup
 	@sh scripts/setup.sh test
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE soak
+	@sh scripts/fuzz.sh $(BUILD)-fuzz 20
 	@$(MAKE) --no-print-directory test-asan
 
 test-asan:
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DHS_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS) -- --no-print-directory
-	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -LE nosan
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'nosan|soak'
+
+# The long variants: many more crash trials, seeds and processes.
+soak: build
+	cd $(BUILD) && HS_SOAK=1 ctest --output-on-failure -j $(JOBS) -L 'soak|integration'
+
+# Every fuzz target for FUZZ_SECONDS each (make test runs them briefly).
+FUZZ_SECONDS ?= 300
+fuzz: setup
+	@sh scripts/fuzz.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
 
 bench: build
 	./$(BUILD)/hs_bench
