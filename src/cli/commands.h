@@ -21,6 +21,9 @@ int cli_cmd_history(int argc, char **argv);
 int cli_cmd_conflicts(int argc, char **argv);
 int cli_cmd_resolve(int argc, char **argv);
 
+/* cmd_number.c: numbered series (quote and project numbers) */
+int cli_cmd_number(int argc, char **argv);
+
 /* cmd_log.c: the audit trail */
 int cli_cmd_log(int argc, char **argv);
 

@@ -25,6 +25,7 @@ static const cli_command commands[] = {
 	{ "conflicts", cli_cmd_conflicts, "list concurrent edits that lost" },
 	{ "resolve", cli_cmd_resolve, "keep the local or remote value of a conflict" },
 	{ "log", cli_cmd_log, "show the audit trail of changes" },
+	{ "number", cli_cmd_number, "take the next quote or project number" },
 	{ "demo", cli_cmd_demo, "run five simulated users (no setup needed)" },
 	{ "daemon", hs_daemon_main, "scheduled sync, HTTP API and status page" },
 };

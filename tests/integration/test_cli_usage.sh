@@ -20,7 +20,7 @@ expect_match "names it" "$ERR" "frobnicate"
 
 step "top-level help"
 run 0 --help
-for c in init sync status history schedule conflicts resolve log demo daemon; do
+for c in init sync status history schedule conflicts resolve log number demo daemon; do
 	expect_match "lists $c" "$OUT" "^  $c "
 done
 run 0 help
@@ -28,7 +28,7 @@ run 0 --version
 expect_match "version" "$OUT" '^hubsync [0-9]+\.[0-9]+\.[0-9]+$'
 
 step "every command has --help"
-for c in init sync status history schedule conflicts resolve log demo; do
+for c in init sync status history schedule conflicts resolve log number demo; do
 	run 0 "$c" --help
 	expect_match "$c usage" "$OUT" "^usage: hubsync $c"
 	run 0 help "$c"
