@@ -1303,17 +1303,20 @@ int hs_master_pull(hs_master *m, const hs_schema *s, int64_t since,
 	return 0;
 }
 
+int64_t hs_master_seq(const hs_master *m) { return m->seq; }
+
 int hs_master_reserve(hs_master *m, const char *series, int64_t size,
-		      int64_t *first, hs_buf *err)
+		      int64_t above, int64_t *first, hs_buf *err)
 {
 	sqlite3_stmt *st;
 	int sr = hs_prepare(m->db, &st,
 			    "INSERT INTO hubsync_numbers(series, next) VALUES(?1,"
-			    " 1 + ?2) ON CONFLICT(series) DO UPDATE SET next ="
-			    " next + ?2 RETURNING next - ?2");
+			    " max(1, ?3 + 1) + ?2) ON CONFLICT(series) DO UPDATE"
+			    " SET next = max(next, ?3 + 1) + ?2 RETURNING next - ?2");
 	if (sr == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, size);
+		sqlite3_bind_int64(st, 3, above);
 		sr = sqlite3_step(st);
 		if (sr == SQLITE_ROW) {
 			*first = sqlite3_column_int64(st, 0);

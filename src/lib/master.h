@@ -72,9 +72,12 @@ int hs_master_housekeep(hs_master *m, int64_t since, int set_days,
 			int64_t now_ms, int *days, hs_buf *err);
 
 /* Reserve size numbers of series: *first..*first+size-1 are this
- * caller's alone. Inside a master transaction. */
+ * caller's alone, and above above (the highest number the caller ever
+ * had). Inside a master transaction. */
 int hs_master_reserve(hs_master *m, const char *series, int64_t size,
-		      int64_t *first, hs_buf *err);
+		      int64_t above, int64_t *first, hs_buf *err);
+/* The master's current sequence (inside a master transaction). */
+int64_t hs_master_seq(const hs_master *m);
 
 /* What a pull brings: rows of tables the replica tracks changed above
  * since (by anyone: the puller's own pushes come back as the master

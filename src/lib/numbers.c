@@ -21,7 +21,8 @@ static const char *NUMBERS_DDL =
 	"CREATE TABLE IF NOT EXISTS hubsync_blocks(series TEXT NOT NULL,"
 	" next INTEGER NOT NULL, last INTEGER NOT NULL,"
 	" PRIMARY KEY(series, next));"
-	"CREATE TABLE IF NOT EXISTS hubsync_series(series TEXT PRIMARY KEY);";
+	"CREATE TABLE IF NOT EXISTS hubsync_series(series TEXT PRIMARY KEY,"
+	" high INTEGER NOT NULL DEFAULT 0);";
 
 static int64_t block_size(hs_replica *r)
 {
@@ -37,7 +38,7 @@ int hs_numbers_top_up(hs_replica *r, hs_master *m, hs_rowset *blocks,
 	int rc = 0;
 	if (hs_exec(r->db, NUMBERS_DDL) != SQLITE_OK)
 		return 0; /* read-only moment: the next sync tops up */
-	if (hs_prepare(r->db, &st, "SELECT s.series FROM hubsync_series s WHERE"
+	if (hs_prepare(r->db, &st, "SELECT s.series, s.high FROM hubsync_series s WHERE"
 				   " (SELECT coalesce(sum(last - next + 1), 0) FROM"
 				   " hubsync_blocks b WHERE b.series = s.series)"
 				   " < ?1") != SQLITE_OK)
@@ -46,7 +47,8 @@ int hs_numbers_top_up(hs_replica *r, hs_master *m, hs_rowset *blocks,
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		const char *series = (const char *)sqlite3_column_text(st, 0);
 		int64_t first;
-		rc = hs_master_reserve(m, series, size, &first, err);
+		rc = hs_master_reserve(m, series, size,
+				       sqlite3_column_int64(st, 1), &first, err);
 		if (rc != 0)
 			break;
 		/* The row goes through a statement so that the rowset owns
@@ -73,6 +75,13 @@ int hs_numbers_store(hs_replica *r, const hs_rowset *blocks)
 	if (sr == SQLITE_OK)
 		sr = hs_rowset_insert(r->db, "INSERT OR IGNORE INTO hubsync_blocks("
 					     "series, next, last) VALUES(?1, ?2, ?3)",
+				      blocks);
+	/* The highest number ever reserved here: a master restored from an
+	 * older copy must not hand out numbers this PC already used. */
+	if (sr == SQLITE_OK)
+		sr = hs_rowset_insert(r->db, "UPDATE hubsync_series SET high ="
+					     " max(high, ?3) WHERE series = ?1 AND"
+					     " ?2 IS NOT NULL",
 				      blocks);
 	return sr;
 }

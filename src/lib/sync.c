@@ -279,6 +279,33 @@ cleanup:
 	return rc;
 }
 
+/*
+ * The master is older than what this replica pulled from it: it was
+ * restored from a backup. What it lost of ours is no longer in our log
+ * (pushed entries are dropped), so queue every local row again and pull
+ * everything: rows the master lacks come back, rows it has differently
+ * compete as concurrent edits (the loser is listed), nothing is lost
+ * silently. Rows deleted since the backup may come back.
+ */
+static int resend_all(sync_ctx *c)
+{
+	int sr = hs_exec(c->r->db, "BEGIN IMMEDIATE");
+	for (int i = 0; sr == SQLITE_OK && i < c->s.n; i++)
+		sr = hs_capture_existing(c->r->db, &c->s.t[i], hs_now_ms(c->r));
+	if (sr == SQLITE_OK)
+		sr = hs_exec(c->r->db, "COMMIT");
+	if (sr != SQLITE_OK) {
+		hs_exec(c->r->db, "ROLLBACK");
+		return hs_fail_sqlite(c->r, sr, "cannot queue rows for a restored "
+				      "master");
+	}
+	c->pulled = 0;
+	snprintf(c->warning, sizeof c->warning,
+		 "the master was restored from an older copy: this PC sent all "
+		 "its rows again; check hubsync conflicts");
+	return HS_OK;
+}
+
 /* Steps 1-3: everything that happens under the master lock. */
 static int exchange_with_master(sync_ctx *c)
 {
@@ -304,6 +331,8 @@ static int exchange_with_master(sync_ctx *c)
 	if (hs_query_int(r->db, "SELECT max(id) FROM hubsync_changes", 0, NULL) <
 	    c->pushed_mark)
 		c->pushed_mark = 0;
+	if (hs_master_seq(c->m) < c->pulled && (rc = resend_all(c)) != HS_OK)
+		return rc;
 	if ((rc = build_push(c)) != HS_OK)
 		return rc;
 	progress(c, "push", NULL, (int64_t)c->push.n);
