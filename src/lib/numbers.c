@@ -170,7 +170,7 @@ int hs_replica_number_next(hs_replica *r, const char *series, int64_t *out)
 			return hs_fail_sqlite(r, sr, "cannot take a number");
 		}
 		sqlite3_stmt *st;
-		if (hs_prepare(r->db, &st, "INSERT OR IGNORE INTO hubsync_series"
+		if (hs_prepare(r->db, &st, "INSERT OR IGNORE INTO hubsync_series(series)"
 					   " VALUES(?1)") == SQLITE_OK) {
 			sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
 			sqlite3_step(st);
