@@ -170,13 +170,15 @@ int hs_replica_number_next(hs_replica *r, const char *series, int64_t *out)
 			return hs_fail_sqlite(r, sr, "cannot take a number");
 		}
 		sqlite3_stmt *st;
-		if (hs_prepare(r->db, &st, "INSERT OR IGNORE INTO hubsync_series(series)"
-					   " VALUES(?1)") == SQLITE_OK) {
+		sr = hs_prepare(r->db, &st, "INSERT OR IGNORE INTO hubsync_series(series)"
+					    " VALUES(?1)");
+		if (sr == SQLITE_OK) {
 			sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
-			sqlite3_step(st);
+			sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
+							      : sqlite3_errcode(r->db);
 			sqlite3_finalize(st);
 		}
-		int got = take_local(r, series, out, &sr);
+		int got = sr == SQLITE_OK ? take_local(r, series, out, &sr) : 0;
 		if (sr == SQLITE_OK)
 			sr = hs_exec(r->db, "COMMIT");
 		if (sr != SQLITE_OK) {
