@@ -106,6 +106,10 @@ typedef struct hs_sync_options {
 int hs_replica_sync(hs_replica *r, const hs_sync_options *opts,
 		    char **result_json);
 
+/* 1 if a sync of this replica is running now (in any process); a second
+ * hs_replica_sync meanwhile fails with HS_ECONFLICT. */
+int hs_replica_sync_running(hs_replica *r);
+
 /* JSON documents of the contract (section 3.3). Free with hs_free. */
 int hs_replica_status_json(hs_replica *r, char **out);
 int hs_replica_history_json(hs_replica *r, int limit, char **out);

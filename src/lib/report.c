@@ -61,7 +61,7 @@ int hs_replica_status_json(hs_replica *r, char **out)
 	}
 	hs_iso_time(last, when);
 	o = json_pack("{s:b, s:b, s:o, s:o, s:b, s:I, s:s?, s:s?}", "enabled", 1,
-		      "isSyncing", 0, "lastSyncTime",
+		      "isSyncing", hs_replica_sync_running(r), "lastSyncTime",
 		      last ? json_string(when) : json_null(), "stats", stats,
 		      "scheduledSync", interval > 0, "intervalMinutes",
 		      (json_int_t)interval, "username", user, "nasDbPath", master);
@@ -80,6 +80,12 @@ int hs_replica_status_json(hs_replica *r, char **out)
 						   " hubsync_conflicts WHERE resolved = 0",
 					    0, NULL)));
 		json_object_set_new(o, "trackedTables", tables);
+		if (last && interval > 0) {
+			hs_iso_time(last + interval * 60000, when);
+			json_object_set_new(o, "nextSyncTime", json_string(when));
+		} else {
+			json_object_set_new(o, "nextSyncTime", json_null());
+		}
 	} else {
 		json_decref(tables);
 	}

@@ -26,9 +26,13 @@
 #include "rows.h"
 #include "schema.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 /* A received HLC more than this ahead of our wall clock is reported and
  * not adopted beyond it. */
@@ -742,6 +746,44 @@ static char *finish(sync_ctx *c, int rc, int64_t started)
 	return hs_json_dump(res);
 }
 
+/*
+ * One sync of a replica at a time (the daemon's and a CLI run, say):
+ * flock on DB.hubsync-lock, a local file. Returns the open descriptor,
+ * -1 with HS_ECONFLICT set on r when another sync holds it, or -2 when
+ * the lock file cannot be made (then the sync goes ahead unguarded: the
+ * master lock still keeps it correct).
+ */
+static int take_sync_lock(hs_replica *r)
+{
+	hs_buf b;
+	int fd;
+	hs_buf_init(&b);
+	hs_buf_printf(&b, "%s.hubsync-lock", r->path);
+	fd = b.oom ? -1 : open(b.s, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	hs_buf_free(&b);
+	if (fd < 0)
+		return -2;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int busy = errno == EWOULDBLOCK;
+		close(fd);
+		if (!busy)
+			return -2;
+		hs_fail(r, HS_ECONFLICT, "a sync of %s is already running: wait "
+			"for it to finish", r->path);
+		return -1;
+	}
+	return fd;
+}
+
+int hs_replica_sync_running(hs_replica *r)
+{
+	int fd = take_sync_lock(r);
+	if (fd >= 0)
+		close(fd);
+	r->err[0] = 0;
+	return fd == -1;
+}
+
 int hs_replica_sync(hs_replica *r, const hs_sync_options *opts,
 		    char **result_json)
 {
@@ -758,6 +800,9 @@ int hs_replica_sync(hs_replica *r, const hs_sync_options *opts,
 	r->err[0] = 0;
 	if ((rc = hs_replica_check_init(r)) != HS_OK)
 		return rc; /* not set up: no sync_log to write to */
+	int lock_fd = take_sync_lock(r);
+	if (lock_fd == -1)
+		return HS_ECONFLICT; /* the running sync writes the log */
 	c.site = hs_meta_get(r->db, "site");
 	c.user = hs_meta_get(r->db, "user");
 	c.master = hs_meta_get(r->db, "master");
@@ -801,5 +846,7 @@ out:
 	free(c.user);
 	free(c.master);
 	hs_buf_free(&c.err);
+	if (lock_fd >= 0)
+		close(lock_fd);
 	return rc;
 }
