@@ -1,0 +1,534 @@
+/*
+ * test_identity.c - identity across offline users (issue 3): keys, unique
+ * values and numbers that two PCs make offline must not collide, conflicts
+ * must be something people can act on, and the audit trail must say who
+ * changed what.
+ *
+ * Cases (each a real master file and 2-5 replica files in a temp dir, the
+ * app played by plain SQL on its own connection, hubsync through the
+ * public API only; time is virtual, see testutil.h):
+ *
+ *  int_keys_*        rows made offline with the same INTEGER PRIMARY KEY
+ *                    (AUTOINCREMENT and plain) and child rows pointing at
+ *                    them: every parent survives under its own id on every
+ *                    replica, children follow their parent's new id, PRAGMA
+ *                    foreign_key_check is clean, replicas converge; also
+ *                    with ON UPDATE/ON DELETE CASCADE and the app's
+ *                    foreign_keys on.
+ *  unique_*          two rows with one UNIQUE value: no sync aborts, the
+ *                    outcome is the same everywhere, the losing row is in
+ *                    the conflicts with both versions; resolving it.
+ *  numbers_*         numbered series drawn by 3 replicas with syncs and
+ *                    offline stretches: unique, increasing per replica, no
+ *                    number lost; offline exhaustion is a clean error.
+ *  resolve_*         keep local/remote on either side reaches everyone and
+ *                    is marked resolved everywhere; a delete-vs-update
+ *                    conflict resolved by restoring the row; bad ids.
+ *  audit_log         hs_replica_log_json: pending and synced changes with
+ *                    old/new values, filtered by table, key and since.
+ *
+ * Run all with ./test_identity, or some by name (./test_identity
+ * unique_collision_everywhere_same).
+ */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAXSITES 5
+
+/* A little office: a master on a "share" folder and up to five users. */
+typedef struct net {
+	const char *dir;
+	char share[600], away[600], master[640];
+	tu_site s[MAXSITES];
+	int n;
+} net;
+
+static const char *NAMES[MAXSITES] = {"alice", "bob", "carol", "dave",
+				      "erin"};
+
+/* n users, each creating `schema`; the app runs with foreign_keys on
+ * when fk_on (a careful app does; the default of SQLite is off). */
+static void net_open(net *N, int n, const char *schema, int fk_on)
+{
+	memset(N, 0, sizeof(*N));
+	N->dir = tu_tmpdir("ident");
+	N->n = n;
+	snprintf(N->share, sizeof(N->share), "%s/share", N->dir);
+	snprintf(N->away, sizeof(N->away), "%s/share.away", N->dir);
+	snprintf(N->master, sizeof(N->master), "%s/master.db", N->share);
+	TU_CHECK(mkdir(N->share, 0755) == 0, "cannot create %s", N->share);
+	for (int i = 0; i < n; i++) {
+		tu_site_open(&N->s[i], N->dir, NAMES[i], (i % 2 ? 1 : -1) * 700 * i);
+		tu_exec(N->s[i].app, "PRAGMA foreign_keys = %s", fk_on ? "ON" : "OFF");
+		tu_exec(N->s[i].app, "%s", schema);
+	}
+	for (int i = 0; i < n; i++) {
+		tu_now_ms += 10;
+		tu_site_init(&N->s[i], N->master, NULL);
+	}
+}
+
+/* The share unmounted (the master's folder renamed away) or back. */
+static void net_share(net *N, int mounted)
+{
+	const char *from = mounted ? N->away : N->share;
+	const char *to = mounted ? N->share : N->away;
+	TU_CHECK(rename(from, to) == 0, "cannot rename %s to %s", from, to);
+}
+
+static void net_sync(net *N, int i)
+{
+	tu_now_ms += 100;
+	tu_site_sync(&N->s[i], 0);
+}
+
+/* Everyone syncs, in index order, `rounds` times. */
+static void net_sync_all(net *N, int rounds)
+{
+	for (int r = 0; r < rounds; r++)
+		for (int i = 0; i < N->n; i++)
+			net_sync(N, i);
+}
+
+/* PRAGMA foreign_key_check finds nothing in db. */
+static void check_fk_clean(sqlite3 *db, const char *who)
+{
+	char *bad = tu_text(db, "SELECT group_concat(\"table\" || ' rowid ' ||"
+				" rowid || ' -> ' || parent, '; ') FROM"
+				" pragma_foreign_key_check");
+	TU_CHECK(!bad, "%s: PRAGMA foreign_key_check: %s", who, bad);
+}
+
+/* Every replica holds exactly the master's rows (synced_at aside), every
+ * file is intact and its foreign keys point at rows that exist. */
+static void net_check_converged(net *N)
+{
+	sqlite3 *m = tu_db_open(N->master, 1);
+	for (int i = 0; i < N->n; i++) {
+		char *why = NULL;
+		if (tu_db_diff(N->s[i].app, m, "synced_at", &why))
+			tu_fail("%s differs from the master: %s", N->s[i].name,
+				why);
+		check_fk_clean(N->s[i].app, N->s[i].name);
+		tu_check_integrity(N->s[i].path);
+	}
+	check_fk_clean(m, "master");
+	sqlite3_close(m);
+	tu_check_integrity(N->master);
+}
+
+static void net_close(net *N)
+{
+	for (int i = 0; i < N->n; i++)
+		tu_site_close(&N->s[i]);
+}
+
+/* ---- integer keys made offline ------------------------------------- */
+
+/*
+ * The Craft Tools Hub's manual_quotes (INTEGER PRIMARY KEY AUTOINCREMENT,
+ * UNIQUE quoteNumber) with two child tables, one with a plain reference
+ * and one with ON UPDATE/ON DELETE CASCADE; and a parts table with a plain
+ * INTEGER PRIMARY KEY whose child names it without a column. Every row
+ * carries its owner in a text column, so a child can be checked to point
+ * at its own parent whatever ids the parent got.
+ */
+static const char *KEYS_SCHEMA =
+	"CREATE TABLE manual_quotes (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" quoteNumber TEXT NOT NULL UNIQUE, owner TEXT NOT NULL, data TEXT);"
+	"CREATE TABLE mq_lines (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" mq INTEGER REFERENCES manual_quotes(id), owner TEXT, text TEXT);"
+	"CREATE TABLE mq_notes (id INTEGER PRIMARY KEY, mq INTEGER"
+	" REFERENCES manual_quotes(id) ON UPDATE CASCADE ON DELETE CASCADE,"
+	" owner TEXT, note TEXT);"
+	"CREATE TABLE parts (id INTEGER PRIMARY KEY, name TEXT, owner TEXT);"
+	"CREATE TABLE part_uses (id INTEGER PRIMARY KEY, part INTEGER NOT NULL"
+	" REFERENCES parts ON DELETE CASCADE, owner TEXT, qty INTEGER)";
+
+/* What `who` writes offline in one go: a manual quote (the app lets
+ * AUTOINCREMENT pick the id) with two lines and a note, and a part (plain
+ * INTEGER key, rowid picked by SQLite) used twice. `tag` makes the rows
+ * of one batch recognisable. */
+static void write_offline_batch(tu_site *s, const char *tag)
+{
+	tu_exec(s->app,
+		"INSERT INTO manual_quotes (quoteNumber, owner, data) VALUES"
+		" ('MQ-%q-%q', %Q, '{\"cost\": 1200}');"
+		"INSERT INTO mq_lines (mq, owner, text) VALUES"
+		" (last_insert_rowid(), %Q, 'line 1 of %q %q');"
+		"INSERT INTO mq_lines (mq, owner, text) SELECT mq, owner,"
+		" 'line 2 of %q %q' FROM mq_lines WHERE id = last_insert_rowid();"
+		"INSERT INTO mq_notes (mq, owner, note) SELECT mq, owner,"
+		" 'note of %q %q' FROM mq_lines WHERE id = last_insert_rowid();"
+		"INSERT INTO parts (name, owner) VALUES ('part of %q %q', %Q);"
+		"INSERT INTO part_uses (part, owner, qty) VALUES"
+		" (last_insert_rowid(), %Q, 1);"
+		"INSERT INTO part_uses (part, owner, qty) SELECT part, owner, 2"
+		" FROM part_uses WHERE id = last_insert_rowid()",
+		s->name, tag, s->name, s->name, s->name, tag, s->name, tag,
+		s->name, tag, s->name, tag, s->name, s->name);
+}
+
+/* In db, every child row points at a parent with the same owner; and
+ * there are `quotes` manual quotes, each with its children. */
+static void check_children_follow(sqlite3 *db, const char *who, int quotes)
+{
+	static const char *const child[][2] = {
+		{"mq_lines", "manual_quotes m ON m.id = c.mq"},
+		{"mq_notes", "manual_quotes m ON m.id = c.mq"},
+		{"part_uses", "parts m ON m.id = c.part"},
+	};
+	TU_CHECK(tu_int(db, -1, "SELECT count(*) FROM manual_quotes") == quotes,
+		 "%s: %lld manual quotes, want %d", who,
+		 (long long)tu_int(db, -1, "SELECT count(*) FROM manual_quotes"),
+		 quotes);
+	for (size_t i = 0; i < sizeof(child) / sizeof(child[0]); i++) {
+		char *bad = tu_text(db, "SELECT group_concat(c.id || ' (' ||"
+					" c.owner || ') -> ' || coalesce(m.owner,"
+					" 'nothing'), ', ') FROM \"%w\" c LEFT"
+					" JOIN %s WHERE m.owner IS NOT c.owner",
+				    child[i][0], child[i][1]);
+		TU_CHECK(!bad, "%s: %s rows point at another user's parent: %s",
+			 who, child[i][0], bad);
+	}
+	/* Each quote has its two lines and its note, each part two uses. */
+	TU_CHECK(tu_int(db, -1, "SELECT count(*) FROM manual_quotes m WHERE"
+			" (SELECT count(*) FROM mq_lines WHERE mq = m.id) <> 2 OR"
+			" (SELECT count(*) FROM mq_notes WHERE mq = m.id) <> 1")
+			 == 0,
+		 "%s: a manual quote lost its lines or note", who);
+	TU_CHECK(tu_int(db, -1, "SELECT count(*) FROM parts p WHERE (SELECT"
+			" count(*) FROM part_uses WHERE part = p.id) <> 2") == 0,
+		 "%s: a part lost its uses", who);
+}
+
+static void net_check_children(net *N, int quotes)
+{
+	sqlite3 *m = tu_db_open(N->master, 1);
+	check_children_follow(m, "master", quotes);
+	sqlite3_close(m);
+	for (int i = 0; i < N->n; i++)
+		check_children_follow(N->s[i].app, N->s[i].name, quotes);
+}
+
+static void int_keys_run(int fk_on)
+{
+	net N;
+	net_open(&N, 3, KEYS_SCHEMA, fk_on);
+	net_sync_all(&N, 1);
+
+	/* Everyone offline: the same ids 1 (quotes, lines, notes, parts,
+	 * uses) on all three PCs; alice makes a second batch (ids 2). */
+	for (int i = 0; i < 3; i++) {
+		tu_now_ms += 1000;
+		write_offline_batch(&N.s[i], "a");
+	}
+	write_offline_batch(&N.s[0], "b");
+	TU_CHECK(tu_int(N.s[1].app, 0, "SELECT id FROM manual_quotes") == 1 &&
+			 tu_int(N.s[2].app, 0, "SELECT id FROM parts") == 1,
+		 "the test meant ids to collide");
+	net_sync_all(&N, 2);
+	net_check_converged(&N);
+	net_check_children(&N, 4);
+	/* The first to push keeps its ids; the others' rows moved. */
+	TU_CHECK(tu_int(N.s[2].app, 0, "SELECT id FROM manual_quotes WHERE"
+			" quoteNumber = 'MQ-alice-a'") == 1,
+		 "alice pushed first, her quote should keep id 1");
+	TU_CHECK(tu_int(N.s[2].app, 0, "SELECT count(DISTINCT id) FROM"
+			" manual_quotes") == 4, "ids not distinct");
+
+	/* Again offline, after the rebases: bob and carol both take the
+	 * next id (the same one on both), and carol's quote refers to the
+	 * part bob renumbered in the first round. */
+	write_offline_batch(&N.s[1], "c");
+	tu_now_ms += 1000;
+	write_offline_batch(&N.s[2], "c");
+	int64_t bob_id = tu_int(N.s[1].app, 0, "SELECT id FROM manual_quotes"
+				" WHERE quoteNumber = 'MQ-bob-c'");
+	TU_CHECK(bob_id == tu_int(N.s[2].app, 0, "SELECT id FROM manual_quotes"
+				  " WHERE quoteNumber = 'MQ-carol-c'"),
+		 "the test meant the second ids to collide too");
+	net_sync(&N, 2);
+	net_sync(&N, 1);
+	net_sync_all(&N, 2);
+	net_check_converged(&N);
+	net_check_children(&N, 6);
+
+	/* The app deletes and renumbers with its foreign keys acting:
+	 * alice deletes quote b (lines by hand, the note cascades), bob
+	 * renumbers his quote a (the note follows by ON UPDATE CASCADE;
+	 * lines by hand), carol deletes her part a (uses cascade). */
+	int64_t bq = tu_int(N.s[1].app, 0, "SELECT id FROM manual_quotes"
+			    " WHERE quoteNumber = 'MQ-bob-a'");
+	tu_exec(N.s[0].app, "DELETE FROM mq_lines WHERE mq = (SELECT id FROM"
+			    " manual_quotes WHERE quoteNumber = 'MQ-alice-b');"
+			    "%s DELETE FROM manual_quotes WHERE quoteNumber ="
+			    " 'MQ-alice-b'",
+		fk_on ? "" : "DELETE FROM mq_notes WHERE mq = (SELECT id FROM"
+			     " manual_quotes WHERE quoteNumber = 'MQ-alice-b');");
+	tu_exec(N.s[1].app, "BEGIN; PRAGMA defer_foreign_keys = ON;"
+			    "UPDATE manual_quotes SET id = 900 WHERE id = %lld;"
+			    "UPDATE mq_lines SET mq = 900 WHERE mq = %lld;"
+			    "UPDATE mq_notes SET mq = 900 WHERE mq = %lld;"
+			    "COMMIT",
+		(long long)bq, (long long)bq, (long long)bq);
+	tu_exec(N.s[2].app, "%s DELETE FROM parts WHERE name = 'part of carol a'",
+		fk_on ? "" : "DELETE FROM part_uses WHERE part = (SELECT id FROM"
+			     " parts WHERE name = 'part of carol a');");
+	net_sync_all(&N, 2);
+	net_check_converged(&N);
+	check_children_follow(N.s[2].app, "carol", 5);
+	TU_CHECK(tu_int(N.s[0].app, 0, "SELECT count(*) FROM mq_notes WHERE"
+			" mq = 900") == 1,
+		 "bob's renumbered quote lost its note at alice");
+	TU_CHECK(tu_int(N.s[0].app, -1, "SELECT count(*) FROM part_uses WHERE"
+			" owner = 'carol' AND part NOT IN (SELECT id FROM parts)")
+			 == 0, "carol's deleted part left uses behind");
+	net_close(&N);
+}
+
+/* The app with SQLite's default (foreign keys not enforced). */
+static void int_keys_rebased_children_follow(void) { int_keys_run(0); }
+
+/* The app enforcing foreign keys, cascades acting in the app. */
+static void int_keys_rebased_fk_enforced(void) { int_keys_run(1); }
+
+
+/* ---- numbered series ------------------------------------------------ */
+
+#define NUM_SITES 3
+#define NUM_EACH 200
+
+/* The numbers one replica drew, in order. */
+typedef struct drawn {
+	int64_t v[NUM_EACH + 400];
+	int n;
+	int block;
+} drawn;
+
+static uint64_t num_rng = 88172645463325252ULL;
+static int num_rand(int n)
+{
+	num_rng ^= num_rng << 13;
+	num_rng ^= num_rng >> 7;
+	num_rng ^= num_rng << 17;
+	return (int)(num_rng % (uint64_t)n);
+}
+
+/* The bytes of a file, for "a failed call changed nothing". */
+static char *file_bytes(const char *path, long *len)
+{
+	FILE *f = fopen(path, "rb");
+	TU_CHECK(f != NULL, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	*len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *b = malloc((size_t)*len + 1);
+	TU_CHECK(b && fread(b, 1, (size_t)*len, f) == (size_t)*len,
+		 "cannot read %s", path);
+	fclose(f);
+	return b;
+}
+
+/* A draw while this PC cannot reach the share must fail cleanly: an
+ * HS_EIO or HS_EBUSY, one line naming the series and saying to sync, and
+ * the replica file unchanged. */
+static void check_exhausted(net *N, int i, const char *series)
+{
+	tu_site *s = &N->s[i];
+	long n0, n1;
+	int64_t v = -1;
+	char *before = file_bytes(s->path, &n0);
+	net_share(N, 0);
+	int rc = hs_replica_number_next(s->hs, series, &v);
+	net_share(N, 1);
+	const char *msg = hs_replica_errmsg(s->hs);
+	TU_CHECK(rc == HS_EIO || rc == HS_EBUSY,
+		 "%s: an exhausted draw returned %d (number %lld): %s", s->name,
+		 rc, (long long)v, msg);
+	TU_CHECK(strstr(msg, series) && strstr(msg, "sync") &&
+			 !strchr(msg, '\n'),
+		 "%s: the message should name the series and say to sync, in"
+		 " one line: %s", s->name, msg);
+	char *after = file_bytes(s->path, &n1);
+	TU_CHECK(n0 == n1 && !memcmp(before, after, (size_t)n0),
+		 "%s: a failed draw changed the replica file", s->name);
+	free(before);
+	free(after);
+}
+
+/* Draw one number on site i (offline: with the share unmounted). Returns
+ * 0, or the error code when offline and out of numbers. */
+static int draw(net *N, int i, int offline, drawn *d, const char *series)
+{
+	int64_t v;
+	if (offline)
+		net_share(N, 0);
+	int rc = hs_replica_number_next(N->s[i].hs, series, &v);
+	if (offline)
+		net_share(N, 1);
+	if (rc != HS_OK) {
+		TU_CHECK(offline, "%s: online draw failed: %d %s", N->s[i].name,
+			 rc, hs_replica_errmsg(N->s[i].hs));
+		return rc;
+	}
+	TU_CHECK(d->n == 0 || v > d->v[d->n - 1],
+		 "%s drew %lld after %lld: numbers must increase", N->s[i].name,
+		 (long long)v, (long long)d->v[d->n - 1]);
+	TU_CHECK(d->n < (int)(sizeof(d->v) / sizeof(d->v[0])), "too many");
+	d->v[d->n++] = v;
+	return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* All numbers drawn by all sites, sorted; fails on a duplicate. Returns
+ * the count and the largest in *max. */
+static int check_unique(const drawn *d, int nsites, int64_t *max)
+{
+	int total = 0;
+	for (int i = 0; i < nsites; i++)
+		total += d[i].n;
+	int64_t *all = malloc(sizeof(*all) * (size_t)(total + 1));
+	TU_CHECK(all != NULL, "out of memory");
+	int k = 0;
+	for (int i = 0; i < nsites; i++)
+		for (int j = 0; j < d[i].n; j++)
+			all[k++] = d[i].v[j];
+	qsort(all, (size_t)total, sizeof(*all), cmp_i64);
+	for (int j = 1; j < total; j++)
+		TU_CHECK(all[j] != all[j - 1], "number %lld handed out twice",
+			 (long long)all[j]);
+	*max = total ? all[total - 1] : 0;
+	free(all);
+	return total;
+}
+
+/*
+ * Three PCs with blocks of 20 (the default), 7 and 1 draw 200 quote
+ * numbers each, syncing now and then and going offline for stretches.
+ * Numbers never repeat across PCs; each PC's increase; the numbers not
+ * handed out (reserved by a PC, not used yet) stay below two blocks per
+ * PC at every moment; an offline PC that runs out gets a clean error.
+ * At the end each PC draws offline until it runs out (at most two of its
+ * blocks): then every number from 1 to the largest was handed out exactly
+ * once - no number was lost.
+ */
+static void numbers_unique_offline(void)
+{
+	static drawn d[NUM_SITES];
+	static const int blocks[NUM_SITES] = {20, 7, 1};
+	int offline[NUM_SITES] = {0}, exhausted = 0, left = NUM_SITES;
+	net N;
+	net_open(&N, NUM_SITES, "CREATE TABLE quotes (id TEXT PRIMARY KEY)", 0);
+	for (int i = 0; i < NUM_SITES; i++) {
+		d[i].block = blocks[i];
+		if (blocks[i] != 20)
+			TU_CHECK(hs_replica_number_block_set(N.s[i].hs,
+							     blocks[i]) == 0,
+				 "block_set: %s", hs_replica_errmsg(N.s[i].hs));
+	}
+	net_sync_all(&N, 1);
+	while (left > 0) {
+		int i = num_rand(NUM_SITES);
+		int r = num_rand(100);
+		if (d[i].n >= NUM_EACH)
+			continue;
+		if (r < 6) {
+			if (!offline[i])
+				net_sync(&N, i);
+		} else if (r < 9) {
+			offline[i] = !offline[i];
+		} else if (draw(&N, i, offline[i], &d[i], "quote") != 0) {
+			check_exhausted(&N, i, "quote");
+			exhausted++;
+			offline[i] = 0; /* back at the office */
+			net_sync(&N, i);
+		} else if (d[i].n == NUM_EACH) {
+			left--;
+		}
+		int64_t max;
+		int total = check_unique(d, NUM_SITES, &max);
+		TU_CHECK(max - total <= 2 * (20 + 7 + 1),
+			 "%lld numbers reserved but not handed out (largest %lld,"
+			 " %d drawn)", (long long)(max - total), (long long)max,
+			 total);
+	}
+	TU_CHECK(exhausted > 0, "no PC ran out offline: the test should make"
+		 " the 1-number PC run out");
+	printf("  %d offline exhaustions reported cleanly\n", exhausted);
+
+	/* Online again; then each PC uses up what it holds. */
+	net_sync_all(&N, 1);
+	for (int i = 0; i < NUM_SITES; i++) {
+		int n0 = d[i].n;
+		while (draw(&N, i, 1, &d[i], "quote") == 0)
+			TU_CHECK(d[i].n - n0 <= 2 * d[i].block,
+				 "%s holds more than two blocks", N.s[i].name);
+		check_exhausted(&N, i, "quote");
+	}
+	int64_t max;
+	int total = check_unique(d, NUM_SITES, &max);
+	TU_CHECK(total == max, "%d numbers handed out, largest %lld: %lld lost",
+		 total, (long long)max, (long long)(max - total));
+	/* The other series did not move. */
+	int64_t p = 0;
+	TU_CHECK(hs_replica_number_next(N.s[0].hs, "project", &p) == 0 && p == 1,
+		 "first project number %lld, want 1", (long long)p);
+	net_close(&N);
+}
+
+/* Bad requests change nothing and say why. */
+static void numbers_bad_requests(void)
+{
+	net N;
+	int64_t v = -1;
+	char long_name[80];
+	net_open(&N, 1, "CREATE TABLE quotes (id TEXT PRIMARY KEY)", 0);
+	memset(long_name, 'x', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = 0;
+	tu_site *s = &N.s[0];
+	TU_CHECK(hs_replica_number_next(s->hs, "", &v) == HS_EINVALID &&
+			 hs_replica_number_next(s->hs, NULL, &v) == HS_EINVALID &&
+			 hs_replica_number_next(s->hs, long_name, &v) ==
+				 HS_EINVALID,
+		 "bad series names must be HS_EINVALID");
+	TU_CHECK(hs_replica_number_block_set(s->hs, 0) == HS_EINVALID &&
+			 hs_replica_number_block_set(s->hs, 100001) ==
+				 HS_EINVALID,
+		 "bad block sizes must be HS_EINVALID");
+	TU_CHECK(hs_replica_number_block_set(s->hs, 100000) == 0 &&
+			 hs_replica_number_block_set(s->hs, 1) == 0,
+		 "the limits 1 and 100000 are allowed");
+	/* A PC that never reached the master has no numbers at all. */
+	net_share(&N, 0);
+	int rc = hs_replica_number_next(s->hs, "quote", &v);
+	net_share(&N, 1);
+	TU_CHECK(rc == HS_EIO || rc == HS_EBUSY, "no block, no share: %d", rc);
+	TU_CHECK(hs_replica_number_next(s->hs, "quote", &v) == 0 && v == 1,
+		 "first number once the share is back: %lld", (long long)v);
+	net_close(&N);
+}
+
+/* ---- main ----------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	static const tu_case cases[] = {
+		{"int_keys_rebased_children_follow",
+		 int_keys_rebased_children_follow},
+		{"int_keys_rebased_fk_enforced", int_keys_rebased_fk_enforced},
+		{"numbers_unique_offline", numbers_unique_offline},
+		{"numbers_bad_requests", numbers_bad_requests},
+	};
+	return tu_run_cases(cases, sizeof(cases) / sizeof(cases[0]), argc,
+			    argv);
+}
