@@ -134,9 +134,16 @@ int case_incr(const bench_opts *o)
 	report_row *row;
 	int i, n = o->n_incr_sizes;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (incr_size(o, o->incr_sizes[i], &res[i]) < 0)
 			return -1;
+		/* the largest size takes a while: show it is moving */
+		printf(" %lld rows (first push+pull %.1f s)%s",
+		       (long long)res[i].n,
+		       (res[i].first_push + res[i].first_pull) / 1e3,
+		       i + 1 < n ? "," : "");
+		fflush(stdout);
+	}
 	snprintf(title, sizeof(title),
 		 "incremental sync: %d rows changed (1 column, 1 "
 		 "transaction), median of %d rounds", o->incr_changed,
