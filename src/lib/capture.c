@@ -182,7 +182,7 @@ int hs_capture_existing(sqlite3 *db, const hs_table *t, int64_t wall_ms)
 	hs_buf_init(&b);
 	hs_buf_puts(&b, "INSERT INTO hubsync_changes(tbl, op, mask, wall, base");
 	key_cols(t, &b);
-	hs_buf_printf(&b, ") SELECT %d, 1, -1, %lld, 0", t->id,
+	hs_buf_printf(&b, ") SELECT %d, %d, -1, %lld, 0", t->id, HS_OP_EXISTING,
 		      (long long)wall_ms);
 	for (int i = 0; i < t->npk; i++) {
 		hs_buf_puts(&b, ", ");

@@ -7,7 +7,12 @@
 #include "schema.h"
 
 /* Operations recorded in hubsync_changes.op. */
-enum { HS_OP_INSERT = 1, HS_OP_UPDATE = 2, HS_OP_DELETE = 3 };
+enum {
+	HS_OP_INSERT = 1,
+	HS_OP_UPDATE = 2,
+	HS_OP_DELETE = 3,
+	HS_OP_EXISTING = 4 /* a row already there when tracking started */
+};
 
 /* (Re)create the three capture triggers of t (t->id must be set).
  * Returns a SQLite code. */

@@ -23,6 +23,7 @@ typedef struct hs_rowchange {
 	sqlite3_value *pk[HS_MAX_PK];
 	int alive;              /* final state: 1 the row exists, 0 deleted */
 	int inserted;           /* push: (re)inserted by this batch */
+	int existing;           /* push: queued by init, not written by a user */
 	int foreign;            /* pull: written by another PC (else our own
 				 * push coming back) */
 	int64_t row_hlc;        /* HLC of the insert or delete */

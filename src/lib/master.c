@@ -92,6 +92,7 @@ struct hs_master {
 	int site;
 	char *user;
 	sqlite3_stmt *meta_get, *meta_put, *conflict_put, *history_put;
+	sqlite3_stmt *select1; /* makes values (hs_value_*) */
 	hs_applier *appliers; /* per schema table, lazily prepared */
 	int nappliers;
 	rebase *rebases; /* ids given to this push's rows */
@@ -150,66 +151,52 @@ static void pk_encode(sqlite3_value **pk, int npk, hs_buf *b)
 
 /* Decode npk values from a pk blob into out (owned). -1 if malformed. */
 static int pk_decode(const unsigned char *p, int n, int npk,
-		     sqlite3_value **out, sqlite3 *scratch)
+		     sqlite3_value **out, sqlite3_stmt *select1)
 {
-	sqlite3_stmt *st = NULL;
-	int pos = 0, rc = -1;
+	int pos = 0;
 	memset(out, 0, sizeof(*out) * (size_t)npk);
-	/* Values are made by binding into a trivial statement and
-	 * duplicating the column: the only public way to build one. */
-	if (hs_prepare(scratch, &st, "SELECT ?1") != SQLITE_OK)
-		return -1;
 	for (int i = 0; i < npk; i++) {
 		if (pos >= n)
-			goto cleanup;
+			goto bad;
 		int t = p[pos++];
 		if (t == 1 || t == 2) {
 			if (pos + 8 > n)
-				goto cleanup;
+				goto bad;
 			uint64_t u = get_be(p + pos, 8);
 			pos += 8;
 			if (t == 1) {
-				sqlite3_bind_int64(st, 1, (sqlite3_int64)u);
+				out[i] = hs_value_int(select1, (int64_t)u);
 			} else {
 				double d;
 				memcpy(&d, &u, 8);
-				sqlite3_bind_double(st, 1, d);
+				out[i] = hs_value_double(select1, d);
 			}
 		} else if (t == 3 || t == 4) {
 			if (pos + 4 > n)
-				goto cleanup;
-			int len = (int)get_be(p + pos, 4);
+				goto bad;
+			int64_t len = (int64_t)get_be(p + pos, 4);
 			pos += 4;
-			if (len < 0 || pos + len > n)
-				goto cleanup;
-			if (t == 3)
-				sqlite3_bind_text(st, 1, (const char *)p + pos, len,
-						  SQLITE_TRANSIENT);
-			else
-				sqlite3_bind_blob(st, 1, p + pos, len,
-						  SQLITE_TRANSIENT);
-			pos += len;
+			if (len > n - pos)
+				goto bad;
+			out[i] = hs_value_blob(select1, t == 3 ? SQLITE_TEXT : SQLITE_BLOB,
+					       p + pos, (int)len);
+			pos += (int)len;
 		} else if (t == 5) {
-			sqlite3_bind_null(st, 1);
+			out[i] = hs_value_blob(select1, SQLITE_NULL, NULL, 0);
 		} else {
-			goto cleanup;
+			goto bad;
 		}
-		if (sqlite3_step(st) != SQLITE_ROW)
-			goto cleanup;
-		out[i] = sqlite3_value_dup(sqlite3_column_value(st, 0));
-		sqlite3_reset(st);
 		if (!out[i])
-			goto cleanup;
+			goto bad;
 	}
-	rc = pos == n ? 0 : -1;
-cleanup:
-	sqlite3_finalize(st);
-	if (rc != 0)
-		for (int i = 0; i < npk; i++) {
-			sqlite3_value_free(out[i]);
-			out[i] = NULL;
-		}
-	return rc;
+	if (pos == n)
+		return 0;
+bad:
+	for (int i = 0; i < npk; i++) {
+		sqlite3_value_free(out[i]);
+		out[i] = NULL;
+	}
+	return -1;
 }
 
 static void clocks_encode(const row_meta *rm, hs_buf *b)
@@ -333,6 +320,10 @@ int hs_master_open(hs_master **out, const char *path, int create,
 		rc = sqlite_fail(m, err, sr, "cannot update hubsync tables");
 		goto cleanup;
 	}
+	if ((sr = hs_select1_prepare(m->db, &m->select1)) != SQLITE_OK) {
+		rc = sqlite_fail(m, err, sr, "cannot read");
+		goto cleanup;
+	}
 	*out = m;
 	return 0;
 cleanup:
@@ -352,6 +343,7 @@ void hs_master_close(hs_master *m)
 	sqlite3_finalize(m->meta_put);
 	sqlite3_finalize(m->conflict_put);
 	sqlite3_finalize(m->history_put);
+	sqlite3_finalize(m->select1);
 	if (m->db && m->in_txn)
 		hs_exec(m->db, "ROLLBACK");
 	sqlite3_close(m->db);
@@ -661,7 +653,7 @@ static int history_put(hs_master *m, const hs_table *t, sqlite3_value **pk,
 	char when[32], *key, *pkj, *ch;
 	json_t *o = json_object();
 	int sr = SQLITE_OK;
-	for (int i = 0; o && i < t->ncols; i++) {
+	for (int i = 0; o && (oldv || newv) && i < t->ncols; i++) {
 		if (changed && (!changed[i] || hs_value_same(oldv[i], newv[i])))
 			continue;
 		json_t *pair = json_array();
@@ -762,7 +754,7 @@ static int rewrite_references(hs_master *m, const hs_schema *s,
 			if (!hs_fkey_targets_key(&t->fk[f], &s->t[rb->table]) ||
 			    rb->old_key != sqlite3_value_int64(v))
 				continue;
-			sqlite3_value *nv = hs_value_int(m->db, rb->new_key);
+			sqlite3_value *nv = hs_value_int(m->select1, rb->new_key);
 			if (!nv)
 				return SQLITE_NOMEM;
 			sqlite3_value_free(v);
@@ -798,7 +790,7 @@ static int rebase_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 			key = m->rebases[k].new_key;
 	do {
 		key++;
-		sqlite3_value *nv = hs_value_int(m->db, key);
+		sqlite3_value *nv = hs_value_int(m->select1, key);
 		if (!nv)
 			return SQLITE_NOMEM;
 		sqlite3_value_free(rc->pk[0]);
@@ -1036,8 +1028,12 @@ static int merge_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 			cc->site = m->site;
 			cc->vseq = cc->seq = seq;
 		}
-		sr = history_put(m, t, rc->pk, "insert", NULL,
-				 rc->vals, NULL, rc->row_hlc);
+		/* An insert's values are the row itself: the log says who
+		 * and when. Rows that were there before tracking are not an
+		 * event at all. */
+		sr = rc->existing ? SQLITE_OK
+				  : history_put(m, t, rc->pk, "insert", NULL, NULL,
+						NULL, rc->row_hlc);
 		if (sr == SQLITE_OK)
 			sr = meta_store(m, t->name, &pk, &rm);
 		*merged = 1;
@@ -1206,7 +1202,7 @@ static int pull_row(hs_master *m, const hs_schema *s, int ti, sqlite3_stmt *q,
 
 	memset(&rm, 0, sizeof(rm));
 	if (pk_decode(sqlite3_column_blob(q, 1), sqlite3_column_bytes(q, 1),
-		      t->npk, pk, m->db) != 0)
+		      t->npk, pk, m->select1) != 0)
 		return SQLITE_CORRUPT;
 	rm.ncols = t->ncols;
 	rm.cols = calloc((size_t)t->ncols, sizeof(col_clock));

@@ -57,6 +57,7 @@ typedef struct sync_ctx {
 	int64_t pulled_total, pushed_total;
 	int master_committed;
 	int retention_days; /* the office's history retention */
+	sqlite3_stmt *select1; /* makes values on the replica (hs_value_*) */
 	char warning[300];
 	hs_buf err;
 } sync_ctx;
@@ -134,7 +135,7 @@ static int stamp_bookkeeping(sync_ctx *c, hs_rowchange *rc)
 	if (ub >= 0 && (rc->inserted ? sqlite3_value_type(rc->vals[ub]) ==
 					       SQLITE_NULL
 				     : !rc->changed[ub])) {
-		sqlite3_value *v = hs_value_text(c->r->db, c->user);
+		sqlite3_value *v = hs_value_text(c->select1, c->user);
 		if (!v)
 			return SQLITE_NOMEM;
 		stamp(rc, ub, v, hlc, base);
@@ -144,7 +145,7 @@ static int stamp_bookkeeping(sync_ctx *c, hs_rowchange *rc)
 				     : !rc->changed[ua])) {
 		char when[32];
 		hs_iso_time(hlc >> 16, when);
-		sqlite3_value *v = hs_value_text(c->r->db, when);
+		sqlite3_value *v = hs_value_text(c->select1, when);
 		if (!v)
 			return SQLITE_NOMEM;
 		stamp(rc, ua, v, hlc, base);
@@ -219,13 +220,14 @@ static int build_push(sync_ctx *c)
 			cur->row_base = base;
 			memset(cur->changed, 0, (size_t)cur->ncols);
 		} else {
-			if (op == HS_OP_INSERT) {
+			if (op == HS_OP_INSERT || op == HS_OP_EXISTING) {
 				cur->alive = 1;
 				cur->inserted = 1;
+				cur->existing = op == HS_OP_EXISTING;
 				cur->row_hlc = to_hlc(c, wall, base);
 				cur->row_base = base;
 			}
-			stamp_columns(c, cur, op == HS_OP_INSERT ? -1 : mask, wall, base);
+			stamp_columns(c, cur, op == HS_OP_UPDATE ? mask : -1, wall, base);
 		}
 	}
 	if (sr != SQLITE_DONE)
@@ -420,6 +422,16 @@ static int apply_rows(sync_ctx *c)
 	for (int i = 0; i < c->s.n; i++)
 		if ((sr = hs_applier_prepare(&ap[i], r->db, &c->s.t[i], hs_now_ms(r))) != SQLITE_OK)
 			goto cleanup;
+	/* Did the app write anything since the push read the log? */
+	sqlite3_stmt *t1;
+	int64_t tail = 0;
+	if ((sr = hs_prepare(r->db, &t1, "SELECT count(*) FROM hubsync_changes"
+					 " WHERE id > ?1")) != SQLITE_OK)
+		goto cleanup;
+	sqlite3_bind_int64(t1, 1, c->snap);
+	if (sqlite3_step(t1) == SQLITE_ROW)
+		tail = sqlite3_column_int64(t1, 0);
+	sqlite3_finalize(t1);
 	sr = hs_prepare(r->db, &q, "SELECT op, mask FROM hubsync_changes WHERE"
 				   " id > ?1 AND tbl = ?2 AND k1 IS ?3 AND k2 IS ?4"
 				   " AND k3 IS ?5 AND k4 IS ?6");
@@ -436,8 +448,11 @@ static int apply_rows(sync_ctx *c)
 				int whole;
 				if (rc->table != ti || rc->alive != (pass == 1))
 					continue;
-				sr = blocked_columns(c, q, ti, rc->pk, blocked, &whole);
-				if (sr != SQLITE_OK)
+				whole = 0;
+				memset(blocked, 0, (size_t)maxcols);
+				if (tail && (sr = blocked_columns(c, q, ti, rc->pk,
+								  blocked, &whole)) !=
+						    SQLITE_OK)
 					goto cleanup;
 				if (whole)
 					continue; /* decided by the master next time */
@@ -816,6 +831,10 @@ int hs_replica_sync(hs_replica *r, const hs_sync_options *opts,
 	c.ms.pushed = calloc((size_t)c.s.n + 1, sizeof(int64_t));
 	c.pulled_rows = calloc((size_t)c.s.n + 1, sizeof(int64_t));
 	c.local_max = calloc((size_t)c.s.n + 1, sizeof(int64_t));
+	if (hs_select1_prepare(r->db, &c.select1) != SQLITE_OK) {
+		rc = hs_fail_sqlite(r, sqlite3_errcode(r->db), "cannot read");
+		goto out;
+	}
 	if (!c.ms.pushed || !c.pulled_rows || !c.local_max || !c.site || !c.user || !c.master) {
 		rc = hs_fail(r, HS_ERROR, "cannot read the sync setup of %s",
 			     r->path);
@@ -842,6 +861,7 @@ out:
 	free(c.ms.pushed);
 	free(c.pulled_rows);
 	free(c.local_max);
+	sqlite3_finalize(c.select1);
 	free(c.site);
 	free(c.user);
 	free(c.master);

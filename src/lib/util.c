@@ -218,26 +218,47 @@ int hs_value_same(sqlite3_value *a, sqlite3_value *b)
 	}
 }
 
-/* The public API has no value constructor: bind, select, duplicate. */
-static sqlite3_value *value_from(sqlite3 *db, int64_t i, const char *s)
+int hs_select1_prepare(sqlite3 *db, sqlite3_stmt **out)
 {
-	sqlite3_stmt *st;
+	return hs_prepare(db, out, "SELECT ?1");
+}
+
+static sqlite3_value *select1_value(sqlite3_stmt *st)
+{
 	sqlite3_value *out = NULL;
-	if (hs_prepare(db, &st, "SELECT ?1") != SQLITE_OK)
-		return NULL;
-	if (s)
-		sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_int64(st, 1, i);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		out = sqlite3_value_dup(sqlite3_column_value(st, 0));
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	return out;
 }
 
-sqlite3_value *hs_value_int(sqlite3 *db, int64_t v) { return value_from(db, v, NULL); }
-
-sqlite3_value *hs_value_text(sqlite3 *db, const char *s)
+sqlite3_value *hs_value_int(sqlite3_stmt *select1, int64_t v)
 {
-	return value_from(db, 0, s ? s : "");
+	sqlite3_bind_int64(select1, 1, v);
+	return select1_value(select1);
+}
+
+sqlite3_value *hs_value_text(sqlite3_stmt *select1, const char *s)
+{
+	sqlite3_bind_text(select1, 1, s ? s : "", -1, SQLITE_STATIC);
+	return select1_value(select1);
+}
+
+sqlite3_value *hs_value_double(sqlite3_stmt *select1, double d)
+{
+	sqlite3_bind_double(select1, 1, d);
+	return select1_value(select1);
+}
+
+sqlite3_value *hs_value_blob(sqlite3_stmt *select1, int type, const void *p,
+			     int n)
+{
+	if (type == SQLITE_TEXT)
+		sqlite3_bind_text(select1, 1, p, n, SQLITE_STATIC);
+	else if (type == SQLITE_BLOB)
+		sqlite3_bind_blob(select1, 1, p, n, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(select1, 1);
+	return select1_value(select1);
 }

@@ -49,10 +49,17 @@ int hs_exec(sqlite3 *db, const char *sql);
 /* Run a query returning one integer; dflt if no row. rc via *rc if given. */
 int64_t hs_query_int(sqlite3 *db, const char *sql, int64_t dflt, int *rc);
 
-/* New owned values (free with sqlite3_value_free); NULL on failure. db is
- * any open connection (used to build the value). */
-sqlite3_value *hs_value_int(sqlite3 *db, int64_t v);
-sqlite3_value *hs_value_text(sqlite3 *db, const char *s);
+/* The public API has no value constructor: values are made by binding
+ * into a prepared "SELECT ?1" (hs_select1_prepare, finalize when done)
+ * and duplicating the result. New owned values (sqlite3_value_free);
+ * NULL on failure. */
+int hs_select1_prepare(sqlite3 *db, sqlite3_stmt **out);
+sqlite3_value *hs_value_int(sqlite3_stmt *select1, int64_t v);
+sqlite3_value *hs_value_text(sqlite3_stmt *select1, const char *s);
+sqlite3_value *hs_value_double(sqlite3_stmt *select1, double d);
+/* type SQLITE_TEXT or SQLITE_BLOB (n bytes at p), else NULL. */
+sqlite3_value *hs_value_blob(sqlite3_stmt *select1, int type, const void *p,
+			     int n);
 
 /* Same value, same type (1 vs 1.0 vs '1' differ; NULL equals NULL). */
 int hs_value_same(sqlite3_value *a, sqlite3_value *b);
