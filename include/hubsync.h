@@ -152,6 +152,78 @@ int hs_replica_number_next(hs_replica *r, const char *series, int64_t *out);
 /* Numbers reserved per block (default 20, 1..100000). */
 int hs_replica_number_block_set(hs_replica *r, int size);
 
+/* ---- Backups ---------------------------------------------------------
+ *
+ * Copies of a master taken under its lock, checked, rotated, and put back
+ * (docs/BACKUP.md). They work on the master file itself, not through a
+ * replica: the PC that runs them needs the share mounted. Having no handle,
+ * they hand a failure's one-line message back through *errmsg (may be NULL;
+ * free with hs_free), and what they did as a JSON object through
+ * *result_json (may be NULL; free with hs_free).
+ */
+
+#define HS_BACKUP_KEEP_DEFAULT 7
+#define HS_BACKUP_KEEP_MAX 10000
+
+#define HS_BACKUP_OPTIONS_VERSION 1
+typedef struct hs_backup_options {
+	int version;
+	const char *dir;     /* NULL: the master's folder + "/backups" */
+	int keep;            /* copies kept (newest); 0: HS_BACKUP_KEEP_DEFAULT */
+	int lock_timeout_ms; /* 0: 30000; wait this long for the master lock */
+} hs_backup_options;
+#define HS_BACKUP_OPTIONS_INIT { HS_BACKUP_OPTIONS_VERSION, NULL, 0, 0 }
+
+/*
+ * Copy the master at master_path to DIR/NAME.YYYY-MM-DDTHH-MM-SSZ.bak (NAME:
+ * the master's file name; the time in UTC), holding the master lock from
+ * before the copy to after the rotation: the copy is consistent and no sync
+ * writes meanwhile. The copy is checked (PRAGMA integrity_check, hubsync
+ * tables) before it takes its final name; then the oldest copies of this
+ * master in DIR beyond the newest keep are deleted. DIR is created if
+ * missing (its parent must exist).
+ *
+ * *result_json: {"master", "backup" (path), "bytes", "seq" (the master's
+ * sequence), "keep", "removed": [paths]}.
+ * Errors change nothing (a partial copy is deleted, nothing is rotated):
+ * HS_EIO the master is not there or DIR cannot be written, HS_EBUSY the
+ * lock, HS_ECORRUPT the master is damaged or not a hubsync master,
+ * HS_EINVALID bad options.
+ */
+int hs_backup_create(const char *master_path, const hs_backup_options *opts,
+		     char **result_json, char **errmsg);
+
+/*
+ * Check that path is an intact SQLite file (PRAGMA integrity_check) holding
+ * a hubsync master of a format this library reads. Reads only.
+ * *result_json: {"path", "bytes", "seq"}. HS_EIO when path cannot be read,
+ * HS_ECORRUPT when the check fails.
+ */
+int hs_backup_verify(const char *path, char **result_json, char **errmsg);
+
+/*
+ * Put the backup at backup_path in place of the master at master_path:
+ * check the backup (as hs_backup_verify), take the master lock, keep the
+ * current master aside as MASTER.before-restore-YYYY-MM-DDTHH-MM-SSZ (with
+ * its journal, if it had a live one), copy the backup to a temporary file
+ * in the master's folder, fsync it and rename it over the master, release.
+ * The current master may be damaged (that is what restores are for) but
+ * must exist (a missing file is a share that is not mounted). The restored
+ * master records when and from what it was restored (hubsync_master keys
+ * 'restored_at', 'restored_from'). Only opts->lock_timeout_ms is read (opts
+ * may be NULL). Replicas notice at their next sync that the master went
+ * back and send their rows again (docs/BACKUP.md).
+ *
+ * *result_json: {"master", "backup", "seq", "previous_seq" (null when the
+ * old master could not be read), "kept_aside" (path)}.
+ * Errors change nothing: HS_EIO the master or backup is not there or the
+ * folder cannot be written, HS_ECORRUPT the backup failed its check,
+ * HS_EBUSY the lock, HS_EINVALID the backup is the master itself.
+ */
+int hs_backup_restore(const char *master_path, const char *backup_path,
+		      const hs_backup_options *opts, char **result_json,
+		      char **errmsg);
+
 /* Free memory returned by this API. Accepts NULL. */
 void hs_free(void *p);
 
