@@ -26,6 +26,8 @@ static const cli_command commands[] = {
 	{ "resolve", cli_cmd_resolve, "keep the local or remote value of a conflict" },
 	{ "log", cli_cmd_log, "show the audit trail of changes" },
 	{ "number", cli_cmd_number, "take the next quote or project number" },
+	{ "backup", cli_cmd_backup, "copy the master under its lock, checked and rotated" },
+	{ "restore", cli_cmd_restore, "put a backup in place of the master" },
 	{ "demo", cli_cmd_demo, "run five simulated users (no setup needed)" },
 	{ "daemon", hs_daemon_main, "scheduled sync, HTTP API and status page" },
 };
