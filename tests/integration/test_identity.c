@@ -127,6 +127,21 @@ static void net_close(net *N)
 		tu_site_close(&N->s[i]);
 }
 
+/* The bytes of a file, for "a failed call changed nothing". */
+static char *file_bytes(const char *path, long *len)
+{
+	FILE *f = fopen(path, "rb");
+	TU_CHECK(f != NULL, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	*len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *b = malloc((size_t)*len + 1);
+	TU_CHECK(b && fread(b, 1, (size_t)*len, f) == (size_t)*len,
+		 "cannot read %s", path);
+	fclose(f);
+	return b;
+}
+
 /* ---- integer keys made offline ------------------------------------- */
 
 /*
@@ -297,6 +312,361 @@ static void int_keys_rebased_children_follow(void) { int_keys_run(0); }
 /* The app enforcing foreign keys, cascades acting in the app. */
 static void int_keys_rebased_fk_enforced(void) { int_keys_run(1); }
 
+/* ---- conflicts ------------------------------------------------------ */
+
+/* The conflict (resolved ones too) of site s on table whose key column
+ * keycol holds the value with quote() literal key (NULL: any), and, unless col is
+ * NULL, on that column ("" for a whole-row conflict); a new reference or
+ * NULL. */
+static json_t *conflict_on(tu_site *s, const char *table, const char *keycol,
+			   const char *key, const char *col)
+{
+	json_t *a = tu_site_conflicts(s, 1), *c, *found = NULL;
+	size_t i;
+	json_array_foreach(a, i, c) {
+		const char *t = json_string_value(json_object_get(c, "table"));
+		json_t *cj = json_object_get(c, "column");
+		char *k = tu_json_to_quote(json_object_get(json_object_get(c, "pk"),
+							   keycol));
+		int match = t && !strcmp(t, table) && (!key || !strcmp(k, key)) &&
+			    (!col || (*col ? json_is_string(cj) &&
+						     !strcmp(json_string_value(cj), col)
+					   : json_is_null(cj)));
+		free(k);
+		if (match) {
+			found = json_incref(c);
+			break;
+		}
+	}
+	json_decref(a);
+	return found;
+}
+
+/* The conflict with this id as site s lists it (resolved ones too). */
+static json_t *conflict_by_id(tu_site *s, int64_t id)
+{
+	json_t *a = tu_site_conflicts(s, 1), *c, *found = NULL;
+	size_t i;
+	json_array_foreach(a, i, c)
+		if (json_integer_value(json_object_get(c, "id")) == id)
+			found = json_incref(c);
+	json_decref(a);
+	return found;
+}
+
+static int64_t conflict_id(json_t *c)
+{
+	return json_integer_value(json_object_get(c, "id"));
+}
+
+/* Every replica lists conflict id as resolved, and not among the
+ * unresolved ones. */
+static void check_resolved_everywhere(net *N, int64_t id)
+{
+	for (int i = 0; i < N->n; i++) {
+		json_t *c = conflict_by_id(&N->s[i], id);
+		TU_CHECK(c && json_is_true(json_object_get(c, "resolved")),
+			 "%s: conflict %lld is %s", N->s[i].name, (long long)id,
+			 c ? "not marked resolved" : "not listed");
+		json_decref(c);
+		json_t *open = tu_site_conflicts(&N->s[i], 0), *o;
+		size_t k;
+		json_array_foreach(open, k, o)
+			TU_CHECK(conflict_id(o) != id, "%s lists resolved conflict"
+				 " %lld as unresolved", N->s[i].name, (long long)id);
+		json_decref(open);
+	}
+}
+
+/* A conflict as every replica should agree on it: id, table, pk, column,
+ * and the two sides in a fixed order (which one a PC calls "local"
+ * depends on who is looking). */
+static char *conflict_canon(json_t *c)
+{
+	char *l = json_dumps(json_object_get(c, "local_value"),
+			     JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	char *r = json_dumps(json_object_get(c, "remote_value"),
+			     JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	char *pk = json_dumps(json_object_get(c, "pk"),
+			      JSON_COMPACT | JSON_SORT_KEYS);
+	char *col = json_dumps(json_object_get(c, "column"), JSON_ENCODE_ANY);
+	int swap = strcmp(l, r) > 0;
+	char *out = sqlite3_mprintf("%lld %s %s %s %s | %s", (long long)conflict_id(c),
+				    json_string_value(json_object_get(c, "table")),
+				    pk, col, swap ? r : l, swap ? l : r);
+	char *dup = strdup(out);
+	sqlite3_free(out);
+	free(l);
+	free(r);
+	free(pk);
+	free(col);
+	return dup;
+}
+
+/* Every replica lists the same conflicts (sides in either order). */
+static void check_same_conflicts(net *N)
+{
+	char *first = NULL;
+	for (int i = 0; i < N->n; i++) {
+		json_t *a = tu_site_conflicts(&N->s[i], 1), *c;
+		size_t k;
+		char *all = strdup("");
+		json_array_foreach(a, k, c) {
+			char *one = conflict_canon(c);
+			char *cat = sqlite3_mprintf("%s%s\n", all, one);
+			free(all);
+			free(one);
+			all = strdup(cat);
+			sqlite3_free(cat);
+		}
+		json_decref(a);
+		if (!first)
+			first = all;
+		else {
+			TU_CHECK(!strcmp(first, all), "%s lists other conflicts"
+				 " than %s:\n%s---\n%s", N->s[i].name,
+				 N->s[0].name, all, first);
+			free(all);
+		}
+	}
+	free(first);
+}
+
+/* The member col of a whole-row side (an object), as text; "" if absent. */
+static const char *side_text(json_t *c, const char *side, const char *col)
+{
+	const char *v = json_string_value(json_object_get(json_object_get(c, side),
+							  col));
+	return v ? v : "";
+}
+
+/* ---- UNIQUE collisions ---------------------------------------------- */
+
+static const char *UNIQUE_SCHEMA =
+	"CREATE TABLE manual_quotes (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" quoteNumber TEXT NOT NULL UNIQUE, data TEXT NOT NULL);"
+	"CREATE TABLE projects (id TEXT PRIMARY KEY, projectNumber TEXT UNIQUE,"
+	" name TEXT)";
+
+/* The last sync of s succeeded (sync_log) and counted n conflicts. */
+static void check_sync_ok(tu_site *s, json_t *res, int conflicts)
+{
+	char *log = tu_last_sync_log(s->app);
+	TU_CHECK(!strncmp(log, "success|", 8), "%s: sync_log says %s", s->name,
+		 log);
+	free(log);
+	json_int_t n = json_integer_value(json_object_get(json_object_get(res,
+									  "stats"),
+							  "conflicts"));
+	TU_CHECK(n == conflicts, "%s: sync counted %lld conflicts, want %d",
+		 s->name, (long long)n, conflicts);
+}
+
+/*
+ * Two users give two new rows the same UNIQUE value offline (a manual
+ * quote number with colliding integer ids too, a project number with text
+ * ids). Every sync succeeds; the first to push keeps the value; the other
+ * row is kept out (deleted where it was made) and is listed on every
+ * replica as a whole-row conflict holding both versions.
+ *
+ * Resolving it: "keep remote" (the row that has the number) just closes
+ * it. "Keep local" restores the losing row as it was, number included, so
+ * it is refused while the number is still taken: the call fails with one
+ * line naming the UNIQUE column, and nothing changes (the conflict stays
+ * open). Once a user has changed the number of the row holding it, keep
+ * local brings the lost row back, everywhere.
+ */
+static void unique_collision_everywhere_same(void)
+{
+	net N;
+	net_open(&N, 3, UNIQUE_SCHEMA, 0);
+	tu_exec(N.s[2].app, "INSERT INTO manual_quotes (quoteNumber, data)"
+			    " VALUES ('Q-200', 'carol')");
+	net_sync_all(&N, 1);
+	tu_now_ms += 1000;
+	tu_exec(N.s[0].app, "INSERT INTO manual_quotes (quoteNumber, data)"
+			    " VALUES ('Q-100', 'alice');"
+			    "INSERT INTO projects (id, projectNumber, name)"
+			    " VALUES ('p-a', 'P-1', 'alice project')");
+	tu_now_ms += 1000;
+	tu_exec(N.s[1].app, "INSERT INTO manual_quotes (quoteNumber, data)"
+			    " VALUES ('Q-100', 'bob'), ('Q-300', 'bob 2');"
+			    "INSERT INTO projects (id, projectNumber, name)"
+			    " VALUES ('p-b', 'P-1', 'bob project')");
+
+	json_t *res = tu_json_take(tu_site_sync(&N.s[0], 1));
+	check_sync_ok(&N.s[0], res, 0);
+	json_decref(res);
+	res = tu_json_take(tu_site_sync(&N.s[1], 1));
+	check_sync_ok(&N.s[1], res, 2);
+	json_decref(res);
+	net_sync_all(&N, 2);
+	net_check_converged(&N);
+	check_same_conflicts(&N);
+
+	/* The first to push kept the numbers. */
+	for (int i = 0; i < 3; i++) {
+		sqlite3 *db = N.s[i].app;
+		char *mq = tu_text(db, "SELECT group_concat(quoteNumber || '=' ||"
+				   " data, ' ') FROM (SELECT * FROM manual_quotes"
+				   " ORDER BY quoteNumber)");
+		char *pr = tu_text(db, "SELECT group_concat(id, ' ') FROM projects");
+		TU_CHECK(mq && !strcmp(mq, "Q-100=alice Q-200=carol Q-300=bob 2"),
+			 "%s: manual quotes %s", N.s[i].name, mq);
+		TU_CHECK(pr && !strcmp(pr, "p-a"), "%s: projects %s",
+			 N.s[i].name, pr);
+		free(mq);
+		free(pr);
+	}
+	/* Both versions of each losing row are listed, from the loser's
+	 * side on the loser's PC. */
+	json_t *cq = conflict_on(&N.s[1], "manual_quotes", "id", NULL, "");
+	json_t *cp = conflict_on(&N.s[1], "projects", "id", "'p-b'", "");
+	TU_CHECK(cq && cp, "a UNIQUE conflict is missing (bob's quote %p,"
+		 " bob's project %p)", (void *)cq, (void *)cp);
+	TU_CHECK(!strcmp(side_text(cq, "local_value", "data"), "bob") &&
+			 !strcmp(side_text(cq, "local_value", "quoteNumber"), "Q-100") &&
+			 !strcmp(side_text(cq, "remote_value", "data"), "alice") &&
+			 !strcmp(json_string_value(json_object_get(cq, "winner")),
+				 "remote"),
+		 "bob's quote conflict: %s", json_dumps(cq, JSON_COMPACT));
+	TU_CHECK(!strcmp(side_text(cp, "local_value", "name"), "bob project") &&
+			 !strcmp(side_text(cp, "remote_value", "name"), "alice project"),
+		 "bob's project conflict: %s", json_dumps(cp, JSON_COMPACT));
+
+	/* Keep local while the number is taken: refused, nothing changed. */
+	long n0, n1;
+	char *before = file_bytes(N.s[1].path, &n0);
+	int rc = hs_replica_resolve(N.s[1].hs, conflict_id(cq), HS_KEEP_LOCAL);
+	const char *msg = hs_replica_errmsg(N.s[1].hs);
+	TU_CHECK(rc != HS_OK && strstr(msg, "quoteNumber") && !strchr(msg, '\n'),
+		 "keep local of a number still taken: %d %s", rc, msg);
+	char *after = file_bytes(N.s[1].path, &n1);
+	TU_CHECK(n0 == n1 && !memcmp(before, after, (size_t)n0),
+		 "a refused resolve changed bob's file");
+	free(before);
+	free(after);
+	json_t *still = conflict_by_id(&N.s[1], conflict_id(cq));
+	TU_CHECK(json_is_false(json_object_get(still, "resolved")),
+		 "a refused resolve marked the conflict resolved");
+	json_decref(still);
+
+	/* alice gives her quote another number; then bob's comes back. */
+	tu_now_ms += 60000;
+	tu_exec(N.s[0].app, "UPDATE manual_quotes SET quoteNumber = 'Q-101'"
+			    " WHERE data = 'alice'");
+	net_sync(&N, 0);
+	net_sync(&N, 1);
+	TU_CHECK(hs_replica_resolve(N.s[1].hs, conflict_id(cq), HS_KEEP_LOCAL)
+			 == 0, "keep local once the number is free: %s",
+		 hs_replica_errmsg(N.s[1].hs));
+	/* carol, no party to it, keeps alice's project (the winner) */
+	json_t *cp_carol = conflict_on(&N.s[2], "projects", "id", "'p-b'", "");
+	TU_CHECK(hs_replica_resolve(N.s[2].hs, conflict_id(cp_carol),
+				    !strcmp(json_string_value(json_object_get(
+						    cp_carol, "winner")), "local")
+					    ? HS_KEEP_LOCAL
+					    : HS_KEEP_REMOTE) == 0,
+		 "carol keeps the winner of the project conflict: %s",
+		 hs_replica_errmsg(N.s[2].hs));
+	net_sync_all(&N, 2);
+	net_check_converged(&N);
+	for (int i = 0; i < 3; i++) {
+		char *mq = tu_text(N.s[i].app, "SELECT group_concat(id || ':' ||"
+				   " quoteNumber || '=' || data, ' ') FROM (SELECT *"
+				   " FROM manual_quotes ORDER BY quoteNumber)");
+		/* carol's quote was first (id 1), alice's second (2),
+		 * bob's two next (3 and 4); bob's Q-100 back under its id */
+		TU_CHECK(mq && !strcmp(mq, "3:Q-100=bob 2:Q-101=alice"
+					   " 1:Q-200=carol 4:Q-300=bob 2"),
+			 "%s: manual quotes after the resolutions: %s",
+			 N.s[i].name, mq);
+		free(mq);
+	}
+	check_resolved_everywhere(&N, conflict_id(cq));
+	check_resolved_everywhere(&N, conflict_id(cp_carol));
+	json_decref(cq);
+	json_decref(cp);
+	json_decref(cp_carol);
+	net_close(&N);
+}
+/*
+ * A user changes an existing row's UNIQUE value to one another PC took
+ * for a new row at the same time (bob pushes first). Expected: every sync
+ * succeeds, bob's row keeps the number, carol's change is listed as a
+ * whole-row conflict (her version and bob's row), carol's row keeps its
+ * old number everywhere, all replicas converge.
+ */
+static void unique_update_to_taken_value(void)
+{
+	net N;
+	net_open(&N, 2, UNIQUE_SCHEMA, 0);
+	net_sync_all(&N, 1);
+	tu_exec(N.s[1].app, "INSERT INTO manual_quotes (quoteNumber, data)"
+			    " VALUES ('Q-200', 'carol')");
+	net_sync_all(&N, 2);
+	tu_now_ms += 1000;
+	tu_exec(N.s[0].app, "INSERT INTO manual_quotes (quoteNumber, data)"
+			    " VALUES ('Q-300', 'alice')");
+	tu_exec(N.s[1].app, "UPDATE manual_quotes SET quoteNumber = 'Q-300'"
+			    " WHERE data = 'carol'");
+	net_sync(&N, 0);
+	char *json = NULL;
+	int rc = tu_site_sync_rc(&N.s[1], &json);
+	TU_CHECK(rc == 0, "the sync of the PC whose change lost a UNIQUE value"
+		 " failed: %d %s", rc, hs_replica_errmsg(N.s[1].hs));
+	hs_free(json);
+	net_sync_all(&N, 2);
+	net_check_converged(&N);
+	check_same_conflicts(&N);
+	char *mq = tu_text(N.s[1].app, "SELECT group_concat(quoteNumber || '='"
+			   " || data, ' ') FROM (SELECT * FROM manual_quotes"
+			   " ORDER BY quoteNumber)");
+	TU_CHECK(mq && !strcmp(mq, "Q-200=carol Q-300=alice"), "outcome: %s", mq);
+	free(mq);
+	json_t *c = conflict_on(&N.s[1], "manual_quotes", "id", NULL, "");
+	TU_CHECK(c && !strcmp(side_text(c, "local_value", "quoteNumber"), "Q-300")
+		 && !strcmp(side_text(c, "local_value", "data"), "carol"),
+		 "the lost change is not listed: %s",
+		 c ? json_dumps(c, JSON_COMPACT) : "(none)");
+	json_decref(c);
+	net_close(&N);
+}
+
+/*
+ * One user swaps the numbers of two rows in one transaction (through a
+ * temporary value, as SQLite requires). Nobody else wrote: expected, the
+ * swap reaches everyone, no conflict, all replicas converge.
+ */
+static void unique_swap_by_one_user(void)
+{
+	net N;
+	net_open(&N, 2, UNIQUE_SCHEMA, 0);
+	tu_exec(N.s[0].app, "INSERT INTO manual_quotes (quoteNumber, data)"
+			    " VALUES ('Q-1', 'first'), ('Q-2', 'second')");
+	net_sync_all(&N, 2);
+	tu_now_ms += 1000;
+	tu_exec(N.s[0].app, "BEGIN;"
+			    "UPDATE manual_quotes SET quoteNumber = 'tmp' WHERE id = 1;"
+			    "UPDATE manual_quotes SET quoteNumber = 'Q-1' WHERE id = 2;"
+			    "UPDATE manual_quotes SET quoteNumber = 'Q-2' WHERE id = 1;"
+			    "COMMIT");
+	net_sync_all(&N, 2);
+	for (int i = 0; i < 2; i++) {
+		char *mq = tu_text(N.s[i].app, "SELECT group_concat(id || ':' ||"
+				   " quoteNumber, ' ') FROM (SELECT * FROM"
+				   " manual_quotes ORDER BY id)");
+		TU_CHECK(mq && !strcmp(mq, "1:Q-2 2:Q-1"), "%s: after the swap %s",
+			 N.s[i].name, mq);
+		free(mq);
+		json_t *a = tu_site_conflicts(&N.s[i], 1);
+		TU_CHECK(json_array_size(a) == 0, "%s: a swap by one user made"
+			 " %zu conflicts", N.s[i].name, json_array_size(a));
+		json_decref(a);
+	}
+	net_check_converged(&N);
+	net_close(&N);
+}
 
 /* ---- numbered series ------------------------------------------------ */
 
@@ -317,21 +687,6 @@ static int num_rand(int n)
 	num_rng ^= num_rng >> 7;
 	num_rng ^= num_rng << 17;
 	return (int)(num_rng % (uint64_t)n);
-}
-
-/* The bytes of a file, for "a failed call changed nothing". */
-static char *file_bytes(const char *path, long *len)
-{
-	FILE *f = fopen(path, "rb");
-	TU_CHECK(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	*len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc((size_t)*len + 1);
-	TU_CHECK(b && fread(b, 1, (size_t)*len, f) == (size_t)*len,
-		 "cannot read %s", path);
-	fclose(f);
-	return b;
 }
 
 /* A draw while this PC cannot reach the share must fail cleanly: an
@@ -527,6 +882,10 @@ int main(int argc, char **argv)
 		 int_keys_rebased_children_follow},
 		{"int_keys_rebased_fk_enforced", int_keys_rebased_fk_enforced},
 		{"numbers_unique_offline", numbers_unique_offline},
+		{"unique_collision_everywhere_same",
+		 unique_collision_everywhere_same},
+		{"unique_update_to_taken_value", unique_update_to_taken_value},
+		{"unique_swap_by_one_user", unique_swap_by_one_user},
 		{"numbers_bad_requests", numbers_bad_requests},
 	};
 	return tu_run_cases(cases, sizeof(cases) / sizeof(cases[0]), argc,
