@@ -162,3 +162,18 @@ int hs_applier_select(hs_applier *a, sqlite3_value **pk, sqlite3_value **out,
 	sqlite3_clear_bindings(a->sel);
 	return rc;
 }
+
+int hs_applier_find(hs_applier *a, sqlite3_value **pk, int *found)
+{
+	int rc;
+	bind_pk(a->sel, a->t, pk);
+	rc = sqlite3_step(a->sel);
+	*found = rc == SQLITE_ROW;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+void hs_applier_done(hs_applier *a)
+{
+	sqlite3_reset(a->sel);
+	sqlite3_clear_bindings(a->sel);
+}

@@ -24,6 +24,7 @@ typedef struct hs_rowchange {
 	int alive;              /* final state: 1 the row exists, 0 deleted */
 	int inserted;           /* push: (re)inserted by this batch */
 	int existing;           /* push: queued by init, not written by a user */
+	int stamped;            /* push: updated_at/updated_by filled in */
 	int foreign;            /* pull: written by another PC (else our own
 				 * push coming back) */
 	int64_t row_hlc;        /* HLC of the insert or delete */

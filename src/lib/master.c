@@ -46,7 +46,7 @@ static const char *MASTER_DDL =
 	" pk BLOB NOT NULL, alive INTEGER NOT NULL, seq INTEGER NOT NULL,"
 	" vseq INTEGER NOT NULL, hlc INTEGER NOT NULL, site INTEGER NOT NULL,"
 	" clocks BLOB, PRIMARY KEY(tbl, pk)) WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS hubsync_rows_seq ON hubsync_rows(seq);"
+	"CREATE INDEX IF NOT EXISTS hubsync_rows_seq ON hubsync_rows(tbl, seq);"
 	"CREATE TABLE IF NOT EXISTS hubsync_conflicts(id INTEGER PRIMARY KEY"
 	" AUTOINCREMENT, seq INTEGER NOT NULL, tbl TEXT NOT NULL,"
 	" pk TEXT NOT NULL, col TEXT, local_value, remote_value,"
@@ -89,6 +89,7 @@ struct hs_master {
 	hs_lock lock;
 	int in_txn;
 	int64_t seq;
+	int64_t began; /* seq when this transaction began */
 	int site;
 	char *user;
 	sqlite3_stmt *meta_get, *meta_put, *conflict_put, *history_put;
@@ -423,6 +424,7 @@ int hs_master_begin(hs_master *m, const char *site, const char *user,
 	m->in_txn = 1;
 	m->seq = hs_query_int(m->db, "SELECT value FROM hubsync_master"
 				     " WHERE key = 'seq'", 0, &sr);
+	m->began = m->seq;
 	if (sr != SQLITE_OK)
 		return sqlite_fail(m, err, sr, "cannot read");
 	sr = hs_prepare(m->db, &st, "INSERT INTO hubsync_sites(site, user)"
@@ -1181,7 +1183,6 @@ int hs_master_resolve(hs_master *m, const hs_rowset *rs, hs_buf *err)
 
 void hs_pull_clear(hs_pull *p)
 {
-	hs_changeset_clear(&p->rows);
 	hs_rowset_clear(&p->conflicts);
 	hs_rowset_clear(&p->history);
 	hs_rowset_clear(&p->rebases);
@@ -1189,99 +1190,131 @@ void hs_pull_clear(hs_pull *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* Add the pull entry of one hubsync_rows row (skipped if nothing in it is
- * new to this site). */
-static int pull_row(hs_master *m, const hs_schema *s, int ti, sqlite3_stmt *q,
-		    int64_t since, hs_pull *out)
+/*
+ * Stream the rows of table ti changed above since, deleted (alive 0) or
+ * not, to fn. The row change handed to fn borrows the master's values:
+ * they are valid during the call only. Columns this sync pushed itself
+ * are not handed back (the replica has them); our own pushes of earlier
+ * syncs are (the master's copy is the truth: a killed sync may have lost
+ * their stamps or ids on the replica).
+ */
+static int pull_table(hs_master *m, const hs_schema *s, int ti, int alive,
+		      int64_t since, hs_pull_fn fn, void *ctx, hs_pull *out)
 {
 	const hs_table *t = &s->t[ti];
+	hs_applier *a = applier_for(m, s, ti);
+	sqlite3_stmt *q = NULL;
+	hs_rowchange rc;
 	row_meta rm;
-	sqlite3_value *pk[HS_MAX_PK] = {0};
-	hs_rowchange *rc;
-	int any = 0, found = 0, sr = SQLITE_OK;
-
-	memset(&rm, 0, sizeof(rm));
-	if (pk_decode(sqlite3_column_blob(q, 1), sqlite3_column_bytes(q, 1),
-		      t->npk, pk, m->select1) != 0)
-		return SQLITE_CORRUPT;
-	rm.ncols = t->ncols;
-	rm.cols = calloc((size_t)t->ncols, sizeof(col_clock));
-	if (!rm.cols) {
-		sr = SQLITE_NOMEM;
-		goto cleanup;
-	}
-	rm.alive = sqlite3_column_int(q, 2);
-	rm.vseq = sqlite3_column_int64(q, 4);
-	rm.site = sqlite3_column_int(q, 6);
-	clocks_decode(sqlite3_column_blob(q, 7), sqlite3_column_bytes(q, 7), &rm);
-
-	rc = hs_changeset_add(&out->rows, ti, t->ncols);
-	if (!rc) {
-		sr = SQLITE_NOMEM;
-		goto cleanup;
-	}
-	memcpy(rc->pk, pk, sizeof(pk));
-	memset(pk, 0, sizeof(pk));
-	rc->alive = rm.alive;
-	rc->foreign = rm.site != m->site;
-	if (!rm.alive)
-		goto cleanup;
-	rc->foreign = 0;
-	/* Our own pushes come back too: the master's copy is the truth (it
-	 * may carry stamps or ids the replica lost in a killed sync). */
-	int whole = rm.vseq > since;
-	for (int i = 0; i < t->ncols; i++) {
-		col_clock *cc = &rm.cols[i];
-		rc->hlc[i] = cc->hlc;
-		if (whole || cc->seq > since) {
-			rc->changed[i] = 1;
-			rc->foreign |= cc->site != m->site;
-			any = 1;
-			if (cc->hlc > out->max_hlc && cc->site != m->site) {
-				out->max_hlc = cc->hlc;
-				free(out->max_hlc_user);
-				out->max_hlc_user = site_user(m, cc->site);
-			}
-		}
-	}
-	if (any)
-		sr = hs_applier_select(applier_for(m, s, ti), rc->pk, rc->vals,
-				       &found);
-	if (sr == SQLITE_OK && (!any || !found))
-		hs_changeset_pop(&out->rows); /* nothing new for this site */
-cleanup:
-	for (int k = 0; k < HS_MAX_PK; k++)
-		sqlite3_value_free(pk[k]);
-	row_meta_clear(&rm);
-	return sr;
-}
-
-int hs_master_pull(hs_master *m, const hs_schema *s, int64_t since,
-		   hs_pull *out, hs_buf *err)
-{
-	sqlite3_stmt *q;
 	int sr;
-	memset(out, 0, sizeof(*out));
-	sr = hs_prepare(m->db, &q, "SELECT tbl, pk, alive, seq, vseq, hlc, site,"
-				   " clocks FROM hubsync_rows WHERE seq > ?1"
-				   " ORDER BY seq");
+
+	memset(&rc, 0, sizeof(rc));
+	memset(&rm, 0, sizeof(rm));
+	rc.table = ti;
+	rc.ncols = rm.ncols = t->ncols;
+	rc.alive = alive;
+	rc.changed = calloc((size_t)t->ncols, 1);
+	rc.hlc = calloc((size_t)t->ncols, sizeof(int64_t));
+	rc.vals = calloc((size_t)t->ncols, sizeof(sqlite3_value *));
+	rm.cols = calloc((size_t)t->ncols, sizeof(col_clock));
+	if (!a || !rc.changed || !rc.hlc || !rc.vals || !rm.cols) {
+		sr = a ? SQLITE_NOMEM : sqlite3_errcode(m->db);
+		goto cleanup;
+	}
+	sr = hs_prepare(m->db, &q, "SELECT pk, vseq, site, clocks FROM"
+				   " hubsync_rows WHERE tbl = ?1 AND seq > ?2 AND"
+				   " alive = ?3 ORDER BY seq");
 	if (sr != SQLITE_OK)
-		return sqlite_fail(m, err, sr, "cannot read changes");
-	sqlite3_bind_int64(q, 1, since);
+		goto cleanup;
+	sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, since);
+	sqlite3_bind_int(q, 3, alive);
 	while ((sr = sqlite3_step(q)) == SQLITE_ROW) {
-		const hs_table *t =
-			hs_schema_find(s, (const char *)sqlite3_column_text(q, 0));
-		if (!t)
-			continue; /* a table this replica does not track */
-		sr = pull_row(m, s, (int)(t - s->t), q, since, out);
+		int any = 0, found = 0;
+		sr = SQLITE_OK;
+		if (pk_decode(sqlite3_column_blob(q, 0), sqlite3_column_bytes(q, 0),
+			      t->npk, rc.pk, m->select1) != 0) {
+			sr = SQLITE_CORRUPT;
+			break;
+		}
+		rm.vseq = sqlite3_column_int64(q, 1);
+		rm.site = sqlite3_column_int(q, 2);
+		clocks_decode(sqlite3_column_blob(q, 3), sqlite3_column_bytes(q, 3),
+			      &rm);
+		rc.foreign = rm.site != m->site;
+		if (alive) {
+			int whole = rm.vseq > since &&
+				    !(rm.site == m->site && rm.vseq > m->began);
+			rc.foreign = 0;
+			for (int i = 0; i < t->ncols; i++) {
+				col_clock *cc = &rm.cols[i];
+				int mine_now = cc->site == m->site && cc->seq > m->began;
+				rc.hlc[i] = cc->hlc;
+				rc.changed[i] = whole || (cc->seq > since && !mine_now);
+				if (!rc.changed[i])
+					continue;
+				any = 1;
+				rc.foreign |= cc->site != m->site;
+				if (cc->hlc > out->max_hlc && cc->site != m->site) {
+					out->max_hlc = cc->hlc;
+					out->max_hlc_site = cc->site;
+				}
+			}
+			if (any && (sr = hs_applier_find(a, rc.pk, &found)) != SQLITE_OK)
+				break;
+			for (int i = 0; found && i < t->ncols; i++)
+				rc.vals[i] = sqlite3_column_value(a->sel, i);
+		}
+		if (!alive || (any && found))
+			sr = fn(ctx, &rc);
+		if (alive)
+			hs_applier_done(a);
+		for (int k = 0; k < HS_MAX_PK; k++) {
+			sqlite3_value_free(rc.pk[k]);
+			rc.pk[k] = NULL;
+		}
 		if (sr != SQLITE_OK)
 			break;
 	}
-	sqlite3_finalize(q);
 	if (sr == SQLITE_DONE)
-		sr = hs_rowset_fetch(m->db, "SELECT " HS_CONFLICT_COLS
-					    " FROM hubsync_conflicts WHERE seq > ?1",
-				     since, &out->conflicts);
+		sr = SQLITE_OK;
+cleanup:
+	sqlite3_finalize(q);
+	free(rc.changed);
+	free(rc.hlc);
+	free(rc.vals);
+	free(rm.cols);
+	return sr;
+}
+
+int hs_master_pull_rows(hs_master *m, const hs_schema *s, int64_t since,
+			hs_pull_fn fn, void *ctx, hs_pull *out, hs_buf *err)
+{
+	int sr = SQLITE_OK;
+	/* Deletes first, children before parents (a row taking over a
+	 * UNIQUE value then finds it free); then the rest, parents first. */
+	for (int k = s->n - 1; sr == SQLITE_OK && k >= 0; k--)
+		sr = pull_table(m, s, k, 0, since, fn, ctx, out);
+	for (int k = 0; sr == SQLITE_OK && k < s->n; k++)
+		sr = pull_table(m, s, k, 1, since, fn, ctx, out);
+	if (sr == SQLITE_OK && out->max_hlc_site) {
+		free(out->max_hlc_user);
+		out->max_hlc_user = site_user(m, out->max_hlc_site);
+	}
+	if (sr == SQLITE_OK)
+		return 0;
+	if (!err->len)
+		sqlite_fail(m, err, sr, "cannot read changes");
+	return HS_ERROR;
+}
+
+int hs_master_pull(hs_master *m, int64_t since, hs_pull *out, hs_buf *err)
+{
+	int sr;
+	memset(out, 0, sizeof(*out));
+	sr = hs_rowset_fetch(m->db, "SELECT " HS_CONFLICT_COLS
+				    " FROM hubsync_conflicts WHERE seq > ?1",
+			     since, &out->conflicts);
 	if (sr == SQLITE_OK)
 		sr = hs_rowset_fetch(m->db, "SELECT " HS_HISTORY_COLS
 					    " FROM hubsync_history WHERE seq > ?1",

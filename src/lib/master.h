@@ -79,22 +79,29 @@ int hs_master_reserve(hs_master *m, const char *series, int64_t size,
 /* The master's current sequence (inside a master transaction). */
 int64_t hs_master_seq(const hs_master *m);
 
-/* What a pull brings: rows of tables the replica tracks changed above
- * since (by anyone: the puller's own pushes come back as the master
- * stored them), conflicts and history above since, and the new
- * watermark. max_hlc is the largest column HLC among the rows. */
+/* What a pull brings besides the rows: conflicts and history above the
+ * watermark, new ids given to this site's rows, and the new watermark.
+ * max_hlc is the largest column HLC of another PC among the rows. */
 typedef struct hs_pull {
-	hs_changeset rows;
 	hs_rowset conflicts;
 	hs_rowset history;
 	hs_rowset rebases; /* (tbl, old_key, new_key) of this site's rows */
 	int64_t seq;
 	int64_t max_hlc;
+	int max_hlc_site;
 	char *max_hlc_user;
 } hs_pull;
 
-int hs_master_pull(hs_master *m, const hs_schema *s, int64_t since,
-		   hs_pull *out, hs_buf *err);
+/* Called for each pulled row; return a SQLite code (not OK stops). The
+ * row's values are the master's, valid during the call only. */
+typedef int (*hs_pull_fn)(void *ctx, hs_rowchange *rc);
+
+/* Read conflicts, history and rebases above since (small). */
+int hs_master_pull(hs_master *m, int64_t since, hs_pull *out, hs_buf *err);
+/* Stream the rows changed above since by anyone (this sync's own pushes
+ * aside) to fn: deletes children first, then the rest parents first. */
+int hs_master_pull_rows(hs_master *m, const hs_schema *s, int64_t since,
+			hs_pull_fn fn, void *ctx, hs_pull *out, hs_buf *err);
 void hs_pull_clear(hs_pull *p);
 
 /* Column lists of rows copied to a replica (same order both sides). */

@@ -7,10 +7,11 @@
  *  2. read the local change log above that mark in one read transaction
  *     and fold it per row (the push change set), with the current rows;
  *  3. merge the push on the master, apply conflict resolutions, record the
- *     push mark, read everything above our pull watermark, commit, unlock;
- *  4. apply the pull to the replica in one short write transaction with the
- *     new watermark, skipping columns the app changed meanwhile (they are
- *     pushed next time), and drop the pushed log entries;
+ *     push mark, reserve number blocks, commit;
+ *  4. still holding the master lock, stream the rows above our pull
+ *     watermark into the replica in one write transaction with the new
+ *     watermark, skipping columns the app changed meanwhile (they are
+ *     pushed next time), drop the pushed log entries, then unlock;
  *  5. append a sync_log row.
  * A failure before 3 commits changes nothing; a failure in 4 leaves the
  * master updated and the replica as before: the next sync completes it.
@@ -116,15 +117,16 @@ static void stamp(hs_rowchange *rc, int col, sqlite3_value *v, int64_t hlc,
 /*
  * Fill updated_at and updated_by (contract 3.2) of a pushed row when the
  * app did not write them in this change: updated_at is when the change
- * was made (ISO-8601 UTC), updated_by this replica's user. They come
- * back to the local row with the pull, as the master stored them.
+ * was made (ISO-8601 UTC), updated_by this replica's user. write_back
+ * puts them in the local row. Rows there before tracking are not
+ * stamped: nobody here wrote them.
  */
 static int stamp_bookkeeping(sync_ctx *c, hs_rowchange *rc)
 {
 	const hs_table *t = &c->s.t[rc->table];
 	int ua = hs_table_col(t, "updated_at"), ub = hs_table_col(t, "updated_by");
 	int64_t hlc = rc->row_hlc, base = rc->row_base;
-	if (!rc->alive || (ua < 0 && ub < 0))
+	if (!rc->alive || rc->existing || (ua < 0 && ub < 0))
 		return SQLITE_OK;
 	for (int i = 0; i < rc->ncols; i++) {
 		if (rc->changed[i] && rc->hlc[i] > hlc)
@@ -139,6 +141,7 @@ static int stamp_bookkeeping(sync_ctx *c, hs_rowchange *rc)
 		if (!v)
 			return SQLITE_NOMEM;
 		stamp(rc, ub, v, hlc, base);
+		rc->stamped = 1;
 	}
 	if (ua >= 0 && (rc->inserted ? sqlite3_value_type(rc->vals[ua]) ==
 					       SQLITE_NULL
@@ -149,6 +152,7 @@ static int stamp_bookkeeping(sync_ctx *c, hs_rowchange *rc)
 		if (!v)
 			return SQLITE_NOMEM;
 		stamp(rc, ua, v, hlc, base);
+		rc->stamped = 1;
 	}
 	return SQLITE_OK;
 }
@@ -356,15 +360,15 @@ static int exchange_with_master(sync_ctx *c)
 					 hs_now_ms(r), &c->retention_days, &c->err);
 	if (rc == 0) {
 		progress(c, "pull", NULL, 0);
-		rc = hs_master_pull(c->m, &c->s, c->pulled, &c->pull, &c->err);
+		rc = hs_master_pull(c->m, c->pulled, &c->pull, &c->err);
 	}
 	if (rc == 0)
 		rc = hs_master_commit(c->m, &c->err);
 	if (rc != 0)
 		return hs_fail(r, rc, "%s", c->err.s);
 	c->master_committed = 1;
-	hs_master_close(c->m);
-	c->m = NULL;
+	/* The master stays locked: its rows are streamed into the replica
+	 * (apply_pull), then it is closed. */
 	for (int i = 0; i < c->s.n; i++)
 		c->pushed_total += c->ms.pushed[i];
 	return HS_OK;
@@ -403,99 +407,172 @@ static int blocked_columns(sync_ctx *c, sqlite3_stmt *q, int ti,
 	return sr == SQLITE_DONE ? SQLITE_OK : sr;
 }
 
-/* Apply the rows of the pull: upserts parents first, deletes children
- * first. */
+/* What applying the streamed pull needs on the replica. */
+typedef struct apply_ctx {
+	sync_ctx *c;
+	hs_applier *ap;         /* per table */
+	sqlite3_stmt *tailq;    /* the app's log entries after the push */
+	int64_t tail;           /* how many there are */
+	unsigned char *blocked; /* per column of the row at hand */
+	int table;              /* table of the last row, for progress */
+	int64_t done;
+} apply_ctx;
+
+static void table_done(apply_ctx *x)
+{
+	sync_ctx *c = x->c;
+	if (x->table >= 0 && x->done) {
+		c->pulled_rows[x->table] += x->done;
+		c->pulled_total += x->done;
+		progress(c, "pull", c->s.t[x->table].name, c->pulled_rows[x->table]);
+	}
+	x->done = 0;
+}
+
+/* Apply one pulled row (hs_pull_fn): skip what the app changed meanwhile
+ * (the master decides it with the next push), else write it. */
+static int apply_row(void *ctx, hs_rowchange *rc)
+{
+	apply_ctx *x = ctx;
+	sync_ctx *c = x->c;
+	int ti = rc->table, whole = 0, sr = SQLITE_OK;
+
+	if (ti != x->table) {
+		table_done(x);
+		x->table = ti;
+	}
+	memset(x->blocked, 0, (size_t)rc->ncols);
+	if (x->tail && (sr = blocked_columns(c, x->tailq, ti, rc->pk, x->blocked,
+					     &whole)) != SQLITE_OK)
+		return sr;
+	if (whole)
+		return SQLITE_OK;
+	if (!rc->alive) {
+		for (int j = 0; j < rc->ncols; j++)
+			if (x->blocked[j])
+				return SQLITE_OK;
+		sr = hs_applier_delete(&x->ap[ti], rc->pk);
+	} else {
+		for (int j = 0; j < rc->ncols; j++)
+			if (x->blocked[j])
+				rc->changed[j] = 0;
+		sr = hs_applier_upsert(&x->ap[ti], rc->vals, rc->changed);
+	}
+	if (sr != SQLITE_OK) {
+		hs_fail_sqlite(c->r, sr, "cannot apply a pulled row");
+		char *why = hs_strdup(c->r->err);
+		hs_fail(c->r, HS_ERROR, "table \"%s\": %s", c->s.t[ti].name,
+			why ? why : "");
+		free(why);
+		return sr;
+	}
+	x->done += rc->foreign; /* our own rows coming back are not news */
+	return SQLITE_OK;
+}
+
+/* Apply the rows of the pull, streamed from the master (still locked, in
+ * a read transaction) into the open local write transaction. */
 static int apply_rows(sync_ctx *c)
 {
 	hs_replica *r = c->r;
-	hs_applier *ap = calloc((size_t)c->s.n, sizeof(*ap));
-	unsigned char *blocked = NULL;
-	sqlite3_stmt *q = NULL;
+	apply_ctx x;
 	int sr = SQLITE_NOMEM, maxcols = 1;
 
+	memset(&x, 0, sizeof(x));
+	x.c = c;
+	x.table = -1;
 	for (int i = 0; i < c->s.n; i++)
 		if (c->s.t[i].ncols > maxcols)
 			maxcols = c->s.t[i].ncols;
-	blocked = malloc((size_t)maxcols);
-	if (!ap || !blocked)
+	x.ap = calloc((size_t)c->s.n, sizeof(*x.ap));
+	x.blocked = malloc((size_t)maxcols);
+	if (!x.ap || !x.blocked)
 		goto cleanup;
 	for (int i = 0; i < c->s.n; i++)
-		if ((sr = hs_applier_prepare(&ap[i], r->db, &c->s.t[i], hs_now_ms(r))) != SQLITE_OK)
+		if ((sr = hs_applier_prepare(&x.ap[i], r->db, &c->s.t[i],
+					     hs_now_ms(r))) != SQLITE_OK)
 			goto cleanup;
 	/* Did the app write anything since the push read the log? */
 	sqlite3_stmt *t1;
-	int64_t tail = 0;
 	if ((sr = hs_prepare(r->db, &t1, "SELECT count(*) FROM hubsync_changes"
 					 " WHERE id > ?1")) != SQLITE_OK)
 		goto cleanup;
 	sqlite3_bind_int64(t1, 1, c->snap);
 	if (sqlite3_step(t1) == SQLITE_ROW)
-		tail = sqlite3_column_int64(t1, 0);
+		x.tail = sqlite3_column_int64(t1, 0);
 	sqlite3_finalize(t1);
-	sr = hs_prepare(r->db, &q, "SELECT op, mask FROM hubsync_changes WHERE"
-				   " id > ?1 AND tbl = ?2 AND k1 IS ?3 AND k2 IS ?4"
-				   " AND k3 IS ?5 AND k4 IS ?6");
+	sr = hs_prepare(r->db, &x.tailq, "SELECT op, mask FROM hubsync_changes"
+					 " WHERE id > ?1 AND tbl = ?2 AND k1 IS ?3"
+					 " AND k2 IS ?4 AND k3 IS ?5 AND k4 IS ?6");
 	if (sr != SQLITE_OK)
 		goto cleanup;
-	for (int pass = 0; pass < 2; pass++) {
-		for (int k = 0; k < c->s.n; k++) {
-			/* Deletes first (children first), so that a row
-			 * taking over a UNIQUE value finds it free. */
-			int ti = pass == 1 ? k : c->s.n - 1 - k;
-			int64_t done = 0;
-			for (size_t i = 0; i < c->pull.rows.n; i++) {
-				hs_rowchange *rc = &c->pull.rows.rows[i];
-				int whole;
-				if (rc->table != ti || rc->alive != (pass == 1))
-					continue;
-				whole = 0;
-				memset(blocked, 0, (size_t)maxcols);
-				if (tail && (sr = blocked_columns(c, q, ti, rc->pk,
-								  blocked, &whole)) !=
-						    SQLITE_OK)
-					goto cleanup;
-				if (whole)
-					continue; /* decided by the master next time */
-				if (!rc->alive) {
-					int any = 0;
-					for (int j = 0; j < rc->ncols; j++)
-						any |= blocked[j];
-					if (any)
-						continue;
-					sr = hs_applier_delete(&ap[ti], rc->pk);
-				} else {
-					for (int j = 0; j < rc->ncols; j++)
-						if (blocked[j])
-							rc->changed[j] = 0;
-					sr = hs_applier_upsert(&ap[ti], rc->vals, rc->changed);
-				}
-				if (sr != SQLITE_OK) {
-					hs_fail_sqlite(r, sr, "cannot apply a pulled row");
-					char *why = hs_strdup(r->err);
-					hs_fail(r, HS_ERROR, "table \"%s\": %s",
-						c->s.t[ti].name, why ? why : "");
-					free(why);
-					goto cleanup;
-				}
-				done += rc->foreign; /* our own rows coming back
-						     * are not news */
-			}
-			c->pulled_rows[ti] += done;
-			c->pulled_total += done;
-			if (done)
-				progress(c, "pull", c->s.t[ti].name, done);
-		}
+	sr = hs_exec(hs_master_db(c->m), "BEGIN");
+	if (sr != SQLITE_OK)
+		goto cleanup;
+	if (hs_master_pull_rows(c->m, &c->s, c->pulled, apply_row, &x, &c->pull,
+				&c->err) != 0) {
+		sr = SQLITE_ERROR;
+		if (!r->err[0])
+			hs_fail(r, HS_ERROR, "%s", c->err.s ? c->err.s : "pull failed");
 	}
-	sr = SQLITE_OK;
+	hs_exec(hs_master_db(c->m), "COMMIT");
+	table_done(&x);
 cleanup:
-	sqlite3_finalize(q);
-	if (ap)
+	sqlite3_finalize(x.tailq);
+	if (x.ap)
 		for (int i = 0; i < c->s.n; i++)
-			hs_applier_free(&ap[i]);
-	free(ap);
-	free(blocked);
+			hs_applier_free(&x.ap[i]);
+	free(x.ap);
+	free(x.blocked);
 	if (sr != SQLITE_OK && !r->err[0])
 		hs_fail_sqlite(r, sr, "cannot apply pulled rows");
+	return sr;
+}
+
+/* Pushed rows written by the app get the updated_at/updated_by stamps
+ * the master now has, and synced_at = now (not captured: applying is
+ * set). Runs before the pulled rows, which may overwrite them. */
+static int write_back(sync_ctx *c)
+{
+	int sr = SQLITE_OK;
+	char now[32];
+	hs_iso_time(hs_now_ms(c->r), now);
+	for (int ti = 0; sr == SQLITE_OK && ti < c->s.n; ti++) {
+		const hs_table *t = &c->s.t[ti];
+		int ua = hs_table_col(t, "updated_at"), ub = hs_table_col(t, "updated_by");
+		sqlite3_stmt *st = NULL;
+		hs_buf b;
+		hs_buf_init(&b);
+		hs_buf_puts(&b, "UPDATE ");
+		hs_buf_ident(&b, t->name);
+		hs_buf_puts(&b, " SET synced_at = ?1");
+		if (ua >= 0)
+			hs_buf_puts(&b, ", updated_at = ?2");
+		if (ub >= 0)
+			hs_buf_puts(&b, ", updated_by = ?3");
+		hs_table_pk_where(t, &b, 4);
+		for (size_t i = 0; sr == SQLITE_OK && i < c->push.n; i++) {
+			hs_rowchange *rc = &c->push.rows[i];
+			if (rc->table != ti || !rc->alive || rc->existing)
+				continue;
+			if (!st && (b.oom || hs_prepare(c->r->db, &st, b.s) != SQLITE_OK))
+				break; /* no synced_at column: nothing to write */
+			sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+			if (ua >= 0)
+				sqlite3_bind_value(st, 2, rc->vals[ua]);
+			if (ub >= 0)
+				sqlite3_bind_value(st, 3, rc->vals[ub]);
+			for (int k = 0; k < t->npk; k++)
+				sqlite3_bind_value(st, 4 + k, rc->pk[k]);
+			sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
+							      : sqlite3_errcode(c->r->db);
+			sqlite3_reset(st);
+		}
+		sqlite3_finalize(st);
+		hs_buf_free(&b);
+	}
+	if (sr != SQLITE_OK)
+		hs_fail_sqlite(c->r, sr, "cannot mark pushed rows as synced");
 	return sr;
 }
 
@@ -623,6 +700,8 @@ static int apply_pull(sync_ctx *c)
 	sr = hs_exec(r->db, "UPDATE hubsync_ctl SET applying = 1");
 	if (sr == SQLITE_OK)
 		sr = apply_rebases(c);
+	if (sr == SQLITE_OK)
+		sr = write_back(c);
 	if (sr == SQLITE_OK && (sr = apply_rows(c)) != SQLITE_OK)
 		goto rollback_quiet;
 	if (sr == SQLITE_OK)
