@@ -668,6 +668,385 @@ static void unique_swap_by_one_user(void)
 	net_close(&N);
 }
 
+/* ---- resolving ------------------------------------------------------ */
+
+static const char *ITEMS_SCHEMA =
+	"CREATE TABLE items (id TEXT PRIMARY KEY, name TEXT, price REAL)";
+
+/* The text of items.name for id on db ("(absent)" when there is none). */
+static char *item_name(sqlite3 *db, const char *id)
+{
+	char *v = tu_text(db, "SELECT coalesce(name, 'NULL') FROM items WHERE"
+			      " id = %Q", id);
+	return v ? v : strdup("(absent)");
+}
+
+/* Every replica and the master hold name `want` for item id. */
+static void check_item_everywhere(net *N, const char *id, const char *want)
+{
+	sqlite3 *m = tu_db_open(N->master, 1);
+	for (int i = 0; i <= N->n; i++) {
+		sqlite3 *db = i < N->n ? N->s[i].app : m;
+		char *got = item_name(db, id);
+		TU_CHECK(!strcmp(got, want), "%s: item %s is %s, want %s",
+			 i < N->n ? N->s[i].name : "master", id, got, want);
+		free(got);
+	}
+	sqlite3_close(m);
+}
+
+/*
+ * Column conflicts between alice and bob (bob edits last and wins), one
+ * per row, resolved by alice or by bob keeping local or remote; a fifth
+ * resolved by both at once, each keeping their own. After the syncs every
+ * replica holds the kept value and lists every conflict as resolved.
+ */
+static void resolve_column_reaches_everyone(void)
+{
+	static const struct {
+		const char *id;
+		int resolver; /* 0 alice, 1 bob */
+		hs_keep keep;
+		const char *want;
+	} R[] = {
+		{"r1", 0, HS_KEEP_LOCAL, "alice r1"},
+		{"r2", 0, HS_KEEP_REMOTE, "bob r2"},
+		{"r3", 1, HS_KEEP_LOCAL, "bob r3"},
+		{"r4", 1, HS_KEEP_REMOTE, "alice r4"},
+	};
+	int64_t ids[5];
+	net N;
+	net_open(&N, 3, ITEMS_SCHEMA, 0);
+	tu_exec(N.s[2].app, "INSERT INTO items (id, name, price) VALUES ('r1', 'x', 1),"
+			    " ('r2', 'x', 2), ('r3', 'x', 3), ('r4', 'x', 4),"
+			    " ('r5', 'x', 5)");
+	net_sync_all(&N, 2);
+	tu_now_ms += 1000;
+	tu_exec(N.s[0].app, "UPDATE items SET name = 'alice ' || id");
+	tu_now_ms += 1000;
+	tu_exec(N.s[1].app, "UPDATE items SET name = 'bob ' || id");
+	net_sync_all(&N, 2);
+	check_item_everywhere(&N, "r1", "bob r1");
+	for (int k = 0; k < 4; k++) {
+		tu_site *s = &N.s[R[k].resolver];
+		char *key = sqlite3_mprintf("'%s'", R[k].id);
+		json_t *c = conflict_on(s, "items", "id", key, "name");
+		sqlite3_free(key);
+		TU_CHECK(c != NULL, "%s has no conflict on %s", s->name, R[k].id);
+		/* local is this PC's own value */
+		char *own = sqlite3_mprintf("%s %s", s->name, R[k].id);
+		TU_CHECK(!strcmp(json_string_value(json_object_get(c, "local_value")),
+				 own),
+			 "%s: local_value of %s is not its own: %s", s->name,
+			 R[k].id, json_dumps(c, JSON_COMPACT));
+		sqlite3_free(own);
+		ids[k] = conflict_id(c);
+		json_decref(c);
+		TU_CHECK(hs_replica_resolve(s->hs, ids[k], R[k].keep) == 0,
+			 "%s resolves %s: %s", s->name, R[k].id,
+			 hs_replica_errmsg(s->hs));
+	}
+	/* r5: both resolve at once, each keeping their own value. bob's
+	 * value is the current one, so his resolution writes nothing;
+	 * alice's writes hers as a new edit, which stands. */
+	json_t *c5 = conflict_on(&N.s[0], "items", "id", "'r5'", "name");
+	ids[4] = conflict_id(c5);
+	json_decref(c5);
+	TU_CHECK(hs_replica_resolve(N.s[0].hs, ids[4], HS_KEEP_LOCAL) == 0,
+		 "alice resolves r5: %s", hs_replica_errmsg(N.s[0].hs));
+	tu_now_ms += 1000;
+	TU_CHECK(hs_replica_resolve(N.s[1].hs, ids[4], HS_KEEP_LOCAL) == 0,
+		 "bob resolves r5: %s", hs_replica_errmsg(N.s[1].hs));
+	net_sync_all(&N, 2);
+	net_check_converged(&N);
+	for (int k = 0; k < 4; k++) {
+		check_item_everywhere(&N, R[k].id, R[k].want);
+		check_resolved_everywhere(&N, ids[k]);
+	}
+	check_item_everywhere(&N, "r5", "alice r5");
+	check_resolved_everywhere(&N, ids[4]);
+	net_close(&N);
+}
+
+/*
+ * Delete against update, both orders of pushing: the row is deleted
+ * everywhere and the update listed as a whole-row conflict. Resolving it
+ * by keeping the row (bob keeps local = his updated row; alice, the
+ * deleter, keeps remote = bob's row) brings the row back everywhere with
+ * bob's values. carol, keeping the delete of a third row, changes nothing.
+ */
+static void resolve_delete_vs_update_restores(void)
+{
+	net N;
+	net_open(&N, 3, ITEMS_SCHEMA, 0);
+	tu_exec(N.s[2].app, "INSERT INTO items (id, name, price) VALUES ('d1', 'one', 1),"
+			    " ('d2', 'two', 2), ('d3', 'three', 3)");
+	net_sync_all(&N, 2);
+	tu_now_ms += 1000;
+	tu_exec(N.s[0].app, "DELETE FROM items");
+	tu_now_ms += 1000;
+	tu_exec(N.s[1].app, "UPDATE items SET name = name || ' by bob',"
+			    " price = price * 10");
+	net_sync(&N, 0); /* alice's delete reaches the master first */
+	net_sync(&N, 1);
+	net_sync_all(&N, 2);
+	net_check_converged(&N);
+	for (int i = 0; i < 3; i++)
+		TU_CHECK(tu_int(N.s[i].app, -1, "SELECT count(*) FROM items") == 0,
+			 "%s: deleted rows are back", N.s[i].name);
+
+	json_t *c1 = conflict_on(&N.s[1], "items", "id", "'d1'", "");
+	json_t *c2 = conflict_on(&N.s[0], "items", "id", "'d2'", "");
+	json_t *c3 = conflict_on(&N.s[2], "items", "id", "'d3'", "");
+	TU_CHECK(c1 && c2 && c3, "a delete-vs-update conflict is missing");
+	TU_CHECK(!strcmp(side_text(c1, "local_value", "name"), "one by bob") &&
+			 json_is_null(json_object_get(c1, "remote_value")),
+		 "bob's side of d1 is his row, alice's the delete: %s",
+		 json_dumps(c1, JSON_COMPACT));
+	TU_CHECK(json_is_null(json_object_get(c2, "local_value")) &&
+			 !strcmp(side_text(c2, "remote_value", "name"), "two by bob"),
+		 "alice's side of d2 is her delete, bob's his row: %s",
+		 json_dumps(c2, JSON_COMPACT));
+	TU_CHECK(hs_replica_resolve(N.s[1].hs, conflict_id(c1), HS_KEEP_LOCAL) == 0,
+		 "bob keeps his row: %s", hs_replica_errmsg(N.s[1].hs));
+	TU_CHECK(hs_replica_resolve(N.s[0].hs, conflict_id(c2), HS_KEEP_REMOTE) == 0,
+		 "alice keeps bob's row: %s", hs_replica_errmsg(N.s[0].hs));
+	const char *w3 = json_string_value(json_object_get(c3, "winner"));
+	json_t *won3 = json_object_get(c3, !strcmp(w3, "local") ? "local_value"
+								: "remote_value");
+	TU_CHECK(json_is_null(won3), "the delete should have won d3: %s",
+		 json_dumps(c3, JSON_COMPACT));
+	TU_CHECK(hs_replica_resolve(N.s[2].hs, conflict_id(c3),
+				    !strcmp(w3, "local") ? HS_KEEP_LOCAL
+							  : HS_KEEP_REMOTE) == 0,
+		 "carol keeps the delete: %s", hs_replica_errmsg(N.s[2].hs));
+	net_sync_all(&N, 2);
+	net_check_converged(&N);
+	check_item_everywhere(&N, "d1", "one by bob");
+	check_item_everywhere(&N, "d2", "two by bob");
+	check_item_everywhere(&N, "d3", "(absent)");
+	sqlite3 *m = tu_db_open(N.master, 1);
+	TU_CHECK(tu_int(m, -1, "SELECT price = 20 FROM items WHERE id = 'd2'") == 1,
+		 "restored d2 lost bob's price");
+	sqlite3_close(m);
+	check_resolved_everywhere(&N, conflict_id(c1));
+	check_resolved_everywhere(&N, conflict_id(c2));
+	check_resolved_everywhere(&N, conflict_id(c3));
+	json_decref(c1);
+	json_decref(c2);
+	json_decref(c3);
+	net_close(&N);
+}
+
+/* Unknown and already resolved ids are refused with one line and change
+ * nothing; so is a resolve whose row is gone. */
+static void resolve_bad_ids_refused(void)
+{
+	net N;
+	net_open(&N, 2, ITEMS_SCHEMA, 0);
+	tu_exec(N.s[0].app, "INSERT INTO items (id, name, price) VALUES ('a', 'x', 1), ('b', 'x', 2)");
+	net_sync_all(&N, 2);
+	tu_now_ms += 1000;
+	tu_exec(N.s[0].app, "UPDATE items SET name = 'alice'");
+	tu_now_ms += 1000;
+	tu_exec(N.s[1].app, "UPDATE items SET name = 'bob'");
+	net_sync_all(&N, 2);
+	json_t *ca = conflict_on(&N.s[0], "items", "id", "'a'", "name");
+	json_t *cb = conflict_on(&N.s[1], "items", "id", "'b'", "name");
+	TU_CHECK(ca && cb, "no conflicts to resolve");
+	tu_site *al = &N.s[0], *bo = &N.s[1];
+
+	long n0, n1;
+	char *before = file_bytes(al->path, &n0);
+	int rc = hs_replica_resolve(al->hs, 999999, HS_KEEP_LOCAL);
+	TU_CHECK(rc == HS_ENOTFOUND && !strchr(hs_replica_errmsg(al->hs), '\n')
+			 && strstr(hs_replica_errmsg(al->hs), "999999"),
+		 "unknown id: %d %s", rc, hs_replica_errmsg(al->hs));
+	rc = hs_replica_resolve(al->hs, conflict_id(ca), (hs_keep)7);
+	TU_CHECK(rc == HS_EINVALID, "keep 7: %d %s", rc, hs_replica_errmsg(al->hs));
+	char *after = file_bytes(al->path, &n1);
+	TU_CHECK(n0 == n1 && !memcmp(before, after, (size_t)n0),
+		 "a refused resolve changed the file");
+	free(before);
+	free(after);
+
+	/* resolved here: a second resolve is refused */
+	TU_CHECK(hs_replica_resolve(al->hs, conflict_id(ca), HS_KEEP_LOCAL) == 0,
+		 "resolve: %s", hs_replica_errmsg(al->hs));
+	rc = hs_replica_resolve(al->hs, conflict_id(ca), HS_KEEP_REMOTE);
+	TU_CHECK(rc == HS_EINVALID && strstr(hs_replica_errmsg(al->hs), "already"),
+		 "second resolve here: %d %s", rc, hs_replica_errmsg(al->hs));
+	/* resolved elsewhere and synced: refused there too */
+	net_sync(&N, 0);
+	net_sync(&N, 1);
+	rc = hs_replica_resolve(bo->hs, conflict_id(ca), HS_KEEP_LOCAL);
+	TU_CHECK(rc == HS_EINVALID && strstr(hs_replica_errmsg(bo->hs), "already"),
+		 "resolve of a conflict alice resolved: %d %s", rc,
+		 hs_replica_errmsg(bo->hs));
+	check_item_everywhere(&N, "a", "alice");
+
+	/* the row of a column conflict was deleted since: keeping the
+	 * losing value (as bob sees it) has nothing to set */
+	tu_exec(bo->app, "DELETE FROM items WHERE id = 'b'");
+	const char *w = json_string_value(json_object_get(cb, "winner"));
+	hs_keep lose = !strcmp(w, "local") ? HS_KEEP_REMOTE : HS_KEEP_LOCAL;
+	rc = hs_replica_resolve(bo->hs, conflict_id(cb), lose);
+	TU_CHECK(rc == HS_EINVALID && !strchr(hs_replica_errmsg(bo->hs), '\n'),
+		 "resolve on a deleted row: %d %s", rc, hs_replica_errmsg(bo->hs));
+	net_sync_all(&N, 2);
+	net_check_converged(&N);
+	json_decref(ca);
+	json_decref(cb);
+	net_close(&N);
+}
+
+/* ---- audit trail ---------------------------------------------------- */
+
+/* The audit log of site s with the given filters, parsed. */
+static json_t *log_of(tu_site *s, const char *table, const char *key,
+		      const char *since)
+{
+	char *out = NULL;
+	int rc = hs_replica_log_json(s->hs, table, key, since, 0, &out);
+	TU_CHECK(rc == 0, "%s: log: %d %s", s->name, rc, hs_replica_errmsg(s->hs));
+	json_t *a = tu_json_take(out);
+	TU_CHECK(json_is_array(a), "%s: the log is not an array", s->name);
+	return a;
+}
+
+/* One log entry as "table key op user pending" plus, for synced
+ * entries, the changes as compact JSON and, for pending ones, the
+ * changed columns. */
+static char *entry_text(json_t *e)
+{
+	int pending = json_is_true(json_object_get(e, "pending"));
+	char *extra = json_dumps(json_object_get(e, pending ? "columns" : "changes"),
+				 JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	char *t = sqlite3_mprintf("%s %s %s %s %s %s",
+				  json_string_value(json_object_get(e, "table")),
+				  json_string_value(json_object_get(e, "key")),
+				  json_string_value(json_object_get(e, "op")),
+				  json_string_value(json_object_get(e, "user")),
+				  pending ? "pending" : "synced", extra);
+	char *r = strdup(t);
+	sqlite3_free(t);
+	free(extra);
+	return r;
+}
+
+/* The log of s with the filters, one entry_text per line, newest first;
+ * updated_at/updated_by/synced_at left out of the changes. */
+static char *log_text(tu_site *s, const char *table, const char *key,
+		      const char *since)
+{
+	json_t *a = log_of(s, table, key, since), *e;
+	size_t i;
+	char *all = strdup("");
+	json_array_foreach(a, i, e) {
+		json_t *ch = json_object_get(e, "changes");
+		json_object_del(ch, "updated_at");
+		json_object_del(ch, "updated_by");
+		json_object_del(ch, "synced_at");
+		char *one = entry_text(e);
+		char *cat = sqlite3_mprintf("%s%s\n", all, one);
+		free(all);
+		free(one);
+		all = strdup(cat);
+		sqlite3_free(cat);
+	}
+	json_decref(a);
+	return all;
+}
+
+#define CHECK_LOG(s, table, key, since, want)                                 \
+	do {                                                                  \
+		char *got_ = log_text(s, table, key, since);                  \
+		TU_CHECK(!strcmp(got_, want), "%s: log table=%s key=%s"        \
+			 " since=%s:\n%s--- want:\n%s", (s)->name,             \
+			 table ? table : "*", key ? key : "*",                \
+			 since ? since : "-", got_, want);                    \
+		free(got_);                                                   \
+	} while (0)
+
+/*
+ * Who changed what, when: alice's pending changes show as pending (with
+ * the columns an update touched), synced updates and deletes with old and
+ * new values (an insert with none: its values are the row), and the user,
+ * on every replica; filters by table, key (composite keys as "a|b") and
+ * since (edit time) narrow it; bad filters are refused.
+ */
+static void audit_log_filters(void)
+{
+	net N;
+	net_open(&N, 2, "CREATE TABLE items (id TEXT PRIMARY KEY, name TEXT,"
+		 " price REAL); CREATE TABLE lines (code TEXT, n INTEGER,"
+		 " qty INTEGER, PRIMARY KEY (code, n))", 0);
+	net_sync_all(&N, 1);
+	tu_site *al = &N.s[0], *bo = &N.s[1];
+
+	/* 10:00 alice adds an item and a line; both pending */
+	tu_exec(al->app, "INSERT INTO items (id, name, price) VALUES"
+			 " ('a', 'bolt', 1.5);"
+			 "INSERT INTO lines (code, n, qty) VALUES ('Q1', 3, 10)");
+	CHECK_LOG(al, NULL, NULL, NULL,
+		  "lines Q1|3 insert alice pending []\n"
+		  "items a insert alice pending []\n");
+	CHECK_LOG(al, "items", NULL, NULL, "items a insert alice pending []\n");
+	net_sync(&N, 0);
+	/* an insert's values are the row itself: the log says who and when */
+	CHECK_LOG(al, "items", NULL, NULL, "items a insert alice synced {}\n");
+
+	/* 11:00 alice renames it (pending, then synced); bob sees both */
+	tu_now_ms += 3600 * 1000;
+	tu_exec(al->app, "UPDATE items SET name = 'hex bolt' WHERE id = 'a'");
+	char *pend = log_text(al, "items", "a", NULL);
+	TU_CHECK(!strncmp(pend, "items a update alice pending [", 30) &&
+			 strstr(pend, "\"name\""),
+		 "pending update: %s", pend);
+	free(pend);
+	net_sync(&N, 0);
+	net_sync(&N, 1);
+	const char *upd = "items a update alice synced {\"name\":[\"bolt\","
+			  "\"hex bolt\"]}\n";
+	const char *ins = "items a insert alice synced {}\n";
+	char *both = sqlite3_mprintf("%s%s", upd, ins);
+	CHECK_LOG(bo, "items", "a", NULL, both);
+	CHECK_LOG(al, "items", "a", NULL, both);
+	sqlite3_free(both);
+
+	/* 12:00 bob deletes it: the old values are in the log */
+	tu_now_ms += 3600 * 1000;
+	tu_exec(bo->app, "DELETE FROM items WHERE id = 'a';"
+			 "UPDATE lines SET qty = 12");
+	net_sync(&N, 1);
+	net_sync(&N, 0);
+	const char *del = "items a delete bob synced {\"id\":[\"a\",null],"
+			  "\"name\":[\"hex bolt\",null],\"price\":[1.5,null]}\n";
+	char *want = sqlite3_mprintf("%s%s", del, upd);
+	CHECK_LOG(al, "items", NULL, "2025-01-15T10:30:00Z", want);
+	sqlite3_free(want);
+	CHECK_LOG(al, "items", NULL, "2025-01-15T11:30:00Z", del);
+	CHECK_LOG(al, NULL, "Q1|3", NULL,
+		  "lines Q1|3 update bob synced {\"qty\":[10,12]}\n"
+		  "lines Q1|3 insert alice synced {}\n");
+	CHECK_LOG(al, "items", "nosuch", NULL, "");
+	CHECK_LOG(al, NULL, NULL, "2030-01-01", "");
+
+	int rc = hs_replica_log_json(al->hs, "nosuch", NULL, NULL, 0, &pend);
+	TU_CHECK(rc == HS_EINVALID && strstr(hs_replica_errmsg(al->hs), "nosuch"),
+		 "unknown table: %d %s", rc, hs_replica_errmsg(al->hs));
+	rc = hs_replica_log_json(al->hs, NULL, NULL, "yesterday", 0, &pend);
+	TU_CHECK(rc == HS_EINVALID && strstr(hs_replica_errmsg(al->hs), "yesterday"),
+		 "bad since: %d %s", rc, hs_replica_errmsg(al->hs));
+	char *out = NULL;
+	TU_CHECK(hs_replica_log_json(al->hs, NULL, NULL, NULL, 2, &out) == 0,
+		 "limit");
+	json_t *a = tu_json_take(out);
+	TU_CHECK(json_array_size(a) == 2, "limit 2 gave %zu", json_array_size(a));
+	json_decref(a);
+	net_close(&N);
+}
+
 /* ---- numbered series ------------------------------------------------ */
 
 #define NUM_SITES 3
@@ -881,6 +1260,12 @@ int main(int argc, char **argv)
 		{"int_keys_rebased_children_follow",
 		 int_keys_rebased_children_follow},
 		{"int_keys_rebased_fk_enforced", int_keys_rebased_fk_enforced},
+		{"resolve_column_reaches_everyone",
+		 resolve_column_reaches_everyone},
+		{"resolve_delete_vs_update_restores",
+		 resolve_delete_vs_update_restores},
+		{"resolve_bad_ids_refused", resolve_bad_ids_refused},
+		{"audit_log_filters", audit_log_filters},
 		{"numbers_unique_offline", numbers_unique_offline},
 		{"unique_collision_everywhere_same",
 		 unique_collision_everywhere_same},
