@@ -163,15 +163,6 @@ int hs_applier_select(hs_applier *a, sqlite3_value **pk, sqlite3_value **out,
 	return rc;
 }
 
-int hs_applier_find(hs_applier *a, sqlite3_value **pk, int *found)
-{
-	int rc;
-	bind_pk(a->sel, a->t, pk);
-	rc = sqlite3_step(a->sel);
-	*found = rc == SQLITE_ROW;
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
 void hs_applier_done(hs_applier *a)
 {
 	sqlite3_reset(a->sel);

@@ -33,9 +33,7 @@ int hs_applier_delete(hs_applier *a, sqlite3_value **pk);
 int hs_applier_select(hs_applier *a, sqlite3_value **pk, sqlite3_value **out,
 		      int *found);
 
-/* Step the select to the row with key pk, leaving it there: the values
- * are sqlite3_column_value(a->sel, i) until hs_applier_done. */
-int hs_applier_find(hs_applier *a, sqlite3_value **pk, int *found);
+/* After stepping a->sel by hand: reset it and clear its bindings. */
 void hs_applier_done(hs_applier *a);
 
 #endif

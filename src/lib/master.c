@@ -200,6 +200,50 @@ bad:
 	return -1;
 }
 
+/* Bind the key values of a pk blob to st's ?1..?npk (borrowing the
+ * blob's bytes: valid while the blob is). -1 if malformed. */
+static int pk_bind(sqlite3_stmt *st, const unsigned char *p, int n, int npk)
+{
+	int pos = 0;
+	for (int i = 0; i < npk; i++) {
+		if (pos >= n)
+			return -1;
+		int t = p[pos++];
+		if (t == 1 || t == 2) {
+			if (pos + 8 > n)
+				return -1;
+			uint64_t u = get_be(p + pos, 8);
+			pos += 8;
+			if (t == 1) {
+				sqlite3_bind_int64(st, i + 1, (sqlite3_int64)u);
+			} else {
+				double d;
+				memcpy(&d, &u, 8);
+				sqlite3_bind_double(st, i + 1, d);
+			}
+		} else if (t == 3 || t == 4) {
+			if (pos + 4 > n)
+				return -1;
+			int64_t len = (int64_t)get_be(p + pos, 4);
+			pos += 4;
+			if (len > n - pos)
+				return -1;
+			if (t == 3)
+				sqlite3_bind_text(st, i + 1, (const char *)p + pos,
+						  (int)len, SQLITE_STATIC);
+			else
+				sqlite3_bind_blob(st, i + 1, p + pos, (int)len,
+						  SQLITE_STATIC);
+			pos += (int)len;
+		} else if (t == 5) {
+			sqlite3_bind_null(st, i + 1);
+		} else {
+			return -1;
+		}
+	}
+	return pos == n ? 0 : -1;
+}
+
 static void clocks_encode(const row_meta *rm, hs_buf *b)
 {
 	unsigned char c[CLOCK_BYTES];
@@ -1231,9 +1275,12 @@ static int pull_table(hs_master *m, const hs_schema *s, int ti, int alive,
 	sqlite3_bind_int(q, 3, alive);
 	while ((sr = sqlite3_step(q)) == SQLITE_ROW) {
 		int any = 0, found = 0;
+		const unsigned char *pkb = sqlite3_column_blob(q, 0);
+		int pkn = sqlite3_column_bytes(q, 0);
 		sr = SQLITE_OK;
-		if (pk_decode(sqlite3_column_blob(q, 0), sqlite3_column_bytes(q, 0),
-			      t->npk, rc.pk, m->select1) != 0) {
+		/* A deleted row's key comes from the blob; a live row's from
+		 * the master's row itself (no copies). */
+		if (!alive && pk_decode(pkb, pkn, t->npk, rc.pk, m->select1) != 0) {
 			sr = SQLITE_CORRUPT;
 			break;
 		}
@@ -1260,15 +1307,26 @@ static int pull_table(hs_master *m, const hs_schema *s, int ti, int alive,
 					out->max_hlc_site = cc->site;
 				}
 			}
-			if (any && (sr = hs_applier_find(a, rc.pk, &found)) != SQLITE_OK)
-				break;
+			if (any) {
+				if (pk_bind(a->sel, pkb, pkn, t->npk) != 0) {
+					sr = SQLITE_CORRUPT;
+					break;
+				}
+				sr = sqlite3_step(a->sel);
+				found = sr == SQLITE_ROW;
+				sr = found || sr == SQLITE_DONE ? SQLITE_OK : sr;
+			}
 			for (int i = 0; found && i < t->ncols; i++)
 				rc.vals[i] = sqlite3_column_value(a->sel, i);
+			for (int k = 0; found && k < t->npk; k++)
+				rc.pk[k] = rc.vals[t->pk[k]];
 		}
-		if (!alive || (any && found))
+		if (sr == SQLITE_OK && (!alive || (any && found)))
 			sr = fn(ctx, &rc);
-		if (alive)
+		if (alive) {
 			hs_applier_done(a);
+			memset(rc.pk, 0, sizeof(rc.pk)); /* borrowed */
+		}
 		for (int k = 0; k < HS_MAX_PK; k++) {
 			sqlite3_value_free(rc.pk[k]);
 			rc.pk[k] = NULL;
