@@ -36,6 +36,7 @@ static const char usage[] =
 	"usage: hubsync daemon DB [--listen HOST:PORT] [--token TOKEN] [--log FILE]\n"
 	"                         [--no-sync-at-start] [--retry SECONDS]\n"
 	"                         [--lock-timeout MS] [--port-file FILE]\n"
+	"                         [--backup-every HOURS [--backup-keep N]]\n"
 	"\n"
 	"Sync DB with its master on its schedule (hubsync schedule DB MINUTES) and\n"
 	"serve the HTTP API and the status page, until SIGINT or SIGTERM.\n"
@@ -47,7 +48,10 @@ static const char usage[] =
 	"  --no-sync-at-start   wait for the schedule instead of syncing at once\n"
 	"  --retry SECONDS      first retry after a failed sync (default 60, doubles)\n"
 	"  --lock-timeout MS    how long a sync waits for the master lock\n"
-	"  --port-file FILE     write the port served to FILE once listening\n";
+	"  --port-file FILE     write the port served to FILE once listening\n"
+	"  --backup-every HOURS copy the master (hubsync backup) at start and every\n"
+	"                       HOURS; one PC of the office is enough\n"
+	"  --backup-keep N      copies kept in the master's folder/backups (default 7)\n";
 
 static int usage_error(const char *what, const char *arg)
 {
@@ -83,6 +87,8 @@ static int parse_args(int argc, char **argv, daemon_args *a)
 		{ "retry", required_argument, NULL, 'r' },
 		{ "lock-timeout", required_argument, NULL, 'k' },
 		{ "port-file", required_argument, NULL, 'p' },
+		{ "backup-every", required_argument, NULL, 'b' },
+		{ "backup-keep", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -125,6 +131,17 @@ static int parse_args(int argc, char **argv, daemon_args *a)
 		case 'p':
 			a->port_file = optarg;
 			break;
+		case 'b':
+			if (parse_number("--backup-every", optarg, 1, 24 * 366,
+					 &a->sched.backup_every_h) < 0)
+				return 2;
+			break;
+		case 'K':
+			if (parse_number("--backup-keep", optarg, 1,
+					 HS_BACKUP_KEEP_MAX,
+					 &a->sched.backup_keep) < 0)
+				return 2;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -134,6 +151,8 @@ static int parse_args(int argc, char **argv, daemon_args *a)
 			return usage_error("unknown option ", argv[optind - 1]);
 		}
 	}
+	if (a->sched.backup_keep && !a->sched.backup_every_h)
+		return usage_error("--backup-keep needs --backup-every", "");
 	if (optind >= argc)
 		return usage_error("missing DB (the replica to sync)", "");
 	if (optind + 1 < argc)

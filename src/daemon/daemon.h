@@ -14,7 +14,7 @@
  *
  *   DB [--listen HOST:PORT] [--token TOKEN] [--log FILE]
  *      [--no-sync-at-start] [--retry SECONDS] [--lock-timeout MS]
- *      [--port-file FILE]
+ *      [--port-file FILE] [--backup-every HOURS [--backup-keep N]]
  *
  * Returns the exit status: 0 after a clean shutdown, 1 when the replica
  * cannot be used or the port cannot be bound, 2 on a usage error (one line

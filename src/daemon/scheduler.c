@@ -59,6 +59,10 @@ struct hsd_sched {
 	uint64_t manual_done;  /* tickets whose sync has ended */
 	int manual_rc;
 	char *manual_result;
+
+	int64_t backup_every_ms; /* 0: no scheduled backups */
+	int backup_keep;
+	int64_t backup_due;
 };
 
 /* When the next sync is due (monotonic ms), 0 if none is planned. */
@@ -182,6 +186,65 @@ static void run_sync(hsd_sched *s, const char *trigger)
 	hs_free(result);
 }
 
+/* ---- scheduled backups of the master (--backup-every) ---- */
+
+/* The replica's master path (from its status), malloc'd; NULL with the
+ * reason logged. */
+static char *master_path(hsd_sched *s)
+{
+	char *doc = NULL, *path = NULL;
+	json_t *status;
+
+	if (hs_replica_status_json(s->replica, &doc) != HS_OK) {
+		hsd_log_error("backup skipped: cannot read the replica: %s",
+			      hs_replica_errmsg(s->replica));
+		return NULL;
+	}
+	status = json_loads(doc, 0, NULL);
+	hs_free(doc);
+	if (json_string_value(json_object_get(status, "nasDbPath")))
+		path = strdup(json_string_value(json_object_get(status,
+								"nasDbPath")));
+	else
+		hsd_log_error("backup skipped: the replica names no master");
+	json_decref(status);
+	return path;
+}
+
+/* Back the master up; called and returns with mu held (released
+ * meanwhile). */
+static void run_backup(hsd_sched *s)
+{
+	hs_backup_options opts = HS_BACKUP_OPTIONS_INIT;
+	char *master, *result = NULL, *msg = NULL;
+	int rc = HS_ERROR;
+
+	pthread_mutex_unlock(&s->mu);
+	master = master_path(s);
+	if (master) {
+		opts.keep = s->backup_keep;
+		opts.lock_timeout_ms = s->lock_timeout_ms;
+		rc = hs_backup_create(master, &opts, &result, &msg);
+	}
+	if (rc == HS_OK) {
+		json_t *doc = json_loads(result, 0, NULL);
+		hsd_log_info("backup written: %s (%zu old removed)",
+			     json_string_value(json_object_get(doc, "backup")),
+			     json_array_size(json_object_get(doc, "removed")));
+		json_decref(doc);
+	} else if (master) {
+		hsd_log_error("backup failed: %s", msg ? msg : "out of memory");
+	}
+	hs_free(result);
+	hs_free(msg);
+	free(master);
+	pthread_mutex_lock(&s->mu);
+	s->backup_due = hsd_mono_ms() +
+			(rc == HS_OK || s->backup_every_ms < HSD_BACKUP_RETRY_MS
+				 ? s->backup_every_ms
+				 : HSD_BACKUP_RETRY_MS);
+}
+
 /* Read the stored interval; called and returns with mu held. */
 static void reread_schedule(hsd_sched *s)
 {
@@ -232,9 +295,15 @@ static void *worker_main(void *arg)
 				    s->retry_due == due ? "retry" : "scheduled");
 			continue;
 		}
+		if (s->backup_due && now >= s->backup_due) {
+			run_backup(s);
+			continue;
+		}
 		wake_at = s->reread_due;
 		if (due && due < wake_at)
 			wake_at = due;
+		if (s->backup_due && s->backup_due < wake_at)
+			wake_at = s->backup_due;
 		wait_until(s, wake_at);
 	}
 	s->exited = 1;
@@ -292,6 +361,10 @@ int hsd_sched_start(hsd_sched **out, const hsd_sched_options *opts,
 	s->reread_due = s->anchor + HSD_SCHED_REREAD_MS;
 	if (opts->sync_at_start)
 		s->start_due = s->anchor;
+	s->backup_every_ms = (int64_t)opts->backup_every_h * 3600 * 1000;
+	s->backup_keep = opts->backup_keep;
+	if (s->backup_every_ms)
+		s->backup_due = s->anchor; /* after the start sync, if any */
 	if (pthread_create(&s->worker, NULL, worker_main, s) != 0) {
 		snprintf(err, errlen, "cannot start the sync thread");
 		rc = HS_ERROR;

@@ -20,6 +20,12 @@
  * reached (HS_EIO, HS_ENOTFOUND: the share is not mounted) marks the daemon
  * offline since the first such failure; the next success clears it.
  *
+ * Backups (--backup-every): the worker also copies the master with
+ * hs_backup_create (into the master's folder/backups, keeping backup_keep),
+ * first right after the start (after the start sync), then every
+ * backup_every_h hours; a failed one is retried after at most
+ * HSD_BACKUP_RETRY_MS. It runs between syncs, never during one.
+ *
  * All functions are safe to call from any thread.
  */
 #ifndef HSD_SCHEDULER_H
@@ -29,6 +35,7 @@
 #include <stddef.h>
 
 #define HSD_SCHED_REREAD_MS 30000
+#define HSD_BACKUP_RETRY_MS (15 * 60 * 1000)
 
 typedef struct hsd_sched hsd_sched;
 
@@ -37,6 +44,8 @@ typedef struct hsd_sched_options {
 	int sync_at_start;    /* 1: sync as soon as the worker starts */
 	int retry_min_s;      /* first retry delay after a failure; 0: 60 */
 	int lock_timeout_ms;  /* hs_sync_options.lock_timeout_ms; 0: library default */
+	int backup_every_h;   /* back the master up every N hours; 0: never */
+	int backup_keep;      /* copies kept; 0: HS_BACKUP_KEEP_DEFAULT */
 } hsd_sched_options;
 
 /*
