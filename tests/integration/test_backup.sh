@@ -4,8 +4,9 @@
 # master lock; a damaged master rotates no good copy out; restore keeps the
 # old master aside, puts the backup in place, and replicas that moved on
 # after the backup lose nothing; bad input exits 1 with one line and changes
-# nothing.
-. "$(dirname "$0")/test_cli_lib.sh"
+# nothing; the daemon backs up at start and keeps --backup-keep copies.
+# The daemon's scheduled backups (--backup-every) at the end.
+. "$(dirname "$0")/test_daemon_lib.sh"
 
 # bad WORD ARGS...: exit 1, one line naming the problem.
 bad() {
@@ -193,5 +194,16 @@ run 0 restore "$M" "$B4"
 expect_match "what" "$OUT" "^restored .*server.db from .*\\.bak \\(sequence [0-9]+; the replaced master was at $prev\\)"
 expect_match "aside" "$OUT" "kept as .*before-restore-"
 expect_match "what next" "$OUT" "hubsync conflicts"
+
+step "the daemon backs the master up at start and rotates"
+listing=$(files share/backups)
+start_daemon a.db --no-sync-at-start --backup-every 24 --backup-keep 1
+wait_until 20 "a backup in the daemon log" grep -q "backup written" "$DLOG"
+stop_daemon
+n=$(ls share/backups | grep -c '^server\.db\..*Z\.bak$')
+expect_eq "copies kept by the daemon" "$n" 1
+[ "$(files share/backups)" != "$listing" ] || fail "no new copy"
+run 2 daemon a.db --backup-keep 3
+run 2 daemon a.db --backup-every 0
 
 echo "PASS test_backup"
