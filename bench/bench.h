@@ -105,8 +105,8 @@ int wl_write(sqlite3 *db, wl_pk pk, wl_op op, const int64_t *rows,
 /* rows = first, first+1, ... (malloc'd; NULL on oom, printed). */
 int64_t *wl_range(int64_t first, int64_t n);
 /* The largest tables and indexes of the database at path, from SQLite's
- * dbstat table ("hubsync_history 31.2 MB, items 16.1 MB, ..."); "" when
- * dbstat is not compiled in. */
+ * dbstat table, and the free pages ("items 16.1 MB, ...; free pages 4.0
+ * MB"); "" when dbstat is not compiled in. */
 void wl_size_top(const char *path, char *out, size_t cap);
 /* Row count and a FNV-1a hash over all rows in key order. */
 int wl_digest(sqlite3 *db, int64_t *count, uint64_t *hash);

@@ -393,7 +393,7 @@ void wl_size_top(const char *path, char *out, size_t cap)
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
 	    SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT name, sum(pgsize) FROM dbstat "
-			       "GROUP BY name ORDER BY 2 DESC LIMIT 6", -1,
+			       "GROUP BY name ORDER BY 2 DESC LIMIT 4", -1,
 			       &st, NULL) != SQLITE_OK)
 		goto cleanup;
 	while (sqlite3_step(st) == SQLITE_ROW && len + 1 < cap) {
@@ -406,6 +406,10 @@ void wl_size_top(const char *path, char *out, size_t cap)
 			break;
 		len += (size_t)n;
 	}
+	if (len + 1 < cap)
+		snprintf(out + len, cap - len, "; free pages %.1f MB",
+			 (double)wl_query_int(db, "PRAGMA freelist_count") *
+			 (double)wl_query_int(db, "PRAGMA page_size") / 1e6);
 cleanup:
 	sqlite3_finalize(st);
 	sqlite3_close(db);
