@@ -117,8 +117,8 @@ static void add_flat_row(const incr_result *lo, const incr_result *hi,
 			 double lo_ms, double hi_ms, const char *side)
 {
 	report_row *row = report_add(REPORT_MS, lo_ms, hi_ms,
-				     "%s: %lld rows vs %lld rows", side,
-				     (long long)hi->n, (long long)lo->n);
+				     "%s, %lld -> %lld rows", side,
+				     (long long)lo->n, (long long)hi->n);
 
 	row->ratio_cmp = CMP_MAX;
 	row->ratio_lim = 2;
@@ -166,9 +166,9 @@ int case_incr(const bench_opts *o)
 	}
 	if (n >= 2) {
 		add_flat_row(&res[0], &res[n - 1], res[0].push,
-			     res[n - 1].push, "growth of the push sync");
+			     res[n - 1].push, "push sync growth");
 		add_flat_row(&res[0], &res[n - 1], res[0].pull,
-			     res[n - 1].pull, "growth of the pull sync");
+			     res[n - 1].pull, "pull sync growth");
 	}
 	big = n >= 1 ? &res[n - 1] : NULL;
 	if (big) {

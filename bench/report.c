@@ -190,7 +190,7 @@ void report_print(void)
 {
 	int i;
 
-	printf("\n%-48s %10s %10s %7s  %-24s %s\n", "measure", "plain",
+	printf("\n%-50s %10s %10s %7s  %-24s %s\n", "measure", "plain",
 	       "hubsync", "ratio", "target", "result");
 	for (i = 0; i < report_n; i++) {
 		const report_row *r = &report_rows[i].row;
@@ -220,7 +220,7 @@ void report_print(void)
 		else
 			snprintf(verdict, sizeof(verdict), "MISS by %.2fx",
 				 miss);
-		printf("%-48s %10s %10s %7s  %-24s %s%s%s\n", r->what, plain,
+		printf("%-50s %10s %10s %7s  %-24s %s%s%s\n", r->what, plain,
 		       hs, ratio, target[0] ? target : "-", verdict,
 		       r->note[0] ? "  " : "", r->note);
 	}
