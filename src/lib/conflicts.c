@@ -174,6 +174,10 @@ static int write_kept(hs_replica *r, const hs_table *t, json_t *pk,
 	}
 	sqlite3_finalize(st);
 	hs_buf_free(&b);
+	if (sr == SQLITE_CONSTRAINT_UNIQUE)
+		return hs_fail(r, HS_EINVALID, "the kept value is held by another "
+			       "row of \"%s\" (%s): give one of them another value, "
+			       "then resolve again", t->name, sqlite3_errmsg(r->db));
 	return sr == SQLITE_OK ? HS_OK
 			       : hs_fail_sqlite(r, sr, "cannot apply the kept value");
 }

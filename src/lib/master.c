@@ -97,6 +97,8 @@ struct hs_master {
 	hs_applier *appliers; /* per schema table, lazily prepared */
 	int nappliers;
 	rebase *rebases; /* ids given to this push's rows */
+	int *unique; /* per schema table: has UNIQUE columns (lazy) */
+	int failed_table; /* schema index of the row a merge failed on */
 	int nrebases;
 	const int64_t *local_max;
 };
@@ -384,6 +386,7 @@ void hs_master_close(hs_master *m)
 		hs_applier_free(&m->appliers[i]);
 	free(m->appliers);
 	free(m->rebases);
+	free(m->unique);
 	sqlite3_finalize(m->meta_get);
 	sqlite3_finalize(m->meta_put);
 	sqlite3_finalize(m->conflict_put);
@@ -873,7 +876,7 @@ static int rebase_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 /* JSON of a row of t other than pk's that holds one of vals' UNIQUE
  * values, or NULL. */
 static char *unique_holder(hs_master *m, const hs_table *t,
-			   sqlite3_value **vals)
+			   sqlite3_value **vals, int *site)
 {
 	sqlite3_stmt *ix, *ic, *q;
 	char *found = NULL;
@@ -919,10 +922,23 @@ static char *unique_holder(hs_master *m, const hs_table *t,
 			sqlite3_bind_value(q, i + 1, vals[cols[i]]);
 		if (sqlite3_step(q) == SQLITE_ROW) {
 			json_t *o = json_object();
+			sqlite3_value *hpk[HS_MAX_PK];
+			hs_buf key;
+			row_meta hm;
 			for (int i = 0; o && i < t->ncols; i++)
 				json_object_set_new(o, t->cols[i],
 						    hs_json_value(sqlite3_column_value(q, i)));
 			found = hs_json_dump(o);
+			/* who wrote the row that holds the value */
+			for (int k = 0; k < t->npk; k++)
+				hpk[k] = sqlite3_column_value(q, t->pk[k]);
+			hs_buf_init(&key);
+			pk_encode(hpk, t->npk, &key);
+			if (!key.oom && meta_load(m, t->name, &key, t->ncols, &hm) ==
+						SQLITE_OK && hm.found)
+				*site = hm.site;
+			row_meta_clear(&hm);
+			hs_buf_free(&key);
 		}
 		sqlite3_finalize(q);
 	}
@@ -939,8 +955,10 @@ static int reject_row(hs_master *m, const hs_table *t, hs_rowchange *rc,
 		      const hs_buf *pk, row_meta *rm, int existed,
 		      int64_t now_ms, int64_t *conflicts)
 {
-	char *holder = unique_holder(m, t, rc->vals), *mine = row_json(t, rc->vals);
-	conflict_rec c = {t, rc->pk, NULL, NULL, NULL, mine, holder, 0, 0};
+	int holder_site = 0;
+	char *holder = unique_holder(m, t, rc->vals, &holder_site);
+	char *mine = row_json(t, rc->vals);
+	conflict_rec c = {t, rc->pk, NULL, NULL, NULL, mine, holder, 0, holder_site};
 	int sr = conflict_put(m, &c, now_ms);
 	free(holder);
 	free(mine);
@@ -966,8 +984,12 @@ static int reject_row(hs_master *m, const hs_table *t, hs_rowchange *rc,
 static int is_constraint(int sr) { return sr == SQLITE_CONSTRAINT_UNIQUE; }
 
 /* Merge one pushed row. *conflicts counts new conflicts. */
+/* merge_row's answer when a UNIQUE value is held by a row that this
+ * same push may still move away (not a SQLite code). */
+#define MERGE_DEFER 1000
+
 static int merge_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
-		     int64_t now_ms, int64_t *conflicts, int *merged)
+		     int64_t now_ms, int64_t *conflicts, int *merged, int final)
 {
 	const hs_table *t = &s->t[rc->table];
 	hs_applier *a = applier_for(m, s, rc->table);
@@ -977,6 +999,7 @@ static int merge_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 	row_meta rm;
 	int sr, found = 0, other;
 	char *lt = NULL, *rt = NULL;
+	col_clock *before = NULL; /* the row's clocks before this merge */
 
 	memset(&rm, 0, sizeof(rm));
 	hs_buf_init(&pk);
@@ -1059,8 +1082,9 @@ static int merge_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 		memset(win, 1, (size_t)t->ncols);
 		if ((sr = hs_applier_upsert(a, rc->vals, win)) != SQLITE_OK) {
 			if (is_constraint(sr))
-				sr = reject_row(m, t, rc, &pk, &rm, 0, now_ms,
-						conflicts);
+				sr = final ? reject_row(m, t, rc, &pk, &rm, 0, now_ms,
+							conflicts)
+					   : MERGE_DEFER;
 			goto cleanup;
 		}
 		int64_t seq = ++m->seq;
@@ -1133,6 +1157,12 @@ static int merge_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 	}
 	/* Conflicts took sequence numbers: the row's changes come after. */
 	seq = ++m->seq;
+	before = malloc((size_t)t->ncols * sizeof(col_clock));
+	if (!before) {
+		sr = SQLITE_NOMEM;
+		goto cleanup;
+	}
+	memcpy(before, rm.cols, (size_t)t->ncols * sizeof(col_clock));
 	for (int i = 0; i < t->ncols; i++) {
 		col_clock *cc = &rm.cols[i];
 		if (win[i]) {
@@ -1151,9 +1181,15 @@ static int merge_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 	rm.seq = seq;
 	if (any_win) {
 		if ((sr = hs_applier_upsert(a, rc->vals, win)) != SQLITE_OK) {
-			if (is_constraint(sr))
+			if (is_constraint(sr) && final) {
+				/* the row keeps its clocks; re-announce it */
+				memcpy(rm.cols, before,
+				       (size_t)t->ncols * sizeof(col_clock));
 				sr = reject_row(m, t, rc, &pk, &rm, 1, now_ms,
 						conflicts);
+			} else if (is_constraint(sr)) {
+				sr = MERGE_DEFER;
+			}
 			goto cleanup;
 		}
 		int64_t when = rc->row_hlc;
@@ -1175,8 +1211,77 @@ cleanup:
 	free(win);
 	free(lt);
 	free(rt);
+	free(before);
 	row_meta_clear(&rm);
 	hs_buf_free(&pk);
+	return sr;
+}
+
+/* 1 if table t has a UNIQUE constraint besides its key (lazily cached). */
+static int has_unique(hs_master *m, const hs_schema *s, int ti)
+{
+	if (!m->unique) {
+		m->unique = calloc((size_t)s->n, sizeof(int));
+		if (!m->unique)
+			return 1;
+		for (int i = 0; i < s->n; i++) {
+			hs_buf q;
+			hs_buf_init(&q);
+			hs_buf_puts(&q, "SELECT count(*) FROM pragma_index_list(");
+			hs_buf_ident(&q, s->t[i].name);
+			hs_buf_puts(&q, ") WHERE \"unique\" AND origin <> 'pk'");
+			m->unique[i] = q.oom ? 1 : hs_query_int(m->db, q.s, 1, NULL) > 0;
+			hs_buf_free(&q);
+		}
+	}
+	return m->unique[ti];
+}
+
+/*
+ * Merge one row inside a savepoint when its table has UNIQUE columns: a
+ * value it takes may be held by a row this same push moves away later
+ * (one user swapping two numbers), so a collision is undone and the row
+ * retried after the others (MERGE_DEFER); only in the final round is it a
+ * conflict.
+ */
+static int merge_guarded(hs_master *m, const hs_schema *s, hs_rowchange *rc,
+			 int64_t now_ms, hs_merge_stats *st, int final)
+{
+	const hs_table *t = &s->t[rc->table];
+	int merged = 0, sr, guard = !final && has_unique(m, s, rc->table);
+	int64_t seq0 = m->seq, conflicts0 = st->conflicts;
+	int nreb0 = m->nrebases;
+	sqlite3_value *key0 = NULL;
+
+	if (guard) {
+		if ((sr = hs_exec(m->db, "SAVEPOINT hs_row")) != SQLITE_OK)
+			return sr;
+		if (t->intpk && !(key0 = sqlite3_value_dup(rc->pk[0])))
+			return SQLITE_NOMEM;
+	}
+	sr = merge_row(m, s, rc, now_ms, &st->conflicts, &merged, final);
+	if (guard && sr == MERGE_DEFER) {
+		/* Undo the row entirely, new id included: the retry decides
+		 * again. */
+		hs_exec(m->db, "ROLLBACK TO hs_row");
+		m->seq = seq0;
+		st->conflicts = conflicts0;
+		m->nrebases = nreb0;
+		if (key0 && !hs_value_same(key0, rc->pk[0])) {
+			sqlite3_value_free(rc->pk[0]);
+			sqlite3_value_free(rc->vals[t->pk[0]]);
+			rc->pk[0] = key0;
+			rc->vals[t->pk[0]] = sqlite3_value_dup(key0);
+			key0 = NULL;
+		}
+	}
+	if (guard)
+		hs_exec(m->db, "RELEASE hs_row");
+	sqlite3_value_free(key0);
+	if (sr == SQLITE_OK)
+		st->pushed[rc->table] += merged;
+	else if (sr != MERGE_DEFER)
+		m->failed_table = rc->table;
 	return sr;
 }
 
@@ -1184,20 +1289,44 @@ int hs_master_merge(hs_master *m, const hs_schema *s, hs_changeset *cs,
 		    const int64_t *local_max, int64_t now_ms,
 		    hs_merge_stats *st, hs_buf *err)
 {
+	size_t *later = malloc((cs->n ? cs->n : 1) * sizeof(size_t)), nlater = 0;
+	int sr = SQLITE_OK;
+	if (!later)
+		return sqlite_fail(m, err, SQLITE_NOMEM, "cannot merge");
 	m->local_max = local_max;
-	for (size_t i = 0; i < cs->n; i++) {
-		int merged = 0;
-		int sr = merge_row(m, s, &cs->rows[i], now_ms, &st->conflicts,
-				   &merged);
-		if (sr != SQLITE_OK) {
-			hs_buf_printf(err, "table \"%s\": ",
-				      s->t[cs->rows[i].table].name);
-			return sqlite_fail(m, err, sr, "cannot merge a row");
+	for (size_t i = 0; sr == SQLITE_OK && i < cs->n; i++) {
+		sr = merge_guarded(m, s, &cs->rows[i], now_ms, st, 0);
+		if (sr == MERGE_DEFER) {
+			later[nlater++] = i;
+			sr = SQLITE_OK;
 		}
-		st->pushed[cs->rows[i].table] += merged;
 		if (i % 1024 == 1023)
 			hs_master_refresh_lock(m);
 	}
+	/* Rows that met a UNIQUE value: retry while that helps, then the
+	 * rest are conflicts. */
+	for (int progress = 1; sr == SQLITE_OK && nlater && progress;) {
+		size_t keep = 0;
+		progress = 0;
+		for (size_t k = 0; sr == SQLITE_OK && k < nlater; k++) {
+			sr = merge_guarded(m, s, &cs->rows[later[k]], now_ms, st, 0);
+			if (sr == MERGE_DEFER) {
+				later[keep++] = later[k];
+				sr = SQLITE_OK;
+			} else {
+				progress = 1;
+			}
+		}
+		nlater = keep;
+	}
+	for (size_t k = 0; sr == SQLITE_OK && k < nlater; k++)
+		sr = merge_guarded(m, s, &cs->rows[later[k]], now_ms, st, 1);
+	if (sr != SQLITE_OK) {
+		hs_buf_printf(err, "table \"%s\": ", s->t[m->failed_table].name);
+		free(later);
+		return sqlite_fail(m, err, sr, "cannot merge a row");
+	}
+	free(later);
 	return 0;
 }
 
@@ -1295,7 +1424,7 @@ static int pull_table(hs_master *m, const hs_schema *s, int ti, int alive,
 			rc.foreign = 0;
 			for (int i = 0; i < t->ncols; i++) {
 				col_clock *cc = &rm.cols[i];
-				int mine_now = cc->site == m->site && cc->seq > m->began;
+				int mine_now = cc->site == m->site && cc->vseq > m->began;
 				rc.hlc[i] = cc->hlc;
 				rc.changed[i] = whole || (cc->seq > since && !mine_now);
 				if (!rc.changed[i])

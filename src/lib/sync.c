@@ -416,7 +416,28 @@ typedef struct apply_ctx {
 	unsigned char *blocked; /* per column of the row at hand */
 	int table;              /* table of the last row, for progress */
 	int64_t done;
+	hs_changeset later;     /* rows that met a UNIQUE value, to retry */
+	int retrying;
 } apply_ctx;
+
+/* Keep a copy of rc to apply after the others: the UNIQUE value it takes
+ * may still be held here by a row the pull changes later. */
+static int defer_row(apply_ctx *x, const hs_rowchange *rc)
+{
+	hs_rowchange *d = hs_changeset_add(&x->later, rc->table, rc->ncols);
+	if (!d)
+		return SQLITE_NOMEM;
+	d->alive = rc->alive;
+	d->foreign = rc->foreign;
+	memcpy(d->changed, rc->changed, (size_t)rc->ncols);
+	for (int k = 0; k < HS_MAX_PK; k++)
+		if (rc->pk[k] && !(d->pk[k] = sqlite3_value_dup(rc->pk[k])))
+			return SQLITE_NOMEM;
+	for (int i = 0; rc->alive && i < rc->ncols; i++)
+		if (!(d->vals[i] = sqlite3_value_dup(rc->vals[i])))
+			return SQLITE_NOMEM;
+	return SQLITE_OK;
+}
 
 static void table_done(apply_ctx *x)
 {
@@ -427,6 +448,21 @@ static void table_done(apply_ctx *x)
 		progress(c, "pull", c->s.t[x->table].name, c->pulled_rows[x->table]);
 	}
 	x->done = 0;
+}
+
+/* Delete the local rows of the deferred live rows and mark every column
+ * of them to be applied: their retry inserts the master's rows whole. */
+static int park_rows(apply_ctx *x)
+{
+	int sr = SQLITE_OK;
+	for (size_t i = 0; sr == SQLITE_OK && i < x->later.n; i++) {
+		hs_rowchange *rc = &x->later.rows[i];
+		if (!rc->alive)
+			continue;
+		sr = hs_applier_delete(&x->ap[rc->table], rc->pk);
+		memset(rc->changed, 1, (size_t)rc->ncols);
+	}
+	return sr;
 }
 
 /* Apply one pulled row (hs_pull_fn): skip what the app changed meanwhile
@@ -458,6 +494,8 @@ static int apply_row(void *ctx, hs_rowchange *rc)
 				rc->changed[j] = 0;
 		sr = hs_applier_upsert(&x->ap[ti], rc->vals, rc->changed);
 	}
+	if (sr == SQLITE_CONSTRAINT_UNIQUE && !x->retrying)
+		return defer_row(x, rc);
 	if (sr != SQLITE_OK) {
 		hs_fail_sqlite(c->r, sr, "cannot apply a pulled row");
 		char *why = hs_strdup(c->r->err);
@@ -517,7 +555,30 @@ static int apply_rows(sync_ctx *c)
 	}
 	hs_exec(hs_master_db(c->m), "COMMIT");
 	table_done(&x);
+	/* The master's state has no UNIQUE collision: once every row is in,
+	 * the deferred ones fit. Retry while that helps; the last round
+	 * reports what still fails. */
+	for (int parked = 0; sr == SQLITE_OK && x.later.n;) {
+		hs_changeset round = x.later;
+		memset(&x.later, 0, sizeof(x.later));
+		for (size_t i = 0; sr == SQLITE_OK && i < round.n; i++)
+			sr = apply_row(&x, &round.rows[i]);
+		if (sr == SQLITE_OK && x.later.n == round.n) {
+			/* No progress: the rows hold each other's values (two
+			 * numbers swapped). Take them out and put the master's
+			 * rows back whole, unless the app changed one meanwhile;
+			 * if even that fails, the next round says so. */
+			if (!parked && !x.tail)
+				sr = park_rows(&x);
+			else
+				x.retrying = 1;
+			parked = 1;
+		}
+		hs_changeset_clear(&round);
+	}
+	table_done(&x);
 cleanup:
+	hs_changeset_clear(&x.later);
 	sqlite3_finalize(x.tailq);
 	if (x.ap)
 		for (int i = 0; i < c->s.n; i++)
