@@ -78,12 +78,18 @@ static void reply_library_doc(hsd_reply *reply, char *doc)
 }
 
 /* The request body as a JSON object, or NULL with reply filled. */
-static json_t *body_object(const hsd_request *req, hsd_reply *reply)
+static json_t *body_object(const char *body, size_t len, hsd_reply *reply)
 {
 	json_error_t jerr;
-	json_t *doc = json_loadb(req->body, req->body_len, 0, &jerr);
+	json_t *doc = json_loadb(body, len, 0, &jerr);
 
 	if (!doc) {
+		/* jansson quotes the bad input ("near '...'"): keep the
+		 * message ASCII, or the reply itself is not valid JSON text
+		 * and turns into a 500 */
+		for (char *c = jerr.text; *c; c++)
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+				*c = '?';
 		hsd_reply_error(reply, 400, "the body is not valid JSON: %s",
 				jerr.text);
 		return NULL;
@@ -110,6 +116,51 @@ static int parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+/* ---- request bodies (also the fuzz target's entry, see api.h) ---- */
+
+int hsd_api_parse_schedule(const char *body, size_t len, hsd_reply *reply,
+			   int *minutes)
+{
+	json_t *doc = body_object(body, len, reply), *val;
+	int rc = -1;
+
+	if (!doc)
+		return -1;
+	val = json_object_get(doc, "intervalMinutes");
+	if (!json_is_integer(val) || json_integer_value(val) < 0 ||
+	    json_integer_value(val) > HSD_MAX_INTERVAL_MIN) {
+		hsd_reply_error(reply, 400,
+				"intervalMinutes must be a whole number of minutes from 0 (scheduled sync off) to %d",
+				HSD_MAX_INTERVAL_MIN);
+	} else {
+		*minutes = (int)json_integer_value(val);
+		rc = 0;
+	}
+	json_decref(doc);
+	return rc;
+}
+
+int hsd_api_parse_resolve(const char *body, size_t len, hsd_reply *reply,
+			  int *keep_local)
+{
+	json_t *doc = body_object(body, len, reply);
+	const char *keep;
+	int rc = -1;
+
+	if (!doc)
+		return -1;
+	keep = json_string_value(json_object_get(doc, "keep"));
+	if (!keep || (strcmp(keep, "local") != 0 && strcmp(keep, "remote") != 0)) {
+		hsd_reply_error(reply, 400,
+				"keep must be \"local\" or \"remote\"");
+	} else {
+		*keep_local = strcmp(keep, "local") == 0;
+		rc = 0;
+	}
+	json_decref(doc);
+	return rc;
 }
 
 /* ---- endpoints ---- */
@@ -173,37 +224,26 @@ static void post_manual(hsd_api *api, const hsd_request *req,
 static void put_schedule(hsd_api *api, const hsd_request *req,
 			 hsd_reply *reply, const char *id)
 {
-	json_t *body = body_object(req, reply), *val;
-	hs_replica *r = NULL;
-	json_int_t minutes;
-	int rc;
+	hs_replica *r;
+	int minutes, rc;
 
-	if (!body)
+	if (hsd_api_parse_schedule(req->body, req->body_len, reply,
+				   &minutes) < 0)
 		return;
-	val = json_object_get(body, "intervalMinutes");
-	if (!json_is_integer(val) || json_integer_value(val) < 0 ||
-	    json_integer_value(val) > HSD_MAX_INTERVAL_MIN) {
-		hsd_reply_error(reply, 400,
-				"intervalMinutes must be a whole number of minutes from 0 (scheduled sync off) to %d",
-				HSD_MAX_INTERVAL_MIN);
-		goto cleanup;
-	}
-	minutes = json_integer_value(val);
 	r = open_replica(api, reply);
 	if (!r)
-		goto cleanup;
-	rc = hs_replica_schedule_set(r, (int)minutes);
+		return;
+	rc = hs_replica_schedule_set(r, minutes);
 	if (rc != HS_OK) {
 		reply_failure(reply, rc, r);
 		goto cleanup;
 	}
-	hsd_sched_set_interval(api->sched, (int)minutes);
+	hsd_sched_set_interval(api->sched, minutes);
 	hsd_reply_json(reply, 200,
-		       json_pack("{s:b,s:I}", "success", 1, "intervalMinutes",
+		       json_pack("{s:b,s:i}", "success", 1, "intervalMinutes",
 				 minutes));
 cleanup:
 	hs_replica_free(r);
-	json_decref(body);
 }
 
 static void get_history(hsd_api *api, const hsd_request *req,
@@ -259,11 +299,9 @@ static void get_conflicts(hsd_api *api, const hsd_request *req,
 static void post_resolve(hsd_api *api, const hsd_request *req,
 			 hsd_reply *reply, const char *id)
 {
-	json_t *body;
-	const char *keep;
-	hs_replica *r = NULL;
+	hs_replica *r;
 	int64_t conflict_id;
-	int rc;
+	int keep_local, rc;
 
 	if (parse_int(id, 1, INT64_MAX, &conflict_id) < 0) {
 		hsd_reply_error(reply, 400,
@@ -271,31 +309,24 @@ static void post_resolve(hsd_api *api, const hsd_request *req,
 				id);
 		return;
 	}
-	body = body_object(req, reply);
-	if (!body)
+	if (hsd_api_parse_resolve(req->body, req->body_len, reply,
+				  &keep_local) < 0)
 		return;
-	keep = json_string_value(json_object_get(body, "keep"));
-	if (!keep || (strcmp(keep, "local") != 0 && strcmp(keep, "remote") != 0)) {
-		hsd_reply_error(reply, 400,
-				"keep must be \"local\" or \"remote\"");
-		goto cleanup;
-	}
 	r = open_replica(api, reply);
 	if (!r)
-		goto cleanup;
+		return;
 	rc = hs_replica_resolve(r, conflict_id,
-				strcmp(keep, "local") == 0 ? HS_KEEP_LOCAL :
-							     HS_KEEP_REMOTE);
+				keep_local ? HS_KEEP_LOCAL : HS_KEEP_REMOTE);
 	if (rc != HS_OK) {
 		reply_failure(reply, rc, r);
 		goto cleanup;
 	}
 	hsd_reply_json(reply, 200,
 		       json_pack("{s:b,s:I,s:s}", "success", 1, "id",
-				 (json_int_t)conflict_id, "keep", keep));
+				 (json_int_t)conflict_id, "keep",
+				 keep_local ? "local" : "remote"));
 cleanup:
 	hs_replica_free(r);
-	json_decref(body);
 }
 
 static void get_progress(hsd_api *api, const hsd_request *req,

@@ -35,4 +35,17 @@ typedef struct hsd_api {
 /* Answer req into reply (always filled). */
 void hsd_api_handle(hsd_api *api, const hsd_request *req, hsd_reply *reply);
 
+/*
+ * The checks of the JSON request bodies, used by the endpoints and by the
+ * fuzz target fuzz/fuzz_api_body.c. Each reads body[0..len) (any bytes,
+ * no NUL needed) and returns 0 with the value, or -1 with reply filled
+ * with a 400 {"error": ...} (the caller frees reply->body).
+ *   PUT /api/sync/schedule:  {"intervalMinutes": 0..7 days} -> *minutes
+ *   POST .../resolve:        {"keep": "local"|"remote"} -> *keep_local
+ */
+int hsd_api_parse_schedule(const char *body, size_t len, hsd_reply *reply,
+			   int *minutes);
+int hsd_api_parse_resolve(const char *body, size_t len, hsd_reply *reply,
+			  int *keep_local);
+
 #endif
