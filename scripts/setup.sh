@@ -5,7 +5,8 @@
 #
 # test also brings what the daemon's tests use: curl, Debian's chromium and
 # Node.js with npm (kept when already there, from Debian or elsewhere), and
-# playwright-core in tests/web/node_modules (npm ci, from package-lock.json).
+# playwright-core in tests/web/node_modules (npm ci, from package-lock.json),
+# and clang with libclang-rt-14-dev for the fuzz targets.
 set -eu
 what=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,6 +14,8 @@ pkgs="build-essential cmake pkg-config libsqlite3-dev sqlite3 libjansson-dev \
 libmicrohttpd-dev libcmocka-dev"
 if [ "$what" = test ]; then
 	pkgs="$pkgs valgrind curl chromium"
+	# the fuzz targets (scripts/fuzz.sh): clang and its libFuzzer runtime
+	pkgs="$pkgs clang libclang-rt-14-dev"
 	command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 fi
