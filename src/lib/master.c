@@ -989,7 +989,8 @@ static int is_constraint(int sr) { return sr == SQLITE_CONSTRAINT_UNIQUE; }
 #define MERGE_DEFER 1000
 
 static int merge_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
-		     int64_t now_ms, int64_t *conflicts, int *merged, int final)
+		     int64_t now_ms, int64_t *conflicts, int *merged, int final,
+		     sqlite3_value **parked)
 {
 	const hs_table *t = &s->t[rc->table];
 	hs_applier *a = applier_for(m, s, rc->table);
@@ -1017,7 +1018,12 @@ static int merge_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 	}
 	sr = meta_load(m, t->name, &pk, t->ncols, &rm);
 	if (sr == SQLITE_OK)
-		sr = hs_applier_select(a, rc->pk, old, &found);
+		sr = parked ? SQLITE_OK : hs_applier_select(a, rc->pk, old, &found);
+	if (parked) { /* the row was taken out for a moment: its values */
+		found = 1;
+		for (int i = 0; i < t->ncols; i++)
+			old[i] = sqlite3_value_dup(parked[i]);
+	}
 	if (sr != SQLITE_OK)
 		goto cleanup;
 	int live = rm.found ? rm.alive : found;
@@ -1174,12 +1180,21 @@ static int merge_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 			cc->seq = seq; /* re-announce the winner to the pusher */
 		}
 	}
-	if (!any_win && !touched) {
+	if (parked) { /* write the merged row back whole */
+		for (int i = 0; i < t->ncols; i++) {
+			if (win[i])
+				continue;
+			sqlite3_value_free(rc->vals[i]);
+			rc->vals[i] = sqlite3_value_dup(old[i]);
+			win[i] = 2; /* the master's value, applied as is */
+		}
+	}
+	if (!any_win && !touched && !parked) {
 		m->seq--; /* nothing changed: give the number back */
 		goto cleanup;
 	}
 	rm.seq = seq;
-	if (any_win) {
+	if (any_win || parked) {
 		if ((sr = hs_applier_upsert(a, rc->vals, win)) != SQLITE_OK) {
 			if (is_constraint(sr) && final) {
 				/* the row keeps its clocks; re-announce it */
@@ -1259,7 +1274,7 @@ static int merge_guarded(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 		if (t->intpk && !(key0 = sqlite3_value_dup(rc->pk[0])))
 			return SQLITE_NOMEM;
 	}
-	sr = merge_row(m, s, rc, now_ms, &st->conflicts, &merged, final);
+	sr = merge_row(m, s, rc, now_ms, &st->conflicts, &merged, final, NULL);
 	if (guard && sr == MERGE_DEFER) {
 		/* Undo the row entirely, new id included: the retry decides
 		 * again. */
@@ -1282,6 +1297,68 @@ static int merge_guarded(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 		st->pushed[rc->table] += merged;
 	else if (sr != MERGE_DEFER)
 		m->failed_table = rc->table;
+	return sr;
+}
+
+/*
+ * Rows that hold each other's UNIQUE values (one user swapped two quote
+ * numbers) cannot be written one at a time. Take them all out, then merge
+ * each into its place, in one savepoint. SQLITE_OK if that worked; else
+ * everything is as before and the rows become conflicts one by one.
+ */
+static int merge_group(hs_master *m, const hs_schema *s, hs_changeset *cs,
+		       const size_t *rows, size_t n, int64_t now_ms,
+		       hs_merge_stats *st)
+{
+	sqlite3_value ***parked = calloc(n, sizeof(*parked));
+	int64_t seq0 = m->seq, conflicts0 = st->conflicts;
+	int64_t *merged = calloc(n, sizeof(int64_t));
+	int sr = parked && merged ? hs_exec(m->db, "SAVEPOINT hs_group")
+				  : SQLITE_NOMEM;
+	for (size_t k = 0; sr == SQLITE_OK && k < n; k++) {
+		hs_rowchange *rc = &cs->rows[rows[k]];
+		const hs_table *t = &s->t[rc->table];
+		hs_applier *a = applier_for(m, s, rc->table);
+		int found = 0;
+		if (!rc->alive || rc->inserted || !a)
+			continue; /* only rows being changed in place */
+		parked[k] = calloc((size_t)t->ncols, sizeof(sqlite3_value *));
+		if (!parked[k])
+			sr = SQLITE_NOMEM;
+		if (sr == SQLITE_OK)
+			sr = hs_applier_select(a, rc->pk, parked[k], &found);
+		if (sr == SQLITE_OK && found)
+			sr = hs_applier_delete(a, rc->pk);
+		if (!found) {
+			free(parked[k]);
+			parked[k] = NULL;
+		}
+	}
+	for (size_t k = 0; sr == SQLITE_OK && k < n; k++) {
+		int one = 0;
+		sr = merge_row(m, s, &cs->rows[rows[k]], now_ms, &st->conflicts,
+			       &one, 0, parked[k]);
+		merged[k] = one;
+	}
+	if (sr == SQLITE_OK) {
+		hs_exec(m->db, "RELEASE hs_group");
+		for (size_t k = 0; k < n; k++)
+			st->pushed[cs->rows[rows[k]].table] += merged[k];
+	} else if (parked && merged) {
+		hs_exec(m->db, "ROLLBACK TO hs_group");
+		hs_exec(m->db, "RELEASE hs_group");
+		m->seq = seq0;
+		st->conflicts = conflicts0;
+	}
+	for (size_t k = 0; parked && k < n; k++) {
+		if (!parked[k])
+			continue;
+		for (int i = 0; i < s->t[cs->rows[rows[k]].table].ncols; i++)
+			sqlite3_value_free(parked[k][i]);
+		free(parked[k]);
+	}
+	free(parked);
+	free(merged);
 	return sr;
 }
 
@@ -1319,6 +1396,9 @@ int hs_master_merge(hs_master *m, const hs_schema *s, hs_changeset *cs,
 		}
 		nlater = keep;
 	}
+	if (sr == SQLITE_OK && nlater > 1 && merge_group(m, s, cs, later, nlater,
+							  now_ms, st) == SQLITE_OK)
+		nlater = 0;
 	for (size_t k = 0; sr == SQLITE_OK && k < nlater; k++)
 		sr = merge_guarded(m, s, &cs->rows[later[k]], now_ms, st, 1);
 	if (sr != SQLITE_OK) {
