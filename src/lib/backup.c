@@ -227,10 +227,24 @@ cleanup:
 
 /* ---- checking a master file ---------------------------------------- */
 
+/* A read of what/path failed with SQLite code sr: say so in err. */
+static int read_failed(sqlite3 *db, int sr, const char *what,
+		       const char *path, hs_buf *err)
+{
+	if ((sr & 0xff) == SQLITE_NOTADB || (sr & 0xff) == SQLITE_CORRUPT) {
+		hs_buf_printf(err, "%s %s is damaged or not a SQLite database "
+			      "(%s)", what, path, sqlite3_errmsg(db));
+		return HS_ECORRUPT;
+	}
+	hs_buf_printf(err, "cannot read %s %s: %s", what, path,
+		      sqlite3_errmsg(db));
+	return HS_EIO;
+}
+
 /*
  * Is db a hubsync master of our format? Sets *seq. The message names the
  * file as "<what> <path>" (what: "the master", "the backup").
- * HS_OK or HS_ECORRUPT / HS_EIO with err set.
+ * HS_OK, or HS_ECORRUPT (damaged, not a master) / HS_EIO with err set.
  */
 static int check_master_tables(sqlite3 *db, const char *what,
 			       const char *path, int64_t *seq, hs_buf *err)
@@ -240,16 +254,8 @@ static int check_master_tables(sqlite3 *db, const char *what,
 					  " WHERE type = 'table' AND name IN"
 					  " ('hubsync_master', 'hubsync_rows',"
 					  " 'hubsync_sites')", 0, &sr);
-	if (sr == SQLITE_NOTADB || sr == SQLITE_CORRUPT) {
-		hs_buf_printf(err, "%s %s is damaged or not a SQLite database",
-			      what, path);
-		return HS_ECORRUPT;
-	}
-	if (sr != SQLITE_OK) {
-		hs_buf_printf(err, "cannot read %s %s: %s", what, path,
-			      sqlite3_errmsg(db));
-		return HS_EIO;
-	}
+	if (sr != SQLITE_OK)
+		return read_failed(db, sr, what, path, err);
 	if (tables != 3) {
 		hs_buf_printf(err, "%s %s is not a hubsync master (it lacks the "
 			      "master's hubsync tables)", what, path);
@@ -257,9 +263,12 @@ static int check_master_tables(sqlite3 *db, const char *what,
 	}
 	int64_t fmt = hs_query_int(db, "SELECT value FROM hubsync_master WHERE"
 				       " key = 'format'", -1, &sr);
-	*seq = hs_query_int(db, "SELECT value FROM hubsync_master WHERE"
-				" key = 'seq'", -1, NULL);
-	if (sr != SQLITE_OK || fmt != BACKUP_MASTER_FORMAT || *seq < 0) {
+	if (sr == SQLITE_OK)
+		*seq = hs_query_int(db, "SELECT value FROM hubsync_master WHERE"
+					" key = 'seq'", -1, &sr);
+	if (sr != SQLITE_OK)
+		return read_failed(db, sr, what, path, err);
+	if (fmt != BACKUP_MASTER_FORMAT || *seq < 0) {
 		hs_buf_printf(err, "%s %s is not a hubsync master of format %d "
 			      "(it says format %lld)", what, path,
 			      BACKUP_MASTER_FORMAT, (long long)fmt);
@@ -553,6 +562,8 @@ int hs_backup_create(const char *master_path, const hs_backup_options *opts,
 	if (rc != HS_OK)
 		goto cleanup;
 	rc = open_master(master_path, &src, &seq, &err);
+	if (rc == HS_ECORRUPT && err.s && strstr(err.s, "damaged"))
+		hs_buf_puts(&err, ": restore it from a backup (hubsync restore)");
 	if (rc != HS_OK)
 		goto cleanup;
 	rc = ensure_dir(dir, &made_dir, &err);
