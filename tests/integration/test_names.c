@@ -286,7 +286,9 @@ static void names_conflicts_and_log(void)
 		TU_CHECK(!strcmp(jstr(json_object_get(e, "key")),
 				 "東京|1"), "log entry of another key: %s",
 			 json_dumps(e, JSON_COMPACT));
-		saw_col |= strstr(json_dumps(e, JSON_COMPACT), "値 value") != NULL;
+		char *text = json_dumps(e, JSON_COMPACT);
+		saw_col |= text && strstr(text, "値 value") != NULL;
+		free(text);
 	}
 	TU_CHECK(saw_col, "no log entry names the column 値 value: %s",
 		 json_dumps(log, JSON_COMPACT));
