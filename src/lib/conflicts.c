@@ -132,8 +132,7 @@ static int write_kept(hs_replica *r, const hs_table *t, json_t *pk,
 		if (sr == SQLITE_OK) {
 			sqlite3_bind_value(st, 1, kept);
 			bind_pk_json(st, t, pk, 2);
-			sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
-							      : sqlite3_errcode(r->db);
+			sr = hs_step_done(st);
 			if (sr == SQLITE_OK && sqlite3_changes(r->db) == 0) {
 				sqlite3_finalize(st);
 				hs_buf_free(&b);
@@ -149,8 +148,7 @@ static int write_kept(hs_replica *r, const hs_table *t, json_t *pk,
 		sr = b.oom ? SQLITE_NOMEM : hs_prepare(r->db, &st, b.s);
 		if (sr == SQLITE_OK) {
 			bind_pk_json(st, t, pk, 1);
-			sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
-							      : sqlite3_errcode(r->db);
+			sr = hs_step_done(st);
 		}
 	} else { /* restore the whole row */
 		hs_applier a;
@@ -252,8 +250,7 @@ int hs_replica_resolve(hs_replica *r, int64_t conflict_id, hs_keep keep)
 	if (sr == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, conflict_id);
 		sqlite3_bind_text(st, 2, when, -1, SQLITE_STATIC);
-		sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
-						      : sqlite3_errcode(r->db);
+		sr = hs_step_done(st);
 		sqlite3_finalize(st);
 		st = NULL;
 	}
@@ -266,8 +263,7 @@ int hs_replica_resolve(hs_replica *r, int64_t conflict_id, hs_keep keep)
 		sqlite3_bind_text(st, 2, keep == HS_KEEP_LOCAL ? "local" : "remote",
 				  -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, when, -1, SQLITE_STATIC);
-		sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
-						      : sqlite3_errcode(r->db);
+		sr = hs_step_done(st);
 	}
 	if (sr == SQLITE_OK)
 		sr = hs_exec(r->db, "COMMIT");

@@ -503,8 +503,7 @@ int hs_master_commit(hs_master *m, hs_buf *err)
 					" WHERE key = 'seq'");
 	if (sr == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, m->seq);
-		sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
-						      : sqlite3_errcode(m->db);
+		sr = hs_step_done(st);
 	}
 	sqlite3_finalize(st);
 	if (sr == SQLITE_OK)
@@ -517,16 +516,9 @@ int hs_master_commit(hs_master *m, hs_buf *err)
 
 int hs_master_set_pushed(hs_master *m, int64_t id, hs_buf *err)
 {
-	sqlite3_stmt *st;
-	int sr = hs_prepare(m->db, &st, "UPDATE hubsync_sites SET pushed = ?1"
-					" WHERE id = ?2");
-	if (sr == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int(st, 2, m->site);
-		sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
-						      : sqlite3_errcode(m->db);
-	}
-	sqlite3_finalize(st);
+	int64_t v[2] = {id, m->site};
+	int sr = hs_exec_ints(m->db, "UPDATE hubsync_sites SET pushed = ?1"
+				     " WHERE id = ?2", 2, v);
 	return sr == SQLITE_OK ? 0 : sqlite_fail(m, err, sr, "cannot write");
 }
 
@@ -868,7 +860,7 @@ static int rebase_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 	sqlite3_bind_text(st, 3, t->name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, old_key);
 	sqlite3_bind_int64(st, 5, key);
-	sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(m->db);
+	sr = hs_step_done(st);
 	sqlite3_finalize(st);
 	return sr;
 }
@@ -1423,8 +1415,7 @@ int hs_master_resolve(hs_master *m, const hs_rowset *rs, hs_buf *err)
 		sqlite3_bind_value(st, 3, v[2]);
 		sqlite3_bind_text(st, 4, m->user, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, ++m->seq);
-		sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
-						      : sqlite3_errcode(m->db);
+		sr = hs_step_done(st);
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
@@ -1636,15 +1627,9 @@ int hs_master_housekeep(hs_master *m, int64_t since, int set_days,
 {
 	sqlite3_stmt *st;
 	char cutoff[32];
-	int sr = hs_prepare(m->db, &st, "UPDATE hubsync_sites SET pulled = ?1"
-					" WHERE id = ?2");
-	if (sr == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, since);
-		sqlite3_bind_int(st, 2, m->site);
-		sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
-						      : sqlite3_errcode(m->db);
-		sqlite3_finalize(st);
-	}
+	int64_t v[2] = {since, m->site};
+	int sr = hs_exec_ints(m->db, "UPDATE hubsync_sites SET pulled = ?1"
+				     " WHERE id = ?2", 2, v);
 	if (sr == SQLITE_OK && set_days > 0) {
 		char q[128];
 		snprintf(q, sizeof q, "INSERT OR REPLACE INTO hubsync_master"
@@ -1662,8 +1647,7 @@ int hs_master_housekeep(hs_master *m, int64_t since, int set_days,
 	sr = hs_prepare(m->db, &st, "DELETE FROM hubsync_history WHERE at < ?1");
 	if (sr == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
-		sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
-						      : sqlite3_errcode(m->db);
+		sr = hs_step_done(st);
 		sqlite3_finalize(st);
 	}
 	if (sr == SQLITE_OK)
@@ -1671,8 +1655,7 @@ int hs_master_housekeep(hs_master *m, int64_t since, int set_days,
 					    " resolved = 1 AND resolved_at < ?1");
 	if (sr == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
-		sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
-						      : sqlite3_errcode(m->db);
+		sr = hs_step_done(st);
 		sqlite3_finalize(st);
 	}
 	if (sr == SQLITE_OK)

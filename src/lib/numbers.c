@@ -109,8 +109,7 @@ static int take_local(hs_replica *r, const char *series, int64_t *out, int *sr)
 			return 0;
 		sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, next);
-		*sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
-						       : sqlite3_errcode(r->db);
+		*sr = hs_step_done(st);
 		got = *sr == SQLITE_OK;
 		*out = next;
 	}
@@ -174,8 +173,7 @@ int hs_replica_number_next(hs_replica *r, const char *series, int64_t *out)
 					    " VALUES(?1)");
 		if (sr == SQLITE_OK) {
 			sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
-			sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
-							      : sqlite3_errcode(r->db);
+			sr = hs_step_done(st);
 			sqlite3_finalize(st);
 		}
 		int got = sr == SQLITE_OK ? take_local(r, series, out, &sr) : 0;

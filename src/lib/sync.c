@@ -625,8 +625,7 @@ static int write_back(sync_ctx *c)
 				sqlite3_bind_value(st, 3, rc->vals[ub]);
 			for (int k = 0; k < t->npk; k++)
 				sqlite3_bind_value(st, 4 + k, rc->pk[k]);
-			sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
-							      : sqlite3_errcode(c->r->db);
+			sr = hs_step_done(st);
 			sqlite3_reset(st);
 		}
 		sqlite3_finalize(st);
@@ -665,7 +664,7 @@ static int rekey(sqlite3 *db, const char *table, const char *col,
 		sqlite3_bind_int64(st, 3, extra_a);
 		sqlite3_bind_int64(st, 4, extra_b);
 	}
-	sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+	sr = hs_step_done(st);
 	sqlite3_finalize(st);
 	return sr;
 }
@@ -723,7 +722,7 @@ static int prune_history(sync_ctx *c)
 	if (sr != SQLITE_OK)
 		return sr;
 	sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
-	sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(c->r->db);
+	sr = hs_step_done(st);
 	sqlite3_finalize(st);
 	return sr;
 }
@@ -754,7 +753,6 @@ static int update_clock(sync_ctx *c)
 static int apply_pull(sync_ctx *c)
 {
 	hs_replica *r = c->r;
-	sqlite3_stmt *st = NULL;
 	int sr = hs_exec(r->db, "BEGIN IMMEDIATE");
 	if (sr != SQLITE_OK)
 		return hs_fail_sqlite(r, sr, "cannot write the local database");
@@ -785,30 +783,17 @@ static int apply_pull(sync_ctx *c)
 		sr = hs_exec(r->db, "UPDATE hubsync_conflicts SET resolved = 1 WHERE"
 				    " id IN (SELECT conflict_id FROM"
 				    " hubsync_resolutions)");
+	/* The newest entry stays as the floor of future ids (rowids restart
+	 * at max + 1): ids must only grow, or the master's push mark would
+	 * skip new changes. */
+	int64_t marks[2] = {c->pull.seq, c->snap};
 	if (sr == SQLITE_OK)
-		/* The newest entry stays as the floor of future ids (rowids
-		 * restart at max + 1): ids must only grow, or the master's push
-		 * mark would skip new changes. */
-		sr = hs_prepare(r->db, &st, "DELETE FROM hubsync_changes WHERE"
-					    " id <= ?1 AND id < (SELECT max(id) FROM"
-					    " hubsync_changes)");
-	if (sr == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, c->snap);
-		sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
-						      : sqlite3_errcode(r->db);
-		sqlite3_finalize(st);
-		st = NULL;
-	}
+		sr = hs_exec_ints(r->db, "DELETE FROM hubsync_changes WHERE id <= ?1"
+					 " AND id < (SELECT max(id) FROM"
+					 " hubsync_changes)", 1, &c->snap);
 	if (sr == SQLITE_OK)
-		sr = hs_prepare(r->db, &st, "UPDATE hubsync_ctl SET applying = 0,"
-					    " pulled = ?1, pushed = ?2");
-	if (sr == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, c->pull.seq);
-		sqlite3_bind_int64(st, 2, c->snap);
-		sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
-						      : sqlite3_errcode(r->db);
-		sqlite3_finalize(st);
-	}
+		sr = hs_exec_ints(r->db, "UPDATE hubsync_ctl SET applying = 0,"
+					 " pulled = ?1, pushed = ?2", 2, marks);
 	if (sr == SQLITE_OK)
 		sr = hs_numbers_store(r, &c->blocks);
 	if (sr == SQLITE_OK)

@@ -165,6 +165,27 @@ int hs_prepare(sqlite3 *db, sqlite3_stmt **out, const char *sql)
 	return sqlite3_prepare_v2(db, sql, -1, out, NULL);
 }
 
+int hs_step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return SQLITE_OK;
+	return sqlite3_errcode(sqlite3_db_handle(st));
+}
+
+int hs_exec_ints(sqlite3 *db, const char *sql, int n, const int64_t *v)
+{
+	sqlite3_stmt *st;
+	int rc = hs_prepare(db, &st, sql);
+	if (rc != SQLITE_OK)
+		return rc;
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_int64(st, i + 1, v[i]);
+	rc = hs_step_done(st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int hs_exec(sqlite3 *db, const char *sql)
 {
 	return sqlite3_exec(db, sql, NULL, NULL, NULL);

@@ -44,6 +44,11 @@ char *hs_strdup(const char *s);
 
 /* Prepare sql on db; on failure returns the SQLite code, *out is NULL. */
 int hs_prepare(sqlite3 *db, sqlite3_stmt **out, const char *sql);
+/* Step st once: SQLITE_OK when it ran (DONE or a row), else the error
+ * code of its connection. */
+int hs_step_done(sqlite3_stmt *st);
+/* Run sql once with ?1..?n bound to the n integers. SQLite code. */
+int hs_exec_ints(sqlite3 *db, const char *sql, int n, const int64_t *v);
 /* Run one or more statements that return no rows. */
 int hs_exec(sqlite3 *db, const char *sql);
 /* Run a query returning one integer; dflt if no row. rc via *rc if given. */
