@@ -480,9 +480,15 @@ static void print_summary(void)
 		printf("  [%c] %s\n", 'a' + o, OUTCOME_NAMES[o]);
 	printf("  no-log: failed syncs that could not write sync_log (every "
 	       "later write to alice's file failing)\n");
-	printf("%ld faults injected; every trial: one-line error, each file "
-	       "pre or post (never half), no lock left, integrity ok, the next "
-	       "sync converged\n", total);
+	long failed = 0;
+	for (int t = 0; t < NTARGETS; t++)
+		for (int k = 0; k < FV_NKINDS; k++)
+			failed += S->failed[t][k][0] + S->failed[t][k][1];
+	printf("%ld faults injected; %s\n", total,
+	       failed ? "some trials broke a rule (below)"
+		      : "every trial: one-line error, each file pre or post "
+			"(never half), no lock left, integrity ok, the next "
+			"sync converged");
 }
 
 /* Print the first failure of each group; the number of failed trials. */
