@@ -25,6 +25,8 @@
  *       test: every PC through its own SMB client mount); PC 0's init
  *       creates the master at P0.
  *   HS_SEED=N (default 1), HS_KEEP_TMP=1.
+ * Before the loops (local run only), app_inserts_during_sync replays the
+ * loops' first failure deterministically.
  */
 #define _GNU_SOURCE
 #include "fleet.h"
@@ -126,11 +128,9 @@ static void sync_loop(fleet *f, int k, int64_t deadline)
 		int64_t t0 = sp_now_us();
 		int rc = fl_sync(f, k, &out);
 		int64_t us = sp_now_us() - t0;
-		if (rc != 0) {
+		if (rc != 0 && st.failed++ < 3) /* the first few say why */
 			fprintf(stderr, "%s: hubsync sync exited %d: %s",
 				f->s[k].name, rc, out ? out : "");
-			st.failed++;
-		}
 		free(out);
 		out = NULL;
 		st.runs++;
@@ -210,8 +210,7 @@ static void run(const char *bin, int n, const char *const *masters,
 		char *last = NULL;
 		int64_t logged_bad = fl_failed_syncs(&f, k, &last);
 		TU_CHECK(logged_bad == 0, "%s: %" PRId64 " sync_log rows are not"
-			 " 'success' after syncs that met a busy master; last:"
-			 " %s", f.s[k].name, logged_bad, last);
+			 " 'success'; last: %s", f.s[k].name, logged_bad, last);
 		free(last);
 		TU_CHECK(s.runs > 0, "%s never synced", f.s[k].name);
 	}
@@ -236,6 +235,75 @@ static void run(const char *bin, int n, const char *const *masters,
 	       " committed write (settle + check %.1f s); nothing lost\n", n,
 	       (double)(sp_now_us() - t0) / 1e6);
 	fl_close(&f);
+}
+
+/*
+ * The smallest case of the loops' first failure, deterministic: the app
+ * inserts integer-key rows while its PC's sync runs (at the "pull" report:
+ * after the push was read, before the master committed). alice's two
+ * offline notes get new ids 4 and 5 from the master (bob has 1..3); the
+ * app's new rows took local ids 3, 4, 5 meanwhile. Wanted: the sync (or
+ * the next one) succeeds and every note ends up once everywhere.
+ */
+static sqlite3 *during_sync_app;
+static void insert_during_sync(void *ctx, const char *phase, const char *table,
+			       int64_t rows)
+{
+	(void)ctx;
+	(void)rows;
+	if (!strcmp(phase, "pull") && !table)
+		tu_exec(during_sync_app, "INSERT INTO notes (site, seq) VALUES"
+					 " (0, 3), (0, 4), (0, 5)");
+}
+
+static void app_inserts_during_sync(void)
+{
+	const char *dir = tu_tmpdir("during");
+	char master[600];
+	tu_site s[2];
+	wl_app w[2];
+	wl_app *apps[2] = {&w[0], &w[1]};
+	hs_sync_options o = HS_SYNC_OPTIONS_INIT;
+	char *json = NULL;
+
+	tu_set_context("app_inserts_during_sync");
+	snprintf(master, sizeof master, "%s/master.db", dir);
+	for (int k = 0; k < 2; k++) {
+		tu_site_open(&s[k], dir, k ? "bob" : "alice", 0);
+		wl_create_schema(s[k].app, k);
+		tu_site_init(&s[k], master, NULL);
+		wl_app_init(&w[k], k, 1, 1);
+	}
+	tu_exec(s[0].app, "INSERT INTO notes (site, seq) VALUES (0, 1), (0, 2)");
+	tu_exec(s[1].app, "INSERT INTO notes (site, seq) VALUES (1, 1), (1, 2),"
+			  " (1, 3)");
+	w[0].notes = 5;
+	w[1].notes = 3;
+	tu_site_sync(&s[1], 0);
+	during_sync_app = s[0].app;
+	o.progress = insert_during_sync;
+	hs_replica_sync(s[0].hs, &o, &json); /* may fail: the next must not */
+	hs_free(json);
+	for (int round = 0; round < 2; round++)
+		for (int k = 0; k < 2; k++) {
+			int rc = tu_site_sync_rc(&s[k], &json);
+			TU_CHECK(rc == 0, "%s's sync after the app inserted integer-key"
+				 " rows during a sync fails every time: %s",
+				 s[k].name, json ? json : hs_replica_errmsg(s[k].hs));
+			hs_free(json);
+		}
+	sqlite3 *m = tu_db_open(master, 1);
+	for (int k = 0; k <= 2; k++) {
+		char *why = wl_verify(k < 2 ? s[k].app : m, apps, 2);
+		TU_CHECK(why == NULL, "%s after the app inserted integer-key rows"
+			 " during a sync: %s", k < 2 ? s[k].name : "the master", why);
+	}
+	sqlite3_close(m);
+	for (int k = 0; k < 2; k++) {
+		tu_site_close(&s[k]);
+		wl_app_free(&w[k]);
+	}
+	printf("concurrency: app inserts during a sync: ok\n");
 }
 
 static long env_long(const char *name, long dflt)
@@ -267,6 +335,8 @@ int main(int argc, char **argv)
 			argv[0]);
 		return 2;
 	}
+	if (!list)
+		app_inserts_during_sync();
 	if (list) {
 		for (char *p = strtok(list, ","); p && n < WL_MAX_SITES;
 		     p = strtok(NULL, ","))
