@@ -7,22 +7,39 @@
  *   1. every PC installs the app (schema + the same seed rows);
  *      alice loads the component catalog and the customer list;
  *   2. everyone starts hubsync (init) and syncs: the catalog reaches all;
+ *      each PC takes its first quote number while online, which reserves
+ *      its first block of numbers;
  *   3. alice, bob and dave each start a quote; everyone syncs;
  *   4. four people edit quote 1 at the same time: bob and carol different
  *      fields (both kept), dave and erin the same field (a conflict; erin
  *      edited last and wins);
- *   5. carol works offline for three rounds (her one sync attempt finds
- *      the share unmounted: a clear error, logged, nothing changed) while
- *      the others keep editing, deleting (erin deletes a quote dave is
- *      updating: delete vs update) and creating numbers; then carol comes
+ *   5. carol works offline for three rounds: the share is not mounted on
+ *      her PC while she starts a quote (its number comes from her own
+ *      block, the master is never asked) and edits others; her one sync
+ *      attempt fails with a clear error, logged, nothing changed. The
+ *      others keep editing, deleting (erin deletes a quote dave is
+ *      updating: delete vs update) and creating numbers, and bob and erin
+ *      each add a manual quote that gets id 1 on their PC; then carol comes
  *      back and syncs;
- *   6. everyone syncs twice; the demo checks the outcomes it expects and
+ *   6. everyone syncs twice; the demo checks the outcomes it expects, that
+ *      every quote id is distinct, that rows made with an id another PC
+ *      had already used got new ids (integer keys re-keyed at push), and
  *      that all six databases hold identical rows, and prints a report.
  *
  * Quote ids follow the app, CA{YY}{MM}{DD}{CCC}-{industry}{product}
- * {control}{scope}-{NN}. Numbered series allocated at sync time come later;
- * for now each user numbers from its own block of NN (see user.c), which
- * keeps ids unique by construction.
+ * {control}{scope}-{NN}, and the app's NN has two digits. NN is the
+ * user's next number of the office-wide numbered series "quote"
+ * (hs_replica_number_next, see user.h) modulo 100. The series number is
+ * unique across PCs even offline: each PC draws from blocks it reserved
+ * from the master while online (20 numbers by default, ample for carol's
+ * offline draw). Two digits are where that uniqueness ends: two quotes of
+ * one customer, day and options get the same full id when their series
+ * numbers differ by a multiple of 100. Blocks make that possible sooner
+ * than after 100 quotes: a PC still drawing from an old block (106) and one
+ * with a fresh block (506) can hand out the same NN on the same day. The
+ * demo's few quotes stay far from it; an app with many quotes a day should
+ * look its new id up among the quotes it has and draw again when taken, or
+ * use more digits.
  */
 #include "demo.h"
 
@@ -63,6 +80,21 @@ static const char *const demo_customers[] = {
 };
 #define DEMO_NCUSTOMERS (sizeof(demo_customers) / sizeof(demo_customers[0]))
 
+/*
+ * A row the demo made in a table with an INTEGER PRIMARY KEY: the id it got
+ * on its PC, and what finds it again wherever its id ends up (a column
+ * holding a value unique to it).
+ */
+typedef struct demo_row {
+	int user;
+	const char *table, *col;
+	char value[HS_APP_QUOTE_ID_MAX];
+	int64_t id;
+} demo_row;
+
+#define DEMO_MAX_ROWS 16
+#define DEMO_MAX_QUOTES 8
+
 typedef struct demo {
 	char dir[PATH_MAX];
 	char master[PATH_MAX];
@@ -71,6 +103,13 @@ typedef struct demo {
 	hs_catalog_stats catalog;
 	char q1[HS_APP_QUOTE_ID_MAX], q2[HS_APP_QUOTE_ID_MAX];
 	char q3[HS_APP_QUOTE_ID_MAX], q4[HS_APP_QUOTE_ID_MAX];
+	char quote_ids[DEMO_MAX_QUOTES][HS_APP_QUOTE_ID_MAX]; /* all made */
+	int nquotes;
+	demo_row rows[DEMO_MAX_ROWS];
+	int nrows;
+	/* The master and the five replicas, for the final checks. */
+	sqlite3 *db[DEMO_NUSERS + 1];
+	const char *db_name[DEMO_NUSERS + 1];
 	json_t *conflicts; /* distinct conflicts seen by all replicas */
 	int checks, failed;
 	char err[1024];
@@ -173,18 +212,58 @@ static int demo_load_customers(demo *d)
 	return 0;
 }
 
+/* Remember the row of table whose col holds value, just made by user,
+ * with the id it got on the user's PC. */
+static int demo_note_row(demo *d, int user, const char *table,
+			 const char *col, const char *value)
+{
+	demo_row *row = &d->rows[d->nrows];
+	char id[32], *end;
+
+	if (d->nrows == DEMO_MAX_ROWS) {
+		snprintf(d->err, sizeof(d->err), "the demo notes at most %d "
+			 "rows", DEMO_MAX_ROWS);
+		return -1;
+	}
+	demo_user_value(&d->u[user], id, sizeof(id), "SELECT id FROM \"%w\" "
+			"WHERE \"%w\" = %Q", table, col, value);
+	row->id = strtoll(id, &end, 10);
+	if (*end || end == id) {
+		snprintf(d->err, sizeof(d->err), "%s: the %s row %s is not "
+			 "there: %s", d->u[user].name, table, value, id);
+		return -1;
+	}
+	row->user = user;
+	row->table = table;
+	row->col = col;
+	snprintf(row->value, sizeof(row->value), "%s", value);
+	d->nrows++;
+	return 0;
+}
+
 /*
  * user starts a quote for customer ccc: a quotes row and the
- * generated_numbers row the app keeps for every number it hands out.
+ * generated_numbers row the app keeps for every number it hands out. The
+ * quote's NN is the user's next "quote" number modulo 100 (see the top of
+ * this file).
  */
 static int demo_new_quote(demo *d, int user, const char *ccc,
 			  const char *codes, const char *project, char *id)
 {
 	demo_user *u = &d->u[user];
 	char main_id[HS_APP_QUOTE_ID_MAX];
+	int64_t number;
 
+	if (d->nquotes == DEMO_MAX_QUOTES) {
+		snprintf(d->err, sizeof(d->err), "the demo makes at most %d "
+			 "quotes", DEMO_MAX_QUOTES);
+		return -1;
+	}
+	if (demo_user_quote_number(u, &number, d->err, sizeof(d->err)) < 0)
+		return -1;
 	hs_app_quote_main_id(main_id, d->today, ccc);
-	hs_app_quote_id(id, d->today, ccc, codes, u->nn_next++);
+	hs_app_quote_id(id, d->today, ccc, codes, (int)(number % 100));
+	snprintf(d->quote_ids[d->nquotes++], HS_APP_QUOTE_ID_MAX, "%s", id);
 	if (demo_user_write(u, d->err, sizeof(d->err),
 			    "INSERT INTO quotes (quoteId, projectName, customer,"
 			    " salesRep, projectCodes, pricing, bom, created_at,"
@@ -203,7 +282,7 @@ static int demo_new_quote(demo *d, int user, const char *ccc,
 			    " FROM customers WHERE customerCode = %Q",
 			    main_id, id, codes, codes, codes, codes, ccc) < 0)
 		return -1;
-	return 0;
+	return demo_note_row(d, user, "generated_numbers", "fullId", id);
 }
 
 /* An app update of one column of one quote, as the quote editor saves. */
@@ -225,6 +304,29 @@ static int demo_set_price(demo *d, int user, const char *sku, double price)
 			       price, sku);
 }
 
+/* Every user takes a first quote number while the share is reachable:
+ * the PC reserves its first block of the series (user.h). */
+static int demo_ready_numbers(demo *d)
+{
+	char line[256];
+	size_t o = 0;
+	int i;
+
+	for (i = 0; i < DEMO_NUSERS; i++) {
+		if (demo_user_ready_quote_number(&d->u[i], d->err,
+						 sizeof(d->err)) < 0)
+			return -1;
+		o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s %lld",
+				      i ? ", " : "", d->u[i].name,
+				      (long long)d->u[i].quote_ready);
+		if (o >= sizeof(line))
+			o = sizeof(line) - 1;
+	}
+	demo_say("each PC takes its first quote number while online, which "
+		 "reserves it a block of 20: %s", line);
+	return 0;
+}
+
 static int demo_setup(demo *d)
 {
 	int i;
@@ -232,8 +334,8 @@ static int demo_setup(demo *d)
 	demo_step("1. Five PCs install Craft Tools Hub; alice imports the "
 		  "price list");
 	for (i = 0; i < DEMO_NUSERS; i++)
-		if (demo_user_install(&d->u[i], d->dir, demo_names[i], i,
-				      d->err, sizeof(d->err)) < 0)
+		if (demo_user_install(&d->u[i], d->dir, demo_names[i], d->err,
+				      sizeof(d->err)) < 0)
 			return -1;
 	demo_say("5 databases with the app's 7 tables and the same 3 seed "
 		 "sub-assemblies");
@@ -258,7 +360,7 @@ static int demo_setup(demo *d)
 		    demo_user_sync(&d->u[i], d->err, sizeof(d->err)) < 0)
 			return -1;
 	demo_say_syncs(d, -1);
-	return 0;
+	return demo_ready_numbers(d);
 }
 
 static int demo_quotes(demo *d)
@@ -275,10 +377,10 @@ static int demo_quotes(demo *d)
 		return -1;
 	demo_say("quote 1 %s (alice), quote 2 %s (bob), quote 3 %s (dave)",
 		 d->q1, d->q2, d->q3);
-	demo_say("(ids CA{YY}{MM}{DD}{customer}-{codes}-{NN}: for now each "
-		 "user numbers NN from its own block, alice 00-19, bob 20-39, "
-		 "carol 40-59, dave 60-79, erin 80-99, so ids are unique by "
-		 "construction)");
+	demo_say("(ids CA{YY}{MM}{DD}{customer}-{codes}-{NN}: NN is the user's "
+		 "number of the office-wide quote series, modulo 100; each PC "
+		 "draws from its own block, so numbers never repeat across PCs, "
+		 "even offline)");
 	if (demo_sync_round(d, 1) < 0 || demo_sync_round(d, 1) < 0)
 		return -1;
 	demo_user_value(&d->u[ERIN], v, sizeof(v),
@@ -304,34 +406,37 @@ static int demo_quotes(demo *d)
 	return demo_sync_round(d, 1) < 0 || demo_sync_round(d, 1) < 0 ? -1 : 0;
 }
 
-/*
- * u's sync while the share is not mounted (the master folder renamed away
- * for the moment): it must fail with a message, log an error in sync_log,
- * and change nothing; the app keeps working.
- */
-static int demo_unmounted_sync(demo *d, demo_user *u)
+/* The share mounted or not: the master's folder in place, or renamed
+ * away for the moment. Returns 0, or -1 with d->err set. */
+static int demo_share(demo *d, int mounted)
 {
-	char nas[PATH_MAX], away[PATH_MAX], msg[1024];
-	char *hist = NULL;
-	json_t *h;
-	int failed;
+	char nas[PATH_MAX], away[PATH_MAX];
+	const char *from = mounted ? away : nas, *to = mounted ? nas : away;
 
 	if ((size_t)snprintf(nas, sizeof(nas), "%s/" HS_DEMO_FOLDER_NAS,
 			     d->dir) >= sizeof(nas) ||
 	    (size_t)snprintf(away, sizeof(away), "%s/" HS_DEMO_FOLDER_NAS_AWAY,
 			     d->dir) >= sizeof(away) ||
-	    rename(nas, away) != 0) {
-		snprintf(d->err, sizeof(d->err), "cannot rename %.200s/"
-			 HS_DEMO_FOLDER_NAS " away: %s", d->dir,
-			 strerror(errno));
+	    rename(from, to) != 0) {
+		snprintf(d->err, sizeof(d->err), "cannot rename %.200s to "
+			 "%.200s: %s", from, to, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * u's sync while the share is not mounted: it must fail with a message,
+ * log an error in sync_log, and change nothing; the app keeps working.
+ */
+static void demo_unmounted_sync(demo *d, demo_user *u)
+{
+	char msg[1024];
+	char *hist = NULL;
+	json_t *h;
+	int failed;
+
 	failed = demo_user_sync(u, msg, sizeof(msg)) < 0;
-	if (rename(away, nas) != 0) {
-		snprintf(d->err, sizeof(d->err), "cannot rename %.200s back to "
-			 "%.200s: %s", away, nas, strerror(errno));
-		return -1;
-	}
 	demo_say("%s tries to sync while the share is not mounted", u->name);
 	demo_say("-> %s", failed ? msg : "it did not fail");
 	if (hs_replica_history_json(u->rep, 1, &hist) == 0)
@@ -344,16 +449,18 @@ static int demo_unmounted_sync(demo *d, demo_user *u)
 		   u->name);
 	json_decref(h);
 	hs_free(hist);
-	return 0;
 }
 
-static int demo_offline(demo *d)
+/*
+ * carol's offline work, while the share is not mounted on her PC: her new
+ * quote's number comes from the block her PC holds (were the master
+ * needed, the draw would fail and stop the demo).
+ */
+static int demo_carol_offline(demo *d)
 {
 	demo_user *carol = &d->u[CAROL];
-	char project[HS_APP_QUOTE_ID_MAX];
+	int64_t ready = carol->quote_ready;
 
-	demo_step("5. carol works offline for three rounds");
-	carol->online = 0;
 	if (demo_edit_quote(d, CAROL, d->q2, "salesRep", "carol") < 0 ||
 	    demo_new_quote(d, CAROL, "007", "3121",
 			   "Conveyor line spare panel", d->q4) < 0 ||
@@ -361,10 +468,27 @@ static int demo_offline(demo *d)
 	    demo_edit_quote(d, CAROL, d->q3, "projectName",
 			    "Boiler room PLC upgrade (rev B)") < 0)
 		return -1;
-	demo_say("carol (offline): takes over quote 2, starts quote 4 %s for "
-		 "the same customer and day as quote 2, reprices CSD16126 to "
-		 "$181.00, renames quote 3", d->q4);
-	if (demo_unmounted_sync(d, carol) < 0)
+	demo_say("carol (offline, the share not mounted on her PC): takes over "
+		 "quote 2, starts quote 4 %s for the same customer and day as "
+		 "quote 2 (number %lld; her next, %lld, drawn offline from her "
+		 "PC's block), reprices CSD16126 to $181.00, renames quote 3",
+		 d->q4, (long long)ready, (long long)carol->quote_ready);
+	demo_unmounted_sync(d, carol);
+	return 0;
+}
+
+static int demo_offline(demo *d)
+{
+	demo_user *carol = &d->u[CAROL];
+	char project[HS_APP_QUOTE_ID_MAX];
+	int rc;
+
+	demo_step("5. carol works offline for three rounds");
+	carol->online = 0;
+	if (demo_share(d, 0) < 0)
+		return -1;
+	rc = demo_carol_offline(d);
+	if (demo_share(d, 1) < 0 || rc < 0)
 		return -1;
 
 	if (demo_edit_quote(d, ALICE, d->q2, "bom",
@@ -412,7 +536,12 @@ static int demo_offline(demo *d)
 	    demo_user_write(&d->u[ERIN], d->err, sizeof(d->err),
 			    "INSERT INTO manual_quotes (quoteNumber, type, data,"
 			    " projectName, customer) VALUES ('MQ-ERIN-001', "
-			    "'bom', '[]', 'Field service kit', '012')") < 0)
+			    "'bom', '[]', 'Field service kit', '012')") < 0 ||
+	    demo_note_row(d, DAVE, "generated_numbers", "fullId", project) < 0 ||
+	    demo_note_row(d, BOB, "manual_quotes", "quoteNumber",
+			  "MQ-BOB-001") < 0 ||
+	    demo_note_row(d, ERIN, "manual_quotes", "quoteNumber",
+			  "MQ-ERIN-001") < 0)
 		return -1;
 	demo_say("round 3: alice retires customer 020 and deletes part A8P6G; "
 		 "dave opens project %s from quote 1; bob and erin each add a "
@@ -491,34 +620,136 @@ static void demo_expectations(demo *d)
 		   "the seed rows every install wrote are no conflict");
 }
 
+/*
+ * The rows the demo noted that got a new id: made with an id another PC had
+ * already used (offline, or before their PC had synced that PC's row), so
+ * the master re-keyed them at push. Every noted row must still be there.
+ */
+static void demo_new_ids(demo *d)
+{
+	int i, moved = 0, moved_gen = 0, moved_manual = 0, lost = 0;
+	char v[32];
+
+	for (i = 0; i < d->nrows; i++) {
+		demo_row *row = &d->rows[i];
+
+		demo_user_value(&d->u[ALICE], v, sizeof(v), "SELECT id FROM "
+				"\"%w\" WHERE \"%w\" = %Q", row->table,
+				row->col, row->value);
+		if (strcmp(v, "(no row)") == 0) {
+			lost++;
+			continue;
+		}
+		if (strtoll(v, NULL, 10) == row->id)
+			continue;
+		moved++;
+		if (strcmp(row->table, "generated_numbers") == 0)
+			moved_gen++;
+		else
+			moved_manual++;
+		demo_say("%s's %s row %s: made as id %lld, now id %s",
+			 d->u[row->user].name, row->table, row->value,
+			 (long long)row->id, v);
+	}
+	demo_check(d, !lost && moved_gen > 0 && moved_manual > 0,
+		   "%d rows made with an id another PC had already used "
+		   "(offline or before syncing) got new ids: generated_numbers "
+		   "%d, manual_quotes %d; %d of %d rows kept", moved, moved_gen,
+		   moved_manual, d->nrows - lost, d->nrows);
+}
+
+/* Why the quote ids in db are not as made (into why), or nothing. */
+static void demo_quote_ids_in(demo *d, sqlite3 *db, const char *name,
+			      char *why, size_t whylen)
+{
+	char v[64];
+	int i;
+
+	demo_db_value(db, v, sizeof(v), "SELECT count(*) - count(DISTINCT "
+		      "fullId) FROM generated_numbers WHERE type = 'quote'");
+	if (strcmp(v, "0") != 0) {
+		snprintf(why, whylen, "%s: generated_numbers repeats quote ids "
+			 "(%s)", name, v);
+		return;
+	}
+	demo_db_value(db, v, sizeof(v), "SELECT count(*) FROM quotes WHERE "
+		      "quoteId NOT IN (SELECT fullId FROM generated_numbers "
+		      "WHERE type = 'quote')");
+	if (strcmp(v, "0") != 0) {
+		snprintf(why, whylen, "%s: %s quotes have no generated number",
+			 name, v);
+		return;
+	}
+	for (i = 0; i < d->nquotes; i++) {
+		demo_db_value(db, v, sizeof(v), "SELECT count(*) FROM "
+			      "generated_numbers WHERE type = 'quote' AND "
+			      "fullId = %Q", d->quote_ids[i]);
+		if (strcmp(v, "1") != 0) {
+			snprintf(why, whylen, "%s: quote id %s is in "
+				 "generated_numbers %s times", name,
+				 d->quote_ids[i], v);
+			return;
+		}
+	}
+}
+
+/* Every quote id made (on any PC) is distinct, and each database holds
+ * each once among the generated numbers; every quote is one of them. */
+static void demo_quote_ids(demo *d)
+{
+	char why[512] = "", ids[256] = "";
+	size_t o = 0;
+	int i, j;
+
+	for (i = 0; i < d->nquotes; i++) {
+		for (j = 0; j < i && !*why; j++)
+			if (strcmp(d->quote_ids[i], d->quote_ids[j]) == 0)
+				snprintf(why, sizeof(why), "%s was made twice",
+					 d->quote_ids[i]);
+		o += (size_t)snprintf(ids + o, sizeof(ids) - o, "%s%s",
+				      i ? ", " : "", d->quote_ids[i]);
+		if (o >= sizeof(ids))
+			o = sizeof(ids) - 1;
+	}
+	for (i = 0; i <= DEMO_NUSERS && !*why; i++)
+		demo_quote_ids_in(d, d->db[i], d->db_name[i], why, sizeof(why));
+	demo_check(d, !*why, "the %d quote ids made on the PCs are distinct, "
+		   "each once in generated_numbers on all 6 databases (%s)%s%s",
+		   d->nquotes, ids, *why ? ": " : "", why);
+}
+
+/* Open the master (read only) next to the replicas' app connections, as
+ * d->db[0], for the final checks. Returns 0 or -1 with d->err set. */
+static int demo_open_all(demo *d)
+{
+	int i;
+
+	if (sqlite3_open_v2(d->master, &d->db[0], SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		snprintf(d->err, sizeof(d->err), "cannot open the master %.600s: "
+			 "%s", d->master, sqlite3_errmsg(d->db[0]));
+		return -1;
+	}
+	d->db_name[0] = "master";
+	for (i = 0; i < DEMO_NUSERS; i++) {
+		d->db_name[i + 1] = d->u[i].name;
+		d->db[i + 1] = d->u[i].app;
+	}
+	return 0;
+}
+
 /* Compare every table across the master and the five replicas. */
 static int demo_converged(demo *d)
 {
-	sqlite3 *dbs[DEMO_NUSERS + 1];
-	const char *names[DEMO_NUSERS + 1];
-	sqlite3 *master = NULL;
 	char why[512], counts[512] = "";
 	int64_t rows;
 	size_t o = 0;
 	int i, t, rc = 0, intact = 1;
 
-	if (sqlite3_open_v2(d->master, &master, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK) {
-		demo_check(d, 0, "cannot open the master %s: %s", d->master,
-			   sqlite3_errmsg(master));
-		sqlite3_close(master);
-		return 1;
-	}
-	names[0] = "master";
-	dbs[0] = master;
-	for (i = 0; i < DEMO_NUSERS; i++) {
-		names[i + 1] = d->u[i].name;
-		dbs[i + 1] = d->u[i].app;
-	}
 	for (i = 0; i <= DEMO_NUSERS; i++) {
 		sqlite3_stmt *st = NULL;
 
-		if (sqlite3_prepare_v2(dbs[i], "PRAGMA integrity_check", -1,
+		if (sqlite3_prepare_v2(d->db[i], "PRAGMA integrity_check", -1,
 				       &st, NULL) != SQLITE_OK ||
 		    sqlite3_step(st) != SQLITE_ROW ||
 		    strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)
@@ -528,7 +759,7 @@ static int demo_converged(demo *d)
 	demo_check(d, intact, "PRAGMA integrity_check is ok on all 6 files");
 
 	for (t = 0; hs_app_tables[t]; t++) {
-		int r = hs_converge_table(dbs, names, DEMO_NUSERS + 1,
+		int r = hs_converge_table(d->db, d->db_name, DEMO_NUSERS + 1,
 					  hs_app_tables[t], &rows, why,
 					  sizeof(why));
 		if (r != 0) {
@@ -544,7 +775,6 @@ static int demo_converged(demo *d)
 	}
 	if (rc == 0)
 		printf("  rows per table: %s\n", counts);
-	sqlite3_close(master);
 	return rc;
 }
 
@@ -608,7 +838,13 @@ int hs_demo_run(const char *dir)
 
 	demo_report_users(d->u, DEMO_NUSERS);
 	demo_report_conflicts(d->conflicts);
+	if (demo_open_all(d) < 0)
+		goto cleanup;
 	demo_expectations(d);
+	demo_quote_ids(d);
+	printf("\nIds made on PCs that had not seen each other's rows:\n");
+	demo_new_ids(d);
+	printf("\nConvergence:\n");
 	differs = demo_converged(d);
 	printf("\nall 6 databases identical: %s\n", differs ? "no" : "yes");
 	printf("%d of %d checks passed; demo took %.2f s; databases in %s\n",
@@ -618,6 +854,7 @@ int hs_demo_run(const char *dir)
 cleanup:
 	if (rc < 0)
 		fprintf(stderr, "hubsync demo: %s\n", d->err);
+	sqlite3_close(d->db[0]);
 	for (i = 0; i < DEMO_NUSERS; i++)
 		demo_user_close(&d->u[i]);
 	json_decref(d->conflicts);

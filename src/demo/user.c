@@ -22,15 +22,11 @@ static double user_now_ms(void)
 }
 
 int demo_user_install(demo_user *u, const char *dir, const char *name,
-		      int index, char *err, size_t errlen)
+		      char *err, size_t errlen)
 {
 	memset(u, 0, sizeof(*u));
 	u->name = name;
 	u->online = 1;
-	/* Quote numbers: each user numbers its quotes from its own block of
-	 * twenty (alice 00-19, bob 20-39, ...), so two users quoting the
-	 * same customer on the same day never produce the same id. */
-	u->nn_next = index * 20;
 	if ((size_t)snprintf(u->path, sizeof(u->path), "%s/%s.db", dir, name) >=
 	    sizeof(u->path)) {
 		snprintf(err, errlen, "demo folder path too long: %s", dir);
@@ -107,6 +103,30 @@ int demo_user_sync(demo_user *u, char *err, size_t errlen)
 	return rc == 0 ? 0 : -1;
 }
 
+int demo_user_ready_quote_number(demo_user *u, char *err, size_t errlen)
+{
+	if (u->quote_ready)
+		return 0;
+	if (hs_replica_number_next(u->rep, DEMO_QUOTE_SERIES,
+				   &u->quote_ready) != 0) {
+		u->quote_ready = 0;
+		snprintf(err, errlen, "%s: cannot take a " DEMO_QUOTE_SERIES
+			 " number: %s", u->name, hs_replica_errmsg(u->rep));
+		return -1;
+	}
+	return 0;
+}
+
+int demo_user_quote_number(demo_user *u, int64_t *out, char *err,
+			   size_t errlen)
+{
+	if (demo_user_ready_quote_number(u, err, errlen) < 0)
+		return -1;
+	*out = u->quote_ready;
+	u->quote_ready = 0;
+	return demo_user_ready_quote_number(u, err, errlen);
+}
+
 int demo_user_write(demo_user *u, char *err, size_t errlen,
 		    const char *fmt, ...)
 {
@@ -121,27 +141,45 @@ int demo_user_write(demo_user *u, char *err, size_t errlen,
 	return rc;
 }
 
-const char *demo_user_value(demo_user *u, char *buf, size_t buflen,
-			    const char *fmt, ...)
+static const char *user_vvalue(sqlite3 *db, char *buf, size_t buflen,
+			       const char *fmt, va_list ap)
 {
 	sqlite3_stmt *st = NULL;
-	va_list ap;
-	char *sql;
+	char *sql = sqlite3_vmprintf(fmt, ap);
 
-	va_start(ap, fmt);
-	sql = sqlite3_vmprintf(fmt, ap);
-	va_end(ap);
 	snprintf(buf, buflen, "(no row)");
-	if (sql && sqlite3_prepare_v2(u->app, sql, -1, &st, NULL) == SQLITE_OK &&
+	if (sql && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW) {
 		const unsigned char *t = sqlite3_column_text(st, 0);
 
 		snprintf(buf, buflen, "%s", t ? (const char *)t : "NULL");
 	} else if (!st) {
-		snprintf(buf, buflen, "(error: %s)", sqlite3_errmsg(u->app));
+		snprintf(buf, buflen, "(error: %s)", sqlite3_errmsg(db));
 	}
 	sqlite3_finalize(st);
 	sqlite3_free(sql);
+	return buf;
+}
+
+const char *demo_db_value(sqlite3 *db, char *buf, size_t buflen,
+			  const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	user_vvalue(db, buf, buflen, fmt, ap);
+	va_end(ap);
+	return buf;
+}
+
+const char *demo_user_value(demo_user *u, char *buf, size_t buflen,
+			    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	user_vvalue(u->app, buf, buflen, fmt, ap);
+	va_end(ap);
 	return buf;
 }
 

@@ -4,7 +4,9 @@
 # independently with the sqlite3 tool (every table of the master and the five
 # replicas, row by row, synced_at left out). Also: a rerun in the same folder
 # replaces the previous run; a folder that is not the demo's is refused and
-# left untouched; without DIR a fresh folder is made and named.
+# left untouched; without DIR a fresh folder is made and named. Quote ids
+# (from the numbered series) are distinct in the master, and the report
+# says that rows made offline with ids already used got new ones.
 #
 # Usage: test_demo.sh PATH_OF_HUBSYNC_BINARY (helpers: test_cli_lib.sh)
 . "$(dirname "$0")/test_cli_lib.sh"
@@ -60,6 +62,15 @@ check_run() {
 		"lines of dump)"
 	n=$(sqlite3 -batch "$1/alice.db" "SELECT count(*) FROM components")
 	[ "$n" -gt 1200 ] || fail "the catalog did not load: $n components"
+	# Quote ids come from the numbered series: distinct, each quote has
+	# its generated number; integer keys made offline got new ids.
+	expect_eq "quote ids distinct, every quote numbered" "$(sqlite3 -batch \
+		"$1/nas/server.db" "SELECT count(*) = count(DISTINCT fullId) AND
+		count(*) >= 4 AND (SELECT count(*) FROM quotes WHERE quoteId NOT
+		IN (SELECT fullId FROM generated_numbers WHERE type = 'quote'))
+		= 0 FROM generated_numbers WHERE type = 'quote'")" 1
+	expect_match "report of new ids" "$OUT" \
+		'^  ok    [1-9][0-9]* rows made with an id another PC had already used .* got new ids'
 }
 
 step "demo in a named folder, run from elsewhere"
