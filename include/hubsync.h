@@ -210,12 +210,15 @@ int hs_backup_verify(const char *path, char **result_json, char **errmsg);
  * The current master may be damaged (that is what restores are for) but
  * must exist (a missing file is a share that is not mounted). The restored
  * master records when and from what it was restored (hubsync_master keys
- * 'restored_at', 'restored_from'). Only opts->lock_timeout_ms is read (opts
+ * 'restored_at', 'restored_from'), and keeps the old master's number
+ * series where they were further (blocks reserved after the backup are
+ * not handed out twice) when the old master can be read. Only opts->lock_timeout_ms is read (opts
  * may be NULL). Replicas notice at their next sync that the master went
  * back and send their rows again (docs/BACKUP.md).
  *
  * *result_json: {"master", "backup", "seq", "previous_seq" (null when the
- * old master could not be read), "kept_aside" (path)}.
+ * old master could not be read), "numbers_carried" (bool), "kept_aside"
+ * (path), and "kept_aside_journal" when there was one}.
  * Errors change nothing: HS_EIO the master or backup is not there or the
  * folder cannot be written, HS_ECORRUPT the backup failed its check,
  * HS_EBUSY the lock, HS_EINVALID the backup is the master itself.

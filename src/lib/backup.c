@@ -32,11 +32,14 @@
  * A restore writes two keys into the restored master's hubsync_master:
  * 'restored_at' (ISO time) and 'restored_from' (the backup's file name), so
  * that anyone looking at the master (and replicas, see docs/BACKUP.md) can
- * tell that it went back in time.
+ * tell that it went back in time. It also raises the copy's number series
+ * (hubsync_numbers.next) to the old master's, when that one can be read:
+ * blocks PCs reserved after the backup must not be reserved again.
  */
 #include "hubsync.h"
 #include "json.h"
 #include "lock.h"
+#include "rows.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -641,21 +644,37 @@ cleanup:
 
 /* ---- restore ------------------------------------------------------- */
 
-/* The old master's sequence, read without changing it; -1 if unreadable. */
-static int64_t peek_seq(const char *path)
+/*
+ * What the old master knows that the restored one must keep, read without
+ * changing it: its sequence (-1 if unreadable) and its number series
+ * (series, next). *numbers_read is 0 when they could not be read.
+ */
+static int64_t peek_old(const char *path, hs_rowset *numbers,
+			int *numbers_read)
 {
 	sqlite3 *db = NULL;
 	int64_t seq = -1;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+	*numbers_read = 0;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
 		seq = hs_query_int(db, "SELECT value FROM hubsync_master WHERE"
 				       " key = 'seq'", -1, NULL);
+		*numbers_read = seq >= 0 &&
+				hs_rowset_fetch(db, "SELECT series, next FROM"
+						    " hubsync_numbers WHERE ?1 = ?1",
+						0, numbers) == SQLITE_OK;
+	}
 	sqlite3_close(db);
 	return seq;
 }
 
-/* Record in the copy at path that it is a restored master. The copy is
- * not in place yet, so no journal is needed: a kill leaves a temp file. */
-static int mark_restored(const char *path, const char *backup, hs_buf *err)
+/*
+ * Record in the copy at path that it is a restored master, and raise its
+ * number series to the old master's (numbers): blocks PCs reserved after
+ * the backup was taken must not be handed out again. The copy is not in
+ * place yet, so no journal is needed: a kill leaves a temp file.
+ */
+static int mark_restored(const char *path, const char *backup,
+			 const hs_rowset *numbers, hs_buf *err)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
@@ -676,6 +695,16 @@ static int mark_restored(const char *path, const char *backup, hs_buf *err)
 		sr = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
 						     : sqlite3_errcode(db);
 	}
+	/* A backup older than number series lacks their table: the same
+	 * statement as master.c's MASTER_DDL (which adds it on open). */
+	if (sr == SQLITE_OK && numbers->n)
+		sr = hs_exec(db, "CREATE TABLE IF NOT EXISTS hubsync_numbers("
+				 "series TEXT PRIMARY KEY, next INTEGER NOT NULL)");
+	if (sr == SQLITE_OK && numbers->n)
+		sr = hs_rowset_insert(db, "INSERT INTO hubsync_numbers(series,"
+					  " next) VALUES (?1, ?2) ON CONFLICT(series)"
+					  " DO UPDATE SET next = max(next,"
+					  " excluded.next)", numbers);
 	if (sr != SQLITE_OK)
 		hs_buf_printf(err, "cannot write %s: %s (is the disk full?)", path,
 			      db ? sqlite3_errmsg(db) : sqlite3_errstr(sr));
@@ -710,11 +739,13 @@ int hs_backup_restore(const char *master_path, const char *backup_path,
 	char *folder = NULL, *aside = NULL, *tmp = NULL, *journal = NULL;
 	char *aside_journal = NULL, *prefix = NULL;
 	int64_t seq = 0, bytes = 0, prev_seq, seq2 = 0;
-	int rc = HS_ERROR, moved_journal = 0;
+	hs_rowset numbers;
+	int rc = HS_ERROR, moved_journal = 0, numbers_read = 0;
 	int timeout = opts && opts->lock_timeout_ms > 0 ? opts->lock_timeout_ms
 							: BACKUP_LOCK_TIMEOUT_MS;
 
 	memset(&lock, 0, sizeof(lock));
+	memset(&numbers, 0, sizeof(numbers));
 	hs_buf_init(&err);
 	if (result_json)
 		*result_json = NULL;
@@ -761,7 +792,7 @@ int hs_backup_restore(const char *master_path, const char *backup_path,
 	rc = hs_lock_acquire(&lock, master_path, timeout, &err);
 	if (rc != HS_OK)
 		goto cleanup;
-	prev_seq = peek_seq(master_path);
+	prev_seq = peek_old(master_path, &numbers, &numbers_read);
 	aside = fresh_name(prefix, "", &err);
 	if (!aside || !(aside_journal = path_plus(aside, "-journal"))) {
 		rc = HS_EIO;
@@ -773,7 +804,7 @@ int hs_backup_restore(const char *master_path, const char *backup_path,
 	hs_lock_refresh(&lock);
 	if (copy_file(backup_path, tmp, &err) != 0)
 		goto cleanup;
-	if ((rc = mark_restored(tmp, backup_path, &err)) != HS_OK ||
+	if ((rc = mark_restored(tmp, backup_path, &numbers, &err)) != HS_OK ||
 	    (rc = verify_file("the restored copy", tmp, &seq2, &bytes,
 			      &err)) != HS_OK) {
 		unlink(tmp);
@@ -814,6 +845,9 @@ cleanup:
 					prev_seq >= 0 ? json_integer(prev_seq)
 						      : json_null(),
 					"kept_aside", aside);
+		if (doc)
+			json_object_set_new(doc, "numbers_carried",
+					    json_boolean(numbers_read));
 		if (doc && moved_journal)
 			json_object_set_new(doc, "kept_aside_journal",
 					    json_string(aside_journal));
@@ -821,6 +855,7 @@ cleanup:
 		if (rc != HS_OK)
 			hs_buf_puts(&err, "out of memory");
 	}
+	hs_rowset_clear(&numbers);
 	free(folder);
 	free(aside);
 	free(aside_journal);

@@ -140,6 +140,12 @@ run 0 sync a.db
 run 0 sync b.db
 sql b.db "INSERT INTO quotes(quoteId, projectName) VALUES ('Q4', 'B offline');"
 
+step "number blocks reserved after the backup"
+run 0 number a.db quote
+run 0 number b.db quote
+next_before=$(sqlite3 "$M" "SELECT next FROM hubsync_numbers WHERE series = 'quote'")
+[ -n "$next_before" ] || fail "no quote series on the master"
+
 step "restore refuses a bad backup and changes nothing"
 sum=$(cksum <"$M")
 bad "damaged|not a SQLite" restore "$M" damaged.db
@@ -153,7 +159,6 @@ expect_eq "master unchanged" "$(cksum <"$M")" "$sum"
 
 step "restore keeps the old master aside and puts the backup in place"
 old_sum=$(cksum <"$M")
-printf 'not empty' >"$M-journal" # a journal of the old master goes with it
 run 0 restore "$M" "$B3" --json
 is_json
 aside=$(json '$.kept_aside')
@@ -162,16 +167,17 @@ case $aside in
 *) fail "unexpected aside name $aside" ;;
 esac
 expect_eq "old master kept byte for byte" "$(cksum <"$aside")" "$old_sum"
-expect_eq "its journal kept with it" "$(cat "$aside-journal")" "not empty"
-[ ! -s "$M-journal" ] || fail "the old journal stayed next to the restored master"
 expect_eq "restored rows" "$(quotes "$M")" "$(quotes "$B3")"
+expect_eq "number series not sent back (blocks stay unique)" \
+	"$(sqlite3 "$M" "SELECT next FROM hubsync_numbers WHERE series = 'quote'")" "$next_before"
 expect_eq "integrity" "$(sqlite3 "$M" 'PRAGMA integrity_check')" ok
 expect_eq "restore recorded" "$(sqlite3 "$M" "SELECT value FROM hubsync_master WHERE key = 'restored_from'")" \
 	"$(basename "$B3")"
 [ -z "$(ls share | grep restore-tmp)" ] || fail "a temp file was left"
 [ ! -e "$M.lock" ] || fail "the master lock was left behind"
-# A live journal means the old master cannot be read without changing it.
-expect_eq "previous_seq unknown" "$(json_type '$.previous_seq')" null
+expect_eq "previous_seq" "$(json '$.previous_seq')" \
+	"$(sqlite3 "$aside" "SELECT value FROM hubsync_master WHERE key = 'seq'")"
+expect_eq "numbers carried" "$(json '$.numbers_carried')" 1
 
 step "replicas lose nothing they did after the backup"
 run 0 sync a.db
@@ -205,5 +211,18 @@ expect_eq "copies kept by the daemon" "$n" 1
 [ "$(files share/backups)" != "$listing" ] || fail "no new copy"
 run 2 daemon a.db --backup-keep 3
 run 2 daemon a.db --backup-every 0
+
+step "a live journal of the old master moves aside with it"
+printf 'not empty' >"$M-journal"
+B5=$(ls "$T"/share/backups/server.db.*Z.bak | tail -n 1)
+run 0 restore "$M" "$B5" --json
+aside=$(json '$.kept_aside')
+expect_eq "its journal kept with it" "$(cat "$aside-journal")" "not empty"
+[ ! -s "$M-journal" ] || fail "the old journal stayed next to the restored master"
+# A live journal means the old master cannot be read without changing it.
+expect_eq "previous_seq unknown" "$(json_type '$.previous_seq')" null
+expect_eq "numbers not read then" "$(json '$.numbers_carried')" 0
+expect_eq "integrity" "$(sqlite3 "$M" 'PRAGMA integrity_check')" ok
+run 0 sync a.db
 
 echo "PASS test_backup"
