@@ -17,12 +17,8 @@ int hs_applier_prepare(hs_applier *a, sqlite3 *db, const hs_table *t,
 	memset(a, 0, sizeof(*a));
 	a->t = t;
 	hs_buf_init(&b);
-	hs_buf_puts(&b, "SELECT count(*) FROM pragma_table_info(");
-	hs_buf_ident(&b, t->name);
-	hs_buf_puts(&b, ") WHERE name = 'synced_at'");
-	a->has_synced_at = !b.oom && hs_query_int(db, b.s, 0, NULL) > 0;
+	a->has_synced_at = hs_table_has_column(db, t->name, "synced_at");
 	hs_iso_time(now_ms, a->synced_at);
-	hs_buf_reset(&b);
 
 	hs_buf_puts(&b, "INSERT INTO ");
 	hs_buf_ident(&b, t->name);

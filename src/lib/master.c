@@ -41,7 +41,8 @@ static const char *MASTER_DDL =
 	"INSERT OR IGNORE INTO hubsync_master VALUES('format', 1), ('seq', 0);"
 	"CREATE TABLE IF NOT EXISTS hubsync_sites(id INTEGER PRIMARY KEY,"
 	" site TEXT NOT NULL UNIQUE, user TEXT,"
-	" pushed INTEGER NOT NULL DEFAULT 0, pulled INTEGER NOT NULL DEFAULT 0);"
+	" pushed INTEGER NOT NULL DEFAULT 0, pulled INTEGER NOT NULL DEFAULT 0,"
+	" token TEXT, prev_token TEXT);"
 	"CREATE TABLE IF NOT EXISTS hubsync_rows(tbl TEXT NOT NULL,"
 	" pk BLOB NOT NULL, alive INTEGER NOT NULL, seq INTEGER NOT NULL,"
 	" vseq INTEGER NOT NULL, hlc INTEGER NOT NULL, site INTEGER NOT NULL,"
@@ -277,18 +278,42 @@ static void clocks_decode(const unsigned char *p, int n, row_meta *rm)
 
 /* ---- open, lock, close -------------------------------------------- */
 
+/* Write "what on the master PATH: sqlite message; what to do" to err and
+ * return the hs_error for rc. */
 static int sqlite_fail(hs_master *m, hs_buf *err, int rc, const char *what)
 {
-	hs_buf_printf(err, "%s on the master %s: %s", what, m->path,
-		      m->db ? sqlite3_errmsg(m->db) : sqlite3_errstr(rc));
-	if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
-		return HS_ECORRUPT;
-	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-		return HS_EBUSY;
-	if ((rc & 0xff) == SQLITE_IOERR || rc == SQLITE_FULL ||
-	    rc == SQLITE_CANTOPEN || rc == SQLITE_READONLY)
-		return HS_EIO;
-	return HS_ERROR;
+	int code = HS_ERROR;
+	const char *hint = "";
+	switch (rc & 0xff) {
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		code = HS_ECORRUPT;
+		hint = "; the master is damaged: restore it from a backup"
+		       " (hubsync restore)";
+		break;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		code = HS_EBUSY;
+		hint = "; another program holds the master open: close it"
+		       " (only hubsync should open it) and try again";
+		break;
+	case SQLITE_READONLY:
+		code = HS_EIO;
+		hint = "; the master file and its folder must be writable";
+		break;
+	case SQLITE_FULL:
+		code = HS_EIO;
+		hint = "; the share is full: free some space";
+		break;
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+		code = HS_EIO;
+		hint = "; check that the share is reachable";
+		break;
+	}
+	hs_buf_printf(err, "%s on the master %s: %s%s", what, m->path,
+		      m->db ? sqlite3_errmsg(m->db) : sqlite3_errstr(rc), hint);
+	return code;
 }
 
 int hs_master_open(hs_master **out, const char *path, int create,
@@ -320,7 +345,8 @@ int hs_master_open(hs_master **out, const char *path, int create,
 		rc = sqlite_fail(m, err, sr, "cannot open");
 		goto cleanup;
 	}
-	sqlite3_busy_timeout(m->db, 10000);
+	/* our lock keeps other syncs out; this waits for other programs */
+	sqlite3_busy_timeout(m->db, lock_timeout_ms);
 	sqlite3_extended_result_codes(m->db, 1);
 	/* Network share: no WAL, and a journal that is truncated rather
 	 * than deleted (deleting failed intermittently over SMB). */
@@ -334,11 +360,6 @@ int hs_master_open(hs_master **out, const char *path, int create,
 					  " WHERE key = 'format'", -1, &sr);
 	if (sr != SQLITE_OK && sr != SQLITE_ERROR) {
 		rc = sqlite_fail(m, err, sr, "cannot read");
-		if (rc == HS_ECORRUPT) {
-			hs_buf_reset(err);
-			hs_buf_printf(err, "the master %s is damaged or not a SQLite "
-				      "database: restore it from a backup", path);
-		}
 		goto cleanup;
 	}
 	if (sr != SQLITE_OK || fmt < 0) {
@@ -461,23 +482,19 @@ int hs_master_ensure_table(hs_master *m, const hs_table *t,
 
 /* ---- transaction ----------------------------------------------------- */
 
-int hs_master_begin(hs_master *m, const char *site, const char *user,
-		    int64_t *pushed, hs_buf *err)
+int hs_master_register(hs_master *m, const char *site, const char *user,
+		       int64_t *pushed, char **token, char **prev_token,
+		       hs_buf *err)
 {
 	sqlite3_stmt *st = NULL;
-	int sr = hs_exec(m->db, "BEGIN IMMEDIATE");
-	if (sr != SQLITE_OK)
-		return sqlite_fail(m, err, sr, "cannot start a transaction");
-	m->in_txn = 1;
-	m->seq = hs_query_int(m->db, "SELECT value FROM hubsync_master"
-				     " WHERE key = 'seq'", 0, &sr);
-	m->began = m->seq;
-	if (sr != SQLITE_OK)
-		return sqlite_fail(m, err, sr, "cannot read");
-	sr = hs_prepare(m->db, &st, "INSERT INTO hubsync_sites(site, user)"
-				    " VALUES(?1, ?2) ON CONFLICT(site) DO UPDATE"
-				    " SET user = excluded.user"
-				    " RETURNING id, pushed");
+	int sr = hs_prepare(m->db, &st, "INSERT INTO hubsync_sites(site, user)"
+					" VALUES(?1, ?2) ON CONFLICT(site) DO UPDATE"
+					" SET user = excluded.user"
+					" RETURNING id, pushed, token, prev_token");
+	if (token)
+		*token = NULL;
+	if (prev_token)
+		*prev_token = NULL;
 	if (sr == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
@@ -485,6 +502,11 @@ int hs_master_begin(hs_master *m, const char *site, const char *user,
 		if (sr == SQLITE_ROW) {
 			m->site = sqlite3_column_int(st, 0);
 			*pushed = sqlite3_column_int64(st, 1);
+			if (token)
+				*token = hs_strdup((const char *)sqlite3_column_text(st, 2));
+			if (prev_token)
+				*prev_token =
+					hs_strdup((const char *)sqlite3_column_text(st, 3));
 			sr = SQLITE_OK;
 		}
 	}
@@ -494,6 +516,36 @@ int hs_master_begin(hs_master *m, const char *site, const char *user,
 	free(m->user);
 	m->user = hs_strdup(user);
 	return 0;
+}
+
+int hs_master_begin(hs_master *m, hs_buf *err)
+{
+	int sr = hs_exec(m->db, "BEGIN IMMEDIATE");
+	if (sr != SQLITE_OK)
+		return sqlite_fail(m, err, sr, "cannot start a transaction");
+	m->in_txn = 1;
+	m->seq = hs_query_int(m->db, "SELECT value FROM hubsync_master"
+				     " WHERE key = 'seq'", 0, &sr);
+	m->began = m->seq;
+	if (sr != SQLITE_OK)
+		return sqlite_fail(m, err, sr, "cannot read");
+	return 0;
+}
+
+int hs_master_set_token(hs_master *m, const char *prev, const char *token,
+			hs_buf *err)
+{
+	sqlite3_stmt *st;
+	int sr = hs_prepare(m->db, &st, "UPDATE hubsync_sites SET prev_token = ?1,"
+					" token = ?2 WHERE id = ?3");
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, prev, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, token, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, m->site);
+		sr = hs_step_done(st);
+		sqlite3_finalize(st);
+	}
+	return sr == SQLITE_OK ? 0 : sqlite_fail(m, err, sr, "cannot write");
 }
 
 int hs_master_commit(hs_master *m, hs_buf *err)
@@ -1231,15 +1283,8 @@ static int has_unique(hs_master *m, const hs_schema *s, int ti)
 		m->unique = calloc((size_t)s->n, sizeof(int));
 		if (!m->unique)
 			return 1;
-		for (int i = 0; i < s->n; i++) {
-			hs_buf q;
-			hs_buf_init(&q);
-			hs_buf_puts(&q, "SELECT count(*) FROM pragma_index_list(");
-			hs_buf_ident(&q, s->t[i].name);
-			hs_buf_puts(&q, ") WHERE \"unique\" AND origin <> 'pk'");
-			m->unique[i] = q.oom ? 1 : hs_query_int(m->db, q.s, 1, NULL) > 0;
-			hs_buf_free(&q);
-		}
+		for (int i = 0; i < s->n; i++)
+			m->unique[i] = hs_table_has_unique(m->db, s->t[i].name);
 	}
 	return m->unique[ti];
 }

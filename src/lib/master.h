@@ -38,10 +38,18 @@ void hs_master_refresh_lock(hs_master *m);
 int hs_master_ensure_table(hs_master *m, const hs_table *t,
 			   const char *create_sql, hs_buf *err);
 
-/* Start the master transaction; register the site; *pushed is the last
- * local change id of this site already merged. */
-int hs_master_begin(hs_master *m, const char *site, const char *user,
-		    int64_t *pushed, hs_buf *err);
+/* Start the master transaction. */
+int hs_master_begin(hs_master *m, hs_buf *err);
+/* Register the replica site (its user name too) for this transaction:
+ * *pushed is the last local change id of it already merged; *token and
+ * *prev_token (malloc'd, may be NULL) are the sync tokens last issued to
+ * it (see sync.c: they tell a replica restored from a backup). */
+int hs_master_register(hs_master *m, const char *site, const char *user,
+		       int64_t *pushed, char **token, char **prev_token,
+		       hs_buf *err);
+/* Record the token issued in this sync and the one the replica had. */
+int hs_master_set_token(hs_master *m, const char *prev, const char *token,
+			hs_buf *err);
 int hs_master_commit(hs_master *m, hs_buf *err);
 
 /*

@@ -132,7 +132,9 @@ static int reserve_now(hs_replica *r, const char *series)
 	hs_buf_init(&err);
 	rc = hs_master_open(&m, master ? master : "", 0, 5000, &err);
 	if (rc == 0)
-		rc = hs_master_begin(m, site, user, &pushed, &err);
+		rc = hs_master_begin(m, &err);
+	if (rc == 0)
+		rc = hs_master_register(m, site, user, &pushed, NULL, NULL, &err);
 	if (rc == 0)
 		rc = hs_numbers_top_up(r, m, &blocks, &err);
 	if (rc == 0)

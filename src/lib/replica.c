@@ -166,15 +166,35 @@ int hs_meta_set_int(sqlite3 *db, const char *key, int64_t value)
 
 int hs_replica_check_init(hs_replica *r)
 {
-	char *site;
+	sqlite3_stmt *st;
+	int rc, set_up = 0;
 	if (!r->db)
 		return hs_fail(r, HS_EINVALID, "%s", r->err[0] ? r->err : "no database");
-	site = hs_meta_get(r->db, "site");
-	if (!site)
+	/* An unreadable file is not the same as one never set up. */
+	rc = hs_prepare(r->db, &st, "SELECT count(*) FROM sqlite_master WHERE"
+				    " name = 'hubsync_meta'");
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		set_up = rc == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+		rc = rc == SQLITE_ROW ? SQLITE_OK : sqlite3_errcode(r->db);
+		sqlite3_finalize(st);
+	}
+	if (rc == SQLITE_OK && set_up) {
+		rc = hs_prepare(r->db, &st, "SELECT count(*) FROM hubsync_meta WHERE"
+					    " key = 'site'");
+		if (rc == SQLITE_OK) {
+			rc = sqlite3_step(st);
+			set_up = rc == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+			rc = rc == SQLITE_ROW ? SQLITE_OK : sqlite3_errcode(r->db);
+			sqlite3_finalize(st);
+		}
+	}
+	if (rc != SQLITE_OK)
+		return hs_fail_sqlite(r, rc, "cannot read the database");
+	if (!set_up)
 		return hs_fail(r, HS_EINVALID, "%s is not set up for sync: run "
 			       "hubsync init %s --master PATH first", r->path,
 			       r->path);
-	free(site);
 	return HS_OK;
 }
 
@@ -188,21 +208,6 @@ static char *default_user(void)
 		return hs_strdup(u);
 	pw = getpwuid(getuid());
 	return hs_strdup(pw ? pw->pw_name : "user");
-}
-
-static int random_site(char out[33])
-{
-	unsigned char b[16];
-	int fd = open("/dev/urandom", O_RDONLY);
-	if (fd < 0 || read(fd, b, sizeof b) != (ssize_t)sizeof b) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	for (int i = 0; i < 16; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
-	return 0;
 }
 
 /* Absolute form of path (its folder must exist). malloc'd or NULL. */
@@ -428,7 +433,7 @@ int hs_replica_init(hs_replica *r, const hs_init_options *opts)
 			goto rollback;
 	}
 	if (!old_master) {
-		if (random_site(site) != 0) {
+		if (hs_random_hex(site) != 0) {
 			rc = hs_fail(r, HS_EIO, "cannot read /dev/urandom");
 			goto rollback;
 		}

@@ -59,6 +59,37 @@ void hs_table_clear(hs_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* Table names go to pragma functions as bound values: quoted as an
+ * identifier, a table called like one of the pragma's own columns (name,
+ * type, unique...) would be read as that column. */
+int hs_table_has_column(sqlite3 *db, const char *table, const char *col)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+	if (hs_prepare(db, &st, "SELECT 1 FROM pragma_table_info(?1) WHERE"
+				" name = ?2") != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+int hs_table_has_unique(sqlite3 *db, const char *table)
+{
+	sqlite3_stmt *st;
+	int found = 1; /* when unsure, take the careful path */
+	if (hs_prepare(db, &st, "SELECT count(*) FROM pragma_index_list(?1)"
+				" WHERE \"unique\" AND origin <> 'pk'") != SQLITE_OK)
+		return found;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		found = sqlite3_column_int(st, 0) > 0;
+	sqlite3_finalize(st);
+	return found;
+}
+
 int hs_table_col(const hs_table *t, const char *name)
 {
 	for (int i = 0; i < t->ncols; i++)

@@ -43,6 +43,11 @@ typedef struct hs_schema {
  * too many key columns). */
 int hs_table_load(sqlite3 *db, const char *name, hs_table *t, hs_buf *err);
 void hs_table_clear(hs_table *t);
+/* 1 if table has a column called col (synced or not). */
+int hs_table_has_column(sqlite3 *db, const char *table, const char *col);
+/* 1 if table has a UNIQUE constraint or index besides its primary key. */
+int hs_table_has_unique(sqlite3 *db, const char *table);
+
 /* Index of column name in t->cols, or -1. */
 int hs_table_col(const hs_table *t, const char *name);
 

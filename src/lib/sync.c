@@ -58,6 +58,8 @@ typedef struct sync_ctx {
 	int64_t pulled_total, pushed_total;
 	int master_committed;
 	int retention_days; /* the office's history retention */
+	int no_log; /* write no sync_log row (another sync is running) */
+	char *token; /* issued by this sync, saved with the pull */
 	sqlite3_stmt *select1; /* makes values on the replica (hs_value_*) */
 	char warning[300];
 	hs_buf err;
@@ -316,6 +318,68 @@ static int resend_all(sync_ctx *c)
 	return HS_OK;
 }
 
+/*
+ * Register with the master and tell whether this database is the one the
+ * master last synced with. Each sync issues a new token, kept by the
+ * master (with the one before) and by the replica in the same commit as
+ * its pull. A replica holding neither, or missing log entries the master
+ * has from it, was restored from an older copy:
+ * its log no longer holds what it pushed since, and the ids it hands out
+ * again (autoincrement) are ones its own later rows already have on the
+ * master. It goes on as a new site: what it sends now is then an edit
+ * concurrent with those rows (re-keyed or listed as conflicts), never
+ * silently written over them.
+ */
+/* Equal tokens, NULL (none yet) matching NULL. */
+static int same_token(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+static int register_site(sync_ctx *c)
+{
+	char *token = NULL, *prev = NULL, *mine = hs_meta_get(c->r->db, "token");
+	char fresh[33];
+	int rc = hs_master_register(c->m, c->site, c->user, &c->pushed_mark,
+				    &token, &prev, &c->err);
+	/* Holding the previous token is a sync whose local commit was lost:
+	 * then its log is still all there (no id below the push mark). */
+	int known = !token || same_token(mine, token) || same_token(mine, prev);
+	int log_gone = hs_query_int(c->r->db, "SELECT max(id) FROM"
+					      " hubsync_changes", 0, NULL) <
+		       c->pushed_mark;
+	int restored = rc == 0 && hs_master_seq(c->m) >= c->pulled &&
+		       (!known || log_gone);
+	if (restored) {
+		char site[33];
+		if (hs_random_hex(site) != 0 ||
+		    hs_meta_set(c->r->db, "site", site) != SQLITE_OK) {
+			rc = hs_fail(c->r, HS_EIO, "cannot give %s a new site id: %s",
+				     c->r->path, sqlite3_errmsg(c->r->db));
+			goto out;
+		}
+		free(c->site);
+		c->site = hs_strdup(site);
+		rc = hs_master_register(c->m, c->site, c->user, &c->pushed_mark,
+					NULL, NULL, &c->err);
+		snprintf(c->warning, sizeof c->warning,
+			 "%s was restored from an older copy: its changes since "
+			 "then were sent as new; check hubsync conflicts",
+			 c->r->path);
+	}
+	if (rc == 0 && hs_random_hex(fresh) != 0)
+		rc = hs_fail(c->r, HS_EIO, "cannot read /dev/urandom");
+	if (rc == 0) {
+		c->token = hs_strdup(fresh);
+		rc = hs_master_set_token(c->m, mine, fresh, &c->err);
+	}
+out:
+	free(token);
+	free(prev);
+	free(mine);
+	return rc;
+}
+
 /* Steps 1-3: everything that happens under the master lock. */
 static int exchange_with_master(sync_ctx *c)
 {
@@ -332,15 +396,11 @@ static int exchange_with_master(sync_ctx *c)
 	for (int i = 0; i < c->s.n; i++)
 		if ((rc = hs_master_ensure_table(c->m, &c->s.t[i], NULL, &c->err)))
 			return hs_fail(r, rc, "%s", c->err.s);
-	rc = hs_master_begin(c->m, c->site, c->user, &c->pushed_mark, &c->err);
+	rc = hs_master_begin(c->m, &c->err);
+	if (rc == 0)
+		rc = register_site(c);
 	if (rc != 0)
-		return hs_fail(r, rc, "%s", c->err.s);
-	/* A replica restored from an old backup has fewer log entries than
-	 * the master has seen from it: push all it has again (merging the
-	 * same values twice changes nothing). */
-	if (hs_query_int(r->db, "SELECT max(id) FROM hubsync_changes", 0, NULL) <
-	    c->pushed_mark)
-		c->pushed_mark = 0;
+		return c->err.len ? hs_fail(r, rc, "%s", c->err.s) : rc;
 	if (hs_master_seq(c->m) < c->pulled && (rc = resend_all(c)) != HS_OK)
 		return rc;
 	if ((rc = build_push(c)) != HS_OK)
@@ -802,6 +862,8 @@ static int apply_pull(sync_ctx *c)
 		sr = update_clock(c);
 	if (sr == SQLITE_OK)
 		sr = hs_meta_set_int(r->db, "last_sync", hs_now_ms(r));
+	if (sr == SQLITE_OK && c->token)
+		sr = hs_meta_set(r->db, "token", c->token);
 	if (sr == SQLITE_OK)
 		sr = hs_exec(r->db, "COMMIT");
 	if (sr == SQLITE_OK)
@@ -833,7 +895,7 @@ static char *finish(sync_ctx *c, int rc, int64_t started)
 	char when[32], dur[32];
 	hs_buf msg;
 	json_t *stats = json_object(), *res;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	char *stats_text;
 
 	hs_buf_init(&msg);
@@ -858,7 +920,7 @@ static char *finish(sync_ctx *c, int rc, int64_t started)
 	stats_text = json_dumps(stats, JSON_COMPACT);
 
 	hs_iso_time(hs_now_ms(r), when);
-	if (hs_prepare(r->db, &st, "INSERT INTO sync_log(timestamp, direction,"
+	if (!c->no_log && hs_prepare(r->db, &st, "INSERT INTO sync_log(timestamp, direction,"
 				   " status, records_pulled, records_pushed,"
 				   " conflicts, error_message, duration_ms, stats)"
 				   " VALUES(?1, 'bidirectional', ?2, ?3, ?4, ?5,"
@@ -938,11 +1000,15 @@ int hs_replica_sync(hs_replica *r, const hs_sync_options *opts,
 	if (result_json)
 		*result_json = NULL;
 	r->err[0] = 0;
+	int lock_fd = -2;
 	if ((rc = hs_replica_check_init(r)) != HS_OK)
-		return rc; /* not set up: no sync_log to write to */
-	int lock_fd = take_sync_lock(r);
-	if (lock_fd == -1)
-		return HS_ECONFLICT; /* the running sync writes the log */
+		goto out; /* not set up or unreadable: the log may not take a row */
+	lock_fd = take_sync_lock(r);
+	if (lock_fd == -1) {
+		rc = HS_ECONFLICT; /* the running sync writes the log */
+		c.no_log = 1;
+		goto out;
+	}
 	c.site = hs_meta_get(r->db, "site");
 	c.user = hs_meta_get(r->db, "user");
 	c.master = hs_meta_get(r->db, "master");
@@ -986,6 +1052,7 @@ out:
 	free(c.ms.pushed);
 	free(c.pulled_rows);
 	free(c.local_max);
+	free(c.token);
 	sqlite3_finalize(c.select1);
 	free(c.site);
 	free(c.user);

@@ -39,6 +39,9 @@ int64_t hs_parse_time(const char *s);
 /* Milliseconds since 1970 from the system clock. */
 int64_t hs_system_ms(void);
 
+/* 32 random hex digits from /dev/urandom into out[33]; -1 on failure. */
+int hs_random_hex(char out[33]);
+
 /* malloc'd copy of s (NULL stays NULL). */
 char *hs_strdup(const char *s);
 
