@@ -137,12 +137,12 @@ typedef struct bench_phases {
 void bench_phases_text(const bench_phases *p, char *out, size_t cap);
 
 /* Open path and hs_replica_init it on master as user; *out on success. */
-int hs_bench_init(struct hs_replica **out, const char *path,
+int bench_replica_init(struct hs_replica **out, const char *path,
 		  const char *master, const char *user);
 /* hs_replica_sync; rows pushed / pulled and conflicts from the result
  * (each may be NULL); *ms receives the time of the call, *ph (may be NULL)
  * its phases. */
-int hs_bench_sync(struct hs_replica *r, double *ms, int64_t *pushed,
+int bench_replica_sync(struct hs_replica *r, double *ms, int64_t *pushed,
 		  int64_t *pulled, int64_t *conflicts, bench_phases *ph);
 
 /* ---- the machine (machine.c) ---- */

@@ -50,10 +50,10 @@ static int incr_setup(const bench_opts *o, int64_t n, incr_size *z)
 	    wl_make_db(a, WL_PK_TEXT, n, batch) < 0 ||
 	    wl_make_db(b, WL_PK_TEXT, 0, 0) < 0)
 		return -1;
-	if (hs_bench_init(&z->ra, a, master, "alice") < 0 ||
-	    hs_bench_sync(z->ra, &z->first_push, NULL, NULL, NULL, NULL) < 0 ||
-	    hs_bench_init(&z->rb, b, master, "bob") < 0 ||
-	    hs_bench_sync(z->rb, &z->first_pull, NULL, NULL, NULL, NULL) < 0)
+	if (bench_replica_init(&z->ra, a, master, "alice") < 0 ||
+	    bench_replica_sync(z->ra, &z->first_push, NULL, NULL, NULL, NULL) < 0 ||
+	    bench_replica_init(&z->rb, b, master, "bob") < 0 ||
+	    bench_replica_sync(z->rb, &z->first_pull, NULL, NULL, NULL, NULL) < 0)
 		return -1;
 	if (wl_open(&z->pdb, plain) < 0 || wl_open(&z->adb, a) < 0 ||
 	    wl_journal_get(z->adb, journal, sizeof(journal)) < 0 ||
@@ -81,9 +81,9 @@ static int incr_round(incr_size *z, int r, int changed, int64_t *rows)
 	if (wl_write(z->adb, WL_PK_TEXT, WL_UPDATE, rows, changed, 0, r + 1,
 		     r % WL_COLUMNS) < 0)
 		return -1;
-	if (hs_bench_sync(z->ra, &z->va[r], &pushed, NULL, NULL,
+	if (bench_replica_sync(z->ra, &z->va[r], &pushed, NULL, NULL,
 			  &z->push_ph) < 0 ||
-	    hs_bench_sync(z->rb, &z->vb[r], NULL, &pulled, NULL,
+	    bench_replica_sync(z->rb, &z->vb[r], NULL, &pulled, NULL,
 			  &z->pull_ph) < 0)
 		return -1;
 	if ((pushed != changed || pulled != changed) && !z->bad) {

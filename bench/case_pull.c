@@ -81,7 +81,7 @@ static int pull_once(const bench_opts *o, const char *master, int i,
 	    bench_path(scratch, sizeof(scratch), o->dir, "pull", "upsert.db"))
 		return -1;
 	if (wl_make_db(b, WL_PK_TEXT, 0, 0) < 0 ||
-	    hs_bench_init(&rb, b, master, "bob") < 0)
+	    bench_replica_init(&rb, b, master, "bob") < 0)
 		goto cleanup;
 	if (wl_open(&db, b) < 0 ||
 	    wl_journal_get(db, p->journal, sizeof(p->journal)) < 0)
@@ -90,7 +90,7 @@ static int pull_once(const bench_opts *o, const char *master, int i,
 	db = NULL;
 	for (k = 0; k < 2; k++) {
 		if ((k ^ (i % 2)) == 0) {
-			if (hs_bench_sync(rb, &p->ms, NULL, &p->pulled, NULL,
+			if (bench_replica_sync(rb, &p->ms, NULL, &p->pulled, NULL,
 					  &p->ph) < 0)
 				goto cleanup;
 		} else if (plain_upsert(scratch, p->journal, o->pull_rows,
@@ -136,10 +136,10 @@ int case_pull(const bench_opts *o)
 		goto cleanup;
 
 	t0 = bench_now_ms();
-	if (hs_bench_init(&ra, a, master, "alice") < 0)
+	if (bench_replica_init(&ra, a, master, "alice") < 0)
 		goto cleanup;
 	init_ms = bench_now_ms() - t0;
-	if (hs_bench_sync(ra, &push_ms, &pushed, &a_pulled, NULL, &pa) < 0)
+	if (bench_replica_sync(ra, &push_ms, &pushed, &a_pulled, NULL, &pa) < 0)
 		goto cleanup;
 	hs_replica_free(ra);
 	ra = NULL;

@@ -101,7 +101,7 @@ static int users_round(const bench_opts *o, hs_replica **reps,
 	for (u = 0; u < o->users; u++) {
 		user_sync *s = &out[u];
 
-		if (hs_bench_sync(reps[u], &s->ms, &s->pushed, &s->pulled,
+		if (bench_replica_sync(reps[u], &s->ms, &s->pushed, &s->pulled,
 				  &s->conflicts, NULL) < 0 ||
 		    plain_sync(pmaster, plocal, o->users_base, s->pushed,
 			       s->pulled, &seed, 200 + round * 10 + u,
@@ -169,8 +169,8 @@ int case_users(const bench_opts *o)
 		snprintf(name, sizeof(name), "user%d", u + 1);
 		if (wl_make_db(paths[u], WL_PK_TEXT, u ? 0 : o->users_base,
 			       10000) < 0 ||
-		    hs_bench_init(&reps[u], paths[u], paths[nu], name) < 0 ||
-		    hs_bench_sync(reps[u], NULL, NULL, NULL, NULL, NULL) < 0)
+		    bench_replica_init(&reps[u], paths[u], paths[nu], name) < 0 ||
+		    bench_replica_sync(reps[u], NULL, NULL, NULL, NULL, NULL) < 0)
 			goto cleanup;
 	}
 	for (u = 0; u < nu; u++) {

@@ -91,7 +91,7 @@ static int writes_once(const bench_opts *o, wl_pk pk, int rep, int nosync,
 	for (k = 0; k < 2; k++)
 		if (wl_make_db(path[k], pk, 0, 0) < 0)
 			return -1;
-	if (hs_bench_init(&r, path[1], master, "bench") < 0)
+	if (bench_replica_init(&r, path[1], master, "bench") < 0)
 		goto cleanup;
 	hs_replica_free(r);
 	for (k = 0; k < 2; k++)

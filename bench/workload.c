@@ -452,7 +452,7 @@ int wl_digest(sqlite3 *db, int64_t *count, uint64_t *hash)
 	return 0;
 }
 
-int hs_bench_init(hs_replica **out, const char *path, const char *master,
+int bench_replica_init(hs_replica **out, const char *path, const char *master,
 		  const char *user)
 {
 	hs_init_options io = HS_INIT_OPTIONS_INIT;
@@ -522,7 +522,7 @@ void bench_phases_text(const bench_phases *p, char *out, size_t cap)
 		 phase_ms(p->applied > 0 ? p->applied : p->done, p->end));
 }
 
-int hs_bench_sync(hs_replica *r, double *ms, int64_t *pushed,
+int bench_replica_sync(hs_replica *r, double *ms, int64_t *pushed,
 		  int64_t *pulled, int64_t *conflicts, bench_phases *ph)
 {
 	hs_sync_options so = HS_SYNC_OPTIONS_INIT;
