@@ -138,12 +138,13 @@ void bench_phases_text(const bench_phases *p, char *out, size_t cap);
 
 /* Open path and hs_replica_init it on master as user; *out on success. */
 int bench_replica_init(struct hs_replica **out, const char *path,
-		  const char *master, const char *user);
+		       const char *master, const char *user);
 /* hs_replica_sync; rows pushed / pulled and conflicts from the result
  * (each may be NULL); *ms receives the time of the call, *ph (may be NULL)
  * its phases. */
 int bench_replica_sync(struct hs_replica *r, double *ms, int64_t *pushed,
-		  int64_t *pulled, int64_t *conflicts, bench_phases *ph);
+		       int64_t *pulled, int64_t *conflicts,
+		       bench_phases *ph);
 
 /* ---- the machine (machine.c) ---- */
 

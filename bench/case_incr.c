@@ -51,9 +51,11 @@ static int incr_setup(const bench_opts *o, int64_t n, incr_size *z)
 	    wl_make_db(b, WL_PK_TEXT, 0, 0) < 0)
 		return -1;
 	if (bench_replica_init(&z->ra, a, master, "alice") < 0 ||
-	    bench_replica_sync(z->ra, &z->first_push, NULL, NULL, NULL, NULL) < 0 ||
+	    bench_replica_sync(z->ra, &z->first_push, NULL, NULL, NULL,
+			       NULL) < 0 ||
 	    bench_replica_init(&z->rb, b, master, "bob") < 0 ||
-	    bench_replica_sync(z->rb, &z->first_pull, NULL, NULL, NULL, NULL) < 0)
+	    bench_replica_sync(z->rb, &z->first_pull, NULL, NULL, NULL,
+			       NULL) < 0)
 		return -1;
 	if (wl_open(&z->pdb, plain) < 0 || wl_open(&z->adb, a) < 0 ||
 	    wl_journal_get(z->adb, journal, sizeof(journal)) < 0 ||

@@ -90,8 +90,8 @@ static int pull_once(const bench_opts *o, const char *master, int i,
 	db = NULL;
 	for (k = 0; k < 2; k++) {
 		if ((k ^ (i % 2)) == 0) {
-			if (bench_replica_sync(rb, &p->ms, NULL, &p->pulled, NULL,
-					  &p->ph) < 0)
+			if (bench_replica_sync(rb, &p->ms, NULL, &p->pulled,
+					       NULL, &p->ph) < 0)
 				goto cleanup;
 		} else if (plain_upsert(scratch, p->journal, o->pull_rows,
 					rows, &p->plain_ms) < 0) {
@@ -153,8 +153,8 @@ int case_pull(const bench_opts *o)
 		v[1][i] = pr[i].ms;
 		if ((ca != n || pr[i].count != n || pr[i].hash != ha ||
 		     pr[i].pulled != n) && !bad) {
-			report_problem("first pull: replica b%d holds %lld rows "
-				       "(sync said %lld pulled), A %lld, "
+			report_problem("first pull: replica b%d holds %lld "
+				       "rows (sync said %lld pulled), A %lld, "
 				       "expected %lld (%s)", i,
 				       (long long)pr[i].count,
 				       (long long)pr[i].pulled, (long long)ca,
@@ -186,7 +186,7 @@ int case_pull(const bench_opts *o)
 
 		row = report_add(REPORT_RATE, n / (plain_ms / 1e3),
 				 n / (hs_ms / 1e3),
-				 "pull %lld rows (a fresh replica's first sync)",
+				 "pull %lld rows (fresh replica's first sync)",
 				 (long long)n);
 		row->ratio_cmp = CMP_MIN;
 		row->ratio_lim = 0.3;

@@ -169,8 +169,10 @@ int case_users(const bench_opts *o)
 		snprintf(name, sizeof(name), "user%d", u + 1);
 		if (wl_make_db(paths[u], WL_PK_TEXT, u ? 0 : o->users_base,
 			       10000) < 0 ||
-		    bench_replica_init(&reps[u], paths[u], paths[nu], name) < 0 ||
-		    bench_replica_sync(reps[u], NULL, NULL, NULL, NULL, NULL) < 0)
+		    bench_replica_init(&reps[u], paths[u], paths[nu],
+				       name) < 0 ||
+		    bench_replica_sync(reps[u], NULL, NULL, NULL, NULL,
+				       NULL) < 0)
 			goto cleanup;
 	}
 	for (u = 0; u < nu; u++) {

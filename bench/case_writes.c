@@ -83,7 +83,8 @@ static int writes_once(const bench_opts *o, wl_pk pk, int rep, int nosync,
 	int rc = -1, k, first = rep % 2;
 
 	snprintf(sub, sizeof(sub), "writes-%s-%d%s",
-		 pk == WL_PK_TEXT ? "text" : "int", rep, nosync ? "-nosync" : "");
+		 pk == WL_PK_TEXT ? "text" : "int", rep,
+		 nosync ? "-nosync" : "");
 	if (bench_path(path[0], sizeof(path[0]), o->dir, sub, "plain.db") ||
 	    bench_path(path[1], sizeof(path[1]), o->dir, sub, "tracked.db") ||
 	    bench_path(master, sizeof(master), o->dir, sub, "master.db"))

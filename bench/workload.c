@@ -452,8 +452,8 @@ int wl_digest(sqlite3 *db, int64_t *count, uint64_t *hash)
 	return 0;
 }
 
-int bench_replica_init(hs_replica **out, const char *path, const char *master,
-		  const char *user)
+int bench_replica_init(hs_replica **out, const char *path,
+		       const char *master, const char *user)
 {
 	hs_init_options io = HS_INIT_OPTIONS_INIT;
 	hs_replica *r = NULL;
@@ -523,7 +523,7 @@ void bench_phases_text(const bench_phases *p, char *out, size_t cap)
 }
 
 int bench_replica_sync(hs_replica *r, double *ms, int64_t *pushed,
-		  int64_t *pulled, int64_t *conflicts, bench_phases *ph)
+		       int64_t *pulled, int64_t *conflicts, bench_phases *ph)
 {
 	hs_sync_options so = HS_SYNC_OPTIONS_INIT;
 	bench_phases local;
