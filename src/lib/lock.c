@@ -8,7 +8,9 @@
  * "owner" inside ("host pid start_ms").
  *
  * Stale locks: on the same host, a lock whose process is gone is stale at
- * once. Otherwise the owner file's mtime is compared with the share's own
+ * once, and one without an owner file (its sync was killed between mkdir
+ * and writing the file) after HS_LOCK_ORPHAN_MS. Otherwise the owner
+ * file's mtime is compared with the share's own
  * clock (the mtime of MASTER.clock just touched by us), never with this
  * PC's clock: PCs' clocks disagree. An owner silent for HS_LOCK_LEASE_MS is
  * stale; the owner refreshes the mtime during long work. A stale lock is
@@ -103,13 +105,16 @@ static int lock_is_stale(const hs_lock *l, const char *owner)
 	    strcmp(host, me) == 0 && pid > 0 && kill((pid_t)pid, 0) != 0 &&
 	    errno == ESRCH)
 		return 1;
-	if (stat(l->owner, &st) != 0 && stat(l->dir, &st) != 0)
+	int ownerless = stat(l->owner, &st) != 0;
+	if (ownerless && stat(l->dir, &st) != 0)
 		return 0; /* gone: the next mkdir will tell */
 	now = share_now(l);
 	if (now < 0)
 		return 0;
 	double age = now - ((double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9);
-	return age * 1000 > HS_LOCK_LEASE_MS;
+	/* An owner writes its name right after mkdir: a lock still without
+	 * one after a few seconds belongs to a sync killed in between. */
+	return age * 1000 > (ownerless ? HS_LOCK_ORPHAN_MS : HS_LOCK_LEASE_MS);
 }
 
 /* Rename the stale lock away and remove it. */

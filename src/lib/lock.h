@@ -8,6 +8,7 @@
 #include "util.h"
 
 #define HS_LOCK_LEASE_MS 120000 /* an owner silent this long is stale */
+#define HS_LOCK_ORPHAN_MS 5000  /* a lock nobody wrote an owner into */
 
 typedef struct hs_lock {
 	char *dir;   /* MASTER.lock */

@@ -579,7 +579,7 @@ int hs_master_set_pushed(hs_master *m, int64_t id, hs_buf *err)
 static hs_applier *applier_for(hs_master *m, const hs_schema *s, int ti)
 {
 	if (!m->appliers) {
-		m->appliers = calloc((size_t)s->n, sizeof(hs_applier));
+		m->appliers = calloc(hs_count(s->n), sizeof(hs_applier));
 		if (!m->appliers)
 			return NULL;
 		m->nappliers = s->n;
@@ -1070,12 +1070,24 @@ static int merge_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 	}
 	if (sr != SQLITE_OK)
 		goto cleanup;
-	int live = rm.found ? rm.alive : found;
-	/* An id made offline that another PC's different row already has. */
+	/* A row the metadata calls alive but the table lacks (a master
+	 * edited by hand) is treated as gone. */
+	int live = rm.found ? rm.alive && found : found;
+	/* An id made offline that a different row already has on the master,
+	 * one the writer had not seen: another PC's, or even its own (made
+	 * before it learnt that its earlier row got this id). Rows sent
+	 * again after a restore (existing) are the same rows. */
 	if (t->intpk && rc->inserted && rc->alive && rm.found &&
-	    rm.site != m->site && rm.vseq > rc->row_base &&
+	    rm.vseq > rc->row_base && (rm.site != m->site || !rc->existing) &&
 	    sqlite3_value_type(rc->pk[0]) == SQLITE_INTEGER &&
 	    (!live || !found || !same_content(t, old, rc->vals))) {
+		/* The row at the old id comes back to the pusher, whose own
+		 * row there moves away. */
+		rm.seq = ++m->seq;
+		for (int i = 0; i < t->ncols; i++)
+			rm.cols[i].seq = rm.seq; /* pulled whole */
+		if ((sr = meta_store(m, t->name, &pk, &rm)) != SQLITE_OK)
+			goto cleanup;
 		if ((sr = rebase_row(m, s, rc, &pk, &rm)) != SQLITE_OK)
 			goto cleanup;
 		for (int i = 0; i < t->ncols; i++) {
@@ -1115,7 +1127,7 @@ static int merge_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 
 	if (!live) {
 		int64_t base = push_base(rc);
-		if (rm.found && rm.vseq > base && rm.site != m->site) {
+		if (rm.found && !rm.alive && rm.vseq > base && rm.site != m->site) {
 			/* Deleted concurrently: the delete wins; keep the row
 			 * as a conflict and re-announce the delete. */
 			conflict_rec c = {t, rc->pk, NULL, NULL,
@@ -1280,7 +1292,7 @@ cleanup:
 static int has_unique(hs_master *m, const hs_schema *s, int ti)
 {
 	if (!m->unique) {
-		m->unique = calloc((size_t)s->n, sizeof(int));
+		m->unique = calloc(hs_count(s->n), sizeof(int));
 		if (!m->unique)
 			return 1;
 		for (int i = 0; i < s->n; i++)

@@ -29,6 +29,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,7 @@
 
 /* A received HLC more than this ahead of our wall clock is reported and
  * not adopted beyond it. */
-#define HS_MAX_DRIFT_MS (24LL * 3600 * 1000)
+#define HS_MAX_DRIFT_MS (3600LL * 1000)
 
 typedef struct sync_ctx {
 	hs_replica *r;
@@ -172,7 +173,7 @@ static int build_push(sync_ctx *c)
 {
 	hs_replica *r = c->r;
 	sqlite3_stmt *q = NULL;
-	hs_applier *ap = calloc((size_t)c->s.n, sizeof(*ap));
+	hs_applier *ap = calloc(hs_count(c->s.n), sizeof(*ap));
 	hs_rowchange *cur = NULL;
 	int rc = HS_ERROR, sr;
 
@@ -582,7 +583,7 @@ static int apply_rows(sync_ctx *c)
 	for (int i = 0; i < c->s.n; i++)
 		if (c->s.t[i].ncols > maxcols)
 			maxcols = c->s.t[i].ncols;
-	x.ap = calloc((size_t)c->s.n, sizeof(*x.ap));
+	x.ap = calloc(hs_count(c->s.n), sizeof(*x.ap));
 	x.blocked = malloc((size_t)maxcols);
 	if (!x.ap || !x.blocked)
 		goto cleanup;
@@ -729,34 +730,105 @@ static int rekey(sqlite3 *db, const char *table, const char *col,
 	return sr;
 }
 
-/* Rows of ours the master gave new ids: rename them, the references to
- * them, and log entries the app wrote for them meanwhile. */
+/* Give the local row from of integer-key table t the key to: the row,
+ * the rows that reference it, and the app's log entries written after
+ * the push was read (those before it are dropped with this sync). */
+static int move_row(sync_ctx *c, const hs_table *t, int64_t from, int64_t to)
+{
+	int sr = rekey(c->r->db, t->name, t->cols[t->pk[0]], NULL, to, from, 0, 0);
+	for (int k = 0; sr == SQLITE_OK && k < c->s.n; k++) {
+		const hs_table *child = &c->s.t[k];
+		for (int f = 0; sr == SQLITE_OK && f < child->nfk; f++)
+			if (hs_fkey_targets_key(&child->fk[f], t))
+				sr = rekey(c->r->db, child->name,
+					   child->cols[child->fk[f].col], NULL, to,
+					   from, 0, 0);
+	}
+	if (sr == SQLITE_OK)
+		sr = rekey(c->r->db, "hubsync_changes", "k1",
+			   " AND tbl = ?3 AND id > ?4", to, from, t->id, c->snap);
+	return sr;
+}
+
+/* "SELECT max(key) FROM t" or "... 1 FROM t WHERE key = ?1" on the replica. */
+static int64_t key_query(sync_ctx *c, const hs_table *t, int exists, int64_t key)
+{
+	sqlite3_stmt *st;
+	hs_buf b;
+	int64_t v = 0;
+	hs_buf_init(&b);
+	hs_buf_puts(&b, exists ? "SELECT 1 FROM " : "SELECT max(");
+	if (!exists) {
+		hs_buf_ident(&b, t->cols[t->pk[0]]);
+		hs_buf_puts(&b, ") FROM ");
+	}
+	hs_buf_ident(&b, t->name);
+	if (exists) {
+		hs_buf_puts(&b, " WHERE ");
+		hs_buf_ident(&b, t->cols[t->pk[0]]);
+		hs_buf_puts(&b, " = ?1");
+	}
+	if (!b.oom && hs_prepare(c->r->db, &st, b.s) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, key);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	hs_buf_free(&b);
+	return v;
+}
+
+/*
+ * Rows of ours the master gave new ids: rename them, the references to
+ * them, and log entries the app wrote for them meanwhile. Renames can
+ * chain (1 -> 4 while 4 -> 6), so every row first moves to a temporary
+ * key, then to its new one. A row of the app's made during this sync may
+ * sit on a new key: it moves to a free key first (it has not been pushed:
+ * as if the app had picked that one). AUTOINCREMENT counters are raised
+ * past the keys handed out, or the app would pick them again.
+ */
 static int apply_rebases(sync_ctx *c)
 {
 	hs_rowset *rs = &c->pull.rebases;
+	const int64_t temp_base = INT64_MIN / 2;
 	int sr = SQLITE_OK;
-	for (size_t i = 0; sr == SQLITE_OK && i < rs->n; i++) {
-		sqlite3_value **v = &rs->v[i * (size_t)rs->ncols];
-		const hs_table *t =
-			hs_schema_find(&c->s, (const char *)sqlite3_value_text(v[0]));
-		int64_t old_key = sqlite3_value_int64(v[1]);
-		int64_t new_key = sqlite3_value_int64(v[2]);
-		if (!t || !t->intpk)
-			continue;
-		sr = rekey(c->r->db, t->name, t->cols[t->pk[0]], NULL, new_key,
-			   old_key, 0, 0);
-		for (int k = 0; sr == SQLITE_OK && k < c->s.n; k++) {
-			const hs_table *child = &c->s.t[k];
-			for (int f = 0; sr == SQLITE_OK && f < child->nfk; f++)
-				if (hs_fkey_targets_key(&child->fk[f], t))
-					sr = rekey(c->r->db, child->name,
-						   child->cols[child->fk[f].col], NULL,
-						   new_key, old_key, 0, 0);
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; sr == SQLITE_OK && i < rs->n; i++) {
+			sqlite3_value **v = &rs->v[i * (size_t)rs->ncols];
+			const hs_table *t = hs_schema_find(
+				&c->s, (const char *)sqlite3_value_text(v[0]));
+			int64_t old_key = sqlite3_value_int64(v[1]);
+			int64_t new_key = sqlite3_value_int64(v[2]);
+			int64_t temp = temp_base + (int64_t)i;
+			if (!t || !t->intpk)
+				continue;
+			if (pass == 0) {
+				sr = move_row(c, t, old_key, temp);
+				continue;
+			}
+			if (key_query(c, t, 1, new_key)) {
+				int64_t free_key = key_query(c, t, 0, 0);
+				for (size_t k = 0; k < rs->n; k++)
+					if (sqlite3_value_int64(rs->v[k * 3 + 2]) > free_key)
+						free_key = sqlite3_value_int64(rs->v[k * 3 + 2]);
+				sr = move_row(c, t, new_key, free_key + 1);
+			}
+			if (sr == SQLITE_OK)
+				sr = move_row(c, t, temp, new_key);
+			if (sr == SQLITE_OK && hs_table_has_column(c->r->db,
+					"sqlite_sequence", "seq")) {
+				sqlite3_stmt *st;
+				sr = hs_prepare(c->r->db, &st,
+						"UPDATE sqlite_sequence SET seq = max(seq,"
+						" ?1) WHERE name = ?2");
+				if (sr == SQLITE_OK) {
+					sqlite3_bind_int64(st, 1, key_query(c, t, 0, 0));
+					sqlite3_bind_text(st, 2, t->name, -1, SQLITE_STATIC);
+					sr = hs_step_done(st);
+					sqlite3_finalize(st);
+				}
+			}
 		}
-		if (sr == SQLITE_OK)
-			sr = rekey(c->r->db, "hubsync_changes", "k1",
-				   " AND tbl = ?3 AND id > ?4", new_key, old_key,
-				   t->id, c->snap);
 	}
 	if (sr != SQLITE_OK)
 		hs_fail_sqlite(c->r, sr, "cannot give rows their new ids");

@@ -42,6 +42,9 @@ int64_t hs_system_ms(void);
 /* 32 random hex digits from /dev/urandom into out[33]; -1 on failure. */
 int hs_random_hex(char out[33]);
 
+/* An element count for calloc: n, or 1 when n is not positive. */
+static inline size_t hs_count(int n) { return n > 0 ? (size_t)n : 1; }
+
 /* malloc'd copy of s (NULL stays NULL). */
 char *hs_strdup(const char *s);
 

@@ -323,10 +323,13 @@ static int check_lock_left(const char *master, pid_t pid)
 			line[0] = 0;
 		fclose(fo);
 	}
+	/* Killed between mkdir and writing the owner: the lock names
+	 * nobody and is taken over after a few seconds (lock.c). */
+	if (!line[0])
+		return 1;
 	TU_CHECK(sscanf(line, "%255s %ld", host, &opid) == 2 && opid == pid,
-		 "the killed sync (pid %ld) left the lock %s with owner '%s':"
-		 " a lock that does not name its dead owner is only broken"
-		 " after the %d s lease", (long)pid, dir, line, 120);
+		 "the killed sync (pid %ld) left the lock %s with owner '%s'",
+		 (long)pid, dir, line);
 	return 1;
 }
 
