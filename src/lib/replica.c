@@ -120,18 +120,30 @@ void hs_replica_free(hs_replica *r)
 	free(r);
 }
 
-char *hs_meta_get(sqlite3 *db, const char *key)
+int hs_meta_read(sqlite3 *db, const char *key, char **out)
 {
 	sqlite3_stmt *st;
-	char *v = NULL;
-	if (hs_prepare(db, &st, "SELECT value FROM hubsync_meta WHERE key = ?1")
-	    != SQLITE_OK)
-		return NULL;
+	int rc = hs_prepare(db, &st, "SELECT value FROM hubsync_meta WHERE key = ?1");
+	*out = NULL;
+	if (rc != SQLITE_OK)
+		return rc;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_type(st, 0) != SQLITE_NULL)
-		v = hs_strdup((const char *)sqlite3_column_text(st, 0));
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+	    !(*out = hs_strdup((const char *)sqlite3_column_text(st, 0))))
+		rc = SQLITE_NOMEM;
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
 	sqlite3_finalize(st);
+	return rc;
+}
+
+char *hs_meta_get(sqlite3 *db, const char *key)
+{
+	char *v = NULL;
+	if (hs_meta_read(db, key, &v) != SQLITE_OK) {
+		free(v);
+		return NULL;
+	}
 	return v;
 }
 

@@ -33,6 +33,8 @@ int64_t hs_now_ms(const hs_replica *r);
 
 /* Metadata key/value in hubsync_meta. get returns a malloc'd string or NULL. */
 char *hs_meta_get(sqlite3 *db, const char *key);
+/* Same, telling a missing key (SQLITE_OK, *out NULL) from a read error. */
+int hs_meta_read(sqlite3 *db, const char *key, char **out);
 int64_t hs_meta_get_int(sqlite3 *db, const char *key, int64_t dflt);
 int hs_meta_set(sqlite3 *db, const char *key, const char *value);
 int hs_meta_set_int(sqlite3 *db, const char *key, int64_t value);

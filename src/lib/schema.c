@@ -139,14 +139,14 @@ int hs_fkey_targets_key(const hs_fkey *fk, const hs_table *parent)
 int hs_table_load(sqlite3 *db, const char *name, hs_table *t, hs_buf *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = -1, cap = 0;
+	int rc = -1, cap = 0, sr = SQLITE_OK;
 	memset(t, 0, sizeof(*t));
 	t->name = hs_strdup(name);
 	if (hs_prepare(db, &st, "SELECT name, pk, upper(type) = 'INTEGER' FROM"
 				" pragma_table_info(?1) ORDER BY cid") != SQLITE_OK)
 		goto cleanup;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *col = (const char *)sqlite3_column_text(st, 0);
 		int pk = sqlite3_column_int(st, 1);
 		if (strcmp(col, "synced_at") == 0)
@@ -173,6 +173,8 @@ int hs_table_load(sqlite3 *db, const char *name, hs_table *t, hs_buf *err)
 		}
 		t->ncols++;
 	}
+	if (sr != SQLITE_DONE)
+		goto cleanup; /* a read error: the message below says so */
 	if (t->ncols == 0) {
 		hs_buf_printf(err, "no table \"%s\" in the database: check the name "
 			      "(hubsync conflicts and hubsync status list tracked tables)",
@@ -242,19 +244,31 @@ int hs_schema_load(sqlite3 *db, hs_schema *s, hs_buf *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, n;
+	int sr;
 	memset(s, 0, sizeof(*s));
-	n = (int)hs_query_int(db, "SELECT count(*) FROM hubsync_tables", 0, NULL);
-	s->t = calloc((size_t)(n ? n : 1), sizeof(hs_table));
+	n = (int)hs_query_int(db, "SELECT count(*) FROM hubsync_tables", 0, &sr);
+	if (sr != SQLITE_OK) {
+		hs_buf_printf(err, "cannot read the tracked tables: %s",
+			      sqlite3_errmsg(db));
+		return -1;
+	}
+	s->t = calloc(hs_count(n), sizeof(hs_table));
 	if (!s->t || hs_prepare(db, &st, "SELECT id, name FROM hubsync_tables"
 					 " ORDER BY id") != SQLITE_OK)
 		goto cleanup;
-	while (s->n < n && sqlite3_step(st) == SQLITE_ROW) {
+	while (s->n < n && (sr = sqlite3_step(st)) == SQLITE_ROW) {
 		hs_table *t = &s->t[s->n];
 		if (hs_table_load(db, (const char *)sqlite3_column_text(st, 1), t,
 				  err) != 0)
 			goto cleanup;
 		t->id = sqlite3_column_int(st, 0);
 		s->n++;
+	}
+	if (s->n < n) { /* a read error, not fewer tables */
+		if (!err->len)
+			hs_buf_printf(err, "cannot read the tracked tables: %s",
+				      sqlite3_errmsg(db));
+		goto cleanup;
 	}
 	order_parents_first(db, s);
 	rc = 0;

@@ -339,16 +339,23 @@ static int same_token(const char *a, const char *b)
 
 static int register_site(sync_ctx *c)
 {
-	char *token = NULL, *prev = NULL, *mine = hs_meta_get(c->r->db, "token");
+	char *token = NULL, *prev = NULL, *mine = NULL;
 	char fresh[33];
-	int rc = hs_master_register(c->m, c->site, c->user, &c->pushed_mark,
-				    &token, &prev, &c->err);
+	int64_t last_id;
+	int rc, sr = hs_meta_read(c->r->db, "token", &mine);
+	if (sr == SQLITE_OK)
+		last_id = hs_query_int(c->r->db, "SELECT max(id) FROM hubsync_changes",
+				       0, &sr);
+	if (sr != SQLITE_OK) { /* a read error is no evidence of a restore */
+		free(mine);
+		return hs_fail_sqlite(c->r, sr, "cannot read the local database");
+	}
+	rc = hs_master_register(c->m, c->site, c->user, &c->pushed_mark, &token,
+				&prev, &c->err);
 	/* Holding the previous token is a sync whose local commit was lost:
 	 * then its log is still all there (no id below the push mark). */
 	int known = !token || same_token(mine, token) || same_token(mine, prev);
-	int log_gone = hs_query_int(c->r->db, "SELECT max(id) FROM"
-					      " hubsync_changes", 0, NULL) <
-		       c->pushed_mark;
+	int log_gone = last_id < c->pushed_mark;
 	int restored = rc == 0 && hs_master_seq(c->m) >= c->pulled &&
 		       (!known || log_gone);
 	if (restored) {
@@ -1088,7 +1095,9 @@ int hs_replica_sync(hs_replica *r, const hs_sync_options *opts,
 	c.clock_seq = hs_meta_get_int(r->db, "clock_seq", 0);
 	c.pulled = hs_query_int(r->db, "SELECT pulled FROM hubsync_ctl", 0, NULL);
 	if (hs_schema_load(r->db, &c.s, &c.err) != 0) {
-		rc = hs_fail(r, HS_ECORRUPT, "%s", c.err.s ? c.err.s : "bad schema");
+		int code = hs_error_from_sqlite(sqlite3_errcode(r->db));
+		rc = hs_fail(r, code ? code : HS_ECORRUPT, "%s",
+			     c.err.s ? c.err.s : "bad schema");
 		goto out;
 	}
 	c.ms.pushed = calloc((size_t)c.s.n + 1, sizeof(int64_t));
