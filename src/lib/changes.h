@@ -23,6 +23,7 @@ typedef struct hs_rowchange {
 	sqlite3_value *pk[HS_MAX_PK];
 	int alive;              /* final state: 1 the row exists, 0 deleted */
 	int inserted;           /* push: (re)inserted by this batch */
+	int born;               /* push: the batch starts with its insert */
 	int existing;           /* push: queued by init, not written by a user */
 	int stamped;            /* push: updated_at/updated_by filled in */
 	int foreign;            /* pull: written by another PC (else our own

@@ -84,6 +84,14 @@ typedef struct rebase {
 	int64_t old_key, new_key;
 } rebase;
 
+typedef struct doomed {
+	int table;
+	sqlite3_value *key;
+	int64_t hlc;
+} doomed;
+
+static void doomed_clear(hs_master *m);
+
 struct hs_master {
 	sqlite3 *db;
 	char *path;
@@ -100,6 +108,8 @@ struct hs_master {
 	rebase *rebases; /* ids given to this push's rows */
 	int *unique; /* per schema table: has UNIQUE columns (lazy) */
 	int failed_table; /* schema index of the row a merge failed on */
+	doomed *doomed;   /* parents this push deleted */
+	size_t ndoomed;
 	int nrebases;
 	const int64_t *local_max;
 };
@@ -408,6 +418,7 @@ void hs_master_close(hs_master *m)
 	free(m->appliers);
 	free(m->rebases);
 	free(m->unique);
+	doomed_clear(m);
 	sqlite3_finalize(m->meta_get);
 	sqlite3_finalize(m->meta_put);
 	sqlite3_finalize(m->conflict_put);
@@ -1028,6 +1039,167 @@ static int reject_row(hs_master *m, const hs_table *t, hs_rowchange *rc,
 static int is_constraint(int sr) { return sr == SQLITE_CONSTRAINT_UNIQUE; }
 
 /* Merge one pushed row. *conflicts counts new conflicts. */
+/*
+ * Foreign keys across PCs. A parent deleted on one PC while another adds
+ * or keeps a child under it: the delete wins, as for any row, and takes
+ * the children the deleting PC had not deleted itself along (each kept as
+ * a conflict, so it can be restored); a child pushed later under a parent
+ * already deleted is kept out the same way. Every PC then holds clean
+ * foreign keys, and a freed id is never reused under old children.
+ */
+
+/* Delete row vals (all columns of t) from the master as a consequence of
+ * a parent's delete, announce it to everyone and keep it as a conflict. */
+static int drop_dependent(hs_master *m, const hs_table *t, sqlite3_value **vals,
+			  int64_t hlc, int64_t now_ms, int64_t *conflicts,
+			  int pushed)
+{
+	hs_applier *a = NULL;
+	sqlite3_value *pk[HS_MAX_PK] = {0};
+	hs_buf key;
+	row_meta rm = {0};
+	char *row = row_json(t, vals);
+	int sr;
+	for (int k = 0; k < t->npk; k++)
+		pk[k] = vals[t->pk[k]];
+	for (int i = 0; i < m->nappliers; i++)
+		if (m->appliers[i].t == t)
+			a = &m->appliers[i];
+	hs_buf_init(&key);
+	pk_encode(pk, t->npk, &key);
+	sr = key.oom || !a ? SQLITE_NOMEM : meta_load(m, t->name, &key, t->ncols, &rm);
+	if (sr == SQLITE_OK) {
+		/* pushed: the pusher's own row lost to a parent deleted
+		 * earlier; else the pusher's delete took another's row */
+		conflict_rec c = {t, pk, NULL, NULL, NULL, pushed ? row : NULL,
+				  pushed ? NULL : row, !pushed, pushed ? 0 : rm.site};
+		sr = conflict_put(m, &c, now_ms);
+	}
+	if (sr == SQLITE_OK)
+		sr = hs_applier_delete(a, pk);
+	if (sr == SQLITE_OK) {
+		(*conflicts)++;
+		rm.alive = 0;
+		rm.site = 0; /* nobody's: every PC applies it */
+		rm.hlc = hlc;
+		rm.seq = rm.vseq = ++m->seq;
+		sr = history_put(m, t, pk, "delete", vals, NULL, NULL, hlc);
+	}
+	if (sr == SQLITE_OK)
+		sr = meta_store(m, t->name, &key, &rm);
+	row_meta_clear(&rm);
+	hs_buf_free(&key);
+	free(row);
+	return sr;
+}
+
+/* The parent row of table pi with key value key is gone: drop the
+ * children still under it, and theirs. */
+static int cascade_delete(hs_master *m, const hs_schema *s, int pi,
+			  sqlite3_value *key, int64_t hlc, int64_t now_ms,
+			  int64_t *conflicts, int depth)
+{
+	int sr = SQLITE_OK;
+	for (int ci = 0; sr == SQLITE_OK && ci < s->n && depth < 16; ci++) {
+		const hs_table *c = &s->t[ci];
+		for (int f = 0; sr == SQLITE_OK && f < c->nfk; f++) {
+			hs_rowset kids = {0};
+			sqlite3_stmt *q;
+			hs_buf b;
+			if (!hs_fkey_targets_pk(&c->fk[f], &s->t[pi]) ||
+			    !applier_for(m, s, ci))
+				continue;
+			hs_buf_init(&b);
+			hs_buf_puts(&b, "SELECT ");
+			for (int i = 0; i < c->ncols; i++) {
+				if (i)
+					hs_buf_puts(&b, ", ");
+				hs_buf_ident(&b, c->cols[i]);
+			}
+			hs_buf_puts(&b, " FROM ");
+			hs_buf_ident(&b, c->name);
+			hs_buf_puts(&b, " WHERE ");
+			hs_buf_ident(&b, c->cols[c->fk[f].col]);
+			hs_buf_puts(&b, " = ?1");
+			sr = b.oom ? SQLITE_NOMEM : hs_prepare(m->db, &q, b.s);
+			hs_buf_free(&b);
+			if (sr != SQLITE_OK)
+				break;
+			sqlite3_bind_value(q, 1, key);
+			while ((sr = sqlite3_step(q)) == SQLITE_ROW)
+				if ((sr = hs_rowset_add(&kids, q)) != SQLITE_OK)
+					break;
+			sqlite3_finalize(q);
+			sr = sr == SQLITE_DONE ? SQLITE_OK : sr;
+			for (size_t r = 0; sr == SQLITE_OK && r < kids.n; r++) {
+				sqlite3_value **v = &kids.v[r * (size_t)kids.ncols];
+				sr = drop_dependent(m, c, v, hlc, now_ms, conflicts, 0);
+				if (sr == SQLITE_OK && c->npk == 1)
+					sr = cascade_delete(m, s, ci, v[c->pk[0]], hlc,
+							    now_ms, conflicts, depth + 1);
+			}
+			hs_rowset_clear(&kids);
+		}
+	}
+	return sr;
+}
+
+/* Remember a deleted parent key: its remaining children are dropped
+ * once the whole push is in (the same push may move them elsewhere). */
+static int doom(hs_master *m, int table, sqlite3_value *key, int64_t hlc)
+{
+	doomed *d = realloc(m->doomed, (m->ndoomed + 1) * sizeof(*d));
+	if (!d)
+		return SQLITE_NOMEM;
+	m->doomed = d;
+	d[m->ndoomed].table = table;
+	d[m->ndoomed].hlc = hlc;
+	if (!(d[m->ndoomed].key = sqlite3_value_dup(key)))
+		return SQLITE_NOMEM;
+	m->ndoomed++;
+	return SQLITE_OK;
+}
+
+static void doomed_clear(hs_master *m)
+{
+	for (size_t i = 0; i < m->ndoomed; i++)
+		sqlite3_value_free(m->doomed[i].key);
+	free(m->doomed);
+	m->doomed = NULL;
+	m->ndoomed = 0;
+}
+
+/* 1 if row rc points (through a foreign key) at a parent the master has
+ * as deleted. */
+static int parent_deleted(hs_master *m, const hs_schema *s,
+			  const hs_rowchange *rc)
+{
+	const hs_table *t = &s->t[rc->table];
+	for (int f = 0; f < t->nfk; f++) {
+		sqlite3_value *v = rc->vals[t->fk[f].col];
+		if (!v || sqlite3_value_type(v) == SQLITE_NULL)
+			continue;
+		for (int pi = 0; pi < s->n; pi++) {
+			const hs_table *p = &s->t[pi];
+			hs_buf key;
+			row_meta rm = {0};
+			int gone;
+			if (!hs_fkey_targets_pk(&t->fk[f], p))
+				continue;
+			hs_buf_init(&key);
+			pk_encode(&v, 1, &key);
+			gone = !key.oom &&
+			       meta_load(m, p->name, &key, p->ncols, &rm) == SQLITE_OK &&
+			       rm.found && !rm.alive;
+			row_meta_clear(&rm);
+			hs_buf_free(&key);
+			if (gone)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 /* merge_row's answer when a UNIQUE value is held by a row that this
  * same push may still move away (not a SQLite code). */
 #define MERGE_DEFER 1000
@@ -1073,6 +1245,11 @@ static int merge_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 	/* A row the metadata calls alive but the table lacks (a master
 	 * edited by hand) is treated as gone. */
 	int live = rm.found ? rm.alive && found : found;
+	if (rc->alive && t->nfk && parent_deleted(m, s, rc)) {
+		/* Its parent is gone: it goes too (kept as a conflict). */
+		sr = drop_dependent(m, t, rc->vals, rc->row_hlc, now_ms, conflicts, 1);
+		goto cleanup;
+	}
 	/* An id made offline that a different row already has on the master,
 	 * one the writer had not seen: another PC's, or even its own (made
 	 * before it learnt that its earlier row got this id). Rows sent
@@ -1112,6 +1289,9 @@ static int merge_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 		}
 		if ((sr = hs_applier_delete(a, rc->pk)) !=
 		    SQLITE_OK)
+			goto cleanup;
+		if (t->npk == 1 && (sr = doom(m, rc->table, rc->pk[0],
+					      rc->row_hlc)) != SQLITE_OK)
 			goto cleanup;
 		rm.seq = rm.vseq = ++m->seq;
 		rm.alive = 0;
@@ -1420,13 +1600,19 @@ int hs_master_merge(hs_master *m, const hs_schema *s, hs_changeset *cs,
 	if (!later)
 		return sqlite_fail(m, err, SQLITE_NOMEM, "cannot merge");
 	m->local_max = local_max;
-	for (size_t i = 0; sr == SQLITE_OK && i < cs->n; i++) {
+	/* cs is parents first: deletes go children first (a PC's own
+	 * children deletes come before its parent's, which then takes only
+	 * children it did not know), then the rest parents first. */
+	for (size_t j = 0; sr == SQLITE_OK && j < 2 * cs->n; j++) {
+		size_t i = j < cs->n ? cs->n - 1 - j : j - cs->n;
+		if (cs->rows[i].alive != (j >= cs->n))
+			continue;
 		sr = merge_guarded(m, s, &cs->rows[i], now_ms, st, 0);
 		if (sr == MERGE_DEFER) {
 			later[nlater++] = i;
 			sr = SQLITE_OK;
 		}
-		if (i % 1024 == 1023)
+		if (j % 1024 == 1023)
 			hs_master_refresh_lock(m);
 	}
 	/* Rows that met a UNIQUE value: retry while that helps, then the
@@ -1450,6 +1636,12 @@ int hs_master_merge(hs_master *m, const hs_schema *s, hs_changeset *cs,
 		nlater = 0;
 	for (size_t k = 0; sr == SQLITE_OK && k < nlater; k++)
 		sr = merge_guarded(m, s, &cs->rows[later[k]], now_ms, st, 1);
+	for (size_t k = 0; sr == SQLITE_OK && k < m->ndoomed; k++) {
+		m->failed_table = m->doomed[k].table;
+		sr = cascade_delete(m, s, m->doomed[k].table, m->doomed[k].key,
+				    m->doomed[k].hlc, now_ms, &st->conflicts, 0);
+	}
+	doomed_clear(m);
 	if (sr != SQLITE_OK) {
 		hs_buf_printf(err, "table \"%s\": ", s->t[m->failed_table].name);
 		free(later);

@@ -129,11 +129,16 @@ static int load_fkeys(sqlite3 *db, hs_table *t)
 	return 0;
 }
 
-int hs_fkey_targets_key(const hs_fkey *fk, const hs_table *parent)
+int hs_fkey_targets_pk(const hs_fkey *fk, const hs_table *parent)
 {
-	return parent->intpk && strcasecmp(fk->parent, parent->name) == 0 &&
+	return parent->npk == 1 && strcasecmp(fk->parent, parent->name) == 0 &&
 	       (!fk->parent_col ||
 		strcmp(fk->parent_col, parent->cols[parent->pk[0]]) == 0);
+}
+
+int hs_fkey_targets_key(const hs_fkey *fk, const hs_table *parent)
+{
+	return parent->intpk && hs_fkey_targets_pk(fk, parent);
 }
 
 int hs_table_load(sqlite3 *db, const char *name, hs_table *t, hs_buf *err)

@@ -61,6 +61,8 @@ hs_table *hs_schema_find(const hs_schema *s, const char *name);
  * are missing. Returns a SQLite code. */
 int hs_schema_create_meta(sqlite3 *db);
 
+/* 1 if fk references parent's single-column primary key. */
+int hs_fkey_targets_pk(const hs_fkey *fk, const hs_table *parent);
 /* 1 if fk of child references parent's integer key column. */
 int hs_fkey_targets_key(const hs_fkey *fk, const hs_table *parent);
 

@@ -168,6 +168,15 @@ static int by_table(const void *a, const void *b)
 	return (x->table > y->table) - (x->table < y->table);
 }
 
+/* Remove row change i (the last one takes its place). */
+static void drop_row(hs_changeset *cs, size_t i)
+{
+	hs_rowchange tmp = cs->rows[i];
+	cs->rows[i] = cs->rows[cs->n - 1];
+	cs->rows[cs->n - 1] = tmp;
+	hs_changeset_pop(cs);
+}
+
 /* Fold the log above the push mark into c->push (one read transaction). */
 static int build_push(sync_ctx *c)
 {
@@ -218,6 +227,7 @@ static int build_push(sync_ctx *c)
 			for (int k = 0; k < t->npk; k++)
 				cur->pk[k] = sqlite3_value_dup(sqlite3_column_value(q, 6 + k));
 			cur->alive = 1;
+			cur->born = op == HS_OP_INSERT || op == HS_OP_EXISTING;
 		}
 		cur->last_id = id;
 		if (op == HS_OP_DELETE) {
@@ -239,22 +249,22 @@ static int build_push(sync_ctx *c)
 	}
 	if (sr != SQLITE_DONE)
 		goto sqlfail;
-	/* The current values of rows that still exist. */
+	/* The current values of rows that still exist. A row made and
+	 * deleted since the last push never reached anyone: its delete must
+	 * not reach another PC's row that has the same key. */
 	for (size_t i = 0; i < c->push.n; i++) {
 		hs_rowchange *rc2 = &c->push.rows[i];
 		int found = 0;
-		if (!rc2->alive)
+		if (!rc2->alive) {
+			if (rc2->born)
+				drop_row(&c->push, i--);
 			continue;
+		}
 		sr = hs_applier_select(&ap[rc2->table], rc2->pk, rc2->vals, &found);
 		if (sr != SQLITE_OK)
 			goto sqlfail;
-		if (!found) { /* gone without a logged delete: nothing to send */
-			hs_rowchange tmp = *rc2;
-			*rc2 = c->push.rows[c->push.n - 1];
-			c->push.rows[c->push.n - 1] = tmp;
-			hs_changeset_pop(&c->push);
-			i--;
-		}
+		if (!found) /* gone without a logged delete: nothing to send */
+			drop_row(&c->push, i--);
 	}
 	for (size_t i = 0; i < c->push.n; i++)
 		if ((sr = stamp_bookkeeping(c, &c->push.rows[i])) != SQLITE_OK)
