@@ -1841,6 +1841,19 @@ int hs_master_pull(hs_master *m, int64_t since, hs_pull *out, hs_buf *err)
 
 int64_t hs_master_seq(const hs_master *m) { return m->seq; }
 
+char *hs_master_restored_at(hs_master *m)
+{
+	sqlite3_stmt *st;
+	char *v = NULL;
+	if (hs_prepare(m->db, &st, "SELECT value FROM hubsync_master WHERE key ="
+				   " 'restored_at'") != SQLITE_OK)
+		return NULL;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = hs_strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
 int hs_master_reserve(hs_master *m, const char *series, int64_t size,
 		      int64_t above, int64_t *first, hs_buf *err)
 {

@@ -61,6 +61,8 @@ typedef struct sync_ctx {
 	int retention_days; /* the office's history retention */
 	int no_log; /* write no sync_log row (another sync is running) */
 	char *token; /* issued by this sync, saved with the pull */
+	char *restored_at; /* the master's last restore, saved with the pull */
+	int master_restored; /* the master is older than what we pulled */
 	sqlite3_stmt *select1; /* makes values on the replica (hs_value_*) */
 	char warning[300];
 	hs_buf err;
@@ -366,8 +368,7 @@ static int register_site(sync_ctx *c)
 	 * then its log is still all there (no id below the push mark). */
 	int known = !token || same_token(mine, token) || same_token(mine, prev);
 	int log_gone = last_id < c->pushed_mark;
-	int restored = rc == 0 && hs_master_seq(c->m) >= c->pulled &&
-		       (!known || log_gone);
+	int restored = rc == 0 && !c->master_restored && (!known || log_gone);
 	if (restored) {
 		char site[33];
 		if (hs_random_hex(site) != 0 ||
@@ -415,11 +416,21 @@ static int exchange_with_master(sync_ctx *c)
 		if ((rc = hs_master_ensure_table(c->m, &c->s.t[i], NULL, &c->err)))
 			return hs_fail(r, rc, "%s", c->err.s);
 	rc = hs_master_begin(c->m, &c->err);
-	if (rc == 0)
-		rc = register_site(c);
+	if (rc != 0)
+		return hs_fail(r, rc, "%s", c->err.s);
+	/* The master restored from a backup: its sequence may be below our
+	 * watermark, or already past it again after other PCs' pushes;
+	 * either way what we sent since the backup is gone from it. */
+	c->restored_at = hs_master_restored_at(c->m);
+	char *seen = hs_meta_get(r->db, "master_restored_at");
+	c->master_restored = hs_master_seq(c->m) < c->pulled ||
+			     (c->restored_at && c->pulled > 0 &&
+			      !same_token(seen, c->restored_at));
+	free(seen);
+	rc = register_site(c);
 	if (rc != 0)
 		return c->err.len ? hs_fail(r, rc, "%s", c->err.s) : rc;
-	if (hs_master_seq(c->m) < c->pulled && (rc = resend_all(c)) != HS_OK)
+	if (c->master_restored && (rc = resend_all(c)) != HS_OK)
 		return rc;
 	if ((rc = build_push(c)) != HS_OK)
 		return rc;
@@ -860,11 +871,16 @@ static int prune_history(sync_ctx *c)
 	char cutoff[32];
 	int64_t days = c->retention_days > 0 ? c->retention_days
 					     : HS_RETENTION_DAYS_DEFAULT;
+	int64_t now = hs_now_ms(c->r);
 	int sr = hs_exec(c->r->db, "DELETE FROM hubsync_meta WHERE key ="
 				   " 'retention_set'");
 	if (sr == SQLITE_OK)
 		sr = hs_meta_set_int(c->r->db, "retention_days", days);
-	if (sr != SQLITE_OK)
+	/* The scan of the history runs once a day, not on every sync. */
+	if (sr != SQLITE_OK ||
+	    now - hs_meta_get_int(c->r->db, "pruned_at", 0) < 24LL * 3600 * 1000)
+		return sr;
+	if ((sr = hs_meta_set_int(c->r->db, "pruned_at", now)) != SQLITE_OK)
 		return sr;
 	hs_iso_time(hs_now_ms(c->r) - days * 24 * 3600 * 1000, cutoff);
 	sr = hs_prepare(c->r->db, &st, "DELETE FROM hubsync_history WHERE at < ?1");
@@ -953,6 +969,8 @@ static int apply_pull(sync_ctx *c)
 		sr = hs_meta_set_int(r->db, "last_sync", hs_now_ms(r));
 	if (sr == SQLITE_OK && c->token)
 		sr = hs_meta_set(r->db, "token", c->token);
+	if (sr == SQLITE_OK && c->restored_at)
+		sr = hs_meta_set(r->db, "master_restored_at", c->restored_at);
 	if (sr == SQLITE_OK)
 		sr = hs_exec(r->db, "COMMIT");
 	if (sr == SQLITE_OK)
@@ -1144,6 +1162,7 @@ out:
 	free(c.pulled_rows);
 	free(c.local_max);
 	free(c.token);
+	free(c.restored_at);
 	sqlite3_finalize(c.select1);
 	free(c.site);
 	free(c.user);
