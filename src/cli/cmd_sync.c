@@ -119,8 +119,15 @@ int cli_cmd_sync(int argc, char **argv)
 			code = cli_replica_fail("sync", r, rc);
 		goto cleanup;
 	}
-	if (!as_json)
+	if (!as_json) {
+		const char *msg = cli_json_str(res, "message");
+		const char *warn = msg ? strstr(msg, "(warning: ") : NULL;
 		print_result(res, a.pos[0]);
+		if (warn) /* "... (warning: WHAT)": people must see it */
+			fprintf(stderr, "warning: %.*s\n",
+				(int)(strlen(warn) - strlen("(warning: )")),
+				warn + strlen("(warning: "));
+	}
 	code = CLI_EXIT_OK;
 cleanup:
 	json_decref(res);

@@ -53,6 +53,27 @@ void hsd_reply_json(hsd_reply *reply, int status, json_t *doc)
 	reply->len = reply->body ? strlen(reply->body) : 0;
 }
 
+/* Replace every byte of s that is not part of valid UTF-8 with '?' and
+ * return the length. */
+static size_t utf8_prefix(char *s)
+{
+	size_t i = 0, n = strlen(s);
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+		size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3
+			   : (c >> 3) == 30 ? 4 : 0;
+		int ok = len > 0 && i + len <= n;
+		for (size_t k = 1; ok && k < len; k++)
+			ok = ((unsigned char)s[i + k] >> 6) == 2;
+		if (!ok) {
+			s[i++] = '?';
+			continue;
+		}
+		i += len;
+	}
+	return n;
+}
+
 void hsd_reply_error(hsd_reply *reply, int status, const char *fmt, ...)
 {
 	char msg[1024];
@@ -61,7 +82,11 @@ void hsd_reply_error(hsd_reply *reply, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	hsd_reply_json(reply, status, json_pack("{s:s}", "error", msg));
+	/* The message may quote what the client sent; JSON needs UTF-8. */
+	json_t *body = json_pack("{s:s%}", "error", msg, utf8_prefix(msg));
+	if (!body) /* still not what JSON takes (overlong forms) */
+		body = json_pack("{s:s}", "error", "the request could not be read");
+	hsd_reply_json(reply, status, body);
 }
 
 /* ---- the listen address ---- */
