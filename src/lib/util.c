@@ -109,38 +109,58 @@ void hs_iso_time(int64_t ms, char out[32])
 	snprintf(out + n, 32 - n, ".%03dZ", msec % 1000);
 }
 
+/* n decimal digits at *p (advanced): the value, or -1. */
+static int digits(const char **p, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++, (*p)++) {
+		if (**p < '0' || **p > '9')
+			return -1;
+		v = v * 10 + (**p - '0');
+	}
+	return v;
+}
+
 int64_t hs_parse_time(const char *s)
 {
-	int y, mo, d, h = 0, mi = 0, sec = 0, msec = 0, n = 0;
-	if (!s || sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
+	int y, mo, d, h = 0, mi = 0, sec = 0, msec = 0;
+	if (!s)
 		return -1;
-	s += n;
+	if ((y = digits(&s, 4)) < 1970 || *s++ != '-' || (mo = digits(&s, 2)) < 1 ||
+	    *s++ != '-' || (d = digits(&s, 2)) < 1)
+		return -1;
 	if (*s == 'T' || *s == ' ') {
-		if (sscanf(s + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &n) != 3)
+		s++;
+		if ((h = digits(&s, 2)) < 0 || *s++ != ':' || (mi = digits(&s, 2)) < 0 ||
+		    *s++ != ':' || (sec = digits(&s, 2)) < 0)
 			return -1;
-		s += 1 + n;
 		if (*s == '.') {
-			int digits = 0;
-			for (s++; *s >= '0' && *s <= '9'; s++, digits++)
-				if (digits < 3)
+			int n = 0;
+			for (s++; *s >= '0' && *s <= '9'; s++, n++)
+				if (n < 3)
 					msec = msec * 10 + (*s - '0');
-			for (; digits < 3; digits++)
+			if (n == 0)
+				return -1;
+			for (; n < 3; n++)
 				msec *= 10;
 		}
 		if (*s == 'Z')
 			s++;
 	}
-	if (*s || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60)
+	if (*s || mo > 12 || d > 31 || h > 23 || mi > 59 || sec > 59)
 		return -1;
-	struct tm tm = {0};
+	struct tm tm = {0}, back;
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
 	tm.tm_mday = d;
 	tm.tm_hour = h;
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
-	return (int64_t)timegm(&tm) * 1000 + msec;
+	time_t t = timegm(&tm);
+	/* 2025-02-31 would roll over to March: not a date */
+	if (!gmtime_r(&t, &back) || back.tm_mday != d || back.tm_mon != mo - 1)
+		return -1;
+	return (int64_t)t * 1000 + msec;
 }
 
 int64_t hs_system_ms(void)

@@ -33,7 +33,8 @@ char *hs_buf_take(hs_buf *b);
 
 /* Format ms since 1970 as 2025-01-15T10:30:00.000Z into out[25]. */
 void hs_iso_time(int64_t ms, char out[32]);
-/* Parse an ISO-8601 or "YYYY-MM-DD HH:MM:SS" UTC time; -1 if invalid. */
+/* Parse an ISO-8601 or "YYYY-MM-DD HH:MM:SS" UTC time (1970 or later,
+ * exact digit counts, a real calendar day); -1 if invalid. */
 int64_t hs_parse_time(const char *s);
 
 /* Milliseconds since 1970 from the system clock. */
