@@ -1275,8 +1275,18 @@ static int merge_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 	}
 
 	if (!rc->alive) {
+		if (!live && !rm.found) {
+			/* Never reached us: keep the delete, so that the same
+			 * row pushed later by another PC (seed data every
+			 * install wrote) does not bring it back. */
+			rm.alive = 0;
+			rm.hlc = rc->row_hlc;
+			rm.site = m->site;
+			rm.seq = rm.vseq = ++m->seq;
+			sr = meta_store(m, t->name, &pk, &rm);
+		}
 		if (!live)
-			goto cleanup; /* already gone, or never reached us */
+			goto cleanup; /* already gone */
 		other = concurrent_site(&rm, m->site, rc->row_base);
 		if (other && found) {
 			conflict_rec c = {t, rc->pk, NULL, NULL,

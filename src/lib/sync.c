@@ -229,7 +229,9 @@ static int build_push(sync_ctx *c)
 			for (int k = 0; k < t->npk; k++)
 				cur->pk[k] = sqlite3_value_dup(sqlite3_column_value(q, 6 + k));
 			cur->alive = 1;
-			cur->born = op == HS_OP_INSERT || op == HS_OP_EXISTING;
+			/* a row there before tracking may be on other PCs too
+			 * (seed data): its delete must travel */
+			cur->born = op == HS_OP_INSERT;
 		}
 		cur->last_id = id;
 		if (op == HS_OP_DELETE) {
