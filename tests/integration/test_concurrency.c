@@ -350,10 +350,19 @@ int main(int argc, char **argv)
 		for (int k = 0; k < 5; k++)
 			masters[k] = master;
 		run(argv[1], 5, masters, seconds ? seconds : soak ? 120 : 20, seed);
-		snprintf(master, sizeof master, "%s/server-20.db", dir);
-		for (int k = 0; k < 20; k++)
-			masters[k] = master;
-		run(argv[1], 20, masters, soak ? 60 : 15, seed + 1);
+		/* Under ASan one sync takes seconds: 20 PCs would wait longer
+		 * than the 30 s lock timeout for each other (the build sets
+		 * HS_CONCURRENCY_PCS=5; the normal build runs both). */
+		const char *most = getenv("HS_CONCURRENCY_PCS");
+		if (most && atoi(most) < 20) {
+			printf("concurrency: 20 PCs skipped (HS_CONCURRENCY_PCS=%s)\n",
+			       most);
+		} else {
+			snprintf(master, sizeof master, "%s/server-20.db", dir);
+			for (int k = 0; k < 20; k++)
+				masters[k] = master;
+			run(argv[1], 20, masters, soak ? 60 : 15, seed + 1);
+		}
 	}
 	tu_cleanup();
 	return 0;
