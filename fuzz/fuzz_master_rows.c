@@ -33,17 +33,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_ROWS 8
 
 /*
- * KNOWN BUG, reported to the library's owner: a master whose hubsync_rows
- * says a row is alive while its table lacks the row (edited by hand,
- * damaged) crashes the merge of a push of that key (master.c merge_row:
- * live = rm.alive although the select found nothing, then history_put
- * compares NULL old values; SEGV in hs_value_same). The input that shows
- * it is fuzz/known/master_rows-alive-meta-without-row. Until it is fixed,
- * rows that would trigger it are not planted: the only key the replica
- * pushes that its master's table lacks is t1 'k3'. Set to 0 to check a
- * fix.
+ * A master whose hubsync_rows says a row is alive while its table lacks
+ * the row (edited by hand, damaged) once crashed the merge of a push of
+ * that key (fixed: such a row counts as gone). The input that showed it is
+ * fuzz/known/master_rows-alive-meta-without-row; the key is planted again
+ * (SKIP_KNOWN_BUG 0). Set to 1 to leave t1 'k3' out.
  */
-#define SKIP_KNOWN_BUG 1
+#define SKIP_KNOWN_BUG 0
 static const uint8_t K3_KEY[] = { 3, 0, 0, 0, 2, 'k', '3' };
 
 static const char *const TABLES[3] = { "t1", "t2", "t3" };

@@ -1275,7 +1275,7 @@ static int merge_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 	}
 
 	if (!rc->alive) {
-		if (!live && !rm.found) {
+		if (!live && (!rm.found || rm.alive)) {
 			/* Never reached us: keep the delete, so that the same
 			 * row pushed later by another PC (seed data every
 			 * install wrote) does not bring it back. */

@@ -251,6 +251,8 @@ int64_t hs_query_int(sqlite3 *db, const char *sql, int64_t dflt, int *rc)
 
 int hs_value_same(sqlite3_value *a, sqlite3_value *b)
 {
+	if (!a || !b)
+		return a == b;
 	int t = sqlite3_value_type(a);
 	if (t != sqlite3_value_type(b))
 		return 0;
