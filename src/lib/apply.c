@@ -76,14 +76,7 @@ int hs_applier_prepare(hs_applier *a, sqlite3 *db, const hs_table *t,
 		goto cleanup;
 
 	hs_buf_reset(&b);
-	hs_buf_puts(&b, "SELECT ");
-	for (int i = 0; i < n; i++) {
-		if (i)
-			hs_buf_puts(&b, ", ");
-		hs_buf_ident(&b, t->cols[i]);
-	}
-	hs_buf_puts(&b, " FROM ");
-	hs_buf_ident(&b, t->name);
+	hs_table_select(t, &b);
 	hs_table_pk_where(t, &b, 1);
 	rc = b.oom ? SQLITE_NOMEM : hs_prepare(db, &a->sel, b.s);
 cleanup:

@@ -958,14 +958,7 @@ static char *unique_holder(hs_master *m, const hs_table *t,
 		if (!n)
 			continue;
 		hs_buf_reset(&sql);
-		hs_buf_puts(&sql, "SELECT ");
-		for (int i = 0; i < t->ncols; i++) {
-			if (i)
-				hs_buf_puts(&sql, ", ");
-			hs_buf_ident(&sql, t->cols[i]);
-		}
-		hs_buf_puts(&sql, " FROM ");
-		hs_buf_ident(&sql, t->name);
+		hs_table_select(t, &sql);
 		for (int i = 0; i < n; i++) {
 			hs_buf_puts(&sql, i ? " AND " : " WHERE ");
 			hs_buf_ident(&sql, t->cols[cols[i]]);
@@ -1110,14 +1103,7 @@ static int cascade_delete(hs_master *m, const hs_schema *s, int pi,
 			    !applier_for(m, s, ci))
 				continue;
 			hs_buf_init(&b);
-			hs_buf_puts(&b, "SELECT ");
-			for (int i = 0; i < c->ncols; i++) {
-				if (i)
-					hs_buf_puts(&b, ", ");
-				hs_buf_ident(&b, c->cols[i]);
-			}
-			hs_buf_puts(&b, " FROM ");
-			hs_buf_ident(&b, c->name);
+			hs_table_select(c, &b);
 			hs_buf_puts(&b, " WHERE ");
 			hs_buf_ident(&b, c->cols[c->fk[f].col]);
 			hs_buf_puts(&b, " = ?1");

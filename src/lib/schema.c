@@ -62,18 +62,24 @@ void hs_table_clear(hs_table *t)
 /* Table names go to pragma functions as bound values: quoted as an
  * identifier, a table called like one of the pragma's own columns (name,
  * type, unique...) would be read as that column. */
-int hs_table_has_column(sqlite3 *db, const char *table, const char *col)
+/* 1 if sql, with ?1 and ?2 bound to a and b, returns a row. */
+static int exists2(sqlite3 *db, const char *sql, const char *a, const char *b)
 {
 	sqlite3_stmt *st;
 	int found = 0;
-	if (hs_prepare(db, &st, "SELECT 1 FROM pragma_table_info(?1) WHERE"
-				" name = ?2") != SQLITE_OK)
+	if (hs_prepare(db, &st, sql) != SQLITE_OK)
 		return 0;
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
 	found = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
 	return found;
+}
+
+int hs_table_has_column(sqlite3 *db, const char *table, const char *col)
+{
+	return exists2(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2",
+		       table, col);
 }
 
 int hs_table_has_unique(sqlite3 *db, const char *table)
@@ -210,16 +216,8 @@ cleanup:
 /* 1 if table a declares a foreign key to table b. */
 static int references(sqlite3 *db, const char *a, const char *b)
 {
-	sqlite3_stmt *st;
-	int found = 0;
-	if (hs_prepare(db, &st, "SELECT 1 FROM pragma_foreign_key_list(?1)"
-				" WHERE \"table\" = ?2 COLLATE NOCASE") != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
+	return exists2(db, "SELECT 1 FROM pragma_foreign_key_list(?1) WHERE"
+			   " \"table\" = ?2 COLLATE NOCASE", a, b);
 }
 
 /* Order s->t parents first: repeatedly move a table that references no
@@ -298,6 +296,18 @@ hs_table *hs_schema_find(const hs_schema *s, const char *name)
 		if (strcmp(s->t[i].name, name) == 0)
 			return &s->t[i];
 	return NULL;
+}
+
+void hs_table_select(const hs_table *t, hs_buf *b)
+{
+	hs_buf_puts(b, "SELECT ");
+	for (int i = 0; i < t->ncols; i++) {
+		if (i)
+			hs_buf_puts(b, ", ");
+		hs_buf_ident(b, t->cols[i]);
+	}
+	hs_buf_puts(b, " FROM ");
+	hs_buf_ident(b, t->name);
 }
 
 void hs_table_pk_where(const hs_table *t, hs_buf *b, int first)

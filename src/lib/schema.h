@@ -66,6 +66,9 @@ int hs_fkey_targets_pk(const hs_fkey *fk, const hs_table *parent);
 /* 1 if fk of child references parent's integer key column. */
 int hs_fkey_targets_key(const hs_fkey *fk, const hs_table *parent);
 
+/* Append "SELECT c1, c2, ... FROM table" (every synced column). */
+void hs_table_select(const hs_table *t, hs_buf *b);
+
 /* Append "WHERE k1 = ?i AND ..." for t's primary key, binding from index
  * first. */
 void hs_table_pk_where(const hs_table *t, hs_buf *b, int first);
