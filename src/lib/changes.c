@@ -61,11 +61,3 @@ void hs_changeset_clear(hs_changeset *cs)
 	free(cs->rows);
 	memset(cs, 0, sizeof(*cs));
 }
-
-size_t hs_changeset_count(const hs_changeset *cs, int table)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < cs->n; i++)
-		n += cs->rows[i].table == table;
-	return n;
-}

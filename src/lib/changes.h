@@ -48,7 +48,5 @@ void hs_changeset_clear(hs_changeset *cs);
 /* Remove and free the last row change. */
 void hs_changeset_pop(hs_changeset *cs);
 
-/* Number of row changes of table index table. */
-size_t hs_changeset_count(const hs_changeset *cs, int table);
 
 #endif
