@@ -48,5 +48,4 @@ void hs_changeset_clear(hs_changeset *cs);
 /* Remove and free the last row change. */
 void hs_changeset_pop(hs_changeset *cs);
 
-
 #endif
