@@ -93,7 +93,7 @@ typedef struct hs_sync_options {
 	int version;
 	hs_progress_fn progress;
 	void *progress_ctx;
-	int lock_timeout_ms; /* 0: 30000; wait this long for the master lock */
+	int lock_timeout_ms; /* 0: 120000; wait this long for the master lock */
 } hs_sync_options;
 #define HS_SYNC_OPTIONS_INIT { HS_SYNC_OPTIONS_VERSION, NULL, NULL, 0 }
 

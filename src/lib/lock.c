@@ -101,12 +101,13 @@ static int lock_is_stale(const hs_lock *l, const char *owner)
 	double now;
 
 	gethostname(me, sizeof me - 1);
-	if (sscanf(owner, "%255s %ld", host, &pid) == 2 &&
-	    strcmp(host, me) == 0 && pid > 0 && kill((pid_t)pid, 0) != 0 &&
-	    errno == ESRCH)
+	int named = sscanf(owner, "%255s %ld", host, &pid) == 2;
+	if (named && strcmp(host, me) == 0 && pid > 0 &&
+	    kill((pid_t)pid, 0) != 0 && errno == ESRCH)
 		return 1;
-	int ownerless = stat(l->owner, &st) != 0;
-	if (ownerless && stat(l->dir, &st) != 0)
+	/* No owner file, or one not written to the end: judged by its age */
+	int ownerless = !named;
+	if (stat(l->owner, &st) != 0 && stat(l->dir, &st) != 0)
 		return 0; /* gone: the next mkdir will tell */
 	now = share_now(l);
 	if (now < 0)

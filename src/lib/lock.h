@@ -9,6 +9,9 @@
 
 #define HS_LOCK_LEASE_MS 120000 /* an owner silent this long is stale */
 #define HS_LOCK_ORPHAN_MS 5000  /* a lock nobody wrote an owner into */
+/* How long a sync waits for other PCs' syncs by default: as long as a
+ * lease, so that a busy office queues up rather than fails. */
+#define HS_LOCK_WAIT_MS HS_LOCK_LEASE_MS
 
 typedef struct hs_lock {
 	char *dir;   /* MASTER.lock */

@@ -407,7 +407,7 @@ static int exchange_with_master(sync_ctx *c)
 	hs_replica *r = c->r;
 	int timeout = c->opts && c->opts->lock_timeout_ms > 0
 			      ? c->opts->lock_timeout_ms
-			      : 30000;
+			      : HS_LOCK_WAIT_MS;
 	int rc;
 
 	progress(c, "lock", NULL, 0);
