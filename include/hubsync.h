@@ -66,22 +66,64 @@ void hs_replica_free(hs_replica *r);
 /* The message of the last failure on r ("" if none). Never NULL. */
 const char *hs_replica_errmsg(const hs_replica *r);
 
-#define HS_INIT_OPTIONS_VERSION 1
+#define HS_INIT_OPTIONS_VERSION 2
 typedef struct hs_init_options {
 	int version;
 	const char *master_path; /* required: the master SQLite file */
 	const char *user;        /* NULL: the OS account name */
-	const char *tables;      /* comma list; NULL: every user table */
+	const char *tables;      /* comma list; NULL: every user table (and
+				  * the tables the app creates later) */
+	/* version 2: */
+	int stamp; /* 1: maintain updated_at, updated_by, synced_at (added
+		    * where missing) as the original app did; 0: add no
+		    * column and write none (the default) */
 } hs_init_options;
-#define HS_INIT_OPTIONS_INIT { HS_INIT_OPTIONS_VERSION, NULL, NULL, NULL }
+#define HS_INIT_OPTIONS_INIT { HS_INIT_OPTIONS_VERSION, NULL, NULL, NULL, 0 }
 
 /*
- * Start tracking the replica: add hubsync metadata and triggers, record the
- * master (creating it if it does not exist), and queue the rows already in
- * the tables for the first push. Safe to run again with the same master (it
- * adds newly listed tables). A table without a primary key is refused.
+ * Start tracking the replica: add hubsync metadata tables and triggers,
+ * record the master (creating it if it does not exist), and queue the rows
+ * already in the tables for the first push. The app's tables are left as
+ * they are (no column added) unless opts->stamp. Safe to run again with
+ * the same master (it adds newly listed tables). A table without a
+ * primary key is refused; virtual tables and their shadow tables are
+ * skipped. A user name another PC already uses is accepted with a warning
+ * (hs_replica_warning): each PC is its own side of a conflict anyway.
  */
 int hs_replica_init(hs_replica *r, const hs_init_options *opts);
+
+/*
+ * The warning of the last init, sync or schema change on r ("" if none):
+ * something worked but people should know (a clock far ahead, a table the
+ * app dropped, a user name used twice). Never NULL.
+ */
+const char *hs_replica_warning(const hs_replica *r);
+
+/* Start syncing tables (e.g. added by an app upgrade when init was given
+ * --tables): their rows are queued for the next push. A table untracked
+ * before starts from where it stopped. */
+int hs_replica_track(hs_replica *r, const char *const *tables, int n);
+
+/* Stop syncing tables on this PC: their rows stay, their changes not sent
+ * yet are dropped, other PCs and the master are not affected. */
+int hs_replica_untrack(hs_replica *r, const char *const *tables, int n);
+
+/*
+ * Remove everything hubsync added to the database: its triggers, its
+ * hubsync_* tables, the sync_log it created, the columns init --stamp
+ * added. The app's schema and data are as before init, with everything
+ * written since kept. The master is not touched.
+ */
+int hs_replica_uninstall(hs_replica *r);
+
+/*
+ * The master moved (another path, drive letter or share name): check that
+ * the master at master_path is the same master (its id, or, for masters
+ * of older versions, that it knows this PC's last sync) and sync with it
+ * from now on, with nothing sent again. A different master is refused
+ * (HS_EINVALID); one that is not there is HS_EIO.
+ */
+int hs_replica_relocate(hs_replica *r, const char *master_path);
 
 /* Progress report during a sync: phase is "lock", "push", "pull" or
  * "done"; table may be NULL; rows counts rows done so far in that table. */

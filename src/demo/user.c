@@ -46,6 +46,7 @@ int demo_user_init(demo_user *u, const char *master, char *err,
 	if (rc == 0) {
 		io.master_path = master;
 		io.user = u->name;
+		io.stamp = 1; /* the Craft Tools Hub schema has these columns */
 		rc = hs_replica_init(u->rep, &io);
 	}
 	if (rc != 0)

@@ -3,67 +3,137 @@
  *
  * The upsert is INSERT ... ON CONFLICT(pk) DO UPDATE SET c = CASE WHEN
  * ?flag THEN excluded.c ELSE c END: a new row gets every value, an existing
- * row only the columns being applied, in one statement per table.
+ * row only the columns being applied, in one statement per table. Guarded
+ * (a replica whose app has triggers), the same is an UPDATE and, when it
+ * found no row, an INSERT, each armed first: the guard triggers tell
+ * hubsync's own write from what the app's triggers write meanwhile.
  */
 #include "apply.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-int hs_applier_prepare(hs_applier *a, sqlite3 *db, const hs_table *t,
-		       int64_t now_ms)
+/* 1 if column i is part of t's key. */
+static int is_key(const hs_table *t, int i)
 {
-	hs_buf b;
-	int rc, n = t->ncols, any = 0;
-	memset(a, 0, sizeof(*a));
-	a->t = t;
-	hs_buf_init(&b);
-	a->has_synced_at = hs_table_has_column(db, t->name, "synced_at");
-	hs_iso_time(now_ms, a->synced_at);
+	for (int k = 0; k < t->npk; k++)
+		if (t->pk[k] == i)
+			return 1;
+	return 0;
+}
 
-	hs_buf_puts(&b, "INSERT INTO ");
-	hs_buf_ident(&b, t->name);
-	hs_buf_puts(&b, "(");
+/* "c = CASE WHEN ?f THEN <src>c ELSE c END, ..." of the non-key columns;
+ * returns how many. src is "excluded." or "?" (then ?i is the value). */
+static int set_list(const hs_table *t, hs_buf *b, int excluded)
+{
+	int n = t->ncols, any = 0;
 	for (int i = 0; i < n; i++) {
-		if (i)
-			hs_buf_puts(&b, ", ");
-		hs_buf_ident(&b, t->cols[i]);
-	}
-	if (a->has_synced_at)
-		hs_buf_puts(&b, ", synced_at");
-	hs_buf_puts(&b, ") VALUES(");
-	for (int i = 0; i < n; i++)
-		hs_buf_printf(&b, "%s?%d", i ? ", " : "", i + 1);
-	if (a->has_synced_at)
-		hs_buf_printf(&b, ", ?%d", 2 * n + 1);
-	hs_buf_puts(&b, ") ON CONFLICT(");
-	for (int i = 0; i < t->npk; i++) {
-		if (i)
-			hs_buf_puts(&b, ", ");
-		hs_buf_ident(&b, t->cols[t->pk[i]]);
-	}
-	hs_buf_puts(&b, ") DO UPDATE SET ");
-	for (int i = 0; i < n; i++) {
-		int is_pk = 0;
-		for (int k = 0; k < t->npk; k++)
-			is_pk |= t->pk[k] == i;
-		if (is_pk)
+		if (is_key(t, i))
 			continue;
 		if (any++)
-			hs_buf_puts(&b, ", ");
-		hs_buf_ident(&b, t->cols[i]);
-		hs_buf_printf(&b, " = CASE WHEN ?%d THEN excluded.", n + i + 1);
-		hs_buf_ident(&b, t->cols[i]);
-		hs_buf_puts(&b, " ELSE ");
-		hs_buf_ident(&b, t->cols[i]);
-		hs_buf_puts(&b, " END");
+			hs_buf_puts(b, ", ");
+		hs_buf_ident(b, t->cols[i]);
+		hs_buf_printf(b, " = CASE WHEN ?%d THEN ", n + i + 1);
+		if (excluded) {
+			hs_buf_puts(b, "excluded.");
+			hs_buf_ident(b, t->cols[i]);
+		} else {
+			hs_buf_printf(b, "?%d", i + 1);
+		}
+		hs_buf_puts(b, " ELSE ");
+		hs_buf_ident(b, t->cols[i]);
+		hs_buf_puts(b, " END");
 	}
-	if (any && a->has_synced_at)
-		hs_buf_printf(&b, ", synced_at = ?%d", 2 * n + 1);
+	return any;
+}
+
+/* "INSERT INTO t(c1.., synced_at) VALUES(?1.., ?2n+1)" */
+static void insert_head(const hs_applier *a, hs_buf *b)
+{
+	const hs_table *t = a->t;
+	int n = t->ncols;
+	hs_buf_puts(b, "INSERT INTO ");
+	hs_buf_ident(b, t->name);
+	hs_buf_puts(b, "(");
+	for (int i = 0; i < n; i++) {
+		if (i)
+			hs_buf_puts(b, ", ");
+		hs_buf_ident(b, t->cols[i]);
+	}
+	if (a->synced_at)
+		hs_buf_puts(b, ", synced_at");
+	hs_buf_puts(b, ") VALUES(");
+	for (int i = 0; i < n; i++)
+		hs_buf_printf(b, "%s?%d", i ? ", " : "", i + 1);
+	if (a->synced_at)
+		hs_buf_printf(b, ", ?%d", 2 * n + 1);
+	hs_buf_puts(b, ")");
+}
+
+static int prepare_writes(hs_applier *a, hs_buf *b)
+{
+	const hs_table *t = a->t;
+	int n = t->ncols, rc;
+	hs_buf_reset(b);
+	insert_head(a, b);
+	if (a->guard) {
+		rc = b->oom ? SQLITE_NOMEM : hs_prepare(a->db, &a->insert, b->s);
+		if (rc != SQLITE_OK)
+			return rc;
+		hs_buf_reset(b);
+		hs_buf_puts(b, "UPDATE ");
+		hs_buf_ident(b, t->name);
+		hs_buf_puts(b, " SET ");
+		int any = set_list(t, b, 0);
+		if (a->synced_at)
+			hs_buf_printf(b, "%ssynced_at = ?%d", any ? ", " : "",
+				      2 * n + 1);
+		if (!any && !a->synced_at) { /* every column is part of the key */
+			hs_buf_reset(b);
+			hs_buf_puts(b, "SELECT 1 FROM ");
+			hs_buf_ident(b, t->name);
+		}
+		hs_table_pk_where(t, b, 2 * n + 2);
+		rc = b->oom ? SQLITE_NOMEM : hs_prepare(a->db, &a->update, b->s);
+		if (rc != SQLITE_OK)
+			return rc;
+		hs_buf_reset(b);
+		hs_buf_printf(b, "UPDATE hubsync_ctl SET armed = %d", a->guard);
+		return b->oom ? SQLITE_NOMEM : hs_prepare(a->db, &a->arm, b->s);
+	}
+	hs_buf_puts(b, " ON CONFLICT(");
+	for (int i = 0; i < t->npk; i++) {
+		if (i)
+			hs_buf_puts(b, ", ");
+		hs_buf_ident(b, t->cols[t->pk[i]]);
+	}
+	hs_buf_puts(b, ") DO UPDATE SET ");
+	int any = set_list(t, b, 1);
+	if (any && a->synced_at)
+		hs_buf_printf(b, ", synced_at = ?%d", 2 * n + 1);
 	if (!any) { /* every column is part of the key */
-		b.len -= strlen(" DO UPDATE SET ");
-		hs_buf_puts(&b, " DO NOTHING");
+		b->len -= strlen(" DO UPDATE SET ");
+		hs_buf_puts(b, " DO NOTHING");
 	}
-	rc = b.oom ? SQLITE_NOMEM : hs_prepare(db, &a->upsert, b.s);
+	return b->oom ? SQLITE_NOMEM : hs_prepare(a->db, &a->upsert, b->s);
+}
+
+int hs_applier_prepare(hs_applier *a, sqlite3 *db, const hs_table *t,
+		       sqlite3_value *synced_at, int guard)
+{
+	hs_buf b;
+	int rc;
+	memset(a, 0, sizeof(*a));
+	a->t = t;
+	a->db = db;
+	a->guard = guard;
+	hs_buf_init(&b);
+	if (synced_at && hs_table_has_column(db, t->name, "synced_at") &&
+	    !(a->synced_at = sqlite3_value_dup(synced_at))) {
+		rc = SQLITE_NOMEM;
+		goto cleanup;
+	}
+	rc = prepare_writes(a, &b);
 	if (rc != SQLITE_OK)
 		goto cleanup;
 
@@ -89,8 +159,12 @@ cleanup:
 void hs_applier_free(hs_applier *a)
 {
 	sqlite3_finalize(a->upsert);
+	sqlite3_finalize(a->update);
+	sqlite3_finalize(a->insert);
+	sqlite3_finalize(a->arm);
 	sqlite3_finalize(a->del);
 	sqlite3_finalize(a->sel);
+	sqlite3_value_free(a->synced_at);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -102,18 +176,51 @@ static int step_done(sqlite3_stmt *st)
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
-int hs_applier_upsert(hs_applier *a, sqlite3_value **vals,
-		      const unsigned char *changed)
+/* Bind the values, flags and synced_at of a row to st. */
+static void bind_row(hs_applier *a, sqlite3_stmt *st, sqlite3_value **vals,
+		     const unsigned char *changed)
 {
 	int n = a->t->ncols;
 	for (int i = 0; i < n; i++) {
-		sqlite3_bind_value(a->upsert, i + 1, vals[i]);
-		sqlite3_bind_int(a->upsert, n + i + 1, changed[i] != 0);
+		sqlite3_bind_value(st, i + 1, vals[i]);
+		if (changed)
+			sqlite3_bind_int(st, n + i + 1, changed[i] != 0);
 	}
-	if (a->has_synced_at)
-		sqlite3_bind_text(a->upsert, 2 * n + 1, a->synced_at, -1,
-				  SQLITE_STATIC);
-	return step_done(a->upsert);
+	if (a->synced_at)
+		sqlite3_bind_value(st, 2 * n + 1, a->synced_at);
+}
+
+static int arm(hs_applier *a)
+{
+	return a->guard ? step_done(a->arm) : SQLITE_OK;
+}
+
+int hs_applier_upsert(hs_applier *a, sqlite3_value **vals,
+		      const unsigned char *changed)
+{
+	const hs_table *t = a->t;
+	int rc;
+	if (!a->guard) {
+		bind_row(a, a->upsert, vals, changed);
+		return step_done(a->upsert);
+	}
+	if ((rc = arm(a)) != SQLITE_OK)
+		return rc;
+	bind_row(a, a->update, vals, changed);
+	for (int k = 0; k < t->npk; k++)
+		sqlite3_bind_value(a->update, 2 * t->ncols + 2 + k, vals[t->pk[k]]);
+	rc = sqlite3_step(a->update);
+	int found = rc == SQLITE_ROW || sqlite3_changes(a->db) > 0;
+	sqlite3_reset(a->update);
+	sqlite3_clear_bindings(a->update);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return sqlite3_errcode(a->db);
+	if (found && rc == SQLITE_DONE)
+		return SQLITE_OK;
+	if (rc == SQLITE_ROW) /* key-only table: the row is there */
+		return SQLITE_OK;
+	bind_row(a, a->insert, vals, NULL);
+	return step_done(a->insert);
 }
 
 static void bind_pk(sqlite3_stmt *st, const hs_table *t, sqlite3_value **pk)
@@ -124,6 +231,9 @@ static void bind_pk(sqlite3_stmt *st, const hs_table *t, sqlite3_value **pk)
 
 int hs_applier_delete(hs_applier *a, sqlite3_value **pk)
 {
+	int rc = arm(a);
+	if (rc != SQLITE_OK)
+		return rc;
 	bind_pk(a->del, a->t, pk);
 	return step_done(a->del);
 }

@@ -9,17 +9,28 @@
 
 typedef struct hs_applier {
 	const hs_table *t;
-	int has_synced_at;    /* the table has the local synced_at column */
-	char synced_at[32];   /* written to synced_at of every row upserted */
+	sqlite3 *db;
+	sqlite3_value *synced_at; /* written to synced_at of rows, or NULL */
+	int guard;            /* table id armed before each write, or 0 */
 	sqlite3_stmt *upsert; /* ?1..?n values, ?n+1..?2n apply flags */
+	sqlite3_stmt *update; /* guarded: the same as an UPDATE */
+	sqlite3_stmt *insert; /* guarded: ?1..?n values */
+	sqlite3_stmt *arm;    /* guarded: hubsync_ctl.armed = guard */
 	sqlite3_stmt *del;    /* ?1..?npk */
 	sqlite3_stmt *sel;    /* ?1..?npk -> ncols columns */
 } hs_applier;
 
-/* Prepare a's statements for t on db; upserted rows get synced_at =
- * now_ms when the table has that column. Returns a SQLite code. */
+/*
+ * Prepare a's statements for t on db. Rows written get synced_at (a value
+ * copied, may be NULL: not written) in the table's synced_at column. With guard (a
+ * hubsync_tables id, 0 for none), every write is one single-row INSERT,
+ * UPDATE or DELETE preceded by arming hubsync_ctl.armed with it: the
+ * replica's guard triggers (capture.c) let exactly that write through
+ * while the app's triggers' writes into tracked tables are ignored.
+ * Returns a SQLite code.
+ */
 int hs_applier_prepare(hs_applier *a, sqlite3 *db, const hs_table *t,
-		       int64_t now_ms);
+		       sqlite3_value *synced_at, int guard);
 void hs_applier_free(hs_applier *a);
 
 /* Insert the row vals (ncols values) or, if its key exists, set the

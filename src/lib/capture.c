@@ -5,8 +5,32 @@
  * app write adds one small row to hubsync_changes (table id, operation,
  * changed-column mask, wall time in ms, the master sequence this replica
  * had pulled, and the primary key). hubsync_ctl.applying is 1 only inside
- * hubsync's own apply transaction, which no other connection can see, so
- * the triggers skip exactly the changes hubsync applies.
+ * hubsync's own write transactions, which no other connection can see, so
+ * the triggers skip exactly the changes hubsync makes; hubsync also turns
+ * triggers off on its own connection while it applies pulled rows, so the
+ * app's own triggers do not fire twice for one change (docs/INTERNALS.md,
+ * "The app's triggers").
+ *
+ * Per tracked table T (id N):
+ *   hubsync_bins_T  BEFORE INSERT: when a row with NEW's key exists (an
+ *                   INSERT OR REPLACE, REPLACE or upsert), stash the mask of
+ *                   the columns NEW changes in hubsync_stash (kind 0); for a
+ *                   table with UNIQUE indexes, stash the keys of other rows
+ *                   holding one of NEW's unique values (kind 1): a REPLACE
+ *                   deletes them without firing any delete trigger.
+ *   hubsync_ins_T   AFTER INSERT: an insert (mask -1), or, when a kind 0
+ *                   stash says the row was there, an update of the stashed
+ *                   columns (nothing at all when none changed); the kind 1
+ *                   rows that are gone now are logged as deletes.
+ *   hubsync_upd_T   AFTER UPDATE: the mask of the columns whose value or
+ *                   type changed (nothing when none did); a key change is a
+ *                   delete of the old key and an insert of the new one.
+ *   hubsync_del_T   AFTER DELETE: a delete.
+ * The AFTER INSERT trigger does not run when the insert did not happen
+ * (OR IGNORE, an upsert's DO UPDATE/NOTHING): its stash rows stay behind,
+ * harmless, since every BEFORE INSERT rewrites the stash of its key first
+ * and kind 1 rows only log rows that are really gone; a sync empties the
+ * stash.
  *
  * The wall time is julianday('now') in ms; the app's SQLite computes it,
  * so a test can skew it with a VFS whose xCurrentTimeInt64 is offset.
@@ -15,59 +39,89 @@
 
 #include "util.h"
 
-#define WALL_SQL "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+#include <string.h>
 
-/* "k1, k2" column list of the change row for t's key. */
+#define WALL_SQL "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+#define MAX_UNIQUE 16
+
+/* ", k1, k2" column list of the change row for t's key. */
 static void key_cols(const hs_table *t, hs_buf *b)
 {
 	for (int i = 0; i < t->npk; i++)
 		hs_buf_printf(b, ", k%d", i + 1);
 }
 
-/* ", NEW."a", NEW."b"" for t's key under alias (NEW or OLD). */
-static void key_vals(const hs_table *t, hs_buf *b, const char *alias)
+/* ", A."a", A."b"" for t's key under alias A (NEW, OLD, o, s...). With
+ * stash, the alias is a stash row: its k1.. columns. */
+static void key_vals(const hs_table *t, hs_buf *b, const char *alias,
+		     int stash)
 {
 	for (int i = 0; i < t->npk; i++) {
 		hs_buf_printf(b, ", %s.", alias);
-		hs_buf_ident(b, t->cols[t->pk[i]]);
+		if (stash)
+			hs_buf_printf(b, "k%d", i + 1);
+		else
+			hs_buf_ident(b, t->cols[t->pk[i]]);
+	}
+}
+
+/* "a.k1 IS b.k1 AND ..." style match of t's key between two aliases;
+ * an alias starting with 's' names a stash row (columns k1..), "-" the
+ * stash table's own columns in a DELETE (no alias). op is " IS " or
+ * " = ". */
+static void key_match(const hs_table *t, hs_buf *b, const char *a,
+		      const char *bn, const char *op)
+{
+	for (int i = 0; i < t->npk; i++) {
+		const char *al[2] = {a, bn};
+		if (i)
+			hs_buf_puts(b, " AND ");
+		for (int k = 0; k < 2; k++) {
+			if (k)
+				hs_buf_puts(b, op);
+			if (strcmp(al[k], "-") != 0)
+				hs_buf_printf(b, "%s.", al[k]);
+			if (al[k][0] == 's' || al[k][0] == '-')
+				hs_buf_printf(b, "k%d", i + 1);
+			else
+				hs_buf_ident(b, t->cols[t->pk[i]]);
+		}
 	}
 }
 
 /* 1 if any key column differs between OLD and NEW. */
 static void key_changed(const hs_table *t, hs_buf *b)
 {
-	hs_buf_puts(b, "(");
-	for (int i = 0; i < t->npk; i++) {
-		const char *c = t->cols[t->pk[i]];
-		if (i)
-			hs_buf_puts(b, " OR ");
-		hs_buf_puts(b, "OLD.");
-		hs_buf_ident(b, c);
-		hs_buf_puts(b, " IS NOT NEW.");
-		hs_buf_ident(b, c);
-	}
+	hs_buf_puts(b, "NOT (");
+	key_match(t, b, "OLD", "NEW", " IS ");
 	hs_buf_puts(b, ")");
 }
 
-/* Expression of the changed-column mask of an update. A column changed if
- * its value or its type changed (1 -> 1.0 is a change). */
-static void update_mask(const hs_table *t, hs_buf *b)
+/* Expression of the mask of the columns that differ between the rows
+ * under aliases a and n. A column changed if its value or its type
+ * changed (1 -> 1.0 is a change). */
+static void change_mask(const hs_table *t, hs_buf *b, const char *a,
+			const char *n)
 {
 	for (int i = 0; i < t->ncols; i++) {
 		int bit = i < HS_MASK_BITS ? i : HS_MASK_BITS;
+		const char *c = t->cols[i];
 		if (i)
 			hs_buf_puts(b, " | ");
-		hs_buf_puts(b, "((OLD.");
-		hs_buf_ident(b, t->cols[i]);
-		hs_buf_puts(b, " IS NOT NEW.");
-		hs_buf_ident(b, t->cols[i]);
-		hs_buf_puts(b, " OR typeof(OLD.");
-		hs_buf_ident(b, t->cols[i]);
-		hs_buf_puts(b, ") <> typeof(NEW.");
-		hs_buf_ident(b, t->cols[i]);
+		hs_buf_printf(b, "((%s.", a);
+		hs_buf_ident(b, c);
+		hs_buf_printf(b, " IS NOT %s.", n);
+		hs_buf_ident(b, c);
+		hs_buf_printf(b, " OR typeof(%s.", a);
+		hs_buf_ident(b, c);
+		hs_buf_printf(b, ") <> typeof(%s.", n);
+		hs_buf_ident(b, c);
 		hs_buf_printf(b, ")) << %d)", bit);
 	}
 }
+
+static const char *const KINDS[] = {"bins", "ins", "upd", "del",
+				    "gins", "gupd", "gdel"};
 
 static void trigger_name(hs_buf *b, const char *kind, const char *table)
 {
@@ -76,121 +130,248 @@ static void trigger_name(hs_buf *b, const char *kind, const char *table)
 
 int hs_capture_remove(sqlite3 *db, const char *table)
 {
-	static const char *kinds[] = {"ins", "upd", "del"};
 	hs_buf b, name;
-	int rc = SQLITE_OK;
+	int rc;
 	hs_buf_init(&b);
 	hs_buf_init(&name);
-	for (int i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(KINDS) / sizeof(*KINDS); i++) {
 		hs_buf_reset(&name);
-		trigger_name(&name, kinds[i], table);
+		trigger_name(&name, KINDS[i], table);
 		hs_buf_puts(&b, "DROP TRIGGER IF EXISTS ");
-		hs_buf_ident(&b, name.s);
+		hs_buf_ident(&b, name.s ? name.s : "");
 		hs_buf_puts(&b, ";");
 	}
-	rc = b.oom ? SQLITE_NOMEM : hs_exec(db, b.s);
+	rc = b.oom || name.oom ? SQLITE_NOMEM : hs_exec(db, b.s);
 	hs_buf_free(&b);
 	hs_buf_free(&name);
 	return rc;
 }
 
-/* Append "CREATE TRIGGER name AFTER event ON table BEGIN" to b. */
+/* Append "CREATE TRIGGER name WHEN event ON table BEGIN" to b. */
 static void trigger_head(hs_buf *b, const hs_table *t, const char *kind,
-			 const char *event)
+			 const char *when_event)
 {
 	hs_buf name;
 	hs_buf_init(&name);
 	trigger_name(&name, kind, t->name);
 	hs_buf_puts(b, "CREATE TRIGGER ");
 	hs_buf_ident(b, name.s ? name.s : "");
-	hs_buf_printf(b, " AFTER %s ON ", event);
+	hs_buf_printf(b, " %s ON ", when_event);
 	hs_buf_ident(b, t->name);
 	hs_buf_puts(b, " BEGIN ");
+	if (name.oom)
+		b->oom = 1;
 	hs_buf_free(&name);
 }
 
-/* Append one INSERT INTO hubsync_changes ... SELECT ... statement. */
+/* Append "INSERT INTO hubsync_changes(tbl, op, mask, wall, base, k..)
+ * SELECT N, op, mask, wall, c.pulled, <key of alias> FROM hubsync_ctl AS c
+ * [from] WHERE c.applying = 0 [AND cond];". */
 static void change_insert(hs_buf *b, const hs_table *t, const char *op,
-			  const char *mask, const char *alias, const char *cond)
+			  const char *mask, const char *alias, int stash,
+			  const char *from, const char *cond)
 {
 	hs_buf_puts(b, "INSERT INTO hubsync_changes(tbl, op, mask, wall, base");
 	key_cols(t, b);
-	hs_buf_printf(b, ") SELECT %d, %s, %s, " WALL_SQL ", pulled", t->id, op,
+	hs_buf_printf(b, ") SELECT %d, %s, %s, " WALL_SQL ", c.pulled", t->id, op,
 		      mask);
-	key_vals(t, b, alias);
-	hs_buf_puts(b, " FROM hubsync_ctl WHERE applying = 0");
+	key_vals(t, b, alias, stash);
+	hs_buf_puts(b, " FROM hubsync_ctl AS c");
+	if (from)
+		hs_buf_puts(b, from);
+	hs_buf_puts(b, " WHERE c.applying = 0");
 	if (cond)
 		hs_buf_printf(b, " AND %s", cond);
 	hs_buf_puts(b, "; ");
 }
 
-int hs_capture_install(sqlite3 *db, const hs_table *t)
+/* BEFORE INSERT: stash what an insert over an existing row changes, and
+ * which other rows a REPLACE may delete through a UNIQUE index. */
+static void before_insert(hs_buf *b, const hs_table *t, const hs_colset *u,
+			  int nu)
 {
-	hs_buf b, mask, keych, cond;
-	int rc;
-	hs_buf_init(&b);
-	hs_buf_init(&mask);
+	trigger_head(b, t, "bins", "BEFORE INSERT");
+	hs_buf_printf(b, "DELETE FROM hubsync_stash WHERE tbl = %d AND kind = 0"
+			 " AND ", t->id);
+	key_match(t, b, "-", "NEW", " IS ");
+	hs_buf_puts(b, "; INSERT INTO hubsync_stash(tbl, kind, mask");
+	key_cols(t, b);
+	hs_buf_printf(b, ") SELECT %d, 0, ", t->id);
+	change_mask(t, b, "o", "NEW");
+	key_vals(t, b, "NEW", 0);
+	hs_buf_puts(b, " FROM ");
+	hs_buf_ident(b, t->name);
+	hs_buf_puts(b, " AS o WHERE ");
+	key_match(t, b, "o", "NEW", " = ");
+	hs_buf_puts(b, "; ");
+	if (nu) {
+		hs_buf_puts(b, "INSERT INTO hubsync_stash(tbl, kind");
+		key_cols(t, b);
+		hs_buf_printf(b, ") SELECT %d, 1", t->id);
+		key_vals(t, b, "o", 0);
+		hs_buf_puts(b, " FROM ");
+		hs_buf_ident(b, t->name);
+		hs_buf_puts(b, " AS o WHERE (");
+		for (int k = 0; k < nu; k++) {
+			hs_buf_puts(b, k ? " OR (" : "(");
+			for (int j = 0; j < u[k].n; j++) {
+				const char *c = t->cols[u[k].col[j]];
+				hs_buf_puts(b, j ? " AND o." : "o.");
+				hs_buf_ident(b, c);
+				hs_buf_puts(b, " = NEW.");
+				hs_buf_ident(b, c);
+			}
+			hs_buf_puts(b, ")");
+		}
+		hs_buf_puts(b, ") AND NOT (");
+		key_match(t, b, "o", "NEW", " IS ");
+		hs_buf_puts(b, "); ");
+	}
+	hs_buf_puts(b, "END;");
+}
+
+/* AFTER INSERT: an insert, or the update a REPLACE made; the rows a
+ * REPLACE deleted through a UNIQUE index. */
+static void after_insert(hs_buf *b, const hs_table *t, int nu)
+{
+	hs_buf from, del;
+	hs_buf_init(&from);
+	hs_buf_init(&del);
+	hs_buf_printf(&from, " LEFT JOIN hubsync_stash AS s ON s.tbl = %d AND"
+			     " s.kind = 0 AND ", t->id);
+	key_match(t, &from, "s", "NEW", " IS ");
+	trigger_head(b, t, "ins", "AFTER INSERT");
+	change_insert(b, t, "CASE WHEN s.mask IS NULL THEN 1 ELSE 2 END",
+		      "coalesce(s.mask, -1)", "NEW", 0, from.s,
+		      "coalesce(s.mask, -1) <> 0");
+	hs_buf_printf(b, "DELETE FROM hubsync_stash WHERE tbl = %d AND kind = 0"
+			 " AND ", t->id);
+	key_match(t, b, "-", "NEW", " IS ");
+	hs_buf_puts(b, "; ");
+	if (nu) {
+		hs_buf_printf(&del, " JOIN hubsync_stash AS s ON s.tbl = %d AND"
+				    " s.kind = 1", t->id);
+		hs_buf_reset(&from);
+		hs_buf_puts(&from, "NOT EXISTS (SELECT 1 FROM ");
+		hs_buf_ident(&from, t->name);
+		hs_buf_puts(&from, " AS o WHERE ");
+		key_match(t, &from, "o", "s", " IS ");
+		hs_buf_puts(&from, ")");
+		change_insert(b, t, "3", "0", "s", 1, del.s, from.s);
+		hs_buf_printf(b, "DELETE FROM hubsync_stash WHERE tbl = %d AND"
+				 " kind = 1; ", t->id);
+	}
+	hs_buf_puts(b, "END;");
+	if (from.oom || del.oom)
+		b->oom = 1;
+	hs_buf_free(&from);
+	hs_buf_free(&del);
+}
+
+/* AFTER UPDATE: the changed columns; a key change is delete + insert. */
+static void after_update(hs_buf *b, const hs_table *t)
+{
+	hs_buf keych, sub;
 	hs_buf_init(&keych);
-	hs_buf_init(&cond);
+	hs_buf_init(&sub);
+	key_changed(t, &keych);
+	hs_buf_printf(&sub, ", (SELECT %s AS kc, ", keych.s ? keych.s : "");
+	change_mask(t, &sub, "OLD", "NEW");
+	hs_buf_puts(&sub, " AS m) AS d");
+	trigger_head(b, t, "upd", "AFTER UPDATE");
+	change_insert(b, t, "3", "0", "OLD", 0, NULL, keych.s);
+	change_insert(b, t, "CASE WHEN d.kc THEN 1 ELSE 2 END",
+		      "CASE WHEN d.kc THEN -1 ELSE d.m END", "NEW", 0, sub.s,
+		      "(d.kc OR d.m <> 0)");
+	hs_buf_puts(b, "END;");
+	if (keych.oom || sub.oom)
+		b->oom = 1;
+	hs_buf_free(&keych);
+	hs_buf_free(&sub);
+}
+
+/* The guard triggers: while hubsync applies (applying = 1), a write to t
+ * goes through only when hubsync armed it (apply.c), once; what the app's
+ * triggers write into t meanwhile is ignored (RAISE(IGNORE) abandons that
+ * one row operation, the app's trigger goes on). armed = -id lets every
+ * write to t through until hubsync disarms it (its multi-row statements). They are created after
+ * the app's triggers, so they fire first (SQLite fires the newest first). */
+static void guards(hs_buf *b, const hs_table *t)
+{
+	static const char *ev[][2] = {{"gins", "INSERT"}, {"gupd", "UPDATE"},
+				      {"gdel", "DELETE"}};
+	for (int i = 0; i < 3; i++) {
+		hs_buf head;
+		hs_buf_init(&head);
+		hs_buf_printf(&head, "BEFORE %s", ev[i][1]);
+		trigger_head(b, t, ev[i][0], head.s ? head.s : "");
+		/* trigger_head ends with " BEGIN ": put the WHEN before it */
+		b->len -= strlen(" BEGIN ");
+		b->s[b->len] = 0;
+		hs_buf_printf(b, " WHEN (SELECT applying FROM hubsync_ctl) BEGIN"
+				 " SELECT RAISE(IGNORE) FROM hubsync_ctl WHERE armed"
+				 " NOT IN (%d, %d); UPDATE hubsync_ctl SET armed = 0"
+				 " WHERE armed = %d; END;",
+			      t->id, -t->id, t->id);
+		if (head.oom)
+			b->oom = 1;
+		hs_buf_free(&head);
+	}
+}
+
+int hs_capture_install(sqlite3 *db, const hs_table *t, int guard)
+{
+	hs_colset u[MAX_UNIQUE];
+	hs_buf b;
+	int rc, nu = 0;
+	hs_buf_init(&b);
 	rc = hs_capture_remove(db, t->name);
+	if (rc == SQLITE_OK)
+		rc = hs_table_unique_sets(db, t, u, MAX_UNIQUE, &nu);
 	if (rc != SQLITE_OK)
 		goto cleanup;
-
-	trigger_head(&b, t, "ins", "INSERT");
-	change_insert(&b, t, "1", "-1", "NEW", NULL);
+	before_insert(&b, t, u, nu);
+	after_insert(&b, t, nu);
+	after_update(&b, t);
+	trigger_head(&b, t, "del", "AFTER DELETE");
+	change_insert(&b, t, "3", "0", "OLD", 0, NULL, NULL);
 	hs_buf_puts(&b, "END;");
-
-	trigger_head(&b, t, "del", "DELETE");
-	change_insert(&b, t, "3", "0", "OLD", NULL);
-	hs_buf_puts(&b, "END;");
-
-	/* Update: a key change is a delete of the old key and an insert of
-	 * the new one; otherwise one row with the changed-column mask. */
-	update_mask(t, &mask);
-	key_changed(t, &keych);
-	trigger_head(&b, t, "upd", "UPDATE");
-	change_insert(&b, t, "3", "0", "OLD", keych.s);
-	hs_buf_printf(&cond, "(%s OR (%s) <> 0)", keych.s, mask.s);
-	{
-		hs_buf op, m;
-		hs_buf_init(&op);
-		hs_buf_init(&m);
-		hs_buf_printf(&op, "CASE WHEN %s THEN 1 ELSE 2 END", keych.s);
-		hs_buf_printf(&m, "CASE WHEN %s THEN -1 ELSE %s END", keych.s,
-			      mask.s);
-		change_insert(&b, t, op.s, m.s, "NEW", cond.s);
-		if (op.oom || m.oom)
-			b.oom = 1;
-		hs_buf_free(&op);
-		hs_buf_free(&m);
-	}
-	hs_buf_puts(&b, "END;");
-	rc = b.oom || mask.oom || keych.oom || cond.oom ? SQLITE_NOMEM
-							: hs_exec(db, b.s);
+	if (guard)
+		guards(&b, t);
+	rc = b.oom ? SQLITE_NOMEM : hs_exec(db, b.s);
 cleanup:
 	hs_buf_free(&b);
-	hs_buf_free(&mask);
-	hs_buf_free(&keych);
-	hs_buf_free(&cond);
 	return rc;
 }
 
-int hs_capture_existing(sqlite3 *db, const hs_table *t, int64_t wall_ms)
+int hs_capture_queue(sqlite3 *db, const hs_table *t, int op, int64_t mask,
+		     int64_t wall_ms, int64_t base, const char *where)
 {
 	hs_buf b;
 	int rc;
 	hs_buf_init(&b);
 	hs_buf_puts(&b, "INSERT INTO hubsync_changes(tbl, op, mask, wall, base");
 	key_cols(t, &b);
-	hs_buf_printf(&b, ") SELECT %d, %d, -1, %lld, 0", t->id, HS_OP_EXISTING,
-		      (long long)wall_ms);
+	hs_buf_printf(&b, ") SELECT %d, %d, %lld, %lld, %lld", t->id, op,
+		      (long long)mask, (long long)wall_ms, (long long)base);
 	for (int i = 0; i < t->npk; i++) {
 		hs_buf_puts(&b, ", ");
 		hs_buf_ident(&b, t->cols[t->pk[i]]);
 	}
 	hs_buf_puts(&b, " FROM ");
 	hs_buf_ident(&b, t->name);
+	if (where)
+		hs_buf_printf(&b, " WHERE %s", where);
 	rc = b.oom ? SQLITE_NOMEM : hs_exec(db, b.s);
 	hs_buf_free(&b);
 	return rc;
+}
+
+int hs_capture_app_triggers(sqlite3 *db)
+{
+	int rc;
+	int64_t n = hs_query_int(db, "SELECT count(*) FROM sqlite_master WHERE"
+				     " type = 'trigger' AND name NOT LIKE"
+				     " 'hubsync\\_%' ESCAPE '\\'", 1, &rc);
+	return rc != SQLITE_OK || n > 0;
 }

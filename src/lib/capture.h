@@ -14,12 +14,20 @@ enum {
 	HS_OP_EXISTING = 4 /* a row already there when tracking started */
 };
 
-/* (Re)create the three capture triggers of t (t->id must be set).
- * Returns a SQLite code. */
-int hs_capture_install(sqlite3 *db, const hs_table *t);
+/* (Re)create the capture triggers of t (t->id must be set), for its
+ * columns as they are now; with guard, also the triggers that keep the
+ * app's triggers from writing into t while hubsync applies pulled rows
+ * (needed when the database has triggers of the app's). Returns a SQLite
+ * code. */
+int hs_capture_install(sqlite3 *db, const hs_table *t, int guard);
+/* 1 if db has triggers that are not hubsync's (or on error). */
+int hs_capture_app_triggers(sqlite3 *db);
 /* Drop t's triggers. */
 int hs_capture_remove(sqlite3 *db, const char *table);
-/* Queue every row now in t for the next push, stamped at wall_ms. */
-int hs_capture_existing(sqlite3 *db, const hs_table *t, int64_t wall_ms);
+/* Queue every row now in t (those matching the SQL condition where, if
+ * not NULL) for the next push as operation op with column mask, made at
+ * wall_ms by a writer who had pulled up to base. */
+int hs_capture_queue(sqlite3 *db, const hs_table *t, int op, int64_t mask,
+		     int64_t wall_ms, int64_t base, const char *where);
 
 #endif

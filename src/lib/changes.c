@@ -61,3 +61,52 @@ void hs_changeset_clear(hs_changeset *cs)
 	free(cs->rows);
 	memset(cs, 0, sizeof(*cs));
 }
+
+int hs_rowchange_reshape(hs_rowchange *rc, int ncols, const int *from,
+			 sqlite3_value *const *dflt)
+{
+	unsigned char *changed = calloc(hs_count(ncols), 1);
+	int64_t *hlc = calloc(hs_count(ncols), sizeof(int64_t));
+	int64_t *base = calloc(hs_count(ncols), sizeof(int64_t));
+	sqlite3_value **vals = calloc(hs_count(ncols), sizeof(sqlite3_value *));
+	int rc_ = SQLITE_OK;
+	if (!changed || !hlc || !base || !vals) {
+		rc_ = SQLITE_NOMEM;
+		goto out;
+	}
+	for (int j = 0; j < ncols; j++) {
+		int i = from[j];
+		if (i >= 0) {
+			changed[j] = rc->changed[i];
+			hlc[j] = rc->hlc[i];
+			base[j] = rc->base[i];
+			vals[j] = rc->vals[i];
+			rc->vals[i] = NULL;
+		} else if (rc->alive && !(vals[j] = sqlite3_value_dup(dflt[j]))) {
+			rc_ = SQLITE_NOMEM;
+		}
+	}
+out:
+	if (rc_ != SQLITE_OK) {
+		for (int j = 0; vals && j < ncols; j++)
+			if (from[j] < 0)
+				sqlite3_value_free(vals[j]);
+		free(changed);
+		free(hlc);
+		free(base);
+		free(vals);
+		return rc_;
+	}
+	for (int i = 0; i < rc->ncols; i++)
+		sqlite3_value_free(rc->vals[i]);
+	free(rc->changed);
+	free(rc->hlc);
+	free(rc->base);
+	free(rc->vals);
+	rc->changed = changed;
+	rc->hlc = hlc;
+	rc->base = base;
+	rc->vals = vals;
+	rc->ncols = ncols;
+	return SQLITE_OK;
+}

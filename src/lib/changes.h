@@ -48,4 +48,14 @@ void hs_changeset_clear(hs_changeset *cs);
 /* Remove and free the last row change. */
 void hs_changeset_pop(hs_changeset *cs);
 
+/*
+ * Lay rc out as the same row of a table with ncols columns in another
+ * order (the master's table of a replica's, matched by name): column j
+ * becomes rc's column from[j], or, where from[j] is -1 (a column this
+ * replica lacks), unchanged with a copy of dflt[j] as its value (alive
+ * rows). On failure (SQLITE_NOMEM) rc is as before.
+ */
+int hs_rowchange_reshape(hs_rowchange *rc, int ncols, const int *from,
+			 sqlite3_value *const *dflt);
+
 #endif

@@ -25,7 +25,7 @@
 #define CONFLICT_SELECT                                                      \
 	"SELECT id, tbl, pk, col, local_value, remote_value, winner,"       \
 	" local_user, remote_user, detected_at, resolved, resolved_at,"     \
-	" resolved_by FROM hubsync_conflicts"
+	" resolved_by, local_site, remote_site FROM hubsync_conflicts"
 
 /* A side of a conflict as JSON: the value, or the row object / null. */
 static json_t *side_json(sqlite3_stmt *st, int i, int whole_row)
@@ -38,14 +38,42 @@ static json_t *side_json(sqlite3_stmt *st, int i, int whole_row)
 	return hs_json_value(sqlite3_column_value(st, i));
 }
 
-/* 1 if this replica's user is the remote side of the conflict in the
- * current row of st: the sides are then shown swapped, so that "local"
- * always means this PC's user where it is one of the two. */
-static int mine_is_remote(sqlite3_stmt *st, const char *me)
+/* Who this PC is: its site id and user name (malloc'd). */
+typedef struct whoami {
+	char *site, *user;
+} whoami;
+
+static void whoami_load(hs_replica *r, whoami *w)
 {
-	const char *lu = (const char *)sqlite3_column_text(st, 7);
-	const char *ru = (const char *)sqlite3_column_text(st, 8);
-	return me && ru && strcmp(ru, me) == 0 && (!lu || strcmp(lu, me) != 0);
+	w->site = hs_meta_get(r->db, "site");
+	w->user = hs_meta_get(r->db, "user");
+}
+
+static void whoami_clear(whoami *w)
+{
+	free(w->site);
+	free(w->user);
+}
+
+/* 1 if `me` is b and not a (NULLs never match). */
+static int only_second(const char *a, const char *b, const char *me)
+{
+	return me && b && strcmp(b, me) == 0 && (!a || strcmp(a, me) != 0);
+}
+
+/* 1 if this PC is the remote side of the conflict in the current row of
+ * st: the sides are then shown swapped, so that "local" always means this
+ * PC where it is one of the two. Each PC is its own site, also when two
+ * share a user name; conflicts recorded before sites were (older
+ * masters) go by user name. */
+static int mine_is_remote(sqlite3_stmt *st, const whoami *me)
+{
+	const char *ls = (const char *)sqlite3_column_text(st, 13);
+	const char *rs = (const char *)sqlite3_column_text(st, 14);
+	if (ls || rs)
+		return only_second(ls, rs, me->site);
+	return only_second((const char *)sqlite3_column_text(st, 7),
+			   (const char *)sqlite3_column_text(st, 8), me->user);
 }
 
 int hs_replica_conflicts_json(hs_replica *r, int include_resolved, char **out)
@@ -67,10 +95,11 @@ int hs_replica_conflicts_json(hs_replica *r, int include_resolved, char **out)
 		json_decref(a);
 		return hs_fail_sqlite(r, rc, "cannot read conflicts");
 	}
-	char *me = hs_meta_get(r->db, "user");
+	whoami me;
+	whoami_load(r, &me);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int whole = sqlite3_column_type(st, 3) == SQLITE_NULL;
-		int swap = mine_is_remote(st, me);
+		int swap = mine_is_remote(st, &me);
 		const char *winner = (const char *)sqlite3_column_text(st, 6);
 		if (swap)
 			winner = strcmp(winner, "local") == 0 ? "remote" : "local";
@@ -100,7 +129,7 @@ int hs_replica_conflicts_json(hs_replica *r, int include_resolved, char **out)
 			json_array_append_new(a, o);
 	}
 	sqlite3_finalize(st);
-	free(me);
+	whoami_clear(&me);
 	*out = hs_json_dump(a);
 	return *out ? HS_OK : hs_fail(r, HS_ERROR, "out of memory");
 }
@@ -154,15 +183,13 @@ static int write_kept(hs_replica *r, const hs_table *t, json_t *pk,
 		hs_applier a;
 		json_t *row = json_loads((const char *)sqlite3_value_text(kept), 0,
 					 NULL);
-		sr = row ? hs_applier_prepare(&a, r->db, t, hs_now_ms(r)) : SQLITE_CORRUPT;
+		sr = row ? hs_applier_prepare(&a, r->db, t, NULL, 0) : SQLITE_CORRUPT;
 		if (sr == SQLITE_OK) {
 			for (int i = 0; i < t->ncols; i++) {
 				hs_json_bind(a.upsert, i + 1,
 					     json_object_get(row, t->cols[i]));
 				sqlite3_bind_int(a.upsert, t->ncols + i + 1, 1);
 			}
-			if (a.has_synced_at)
-				sqlite3_bind_null(a.upsert, 2 * t->ncols + 1);
 			sr = sqlite3_step(a.upsert) == SQLITE_DONE
 				     ? SQLITE_OK
 				     : sqlite3_errcode(r->db);
@@ -216,10 +243,11 @@ int hs_replica_resolve(hs_replica *r, int64_t conflict_id, hs_keep keep)
 			     (long long)conflict_id);
 		goto rollback;
 	}
-	char *me = hs_meta_get(r->db, "user");
-	if (mine_is_remote(st, me)) /* "local" is what this PC's user wrote */
+	whoami me;
+	whoami_load(r, &me);
+	if (mine_is_remote(st, &me)) /* "local" is what this PC wrote */
 		keep = keep == HS_KEEP_LOCAL ? HS_KEEP_REMOTE : HS_KEEP_LOCAL;
-	free(me);
+	whoami_clear(&me);
 	const char *table = (const char *)sqlite3_column_text(st, 1);
 	const char *winner = (const char *)sqlite3_column_text(st, 6);
 	int keep_winner = strcmp(winner, keep == HS_KEEP_LOCAL ? "local"

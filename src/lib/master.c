@@ -38,7 +38,8 @@
 static const char *MASTER_DDL =
 	"CREATE TABLE IF NOT EXISTS hubsync_master(key TEXT PRIMARY KEY, value)"
 	" WITHOUT ROWID;"
-	"INSERT OR IGNORE INTO hubsync_master VALUES('format', 1), ('seq', 0);"
+	"INSERT OR IGNORE INTO hubsync_master VALUES('format', 1), ('seq', 0),"
+	" ('id', lower(hex(randomblob(16))));"
 	"CREATE TABLE IF NOT EXISTS hubsync_sites(id INTEGER PRIMARY KEY,"
 	" site TEXT NOT NULL UNIQUE, user TEXT,"
 	" pushed INTEGER NOT NULL DEFAULT 0, pulled INTEGER NOT NULL DEFAULT 0,"
@@ -53,7 +54,8 @@ static const char *MASTER_DDL =
 	" pk TEXT NOT NULL, col TEXT, local_value, remote_value,"
 	" winner TEXT NOT NULL, local_user TEXT, remote_user TEXT,"
 	" detected_at TEXT NOT NULL, resolved INTEGER NOT NULL DEFAULT 0,"
-	" resolved_at TEXT, resolved_by TEXT);"
+	" resolved_at TEXT, resolved_by TEXT, local_site TEXT,"
+	" remote_site TEXT);"
 	"CREATE INDEX IF NOT EXISTS hubsync_conflicts_seq"
 	" ON hubsync_conflicts(seq);"
 	"CREATE TABLE IF NOT EXISTS hubsync_numbers(series TEXT PRIMARY KEY,"
@@ -64,6 +66,13 @@ static const char *MASTER_DDL =
 	"CREATE TABLE IF NOT EXISTS hubsync_history(seq INTEGER PRIMARY KEY,"
 	" tbl TEXT NOT NULL, key TEXT NOT NULL, pk TEXT NOT NULL,"
 	" op TEXT NOT NULL, user TEXT, at TEXT NOT NULL, changes TEXT);";
+
+/* Columns added to the master's own tables since format 1 was first
+ * written (table, column, declaration): added when a master lacks them. */
+static const char *const MASTER_COLUMNS[][3] = {
+	{"hubsync_conflicts", "local_site", "TEXT"},
+	{"hubsync_conflicts", "remote_site", "TEXT"},
+};
 
 typedef struct col_clock {
 	int64_t hlc;
@@ -100,6 +109,7 @@ struct hs_master {
 	int64_t seq;
 	int64_t began; /* seq when this transaction began */
 	int site;
+	char *site_id; /* the site's hex id */
 	char *user;
 	sqlite3_stmt *meta_get, *meta_put, *conflict_put, *history_put;
 	sqlite3_stmt *select1; /* makes values (hs_value_*) */
@@ -326,6 +336,24 @@ static int sqlite_fail(hs_master *m, hs_buf *err, int rc, const char *what)
 	return code;
 }
 
+/* Add the MASTER_COLUMNS a master lacks. SQLite code. */
+static int add_columns(sqlite3 *db)
+{
+	int sr = SQLITE_OK;
+	for (size_t i = 0; sr == SQLITE_OK &&
+			   i < sizeof(MASTER_COLUMNS) / sizeof(*MASTER_COLUMNS); i++) {
+		char q[200];
+		if (hs_table_has_column(db, MASTER_COLUMNS[i][0],
+					MASTER_COLUMNS[i][1]))
+			continue;
+		snprintf(q, sizeof q, "ALTER TABLE %s ADD COLUMN %s %s",
+			 MASTER_COLUMNS[i][0], MASTER_COLUMNS[i][1],
+			 MASTER_COLUMNS[i][2]);
+		sr = hs_exec(db, q);
+	}
+	return sr;
+}
+
 int hs_master_open(hs_master **out, const char *path, int create,
 		   int lock_timeout_ms, hs_buf *err)
 {
@@ -393,8 +421,9 @@ int hs_master_open(hs_master **out, const char *path, int create,
 			      (long long)fmt, MASTER_FORMAT);
 		rc = HS_ECORRUPT;
 		goto cleanup;
-	} else if ((sr = hs_exec(m->db, MASTER_DDL)) != SQLITE_OK) {
-		/* adds tables a newer hubsync of the same format uses */
+	} else if ((sr = hs_exec(m->db, MASTER_DDL)) != SQLITE_OK ||
+		   (sr = add_columns(m->db)) != SQLITE_OK) {
+		/* adds what a newer hubsync of the same format uses */
 		rc = sqlite_fail(m, err, sr, "cannot update hubsync tables");
 		goto cleanup;
 	}
@@ -429,6 +458,7 @@ void hs_master_close(hs_master *m)
 	sqlite3_close(m->db);
 	hs_lock_release(&m->lock);
 	free(m->user);
+	free(m->site_id);
 	free(m->path);
 	free(m);
 }
@@ -439,56 +469,137 @@ void hs_master_refresh_lock(hs_master *m) { hs_lock_refresh(&m->lock); }
 
 /* ---- schema -------------------------------------------------------- */
 
-int hs_master_ensure_table(hs_master *m, const hs_table *t,
-			   const char *create_sql, hs_buf *err)
+/* Add column col of table t (declared as in the replica rdb: its type
+ * and default, no constraint) to the master's table. */
+static int add_column(hs_master *m, sqlite3 *rdb, const hs_table *t,
+		      const char *col)
 {
-	hs_table mt;
-	hs_buf e2;
-	int rc = 0;
-	int64_t exists;
 	sqlite3_stmt *st;
-
-	if (hs_prepare(m->db, &st, "SELECT count(*) FROM sqlite_master WHERE"
-				   " type = 'table' AND name = ?1") != SQLITE_OK)
-		return sqlite_fail(m, err, sqlite3_errcode(m->db), "cannot read");
+	hs_buf b;
+	int sr = hs_prepare(rdb, &st, "SELECT type, dflt_value FROM"
+				      " pragma_table_xinfo(?1) WHERE name = ?2");
+	if (sr != SQLITE_OK)
+		return sr;
 	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
-	exists = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
+	hs_buf_init(&b);
+	if ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *type = (const char *)sqlite3_column_text(st, 0);
+		const char *dflt = (const char *)sqlite3_column_text(st, 1);
+		hs_buf_puts(&b, "ALTER TABLE ");
+		hs_buf_ident(&b, t->name);
+		hs_buf_puts(&b, " ADD COLUMN ");
+		hs_buf_ident(&b, col);
+		if (type && *type)
+			hs_buf_printf(&b, " %s", type);
+		if (dflt)
+			hs_buf_printf(&b, " DEFAULT %s", dflt);
+		sr = b.oom ? SQLITE_NOMEM : hs_exec(m->db, b.s);
+	} else {
+		sr = sr == SQLITE_DONE ? SQLITE_ERROR : sr;
+	}
 	sqlite3_finalize(st);
-	if (!exists) {
-		if (!create_sql) {
-			hs_buf_printf(err, "the master %s has no table \"%s\": run "
-				      "hubsync init on this PC again to add it",
-				      m->path, t->name);
-			return HS_ECORRUPT;
-		}
-		int sr = hs_exec(m->db, create_sql);
-		return sr == SQLITE_OK
-			       ? 0
-			       : sqlite_fail(m, err, sr, "cannot create a table");
+	hs_buf_free(&b);
+	return sr;
+}
+
+/* The CREATE TABLE statement of table name in db (malloc'd) or NULL. */
+static char *create_sql(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st;
+	char *sql = NULL;
+	if (hs_prepare(db, &st, "SELECT sql FROM sqlite_master WHERE type ="
+				" 'table' AND name = ?1") != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		sql = hs_strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return sql;
+}
+
+int hs_master_ensure_table(hs_master *m, sqlite3 *rdb, const hs_table *t,
+			   hs_table *mt, hs_buf *err)
+{
+	hs_buf e2;
+	int rc = 0, sr;
+
+	memset(mt, 0, sizeof(*mt));
+	if (!hs_table_exists(m->db, t->name)) {
+		char *sql = create_sql(rdb, t->name);
+		sr = sql ? hs_exec(m->db, sql) : SQLITE_NOMEM;
+		free(sql);
+		if (sr != SQLITE_OK)
+			return sqlite_fail(m, err, sr, "cannot create a table");
 	}
 	hs_buf_init(&e2);
-	if (hs_table_load(m->db, t->name, &mt, &e2) != 0) {
-		hs_buf_printf(err, "the master %s: %s", m->path,
-			      e2.s ? e2.s : "unreadable table");
-		hs_buf_free(&e2);
-		return HS_ECORRUPT;
+	for (int pass = 0; rc == 0 && pass < 2; pass++) {
+		int added = 0;
+		hs_table_clear(mt);
+		hs_buf_reset(&e2);
+		if (hs_table_load(m->db, t->name, mt, &e2) != 0) {
+			hs_buf_printf(err, "the master %s: %s", m->path,
+				      e2.s ? e2.s : "unreadable table");
+			rc = HS_ECORRUPT;
+			break;
+		}
+		/* Rows are matched by key: the keys must be the same. */
+		int same = mt->npk == t->npk;
+		for (int k = 0; same && k < t->npk; k++)
+			same = strcmp(mt->cols[mt->pk[k]], t->cols[t->pk[k]]) == 0;
+		if (!same) {
+			hs_buf_printf(err, "table \"%s\" in the master %s has another "
+				      "primary key than in this database: the master "
+				      "belongs to a different app; check the master "
+				      "path", t->name, m->path);
+			rc = HS_ECORRUPT;
+			break;
+		}
+		/* A column an app upgrade added here: the master gets it
+		 * too (PCs without it never blank it). */
+		for (int i = 0; pass == 0 && i < t->ncols; i++) {
+			if (hs_table_col(mt, t->cols[i]) >= 0)
+				continue;
+			if ((sr = add_column(m, rdb, t, t->cols[i])) != SQLITE_OK) {
+				rc = sqlite_fail(m, err, sr, "cannot add a column");
+				break;
+			}
+			added = 1;
+		}
+		if (!added)
+			break;
 	}
 	hs_buf_free(&e2);
-	if (mt.ncols != t->ncols || mt.npk != t->npk)
-		rc = HS_ECORRUPT;
-	for (int i = 0; rc == 0 && i < t->ncols; i++)
-		if (strcmp(mt.cols[i], t->cols[i]) != 0)
-			rc = HS_ECORRUPT;
-	for (int i = 0; rc == 0 && i < t->npk; i++)
-		if (mt.pk[i] != t->pk[i])
-			rc = HS_ECORRUPT;
 	if (rc != 0)
-		hs_buf_printf(err, "table \"%s\" in the master %s has other columns "
-			      "than in this database (%d vs %d): the master belongs "
-			      "to a different app or version; check the master path",
-			      t->name, m->path, mt.ncols, t->ncols);
-	hs_table_clear(&mt);
+		hs_table_clear(mt);
 	return rc;
+}
+
+char *hs_master_id(hs_master *m)
+{
+	sqlite3_stmt *st;
+	char *v = NULL;
+	if (hs_prepare(m->db, &st, "SELECT value FROM hubsync_master WHERE key ="
+				   " 'id'") != SQLITE_OK)
+		return NULL;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = hs_strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
+int hs_master_user_elsewhere(hs_master *m, const char *user, const char *site)
+{
+	return hs_exec_text(m->db, "SELECT 1 FROM hubsync_sites WHERE user = ?1"
+				   " AND site IS NOT ?2", user, site) == SQLITE_ROW;
+}
+
+int hs_master_knows(hs_master *m, const char *site, const char *token)
+{
+	return site && token &&
+	       hs_exec_text(m->db, "SELECT 1 FROM hubsync_sites WHERE site = ?1"
+				   " AND ?2 IN (token, prev_token)", site,
+			    token) == SQLITE_ROW;
 }
 
 /* ---- transaction ----------------------------------------------------- */
@@ -526,6 +637,8 @@ int hs_master_register(hs_master *m, const char *site, const char *user,
 		return sqlite_fail(m, err, sr, "cannot register this PC");
 	free(m->user);
 	m->user = hs_strdup(user);
+	free(m->site_id);
+	m->site_id = hs_strdup(site);
 	return 0;
 }
 
@@ -596,7 +709,7 @@ static hs_applier *applier_for(hs_master *m, const hs_schema *s, int ti)
 		m->nappliers = s->n;
 	}
 	hs_applier *a = &m->appliers[ti];
-	if (!a->t && hs_applier_prepare(a, m->db, &s->t[ti], hs_system_ms()) != SQLITE_OK)
+	if (!a->t && hs_applier_prepare(a, m->db, &s->t[ti], NULL, 0) != SQLITE_OK)
 		return NULL;
 	return a;
 }
@@ -673,19 +786,22 @@ static int meta_store(hs_master *m, const char *tbl, const hs_buf *pk,
 	return sr == SQLITE_DONE ? SQLITE_OK : sr;
 }
 
-static char *site_user(hs_master *m, int site)
+/* The user name (col 0) or hex id (col 1) of site number site, malloc'd. */
+static char *site_info(hs_master *m, int site, int col)
 {
 	sqlite3_stmt *st;
 	char *u = NULL;
-	if (hs_prepare(m->db, &st, "SELECT user FROM hubsync_sites WHERE id = ?1")
-	    != SQLITE_OK)
+	if (hs_prepare(m->db, &st, "SELECT user, site FROM hubsync_sites WHERE"
+				   " id = ?1") != SQLITE_OK)
 		return NULL;
 	sqlite3_bind_int(st, 1, site);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		u = hs_strdup((const char *)sqlite3_column_text(st, 0));
+		u = hs_strdup((const char *)sqlite3_column_text(st, col));
 	sqlite3_finalize(st);
 	return u;
 }
+
+static char *site_user(hs_master *m, int site) { return site_info(m, site, 0); }
 
 /* JSON text of a whole row (for whole-row conflicts), or NULL. */
 static char *row_json(const hs_table *t, sqlite3_value **vals)
@@ -716,12 +832,14 @@ static int conflict_put(hs_master *m, const conflict_rec *c, int64_t now_ms)
 	    (sr = hs_prepare(m->db, &m->conflict_put,
 			     "INSERT INTO hubsync_conflicts(seq, tbl, pk, col,"
 			     " local_value, remote_value, winner, local_user,"
-			     " remote_user, detected_at) VALUES(?1, ?2, ?3, ?4, ?5,"
-			     " ?6, ?7, ?8, ?9, ?10)")) != SQLITE_OK)
+			     " remote_user, detected_at, local_site, remote_site)"
+			     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+			     " ?12)")) != SQLITE_OK)
 		return sr;
 	hs_iso_time(now_ms, when);
 	pk = hs_json_dump(hs_json_pk(c->t, c->pk));
 	ru = site_user(m, c->remote_site);
+	char *rs = site_info(m, c->remote_site, 1);
 	sqlite3_stmt *st = m->conflict_put;
 	sqlite3_bind_int64(st, 1, ++m->seq);
 	sqlite3_bind_text(st, 2, c->t->name, -1, SQLITE_STATIC);
@@ -740,11 +858,14 @@ static int conflict_put(hs_master *m, const conflict_rec *c, int64_t now_ms)
 	sqlite3_bind_text(st, 8, m->user, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, ru, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 10, when, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 11, m->site_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, rs, -1, SQLITE_TRANSIENT);
 	sr = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	free(pk);
 	free(ru);
+	free(rs);
 	return sr == SQLITE_DONE ? SQLITE_OK : sr;
 }
 
@@ -1804,6 +1925,20 @@ int hs_master_pull_rows(hs_master *m, const hs_schema *s, int64_t since,
 		free(out->max_hlc_user);
 		out->max_hlc_user = site_user(m, out->max_hlc_site);
 	}
+	if (sr == SQLITE_OK)
+		return 0;
+	if (!err->len)
+		sqlite_fail(m, err, sr, "cannot read changes");
+	return HS_ERROR;
+}
+
+int hs_master_pull_table(hs_master *m, const hs_schema *s, int ti,
+			 int64_t since, hs_pull_fn fn, void *ctx, hs_pull *out,
+			 hs_buf *err)
+{
+	int sr = pull_table(m, s, ti, 0, since, fn, ctx, out);
+	if (sr == SQLITE_OK)
+		sr = pull_table(m, s, ti, 1, since, fn, ctx, out);
 	if (sr == SQLITE_OK)
 		return 0;
 	if (!err->len)

@@ -33,10 +33,23 @@ void hs_master_close(hs_master *m);
 sqlite3 *hs_master_db(hs_master *m);
 void hs_master_refresh_lock(hs_master *m);
 
-/* Create t on the master with the replica's CREATE TABLE statement, or
- * check that the master's table has the same columns in the same order. */
-int hs_master_ensure_table(hs_master *m, const hs_table *t,
-			   const char *create_sql, hs_buf *err);
+/*
+ * Make the master's table for the replica's table t (rdb: the replica):
+ * created with the replica's CREATE TABLE statement when missing; the
+ * columns of t it lacks added (an app upgrade on this PC); its primary
+ * key checked against t's (another key: a different app's master). *mt
+ * receives the master's table as it is (its columns may be more, and in
+ * another order, than t's: rows are matched column by name).
+ */
+int hs_master_ensure_table(hs_master *m, sqlite3 *rdb, const hs_table *t,
+			   hs_table *mt, hs_buf *err);
+/* The master's id (malloc'd; NULL on error): a copy or a restored
+ * backup has the same, another master another. */
+char *hs_master_id(hs_master *m);
+/* 1 if a site other than site syncs as user. */
+int hs_master_user_elsewhere(hs_master *m, const char *user, const char *site);
+/* 1 if the master knows site with token as its last or previous sync. */
+int hs_master_knows(hs_master *m, const char *site, const char *token);
 
 /* Start the master transaction. */
 int hs_master_begin(hs_master *m, hs_buf *err);
@@ -112,12 +125,17 @@ int hs_master_pull(hs_master *m, int64_t since, hs_pull *out, hs_buf *err);
  * aside) to fn: deletes children first, then the rest parents first. */
 int hs_master_pull_rows(hs_master *m, const hs_schema *s, int64_t since,
 			hs_pull_fn fn, void *ctx, hs_pull *out, hs_buf *err);
+/* The same for table ti alone, from since (a catch-up: see tracking.h). */
+int hs_master_pull_table(hs_master *m, const hs_schema *s, int ti,
+			 int64_t since, hs_pull_fn fn, void *ctx, hs_pull *out,
+			 hs_buf *err);
 void hs_pull_clear(hs_pull *p);
 
 /* Column lists of rows copied to a replica (same order both sides). */
 #define HS_CONFLICT_COLS                                                      \
 	"id, seq, tbl, pk, col, local_value, remote_value, winner, local_user," \
-	" remote_user, detected_at, resolved, resolved_at, resolved_by"
+	" remote_user, detected_at, resolved, resolved_at, resolved_by,"      \
+	" local_site, remote_site"
 #define HS_HISTORY_COLS "seq, tbl, key, pk, op, user, at, changes"
 
 #endif

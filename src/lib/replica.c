@@ -10,6 +10,7 @@
 #include "capture.h"
 #include "master.h"
 #include "schema.h"
+#include "tracking.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,19 @@ int hs_fail(hs_replica *r, int code, const char *fmt, ...)
 	vsnprintf(r->err, sizeof r->err, fmt, ap);
 	va_end(ap);
 	return code;
+}
+
+void hs_warn(hs_replica *r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->warn, sizeof r->warn, fmt, ap);
+	va_end(ap);
+}
+
+const char *hs_replica_warning(const hs_replica *r)
+{
+	return r ? r->warn : "";
 }
 
 int hs_error_from_sqlite(int sqlite_rc)
@@ -207,6 +221,10 @@ int hs_replica_check_init(hs_replica *r)
 		return hs_fail(r, HS_EINVALID, "%s is not set up for sync: run "
 			       "hubsync init %s --master PATH first", r->path,
 			       r->path);
+	/* Set up by an older hubsync: add what this one reads (once). */
+	if (!hs_table_has_column(r->db, "hubsync_tables", "stamp_at") &&
+	    (rc = hs_schema_create_meta(r->db)) != SQLITE_OK)
+		return hs_fail_sqlite(r, rc, "cannot update hubsync's tables");
 	return HS_OK;
 }
 
@@ -220,6 +238,23 @@ static char *default_user(void)
 		return hs_strdup(u);
 	pw = getpwuid(getuid());
 	return hs_strdup(pw ? pw->pw_name : "user");
+}
+
+/* Append a copy of name to the growing array names. SQLite code. */
+static int names_add(char ***names, int *n, int *cap, const char *name)
+{
+	if (*n == *cap) {
+		int c = *cap ? *cap * 2 : 8;
+		char **nv = realloc(*names, (size_t)c * sizeof(*nv));
+		if (!nv)
+			return SQLITE_NOMEM;
+		*names = nv;
+		*cap = c;
+	}
+	if (!((*names)[*n] = hs_strdup(name)))
+		return SQLITE_NOMEM;
+	(*n)++;
+	return SQLITE_OK;
 }
 
 /* Absolute form of path (its folder must exist). malloc'd or NULL. */
@@ -239,151 +274,72 @@ static char *absolute_path(const char *path)
 	return hs_buf_take(&b);
 }
 
-/* The names of the tables to track: the given list, or every user table. */
+/* The names of the tables to track: the given list, or every table of
+ * the app that can be synced (virtual tables and their parts are not). */
 static int table_names(hs_replica *r, const char *list, char ***names, int *n)
 {
 	sqlite3_stmt *st = NULL;
-	int cap = 0;
+	int cap = 0, sr = SQLITE_OK;
+	char *copy = NULL, *save = NULL;
 	*names = NULL;
 	*n = 0;
 	if (list) {
-		char *copy = hs_strdup(list), *save = NULL;
+		if (!(copy = hs_strdup(list)))
+			return hs_fail(r, HS_ERROR, "out of memory");
 		for (char *tok = strtok_r(copy, ",", &save); tok;
 		     tok = strtok_r(NULL, ",", &save)) {
 			while (*tok == ' ')
 				tok++;
-			if (!*tok)
-				continue;
-			if (*n == cap) {
-				cap = cap ? cap * 2 : 8;
-				*names = realloc(*names, (size_t)cap * sizeof(char *));
-			}
-			(*names)[(*n)++] = hs_strdup(tok);
+			if (*tok && (sr = names_add(names, n, &cap, tok)) != SQLITE_OK)
+				break;
 		}
 		free(copy);
+		if (sr != SQLITE_OK)
+			return hs_fail(r, HS_ERROR, "out of memory");
 		return *n ? HS_OK : hs_fail(r, HS_EINVALID, "--tables is empty: "
 					  "give table names separated by commas");
 	}
-	if (hs_prepare(r->db, &st, "SELECT name FROM sqlite_master WHERE type ="
-				   " 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE"
-				   " '\\' AND name NOT LIKE 'hubsync\\_%' ESCAPE"
-				   " '\\' AND name <> 'sync_log' ORDER BY name")
-	    != SQLITE_OK)
+	if (hs_prepare(r->db, &st, "SELECT name FROM pragma_table_list WHERE"
+				   " schema = 'main' AND type = 'table' AND name NOT"
+				   " LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE"
+				   " 'hubsync\\_%' ESCAPE '\\' AND name <> 'sync_log'"
+				   " ORDER BY name") != SQLITE_OK)
 		return hs_fail_sqlite(r, sqlite3_errcode(r->db), "cannot list tables");
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			*names = realloc(*names, (size_t)cap * sizeof(char *));
-		}
-		(*names)[(*n)++] = hs_strdup((const char *)sqlite3_column_text(st, 0));
-	}
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW &&
+	       (sr = names_add(names, n, &cap,
+			       (const char *)sqlite3_column_text(st, 0))) == SQLITE_OK)
+		;
 	sqlite3_finalize(st);
+	if (sr != SQLITE_DONE)
+		return hs_fail_sqlite(r, sr, "cannot list tables");
 	return *n ? HS_OK : hs_fail(r, HS_EINVALID, "%s has no tables to sync: "
 				  "create the app's tables first", r->path);
 }
 
-/* Add updated_at, updated_by, synced_at where the table lacks them. */
-static int add_sync_columns(sqlite3 *db, const char *table)
+/* Refuse tables that cannot be synced, by name, before anything is
+ * created. */
+static int check_tables(hs_replica *r, char **names, int n)
 {
-	static const char *cols[] = {"updated_at", "updated_by", "synced_at"};
-	hs_table t;
-	hs_buf b, err;
-	int rc = SQLITE_OK, has_synced = 0;
-	sqlite3_stmt *st;
-	hs_buf_init(&b);
-	hs_buf_init(&err);
-	if (hs_prepare(db, &st, "SELECT 1 FROM pragma_table_info(?1) WHERE"
-				" name = 'synced_at'") == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-		has_synced = sqlite3_step(st) == SQLITE_ROW;
-		sqlite3_finalize(st);
+	for (int i = 0; i < n; i++) {
+		const char *why;
+		if (!hs_tracking_can_track(r->db, names[i], &why))
+			return hs_fail(r, HS_EINVALID, "table \"%s\" cannot be "
+				       "synced: %s; %s", names[i], why,
+				       strcmp(why, "no such table") == 0
+					       ? "check the name"
+					       : "leave it out with --tables");
 	}
-	if (hs_table_load(db, table, &t, &err) != 0) {
-		hs_buf_free(&err);
-		return SQLITE_ERROR;
-	}
-	for (int i = 0; i < 3 && rc == SQLITE_OK; i++) {
-		if (i == 2 ? has_synced : hs_table_col(&t, cols[i]) >= 0)
-			continue;
-		hs_buf_reset(&b);
-		hs_buf_puts(&b, "ALTER TABLE ");
-		hs_buf_ident(&b, table);
-		hs_buf_printf(&b, " ADD COLUMN %s %s", cols[i],
-			      i == 1 ? "TEXT" : "DATETIME");
-		rc = b.oom ? SQLITE_NOMEM : hs_exec(db, b.s);
-	}
-	hs_table_clear(&t);
-	hs_buf_free(&b);
-	hs_buf_free(&err);
-	return rc;
+	return HS_OK;
 }
 
-static char *create_sql(sqlite3 *db, const char *table)
+/* Warn when another PC already syncs with this user name. */
+static void warn_shared_user(hs_replica *r, hs_master *m, const char *user,
+			     const char *site)
 {
-	sqlite3_stmt *st;
-	char *sql = NULL;
-	if (hs_prepare(db, &st, "SELECT sql FROM sqlite_master WHERE type ="
-				" 'table' AND name = ?1") != SQLITE_OK)
-		return NULL;
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		sql = hs_strdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return sql;
-}
-
-/* Track one table: columns, master table, triggers, existing rows. */
-static int init_table(hs_replica *r, hs_master *m, const char *name,
-		      hs_buf *err)
-{
-	hs_table t;
-	sqlite3_stmt *st = NULL;
-	char *sql = NULL;
-	int rc, is_new = 0;
-
-	if (hs_table_load(r->db, name, &t, err) != 0)
-		return hs_fail(r, HS_EINVALID, "%s", err->s);
-	hs_table_clear(&t);
-	if (add_sync_columns(r->db, name) != SQLITE_OK)
-		return hs_fail_sqlite(r, sqlite3_errcode(r->db), "cannot add the sync "
-				      "columns");
-	if (hs_table_load(r->db, name, &t, err) != 0)
-		return hs_fail(r, HS_EINVALID, "%s", err->s);
-	sql = create_sql(r->db, name);
-	rc = hs_master_ensure_table(m, &t, sql, err);
-	if (rc != 0) {
-		rc = hs_fail(r, rc, "%s", err->s);
-		goto cleanup;
-	}
-	if (hs_prepare(r->db, &st, "INSERT INTO hubsync_tables(name) VALUES(?1)"
-				   " ON CONFLICT(name) DO NOTHING") != SQLITE_OK)
-		goto sqlfail;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto sqlfail;
-	is_new = sqlite3_changes(r->db) > 0;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (hs_prepare(r->db, &st, "SELECT id FROM hubsync_tables WHERE name = ?1")
-	    != SQLITE_OK)
-		goto sqlfail;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		goto sqlfail;
-	t.id = sqlite3_column_int(st, 0);
-	if (hs_capture_install(r->db, &t) != SQLITE_OK)
-		goto sqlfail;
-	if (is_new && hs_capture_existing(r->db, &t, hs_now_ms(r)) != SQLITE_OK)
-		goto sqlfail;
-	rc = HS_OK;
-	goto cleanup;
-sqlfail:
-	rc = hs_fail_sqlite(r, sqlite3_errcode(r->db), "cannot set up tracking");
-cleanup:
-	sqlite3_finalize(st);
-	free(sql);
-	hs_table_clear(&t);
-	return rc;
+	if (hs_master_user_elsewhere(m, user, site))
+		hs_warn(r, "another PC already syncs as \"%s\": conflicts still "
+			"tell the two PCs apart, but give each PC its own name "
+			"(--user) so that people can", user);
 }
 
 int hs_replica_init(hs_replica *r, const hs_init_options *opts)
@@ -391,14 +347,20 @@ int hs_replica_init(hs_replica *r, const hs_init_options *opts)
 	hs_master *m = NULL;
 	hs_buf err;
 	char **names = NULL, *user = NULL, *master = NULL, *old_master = NULL;
-	char site[33];
-	int n = 0, rc;
+	char *site = NULL, *mid = NULL, fresh[33];
+	int n = 0, rc, guard, stamp;
 
 	if (!r->db)
 		return HS_EINVALID;
-	if (!opts || !opts->master_path || !*opts->master_path)
+	r->warn[0] = 0;
+	if (!opts || opts->version < 1 || opts->version > HS_INIT_OPTIONS_VERSION)
+		return hs_fail(r, HS_EINVALID, "hs_init_options version %d is not "
+			       "one this library knows: use HS_INIT_OPTIONS_INIT",
+			       opts ? opts->version : 0);
+	if (!opts->master_path || !*opts->master_path)
 		return hs_fail(r, HS_EINVALID, "no master given: pass --master "
 			       "PATH (the server.db on the shared folder)");
+	stamp = opts->version >= 2 && opts->stamp;
 	hs_buf_init(&err);
 	master = absolute_path(opts->master_path);
 	if (!master) {
@@ -418,51 +380,76 @@ int hs_replica_init(hs_replica *r, const hs_init_options *opts)
 	}
 	old_master = hs_meta_get(r->db, "master");
 	if (old_master && strcmp(old_master, master) != 0) {
-		rc = hs_fail(r, HS_EINVALID, "%s already syncs with %s: it cannot "
-			     "switch to %s (use a fresh copy of the database)",
-			     r->path, old_master, master);
+		rc = hs_fail(r, HS_EINVALID, "%s already syncs with %s: if the "
+			     "master moved, run hubsync relocate %s --master %s",
+			     r->path, old_master, r->path, master);
 		goto rollback;
 	}
-	if ((rc = table_names(r, opts->tables, &names, &n)) != HS_OK)
+	if ((rc = table_names(r, opts->tables, &names, &n)) != HS_OK ||
+	    (rc = check_tables(r, names, n)) != HS_OK)
 		goto rollback;
-	for (int i = 0; i < n; i++) { /* refuse before creating a master */
-		hs_table t;
-		hs_buf_reset(&err);
-		if (hs_table_load(r->db, names[i], &t, &err) != 0) {
-			rc = hs_fail(r, HS_EINVALID, "%s", err.s);
-			goto rollback;
-		}
-		hs_table_clear(&t);
-	}
 	rc = hs_master_open(&m, master, 1, 30000, &err);
 	if (rc != 0) {
 		rc = hs_fail(r, rc, "%s", err.s);
 		goto rollback;
 	}
-	for (int i = 0; i < n; i++) {
-		hs_buf_reset(&err);
-		if ((rc = init_table(r, m, names[i], &err)) != HS_OK)
-			goto rollback;
-	}
 	if (!old_master) {
-		if (hs_random_hex(site) != 0) {
+		if (hs_random_hex(fresh) != 0) {
 			rc = hs_fail(r, HS_EIO, "cannot read /dev/urandom");
 			goto rollback;
 		}
-		rc = hs_meta_set(r->db, "site", site);
+		rc = hs_meta_set(r->db, "site", fresh);
 		if (rc == SQLITE_OK)
 			rc = hs_meta_set(r->db, "master", master);
 		if (rc == SQLITE_OK)
 			rc = hs_meta_set_int(r->db, "interval", DEFAULT_INTERVAL);
+		if (rc == SQLITE_OK)
+			rc = hs_meta_set(r->db, "tables", opts->tables ? "list" : "all");
+		if (rc == SQLITE_OK)
+			rc = hs_meta_set_int(r->db, "stamp", stamp);
+		if (rc != SQLITE_OK) {
+			rc = hs_fail_sqlite(r, rc, "cannot save the sync setup");
+			goto rollback;
+		}
+	} else if (stamp) {
+		hs_meta_set_int(r->db, "stamp", 1);
 	}
-	if (rc == SQLITE_OK)
-		rc = hs_meta_set(r->db, "user", user);
+	stamp = (int)hs_meta_get_int(r->db, "stamp", 0);
+	guard = hs_capture_app_triggers(r->db);
+	for (int i = 0; i < n; i++) {
+		hs_table mt;
+		hs_table t;
+		if (hs_tracking_track(r, names[i], stamp, guard) != HS_OK) {
+			rc = r->err[0] ? HS_EINVALID : HS_ERROR;
+			goto rollback;
+		}
+		hs_buf_reset(&err);
+		if (hs_table_load(r->db, names[i], &t, &err) != 0) {
+			rc = hs_fail(r, HS_EINVALID, "%s", err.s);
+			goto rollback;
+		}
+		rc = hs_master_ensure_table(m, r->db, &t, &mt, &err);
+		hs_table_clear(&t);
+		hs_table_clear(&mt);
+		if (rc != 0) {
+			rc = hs_fail(r, rc, "%s", err.s);
+			goto rollback;
+		}
+	}
+	site = hs_meta_get(r->db, "site");
+	mid = hs_master_id(m);
+	rc = hs_meta_set(r->db, "user", user);
+	if (rc == SQLITE_OK && mid)
+		rc = hs_meta_set(r->db, "master_id", mid);
+	if (rc == SQLITE_OK) /* the next sync reconciles once */
+		rc = hs_meta_set_int(r->db, "schema_version", -1);
 	if (rc == SQLITE_OK)
 		rc = hs_exec(r->db, "COMMIT");
 	if (rc != SQLITE_OK) {
 		rc = hs_fail_sqlite(r, rc, "cannot save the sync setup");
 		goto rollback;
 	}
+	warn_shared_user(r, m, user, site);
 	rc = HS_OK;
 	goto cleanup;
 rollback:
@@ -475,6 +462,66 @@ cleanup:
 	free(user);
 	free(master);
 	free(old_master);
+	free(site);
+	free(mid);
+	hs_buf_free(&err);
+	return rc;
+}
+
+int hs_replica_relocate(hs_replica *r, const char *master_path)
+{
+	hs_master *m = NULL;
+	hs_buf err;
+	char *master = NULL, *old = NULL, *want = NULL, *have = NULL;
+	char *site = NULL, *token = NULL;
+	int rc = hs_replica_check_init(r), sr;
+
+	if (rc != HS_OK)
+		return rc;
+	r->warn[0] = 0;
+	if (!master_path || !*master_path)
+		return hs_fail(r, HS_EINVALID, "no master given: pass --master PATH");
+	hs_buf_init(&err);
+	master = absolute_path(master_path);
+	if (!master) {
+		rc = hs_fail(r, HS_EIO, "the folder of the master %s is not there: "
+			     "is the share mounted?", master_path);
+		goto cleanup;
+	}
+	old = hs_meta_get(r->db, "master");
+	want = hs_meta_get(r->db, "master_id");
+	site = hs_meta_get(r->db, "site");
+	token = hs_meta_get(r->db, "token");
+	rc = hs_master_open(&m, master, 0, 30000, &err);
+	if (rc != 0) {
+		rc = hs_fail(r, rc, "%s", err.s);
+		goto cleanup;
+	}
+	have = hs_master_id(m);
+	/* Same master: the same id; a replica that never recorded one
+	 * must be known there with its last sync token. */
+	int same = want ? have && strcmp(want, have) == 0
+			: hs_master_knows(m, site, token);
+	if (!same) {
+		rc = hs_fail(r, HS_EINVALID, "%s is not the master %s synced with "
+			     "(%s): nothing changed; check the path, or, for a "
+			     "new master, set this PC up again from a copy of the "
+			     "data", master, r->path, old ? old : "?");
+		goto cleanup;
+	}
+	sr = hs_meta_set(r->db, "master", master);
+	if (sr == SQLITE_OK && have)
+		sr = hs_meta_set(r->db, "master_id", have);
+	if (sr != SQLITE_OK)
+		rc = hs_fail_sqlite(r, sr, "cannot save the master's new place");
+cleanup:
+	hs_master_close(m);
+	free(master);
+	free(old);
+	free(want);
+	free(have);
+	free(site);
+	free(token);
 	hs_buf_free(&err);
 	return rc;
 }

@@ -17,7 +17,12 @@ struct hs_replica {
 	void *clock_ctx;
 	int busy_timeout_ms;
 	char err[1024];
+	char warn[1024]; /* hs_replica_warning */
 };
+
+/* Set r's warning (replacing it) from fmt; "" clears it. */
+void hs_warn(hs_replica *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* Set r's message from fmt and return code (so: return hs_fail(...)). */
 int hs_fail(hs_replica *r, int code, const char *fmt, ...)

@@ -12,29 +12,49 @@
 #include <string.h>
 #include <strings.h>
 
+static int exists2(sqlite3 *db, const char *sql, const char *a,
+		   const char *b);
+
+/* The replica's metadata (docs/INTERNALS.md, "Replica metadata"). New
+ * columns of tables that older versions created are added by
+ * hs_schema_create_meta through META_COLUMNS. */
 static const char *META_DDL =
 	"CREATE TABLE IF NOT EXISTS hubsync_meta(key TEXT PRIMARY KEY, value)"
 	" WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS hubsync_ctl(id INTEGER PRIMARY KEY"
 	" CHECK (id = 1), applying INTEGER NOT NULL DEFAULT 0,"
-	" pulled INTEGER NOT NULL DEFAULT 0, pushed INTEGER NOT NULL DEFAULT 0);"
+	" pulled INTEGER NOT NULL DEFAULT 0, pushed INTEGER NOT NULL DEFAULT 0,"
+	" armed INTEGER NOT NULL DEFAULT 0);"
 	"INSERT OR IGNORE INTO hubsync_ctl(id) VALUES(1);"
 	"CREATE TABLE IF NOT EXISTS hubsync_tables(id INTEGER PRIMARY KEY,"
-	" name TEXT NOT NULL UNIQUE);"
+	" name TEXT NOT NULL UNIQUE, cols TEXT, stamp_at INTEGER NOT NULL"
+	" DEFAULT 0, stamp_by INTEGER NOT NULL DEFAULT 0, stamp_synced INTEGER"
+	" NOT NULL DEFAULT 0, added TEXT);"
+	"CREATE TABLE IF NOT EXISTS hubsync_untracked(name TEXT PRIMARY KEY,"
+	" pulled INTEGER NOT NULL, at INTEGER NOT NULL, added TEXT) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS hubsync_catchup(tbl INTEGER NOT NULL,"
+	" since INTEGER NOT NULL, cols TEXT);"
 	"CREATE TABLE IF NOT EXISTS hubsync_changes(id INTEGER PRIMARY KEY,"
 	" tbl INTEGER NOT NULL, op INTEGER NOT NULL, mask INTEGER NOT NULL,"
 	" wall INTEGER NOT NULL, base INTEGER NOT NULL, k1, k2, k3, k4);"
+	"CREATE TABLE IF NOT EXISTS hubsync_stash(tbl INTEGER NOT NULL,"
+	" kind INTEGER NOT NULL, k1, k2, k3, k4, mask INTEGER);"
+	"CREATE INDEX IF NOT EXISTS hubsync_stash_key ON hubsync_stash(tbl, k1);"
 	"CREATE TABLE IF NOT EXISTS hubsync_conflicts(id INTEGER PRIMARY KEY,"
 	" seq INTEGER NOT NULL, tbl TEXT NOT NULL, pk TEXT NOT NULL, col TEXT,"
 	" local_value, remote_value, winner TEXT NOT NULL, local_user TEXT,"
 	" remote_user TEXT, detected_at TEXT NOT NULL,"
 	" resolved INTEGER NOT NULL DEFAULT 0, resolved_at TEXT,"
-	" resolved_by TEXT);"
+	" resolved_by TEXT, local_site TEXT, remote_site TEXT);"
 	"CREATE TABLE IF NOT EXISTS hubsync_resolutions(conflict_id INTEGER"
 	" PRIMARY KEY, keep TEXT NOT NULL, at TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS hubsync_history(seq INTEGER PRIMARY KEY,"
 	" tbl TEXT NOT NULL, key TEXT NOT NULL, pk TEXT NOT NULL,"
-	" op TEXT NOT NULL, user TEXT, at TEXT NOT NULL, changes TEXT);"
+	" op TEXT NOT NULL, user TEXT, at TEXT NOT NULL, changes TEXT);";
+
+/* The sync_log of the contract (3.2), created only where the app has
+ * none: an app that keeps its own keeps it after uninstall. */
+static const char *SYNC_LOG_DDL =
 	"CREATE TABLE IF NOT EXISTS sync_log ("
 	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" timestamp DATETIME DEFAULT CURRENT_TIMESTAMP,"
@@ -43,7 +63,50 @@ static const char *META_DDL =
 	" conflicts INTEGER DEFAULT 0, error_message TEXT, duration_ms INTEGER,"
 	" stats TEXT);";
 
-int hs_schema_create_meta(sqlite3 *db) { return hs_exec(db, META_DDL); }
+/* Columns added to metadata tables since the first version: table,
+ * column, declaration. */
+static const char *const META_COLUMNS[][3] = {
+	{"hubsync_ctl", "armed", "INTEGER NOT NULL DEFAULT 0"},
+	{"hubsync_tables", "cols", "TEXT"},
+	{"hubsync_tables", "stamp_at", "INTEGER NOT NULL DEFAULT 0"},
+	{"hubsync_tables", "stamp_by", "INTEGER NOT NULL DEFAULT 0"},
+	{"hubsync_tables", "stamp_synced", "INTEGER NOT NULL DEFAULT 0"},
+	{"hubsync_tables", "added", "TEXT"},
+	{"hubsync_conflicts", "local_site", "TEXT"},
+	{"hubsync_conflicts", "remote_site", "TEXT"},
+	{"sync_log", "stats", "TEXT"},
+};
+
+int hs_schema_create_meta(sqlite3 *db)
+{
+	int rc = hs_exec(db, META_DDL);
+	if (rc == SQLITE_OK && !hs_table_exists(db, "sync_log")) {
+		rc = hs_exec(db, SYNC_LOG_DDL);
+		if (rc == SQLITE_OK)
+			rc = hs_exec(db, "INSERT OR REPLACE INTO hubsync_meta"
+					 " VALUES('own_sync_log', 1)");
+	}
+	for (size_t i = 0; rc == SQLITE_OK &&
+			   i < sizeof(META_COLUMNS) / sizeof(*META_COLUMNS); i++) {
+		hs_buf b;
+		if (hs_table_has_column(db, META_COLUMNS[i][0], META_COLUMNS[i][1]))
+			continue;
+		hs_buf_init(&b);
+		hs_buf_printf(&b, "ALTER TABLE %s ADD COLUMN %s %s",
+			      META_COLUMNS[i][0], META_COLUMNS[i][1],
+			      META_COLUMNS[i][2]);
+		rc = b.oom ? SQLITE_NOMEM : hs_exec(db, b.s);
+		hs_buf_free(&b);
+	}
+	return rc;
+}
+
+int hs_table_exists(sqlite3 *db, const char *name)
+{
+	return exists2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table'"
+			   " AND name = ?1 AND ?2 IS NULL", name, NULL);
+}
+
 
 void hs_table_clear(hs_table *t)
 {
@@ -82,6 +145,27 @@ int hs_table_has_column(sqlite3 *db, const char *table, const char *col)
 		       table, col);
 }
 
+int hs_table_has_pk(sqlite3 *db, const char *table)
+{
+	return exists2(db, "SELECT 1 FROM pragma_table_info(?1) WHERE pk > 0"
+			   " AND ?2 IS NULL", table, NULL);
+}
+
+char *hs_column_default(sqlite3 *db, const char *table, const char *col)
+{
+	sqlite3_stmt *st;
+	char *d = NULL;
+	if (hs_prepare(db, &st, "SELECT dflt_value FROM pragma_table_info(?1)"
+				" WHERE name = ?2") != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		d = hs_strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return d;
+}
+
 int hs_table_has_unique(sqlite3 *db, const char *table)
 {
 	sqlite3_stmt *st;
@@ -94,6 +178,46 @@ int hs_table_has_unique(sqlite3 *db, const char *table)
 		found = sqlite3_column_int(st, 0) > 0;
 	sqlite3_finalize(st);
 	return found;
+}
+
+int hs_table_unique_sets(sqlite3 *db, const hs_table *t, hs_colset *sets,
+			 int max, int *n)
+{
+	sqlite3_stmt *ix = NULL, *ic = NULL;
+	int sr;
+	*n = 0;
+	sr = hs_prepare(db, &ix, "SELECT name FROM pragma_index_list(?1)"
+				 " WHERE \"unique\" AND origin <> 'pk'");
+	if (sr == SQLITE_OK)
+		sr = hs_prepare(db, &ic, "SELECT cid, name FROM"
+					 " pragma_index_xinfo(?1) WHERE key");
+	if (sr != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(ix, 1, t->name, -1, SQLITE_STATIC);
+	while ((sr = sqlite3_step(ix)) == SQLITE_ROW) {
+		hs_colset cs = {0};
+		int usable = 1;
+		sqlite3_bind_value(ic, 1, sqlite3_column_value(ix, 0));
+		while ((sr = sqlite3_step(ic)) == SQLITE_ROW) {
+			const char *c = (const char *)sqlite3_column_text(ic, 1);
+			int col = c && sqlite3_column_int(ic, 0) >= 0
+					  ? hs_table_col(t, c) : -1;
+			if (col < 0 || cs.n == HS_MAX_SET)
+				usable = 0; /* an expression or a local column */
+			else
+				cs.col[cs.n++] = col;
+		}
+		sqlite3_reset(ic);
+		if (sr != SQLITE_DONE)
+			goto out;
+		if (usable && cs.n && *n < max)
+			sets[(*n)++] = cs;
+	}
+	sr = sr == SQLITE_DONE ? SQLITE_OK : sr;
+out:
+	sqlite3_finalize(ix);
+	sqlite3_finalize(ic);
+	return sr;
 }
 
 int hs_table_col(const hs_table *t, const char *name)
@@ -245,6 +369,13 @@ static void order_parents_first(sqlite3 *db, hs_schema *s)
 
 int hs_schema_load(sqlite3 *db, hs_schema *s, hs_buf *err)
 {
+	return hs_schema_load_some(db, s, NULL, NULL, err);
+}
+
+int hs_schema_load_some(sqlite3 *db, hs_schema *s,
+			int (*skip)(void *ctx, const char *table),
+			void *skip_ctx, hs_buf *err)
+{
 	sqlite3_stmt *st = NULL;
 	int rc = -1, n;
 	int sr;
@@ -256,15 +387,23 @@ int hs_schema_load(sqlite3 *db, hs_schema *s, hs_buf *err)
 		return -1;
 	}
 	s->t = calloc(hs_count(n), sizeof(hs_table));
-	if (!s->t || hs_prepare(db, &st, "SELECT id, name FROM hubsync_tables"
+	if (!s->t || hs_prepare(db, &st, "SELECT id, name, stamp_at, stamp_by,"
+					 " stamp_synced FROM hubsync_tables"
 					 " ORDER BY id") != SQLITE_OK)
 		goto cleanup;
 	while (s->n < n && (sr = sqlite3_step(st)) == SQLITE_ROW) {
 		hs_table *t = &s->t[s->n];
-		if (hs_table_load(db, (const char *)sqlite3_column_text(st, 1), t,
-				  err) != 0)
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		if (skip && skip(skip_ctx, name)) {
+			n--;
+			continue;
+		}
+		if (hs_table_load(db, name, t, err) != 0)
 			goto cleanup;
 		t->id = sqlite3_column_int(st, 0);
+		t->stamp_at = sqlite3_column_int(st, 2);
+		t->stamp_by = sqlite3_column_int(st, 3);
+		t->stamp_synced = sqlite3_column_int(st, 4);
 		s->n++;
 	}
 	if (s->n < n) { /* a read error, not fewer tables */

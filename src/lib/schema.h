@@ -31,6 +31,9 @@ typedef struct hs_table {
 	int intpk;         /* one INTEGER key column: ids made offline collide */
 	int nfk;
 	hs_fkey *fk;
+	/* init --stamp (stamp.h): formats of updated_at and synced_at
+	 * (HS_TIME_*, 0: not written), 1 if updated_by gets the user */
+	int stamp_at, stamp_by, stamp_synced;
 } hs_table;
 
 typedef struct hs_schema {
@@ -45,21 +48,45 @@ int hs_table_load(sqlite3 *db, const char *name, hs_table *t, hs_buf *err);
 void hs_table_clear(hs_table *t);
 /* 1 if table has a column called col (synced or not). */
 int hs_table_has_column(sqlite3 *db, const char *table, const char *col);
+/* 1 if table has a declared primary key. */
+int hs_table_has_pk(sqlite3 *db, const char *table);
+/* The default of column col of table as SQL text (malloc'd), or NULL. */
+char *hs_column_default(sqlite3 *db, const char *table, const char *col);
 /* 1 if table has a UNIQUE constraint or index besides its primary key. */
 int hs_table_has_unique(sqlite3 *db, const char *table);
+
+/* The columns of one UNIQUE index (besides the primary key). */
+#define HS_MAX_SET 16
+typedef struct hs_colset {
+	int n;
+	int col[HS_MAX_SET]; /* indexes into t->cols */
+} hs_colset;
+
+/* The UNIQUE indexes of t made of synced columns only (expression
+ * indexes and ones on local columns are left out), up to max of them,
+ * into sets; *n receives how many. Returns a SQLite code. */
+int hs_table_unique_sets(sqlite3 *db, const hs_table *t, hs_colset *sets,
+			 int max, int *n);
 
 /* Index of column name in t->cols, or -1. */
 int hs_table_col(const hs_table *t, const char *name);
 
 /* Load every table listed in hubsync_tables, parents first. */
 int hs_schema_load(sqlite3 *db, hs_schema *s, hs_buf *err);
+/* The same, leaving out the tables for which skip(ctx, name) is 1. */
+int hs_schema_load_some(sqlite3 *db, hs_schema *s,
+			int (*skip)(void *ctx, const char *table),
+			void *skip_ctx, hs_buf *err);
 void hs_schema_clear(hs_schema *s);
 /* The table called name, or NULL. */
 hs_table *hs_schema_find(const hs_schema *s, const char *name);
 
 /* Create the hubsync_* metadata tables and sync_log in a replica if they
- * are missing. Returns a SQLite code. */
+ * are missing, and add the columns a replica made by an older version
+ * lacks. Returns a SQLite code. */
 int hs_schema_create_meta(sqlite3 *db);
+/* 1 if db has a table called name. */
+int hs_table_exists(sqlite3 *db, const char *name);
 
 /* 1 if fk references parent's single-column primary key. */
 int hs_fkey_targets_pk(const hs_fkey *fk, const hs_table *parent);

@@ -26,6 +26,8 @@
 #include "numbers.h"
 #include "rows.h"
 #include "schema.h"
+#include "stamp.h"
+#include "tracking.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,7 +45,14 @@
 typedef struct sync_ctx {
 	hs_replica *r;
 	const hs_sync_options *opts;
-	hs_schema s;
+	hs_schema s;  /* the tracked tables as they are here */
+	hs_schema ms; /* the master's tables, in the same order as s */
+	int **from;   /* per table, per master column: our column or -1 */
+	int **to;     /* per table, per our column: the master's column */
+	sqlite3_value ***dflt; /* per table, per master column: its default */
+	hs_reconcile rec; /* what the app's schema changed */
+	int guard;    /* the app has triggers: apply through the guards */
+	char *master_id;
 	hs_master *m;
 	char *site, *user, *master;
 	int64_t pulled, clock, clock_seq;
@@ -54,10 +63,11 @@ typedef struct sync_ctx {
 	hs_rowset resolutions;
 	hs_rowset blocks; /* number blocks reserved in this sync */
 	hs_pull pull;
-	hs_merge_stats ms;
+	hs_merge_stats mstats;
 	int64_t *pulled_rows;
 	int64_t pulled_total, pushed_total;
 	int master_committed;
+	int applied; /* the pull is in too: only left-out tables failed */
 	int retention_days; /* the office's history retention */
 	int no_log; /* write no sync_log row (another sync is running) */
 	char *token; /* issued by this sync, saved with the pull */
@@ -120,16 +130,17 @@ static void stamp(hs_rowchange *rc, int col, sqlite3_value *v, int64_t hlc,
 }
 
 /*
- * Fill updated_at and updated_by (contract 3.2) of a pushed row when the
- * app did not write them in this change: updated_at is when the change
- * was made (ISO-8601 UTC), updated_by this replica's user. write_back
- * puts them in the local row. Rows there before tracking are not
- * stamped: nobody here wrote them.
+ * init --stamp (contract 3.2): fill updated_at and updated_by of a pushed
+ * row when the app did not write them in this change, in the format each
+ * column holds (stamp.h): updated_at is when the change was made,
+ * updated_by this replica's user. write_back puts them in the local row.
+ * Rows there before tracking are not stamped: nobody here wrote them.
  */
 static int stamp_bookkeeping(sync_ctx *c, hs_rowchange *rc)
 {
 	const hs_table *t = &c->s.t[rc->table];
-	int ua = hs_table_col(t, "updated_at"), ub = hs_table_col(t, "updated_by");
+	int ua = t->stamp_at ? hs_table_col(t, "updated_at") : -1;
+	int ub = t->stamp_by ? hs_table_col(t, "updated_by") : -1;
 	int64_t hlc = rc->row_hlc, base = rc->row_base;
 	if (!rc->alive || rc->existing || (ua < 0 && ub < 0))
 		return SQLITE_OK;
@@ -151,9 +162,7 @@ static int stamp_bookkeeping(sync_ctx *c, hs_rowchange *rc)
 	if (ua >= 0 && (rc->inserted ? sqlite3_value_type(rc->vals[ua]) ==
 					       SQLITE_NULL
 				     : !rc->changed[ua])) {
-		char when[32];
-		hs_iso_time(hlc >> 16, when);
-		sqlite3_value *v = hs_value_text(c->select1, when);
+		sqlite3_value *v = hs_stamp_value(c->select1, t->stamp_at, hlc >> 16);
 		if (!v)
 			return SQLITE_NOMEM;
 		stamp(rc, ua, v, hlc, base);
@@ -196,7 +205,7 @@ static int build_push(sync_ctx *c)
 		goto cleanup;
 	}
 	for (int i = 0; i < c->s.n; i++)
-		if ((sr = hs_applier_prepare(&ap[i], r->db, &c->s.t[i], hs_now_ms(r))) != SQLITE_OK)
+		if ((sr = hs_applier_prepare(&ap[i], r->db, &c->s.t[i], NULL, 0)) != SQLITE_OK)
 			goto sqlfail;
 	sr = hs_prepare(r->db, &q, "SELECT id, tbl, op, mask, wall, base, k1, k2,"
 				   " k3, k4 FROM hubsync_changes WHERE id > ?1"
@@ -318,7 +327,8 @@ static int resend_all(sync_ctx *c)
 {
 	int sr = hs_exec(c->r->db, "BEGIN IMMEDIATE");
 	for (int i = 0; sr == SQLITE_OK && i < c->s.n; i++)
-		sr = hs_capture_existing(c->r->db, &c->s.t[i], hs_now_ms(c->r));
+		sr = hs_capture_queue(c->r->db, &c->s.t[i], HS_OP_EXISTING, -1,
+				      hs_now_ms(c->r), 0, NULL);
 	if (sr == SQLITE_OK)
 		sr = hs_exec(c->r->db, "COMMIT");
 	if (sr != SQLITE_OK) {
@@ -401,6 +411,113 @@ out:
 	return rc;
 }
 
+/* The default value of master column col of mt (evaluated on the
+ * master), or a NULL value. */
+static sqlite3_value *master_default(sync_ctx *c, const hs_table *mt, int col)
+{
+	sqlite3 *mdb = hs_master_db(c->m);
+	char *d = hs_column_default(mdb, mt->name, mt->cols[col]);
+	sqlite3_value *v = NULL;
+	sqlite3_stmt *st;
+	hs_buf q;
+	hs_buf_init(&q);
+	hs_buf_printf(&q, "SELECT %s", d ? d : "NULL");
+	if (!q.oom && hs_prepare(mdb, &st, q.s) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_value_dup(sqlite3_column_value(st, 0));
+		sqlite3_finalize(st);
+	}
+	if (!v)
+		v = hs_value_blob(c->select1, SQLITE_NULL, NULL, 0);
+	hs_buf_free(&q);
+	free(d);
+	return v;
+}
+
+/* The master's table for each of ours (made or widened as needed) and
+ * how their columns match by name. */
+static int map_tables(sync_ctx *c)
+{
+	hs_replica *r = c->r;
+	int n = c->s.n, rc;
+	c->ms.t = calloc(hs_count(n), sizeof(hs_table));
+	c->from = calloc(hs_count(n), sizeof(int *));
+	c->to = calloc(hs_count(n), sizeof(int *));
+	c->dflt = calloc(hs_count(n), sizeof(sqlite3_value **));
+	if (!c->ms.t || !c->from || !c->to || !c->dflt)
+		return hs_fail(r, HS_ERROR, "out of memory");
+	for (int i = 0; i < n; i++) {
+		const hs_table *t = &c->s.t[i];
+		hs_table *mt = &c->ms.t[i];
+		if ((rc = hs_master_ensure_table(c->m, r->db, t, mt, &c->err)))
+			return hs_fail(r, rc, "%s", c->err.s);
+		c->ms.n++;
+		mt->id = t->id;
+		c->from[i] = calloc(hs_count(mt->ncols), sizeof(int));
+		c->to[i] = calloc(hs_count(t->ncols), sizeof(int));
+		c->dflt[i] = calloc(hs_count(mt->ncols), sizeof(sqlite3_value *));
+		if (!c->from[i] || !c->to[i] || !c->dflt[i])
+			return hs_fail(r, HS_ERROR, "out of memory");
+		for (int j = 0; j < mt->ncols; j++) {
+			c->from[i][j] = hs_table_col(t, mt->cols[j]);
+			if (c->from[i][j] < 0 &&
+			    !(c->dflt[i][j] = master_default(c, mt, j)))
+				return hs_fail(r, HS_ERROR, "out of memory");
+		}
+		for (int k = 0; k < t->ncols; k++)
+			c->to[i][k] = hs_table_col(mt, t->cols[k]);
+	}
+	return HS_OK;
+}
+
+static void unmap_tables(sync_ctx *c)
+{
+	for (int i = 0; i < c->s.n; i++) {
+		for (int j = 0; c->dflt && c->dflt[i] && j < c->ms.t[i].ncols; j++)
+			sqlite3_value_free(c->dflt[i][j]);
+		if (c->dflt)
+			free(c->dflt[i]);
+		if (c->from)
+			free(c->from[i]);
+		if (c->to)
+			free(c->to[i]);
+	}
+	free(c->dflt);
+	free(c->from);
+	free(c->to);
+	hs_schema_clear(&c->ms);
+}
+
+/* The push in the master's column layout. */
+static int reshape_push(sync_ctx *c)
+{
+	for (size_t i = 0; i < c->push.n; i++) {
+		hs_rowchange *rc = &c->push.rows[i];
+		int sr = hs_rowchange_reshape(rc, c->ms.t[rc->table].ncols,
+					      c->from[rc->table], c->dflt[rc->table]);
+		if (sr != SQLITE_OK)
+			return hs_fail(c->r, HS_ERROR, "out of memory");
+	}
+	return HS_OK;
+}
+
+/* The master must be the one this PC synced with: a copy or a restored
+ * backup is, a master made anew (or another office's) is not. */
+static int check_master_id(sync_ctx *c)
+{
+	char *mine = hs_meta_get(c->r->db, "master_id");
+	int rc = HS_OK;
+	c->master_id = hs_master_id(c->m);
+	if (mine && c->master_id && strcmp(mine, c->master_id) != 0)
+		rc = hs_fail(c->r, HS_ECORRUPT, "the master %s is not the one %s "
+			     "synced with (it was made anew or is another "
+			     "office's): nothing was sent; check the path, or "
+			     "restore the master from a backup", c->master,
+			     c->r->path);
+	free(mine);
+	return rc;
+}
+
 /* Steps 1-3: everything that happens under the master lock. */
 static int exchange_with_master(sync_ctx *c)
 {
@@ -414,12 +531,11 @@ static int exchange_with_master(sync_ctx *c)
 	rc = hs_master_open(&c->m, c->master, 0, timeout, &c->err);
 	if (rc != 0)
 		return hs_fail(r, rc, "%s", c->err.s);
-	for (int i = 0; i < c->s.n; i++)
-		if ((rc = hs_master_ensure_table(c->m, &c->s.t[i], NULL, &c->err)))
-			return hs_fail(r, rc, "%s", c->err.s);
 	rc = hs_master_begin(c->m, &c->err);
 	if (rc != 0)
 		return hs_fail(r, rc, "%s", c->err.s);
+	if ((rc = check_master_id(c)) != HS_OK || (rc = map_tables(c)) != HS_OK)
+		return rc;
 	/* The master restored from a backup: its sequence may be below our
 	 * watermark, or already past it again after other PCs' pushes;
 	 * either way what we sent since the backup is gone from it. */
@@ -434,11 +550,11 @@ static int exchange_with_master(sync_ctx *c)
 		return c->err.len ? hs_fail(r, rc, "%s", c->err.s) : rc;
 	if (c->master_restored && (rc = resend_all(c)) != HS_OK)
 		return rc;
-	if ((rc = build_push(c)) != HS_OK)
+	if ((rc = build_push(c)) != HS_OK || (rc = reshape_push(c)) != HS_OK)
 		return rc;
 	progress(c, "push", NULL, (int64_t)c->push.n);
-	rc = hs_master_merge(c->m, &c->s, &c->push, c->local_max, hs_now_ms(r),
-			     &c->ms, &c->err);
+	rc = hs_master_merge(c->m, &c->ms, &c->push, c->local_max, hs_now_ms(r),
+			     &c->mstats, &c->err);
 	if (rc == 0 && c->resolutions.n)
 		rc = hs_master_resolve(c->m, &c->resolutions, &c->err);
 	if (rc == 0)
@@ -461,7 +577,7 @@ static int exchange_with_master(sync_ctx *c)
 	/* The master stays locked: its rows are streamed into the replica
 	 * (apply_pull), then it is closed. */
 	for (int i = 0; i < c->s.n; i++)
-		c->pushed_total += c->ms.pushed[i];
+		c->pushed_total += c->mstats.pushed[i];
 	return HS_OK;
 }
 
@@ -509,6 +625,8 @@ typedef struct apply_ctx {
 	int64_t done;
 	hs_changeset later;     /* rows that met a UNIQUE value, to retry */
 	int retrying;
+	hs_rowchange view;      /* a pulled row in our column layout */
+	const unsigned char *only; /* catching up: only these columns */
 } apply_ctx;
 
 /* Keep a copy of rc to apply after the others: the UNIQUE value it takes
@@ -556,11 +674,10 @@ static int park_rows(apply_ctx *x)
 	return sr;
 }
 
-/* Apply one pulled row (hs_pull_fn): skip what the app changed meanwhile
- * (the master decides it with the next push), else write it. */
-static int apply_row(void *ctx, hs_rowchange *rc)
+/* Apply one pulled row in our layout: skip what the app changed
+ * meanwhile (the master decides it with the next push), else write it. */
+static int apply_local(apply_ctx *x, hs_rowchange *rc)
 {
-	apply_ctx *x = ctx;
 	sync_ctx *c = x->c;
 	int ti = rc->table, whole = 0, sr = SQLITE_OK;
 
@@ -599,6 +716,81 @@ static int apply_row(void *ctx, hs_rowchange *rc)
 	return SQLITE_OK;
 }
 
+/* Apply one pulled row (hs_pull_fn), laid out as the master's table:
+ * the columns we have, by name (a column only the master has is one an
+ * app upgrade added elsewhere; this PC gets it when it upgrades). */
+static int apply_row(void *ctx, hs_rowchange *rc)
+{
+	apply_ctx *x = ctx;
+	hs_rowchange *v = &x->view;
+	const int *to = x->c->to[rc->table];
+	int any = 0;
+	if (x->only && !rc->alive)
+		return SQLITE_OK; /* a column catch-up brings values only */
+	v->table = rc->table;
+	v->ncols = x->c->s.t[rc->table].ncols;
+	v->alive = rc->alive;
+	v->foreign = rc->foreign;
+	memcpy(v->pk, rc->pk, sizeof(v->pk));
+	for (int i = 0; i < v->ncols; i++) {
+		v->changed[i] = rc->changed[to[i]] && (!x->only || x->only[i]);
+		v->vals[i] = rc->alive ? rc->vals[to[i]] : NULL;
+		any |= v->changed[i];
+	}
+	if (rc->alive && !any)
+		return SQLITE_OK;
+	return apply_local(x, v);
+}
+
+/*
+ * The pulls owed to tables (tracking.h): a column the app added here
+ * after others had filled it gets the master's values of it (whatever
+ * our watermark), a table tracked again everything since it stopped.
+ * Done entries go with this transaction.
+ */
+static int catch_up(sync_ctx *c, apply_ctx *x)
+{
+	sqlite3_stmt *st;
+	unsigned char *only = NULL;
+	int sr = hs_prepare(c->r->db, &st, "SELECT tbl, since, cols FROM"
+					   " hubsync_catchup");
+	while (sr == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+		int ti = table_index(&c->s, sqlite3_column_int(st, 0));
+		const char *cols = (const char *)sqlite3_column_text(st, 2);
+		json_t *names = cols ? json_loads(cols, 0, NULL) : NULL;
+		if (ti < 0) {
+			json_decref(names);
+			continue; /* left out of this sync */
+		}
+		free(only);
+		only = names ? calloc(hs_count(c->s.t[ti].ncols), 1) : NULL;
+		for (size_t k = 0; only && k < json_array_size(names); k++) {
+			int col = hs_table_col(&c->s.t[ti],
+					       json_string_value(json_array_get(names, k))
+						       ?: "");
+			if (col >= 0)
+				only[col] = 1;
+		}
+		json_decref(names);
+		if (cols && !only) {
+			sr = SQLITE_NOMEM;
+			break;
+		}
+		x->only = only;
+		if (hs_master_pull_table(c->m, &c->ms, ti, sqlite3_column_int64(st, 1),
+					 apply_row, x, &c->pull, &c->err) != 0)
+			sr = SQLITE_ERROR;
+		x->only = NULL;
+		int64_t v[1] = {c->s.t[ti].id};
+		if (sr == SQLITE_OK)
+			sr = hs_exec_ints(c->r->db, "DELETE FROM hubsync_catchup WHERE"
+						    " tbl = ?1", 1, v);
+	}
+	sqlite3_finalize(st);
+	free(only);
+	return sr;
+}
+
 /* Apply the rows of the pull, streamed from the master (still locked, in
  * a read transaction) into the open local write transaction. */
 static int apply_rows(sync_ctx *c)
@@ -615,12 +807,23 @@ static int apply_rows(sync_ctx *c)
 			maxcols = c->s.t[i].ncols;
 	x.ap = calloc(hs_count(c->s.n), sizeof(*x.ap));
 	x.blocked = malloc((size_t)maxcols);
-	if (!x.ap || !x.blocked)
+	x.view.changed = malloc((size_t)maxcols);
+	x.view.vals = calloc((size_t)maxcols, sizeof(sqlite3_value *));
+	if (!x.ap || !x.blocked || !x.view.changed || !x.view.vals)
 		goto cleanup;
-	for (int i = 0; i < c->s.n; i++)
-		if ((sr = hs_applier_prepare(&x.ap[i], r->db, &c->s.t[i],
-					     hs_now_ms(r))) != SQLITE_OK)
+	for (int i = 0; i < c->s.n; i++) {
+		const hs_table *t = &c->s.t[i];
+		sqlite3_value *now = t->stamp_synced
+			? hs_stamp_value(c->select1, t->stamp_synced, hs_now_ms(r))
+			: NULL;
+		sr = t->stamp_synced && !now
+			? SQLITE_NOMEM
+			: hs_applier_prepare(&x.ap[i], r->db, t, now,
+					     c->guard ? t->id : 0);
+		sqlite3_value_free(now);
+		if (sr != SQLITE_OK)
 			goto cleanup;
+	}
 	/* Did the app write anything since the push read the log? */
 	sqlite3_stmt *t1;
 	if ((sr = hs_prepare(r->db, &t1, "SELECT count(*) FROM hubsync_changes"
@@ -638,8 +841,9 @@ static int apply_rows(sync_ctx *c)
 	sr = hs_exec(hs_master_db(c->m), "BEGIN");
 	if (sr != SQLITE_OK)
 		goto cleanup;
-	if (hs_master_pull_rows(c->m, &c->s, c->pulled, apply_row, &x, &c->pull,
-				&c->err) != 0) {
+	if (hs_master_pull_rows(c->m, &c->ms, c->pulled, apply_row, &x, &c->pull,
+				&c->err) != 0 ||
+	    catch_up(c, &x) != SQLITE_OK) {
 		sr = SQLITE_ERROR;
 		if (!r->err[0])
 			hs_fail(r, HS_ERROR, "%s", c->err.s ? c->err.s : "pull failed");
@@ -653,7 +857,7 @@ static int apply_rows(sync_ctx *c)
 		hs_changeset round = x.later;
 		memset(&x.later, 0, sizeof(x.later));
 		for (size_t i = 0; sr == SQLITE_OK && i < round.n; i++)
-			sr = apply_row(&x, &round.rows[i]);
+			sr = apply_local(&x, &round.rows[i]);
 		if (sr == SQLITE_OK && x.later.n == round.n) {
 			/* No progress: the rows hold each other's values (two
 			 * numbers swapped). Take them out and put the master's
@@ -676,40 +880,62 @@ cleanup:
 			hs_applier_free(&x.ap[i]);
 	free(x.ap);
 	free(x.blocked);
+	free(x.view.changed);
+	free(x.view.vals);
 	if (sr != SQLITE_OK && !r->err[0])
 		hs_fail_sqlite(r, sr, "cannot apply pulled rows");
 	return sr;
 }
 
-/* Pushed rows written by the app get the updated_at/updated_by stamps
- * the master now has, and synced_at = now (not captured: applying is
- * set). Runs before the pulled rows, which may overwrite them. */
+/* Let hubsync's next write to the table of hubsync_tables id through the
+ * guard triggers (apply.h); sticky: all its writes until disarmed (0). */
+static int arm(sync_ctx *c, int id, int sticky)
+{
+	int64_t v[1] = {sticky ? -(int64_t)id : id};
+	return c->guard ? hs_exec_ints(c->r->db, "UPDATE hubsync_ctl SET"
+						 " armed = ?1", 1, v)
+			: SQLITE_OK;
+}
+
+/* init --stamp: pushed rows written by the app get the updated_at and
+ * updated_by stamps the master now has, and synced_at = now (not
+ * captured: applying is set). Runs before the pulled rows, which may
+ * overwrite them. Push rows are laid out as the master's tables. */
 static int write_back(sync_ctx *c)
 {
 	int sr = SQLITE_OK;
-	char now[32];
-	hs_iso_time(hs_now_ms(c->r), now);
 	for (int ti = 0; sr == SQLITE_OK && ti < c->s.n; ti++) {
-		const hs_table *t = &c->s.t[ti];
-		int ua = hs_table_col(t, "updated_at"), ub = hs_table_col(t, "updated_by");
+		const hs_table *t = &c->s.t[ti], *mt = &c->ms.t[ti];
+		int ua = t->stamp_at ? hs_table_col(mt, "updated_at") : -1;
+		int ub = t->stamp_by ? hs_table_col(mt, "updated_by") : -1;
+		int sy = t->stamp_synced && hs_table_has_column(c->r->db, t->name,
+								 "synced_at");
 		sqlite3_stmt *st = NULL;
+		sqlite3_value *now = NULL;
 		hs_buf b;
+		if (ua < 0 && ub < 0 && !sy)
+			continue;
 		hs_buf_init(&b);
 		hs_buf_puts(&b, "UPDATE ");
 		hs_buf_ident(&b, t->name);
-		hs_buf_puts(&b, " SET synced_at = ?1");
-		if (ua >= 0)
-			hs_buf_puts(&b, ", updated_at = ?2");
-		if (ub >= 0)
-			hs_buf_puts(&b, ", updated_by = ?3");
+		hs_buf_printf(&b, " SET %s%s%s%s%s", sy ? "synced_at = ?1" : "",
+			      sy && ua >= 0 ? ", " : "",
+			      ua >= 0 ? "updated_at = ?2" : "",
+			      (sy || ua >= 0) && ub >= 0 ? ", " : "",
+			      ub >= 0 ? "updated_by = ?3" : "");
 		hs_table_pk_where(t, &b, 4);
+		sr = b.oom ? SQLITE_NOMEM : hs_prepare(c->r->db, &st, b.s);
+		if (sr == SQLITE_OK && sy &&
+		    !(now = hs_stamp_value(c->select1, t->stamp_synced,
+					   hs_now_ms(c->r))))
+			sr = SQLITE_NOMEM;
 		for (size_t i = 0; sr == SQLITE_OK && i < c->push.n; i++) {
 			hs_rowchange *rc = &c->push.rows[i];
 			if (rc->table != ti || !rc->alive || rc->existing)
 				continue;
-			if (!st && (b.oom || hs_prepare(c->r->db, &st, b.s) != SQLITE_OK))
-				break; /* no synced_at column: nothing to write */
-			sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+			if ((sr = arm(c, t->id, 0)) != SQLITE_OK)
+				break;
+			sqlite3_bind_value(st, 1, now);
 			if (ua >= 0)
 				sqlite3_bind_value(st, 2, rc->vals[ua]);
 			if (ub >= 0)
@@ -720,6 +946,7 @@ static int write_back(sync_ctx *c)
 			sqlite3_reset(st);
 		}
 		sqlite3_finalize(st);
+		sqlite3_value_free(now);
 		hs_buf_free(&b);
 	}
 	if (sr != SQLITE_OK)
@@ -765,14 +992,22 @@ static int rekey(sqlite3 *db, const char *table, const char *col,
  * the push was read (those before it are dropped with this sync). */
 static int move_row(sync_ctx *c, const hs_table *t, int64_t from, int64_t to)
 {
-	int sr = rekey(c->r->db, t->name, t->cols[t->pk[0]], NULL, to, from, 0, 0);
+	int sr = arm(c, t->id, 0);
+	if (sr == SQLITE_OK)
+		sr = rekey(c->r->db, t->name, t->cols[t->pk[0]], NULL, to, from, 0, 0);
 	for (int k = 0; sr == SQLITE_OK && k < c->s.n; k++) {
 		const hs_table *child = &c->s.t[k];
-		for (int f = 0; sr == SQLITE_OK && f < child->nfk; f++)
-			if (hs_fkey_targets_key(&child->fk[f], t))
+		for (int f = 0; sr == SQLITE_OK && f < child->nfk; f++) {
+			if (!hs_fkey_targets_key(&child->fk[f], t))
+				continue;
+			sr = arm(c, child->id, 1);
+			if (sr == SQLITE_OK)
 				sr = rekey(c->r->db, child->name,
 					   child->cols[child->fk[f].col], NULL, to,
 					   from, 0, 0);
+			if (sr == SQLITE_OK)
+				sr = arm(c, 0, 0);
+		}
 	}
 	if (sr == SQLITE_OK)
 		sr = rekey(c->r->db, "hubsync_changes", "k1",
@@ -923,7 +1158,8 @@ static int apply_pull(sync_ctx *c)
 	int sr = hs_exec(r->db, "BEGIN IMMEDIATE");
 	if (sr != SQLITE_OK)
 		return hs_fail_sqlite(r, sr, "cannot write the local database");
-	sr = hs_exec(r->db, "UPDATE hubsync_ctl SET applying = 1");
+	sr = hs_exec(r->db, "UPDATE hubsync_ctl SET applying = 1, armed = 0;"
+			    " DELETE FROM hubsync_stash");
 	if (sr == SQLITE_OK)
 		sr = apply_rebases(c);
 	if (sr == SQLITE_OK)
@@ -934,7 +1170,7 @@ static int apply_pull(sync_ctx *c)
 		sr = hs_rowset_insert(r->db, "INSERT OR REPLACE INTO hubsync_conflicts("
 					     HS_CONFLICT_COLS ") VALUES(?1, ?2, ?3,"
 					     " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-					     " ?13, ?14)",
+					     " ?13, ?14, ?15, ?16)",
 				      &c->pull.conflicts);
 	if (sr == SQLITE_OK)
 		sr = hs_rowset_insert(r->db, "INSERT OR REPLACE INTO hubsync_history("
@@ -960,7 +1196,9 @@ static int apply_pull(sync_ctx *c)
 					 " hubsync_changes)", 1, &c->snap);
 	if (sr == SQLITE_OK)
 		sr = hs_exec_ints(r->db, "UPDATE hubsync_ctl SET applying = 0,"
-					 " pulled = ?1, pushed = ?2", 2, marks);
+					 " armed = 0, pulled = ?1, pushed = ?2", 2, marks);
+	if (sr == SQLITE_OK && c->master_id)
+		sr = hs_meta_set(r->db, "master_id", c->master_id);
 	if (sr == SQLITE_OK)
 		sr = hs_numbers_store(r, &c->blocks);
 	if (sr == SQLITE_OK)
@@ -1012,6 +1250,8 @@ static char *finish(sync_ctx *c, int rc, int64_t started)
 		hs_buf_puts(&msg, "Sync completed successfully");
 		if (c->warning[0])
 			hs_buf_printf(&msg, " (warning: %s)", c->warning);
+	} else if (c->applied) { /* tables left out, the others synced */
+		hs_buf_puts(&msg, r->err);
 	} else if (c->master_committed) {
 		hs_buf_printf(&msg, "Pushed %lld changes, but applying pulled "
 			      "changes failed: %s; run sync again",
@@ -1023,9 +1263,9 @@ static char *finish(sync_ctx *c, int rc, int64_t started)
 			    c->pulled_rows ? counts_json(&c->s, c->pulled_rows)
 					   : json_object());
 	json_object_set_new(stats, "pushed",
-			    c->ms.pushed ? counts_json(&c->s, c->ms.pushed)
+			    c->mstats.pushed ? counts_json(&c->s, c->mstats.pushed)
 					 : json_object());
-	json_object_set_new(stats, "conflicts", json_integer(c->ms.conflicts));
+	json_object_set_new(stats, "conflicts", json_integer(c->mstats.conflicts));
 	stats_text = json_dumps(stats, JSON_COMPACT);
 
 	hs_iso_time(hs_now_ms(r), when);
@@ -1038,7 +1278,7 @@ static char *finish(sync_ctx *c, int rc, int64_t started)
 		sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, c->pulled_total);
 		sqlite3_bind_int64(st, 4, c->pushed_total);
-		sqlite3_bind_int64(st, 5, c->ms.conflicts);
+		sqlite3_bind_int64(st, 5, c->mstats.conflicts);
 		if (rc != HS_OK || c->warning[0])
 			sqlite3_bind_text(st, 6, rc != HS_OK ? msg.s : c->warning,
 					  -1, SQLITE_STATIC);
@@ -1055,6 +1295,16 @@ static char *finish(sync_ctx *c, int rc, int64_t started)
 			dur, "status", status, "durationMs", (json_int_t)ms);
 	hs_buf_free(&msg);
 	return hs_json_dump(res);
+}
+
+/* hs_schema_load_some's filter: the tables reconcile left out. */
+static int left_out(void *ctx, const char *table)
+{
+	const hs_reconcile *rec = ctx;
+	for (int i = 0; i < rec->nskipped; i++)
+		if (strcmp(rec->skipped[i].table, table) == 0)
+			return 1;
+	return 0;
 }
 
 /*
@@ -1124,20 +1374,26 @@ int hs_replica_sync(hs_replica *r, const hs_sync_options *opts,
 	c.clock = hs_meta_get_int(r->db, "clock", 0);
 	c.clock_seq = hs_meta_get_int(r->db, "clock_seq", 0);
 	c.pulled = hs_query_int(r->db, "SELECT pulled FROM hubsync_ctl", 0, NULL);
-	if (hs_schema_load(r->db, &c.s, &c.err) != 0) {
+	r->warn[0] = 0;
+	if ((rc = hs_tracking_reconcile(r, &c.rec)) != HS_OK)
+		goto out;
+	if (c.rec.warning.len)
+		snprintf(c.warning, sizeof c.warning, "%s", c.rec.warning.s);
+	c.guard = hs_capture_app_triggers(r->db);
+	if (hs_schema_load_some(r->db, &c.s, left_out, &c.rec, &c.err) != 0) {
 		int code = hs_error_from_sqlite(sqlite3_errcode(r->db));
 		rc = hs_fail(r, code ? code : HS_ECORRUPT, "%s",
 			     c.err.s ? c.err.s : "bad schema");
 		goto out;
 	}
-	c.ms.pushed = calloc((size_t)c.s.n + 1, sizeof(int64_t));
+	c.mstats.pushed = calloc((size_t)c.s.n + 1, sizeof(int64_t));
 	c.pulled_rows = calloc((size_t)c.s.n + 1, sizeof(int64_t));
 	c.local_max = calloc((size_t)c.s.n + 1, sizeof(int64_t));
 	if (hs_select1_prepare(r->db, &c.select1) != SQLITE_OK) {
 		rc = hs_fail_sqlite(r, sqlite3_errcode(r->db), "cannot read");
 		goto out;
 	}
-	if (!c.ms.pushed || !c.pulled_rows || !c.local_max || !c.site || !c.user || !c.master) {
+	if (!c.mstats.pushed || !c.pulled_rows || !c.local_max || !c.site || !c.user || !c.master) {
 		rc = hs_fail(r, HS_ERROR, "cannot read the sync setup of %s",
 			     r->path);
 		goto out;
@@ -1145,6 +1401,11 @@ int hs_replica_sync(hs_replica *r, const hs_sync_options *opts,
 	rc = exchange_with_master(&c);
 	if (rc == HS_OK)
 		rc = apply_pull(&c);
+	if (rc == HS_OK && c.rec.nskipped) {
+		c.applied = 1;
+		rc = hs_fail(r, HS_ERROR, "%s (the other tables were synced)",
+			     c.rec.skipped[0].why);
+	}
 	progress(&c, "done", NULL, c.pulled_total + c.pushed_total);
 out:
 	if (c.m) {
@@ -1159,8 +1420,12 @@ out:
 	hs_rowset_clear(&c.resolutions);
 	hs_rowset_clear(&c.blocks);
 	hs_pull_clear(&c.pull);
+	unmap_tables(&c);
 	hs_schema_clear(&c.s);
-	free(c.ms.pushed);
+	hs_reconcile_clear(&c.rec);
+	free(c.master_id);
+	snprintf(r->warn, sizeof r->warn, "%s", c.warning);
+	free(c.mstats.pushed);
 	free(c.pulled_rows);
 	free(c.local_max);
 	free(c.token);

@@ -322,3 +322,20 @@ sqlite3_value *hs_value_blob(sqlite3_stmt *select1, int type, const void *p,
 		sqlite3_bind_null(select1, 1);
 	return select1_value(select1);
 }
+
+int hs_exec_text(sqlite3 *db, const char *sql, const char *a, const char *b)
+{
+	sqlite3_stmt *st;
+	int rc = hs_prepare(db, &st, sql);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		rc = SQLITE_OK;
+	else if (rc != SQLITE_ROW)
+		rc = sqlite3_errcode(db);
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -56,6 +56,10 @@ int hs_prepare(sqlite3 *db, sqlite3_stmt **out, const char *sql);
 int hs_step_done(sqlite3_stmt *st);
 /* Run sql once with ?1..?n bound to the n integers. SQLite code. */
 int hs_exec_ints(sqlite3 *db, const char *sql, int n, const int64_t *v);
+/* Run sql once with ?1 and ?2 bound to the texts a and b (NULL binds
+ * NULL): SQLITE_ROW if it returned a row, SQLITE_OK when done, else the
+ * error code. */
+int hs_exec_text(sqlite3 *db, const char *sql, const char *a, const char *b);
 /* Run one or more statements that return no rows. */
 int hs_exec(sqlite3 *db, const char *sql);
 /* Run a query returning one integer; dflt if no row. rc via *rc if given. */

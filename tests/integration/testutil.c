@@ -276,12 +276,15 @@ void tu_site_hs_open(tu_site *s)
 		 s->hs ? hs_replica_errmsg(s->hs) : "(no handle)");
 }
 
+int tu_init_stamp;
+
 void tu_site_init(tu_site *s, const char *master, const char *tables)
 {
 	hs_init_options o = HS_INIT_OPTIONS_INIT;
 	o.master_path = master;
 	o.user = s->name;
 	o.tables = tables;
+	o.stamp = tu_init_stamp;
 	if (!s->hs)
 		tu_site_hs_open(s);
 	int rc = hs_replica_init(s->hs, &o);

@@ -71,7 +71,9 @@ void tu_site_open(tu_site *s, const char *dir, const char *name,
 		  int64_t offset_ms);
 /* Open the hubsync handle on the site (the file must exist). */
 void tu_site_hs_open(tu_site *s);
-/* hs_replica_init with master and tables (NULL: all); user = site name. */
+/* hs_replica_init with master and tables (NULL: all); user = site name;
+ * with init --stamp when tu_init_stamp is set (0 by default). */
+extern int tu_init_stamp;
 void tu_site_init(tu_site *s, const char *master, const char *tables);
 /* hs_replica_sync, requiring success. Returns the result JSON (caller
  * frees with hs_free) when want_json, else NULL. */
