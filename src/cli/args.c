@@ -97,8 +97,11 @@ static int add_positional(cli_args *out, const char *arg)
 	const cli_spec *spec = out->spec;
 	int max = 0;
 
-	while (max < CLI_MAX_POS && spec->pos[max])
+	while (max < CLI_SPEC_POS && spec->pos[max])
 		max++;
+	/* a last name ending in "..." takes any number of arguments */
+	if (max && strstr(spec->pos[max - 1], "..."))
+		max = CLI_MAX_POS;
 	if (out->npos >= max)
 		return cli_usage_error(spec, "unexpected argument '%s'", arg);
 	out->pos[out->npos++] = arg;
@@ -178,7 +181,8 @@ int cli_args_parse(cli_args *out, const cli_spec *spec, int argc, char **argv,
 	}
 	if (out->npos < spec->min_pos) {
 		*exit_code = cli_usage_error(spec, "missing %s",
-					     spec->pos[out->npos]);
+					     spec->pos[out->npos < CLI_SPEC_POS
+							       ? out->npos : 0]);
 		return 0;
 	}
 	return 1;

@@ -15,7 +15,8 @@
 #ifndef HS_CLI_ARGS_H
 #define HS_CLI_ARGS_H
 
-#define CLI_MAX_POS 4
+#define CLI_SPEC_POS 4 /* positionals a spec names */
+#define CLI_MAX_POS 64 /* positionals given (a last "NAME..." repeats) */
 #define CLI_MAX_OPTS 8
 
 typedef struct cli_opt {
@@ -28,7 +29,8 @@ typedef struct cli_spec {
 	const char *name;     /* the command: "history" */
 	const char *synopsis; /* after the name: "DB [--json] [--limit N]" */
 	const char *about;    /* what the command does; may hold newlines */
-	const char *pos[CLI_MAX_POS]; /* names of the positionals: "DB", ... */
+	const char *pos[CLI_SPEC_POS]; /* names of the positionals: "DB", ...;
+					* a last "TABLE..." takes any number */
 	int min_pos;          /* how many positionals are required */
 	const cli_opt opts[CLI_MAX_OPTS]; /* ends at the first name == NULL */
 } cli_spec;

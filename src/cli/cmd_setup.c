@@ -3,11 +3,9 @@
  * tracking an app database and record its master) and `schedule` (the
  * scheduled sync interval).
  */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "args.h"
 #include "cli.h"
@@ -18,38 +16,25 @@
 
 static const cli_spec init_spec = {
 	"init",
-	"DB --master PATH [--user NAME] [--tables a,b,c]",
+	"DB --master PATH [--user NAME] [--tables a,b,c] [--stamp]",
 	"Start syncing the app database DB with the master database PATH.\n"
 	"DB must already exist (it may hold the app's tables and data). init\n"
-	"tracks the listed tables (default: every table; a table without a\n"
-	"primary key is refused), records the user (default: your OS account)\n"
-	"and the master (created when it does not exist yet), and queues the\n"
-	"rows already in DB for the first sync. Running it again with the same\n"
-	"master adds newly listed tables.",
+	"tracks the listed tables (default: every table, and the tables the app\n"
+	"creates later; a table without a primary key is refused, virtual\n"
+	"tables are skipped), records the user (default: your OS account) and\n"
+	"the master (created when it does not exist yet), and queues the rows\n"
+	"already in DB for the first sync. The app's tables are not changed:\n"
+	"hubsync adds only its own hubsync_* tables and triggers (and sync_log).\n"
+	"With --stamp it also keeps updated_at, updated_by and synced_at up to\n"
+	"date, adding them where a table lacks them. Running init again with\n"
+	"the same master adds newly listed tables.",
 	{ "DB" },
 	1,
 	{ { "--master", "PATH", "the shared master database (e.g. on the NAS)" },
 	  { "--user", "NAME", "who makes the changes (default: OS account)" },
-	  { "--tables", "a,b,c", "tables to sync (default: all of them)" } },
+	  { "--tables", "a,b,c", "tables to sync (default: all of them)" },
+	  { "--stamp", NULL, "maintain updated_at/updated_by/synced_at" } },
 };
-
-/* path made absolute against the current directory (the replica records
- * it, and later commands may run from elsewhere); newly allocated. */
-static char *absolute_path(const char *path)
-{
-	char cwd[PATH_MAX];
-	size_t n;
-	char *abs;
-
-	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
-		return cli_xstrdup(path);
-	while (path[0] == '.' && path[1] == '/')
-		path += 2;
-	n = strlen(cwd) + strlen(path) + 2;
-	abs = cli_xmalloc(n);
-	snprintf(abs, n, "%s/%s", cwd, path);
-	return abs;
-}
 
 /* One line saying what init did, from the status document. */
 static void print_init_summary(hs_replica *r, const char *db)
@@ -94,16 +79,18 @@ int cli_cmd_init(int argc, char **argv)
 	code = cli_replica_open("init", a.pos[0], &r);
 	if (code != CLI_EXIT_OK)
 		return code;
-	master = absolute_path(cli_args_get(&a, "--master"));
+	master = cli_absolute_path(cli_args_get(&a, "--master"));
 	opts.master_path = master;
 	opts.user = cli_args_get(&a, "--user");
 	opts.tables = cli_args_get(&a, "--tables");
+	opts.stamp = cli_args_has(&a, "--stamp");
 	rc = hs_replica_init(r, &opts);
 	if (rc != HS_OK) {
 		code = cli_replica_fail("init", r, rc);
 		goto cleanup;
 	}
 	print_init_summary(r, a.pos[0]);
+	cli_print_warning(r);
 	code = CLI_EXIT_OK;
 cleanup:
 	free(master);

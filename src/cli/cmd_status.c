@@ -127,6 +127,14 @@ static int render_status(json_t *st, const char *db)
 		field("tables:", tables);
 		free(tables);
 	}
+	json_t *un = json_object_get(st, "untrackedTables"), *u;
+	size_t i;
+	json_array_foreach(un, i, u) {
+		char line[512];
+		snprintf(line, sizeof(line), "%s (%s)", cli_json_str(u, "table"),
+			 cli_json_str(u, "reason"));
+		field(i ? "" : "not synced:", line);
+	}
 	field("user:", cli_json_str(st, "username") ? cli_json_str(st, "username")
 						    : "-");
 	field("master:", cli_json_str(st, "nasDbPath") ? cli_json_str(st, "nasDbPath")

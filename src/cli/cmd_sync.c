@@ -120,13 +120,8 @@ int cli_cmd_sync(int argc, char **argv)
 		goto cleanup;
 	}
 	if (!as_json) {
-		const char *msg = cli_json_str(res, "message");
-		const char *warn = msg ? strstr(msg, "(warning: ") : NULL;
 		print_result(res, a.pos[0]);
-		if (warn) /* "... (warning: WHAT)": people must see it */
-			fprintf(stderr, "warning: %.*s\n",
-				(int)(strlen(warn) - strlen("(warning: )")),
-				warn + strlen("(warning: "));
+		cli_print_warning(r); /* people must see it */
 	}
 	code = CLI_EXIT_OK;
 cleanup:

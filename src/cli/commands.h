@@ -10,6 +10,12 @@
 int cli_cmd_init(int argc, char **argv);
 int cli_cmd_schedule(int argc, char **argv);
 
+/* cmd_tables.c: living with the app */
+int cli_cmd_track(int argc, char **argv);
+int cli_cmd_untrack(int argc, char **argv);
+int cli_cmd_uninstall(int argc, char **argv);
+int cli_cmd_relocate(int argc, char **argv);
+
 /* cmd_sync.c */
 int cli_cmd_sync(int argc, char **argv);
 

@@ -4,9 +4,11 @@
 #include "replica.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "format.h"
@@ -104,4 +106,27 @@ cleanup:
 	hs_free(doc);
 	hs_replica_free(r);
 	return code;
+}
+
+void cli_print_warning(const hs_replica *r)
+{
+	const char *w = hs_replica_warning(r);
+	if (w && *w)
+		fprintf(stderr, "warning: %s\n", w);
+}
+
+char *cli_absolute_path(const char *path)
+{
+	char cwd[PATH_MAX];
+	size_t n;
+	char *abs;
+
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return cli_xstrdup(path);
+	while (path[0] == '.' && path[1] == '/')
+		path += 2;
+	n = strlen(cwd) + strlen(path) + 2;
+	abs = cli_xmalloc(n);
+	snprintf(abs, n, "%s/%s", cwd, path);
+	return abs;
 }

@@ -41,4 +41,11 @@ typedef int (*cli_render_fn)(json_t *doc, const char *db);
 int cli_replica_show(const char *cmd, const char *db, int as_json,
 		     cli_fetch_fn fetch, void *fetch_ctx, cli_render_fn render);
 
+/* Print the warning of r's last init or sync, if any, on stderr. */
+void cli_print_warning(const hs_replica *r);
+
+/* path made absolute against the current directory (the replica records
+ * it, and later commands may run from elsewhere); newly allocated. */
+char *cli_absolute_path(const char *path);
+
 #endif

@@ -22,9 +22,9 @@ static int is_key(const hs_table *t, int i)
 	return 0;
 }
 
-/* "c = CASE WHEN ?f THEN <src>c ELSE c END, ..." of the non-key columns;
- * returns how many. src is "excluded." or "?" (then ?i is the value). */
-static int set_list(const hs_table *t, hs_buf *b, int excluded)
+/* "c = CASE WHEN ?f THEN excluded.c ELSE c END, ..." of the non-key
+ * columns (?f = ?n+i+1); returns how many. */
+static int set_list(const hs_table *t, hs_buf *b)
 {
 	int n = t->ncols, any = 0;
 	for (int i = 0; i < n; i++) {
@@ -33,13 +33,8 @@ static int set_list(const hs_table *t, hs_buf *b, int excluded)
 		if (any++)
 			hs_buf_puts(b, ", ");
 		hs_buf_ident(b, t->cols[i]);
-		hs_buf_printf(b, " = CASE WHEN ?%d THEN ", n + i + 1);
-		if (excluded) {
-			hs_buf_puts(b, "excluded.");
-			hs_buf_ident(b, t->cols[i]);
-		} else {
-			hs_buf_printf(b, "?%d", i + 1);
-		}
+		hs_buf_printf(b, " = CASE WHEN ?%d THEN excluded.", n + i + 1);
+		hs_buf_ident(b, t->cols[i]);
 		hs_buf_puts(b, " ELSE ");
 		hs_buf_ident(b, t->cols[i]);
 		hs_buf_puts(b, " END");
@@ -81,20 +76,10 @@ static int prepare_writes(hs_applier *a, hs_buf *b)
 		if (rc != SQLITE_OK)
 			return rc;
 		hs_buf_reset(b);
-		hs_buf_puts(b, "UPDATE ");
+		hs_buf_puts(b, "SELECT 1 FROM ");
 		hs_buf_ident(b, t->name);
-		hs_buf_puts(b, " SET ");
-		int any = set_list(t, b, 0);
-		if (a->synced_at)
-			hs_buf_printf(b, "%ssynced_at = ?%d", any ? ", " : "",
-				      2 * n + 1);
-		if (!any && !a->synced_at) { /* every column is part of the key */
-			hs_buf_reset(b);
-			hs_buf_puts(b, "SELECT 1 FROM ");
-			hs_buf_ident(b, t->name);
-		}
 		hs_table_pk_where(t, b, 2 * n + 2);
-		rc = b->oom ? SQLITE_NOMEM : hs_prepare(a->db, &a->update, b->s);
+		rc = b->oom ? SQLITE_NOMEM : hs_prepare(a->db, &a->exists, b->s);
 		if (rc != SQLITE_OK)
 			return rc;
 		hs_buf_reset(b);
@@ -108,7 +93,7 @@ static int prepare_writes(hs_applier *a, hs_buf *b)
 		hs_buf_ident(b, t->cols[t->pk[i]]);
 	}
 	hs_buf_puts(b, ") DO UPDATE SET ");
-	int any = set_list(t, b, 1);
+	int any = set_list(t, b);
 	if (any && a->synced_at)
 		hs_buf_printf(b, ", synced_at = ?%d", 2 * n + 1);
 	if (!any) { /* every column is part of the key */
@@ -116,6 +101,55 @@ static int prepare_writes(hs_applier *a, hs_buf *b)
 		hs_buf_puts(b, " DO NOTHING");
 	}
 	return b->oom ? SQLITE_NOMEM : hs_prepare(a->db, &a->upsert, b->s);
+}
+
+/* The guarded UPDATE setting the non-key columns flagged in cols (and
+ * synced_at), from the cache or newly prepared; NULL when there is
+ * nothing to set. *rc receives a SQLite code. */
+static sqlite3_stmt *update_for(hs_applier *a, const unsigned char *cols,
+				int *rc)
+{
+	const hs_table *t = a->t;
+	int n = t->ncols, any = 0;
+	hs_buf b;
+	*rc = SQLITE_OK;
+	for (size_t k = 0; k < sizeof(a->updates) / sizeof(*a->updates); k++)
+		if (a->updates[k].st && !memcmp(a->updates[k].cols, cols, (size_t)n))
+			return a->updates[k].st;
+	hs_buf_init(&b);
+	hs_buf_puts(&b, "UPDATE ");
+	hs_buf_ident(&b, t->name);
+	hs_buf_puts(&b, " SET ");
+	for (int i = 0; i < n; i++) {
+		if (!cols[i] || is_key(t, i))
+			continue;
+		if (any++)
+			hs_buf_puts(&b, ", ");
+		hs_buf_ident(&b, t->cols[i]);
+		hs_buf_printf(&b, " = ?%d", i + 1);
+	}
+	if (a->synced_at)
+		hs_buf_printf(&b, "%ssynced_at = ?%d", any++ ? ", " : "", 2 * n + 1);
+	hs_table_pk_where(t, &b, 2 * n + 2);
+	struct hs_applier_update *u = &a->updates[a->next_update];
+	a->next_update = (a->next_update + 1) %
+			 (int)(sizeof(a->updates) / sizeof(*a->updates));
+	sqlite3_finalize(u->st);
+	u->st = NULL;
+	free(u->cols);
+	u->cols = NULL;
+	if (!any) {
+		hs_buf_free(&b);
+		return NULL;
+	}
+	if (b.oom || !(u->cols = malloc((size_t)n))) {
+		*rc = SQLITE_NOMEM;
+	} else {
+		memcpy(u->cols, cols, (size_t)n);
+		*rc = hs_prepare(a->db, &u->st, b.s);
+	}
+	hs_buf_free(&b);
+	return *rc == SQLITE_OK ? u->st : NULL;
 }
 
 int hs_applier_prepare(hs_applier *a, sqlite3 *db, const hs_table *t,
@@ -159,7 +193,11 @@ cleanup:
 void hs_applier_free(hs_applier *a)
 {
 	sqlite3_finalize(a->upsert);
-	sqlite3_finalize(a->update);
+	for (size_t k = 0; k < sizeof(a->updates) / sizeof(*a->updates); k++) {
+		sqlite3_finalize(a->updates[k].st);
+		free(a->updates[k].cols);
+	}
+	sqlite3_finalize(a->exists);
 	sqlite3_finalize(a->insert);
 	sqlite3_finalize(a->arm);
 	sqlite3_finalize(a->del);
@@ -195,32 +233,58 @@ static int arm(hs_applier *a)
 	return a->guard ? step_done(a->arm) : SQLITE_OK;
 }
 
+/* Bind t's key values (from a full row) at ?2n+2.. of st. */
+static void bind_row_key(hs_applier *a, sqlite3_stmt *st, sqlite3_value **vals)
+{
+	const hs_table *t = a->t;
+	for (int k = 0; k < t->npk; k++)
+		sqlite3_bind_value(st, 2 * t->ncols + 2 + k, vals[t->pk[k]]);
+}
+
 int hs_applier_upsert(hs_applier *a, sqlite3_value **vals,
 		      const unsigned char *changed)
 {
-	const hs_table *t = a->t;
+	sqlite3_stmt *up;
 	int rc;
 	if (!a->guard) {
 		bind_row(a, a->upsert, vals, changed);
-		return step_done(a->upsert);
+		if ((rc = step_done(a->upsert)) != SQLITE_OK)
+			return rc;
+		/* only a key-only table's DO NOTHING writes nothing; else
+		 * something (a guard not armed) turned it into nothing */
+		return sqlite3_changes(a->db) > 0 || a->t->npk == a->t->ncols
+			       ? SQLITE_OK
+			       : SQLITE_ABORT;
+	}
+	up = update_for(a, changed, &rc);
+	if (rc != SQLITE_OK)
+		return rc;
+	if (up) {
+		if ((rc = arm(a)) != SQLITE_OK)
+			return rc;
+		bind_row(a, up, vals, NULL);
+		bind_row_key(a, up, vals);
+		if ((rc = step_done(up)) != SQLITE_OK)
+			return rc;
+		if (sqlite3_changes(a->db) > 0)
+			return SQLITE_OK;
+	} else { /* nothing to set: only whether the row is there */
+		bind_row_key(a, a->exists, vals);
+		rc = sqlite3_step(a->exists);
+		sqlite3_reset(a->exists);
+		sqlite3_clear_bindings(a->exists);
+		if (rc == SQLITE_ROW)
+			return SQLITE_OK;
+		if (rc != SQLITE_DONE)
+			return sqlite3_errcode(a->db);
 	}
 	if ((rc = arm(a)) != SQLITE_OK)
 		return rc;
-	bind_row(a, a->update, vals, changed);
-	for (int k = 0; k < t->npk; k++)
-		sqlite3_bind_value(a->update, 2 * t->ncols + 2 + k, vals[t->pk[k]]);
-	rc = sqlite3_step(a->update);
-	int found = rc == SQLITE_ROW || sqlite3_changes(a->db) > 0;
-	sqlite3_reset(a->update);
-	sqlite3_clear_bindings(a->update);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return sqlite3_errcode(a->db);
-	if (found && rc == SQLITE_DONE)
-		return SQLITE_OK;
-	if (rc == SQLITE_ROW) /* key-only table: the row is there */
-		return SQLITE_OK;
 	bind_row(a, a->insert, vals, NULL);
-	return step_done(a->insert);
+	if ((rc = step_done(a->insert)) != SQLITE_OK)
+		return rc;
+	/* a trigger turned the write into nothing: never silently */
+	return sqlite3_changes(a->db) > 0 ? SQLITE_OK : SQLITE_ABORT;
 }
 
 static void bind_pk(sqlite3_stmt *st, const hs_table *t, sqlite3_value **pk)

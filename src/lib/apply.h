@@ -13,7 +13,15 @@ typedef struct hs_applier {
 	sqlite3_value *synced_at; /* written to synced_at of rows, or NULL */
 	int guard;            /* table id armed before each write, or 0 */
 	sqlite3_stmt *upsert; /* ?1..?n values, ?n+1..?2n apply flags */
-	sqlite3_stmt *update; /* guarded: the same as an UPDATE */
+	/* guarded: UPDATEs setting just the applied columns (the app's
+	 * "AFTER UPDATE OF col" triggers fire as they would for the app),
+	 * one per set of columns, the last few kept */
+	struct hs_applier_update {
+		unsigned char *cols; /* ncols flags */
+		sqlite3_stmt *st;    /* ?i values, ?2n+1 synced_at, ?2n+2.. key */
+	} updates[8];
+	int next_update;
+	sqlite3_stmt *exists; /* guarded: ?2n+2.. key -> a row if there */
 	sqlite3_stmt *insert; /* guarded: ?1..?n values */
 	sqlite3_stmt *arm;    /* guarded: hubsync_ctl.armed = guard */
 	sqlite3_stmt *del;    /* ?1..?npk */

@@ -367,11 +367,24 @@ int hs_capture_queue(sqlite3 *db, const hs_table *t, int op, int64_t mask,
 	return rc;
 }
 
-int hs_capture_app_triggers(sqlite3 *db)
+/* *out = 1 if the count query sql finds any. SQLite code. */
+static int any_of(sqlite3 *db, const char *sql, int *out)
 {
 	int rc;
-	int64_t n = hs_query_int(db, "SELECT count(*) FROM sqlite_master WHERE"
-				     " type = 'trigger' AND name NOT LIKE"
-				     " 'hubsync\\_%' ESCAPE '\\'", 1, &rc);
-	return rc != SQLITE_OK || n > 0;
+	*out = hs_query_int(db, sql, 0, &rc) > 0;
+	return rc;
+}
+
+int hs_capture_app_triggers(sqlite3 *db, int *out)
+{
+	return any_of(db, "SELECT count(*) FROM sqlite_master WHERE type ="
+			  " 'trigger' AND name NOT LIKE 'hubsync\\_%' ESCAPE"
+			  " '\\'", out);
+}
+
+int hs_capture_guarded(sqlite3 *db, int *out)
+{
+	return any_of(db, "SELECT count(*) FROM sqlite_master WHERE type ="
+			  " 'trigger' AND name LIKE 'hubsync\\_gins\\_%' ESCAPE"
+			  " '\\'", out);
 }

@@ -20,8 +20,11 @@ enum {
  * (needed when the database has triggers of the app's). Returns a SQLite
  * code. */
 int hs_capture_install(sqlite3 *db, const hs_table *t, int guard);
-/* 1 if db has triggers that are not hubsync's (or on error). */
-int hs_capture_app_triggers(sqlite3 *db);
+/* *out = 1 if db has triggers that are not hubsync's. SQLite code. */
+int hs_capture_app_triggers(sqlite3 *db, int *out);
+/* *out = 1 if hubsync's guard triggers are installed: its own writes to
+ * the app's tables must then be armed (apply.h). SQLite code. */
+int hs_capture_guarded(sqlite3 *db, int *out);
 /* Drop t's triggers. */
 int hs_capture_remove(sqlite3 *db, const char *table);
 /* Queue every row now in t (those matching the SQL condition where, if

@@ -525,7 +525,10 @@ int hs_master_ensure_table(hs_master *m, sqlite3 *rdb, const hs_table *t,
 	int rc = 0, sr;
 
 	memset(mt, 0, sizeof(*mt));
-	if (!hs_table_exists(m->db, t->name)) {
+	int there = hs_table_exists(m->db, t->name);
+	if (there < 0)
+		return sqlite_fail(m, err, sqlite3_errcode(m->db), "cannot read");
+	if (!there) {
 		char *sql = create_sql(rdb, t->name);
 		sr = sql ? hs_exec(m->db, sql) : SQLITE_NOMEM;
 		free(sql);
@@ -1983,6 +1986,28 @@ char *hs_master_restored_at(hs_master *m)
 		v = hs_strdup((const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	return v;
+}
+
+int hs_master_series(hs_master *m, sqlite3 *rdb, hs_buf *err)
+{
+	sqlite3_stmt *st, *ins;
+	int sr = hs_prepare(m->db, &st, "SELECT series FROM hubsync_numbers");
+	if (sr != SQLITE_OK)
+		return sqlite_fail(m, err, sr, "cannot read number series");
+	if (hs_prepare(rdb, &ins, "INSERT OR IGNORE INTO hubsync_series(series)"
+				  " VALUES(?1)") != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return 0; /* a read-only moment here: the next sync */
+	}
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		sqlite3_bind_value(ins, 1, sqlite3_column_value(st, 0));
+		hs_step_done(ins);
+		sqlite3_reset(ins);
+	}
+	sqlite3_finalize(ins);
+	sqlite3_finalize(st);
+	return sr == SQLITE_DONE ? 0
+				 : sqlite_fail(m, err, sr, "cannot read number series");
 }
 
 int hs_master_reserve(hs_master *m, const char *series, int64_t size,

@@ -97,6 +97,9 @@ int hs_master_housekeep(hs_master *m, int64_t since, int set_days,
  * had). Inside a master transaction. */
 int hs_master_reserve(hs_master *m, const char *series, int64_t size,
 		      int64_t above, int64_t *first, hs_buf *err);
+/* Add every series the master knows to the replica rdb's
+ * hubsync_series (so that the replica reserves blocks of each). */
+int hs_master_series(hs_master *m, sqlite3 *rdb, hs_buf *err);
 /* When `hubsync restore` last put a backup in place (malloc'd), or NULL. */
 char *hs_master_restored_at(hs_master *m);
 /* The master's current sequence (inside a master transaction). */

@@ -38,6 +38,10 @@ int hs_numbers_top_up(hs_replica *r, hs_master *m, hs_rowset *blocks,
 	int rc = 0;
 	if (hs_exec(r->db, NUMBERS_DDL) != SQLITE_OK)
 		return 0; /* read-only moment: the next sync tops up */
+	/* Every series the office uses, also ones this PC never drew from:
+	 * it may have to, with the share away. */
+	if ((rc = hs_master_series(m, r->db, err)) != 0)
+		return rc;
 	if (hs_prepare(r->db, &st, "SELECT s.series, s.high FROM hubsync_series s WHERE"
 				   " (SELECT coalesce(sum(last - next + 1), 0) FROM"
 				   " hubsync_blocks b WHERE b.series = s.series)"

@@ -332,14 +332,42 @@ static int check_tables(hs_replica *r, char **names, int n)
 	return HS_OK;
 }
 
+/* Of every table, leave out those the app's triggers fill from other
+ * tables (tracking.h), and say so. */
+static void leave_derived(hs_replica *r, char **names, int *n)
+{
+	hs_buf w;
+	int k = 0;
+	hs_buf_init(&w);
+	for (int i = 0; i < *n; i++) {
+		char trig[300];
+		if (!hs_tracking_fed_by(r->db, names[i], trig, sizeof trig)) {
+			names[k++] = names[i];
+			continue;
+		}
+		hs_buf_printf(&w, "%s\"%s\" (trigger %s)", w.len ? ", " : "",
+			      names[i], trig);
+		free(names[i]);
+	}
+	*n = k;
+	if (w.len)
+		hs_warn(r, "tables written by the app's triggers are kept on each "
+			"PC, up to date with the synced rows: %s; hubsync track "
+			"syncs them instead", w.s);
+	hs_buf_free(&w);
+}
+
 /* Warn when another PC already syncs with this user name. */
 static void warn_shared_user(hs_replica *r, hs_master *m, const char *user,
 			     const char *site)
 {
+	char before[sizeof r->warn];
+	snprintf(before, sizeof before, "%s", r->warn);
 	if (hs_master_user_elsewhere(m, user, site))
-		hs_warn(r, "another PC already syncs as \"%s\": conflicts still "
-			"tell the two PCs apart, but give each PC its own name "
-			"(--user) so that people can", user);
+		hs_warn(r, "%s%sanother PC already syncs as \"%s\": conflicts "
+			"still tell the two PCs apart, but give each PC its own "
+			"name (--user) so that people can", before,
+			before[0] ? "; " : "", user);
 }
 
 int hs_replica_init(hs_replica *r, const hs_init_options *opts)
@@ -385,8 +413,11 @@ int hs_replica_init(hs_replica *r, const hs_init_options *opts)
 			     r->path, old_master, r->path, master);
 		goto rollback;
 	}
-	if ((rc = table_names(r, opts->tables, &names, &n)) != HS_OK ||
-	    (rc = check_tables(r, names, n)) != HS_OK)
+	if ((rc = table_names(r, opts->tables, &names, &n)) != HS_OK)
+		goto rollback;
+	if (!opts->tables)
+		leave_derived(r, names, &n);
+	if ((rc = check_tables(r, names, n)) != HS_OK)
 		goto rollback;
 	rc = hs_master_open(&m, master, 1, 30000, &err);
 	if (rc != 0) {
@@ -415,7 +446,10 @@ int hs_replica_init(hs_replica *r, const hs_init_options *opts)
 		hs_meta_set_int(r->db, "stamp", 1);
 	}
 	stamp = (int)hs_meta_get_int(r->db, "stamp", 0);
-	guard = hs_capture_app_triggers(r->db);
+	if ((rc = hs_capture_app_triggers(r->db, &guard)) != SQLITE_OK) {
+		rc = hs_fail_sqlite(r, rc, "cannot read the database schema");
+		goto rollback;
+	}
 	for (int i = 0; i < n; i++) {
 		hs_table mt;
 		hs_table t;
@@ -438,6 +472,21 @@ int hs_replica_init(hs_replica *r, const hs_init_options *opts)
 	}
 	site = hs_meta_get(r->db, "site");
 	mid = hs_master_id(m);
+	/* The office learns of this PC now (its name is checked by the
+	 * next PC's init); the sync registers it again, as always. */
+	{
+		int64_t pushed;
+		int mrc = hs_master_begin(m, &err);
+		if (mrc == 0)
+			mrc = hs_master_register(m, site, user, &pushed, NULL, NULL,
+						 &err);
+		if (mrc == 0)
+			mrc = hs_master_commit(m, &err);
+		if (mrc != 0) {
+			rc = hs_fail(r, mrc, "%s", err.s);
+			goto rollback;
+		}
+	}
 	rc = hs_meta_set(r->db, "user", user);
 	if (rc == SQLITE_OK && mid)
 		rc = hs_meta_set(r->db, "master_id", mid);

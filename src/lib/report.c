@@ -7,6 +7,7 @@
 #include "capture.h"
 #include "json.h"
 #include "schema.h"
+#include "tracking.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,8 @@ int hs_replica_status_json(hs_replica *r, char **out)
 						   " hubsync_conflicts WHERE resolved = 0",
 					    0, NULL)));
 		json_object_set_new(o, "trackedTables", tables);
+		json_object_set_new(o, "untrackedTables",
+				    hs_tracking_untracked_json(r));
 		if (last && interval > 0) {
 			hs_iso_time(last + interval * 60000, when);
 			json_object_set_new(o, "nextSyncTime", json_string(when));

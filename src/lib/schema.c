@@ -80,7 +80,7 @@ static const char *const META_COLUMNS[][3] = {
 int hs_schema_create_meta(sqlite3 *db)
 {
 	int rc = hs_exec(db, META_DDL);
-	if (rc == SQLITE_OK && !hs_table_exists(db, "sync_log")) {
+	if (rc == SQLITE_OK && hs_table_exists(db, "sync_log") == 0) {
 		rc = hs_exec(db, SYNC_LOG_DDL);
 		if (rc == SQLITE_OK)
 			rc = hs_exec(db, "INSERT OR REPLACE INTO hubsync_meta"
@@ -103,8 +103,10 @@ int hs_schema_create_meta(sqlite3 *db)
 
 int hs_table_exists(sqlite3 *db, const char *name)
 {
-	return exists2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table'"
-			   " AND name = ?1 AND ?2 IS NULL", name, NULL);
+	int rc = hs_exec_text(db, "SELECT 1 FROM sqlite_master WHERE type ="
+				  " 'table' AND name = ?1 AND ?2 IS NULL", name,
+			      NULL);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_OK ? 0 : -1;
 }
 
 

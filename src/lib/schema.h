@@ -85,7 +85,8 @@ hs_table *hs_schema_find(const hs_schema *s, const char *name);
  * are missing, and add the columns a replica made by an older version
  * lacks. Returns a SQLite code. */
 int hs_schema_create_meta(sqlite3 *db);
-/* 1 if db has a table called name. */
+/* 1 if db has a table called name, 0 if not, -1 on a read error (never
+ * take that for "not there"). */
 int hs_table_exists(sqlite3 *db, const char *name);
 
 /* 1 if fk references parent's single-column primary key. */

@@ -754,7 +754,8 @@ static int catch_up(sync_ctx *c, apply_ctx *x)
 	unsigned char *only = NULL;
 	int sr = hs_prepare(c->r->db, &st, "SELECT tbl, since, cols FROM"
 					   " hubsync_catchup");
-	while (sr == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+	int step = SQLITE_DONE;
+	while (sr == SQLITE_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		int ti = table_index(&c->s, sqlite3_column_int(st, 0));
 		const char *cols = (const char *)sqlite3_column_text(st, 2);
 		json_t *names = cols ? json_loads(cols, 0, NULL) : NULL;
@@ -786,6 +787,8 @@ static int catch_up(sync_ctx *c, apply_ctx *x)
 			sr = hs_exec_ints(c->r->db, "DELETE FROM hubsync_catchup WHERE"
 						    " tbl = ?1", 1, v);
 	}
+	if (sr == SQLITE_OK && step != SQLITE_DONE && step != SQLITE_ROW)
+		sr = sqlite3_errcode(c->r->db);
 	sqlite3_finalize(st);
 	free(only);
 	return sr;
@@ -1166,6 +1169,10 @@ static int apply_pull(sync_ctx *c)
 		sr = write_back(c);
 	if (sr == SQLITE_OK && (sr = apply_rows(c)) != SQLITE_OK)
 		goto rollback_quiet;
+	/* An I/O error may have made SQLite roll the transaction back on
+	 * its own: then nothing after it may be written piecemeal. */
+	if (sr == SQLITE_OK && sqlite3_get_autocommit(r->db))
+		sr = SQLITE_IOERR;
 	if (sr == SQLITE_OK)
 		sr = hs_rowset_insert(r->db, "INSERT OR REPLACE INTO hubsync_conflicts("
 					     HS_CONFLICT_COLS ") VALUES(?1, ?2, ?3,"
@@ -1379,7 +1386,10 @@ int hs_replica_sync(hs_replica *r, const hs_sync_options *opts,
 		goto out;
 	if (c.rec.warning.len)
 		snprintf(c.warning, sizeof c.warning, "%s", c.rec.warning.s);
-	c.guard = hs_capture_app_triggers(r->db);
+	if ((rc = hs_capture_guarded(r->db, &c.guard)) != SQLITE_OK) {
+		rc = hs_fail_sqlite(r, rc, "cannot read the database schema");
+		goto out;
+	}
 	if (hs_schema_load_some(r->db, &c.s, left_out, &c.rec, &c.err) != 0) {
 		int code = hs_error_from_sqlite(sqlite3_errcode(r->db));
 		rc = hs_fail(r, code ? code : HS_ECORRUPT, "%s",

@@ -14,8 +14,10 @@
 #include "capture.h"
 #include "stamp.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 int hs_tracking_can_track(sqlite3 *db, const char *name, const char **why)
@@ -46,6 +48,122 @@ int hs_tracking_can_track(sqlite3 *db, const char *name, const char **why)
 		ok = 1;
 	sqlite3_finalize(st);
 	return ok;
+}
+
+/* ---- tables the app's triggers write -------------------------------- */
+
+/* The next token of SQL text at *p into tok (identifiers unquoted,
+ * strings skipped, one character for punctuation); 0 at the end. */
+static int next_token(const char **p, char *tok, size_t n)
+{
+	const char *s = *p;
+	size_t k = 0;
+	for (;;) {
+		while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+			s++;
+		if (s[0] == '-' && s[1] == '-') {
+			while (*s && *s != '\n')
+				s++;
+		} else if (s[0] == '/' && s[1] == '*') {
+			const char *e = strstr(s + 2, "*/");
+			s = e ? e + 2 : s + strlen(s);
+		} else if (*s == '\'') {
+			for (s++; *s && !(*s == '\'' && s[1] != '\''); s++)
+				if (*s == '\'')
+					s++;
+			if (*s)
+				s++;
+		} else {
+			break;
+		}
+	}
+	if (!*s)
+		return 0;
+	if (*s == '"' || *s == '`' || *s == '[') {
+		char close = *s == '[' ? ']' : *s;
+		for (s++; *s && !(*s == close && s[1] != close); s++) {
+			if (*s == close)
+				s++;
+			if (k + 1 < n)
+				tok[k++] = *s;
+		}
+		if (*s)
+			s++;
+	} else if (*s == '_' || (unsigned char)*s >= 0x80 ||
+		   (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		   (*s >= '0' && *s <= '9')) {
+		while (*s == '_' || (unsigned char)*s >= 0x80 ||
+		       (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		       (*s >= '0' && *s <= '9') || *s == '$') {
+			if (k + 1 < n)
+				tok[k++] = *s;
+			s++;
+		}
+	} else {
+		tok[k++] = *s++;
+	}
+	tok[k] = 0;
+	*p = s;
+	return 1;
+}
+
+/* The table a write statement starting at *p names, after its keyword
+ * (INSERT [OR x] INTO t, REPLACE INTO t, UPDATE [OR x] t), into tok. */
+static int write_target(const char **p, int update, char *tok, size_t n)
+{
+	if (!next_token(p, tok, n))
+		return 0;
+	if (strcasecmp(tok, "OR") == 0 && (!next_token(p, tok, n) ||
+					   !next_token(p, tok, n)))
+		return 0;
+	if (!update) {
+		if (strcasecmp(tok, "INTO") != 0 || !next_token(p, tok, n))
+			return 0;
+	}
+	const char *save = *p;
+	char dot[4];
+	if (next_token(p, dot, sizeof dot) && strcmp(dot, ".") == 0)
+		return next_token(p, tok, n); /* schema.table */
+	*p = save;
+	return 1;
+}
+
+int hs_tracking_fed_by(sqlite3 *db, const char *name, char *trigger,
+		       size_t n)
+{
+	sqlite3_stmt *st;
+	int fed = 0;
+	if (hs_prepare(db, &st, "SELECT name, tbl_name, sql FROM sqlite_master"
+				" WHERE type = 'trigger' AND name NOT LIKE"
+				" 'hubsync\\_%' ESCAPE '\\' AND tbl_name <> ?1"
+				" COLLATE NOCASE") != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	while (!fed && sqlite3_step(st) == SQLITE_ROW) {
+		const char *p = (const char *)sqlite3_column_text(st, 2);
+		char tok[256];
+		int body = 0;
+		while (!fed && p && next_token(&p, tok, sizeof tok)) {
+			if (!body) { /* the head: AFTER UPDATE OF ... ON t */
+				body = strcasecmp(tok, "BEGIN") == 0;
+				continue;
+			}
+			if (strcasecmp(tok, "INSERT") != 0 &&
+			    strcasecmp(tok, "REPLACE") != 0 &&
+			    strcasecmp(tok, "UPDATE") != 0)
+				continue;
+			int update = strcasecmp(tok, "UPDATE") == 0;
+			if (write_target(&p, update, tok, sizeof tok) &&
+			    strcasecmp(tok, name) == 0) {
+				fed = 1;
+				snprintf(trigger, n, "%s on %s",
+					 sqlite3_column_text(st, 0),
+					 sqlite3_column_text(st, 1));
+			}
+		}
+	}
+	sqlite3_finalize(st);
+	return fed;
 }
 
 /* 1 if name is hubsync's own (metadata, or the sync_log it created). */
@@ -207,11 +325,16 @@ static int untrack_one(hs_replica *r, int id, const char *name, int remember)
 	int sr = hs_capture_remove(r->db, name);
 	if (sr == SQLITE_OK && remember) {
 		sqlite3_stmt *st;
+		/* from the earliest pull the table is owed (a sync that
+		 * left it out) */
 		sr = hs_prepare(r->db, &st, "INSERT OR REPLACE INTO"
 					    " hubsync_untracked(name, pulled, at,"
-					    " added) SELECT name, (SELECT pulled FROM"
-					    " hubsync_ctl), ?2, added FROM"
-					    " hubsync_tables WHERE id = ?1");
+					    " added) SELECT name, min((SELECT pulled"
+					    " FROM hubsync_ctl), coalesce((SELECT"
+					    " min(since) FROM hubsync_catchup WHERE"
+					    " tbl = ?1 AND cols IS NULL), 1 << 62)),"
+					    " ?2, added FROM hubsync_tables WHERE"
+					    " id = ?1");
 		if (sr == SQLITE_OK) {
 			sqlite3_bind_int(st, 1, id);
 			sqlite3_bind_int64(st, 2, hs_now_ms(r));
@@ -416,7 +539,12 @@ static int follow_tracked(hs_replica *r, int guard, hs_reconcile *out)
 		const char *rec = (const char *)sqlite3_column_text(st, 2);
 		hs_table t;
 		int changed = 0, n0 = out->nskipped;
-		if (!hs_table_exists(r->db, name)) {
+		int there = hs_table_exists(r->db, name);
+		if (there < 0) {
+			sr = sqlite3_errcode(r->db);
+			break;
+		}
+		if (!there) {
 			hs_buf_printf(&out->warning, "%stable \"%s\" was dropped on "
 				      "this PC: it is no longer synced here (other "
 				      "PCs keep it)", out->warning.len ? "; " : "",
@@ -453,8 +581,10 @@ static int track_new_tables(hs_replica *r, int guard, hs_reconcile *out)
 	int stamp = (int)hs_meta_get_int(r->db, "stamp", 0);
 	const char *why;
 	for (int i = 0; sr == SQLITE_OK && i < n; i++) {
+		char trig[300];
 		if (is_tracked(r->db, names[i]) != 0 || is_untracked(r->db, names[i]) ||
-		    !hs_tracking_can_track(r->db, names[i], &why))
+		    !hs_tracking_can_track(r->db, names[i], &why) ||
+		    hs_tracking_fed_by(r->db, names[i], trig, sizeof trig))
 			continue;
 		if ((sr = hs_exec(r->db, "SAVEPOINT hs_track")) != SQLITE_OK)
 			break;
@@ -475,6 +605,20 @@ static int track_new_tables(hs_replica *r, int guard, hs_reconcile *out)
 	return sr;
 }
 
+/* A tracked table a sync leaves out misses what others change
+ * meanwhile: it is owed a pull from the watermark it had (kept when
+ * already owed one from earlier). */
+static int owe_pull(sqlite3 *db, const char *table)
+{
+	int rc = hs_exec_text(db, "INSERT INTO hubsync_catchup(tbl, since)"
+				  " SELECT t.id, c.pulled FROM hubsync_tables t,"
+				  " hubsync_ctl c WHERE t.name = ?1 AND NOT EXISTS"
+				  " (SELECT 1 FROM hubsync_catchup k WHERE k.tbl ="
+				  " t.id AND k.cols IS NULL) AND ?2 IS NULL",
+			      table, NULL);
+	return rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
 int hs_tracking_reconcile(hs_replica *r, hs_reconcile *out)
 {
 	int sr, rc;
@@ -488,18 +632,22 @@ int hs_tracking_reconcile(hs_replica *r, hs_reconcile *out)
 		return HS_OK;
 	if ((sr = hs_exec(r->db, "BEGIN IMMEDIATE")) != SQLITE_OK)
 		return hs_fail_sqlite(r, sr, "cannot write the local database");
+	int guard = 0;
 	sr = hs_schema_create_meta(r->db);
-	int guard = hs_capture_app_triggers(r->db);
+	if (sr == SQLITE_OK)
+		sr = hs_capture_app_triggers(r->db, &guard);
 	if (sr == SQLITE_OK)
 		sr = follow_tracked(r, guard, out);
+	for (int i = 0; sr == SQLITE_OK && i < out->nskipped; i++)
+		sr = owe_pull(r->db, out->skipped[i].table);
 	char *mode = hs_meta_get(r->db, "tables");
 	if (sr == SQLITE_OK && (!mode || strcmp(mode, "all") == 0))
 		sr = track_new_tables(r, guard, out);
 	free(mode);
-	if (sr == SQLITE_OK) /* our own DDL changed it too */
+	if (sr == SQLITE_OK) /* as our own DDL left it */
 		sr = hs_meta_set_int(r->db, "schema_version",
 				     hs_query_int(r->db, "PRAGMA schema_version",
-						  0, NULL) + 1);
+						  0, NULL));
 	if (sr == SQLITE_OK)
 		sr = hs_exec(r->db, "COMMIT");
 	if (sr == SQLITE_OK)
@@ -520,10 +668,19 @@ json_t *hs_tracking_untracked_json(hs_replica *r)
 	for (int i = 0; i < n; i++) {
 		if (is_tracked(r->db, names[i]) != 0)
 			continue;
-		if (is_untracked(r->db, names[i]))
+		char trig[300], fed[512];
+		if (is_untracked(r->db, names[i])) {
 			why = "untracked on this PC (hubsync track starts it again)";
-		else if (hs_tracking_can_track(r->db, names[i], &why))
+		} else if (!hs_tracking_can_track(r->db, names[i], &why)) {
+			;
+		} else if (hs_tracking_fed_by(r->db, names[i], trig, sizeof trig)) {
+			snprintf(fed, sizeof fed, "written by the app's trigger %s: "
+				 "each PC keeps its own, up to date with the synced "
+				 "rows (hubsync track syncs it instead)", trig);
+			why = fed;
+		} else {
 			why = "not in the tables given to init (hubsync track adds it)";
+		}
 		json_array_append_new(a, json_pack("{s:s, s:s}", "table", names[i],
 						   "reason", why));
 	}
@@ -548,7 +705,11 @@ int hs_replica_track(hs_replica *r, const char *const *tables, int n)
 		rc = hs_fail_sqlite(r, sr, "cannot update hubsync tables");
 		goto rollback;
 	}
-	int guard = hs_capture_app_triggers(r->db);
+	int guard = 0;
+	if ((sr = hs_capture_app_triggers(r->db, &guard)) != SQLITE_OK) {
+		rc = hs_fail_sqlite(r, sr, "cannot read the database schema");
+		goto rollback;
+	}
 	int stamp = (int)hs_meta_get_int(r->db, "stamp", 0);
 	for (int i = 0; i < n; i++) {
 		if (is_tracked(r->db, tables[i]) > 0)
@@ -637,7 +798,7 @@ static int unhook(sqlite3 *db, const char *sql)
 		const char *name = (const char *)sqlite3_column_text(st, 0);
 		const char *added = (const char *)sqlite3_column_text(st, 1);
 		sr = hs_capture_remove(db, name);
-		if (sr == SQLITE_OK && added && hs_table_exists(db, name))
+		if (sr == SQLITE_OK && added && hs_table_exists(db, name) > 0)
 			sr = drop_added(db, name, added);
 	}
 	sqlite3_finalize(st);
@@ -678,7 +839,7 @@ int hs_replica_uninstall(hs_replica *r)
 		if (sr == SQLITE_OK)
 			sr = b.oom ? SQLITE_NOMEM : b.len ? hs_exec(r->db, b.s) : SQLITE_OK;
 	}
-	if (sr == SQLITE_OK && hs_table_exists(r->db, "sqlite_sequence"))
+	if (sr == SQLITE_OK && hs_table_exists(r->db, "sqlite_sequence") > 0)
 		sr = hs_exec(r->db, "DELETE FROM sqlite_sequence WHERE name ="
 				    " 'sync_log' AND NOT EXISTS (SELECT 1 FROM"
 				    " sqlite_master WHERE name = 'sync_log')");

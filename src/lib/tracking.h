@@ -23,6 +23,13 @@
  * (a virtual table, a virtual table's shadow, no primary key, none). */
 int hs_tracking_can_track(sqlite3 *db, const char *name, const char **why);
 
+/* 1 if an app trigger on another table inserts or updates rows of table
+ * name (a derived table: an audit log, a running total); trigger gets
+ * "TRIGGER on TABLE". Such tables are each PC's own by default: the
+ * triggers keep them up to date from the synced rows on every PC. */
+int hs_tracking_fed_by(sqlite3 *db, const char *name, char *trigger,
+		       size_t n);
+
 /*
  * Start tracking table name inside the caller's write transaction: with
  * stamp, add and record the bookkeeping columns (stamp.h); record its

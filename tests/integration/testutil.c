@@ -776,3 +776,70 @@ int tu_run_cases(const tu_case *cases, size_t n, int argc, char **argv)
 	}
 	return failed ? 1 : 0;
 }
+
+/* ---- a little office ------------------------------------------------- */
+
+static const char *NET_NAMES[TU_NET_MAX] = {"alice", "bob", "carol", "dave",
+					    "erin", "frank", "grace", "heidi"};
+
+void tu_net_open(tu_net *N, int n, const char *tag, const char *schema,
+		 const char *seed)
+{
+	TU_CHECK(n > 0 && n <= TU_NET_MAX, "tu_net_open: %d PCs", n);
+	memset(N, 0, sizeof(*N));
+	N->dir = tu_tmpdir(tag);
+	N->n = n;
+	snprintf(N->master, sizeof(N->master), "%s/master.db", N->dir);
+	for (int i = 0; i < n; i++) {
+		tu_site_open(&N->s[i], N->dir, NET_NAMES[i], 0);
+		if (schema)
+			tu_exec(N->s[i].app, "%s", schema);
+		if (seed)
+			tu_exec(N->s[i].app, "%s", seed);
+	}
+}
+
+void tu_net_init(tu_net *N, const char *tables)
+{
+	for (int i = 0; i < N->n; i++) {
+		tu_now_ms += 10;
+		tu_site_init(&N->s[i], N->master, tables);
+	}
+}
+
+void tu_net_sync_all(tu_net *N, int rounds)
+{
+	for (int r = 0; r < rounds; r++)
+		for (int i = 0; i < N->n; i++) {
+			tu_now_ms += 100;
+			tu_site_sync(&N->s[i], 0);
+		}
+}
+
+void tu_net_check_converged(tu_net *N, const char *skip)
+{
+	sqlite3 *m = tu_db_open(N->master, 1);
+	for (int i = 0; i < N->n; i++) {
+		char *why = NULL;
+		if (tu_db_diff(N->s[i].app, m, skip, &why))
+			tu_fail("%s differs from the master: %s", N->s[i].name,
+				why);
+		tu_check_integrity(N->s[i].path);
+	}
+	sqlite3_close(m);
+	tu_check_integrity(N->master);
+}
+
+void tu_net_close(tu_net *N)
+{
+	for (int i = 0; i < N->n; i++)
+		tu_site_close(&N->s[i]);
+}
+
+char *tu_cell(sqlite3 *db, const char *tbl, const char *col,
+	      const char *where)
+{
+	char *v = tu_text(db, "SELECT quote(\"%w\") FROM \"%w\" WHERE %s", col,
+			  tbl, where);
+	return v ? v : strdup("(absent)");
+}

@@ -85,6 +85,39 @@ void tu_site_close(tu_site *s);
 /* Close then reopen both connections (same skew). */
 void tu_site_reopen(tu_site *s);
 
+/*
+ * A little office: a master file and n PCs (alice, bob, carol, dave,
+ * erin, frank, grace, heidi) in a temp dir, each with the app's schema
+ * (and seed rows, may be NULL) written by its app connection.
+ */
+#define TU_NET_MAX 8
+typedef struct tu_net {
+	const char *dir;
+	char master[600];
+	tu_site s[TU_NET_MAX];
+	int n;
+} tu_net;
+void tu_net_open(tu_net *N, int n, const char *tag, const char *schema,
+		 const char *seed);
+/* hs_replica_init every PC (tables: NULL for all). */
+void tu_net_init(tu_net *N, const char *tables);
+/* Everyone syncs, in index order, rounds times (requiring success). */
+void tu_net_sync_all(tu_net *N, int rounds);
+/* Every PC holds exactly the master's rows (columns in skip left out)
+ * in every table the PC has; integrity ok everywhere. */
+void tu_net_check_converged(tu_net *N, const char *skip);
+void tu_net_close(tu_net *N);
+/* quote() of one cell, malloc'd; "(absent)" when there is no row. */
+char *tu_cell(sqlite3 *db, const char *tbl, const char *col,
+	      const char *where);
+#define TU_CHECK_CELL(db, tbl, col, where, want)                              \
+	do {                                                                  \
+		char *got_ = tu_cell(db, tbl, col, where);                    \
+		TU_CHECK(!strcmp(got_, want), "%s.%s where %s: want %s, got %s", \
+			 tbl, col, where, want, got_);                        \
+		free(got_);                                                   \
+	} while (0)
+
 /* Run printf-formatted SQL (sqlite3_mprintf: %q, %Q, %w) on db; fails the
  * test on error. */
 void tu_exec(sqlite3 *db, const char *fmt, ...);
