@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "args.h"
 #include "cli.h"
@@ -129,11 +130,15 @@ static int render_status(json_t *st, const char *db)
 	}
 	json_t *un = json_object_get(st, "untrackedTables"), *u;
 	size_t i;
+	int shown = 0;
 	json_array_foreach(un, i, u) {
 		char line[512];
+		const char *why = cli_json_str(u, "reason");
+		if (why && !strncmp(why, "part of", 7))
+			continue; /* the virtual table's line says it */
 		snprintf(line, sizeof(line), "%s (%s)", cli_json_str(u, "table"),
-			 cli_json_str(u, "reason"));
-		field(i ? "" : "not synced:", line);
+			 why ? why : "?");
+		field(shown++ ? "" : "not synced:", line);
 	}
 	field("user:", cli_json_str(st, "username") ? cli_json_str(st, "username")
 						    : "-");
