@@ -1355,11 +1355,6 @@ static int merge_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 	/* A row the metadata calls alive but the table lacks (a master
 	 * edited by hand) is treated as gone. */
 	int live = rm.found ? rm.alive && found : found;
-	if (rc->alive && t->nfk && parent_deleted(m, s, rc)) {
-		/* Its parent is gone: it goes too (kept as a conflict). */
-		sr = drop_dependent(m, t, rc->vals, rc->row_hlc, now_ms, conflicts, 1);
-		goto cleanup;
-	}
 	/* An id made offline that a different row already has on the master,
 	 * one the writer had not seen: another PC's, or even its own (made
 	 * before it learnt that its earlier row got this id). Rows sent
@@ -1384,6 +1379,13 @@ static int merge_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 		found = live = 0;
 	}
 
+	/* Its parent is gone: it goes too (kept as a conflict). After the
+	 * re-keying above: a new row whose id another PC's row has must
+	 * not take that row with it. */
+	if (rc->alive && t->nfk && parent_deleted(m, s, rc)) {
+		sr = drop_dependent(m, t, rc->vals, rc->row_hlc, now_ms, conflicts, 1);
+		goto cleanup;
+	}
 	if (!rc->alive) {
 		if (!live && (!rm.found || rm.alive)) {
 			/* Never reached us: keep the delete, so that the same

@@ -26,8 +26,6 @@
  *     HS_SOAK=1                             soak: 30 seeds unless given
  *     HS_CONVERGE_OPS=5000                  operations per seed (default 2000)
  *     HS_KEEP_TMP=1                         keep the files of passing runs
- *     HS_CONVERGE_KNOWN_BUGS=1              also play and check the cases of
- *                                           the known bugs below (fails)
  *
  * The files live in /dev/shm when TMPDIR is not set (and /dev/shm is
  * writable): the master syncs with synchronous=FULL, and on a busy shared
@@ -105,19 +103,14 @@
  *    HS_EBUSY); the tickets table (n INTEGER PRIMARY KEY) in the master
  *    holds exactly the numbers drawn.
  *
- * Known library bugs, kept out of the default run (HS_CONVERGE_KNOWN_BUGS=1
- * plays them and fails):
- *  - A parent deleted on one PC while another PC adds a child to it: the
- *    child is left pointing at no parent on every replica and the master
- *    (foreign_key_check fails; no conflict is listed), and the next parent
- *    any PC makes under the freed id silently adopts it. By default the
- *    workload deletes children only.
- *  - A row inserted and deleted on one PC between two syncs (never pushed)
- *    is pushed as a delete of its id, which deletes another PC's row that
- *    has the same id (listed as a delete-vs-update conflict, so it can be
- *    restored; not silent). By default such rows are counted in the
- *    summary ("deleted by a PC that never had them"); with the flag they
- *    fail.
+ * Parent deletes (the app deletes the children it has, then the parent)
+ * while other PCs add or move children under that parent: the delete wins
+ * and takes those children along, each listed as a conflict (it can be
+ * restored); every PC keeps clean foreign keys. Such rows are counted in
+ * the summary ("dropped with a deleted parent"), never lost silently.
+ * (Until issue 8 this was kept out of the default run: a child made offline
+ * whose id another PC's row already had, pushed under a deleted parent,
+ * deleted that other row instead of being re-keyed first.)
  *  - Updates that rewrite a value with an identical one (same quote()) are
  *    not writes (nothing changed); 1 -> 1.0 is a write (type changed).
  */
@@ -254,7 +247,6 @@ typedef struct world {
 	int nnum, capnum;
 	int64_t last_num[NSITES];         /* the last number each PC drew */
 	int exhausted;                    /* offline draws refused */
-	int known_bugs;                   /* HS_CONVERGE_KNOWN_BUGS */
 } world;
 
 /* ---- PRNG (splitmix64) ---------------------------------------------- */
@@ -718,12 +710,9 @@ static int new_family_row(world *W, int s, int child, int64_t pid,
 /*
  * One app operation on the family tables: a new parent, a new child under
  * a parent this PC has, a note edited, a child moved to another parent, a
- * child deleted, or (only with HS_CONVERGE_KNOWN_BUGS=1) a parent
- * deleted with its children (the app deletes the children it has first:
- * its foreign keys are not enforced, SQLite's default).
- *
- * Parent deletes are off by default: they hit a known library bug (see
- * the top of the file).
+ * child deleted, or a parent deleted with its children (the app deletes
+ * the children it has first: its foreign keys are not enforced, SQLite's
+ * default).
  */
 static void do_family(world *W, int s)
 {
@@ -732,8 +721,6 @@ static void do_family(world *W, int s)
 	char *plabel = NULL, *clabel = NULL, *note = NULL;
 	int64_t pid = pick_family(W, db, "parents", &plabel);
 	int64_t cid = pick_family(W, db, "children", &clabel);
-	if (r >= 94 && !W->known_bugs)
-		r = 88 + r % 6; /* a child deleted instead */
 	if (r < 25 || !pid) {
 		new_family_row(W, s, 0, 0, NULL);
 	} else if (r < 55) {
@@ -1263,13 +1250,7 @@ static void check_family(world *W, sqlite3 *master)
 		} else if (f->deleted) {
 			deleted++;
 		} else if (f->listed) {
-			if (listed++ < 5 && W->known_bugs)
-				fprintf(stderr, "ROW DELETED BY A PC THAT NEVER HAD"
-					" IT (seed %" PRIu64 "): %s F%d made by %s"
-					" as id %lld (the conflicts list it)\n",
-					W->seed, f->child ? "child" : "parent",
-					i, W->sites[f->site].name,
-					(long long)f->id);
+			listed++;
 		} else if (lost++ < 5) {
 			fprintf(stderr, "LOST ROW (seed %" PRIu64 "): %s F%d made"
 				" by %s as id %lld\n", W->seed,
@@ -1279,14 +1260,12 @@ static void check_family(world *W, sqlite3 *master)
 	}
 	TU_CHECK(lost == 0, "seed %" PRIu64 ": %d parent or child row(s) lost",
 		 W->seed, lost);
-	TU_CHECK(listed == 0 || !W->known_bugs, "seed %" PRIu64 ": %d row(s)"
-		 " deleted by a PC that never had them", W->seed, listed);
 	TU_CHECK(rekeyed > 0 || W->nops < 1000, "seed %" PRIu64 ": no row"
 		 " made offline got a new id: the test did not make ids collide",
 		 W->seed);
 	printf("  family rows %d: in the master %d (%d under a new id), deleted"
-	       " by an app %d, deleted by a PC that never had them and listed"
-	       " as conflicts %d (a known bug)\n", W->nfam, present, rekeyed,
+	       " by an app %d, dropped with a deleted parent and listed as"
+	       " conflicts %d\n", W->nfam, present, rekeyed,
 	       deleted, listed);
 }
 
@@ -1325,11 +1304,10 @@ static void run_seed(uint64_t seed, int nops)
 	W->seed = seed;
 	W->rng = seed;
 	W->nops = nops;
-	W->known_bugs = (int)env_u64("HS_CONVERGE_KNOWN_BUGS", 0);
 	tu_now_ms = INT64_C(1736935200000);
 	tu_set_context("seed=%" PRIu64 " ops=%d; replay: HS_SEED=%" PRIu64
-		       " HS_CONVERGE_OPS=%d%s ./test_converge", seed, nops, seed,
-		       nops, W->known_bugs ? " HS_CONVERGE_KNOWN_BUGS=1" : "");
+		       " HS_CONVERGE_OPS=%d ./test_converge", seed, nops, seed,
+		       nops);
 	printf("seed %" PRIu64 " (%d ops)\n", seed, nops);
 	fflush(stdout);
 	W->dir = tu_tmpdir("converge");
