@@ -1458,9 +1458,19 @@ static int merge_row(hs_master *m, const hs_schema *s, hs_rowchange *rc,
 		rm.site = m->site;
 		for (int i = 0; i < t->ncols; i++) {
 			col_clock *cc = &rm.cols[i];
+			cc->seq = seq;
+			if (rc->inserted && !rc->changed[i]) {
+				/* a column the pusher does not have (an app
+				 * upgrade it has not had): its default, set
+				 * by nobody, so any write of it wins */
+				cc->hlc = 0;
+				cc->site = 0;
+				cc->vseq = 0;
+				continue;
+			}
 			cc->hlc = rc->changed[i] ? rc->hlc[i] : rc->row_hlc;
 			cc->site = m->site;
-			cc->vseq = cc->seq = seq;
+			cc->vseq = seq;
 		}
 		/* An insert's values are the row itself: the log says who
 		 * and when. Rows that were there before tracking are not an

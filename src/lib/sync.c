@@ -229,7 +229,13 @@ static int build_push(sync_ctx *c)
 		int same = cur && cur->table == ti;
 		for (int k = 0; same && k < t->npk; k++)
 			same = hs_value_same(cur->pk[k], sqlite3_column_value(q, 6 + k));
-		if (!same) {
+		/* An integer id deleted, then taken again by an insert (SQLite
+		 * hands out max + 1 again): a new row, not the old one back.
+		 * The delete travels as it is (its children go with it) and
+		 * the insert as a row of its own, which the master re-keys. */
+		int reborn = same && t->intpk && !cur->alive && !cur->born &&
+			     (op == HS_OP_INSERT || op == HS_OP_EXISTING);
+		if (!same || reborn) {
 			cur = hs_changeset_add(&c->push, ti, t->ncols);
 			if (!cur) {
 				sr = SQLITE_NOMEM;

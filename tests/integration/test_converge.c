@@ -145,33 +145,48 @@ typedef struct table_spec {
 	const char *pk[2];
 	int ncols;
 	col_spec cols[MAXCOLS]; /* the non-key columns */
+	int upcol; /* a column an app upgrade adds (not in ddl), or 0 */
 } table_spec;
 
 static const table_spec TABLES[] = {
 	{"items",
 	 "CREATE TABLE items (sku TEXT PRIMARY KEY, name TEXT, qty INTEGER,"
 	 " price REAL, image BLOB, misc)",
-	 KEY_TEXT, 1, {"sku"}, 5,
+	 KEY_TEXT, 1, {"sku"}, 6,
 	 {{"name", 't'}, {"qty", 'i'}, {"price", 'r'}, {"image", 'b'},
-	  {"misc", 'a'}}},
+	  {"misc", 'a'}, {"color", 't'}}, 5},
 	{"orders",
 	 "CREATE TABLE orders (id INTEGER PRIMARY KEY, label TEXT, total REAL,"
 	 " payload BLOB, extra)",
 	 KEY_INT, 1, {"id"}, 4,
-	 {{"label", 't'}, {"total", 'r'}, {"payload", 'b'}, {"extra", 'a'}}},
+	 {{"label", 't'}, {"total", 'r'}, {"payload", 'b'}, {"extra", 'a'}}, 0},
 	{"lines",
 	 "CREATE TABLE lines (code TEXT, n INTEGER, note TEXT, val,"
 	 " PRIMARY KEY (code, n))",
-	 KEY_COMP, 2, {"code", "n"}, 2, {{"note", 't'}, {"val", 'a'}}},
+	 KEY_COMP, 2, {"code", "n"}, 2, {{"note", 't'}, {"val", 'a'}}, 0},
 	{"kv",
 	 "CREATE TABLE kv (k TEXT PRIMARY KEY, v, flag INTEGER, bin BLOB)"
 	 " WITHOUT ROWID",
-	 KEY_TEXT, 1, {"k"}, 3, {{"v", 'a'}, {"flag", 'i'}, {"bin", 'b'}}},
+	 KEY_TEXT, 1, {"k"}, 3, {{"v", 'a'}, {"flag", 'i'}, {"bin", 'b'}}, 0},
 	{"tags",
 	 "CREATE TABLE tags (name TEXT PRIMARY KEY, code TEXT UNIQUE, note TEXT)",
-	 KEY_TEXT, 1, {"name"}, 2, {{"code", 'u'}, {"note", 't'}}},
+	 KEY_TEXT, 1, {"name"}, 2, {{"code", 'u'}, {"note", 't'}}, 0},
 };
 #define NTABLES ((int)(sizeof(TABLES) / sizeof(TABLES[0])))
+
+/* The app's own triggers (issue 8): orders stamps `extra` when its label
+ * changes (a trigger writing its own row), and items keeps a log that is
+ * each PC's own (a table the app's triggers fill: not synced by default;
+ * every PC's trigger logs what reaches it). */
+static const char *const APP_TRIGGERS =
+	"CREATE TRIGGER orders_stamp AFTER UPDATE OF label ON orders BEGIN"
+	" UPDATE orders SET extra = 'by trigger ' || NEW.label"
+	" WHERE id = NEW.id; END;"
+	"CREATE TABLE item_log (n INTEGER PRIMARY KEY AUTOINCREMENT, sku TEXT,"
+	" what TEXT);"
+	"CREATE TRIGGER items_log AFTER INSERT ON items BEGIN"
+	" INSERT INTO item_log (sku, what) VALUES (NEW.sku, 'insert'); END;";
+#define UPGRADE_SQL "ALTER TABLE items ADD COLUMN color TEXT"
 
 /* One recorded write (see the top comment). */
 typedef struct wrec {
@@ -247,6 +262,8 @@ typedef struct world {
 	int nnum, capnum;
 	int64_t last_num[NSITES];         /* the last number each PC drew */
 	int exhausted;                    /* offline draws refused */
+	int upgraded[NSITES];             /* the app upgrade ran on this PC */
+	int nupgrades, nreplaces, nupserts, nnoops;
 } world;
 
 /* ---- PRNG (splitmix64) ---------------------------------------------- */
@@ -384,13 +401,25 @@ static void world_free(world *W)
 
 /* The stored quote() values of the non-key columns of a row, or all NULL
  * pointers when the row does not exist. */
+/* 1 if db has column i of t (the upgrade column only once upgraded). */
+static int has_col(sqlite3 *db, const table_spec *t, int i)
+{
+	return !t->upcol || i != t->upcol ||
+	       tu_int(db, 0, "SELECT count(*) FROM pragma_table_info('%q')"
+			     " WHERE name = '%q'", t->name, t->cols[i].name) > 0;
+}
+
 static int read_row(sqlite3 *db, const table_spec *t, const char *pkw,
 		    char *out[MAXCOLS])
 {
 	char *sel = sqlite3_mprintf("");
+	int there[MAXCOLS];
 	for (int i = 0; i < t->ncols; i++) {
-		char *s2 = sqlite3_mprintf("%s%squote(\"%w\")", sel, i ? "," : "",
-					   t->cols[i].name);
+		there[i] = has_col(db, t, i);
+		char *s2 = there[i] ? sqlite3_mprintf("%s%squote(\"%w\")", sel,
+						       i ? "," : "",
+						       t->cols[i].name)
+				    : sqlite3_mprintf("%s%sNULL", sel, i ? "," : "");
 		sqlite3_free(sel);
 		sel = s2;
 	}
@@ -402,7 +431,7 @@ static int read_row(sqlite3 *db, const table_spec *t, const char *pkw,
 	int found = sqlite3_step(st) == SQLITE_ROW;
 	for (int i = 0; i < t->ncols; i++) {
 		out[i] = NULL;
-		if (found) {
+		if (found && there[i]) { /* NULL pointer: no such column here */
 			out[i] = strdup((const char *)sqlite3_column_text(st, i));
 			TU_CHECK(out[i] != NULL, "out of memory");
 		}
@@ -478,7 +507,7 @@ static void record_row(world *W, int site, int op, int ti, const char *pkw,
 	TU_CHECK(read_row(db, t, pkw, after), "row %s %s vanished after write",
 		 t->name, pkw);
 	for (int i = 0; i < t->ncols; i++) {
-		if (touched && !touched[i])
+		if ((touched && !touched[i]) || !after[i])
 			continue;
 		if (before && before[i] && !strcmp(before[i], after[i]))
 			continue; /* same value and type: nothing changed */
@@ -518,6 +547,8 @@ static void do_insert(world *W, int s, int ti, const char *pkw,
 	sqlite3 *db = W->sites[s].app;
 	char *cols = sqlite3_mprintf(""), *vals = sqlite3_mprintf("%s", keyvals);
 	for (int i = 0; i < t->ncols; i++) {
+		if (!has_col(db, t, i))
+			continue;
 		char *v = gen_value(W, t->cols[i].kind);
 		char *c2 = sqlite3_mprintf("%s,\"%w\"", cols, t->cols[i].name);
 		char *v2 = sqlite3_mprintf("%s,%s", vals, v);
@@ -560,30 +591,102 @@ static char *key_values(sqlite3 *db, const table_spec *t, const char *pkw)
 	return out;
 }
 
+/* The column list "k1,k2,c1,..." and values of a whole row of t for a
+ * REPLACE: the key's values, then new[i] where given, else before[i]. */
+static void whole_row(sqlite3 *db, const table_spec *t, const char *pkw,
+		      char *const before[MAXCOLS], char *const nv[MAXCOLS],
+		      char **cols, char **vals)
+{
+	*cols = sqlite3_mprintf("\"%w\"%s%s%s", t->pk[0],
+				t->npk > 1 ? ",\"" : "",
+				t->npk > 1 ? t->pk[1] : "",
+				t->npk > 1 ? "\"" : "");
+	*vals = key_values(db, t, pkw);
+	for (int i = 0; i < t->ncols; i++) {
+		if (!before[i])
+			continue; /* a column this PC does not have */
+		char *c2 = sqlite3_mprintf("%s,\"%w\"", *cols, t->cols[i].name);
+		char *v2 = sqlite3_mprintf("%s,%s", *vals, nv[i] ? nv[i] : before[i]);
+		sqlite3_free(*cols);
+		sqlite3_free(*vals);
+		*cols = c2;
+		*vals = v2;
+	}
+}
+
+/*
+ * Change some columns of an existing row, the way apps do: an UPDATE, an
+ * INSERT OR REPLACE of the whole row (not on the table with a UNIQUE
+ * column: a REPLACE there may delete another row, which this model does
+ * not play), or an upsert; sometimes a rewrite with the values it already
+ * has (no write at all). Only the columns whose stored value changed are
+ * writes. Changing an order's label fires the app's trigger that stamps
+ * its extra column (a write of this PC too), except under REPLACE (a
+ * delete and an insert: no UPDATE trigger fires).
+ */
 static void do_update(world *W, int s, int ti, const char *pkw,
 		      char *const before[MAXCOLS])
 {
 	const table_spec *t = &TABLES[ti];
-	int touched[MAXCOLS] = {0}, any = 0;
-	char *set = sqlite3_mprintf("");
+	sqlite3 *db = W->sites[s].app;
+	int touched[MAXCOLS] = {0}, any = 0, noop = chance(W, 5);
+	int mode = rndn(W, 100); /* < 60 UPDATE, < 80 REPLACE, else upsert */
+	char *nv[MAXCOLS] = {0};
+	char *set = sqlite3_mprintf(""), *sql;
+	if (mode >= 60 && mode < 80 && has_unique(t))
+		mode = 0;
 	while (!any)
-		for (int i = 0; i < t->ncols; i++)
-			if (chance(W, 40)) {
-				char *v = gen_value(W, t->cols[i].kind);
-				char *s2 = sqlite3_mprintf("%s%s\"%w\"=%s", set,
-							   any ? "," : "",
-							   t->cols[i].name, v);
-				sqlite3_free(v);
-				sqlite3_free(set);
-				set = s2;
-				touched[i] = any = 1;
-			}
-	if (app_write(W, W->sites[s].app, t, sqlite3_mprintf("UPDATE \"%w\""
-							     " SET %s WHERE %s",
-							     t->name, set, pkw)))
-		record_row(W, s, OP_UPD, ti, pkw, W->sites[s].app, before,
-			   touched);
+		for (int i = 0; i < t->ncols; i++) {
+			if (!before[i] || !chance(W, 40))
+				continue;
+			nv[i] = noop ? sqlite3_mprintf("%s", before[i])
+				     : gen_value(W, t->cols[i].kind);
+			char *s2 = sqlite3_mprintf("%s%s\"%w\"=%s", set,
+						   any ? "," : "",
+						   t->cols[i].name, nv[i]);
+			sqlite3_free(set);
+			set = s2;
+			touched[i] = any = 1;
+		}
+	if (mode < 60) {
+		sql = sqlite3_mprintf("UPDATE \"%w\" SET %s WHERE %s", t->name,
+				      set, pkw);
+	} else {
+		char *cols, *vals;
+		whole_row(db, t, pkw, before, nv, &cols, &vals);
+		if (mode < 80)
+			sql = sqlite3_mprintf("INSERT OR REPLACE INTO \"%w\" (%s)"
+					      " VALUES (%s)", t->name, cols, vals);
+		else /* targeted at the key: another UNIQUE value is an error */
+			sql = sqlite3_mprintf("INSERT INTO \"%w\" (%s) VALUES (%s)"
+					      " ON CONFLICT(\"%w\"%s%s%s) DO UPDATE"
+					      " SET %s", t->name, cols, vals,
+					      t->pk[0], t->npk > 1 ? ",\"" : "",
+					      t->npk > 1 ? t->pk[1] : "",
+					      t->npk > 1 ? "\"" : "", set);
+		sqlite3_free(cols);
+		sqlite3_free(vals);
+	}
+	W->nnoops += noop;
+	W->nreplaces += mode >= 60 && mode < 80;
+	W->nupserts += mode >= 80;
+	if (ti == 1 && touched[0] && (mode < 60 || mode >= 80))
+		touched[3] = 1; /* orders.extra, stamped by the app's trigger */
+	if (app_write(W, db, t, sql))
+		record_row(W, s, OP_UPD, ti, pkw, db, before, touched);
+	for (int i = 0; i < MAXCOLS; i++)
+		sqlite3_free(nv[i]);
 	sqlite3_free(set);
+}
+
+/* The app upgrade (a new column) on one more PC. */
+static void do_upgrade(world *W, int s)
+{
+	if (W->upgraded[s])
+		return;
+	tu_exec(W->sites[s].app, "%s", UPGRADE_SQL);
+	W->upgraded[s] = 1;
+	W->nupgrades++;
 }
 
 /* items only: change the primary key (logged as delete + insert). */
@@ -839,6 +942,7 @@ static void setup(world *W)
 			tu_exec(W->sites[s].app, "%s", TABLES[t].ddl);
 		for (int t = 0; t < NFAMILY_DDL; t++)
 			tu_exec(W->sites[s].app, "%s", FAMILY_DDL[t]);
+		tu_exec(W->sites[s].app, "%s", APP_TRIGGERS);
 	}
 	write_seed_rows(W);
 	/* Each user also has a few rows of their own before init. */
@@ -1065,15 +1169,18 @@ static int recreated_independently(const world *W, const wrec *w,
 			!had_seen(w, o);
 	}
 	for (int c = 0; fresh && c < t->ncols; c++) {
-		int from_unseen = 0;
+		int from_unseen = 0, written = 0;
 		for (int i = 0; i < W->nw && !from_unseen; i++) {
 			const wrec *o = &W->w[i];
-			from_unseen = o->tbl == w->tbl && o->col == c &&
-				      !strcmp(o->pkw, w->pkw) &&
-				      !strcmp(o->val, final[c]) &&
+			int here = o->tbl == w->tbl && o->col == c &&
+				   !strcmp(o->pkw, w->pkw);
+			written |= here;
+			from_unseen = here && !strcmp(o->val, final[c]) &&
 				      !had_seen(w, o);
 		}
-		fresh = from_unseen;
+		/* a column nobody ever wrote in this row (the upgrade's
+		 * column, inserted by an old PC) holds its default */
+		fresh = from_unseen || (!written && !strcmp(final[c], "NULL"));
 	}
 	return fresh;
 }
@@ -1151,24 +1258,47 @@ static void check_no_loss(world *W, sqlite3 *master)
 	       W->nw, in_final, overwritten, as_loser, recreated, twins);
 }
 
+static int is_family_table(const char *name);
+
+/* The tables hubsync syncs here: the app's item_log is each PC's own. */
+static int synced_table(const char *name)
+{
+	return table_index(name) >= 0 || is_family_table(name);
+}
+
 static void check_converged(world *W, sqlite3 *master)
 {
+	char **tables = tu_user_tables(W->sites[0].app);
 	for (int s = 0; s < NSITES; s++) {
-		char *why = NULL;
-		if (tu_db_diff(W->sites[s].app, master, "synced_at", &why))
-			tu_fail("seed %" PRIu64 ": %s differs from the master:"
-				" %s", W->seed, W->sites[s].name, why);
+		for (char **p = tables; *p; p++) {
+			char *why = NULL;
+			if (synced_table(*p) &&
+			    tu_table_diff(W->sites[s].app, master, *p, "synced_at",
+					  &why))
+				tu_fail("seed %" PRIu64 ": %s differs from the"
+					" master: %s", W->seed, W->sites[s].name,
+					why);
+		}
 		tu_check_integrity(W->sites[s].path);
 	}
+	tu_strv_free(tables);
 	tu_check_integrity(W->master);
-	/* The master must hold every table (a replica-only table would make
-	 * the diff above vacuous for it). */
-	char **tables = tu_user_tables(master);
+	/* The master must hold every synced table (a replica-only table
+	 * would make the diff above vacuous for it), and not the local log. */
+	tables = tu_user_tables(master);
 	int n = 0;
-	for (char **p = tables; *p; p++)
+	for (char **p = tables; *p; p++) {
 		n += table_index(*p) >= 0;
+		TU_CHECK(strcmp(*p, "item_log") != 0, "the local item_log reached"
+			 " the master");
+	}
 	tu_strv_free(tables);
 	TU_CHECK(n == NTABLES, "master holds %d of the %d tables", n, NTABLES);
+	/* every PC's log saw at least the seed items of its own inserts */
+	for (int s = 0; s < NSITES; s++)
+		TU_CHECK(tu_int(W->sites[s].app, 0, "SELECT count(*) FROM item_log")
+				 >= 6, "%s: the app's trigger did not log",
+			 W->sites[s].name);
 }
 
 /* PRAGMA foreign_key_check finds nothing in db. */
@@ -1326,6 +1456,8 @@ static void run_seed(uint64_t seed, int nops)
 			W->offline_until[s] = W->op + 100 + rndn(W, 400);
 		} else if (r < 121) {
 			W->sites[s].offset_ms = random_skew(W);
+		} else if (r < 123) {
+			do_upgrade(W, s);
 		} else if (r < 141) {
 			do_draw(W, s);
 		} else if (r < 341) {
@@ -1335,7 +1467,10 @@ static void run_seed(uint64_t seed, int nops)
 		}
 	}
 
-	/* Everyone online; two rounds of syncs in random order. */
+	/* Everyone upgraded and online; two rounds of syncs in random
+	 * order. */
+	for (int s = 0; s < NSITES; s++)
+		do_upgrade(W, s);
 	int order[NSITES];
 	for (int s = 0; s < NSITES; s++)
 		order[s] = s;
@@ -1355,6 +1490,8 @@ static void run_seed(uint64_t seed, int nops)
 	sqlite3_close(master);
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("  app upgrades %d, REPLACEs %d, upserts %d, no-op rewrites %d\n",
+	       W->nupgrades, W->nreplaces, W->nupserts, W->nnoops);
 	printf("  ok: %d writes, %d syncs, %d conflicts listed, %.1fs\n", W->nw,
 	       W->nsyncs, W->nconflicts,
 	       (double)(t1.tv_sec - t0.tv_sec) +
