@@ -20,9 +20,10 @@ set(HS_SYSTEMD_USER_UNIT_DIR lib/systemd/user CACHE STRING
 	"where the systemd user units go, relative to the prefix")
 
 install(TARGETS hubsync_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(TARGETS hubsync_shared hubsync
-	LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-	ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(TARGETS hubsync ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+if(TARGET hubsync_shared)
+	install(TARGETS hubsync_shared LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+endif()
 install(FILES include/hubsync.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 file(GLOB HS_MAN_PAGES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/man/*.1)
