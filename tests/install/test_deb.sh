@@ -10,18 +10,7 @@ set -u
 SRC=$(cd "${1:?usage: $0 SOURCE_DIR WORK_DIR}" && pwd)
 WORK=${2:?}
 mkdir -p "$WORK" && WORK=$(cd "$WORK" && pwd)
-T=$(mktemp -d "${TMPDIR:-/tmp}/hubsync-deb.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-STEP=""
-
-fail() {
-	echo "FAIL test_deb${STEP:+ [$STEP]}: $*"
-	[ -s "$T/log" ] && { echo "--- output:"; tail -n 30 "$T/log"; }
-	exit 1
-}
-step() {
-	STEP=$*
-}
+. "$(dirname "$0")/install_lib.sh"
 
 step "make deb"
 rm -rf "$WORK/dist"

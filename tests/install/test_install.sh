@@ -17,18 +17,7 @@ BUILD=$(cd "${2:?}" && pwd)
 SRC=$(cd "${3:?}" && pwd)
 CC=${CC:-cc}
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/hubsync-install.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-STEP=""
-
-fail() {
-	echo "FAIL test_install${STEP:+ [$STEP]}: $*"
-	[ -s "$T/log" ] && { echo "--- output:"; tail -n 30 "$T/log"; }
-	exit 1
-}
-step() {
-	STEP=$*
-}
+. "$(dirname "$0")/install_lib.sh"
 for t in pkg-config sqlite3 objdump nm man "$CC"; do
 	command -v "$t" >/dev/null ||
 		fail "$t is missing; run 'sh scripts/setup.sh test'"
