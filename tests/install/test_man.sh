@@ -53,7 +53,7 @@ while IFS='	' read -r cmd summary; do
 		{ prev = $0 }
 		END { exit !found }' "$T/hubsync.1" ||
 		problem "man/hubsync.1: COMMANDS lacks '.TP', '.BR hubsync\\-$cmd (1)', '$summary'"
-	grep -q "^|.*\`hubsync $cmd[ \`]" "$SRC/README.md" ||
+	grep -q "^|.*\`hubsync ${cmd}[ \`]" "$SRC/README.md" ||
 		problem "README.md: the command table has no row for 'hubsync $cmd'"
 	"$HUBSYNC" "$cmd" --help >"$T/cmdhelp" 2>&1 ||
 		problem "hubsync $cmd --help failed"
