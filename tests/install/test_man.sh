@@ -57,9 +57,10 @@ while IFS='	' read -r cmd summary; do
 		problem "README.md: the command table has no row for 'hubsync $cmd'"
 	"$HUBSYNC" "$cmd" --help >"$T/cmdhelp" 2>&1 ||
 		problem "hubsync $cmd --help failed"
-	# Each option is an entry of OPTIONS: ".TP" then ".B --opt ..." (or
+	# Each option of the help (a line that starts with it, after blanks
+	# and "-h, ") is an entry of OPTIONS: ".TP" then ".B --opt ..." (or
 	# .BI/.BR; "-h", "--help" for the help).
-	for opt in $(grep -o -- '--[a-z][a-z-]*' "$T/cmdhelp" | sort -u); do
+	for opt in $(sed -n 's/^ *\(-h, \)\{0,1\}\(--[a-z][a-z-]*\).*/\2/p' "$T/cmdhelp" | sort -u); do
 		awk -v opt="$opt" '
 			prev == ".TP" && ($0 ~ "^\\.B[IR]? " opt "([ \"]|$)" ||
 				$0 == ".BR -h \", \" " opt) { found = 1 }
