@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DHS_WERROR=ON
 
-.PHONY: all setup build demo test test-asan bench soak fuzz clean
+.PHONY: all setup build demo test test-asan bench soak fuzz install deb clean
 
 all: build
 
@@ -44,5 +44,18 @@ fuzz: setup
 bench: build
 	./$(BUILD)/hs_bench
 
+# Install the command, the library (shared and static), hubsync.h,
+# hubsync.pc, the man pages, the systemd user unit and the docs under PREFIX;
+# DESTDIR stages them elsewhere (cmake/install.cmake lists what goes where).
+PREFIX ?= /usr/local
+install: build
+	@cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
+
+# dist/hubsync_VERSION_ARCH.deb, from a build of its own (scripts/deb.sh).
+deb: setup
+	@sh scripts/deb.sh $(BUILD)-deb dist
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(BUILD)-deb dist

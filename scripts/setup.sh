@@ -6,7 +6,8 @@
 # test also brings what the daemon's tests use: curl, Debian's chromium and
 # Node.js with npm (kept when already there, from Debian or elsewhere), and
 # playwright-core in tests/web/node_modules (npm ci, from package-lock.json),
-# and clang with libclang-rt-14-dev for the fuzz targets.
+# clang with libclang-rt-14-dev for the fuzz targets, and man-db for the
+# man page tests.
 set -eu
 what=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,6 +17,8 @@ if [ "$what" = test ]; then
 	pkgs="$pkgs valgrind curl chromium"
 	# the fuzz targets (scripts/fuzz.sh): clang and its libFuzzer runtime
 	pkgs="$pkgs clang libclang-rt-14-dev"
+	# the release tests (tests/install): man renders the man pages
+	pkgs="$pkgs man-db"
 	command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 fi

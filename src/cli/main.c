@@ -5,7 +5,10 @@
  * Adding a command: write `int cli_cmd_NAME(int argc, char **argv)` (parse
  * with args.h, report with report.h/replica.h), declare it in commands.h and
  * add one line to `commands` below. Nothing else needs to change: dispatch,
- * `hubsync --help` and `hubsync help NAME` read the table.
+ * `hubsync --help` and `hubsync help NAME` read the table. Then document it:
+ * a row in README.md's command table and a man page man/hubsync-NAME.1 (copy
+ * the page of a similar command; list it in man/hubsync.1), which the test
+ * install_man (tests/install/test_man.sh) holds to this table and --help.
  */
 #include <errno.h>
 #include <stdio.h>
