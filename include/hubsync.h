@@ -164,6 +164,15 @@ int hs_replica_conflicts_json(hs_replica *r, int include_resolved,
 int hs_replica_log_json(hs_replica *r, const char *table, const char *key,
 			const char *since, int limit, char **out);
 
+/*
+ * The office's PCs: every site that syncs with this replica's master, as
+ * of this replica's last sync (it reads offline). A JSON array, this PC
+ * first, of {"site" (its id), "user", "lastSyncTime" (ISO time or null),
+ * "thisPc" (bool), "behind" (bool: changes reached the master after its
+ * last sync)}. Before the first sync: this PC alone.
+ */
+int hs_replica_peers_json(hs_replica *r, char **out);
+
 /* Scheduled sync interval in minutes (0 = off), stored in the replica. */
 int hs_replica_schedule_get(hs_replica *r, int *minutes);
 int hs_replica_schedule_set(hs_replica *r, int minutes);

@@ -24,6 +24,7 @@
 #include "json.h"
 #include "master.h"
 #include "numbers.h"
+#include "peers.h"
 #include "rows.h"
 #include "schema.h"
 #include "stamp.h"
@@ -569,6 +570,8 @@ static int exchange_with_master(sync_ctx *c)
 		progress(c, "pull", NULL, 0);
 		rc = hs_master_pull(c->m, c->pulled, &c->pull, &c->err);
 	}
+	if (rc == 0)
+		rc = hs_master_sites(c->m, hs_now_ms(r), &c->pull.sites, &c->err);
 	if (rc == 0)
 		rc = hs_master_commit(c->m, &c->err);
 	if (rc != 0)
@@ -1208,6 +1211,8 @@ static int apply_pull(sync_ctx *c)
 		sr = hs_meta_set(r->db, "master_id", c->master_id);
 	if (sr == SQLITE_OK)
 		sr = hs_numbers_store(r, &c->blocks);
+	if (sr == SQLITE_OK)
+		sr = hs_peers_store(r->db, &c->pull.sites);
 	if (sr == SQLITE_OK)
 		sr = prune_history(c);
 	if (sr == SQLITE_OK)
