@@ -1281,11 +1281,16 @@ static char *finish(sync_ctx *c, int rc, int64_t started)
 	stats_text = json_dumps(stats, JSON_COMPACT);
 
 	hs_iso_time(hs_now_ms(r), when);
+	/* a replica set up by an older hubsync: add started_by (else the
+	 * INSERT fails as it would without this) */
+	if (!c->no_log && hs_table_exists(r->db, "hubsync_meta") &&
+	    !hs_table_has_column(r->db, "sync_log", "started_by"))
+		hs_schema_create_meta(r->db);
 	if (!c->no_log && hs_prepare(r->db, &st, "INSERT INTO sync_log(timestamp, direction,"
 				   " status, records_pulled, records_pushed,"
-				   " conflicts, error_message, duration_ms, stats)"
-				   " VALUES(?1, 'bidirectional', ?2, ?3, ?4, ?5,"
-				   " ?6, ?7, ?8)") == SQLITE_OK) {
+				   " conflicts, error_message, duration_ms, stats,"
+				   " started_by) VALUES(?1, 'bidirectional', ?2, ?3,"
+				   " ?4, ?5, ?6, ?7, ?8, ?9)") == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, when, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, c->pulled_total);
@@ -1296,6 +1301,8 @@ static char *finish(sync_ctx *c, int rc, int64_t started)
 					  -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 7, ms);
 		sqlite3_bind_text(st, 8, stats_text, -1, SQLITE_STATIC);
+		if (c->opts && c->opts->version >= 2)
+			sqlite3_bind_text(st, 9, c->opts->trigger, -1, SQLITE_STATIC);
 		sqlite3_step(st);
 	}
 	sqlite3_finalize(st);
