@@ -492,6 +492,11 @@ static void add_progress(const hsd_sched *s, json_t *obj)
 	set_time(obj, "startedAt", s->started_wall);
 	json_object_set_new(obj, "elapsedMs",
 			    json_integer(hsd_wall_ms() - s->started_wall));
+	/* how long the sync waits for another PC's lock (hubsync.h: 0 is
+	 * the library's 120000) */
+	json_object_set_new(obj, "lockWaitMs",
+			    json_integer(s->lock_timeout_ms > 0 ? s->lock_timeout_ms
+								: 120000));
 }
 
 void hsd_sched_annotate(hsd_sched *s, json_t *status)

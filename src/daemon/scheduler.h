@@ -97,7 +97,8 @@ void hsd_sched_annotate(hsd_sched *s, json_t *status);
 
 /*
  * The progress of the running sync: {"isSyncing", "trigger", "phase",
- * "table", "rows", "startedAt", "elapsedMs"}; only isSyncing when idle.
+ * "table", "rows", "startedAt", "elapsedMs", "lockWaitMs" (how long it
+ * waits for the master lock)}; only isSyncing when idle.
  * Returns a new reference, NULL when memory ran out.
  */
 json_t *hsd_sched_progress_json(hsd_sched *s);
