@@ -130,14 +130,18 @@ int hs_replica_relocate(hs_replica *r, const char *master_path);
 typedef void (*hs_progress_fn)(void *ctx, const char *phase,
 			       const char *table, int64_t rows);
 
-#define HS_SYNC_OPTIONS_VERSION 1
+#define HS_SYNC_OPTIONS_VERSION 2
 typedef struct hs_sync_options {
 	int version;
 	hs_progress_fn progress;
 	void *progress_ctx;
 	int lock_timeout_ms; /* 0: 120000; wait this long for the master lock */
+	/* version 2: what started this sync, kept in its sync_log row
+	 * (column started_by, "trigger" in the history): for example
+	 * "manual", "scheduled", "retry", "start", "command"; NULL: unknown */
+	const char *trigger;
 } hs_sync_options;
-#define HS_SYNC_OPTIONS_INIT { HS_SYNC_OPTIONS_VERSION, NULL, NULL, 0 }
+#define HS_SYNC_OPTIONS_INIT { HS_SYNC_OPTIONS_VERSION, NULL, NULL, 0, NULL }
 
 /*
  * Push local changes to the master and pull everyone else's, each in one
@@ -164,9 +168,40 @@ int hs_replica_conflicts_json(hs_replica *r, int include_resolved,
 int hs_replica_log_json(hs_replica *r, const char *table, const char *key,
 			const char *since, int limit, char **out);
 
+#define HS_LOG_OPTIONS_VERSION 1
+typedef struct hs_log_options {
+	int version;
+	const char *table; /* NULL: every table */
+	const char *key;   /* as in hs_replica_log_json; NULL: every row */
+	const char *user;  /* changes by this user only; NULL: everyone's */
+	const char *since; /* ISO time or NULL */
+	int limit;         /* <= 0: 200 */
+} hs_log_options;
+#define HS_LOG_OPTIONS_INIT { HS_LOG_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0 }
+
+/* The audit trail as hs_replica_log_json, with the filters of opts (NULL:
+ * none). HS_EINVALID for an unknown table or a bad time. */
+int hs_replica_log_query_json(hs_replica *r, const hs_log_options *opts,
+			      char **out);
+
+/*
+ * The office's PCs: every site that syncs with this replica's master, as
+ * of this replica's last sync (it reads offline). A JSON array, this PC
+ * first, of {"site" (its id), "user", "lastSyncTime" (ISO time or null),
+ * "thisPc" (bool), "behind" (bool: changes reached the master after its
+ * last sync)}. Before the first sync: this PC alone.
+ */
+int hs_replica_peers_json(hs_replica *r, char **out);
+
 /* Scheduled sync interval in minutes (0 = off), stored in the replica. */
 int hs_replica_schedule_get(hs_replica *r, int *minutes);
 int hs_replica_schedule_set(hs_replica *r, int minutes);
+
+/* Scheduled sync paused (1) or not (0), stored in the replica: while
+ * paused a daemon starts no scheduled sync or retry (a sync asked for
+ * still runs); the interval is kept. Status shows it as "paused". */
+int hs_replica_pause_get(hs_replica *r, int *paused);
+int hs_replica_pause_set(hs_replica *r, int paused);
 
 /* How long the audit log (hubsync_history) and settled conflicts are
  * kept, in days (default 90). It is an office-wide setting: it reaches

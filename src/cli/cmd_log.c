@@ -1,6 +1,6 @@
 /*
  * cmd_log.c - `hubsync log`: the audit trail of changes (local and synced),
- * newest first, filtered by table, row key and age.
+ * newest first, filtered by table, row key, user and age.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +20,7 @@
 
 static const cli_spec log_spec = {
 	"log",
-	"DB [--table T] [--key K] [--since TIME] [--limit N] [--json]",
+	"DB [--table T] [--key K] [--user U] [--since TIME] [--limit N] [--json]",
 	"Show the audit trail of DB, newest first: when, who, which table and\n"
 	"row, what changed, and whether the change is synced or still pending\n"
 	"(made here, not pushed yet).\n"
@@ -30,20 +30,15 @@ static const cli_spec log_spec = {
 	1,
 	{ { "--table", "T", "only changes to table T" },
 	  { "--key", "K", "only the row whose primary key is K (a|b: composite)" },
+	  { "--user", "U", "only changes made by user U" },
 	  { "--since", "TIME", "only changes made since TIME" },
 	  { "--limit", "N", "show at most N changes (default 200)" },
 	  { "--json", NULL, "print the changes as JSON" } },
 };
 
-typedef struct log_query {
-	const char *table, *key, *since;
-	int limit;
-} log_query;
-
 static int fetch_log(hs_replica *r, void *ctx, char **doc)
 {
-	const log_query *q = ctx;
-	return hs_replica_log_json(r, q->table, q->key, q->since, q->limit, doc);
+	return hs_replica_log_query_json(r, ctx, doc);
 }
 
 /* One column of a synced change, from its [old, new] pair: "col=new" when
@@ -174,7 +169,7 @@ static int render_log(json_t *changes, const char *db)
 
 int cli_cmd_log(int argc, char **argv)
 {
-	log_query q = { NULL, NULL, NULL, 0 };
+	hs_log_options q = HS_LOG_OPTIONS_INIT;
 	char since[40];
 	long long limit;
 	cli_args a;
@@ -195,6 +190,7 @@ int cli_cmd_log(int argc, char **argv)
 	}
 	q.table = cli_args_get(&a, "--table");
 	q.key = cli_args_get(&a, "--key");
+	q.user = cli_args_get(&a, "--user");
 	q.limit = (int)limit;
 	return cli_replica_show("log", a.pos[0], cli_args_has(&a, "--json"),
 				fetch_log, &q, render_log);

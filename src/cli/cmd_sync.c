@@ -104,6 +104,7 @@ int cli_cmd_sync(int argc, char **argv)
 
 	if (!as_json && isatty(STDERR_FILENO))
 		opts.progress = show_progress;
+	opts.trigger = "command";
 	rc = hs_replica_sync(r, &opts, &doc);
 	if (opts.progress)
 		fputs("\r\033[K", stderr); /* clear the progress line */

@@ -17,6 +17,7 @@
 
 #define HSD_MAX_INTERVAL_MIN (7 * 24 * 60)
 #define HSD_MAX_HISTORY 1000
+#define HSD_MAX_LOG 5000
 
 typedef void (*route_fn)(hsd_api *api, const hsd_request *req,
 			 hsd_reply *reply, const char *id);
@@ -102,6 +103,16 @@ static json_t *body_object(const char *body, size_t len, hsd_reply *reply)
 	return doc;
 }
 
+/* Every request that changes state sends a JSON object (at least {}):
+ * 1, or 0 with a 400 in reply. */
+static int body_is_object(const hsd_request *req, hsd_reply *reply)
+{
+	json_t *doc = body_object(req->body, req->body_len, reply);
+
+	json_decref(doc);
+	return doc != NULL;
+}
+
 /* Parse a whole decimal number in [min, max]; 0 on success. */
 static int parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 {
@@ -136,6 +147,26 @@ int hsd_api_parse_schedule(const char *body, size_t len, hsd_reply *reply,
 				HSD_MAX_INTERVAL_MIN);
 	} else {
 		*minutes = (int)json_integer_value(val);
+		rc = 0;
+	}
+	json_decref(doc);
+	return rc;
+}
+
+int hsd_api_parse_pause(const char *body, size_t len, hsd_reply *reply,
+			int *paused)
+{
+	json_t *doc = body_object(body, len, reply), *val;
+	int rc = -1;
+
+	if (!doc)
+		return -1;
+	val = json_object_get(doc, "paused");
+	if (!json_is_boolean(val)) {
+		hsd_reply_error(reply, 400,
+				"paused must be true (pause scheduled sync) or false (resume)");
+	} else {
+		*paused = json_is_true(val);
 		rc = 0;
 	}
 	json_decref(doc);
@@ -246,6 +277,88 @@ cleanup:
 	hs_replica_free(r);
 }
 
+static void put_pause(hsd_api *api, const hsd_request *req,
+		      hsd_reply *reply, const char *id)
+{
+	hs_replica *r;
+	int paused, rc;
+
+	if (hsd_api_parse_pause(req->body, req->body_len, reply, &paused) < 0)
+		return;
+	r = open_replica(api, reply);
+	if (!r)
+		return;
+	rc = hs_replica_pause_set(r, paused);
+	if (rc != HS_OK) {
+		reply_failure(reply, rc, r);
+		goto cleanup;
+	}
+	hsd_sched_set_paused(api->sched, paused);
+	hsd_reply_json(reply, 200,
+		       json_pack("{s:b,s:b}", "success", 1, "paused", paused));
+cleanup:
+	hs_replica_free(r);
+}
+
+static void get_peers(hsd_api *api, const hsd_request *req,
+		      hsd_reply *reply, const char *id)
+{
+	hs_replica *r = open_replica(api, reply);
+	char *doc = NULL;
+	int rc;
+
+	if (!r)
+		return;
+	rc = hs_replica_peers_json(r, &doc);
+	if (rc == HS_OK)
+		reply_library_doc(reply, doc);
+	else
+		reply_failure(reply, rc, r);
+	hs_replica_free(r);
+}
+
+/* GET /api/sync/log?table=&key=&user=&since=&limit= */
+static void get_log(hsd_api *api, const hsd_request *req, hsd_reply *reply,
+		    const char *id)
+{
+	hs_log_options opts = HS_LOG_OPTIONS_INIT;
+	const char *arg = hsd_request_arg(req, "limit");
+	int64_t limit = 200;
+	hs_replica *r;
+	char *doc = NULL;
+	int rc;
+
+	if (arg && parse_int(arg, 1, HSD_MAX_LOG, &limit) < 0) {
+		hsd_reply_error(reply, 400,
+				"limit must be a whole number from 1 to %d, not '%s'",
+				HSD_MAX_LOG, arg);
+		return;
+	}
+	/* an empty filter is no filter (a form's empty field) */
+	opts.table = hsd_request_arg(req, "table");
+	opts.key = hsd_request_arg(req, "key");
+	opts.user = hsd_request_arg(req, "user");
+	opts.since = hsd_request_arg(req, "since");
+	if (opts.table && !*opts.table)
+		opts.table = NULL;
+	if (opts.key && !*opts.key)
+		opts.key = NULL;
+	if (opts.user && !*opts.user)
+		opts.user = NULL;
+	if (opts.since && !*opts.since)
+		opts.since = NULL;
+	opts.limit = (int)limit;
+	r = open_replica(api, reply);
+	if (!r)
+		return;
+	rc = hs_replica_log_query_json(r, &opts, &doc);
+	if (rc == HS_OK)
+		reply_library_doc(reply, doc);
+	else
+		reply_failure(reply, rc, r);
+	hs_replica_free(r);
+}
+
 static void get_history(hsd_api *api, const hsd_request *req,
 			hsd_reply *reply, const char *id)
 {
@@ -345,6 +458,9 @@ static const route routes[] = {
 	{ "GET", "/api/sync/conflicts", get_conflicts },
 	{ "POST", "/api/sync/conflicts/*/resolve", post_resolve },
 	{ "GET", "/api/sync/progress", get_progress },
+	{ "PUT", "/api/sync/pause", put_pause },
+	{ "GET", "/api/sync/peers", get_peers },
+	{ "GET", "/api/sync/log", get_log },
 };
 
 /*
@@ -383,7 +499,8 @@ void hsd_api_handle(hsd_api *api, const hsd_request *req, hsd_reply *reply)
 			continue;
 		if (strcmp(routes[i].method, req->method) == 0) {
 			if (strcmp(req->method, "GET") == 0 ||
-			    hsd_request_check_write(req, reply))
+			    (hsd_request_check_write(req, reply) &&
+			     body_is_object(req, reply)))
 				routes[i].fn(api, req, reply, id);
 			return;
 		}

@@ -12,8 +12,15 @@
  *   GET  /api/sync/conflicts[?all=1]      3.3 conflicts (unresolved)
  *   POST /api/sync/conflicts/ID/resolve   {"keep": "local"|"remote"}
  *   GET  /api/sync/progress               the running sync's progress
+ *   PUT  /api/sync/pause                  {"paused": true|false} ->
+ *                                         {"success": true, "paused": B}
+ *   GET  /api/sync/peers                  the office's PCs (DESIGN 3.4)
+ *   GET  /api/sync/log?table=&key=&user=&since=&limit=
+ *                                         the audit trail (hubsync log)
  *   GET  /, /app.js, /style.css           the status page (assets.h)
  *
+ * Every POST and PUT sends a JSON object ({} when it has nothing to say):
+ * anything else is 400, before the handler runs.
  * Errors are {"error": "..."}: 400 bad request, 404 unknown path or
  * conflict, 405 known path with another method (Allow lists the right
  * ones), 409 a sync already running, 500 anything else.
@@ -47,5 +54,8 @@ int hsd_api_parse_schedule(const char *body, size_t len, hsd_reply *reply,
 			   int *minutes);
 int hsd_api_parse_resolve(const char *body, size_t len, hsd_reply *reply,
 			  int *keep_local);
+/*   PUT /api/sync/pause:     {"paused": true|false} -> *paused */
+int hsd_api_parse_pause(const char *body, size_t len, hsd_reply *reply,
+			int *paused);
 
 #endif

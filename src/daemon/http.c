@@ -392,6 +392,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 
+	/* The handler may wait minutes (POST /api/sync/manual waits for its
+	 * sync): no idle timeout meanwhile; setting it back restarts it. */
+	MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
 	if (check_request(h, conn, url, &reply)) {
 		req.method = strcmp(method, "HEAD") == 0 ? "GET" : method;
 		req.path = url;
@@ -401,6 +404,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		req.conn = conn;
 		hsd_api_handle(h->api, &req, &reply);
 	}
+	MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+				  (unsigned)HSD_HTTP_IDLE_TIMEOUT_S);
 	return send_reply(conn, method, url, &reply) == MHD_YES ? MHD_YES :
 								  MHD_NO;
 }
@@ -435,8 +440,9 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 int hsd_http_start(hsd_http **out, const hsd_http_options *opts,
 		   struct hsd_api *api, char *err, size_t errlen)
 {
+	/* AUTO: poll(), not select(), so descriptors above 1024 work */
 	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION |
-			     MHD_USE_INTERNAL_POLLING_THREAD |
+			     MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
 			     MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
 	listen_addr la;
@@ -461,8 +467,10 @@ int hsd_http_start(hsd_http **out, const hsd_http_options *opts,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&la.ss,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-		MHD_OPTION_CONNECTION_LIMIT, 64u,
-		MHD_OPTION_CONNECTION_TIMEOUT, 120u,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)HSD_HTTP_MAX_CONNECTIONS,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned)HSD_HTTP_MAX_PER_IP,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HSD_HTTP_IDLE_TIMEOUT_S,
 		MHD_OPTION_END);
 	if (!h->mhd) {
 		snprintf(err, errlen,

@@ -20,6 +20,16 @@
  *     it sends Origin, an Origin equal to http(s)://HOST of this server ->
  *     403. Bodies are limited to HSD_HTTP_MAX_BODY bytes -> 400.
  * Every error answer is JSON {"error": "..."}.
+ *
+ * Connections (a page left open must keep answering whatever other local
+ * programs do): a connection that sends nothing for HSD_HTTP_IDLE_TIMEOUT_S
+ * is closed (not while its request is being answered: a manual sync may
+ * take minutes); at most HSD_HTTP_MAX_CONNECTIONS at once, and at most
+ * HSD_HTTP_MAX_PER_IP from one address (every local program is 127.0.0.1,
+ * so on loopback this is the bound a local program can hold; on a LAN one
+ * PC cannot take them all). A connection beyond a limit is closed at once.
+ * One thread per connection: 600 idle ones cost threads, not CPU;
+ * poll(), so descriptors above 1024 are fine.
  */
 #ifndef HSD_HTTP_H
 #define HSD_HTTP_H
@@ -28,6 +38,9 @@
 #include <stddef.h>
 
 #define HSD_HTTP_MAX_BODY (64 * 1024)
+#define HSD_HTTP_IDLE_TIMEOUT_S 15
+#define HSD_HTTP_MAX_CONNECTIONS 600
+#define HSD_HTTP_MAX_PER_IP 400
 
 struct hsd_api;
 typedef struct hsd_http hsd_http;

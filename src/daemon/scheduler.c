@@ -37,6 +37,8 @@ struct hsd_sched {
 	int exited;
 
 	int interval_min;
+	int paused;          /* scheduled sync paused (hs_replica_pause_get) */
+	int64_t started_at;  /* wall ms when the daemon started */
 	int64_t start_due;   /* sync-at-start deadline, until it has run */
 	int64_t anchor;      /* end of the last attempt (or start) */
 	int64_t retry_due;   /* next retry after a failure */
@@ -70,6 +72,8 @@ static int64_t next_due(const hsd_sched *s)
 {
 	int64_t due;
 
+	if (s->paused)
+		return 0;
 	if (s->start_due)
 		return s->start_due;
 	if (s->interval_min <= 0)
@@ -161,6 +165,7 @@ static void run_sync(hsd_sched *s, const char *trigger)
 	opts.progress = on_progress;
 	opts.progress_ctx = s;
 	opts.lock_timeout_ms = s->lock_timeout_ms;
+	opts.trigger = trigger;
 	t0 = hsd_mono_ms();
 	rc = hs_replica_sync(s->replica, &opts, &result);
 	sync_message(rc, result, s->replica, msg, sizeof(msg));
@@ -245,13 +250,26 @@ static void run_backup(hsd_sched *s)
 				 : HSD_BACKUP_RETRY_MS);
 }
 
-/* Read the stored interval; called and returns with mu held. */
+/* Apply a pause flag; called with mu held. */
+static void set_paused(hsd_sched *s, int paused)
+{
+	if (paused == s->paused)
+		return;
+	hsd_log_info("scheduled sync %s", paused ? "paused" : "resumed");
+	s->paused = paused;
+	if (!paused)
+		s->anchor = hsd_mono_ms(); /* next one: an interval from now */
+}
+
+/* Read the stored interval and pause; called and returns with mu held. */
 static void reread_schedule(hsd_sched *s)
 {
-	int minutes = 0, rc;
+	int minutes = 0, paused = 0, rc;
 
 	pthread_mutex_unlock(&s->mu);
 	rc = hs_replica_schedule_get(s->replica, &minutes);
+	if (rc == HS_OK)
+		rc = hs_replica_pause_get(s->replica, &paused);
 	pthread_mutex_lock(&s->mu);
 	s->reread_due = hsd_mono_ms() + HSD_SCHED_REREAD_MS;
 	if (rc != HS_OK) {
@@ -263,6 +281,7 @@ static void reread_schedule(hsd_sched *s)
 		hsd_log_info("schedule changed to %d minutes", minutes);
 		s->interval_min = minutes;
 	}
+	set_paused(s, paused);
 }
 
 static void wait_until(hsd_sched *s, int64_t due_mono)
@@ -351,6 +370,8 @@ int hsd_sched_start(hsd_sched **out, const hsd_sched_options *opts,
 	rc = hs_replica_open(&s->replica, s->db_path, NULL);
 	if (rc == HS_OK)
 		rc = hs_replica_schedule_get(s->replica, &s->interval_min);
+	if (rc == HS_OK)
+		rc = hs_replica_pause_get(s->replica, &s->paused);
 	if (rc != HS_OK) {
 		snprintf(err, errlen, "%s",
 			 s->replica ? hs_replica_errmsg(s->replica) :
@@ -358,6 +379,7 @@ int hsd_sched_start(hsd_sched **out, const hsd_sched_options *opts,
 		goto cleanup;
 	}
 	s->anchor = hsd_mono_ms();
+	s->started_at = hsd_wall_ms();
 	s->reread_due = s->anchor + HSD_SCHED_REREAD_MS;
 	if (opts->sync_at_start)
 		s->start_due = s->anchor;
@@ -438,6 +460,14 @@ void hsd_sched_set_interval(hsd_sched *s, int minutes)
 	pthread_mutex_unlock(&s->mu);
 }
 
+void hsd_sched_set_paused(hsd_sched *s, int paused)
+{
+	pthread_mutex_lock(&s->mu);
+	set_paused(s, paused != 0);
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->mu);
+}
+
 /* Set key to the ISO form of wall_ms, or null when wall_ms is 0. */
 static void set_time(json_t *obj, const char *key, int64_t wall_ms)
 {
@@ -462,6 +492,11 @@ static void add_progress(const hsd_sched *s, json_t *obj)
 	set_time(obj, "startedAt", s->started_wall);
 	json_object_set_new(obj, "elapsedMs",
 			    json_integer(hsd_wall_ms() - s->started_wall));
+	/* how long the sync waits for another PC's lock (hubsync.h: 0 is
+	 * the library's 120000) */
+	json_object_set_new(obj, "lockWaitMs",
+			    json_integer(s->lock_timeout_ms > 0 ? s->lock_timeout_ms
+								: 120000));
 }
 
 void hsd_sched_annotate(hsd_sched *s, json_t *status)
@@ -471,7 +506,12 @@ void hsd_sched_annotate(hsd_sched *s, json_t *status)
 	pthread_mutex_lock(&s->mu);
 	due = next_due(s);
 	json_object_set_new(status, "isSyncing", json_boolean(s->syncing));
+	json_object_set_new(status, "paused", json_boolean(s->paused));
 	set_time(status, "nextSyncTime", due ? hsd_mono_to_wall(due) : 0);
+	json_object_set_new(status, "version", json_string(hs_version()));
+	set_time(status, "daemonStartedAt", s->started_at);
+	json_object_set_new(status, "uptimeSeconds",
+			    json_integer((hsd_wall_ms() - s->started_at) / 1000));
 	json_object_set_new(status, "offline",
 			    json_boolean(s->offline_since_wall != 0));
 	set_time(status, "offlineSince", s->offline_since_wall);

@@ -81,16 +81,24 @@ int hsd_sched_sync_now(hsd_sched *s, char **result_json);
 /* Apply a new interval (already stored in the replica by the caller). */
 void hsd_sched_set_interval(hsd_sched *s, int minutes);
 
+/* Pause (1) or resume (0) scheduled syncs and retries, already stored in
+ * the replica by the caller (hs_replica_pause_set). A sync asked for
+ * still runs. On resume the next scheduled sync is an interval away. */
+void hsd_sched_set_paused(hsd_sched *s, int paused);
+
 /*
- * Add the daemon's live keys to a status object: isSyncing, nextSyncTime
- * (ISO time or null), offline, offlineSince, lastAttemptTime, progress (while
- * syncing), and lastError when the daemon's last attempt failed.
+ * Add the daemon's live keys to a status object: isSyncing, paused,
+ * nextSyncTime (ISO time or null; null while paused), version (of
+ * hubsync), daemonStartedAt, uptimeSeconds, offline, offlineSince,
+ * lastAttemptTime, progress (while syncing), and lastError when the
+ * daemon's last attempt failed.
  */
 void hsd_sched_annotate(hsd_sched *s, json_t *status);
 
 /*
  * The progress of the running sync: {"isSyncing", "trigger", "phase",
- * "table", "rows", "startedAt", "elapsedMs"}; only isSyncing when idle.
+ * "table", "rows", "startedAt", "elapsedMs", "lockWaitMs" (how long it
+ * waits for the master lock)}; only isSyncing when idle.
  * Returns a new reference, NULL when memory ran out.
  */
 json_t *hsd_sched_progress_json(hsd_sched *s);

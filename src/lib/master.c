@@ -4,7 +4,8 @@
  * On-disk format (besides the user tables, which mirror the replicas'):
  *
  *   hubsync_master(key, value)      'format' = 1, 'seq' = last sequence
- *   hubsync_sites(id, site, user, pushed)
+ *   hubsync_sites(id, site, user, pushed, pulled, token, prev_token,
+ *                 last_sync, synced_seq)   (the last two: hs_master_sites)
  *   hubsync_rows(tbl, pk, alive, seq, vseq, hlc, site, clocks)
  *   hubsync_conflicts(...), hubsync_history(...)   (same as a replica's)
  *
@@ -1811,6 +1812,7 @@ void hs_pull_clear(hs_pull *p)
 	hs_rowset_clear(&p->conflicts);
 	hs_rowset_clear(&p->history);
 	hs_rowset_clear(&p->rebases);
+	hs_rowset_clear(&p->sites);
 	free(p->max_hlc_user);
 	memset(p, 0, sizeof(*p));
 }
@@ -1986,6 +1988,36 @@ int hs_master_pull(hs_master *m, int64_t since, hs_pull *out, hs_buf *err)
 }
 
 int64_t hs_master_seq(const hs_master *m) { return m->seq; }
+
+/*
+ * The office's PCs: hubsync_sites.last_sync (ms since 1970) and synced_seq
+ * (the master's sequence the site had after its last sync) are added to a
+ * master that lacks them, like MASTER_DDL adds tables: the format stays 1,
+ * an older hubsync ignores them.
+ */
+int hs_master_sites(hs_master *m, int64_t now_ms, hs_rowset *sites,
+		    hs_buf *err)
+{
+	static const char *cols[] = {"last_sync", "synced_seq"};
+	int64_t v[3] = {now_ms, m->seq, m->site};
+	int sr = SQLITE_OK;
+	for (int i = 0; i < 2 && sr == SQLITE_OK; i++) {
+		char q[96];
+		if (hs_table_has_column(m->db, "hubsync_sites", cols[i]))
+			continue;
+		snprintf(q, sizeof q, "ALTER TABLE hubsync_sites ADD COLUMN %s"
+				      " INTEGER", cols[i]);
+		sr = hs_exec(m->db, q);
+	}
+	if (sr == SQLITE_OK)
+		sr = hs_exec_ints(m->db, "UPDATE hubsync_sites SET last_sync = ?1,"
+					 " synced_seq = ?2 WHERE id = ?3", 3, v);
+	if (sr == SQLITE_OK)
+		sr = hs_rowset_fetch(m->db, "SELECT site, user, last_sync,"
+					    " synced_seq, ?1 FROM hubsync_sites"
+					    " ORDER BY id", m->seq, sites);
+	return sr == SQLITE_OK ? 0 : sqlite_fail(m, err, sr, "cannot read the sites");
+}
 
 char *hs_master_restored_at(hs_master *m)
 {

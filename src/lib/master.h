@@ -104,6 +104,12 @@ int hs_master_series(hs_master *m, sqlite3 *rdb, hs_buf *err);
 char *hs_master_restored_at(hs_master *m);
 /* The master's current sequence (inside a master transaction). */
 int64_t hs_master_seq(const hs_master *m);
+/* Record that this site synced at now_ms up to the current sequence, and
+ * append every site the master knows to sites as rows (site, user,
+ * last_sync ms or NULL, synced_seq or NULL, the master's sequence), oldest
+ * registration first. Inside a master transaction, after the push. */
+int hs_master_sites(hs_master *m, int64_t now_ms, hs_rowset *sites,
+		    hs_buf *err);
 
 /* What a pull brings besides the rows: conflicts and history above the
  * watermark, new ids given to this site's rows, and the new watermark.
@@ -112,6 +118,7 @@ typedef struct hs_pull {
 	hs_rowset conflicts;
 	hs_rowset history;
 	hs_rowset rebases; /* (tbl, old_key, new_key) of this site's rows */
+	hs_rowset sites;   /* hs_master_sites */
 	int64_t seq;
 	int64_t max_hlc;
 	int max_hlc_site;

@@ -599,6 +599,25 @@ int hs_replica_schedule_set(hs_replica *r, int minutes)
 			       : hs_fail_sqlite(r, rc, "cannot save the schedule");
 }
 
+int hs_replica_pause_get(hs_replica *r, int *paused)
+{
+	int rc = hs_replica_check_init(r);
+	if (rc != HS_OK)
+		return rc;
+	*paused = hs_meta_get_int(r->db, "paused", 0) != 0;
+	return HS_OK;
+}
+
+int hs_replica_pause_set(hs_replica *r, int paused)
+{
+	int rc = hs_replica_check_init(r);
+	if (rc != HS_OK)
+		return rc;
+	rc = hs_meta_set_int(r->db, "paused", paused != 0);
+	return rc == SQLITE_OK ? HS_OK
+			       : hs_fail_sqlite(r, rc, "cannot save the pause");
+}
+
 int hs_replica_retention_set(hs_replica *r, int days)
 {
 	int rc = hs_replica_check_init(r);

@@ -28,7 +28,7 @@ int hs_replica_status_json(hs_replica *r, char **out)
 {
 	char *user, *master, *stats_text = NULL, *last_error = NULL, when[32];
 	json_t *o, *stats = NULL, *tables = json_array();
-	int64_t last, interval;
+	int64_t last, interval, paused;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -39,6 +39,7 @@ int hs_replica_status_json(hs_replica *r, char **out)
 	master = hs_meta_get(r->db, "master");
 	last = hs_meta_get_int(r->db, "last_sync", 0);
 	interval = hs_meta_get_int(r->db, "interval", 120);
+	paused = hs_meta_get_int(r->db, "paused", 0);
 	if (hs_prepare(r->db, &st, "SELECT stats, status, error_message FROM"
 				   " sync_log ORDER BY id DESC LIMIT 1") == SQLITE_OK) {
 		if (sqlite3_step(st) == SQLITE_ROW) {
@@ -83,7 +84,8 @@ int hs_replica_status_json(hs_replica *r, char **out)
 		json_object_set_new(o, "trackedTables", tables);
 		json_object_set_new(o, "untrackedTables",
 				    hs_tracking_untracked_json(r));
-		if (last && interval > 0) {
+		json_object_set_new(o, "paused", json_boolean(paused));
+		if (last && interval > 0 && !paused) {
 			hs_iso_time(last + interval * 60000, when);
 			json_object_set_new(o, "nextSyncTime", json_string(when));
 		} else {
@@ -103,7 +105,8 @@ int hs_replica_history_json(hs_replica *r, int limit, char **out)
 {
 	static const char *keys[] = {"id", "timestamp", "direction", "status",
 				     "records_pulled", "records_pushed",
-				     "conflicts", "duration_ms", "error_message"};
+				     "conflicts", "duration_ms", "error_message",
+				     "trigger"};
 	json_t *a = json_array();
 	sqlite3_stmt *st;
 	int rc;
@@ -113,10 +116,17 @@ int hs_replica_history_json(hs_replica *r, int limit, char **out)
 		return rc;
 	if (limit <= 0)
 		limit = 50;
-	rc = hs_prepare(r->db, &st, "SELECT id, timestamp, direction, status,"
-				    " records_pulled, records_pushed, conflicts,"
-				    " duration_ms, error_message FROM sync_log"
-				    " ORDER BY id DESC LIMIT ?1");
+	/* started_by: added by the first sync of this hubsync */
+	rc = hs_prepare(r->db, &st,
+			hs_table_has_column(r->db, "sync_log", "started_by")
+				? "SELECT id, timestamp, direction, status,"
+				  " records_pulled, records_pushed, conflicts,"
+				  " duration_ms, error_message, started_by FROM"
+				  " sync_log ORDER BY id DESC LIMIT ?1"
+				: "SELECT id, timestamp, direction, status,"
+				  " records_pulled, records_pushed, conflicts,"
+				  " duration_ms, error_message, NULL FROM"
+				  " sync_log ORDER BY id DESC LIMIT ?1");
 	if (rc != SQLITE_OK) {
 		json_decref(a);
 		return hs_fail_sqlite(r, rc, "cannot read the sync history");
@@ -124,7 +134,7 @@ int hs_replica_history_json(hs_replica *r, int limit, char **out)
 	sqlite3_bind_int(st, 1, limit);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		json_t *o = json_object();
-		for (int i = 0; i < 9; i++)
+		for (int i = 0; i < 10; i++)
 			json_object_set_new(o, keys[i], col_json(st, i));
 		json_array_append_new(a, o);
 	}
@@ -133,12 +143,17 @@ int hs_replica_history_json(hs_replica *r, int limit, char **out)
 }
 
 /* Pending local changes (not yet pushed) matching the filters. */
-static void log_pending(hs_replica *r, const hs_schema *s, const char *table,
-			const char *key, int64_t since, json_t *a)
+static void log_pending(hs_replica *r, const hs_schema *s,
+			const hs_log_options *o, int64_t since, json_t *a)
 {
 	static const char *ops[] = {"", "insert", "update", "delete"};
+	const char *table = o->table, *key = o->key;
 	sqlite3_stmt *st;
 	char *user = hs_meta_get(r->db, "user");
+	if (o->user && (!user || strcmp(o->user, user) != 0)) {
+		free(user); /* pending changes are this replica's user's */
+		return;
+	}
 	if (hs_prepare(r->db, &st, "SELECT id, tbl, op, mask, wall, k1, k2, k3,"
 				   " k4 FROM hubsync_changes WHERE wall >= ?1 AND"
 				   " id > (SELECT pushed FROM hubsync_ctl)"
@@ -186,6 +201,22 @@ static void log_pending(hs_replica *r, const hs_schema *s, const char *table,
 int hs_replica_log_json(hs_replica *r, const char *table, const char *key,
 			const char *since, int limit, char **out)
 {
+	hs_log_options o = HS_LOG_OPTIONS_INIT;
+
+	o.table = table;
+	o.key = key;
+	o.since = since;
+	o.limit = limit;
+	return hs_replica_log_query_json(r, &o, out);
+}
+
+int hs_replica_log_query_json(hs_replica *r, const hs_log_options *opts,
+			      char **out)
+{
+	static const hs_log_options none = HS_LOG_OPTIONS_INIT;
+	const hs_log_options *o = opts ? opts : &none;
+	const char *table = o->table, *since = o->since;
+	int limit = o->limit;
 	json_t *a = json_array();
 	hs_schema s;
 	hs_buf err;
@@ -217,20 +248,21 @@ int hs_replica_log_json(hs_replica *r, const char *table, const char *key,
 	}
 	if (limit <= 0)
 		limit = 200;
-	log_pending(r, &s, table, key, since_ms, a);
+	log_pending(r, &s, o, since_ms, a);
 	hs_schema_clear(&s);
 	hs_iso_time(since_ms, since_iso);
 	rc = hs_prepare(r->db, &st, "SELECT seq, tbl, key, pk, op, user, at,"
 				    " changes FROM hubsync_history WHERE"
 				    " (?1 IS NULL OR tbl = ?1) AND (?2 IS NULL OR"
-				    " key = ?2) AND at >= ?3 ORDER BY seq DESC"
-				    " LIMIT ?4");
+				    " key = ?2) AND at >= ?3 AND (?5 IS NULL OR"
+				    " user = ?5) ORDER BY seq DESC LIMIT ?4");
 	if (rc != SQLITE_OK) {
 		rc = hs_fail_sqlite(r, rc, "cannot read the change log");
 		goto fail;
 	}
 	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, o->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, o->user, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, since_iso, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 4, limit);
 	while (sqlite3_step(st) == SQLITE_ROW) {

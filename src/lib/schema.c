@@ -75,6 +75,7 @@ static const char *const META_COLUMNS[][3] = {
 	{"hubsync_conflicts", "local_site", "TEXT"},
 	{"hubsync_conflicts", "remote_site", "TEXT"},
 	{"sync_log", "stats", "TEXT"},
+	{"sync_log", "started_by", "TEXT"}, /* hs_sync_options.trigger */
 };
 
 int hs_schema_create_meta(sqlite3 *db)
@@ -108,6 +109,7 @@ int hs_table_exists(sqlite3 *db, const char *name)
 			      NULL);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_OK ? 0 : -1;
 }
+
 
 
 void hs_table_clear(hs_table *t)

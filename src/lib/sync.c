@@ -24,6 +24,7 @@
 #include "json.h"
 #include "master.h"
 #include "numbers.h"
+#include "peers.h"
 #include "rows.h"
 #include "schema.h"
 #include "stamp.h"
@@ -575,6 +576,8 @@ static int exchange_with_master(sync_ctx *c)
 		progress(c, "pull", NULL, 0);
 		rc = hs_master_pull(c->m, c->pulled, &c->pull, &c->err);
 	}
+	if (rc == 0)
+		rc = hs_master_sites(c->m, hs_now_ms(r), &c->pull.sites, &c->err);
 	if (rc == 0)
 		rc = hs_master_commit(c->m, &c->err);
 	if (rc != 0)
@@ -1215,6 +1218,8 @@ static int apply_pull(sync_ctx *c)
 	if (sr == SQLITE_OK)
 		sr = hs_numbers_store(r, &c->blocks);
 	if (sr == SQLITE_OK)
+		sr = hs_peers_store(r->db, &c->pull.sites);
+	if (sr == SQLITE_OK)
 		sr = prune_history(c);
 	if (sr == SQLITE_OK)
 		sr = update_clock(c);
@@ -1282,11 +1287,16 @@ static char *finish(sync_ctx *c, int rc, int64_t started)
 	stats_text = json_dumps(stats, JSON_COMPACT);
 
 	hs_iso_time(hs_now_ms(r), when);
+	/* a replica set up by an older hubsync: add started_by (else the
+	 * INSERT fails as it would without this) */
+	if (!c->no_log && hs_table_exists(r->db, "hubsync_meta") &&
+	    !hs_table_has_column(r->db, "sync_log", "started_by"))
+		hs_schema_create_meta(r->db);
 	if (!c->no_log && hs_prepare(r->db, &st, "INSERT INTO sync_log(timestamp, direction,"
 				   " status, records_pulled, records_pushed,"
-				   " conflicts, error_message, duration_ms, stats)"
-				   " VALUES(?1, 'bidirectional', ?2, ?3, ?4, ?5,"
-				   " ?6, ?7, ?8)") == SQLITE_OK) {
+				   " conflicts, error_message, duration_ms, stats,"
+				   " started_by) VALUES(?1, 'bidirectional', ?2, ?3,"
+				   " ?4, ?5, ?6, ?7, ?8, ?9)") == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, when, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, c->pulled_total);
@@ -1297,6 +1307,8 @@ static char *finish(sync_ctx *c, int rc, int64_t started)
 					  -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 7, ms);
 		sqlite3_bind_text(st, 8, stats_text, -1, SQLITE_STATIC);
+		if (c->opts && c->opts->version >= 2)
+			sqlite3_bind_text(st, 9, c->opts->trigger, -1, SQLITE_STATIC);
 		sqlite3_step(st);
 	}
 	sqlite3_finalize(st);

@@ -86,6 +86,7 @@ second=$(json '$[1].id')
 [ "$first" -gt "$second" ] || fail "history is not newest first"
 expect_eq "direction" "$(json '$[0].direction')" bidirectional
 expect_eq "status" "$(json '$[0].status')" success
+expect_eq "what started it" "$(json '$[0].trigger')" command
 run 0 history alice.db --json --limit 1
 expect_eq "--limit 1" "$(json_len)" 1
 
@@ -129,5 +130,11 @@ run 0 log alice.db --since 2099-01-01 --json
 expect_eq "nothing since a future date" "$(json '$')" "[]"
 run 0 log alice.db --table quotes
 run 0 log alice.db --since 2000-01-01
+run 0 log alice.db --user bob --json
+[ "$(json_len)" -gt 0 ] || fail "--user bob: bob's changes are missing"
+expect_eq "--user bob: only bob's" \
+	"$(json_len)" "$(grep -o '"user":"bob"' "$OUT" | wc -l)"
+run 0 log alice.db --user nobody --json
+expect_eq "--user nobody: nothing" "$(json '$')" "[]"
 
 echo "PASS $TEST_NAME"

@@ -63,7 +63,27 @@ for key in id timestamp direction status records_pulled records_pushed \
 done
 expect_eq "history status" "$(json '$[0].status')" success
 expect_eq "history direction" "$(json '$[0].direction')" bidirectional
+expect_eq "what started it" "$(json '$[0].trigger')" manual
 grep -q 'sync started (manual)' "$DLOG" || fail "manual sync not logged"
+
+step "version and uptime"
+http GET /api/sync/status
+expect_eq "version" "$(json '$.version')" "$("$HUBSYNC" --version | awk '{print $NF}')"
+[ "$(json_type '$.uptimeSeconds')" = integer ] || fail "no uptimeSeconds"
+[ "$(json_type '$.daemonStartedAt')" = text ] || fail "no daemonStartedAt"
+
+step "bad JSON is 400 on every POST and PUT, and changes nothing"
+for bad in '{bad json' '[1]' '"x"' 'null'; do
+	for req in "POST /api/sync/manual" "PUT /api/sync/schedule" \
+		"PUT /api/sync/pause" "POST /api/sync/conflicts/1/resolve"; do
+		http $req "$bad"
+		expect_error 400
+	done
+done
+http POST /api/sync/manual '' -H 'Content-Type: application/json'
+expect_error 400
+http GET /api/sync/history
+expect_eq "no sync ran" "$(json_len)" 1
 
 step "history limit"
 http POST /api/sync/manual '{}'
@@ -159,6 +179,91 @@ expect_code 200
 http GET /api/sync/status
 expect_eq "scheduled sync off" "$(json_type '$.scheduledSync')" false
 expect_eq "no next sync" "$(json_type '$.nextSyncTime')" null
+
+step "pause and resume scheduled sync; the pause outlives a restart"
+http PUT /api/sync/schedule '{"intervalMinutes": 30}'
+expect_code 200
+http PUT /api/sync/pause '{"paused": true}'
+expect_code 200
+expect_eq "pause result" "$(cat "$OUT")" '{"success":true,"paused":true}'
+http GET /api/sync/status
+expect_eq "paused" "$(json_type '$.paused')" true
+expect_eq "no next sync while paused" "$(json_type '$.nextSyncTime')" null
+expect_eq "the interval is kept" "$(json '$.intervalMinutes')" 30
+for bad in '{"paused": 1}' '{"paused": "true"}' '{}' '{"paused": null}'; do
+	http PUT /api/sync/pause "$bad"
+	expect_error 400
+done
+run 0 status alice.db --json
+expect_eq "stored in the replica" "$(json_type '$.paused')" true
+stop_daemon TERM
+start_daemon alice.db --no-sync-at-start
+http GET /api/sync/status
+expect_eq "still paused after a restart" "$(json_type '$.paused')" true
+expect_eq "still no next sync" "$(json_type '$.nextSyncTime')" null
+grep -q 'scheduled sync paused' "$DLOG" && fail "a pause read at start is not a change"
+http POST /api/sync/manual '{}'
+expect_eq "a sync asked for still runs" "$(json_type '$.success')" true
+http PUT /api/sync/pause '{"paused": false}'
+expect_eq "resume result" "$(cat "$OUT")" '{"success":true,"paused":false}'
+http GET /api/sync/status
+expect_eq "resumed" "$(json_type '$.paused')" false
+expect_eq "next sync planned again" "$(json_type '$.nextSyncTime')" text
+grep -q 'scheduled sync resumed' "$DLOG" || fail "resume not logged"
+
+step "the office's PCs"
+run 0 sync bob.db
+http POST /api/sync/manual '{}'
+http GET /api/sync/peers
+expect_code 200
+expect_eq "two PCs" "$(json_len)" 2
+for key in site user lastSyncTime thisPc behind; do
+	[ -n "$(json_type "\$[0].$key")" ] || fail "peer has no $key"
+done
+expect_eq "this PC first" "$(json '$[0].user')/$(json_type '$[0].thisPc')" alice/true
+expect_eq "then bob" "$(json '$[1].user')/$(json_type '$[1].thisPc')" bob/false
+expect_eq "bob synced" "$(json_type '$[1].lastSyncTime')" text
+[ "$(json '$[0].site')" = "$(sqlite3 alice.db "SELECT value FROM hubsync_meta WHERE key = 'site'")" ] ||
+	fail "this PC's site id"
+expect_eq "alice is up to date" "$(json_type '$[0].behind')" false
+mv share share.unmounted
+http GET /api/sync/peers
+expect_code 200
+expect_eq "offline, the list is still there" "$(json_len)" 2
+mv share.unmounted share
+
+step "recent changes (the audit trail)"
+sql bob.db "INSERT INTO quotes(quoteId, projectName) VALUES ('Q2', 'Palletizer');"
+run 0 sync bob.db
+sql alice.db "INSERT INTO quotes(quoteId, projectName) VALUES ('Q3', 'Wrapper');"
+http POST /api/sync/manual '{}'
+http GET /api/sync/log
+expect_code 200
+cp "$OUT" api-log.json
+run 0 log alice.db --json
+[ "$(sqlite3 :memory: "SELECT json(readfile('api-log.json'))")" = \
+	"$(sqlite3 :memory: "SELECT json(readfile('$OUT'))")" ] ||
+	fail "GET /api/sync/log differs from hubsync log --json"
+http GET '/api/sync/log?user=bob'
+[ "$(json_len)" -gt 0 ] || fail "bob's changes missing"
+expect_eq "only bob's" "$(json_len)" "$(grep -o '"user":"bob"' "$OUT" | wc -l)"
+http GET '/api/sync/log?key=Q2&table=quotes'
+expect_eq "one change to Q2" "$(json_len)" 1
+expect_eq "Q2 by bob" "$(json '$[0].user')" bob
+http GET '/api/sync/log?limit=1'
+expect_eq "limit 1" "$(json_len)" 1
+http GET '/api/sync/log?since=2099-01-01'
+expect_eq "nothing in the future" "$(cat "$OUT")" "[]"
+http GET '/api/sync/log?user=&table='
+expect_code 200
+http GET '/api/sync/log?table=nosuch'
+expect_error 400
+http GET '/api/sync/log?since=yesterday'
+expect_error 400
+for bad in 0 -1 abc 5001; do
+	http GET "/api/sync/log?limit=$bad"
+	expect_error 400
+done
 
 step "wrong method, unknown path"
 http GET /api/sync/manual

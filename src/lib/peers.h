@@ -1,0 +1,19 @@
+/*
+ * peers.h - the office's PCs as this replica last saw them (private).
+ */
+#ifndef HS_PEERS_H
+#define HS_PEERS_H
+
+#include "rows.h"
+
+#include <sqlite3.h>
+
+/*
+ * Replace the replica's list of PCs with sites, the rows of
+ * hs_master_sites (site, user, last_sync, synced_seq, master seq). Inside
+ * the pull's write transaction (creates the table on first use). SQLite
+ * code.
+ */
+int hs_peers_store(sqlite3 *db, const hs_rowset *sites);
+
+#endif
