@@ -221,3 +221,22 @@ test('the address: url, the database\'s port file, the default; errors when noth
   fs.writeFileSync(o.db.alice + '.hubsync-port', 'garbage\n');
   await assert.rejects(client.getStatus(), /does not hold a port/);
 });
+
+test('the packages: hubsync-client imports by its name, every export typed; no runtime dependencies', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const dir = new URL('../../clients/node/', import.meta.url);
+  const names = execFileSync(process.execPath, ['--input-type=module', '-e',
+    "const m = await import('hubsync-client'); console.log(Object.keys(m).join(' '))"],
+  { cwd: dir, encoding: 'utf8' }).trim().split(' ');
+  const dts = fs.readFileSync(new URL('index.d.ts', dir), 'utf8');
+  for (const n of names) assert.match(dts, new RegExp(`export declare (function|class|const) ${n}\\b`), `${n} is not in index.d.ts`);
+  for (const pkgDir of ['../../clients/node/', '../../clients/react/']) {
+    const base = new URL(pkgDir, import.meta.url);
+    const pkg = JSON.parse(fs.readFileSync(new URL('package.json', base), 'utf8'));
+    assert.equal(pkg.type, 'module');
+    assert.equal(pkg.dependencies, undefined, `${pkg.name} has runtime dependencies`);
+    for (const f of pkg.files) assert.ok(fs.existsSync(new URL(f, base)), `${pkg.name}: ${f} is missing`);
+    for (const target of Object.values(pkg.exports).flatMap((e) => (typeof e === 'string' ? [e] : Object.values(e))))
+      assert.ok(fs.existsSync(new URL(target, base)), `${pkg.name}: ${target} is missing`);
+  }
+});
