@@ -4,8 +4,14 @@
 // Electron does (an event, then the renderer's arguments).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { registerSyncHandlers } from '../../examples/electron-main.js';
-import { makeOffice, daemon, cleanup, sql, cli } from './office.mjs';
+import { HUBSYNC, makeOffice, daemon, cleanup, sql, cli } from './office.mjs';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 after(cleanup);
 
@@ -93,4 +99,61 @@ test('sync:getHistory answers the sync_log rows, newest first', async () => {
     'conflicts', 'duration_ms', 'error_message']) assert.ok(k in h[1], `a history row lacks ${k}`);
   assert.match(h[0].error_message, /is the share mounted/);
   assert.equal(h[1].direction, 'bidirectional');
+});
+
+// The start-up block at the end of the example, in an app folder where
+// `electron` is a stand-in (app.whenReady, app.getPath, app.on, ipcMain) and
+// `hubsync-client` the real package: the daemon starts for
+// userData/database/server.db, the handlers answer from it, and will-quit
+// stops it.
+test('under Electron the example starts the daemon, answers from it and stops it at will-quit', async () => {
+  const o = makeOffice('alice');
+  const userData = path.join(o.dir, 'userData');
+  fs.mkdirSync(path.join(userData, 'database'), { recursive: true });
+  const db = path.join(userData, 'database', 'server.db');
+  sql(db, 'CREATE TABLE quotes (quoteId TEXT PRIMARY KEY, projectName TEXT);');
+  cli('init', db, '--master', o.master, '--user', 'carol');
+
+  const appDir = path.join(o.dir, 'app');
+  const electron = path.join(appDir, 'node_modules', 'electron');
+  fs.mkdirSync(electron, { recursive: true });
+  fs.writeFileSync(path.join(appDir, 'package.json'), '{"type": "module"}\n');
+  fs.copyFileSync(path.join(ROOT, 'examples', 'electron-main.js'), path.join(appDir, 'main.js'));
+  fs.symlinkSync(path.join(ROOT, 'clients', 'node'), path.join(appDir, 'node_modules', 'hubsync-client'));
+  fs.writeFileSync(path.join(electron, 'package.json'), '{"type": "module", "main": "index.js"}\n');
+  fs.writeFileSync(path.join(electron, 'index.js'), `
+    export const quitting = [];
+    export const ipcMain = { handlers: new Map(), handle(ch, fn) { this.handlers.set(ch, fn); } };
+    export const app = {
+      whenReady: async () => {},
+      getPath: (name) => name === 'userData' ? ${JSON.stringify(userData)} : null,
+      on: (event, fn) => { if (event === 'will-quit') quitting.push(fn); },
+    };`);
+  fs.writeFileSync(path.join(appDir, 'run.js'), `
+    process.versions.electron = '30.0.0';
+    await import('./main.js');
+    const { ipcMain, quitting } = await import('electron');
+    const { createClient } = await import('hubsync-client');
+    const status = await ipcMain.handlers.get('sync:getStatus')({});
+    const manual = await ipcMain.handlers.get('sync:manual')({});
+    const client = createClient({ dbPath: ${JSON.stringify(db)} });
+    const url = await client.baseUrl();
+    for (const fn of quitting) fn();
+    let stopped = false;
+    for (let i = 0; i < 300 && !stopped; i++) {
+      stopped = await client.getStatus().then(() => false, (e) => e.status === 0);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    console.log(JSON.stringify({ channels: [...ipcMain.handlers.keys()], user: status.username,
+      success: manual.success, url, stopped }));
+  `);
+  const out = JSON.parse(execFileSync(process.execPath, ['run.js'], {
+    cwd: appDir, encoding: 'utf8', env: { ...process.env, HUBSYNC },
+  }));
+  assert.deepEqual(out.channels.sort(), ['sync:getHistory', 'sync:getStatus', 'sync:manual', 'sync:setSchedule']);
+  assert.equal(out.user, 'carol');
+  assert.equal(out.success, true);
+  assert.match(out.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  assert.equal(out.stopped, true, 'will-quit stops the daemon');
+  assert.equal(cli('history', db, '--json').includes('"success"'), true);
 });
