@@ -5,9 +5,10 @@
 #
 # test also brings what the daemon's tests use: curl, Debian's chromium and
 # Node.js with npm (kept when already there, from Debian or elsewhere), and
-# playwright-core in tests/web/node_modules (npm ci, from package-lock.json),
-# clang with libclang-rt-14-dev for the fuzz targets, and man-db for the
-# man page tests.
+# the browser tests' npm packages in tests/web/node_modules and
+# tests/node/node_modules (npm ci, from each package-lock.json), clang with
+# libclang-rt-14-dev for the fuzz targets, and man-db for the man page
+# tests.
 set -eu
 what=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,12 +45,14 @@ if [ -n "$missing" ]; then
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 fi
 if [ "$what" = test ]; then
-	web=$root/tests/web
-	stamp=$web/node_modules/.hubsync-installed-lock
 	# npm ci only when package-lock.json changed since the last one.
-	if ! cmp -s "$web/package-lock.json" "$stamp" 2>/dev/null; then
-		echo "setup: npm ci in tests/web" >&2
-		(cd "$web" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-		cp "$web/package-lock.json" "$stamp"
-	fi
+	for dir in tests/web tests/node; do
+		d=$root/$dir
+		stamp=$d/node_modules/.hubsync-installed-lock
+		if ! cmp -s "$d/package-lock.json" "$stamp" 2>/dev/null; then
+			echo "setup: npm ci in $dir" >&2
+			(cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+			cp "$d/package-lock.json" "$stamp"
+		fi
+	done
 fi
