@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "daemon.h"
 #include "hubsync.h"
+#include "platform.h"
 
 static const cli_command commands[] = {
 	{ "init", cli_cmd_init, "start syncing an app database with a master" },
@@ -127,5 +128,6 @@ static int dispatch(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	hs_os_init(&argc, &argv); /* Windows: UTF-8 argv, no CRLF on stdout */
 	return finish_output(dispatch(argc, argv));
 }

@@ -7,21 +7,21 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "format.h"
+#include "platform.h"
 #include "report.h"
 
 int cli_replica_open(const char *cmd, const char *path, hs_replica **out)
 {
 	hs_open_options opts = HS_OPEN_OPTIONS_INIT;
-	struct stat st;
+	hs_os_stat st;
 	int rc;
 
 	*out = NULL;
-	if (stat(path, &st) != 0) {
+	if (hs_os_stat_path(path, &st) != 0) {
 		if (errno == ENOENT)
 			return cli_fail(cmd, "database '%s' does not exist; "
 					"check the path (it must be the app's "
@@ -30,7 +30,7 @@ int cli_replica_open(const char *cmd, const char *path, hs_replica **out)
 				"the path and its permissions", path,
 				strerror(errno));
 	}
-	if (S_ISDIR(st.st_mode))
+	if (st.is_dir)
 		return cli_fail(cmd, "'%s' is a directory; give the path of "
 				"the app's SQLite database file", path);
 

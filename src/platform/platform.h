@@ -148,9 +148,11 @@ int hs_os_random(void *buf, size_t n);
  * daemon uses its database's absolute path); may be NULL.
  */
 void hs_os_stop_begin(const char *key);
-/* Wait for a stop request; returns what it was ("SIGTERM", "Ctrl+C"...). */
+/* Wait for a stop request; returns what it was ("SIGTERM", "Ctrl+C"...).
+ * From then on a second request ends the process at once. */
 const char *hs_os_stop_wait(void);
-/* Back to the default handling (a second request ends the process). */
+/* The program has cleaned up (Windows lets the process end now when the
+ * console is closing); back to the default handling. */
 void hs_os_stop_end(void);
 /* Ask the program started with key to stop (Windows; POSIX sends no
  * signal by name: -1, ENOSYS). 0 sent, -1 with errno ENOENT when none

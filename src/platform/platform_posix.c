@@ -275,6 +275,8 @@ const char *hs_os_stop_wait(void)
 	int sig = 0;
 	while (sigwait(&stop_set, &sig) != 0)
 		;
+	/* a second one ends the process at once */
+	pthread_sigmask(SIG_SETMASK, &stop_old, NULL);
 	return sig == SIGINT ? "SIGINT" : "SIGTERM";
 }
 
