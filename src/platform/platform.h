@@ -159,6 +159,17 @@ void hs_os_stop_end(void);
  * runs. */
 int hs_os_stop_request(const char *key);
 
+/* ---- child processes ----------------------------------------------- */
+
+/* Start argv[0] (a path) with argv, sharing this console, stdout and
+ * stderr. Its pid, or -1. */
+long hs_os_spawn(const char *const *argv);
+/* Wait for a child of hs_os_spawn: its exit code, 128 + N when POSIX
+ * signal N ended it, -1 on failure. */
+int hs_os_wait(long pid);
+/* setenv(name, value, 1). */
+int hs_os_setenv(const char *name, const char *value);
+
 /* ---- starting at logon (hubsync service, Windows) ------------------- */
 
 /* The path of this program's executable; malloc'd. */

@@ -18,6 +18,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 void hs_os_init(int *argc, char ***argv) {}
@@ -286,6 +287,36 @@ int hs_os_stop_request(const char *key)
 {
 	errno = ENOSYS;
 	return -1;
+}
+
+/* ---- child processes ----------------------------------------------- */
+
+long hs_os_spawn(const char *const *argv)
+{
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid > 0 ? (long)pid : -1;
+}
+
+int hs_os_wait(long pid)
+{
+	int status = 0;
+	while (waitpid((pid_t)pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int hs_os_setenv(const char *name, const char *value)
+{
+	return setenv(name, value, 1);
 }
 
 /* ---- starting at logon: systemd's business on Linux --------------- */

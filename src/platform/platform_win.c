@@ -773,7 +773,10 @@ static void quote_arg(char **b, size_t *len, const char *arg)
 	*len = (size_t)(o - s);
 }
 
-long hs_os_spawn_detached(const char *const *argv)
+/* CreateProcessW of argv with flags; the process handle to *proc when
+ * wanted (else closed). The pid, or -1. */
+static long create_process(const char *const *argv, DWORD flags,
+			   HANDLE *proc)
 {
 	char *line = NULL;
 	size_t len = 0;
@@ -790,17 +793,78 @@ long hs_os_spawn_detached(const char *const *argv)
 	free(line);
 	memset(&si, 0, sizeof si);
 	si.cb = sizeof si;
-	if (CreateProcessW(NULL, w, NULL, NULL, FALSE,
-			   CREATE_NO_WINDOW | CREATE_NEW_PROCESS_GROUP, NULL, NULL,
-			   &si, &pi)) {
+	fflush(stdout);
+	fflush(stderr);
+	if (CreateProcessW(NULL, w, NULL, NULL, FALSE, flags, NULL, NULL, &si,
+			   &pi)) {
 		pid = (long)pi.dwProcessId;
 		CloseHandle(pi.hThread);
-		CloseHandle(pi.hProcess);
+		if (proc)
+			*proc = pi.hProcess;
+		else
+			CloseHandle(pi.hProcess);
 	} else {
 		set_errno_from_last();
 	}
 	free(w);
 	return pid;
+}
+
+long hs_os_spawn_detached(const char *const *argv)
+{
+	return create_process(argv, CREATE_NO_WINDOW | CREATE_NEW_PROCESS_GROUP,
+			      NULL);
+}
+
+/* The children of hs_os_spawn not yet waited for: their handles keep
+ * the exit code readable after they end. */
+static struct {
+	long pid;
+	HANDLE h;
+} children[64];
+
+long hs_os_spawn(const char *const *argv)
+{
+	HANDLE h = NULL;
+	long pid = create_process(argv, 0, &h);
+	if (pid < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof children / sizeof children[0]; i++)
+		if (!children[i].h) {
+			children[i].pid = pid;
+			children[i].h = h;
+			return pid;
+		}
+	CloseHandle(h);
+	return pid; /* hs_os_wait may not read its exit code */
+}
+
+int hs_os_wait(long pid)
+{
+	HANDLE h = NULL;
+	DWORD code = 0;
+	for (size_t i = 0; i < sizeof children / sizeof children[0]; i++)
+		if (children[i].h && children[i].pid == pid) {
+			h = children[i].h;
+			children[i].h = NULL;
+		}
+	if (!h && !(h = OpenProcess(SYNCHRONIZE |
+					    PROCESS_QUERY_LIMITED_INFORMATION,
+				    FALSE, (DWORD)pid)))
+		return -1;
+	WaitForSingleObject(h, INFINITE);
+	int ok = GetExitCodeProcess(h, &code);
+	CloseHandle(h);
+	return ok ? (int)code : -1;
+}
+
+int hs_os_setenv(const char *name, const char *value)
+{
+	wchar_t *wn = wide(name), *wv = wide(value);
+	int rc = wn && wv && _wputenv_s(wn, wv) == 0 ? 0 : -1;
+	free(wn);
+	free(wv);
+	return rc;
 }
 
 #define RUN_KEY L"Software\\Microsoft\\Windows\\CurrentVersion\\Run"
