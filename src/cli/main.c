@@ -38,6 +38,7 @@ static const cli_command commands[] = {
 	{ "restore", cli_cmd_restore, "put a backup in place of the master" },
 	{ "demo", cli_cmd_demo, "run five simulated users (no setup needed)" },
 	{ "daemon", hs_daemon_main, "scheduled sync, HTTP API and status page" },
+	{ "service", cli_cmd_service, "start the daemon at logon (Windows)" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -121,7 +121,13 @@ char *cli_absolute_path(const char *path)
 	size_t n;
 	char *abs;
 
-	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+	if (hs_os_path_is_absolute(path))
+		return cli_xstrdup(path);
+	/* Windows too (Z:\..., \\nas\...); a path whose folder is missing
+	 * is joined to the current directory as it is */
+	if ((abs = hs_os_path_absolute(path)) != NULL)
+		return abs;
+	if (!getcwd(cwd, sizeof(cwd)))
 		return cli_xstrdup(path);
 	while (path[0] == '.' && path[1] == '/')
 		path += 2;

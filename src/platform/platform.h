@@ -31,6 +31,9 @@
 
 /* ---- start of a program -------------------------------------------- */
 
+/* "linux" (any POSIX system) or "windows". */
+const char *hs_os_name(void);
+
 /* Call first in main: on Windows, argv becomes UTF-8 (from the wide
  * command line; the array lives until exit), stdout and stderr write bytes
  * as given (no CRLF) and the console shows UTF-8, sockets are ready. */

@@ -23,6 +23,8 @@
 
 void hs_os_init(int *argc, char ***argv) {}
 
+const char *hs_os_name(void) { return "linux"; }
+
 char *hs_os_path_absolute(const char *path)
 {
 	char real[PATH_MAX], *dir, *out;

@@ -73,6 +73,11 @@ static wchar_t *wide(const char *s)
 		return NULL;
 	}
 	MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n);
+	/* In \\?\ paths '/' is no separator: we join with '/' elsewhere */
+	if (wcsncmp(w, L"\\\\?\\", 4) == 0)
+		for (wchar_t *c = w; *c; c++)
+			if (*c == L'/')
+				*c = L'\\';
 	return w;
 }
 
@@ -88,6 +93,8 @@ static char *narrow(const wchar_t *w)
 }
 
 /* ---- start ---------------------------------------------------------- */
+
+const char *hs_os_name(void) { return "windows"; }
 
 void hs_os_init(int *argc, char ***argv)
 {
