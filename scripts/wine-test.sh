@@ -42,7 +42,7 @@ run_exe() { # NAME EXE
 	fi
 }
 tests=$build/cmake/tests
-for t in test_csv test_demo_converge; do
+for t in test_platform test_csv test_demo_converge; do
 	run_exe unit_$t "$tests/unit/$t.exe"
 done
 for t in test_converge test_identity test_names test_clock; do
