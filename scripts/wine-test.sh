@@ -29,36 +29,31 @@ ln -sfn / "$WINEPREFIX/dosdevices/z:" # as wineboot made it
 trap '/usr/lib/wine/wineserver64 -k 2>/dev/null || true' EXIT
 
 passed=0 failed=0
-run_exe() { # NAME EXE
-	log=$build/wine-$1.log
+# check NAME COMMAND...: run it, log to BUILD_DIR/wine-NAME.log, count it.
+check() {
+	name=$1
+	shift
+	log=$build/wine-$name.log
 	t0=$(date +%s)
-	if (cd "$build" && timeout 900 "$wine" "$2") >"$log" 2>&1; then
+	if (cd "$build" && timeout 900 "$@") >"$log" 2>&1; then
 		passed=$((passed + 1))
-		echo "wine: $1 ok ($(($(date +%s) - t0)) s)"
+		echo "wine: $name ok ($(($(date +%s) - t0)) s)"
 	else
 		failed=$((failed + 1))
-		echo "wine: $1 FAILED ($(($(date +%s) - t0)) s); last lines of $log:"
-		tail -n 30 "$log"
+		echo "wine: $name FAILED ($(($(date +%s) - t0)) s); last lines of $log:"
+		tail -n 40 "$log"
 	fi
 }
 tests=$build/cmake/tests
 for t in test_platform test_csv test_demo_converge; do
-	run_exe unit_$t "$tests/unit/$t.exe"
+	check unit_$t "$wine" "$tests/unit/$t.exe"
 done
 for t in test_converge test_identity test_names test_clock; do
-	run_exe integration_$t "$tests/integration/$t.exe"
+	check integration_$t "$wine" "$tests/integration/$t.exe"
 done
 
-t0=$(date +%s)
-if sh "$root/tests/integration/test_wine_cli.sh" "$build/cmake/hubsync.exe" \
-	>"$build/wine-cli.log" 2>&1; then
-	passed=$((passed + 1))
-	echo "wine: cli scenario ok ($(($(date +%s) - t0)) s)"
-else
-	failed=$((failed + 1))
-	echo "wine: cli scenario FAILED; last lines of $build/wine-cli.log:"
-	tail -n 40 "$build/wine-cli.log"
-fi
+check cli sh "$root/tests/integration/test_wine_cli.sh" \
+	"$build/cmake/hubsync.exe"
 echo "wine tests: $(($(date +%s) - start)) s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

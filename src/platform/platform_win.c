@@ -310,14 +310,22 @@ int hs_os_mkdir(const char *path)
 	return ok ? 0 : -1;
 }
 
-int hs_os_rmdir(const char *path)
+/* op(path), retrying what is transient; for a delete, a read-only file
+ * loses that attribute first (POSIX deletes those). */
+static int retrying(BOOL(WINAPI *op)(LPCWSTR), const char *path,
+		    int clear_readonly)
 {
 	wchar_t *w = wide(path);
 	int ok = 0;
 	if (!w)
 		return -1;
-	for (int i = 0; i < RETRY_TRIES && !(ok = RemoveDirectoryW(w)); i++) {
-		DWORD e = GetLastError();
+	for (int i = 0; i < RETRY_TRIES && !(ok = op(w)); i++) {
+		DWORD e = GetLastError(), a;
+		if (clear_readonly && e == ERROR_ACCESS_DENIED &&
+		    (a = GetFileAttributesW(w)) != INVALID_FILE_ATTRIBUTES &&
+		    (a & FILE_ATTRIBUTE_READONLY) &&
+		    SetFileAttributesW(w, a & ~FILE_ATTRIBUTE_READONLY))
+			continue;
 		if (!transient(e)) {
 			SetLastError(e);
 			break;
@@ -330,33 +338,12 @@ int hs_os_rmdir(const char *path)
 	return ok ? 0 : -1;
 }
 
-int hs_os_unlink(const char *path)
+int hs_os_rmdir(const char *path)
 {
-	wchar_t *w = wide(path);
-	int ok = 0;
-	if (!w)
-		return -1;
-	for (int i = 0; i < RETRY_TRIES && !(ok = DeleteFileW(w)); i++) {
-		DWORD e = GetLastError();
-		if (e == ERROR_ACCESS_DENIED) {
-			/* a read-only file: POSIX deletes those */
-			DWORD a = GetFileAttributesW(w);
-			if (a != INVALID_FILE_ATTRIBUTES &&
-			    (a & FILE_ATTRIBUTE_READONLY) &&
-			    SetFileAttributesW(w, a & ~FILE_ATTRIBUTE_READONLY))
-				continue;
-		}
-		if (!transient(e)) {
-			SetLastError(e);
-			break;
-		}
-		Sleep(RETRY_MS);
-	}
-	if (!ok)
-		set_errno_from_last();
-	free(w);
-	return ok ? 0 : -1;
+	return retrying(RemoveDirectoryW, path, 0);
 }
+
+int hs_os_unlink(const char *path) { return retrying(DeleteFileW, path, 1); }
 
 int hs_os_rename(const char *from, const char *to)
 {
