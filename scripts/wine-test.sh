@@ -16,6 +16,9 @@ start=$(date +%s)
 # Headless: no X display, no prompts to install Mono or Gecko, quiet.
 unset DISPLAY WAYLAND_DISPLAY TMPDIR
 export WINEPREFIX="$build/wine" WINEDEBUG=-all WINEARCH=win64
+# wine stores Windows' Unicode file names in the Unix locale's charset:
+# without a UTF-8 locale (CI has none set) "Müller" cannot be a file name
+export LC_ALL=C.UTF-8
 export WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
 if [ ! -f "$WINEPREFIX/.hubsync-ready" ]; then
 	rm -rf "$WINEPREFIX"
