@@ -5,7 +5,8 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DHS_WERROR=ON
 
-.PHONY: all setup build demo test test-asan bench soak fuzz install deb clean
+.PHONY: all setup build demo test test-asan bench soak fuzz install deb clean \
+	windows test-windows
 
 all: build
 
@@ -26,6 +27,7 @@ test: setup
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE soak
 	@sh scripts/fuzz.sh $(BUILD)-fuzz 20
 	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory test-windows
 
 test-asan:
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DHS_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
@@ -40,6 +42,17 @@ soak: build
 FUZZ_SECONDS ?= 300
 fuzz: setup
 	@sh scripts/fuzz.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
+
+# Windows: hubsync.exe cross-built with mingw-w64, its dependencies from
+# Debian's source packages (cached in build-win/deps), packed as
+# dist/hubsync-VERSION-windows-x64.zip; test-windows runs the unit tests,
+# the in-process tests and a CLI scenario on Z:\ and UNC paths under wine.
+WIN_BUILD ?= build-win
+windows:
+	@sh scripts/windows.sh $(WIN_BUILD)
+
+test-windows: windows
+	@sh scripts/wine-test.sh $(WIN_BUILD)
 
 bench: build
 	./$(BUILD)/hs_bench
@@ -58,4 +71,4 @@ deb: setup
 	@sh scripts/deb.sh $(BUILD)-deb dist
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(BUILD)-deb dist
+	rm -rf $(BUILD) $(ASAN_BUILD) $(BUILD)-deb dist $(WIN_BUILD)/cmake

@@ -9,6 +9,12 @@
 # tests/node/node_modules (npm ci, from each package-lock.json), clang with
 # libclang-rt-14-dev for the fuzz targets, and man-db for the man page
 # tests.
+#
+# windows brings the cross-build and its test runner (make windows,
+# scripts/windows.sh): mingw-w64, wine64, zip, tcl (SQLite makes its
+# amalgamation with it) and dpkg-dev, plus a deb-src entry of our own for
+# bookworm (when no deb-src line is there yet) so that `apt-get source`
+# finds the dependencies' Debian source packages.
 set -eu
 what=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,6 +29,25 @@ if [ "$what" = test ]; then
 	command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 fi
+if [ "$what" = windows ]; then
+	pkgs="$pkgs gcc-mingw-w64-x86-64-posix wine64 zip unzip tcl dpkg-dev xz-utils curl ninja-build"
+fi
+sudo=
+[ "$(id -u)" = 0 ] || sudo=sudo
+# Our own deb-src entry for bookworm, only when apt has none yet.
+add_deb_src() {
+	src=/etc/apt/sources.list.d/hubsync-deb-src.sources
+	[ -e "$src" ] && return 0
+	grep -rqsE '^(deb-src|Types:.*deb-src)' /etc/apt/sources.list \
+		/etc/apt/sources.list.d/ && return 0
+	printf '%s\n' 'Types: deb-src' 'URIs: http://deb.debian.org/debian' \
+		'Suites: bookworm bookworm-updates' 'Components: main' \
+		'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' '' \
+		'Types: deb-src' 'URIs: http://deb.debian.org/debian-security' \
+		'Suites: bookworm-security' 'Components: main' \
+		'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' |
+		$sudo tee "$src" >/dev/null
+}
 missing=
 for p in $pkgs; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -32,17 +57,24 @@ for p in $pkgs; do
 	esac
 done
 if [ -n "$missing" ]; then
-	sudo=
-	if [ "$(id -u)" != 0 ]; then
+	if [ -n "$sudo" ]; then
 		command -v sudo >/dev/null || {
 			echo "setup: need root or sudo to install:$missing" >&2
 			exit 1
 		}
-		sudo=sudo
 	fi
 	echo "setup: installing$missing" >&2
+	[ "$what" = windows ] && add_deb_src
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+	# wine64 recommends a desktop's worth of media libraries: not needed
+	norec=
+	[ "$what" = windows ] && norec=--no-install-recommends
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $norec \
+		$missing >/dev/null
+fi
+if [ "$what" = windows ] && ! apt-cache showsrc sqlite3 2>/dev/null | grep -q '^Package:'; then
+	add_deb_src
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
 fi
 if [ "$what" = test ]; then
 	# npm ci only when package-lock.json changed since the last one.

@@ -37,6 +37,9 @@ int cli_cmd_log(int argc, char **argv);
 int cli_cmd_backup(int argc, char **argv);
 int cli_cmd_restore(int argc, char **argv);
 
+/* cmd_service.c: the daemon at logon (Windows) */
+int cli_cmd_service(int argc, char **argv);
+
 /* cmd_demo.c */
 int cli_cmd_demo(int argc, char **argv);
 

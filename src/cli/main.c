@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "daemon.h"
 #include "hubsync.h"
+#include "platform.h"
 
 static const cli_command commands[] = {
 	{ "init", cli_cmd_init, "start syncing an app database with a master" },
@@ -37,6 +38,7 @@ static const cli_command commands[] = {
 	{ "restore", cli_cmd_restore, "put a backup in place of the master" },
 	{ "demo", cli_cmd_demo, "run five simulated users (no setup needed)" },
 	{ "daemon", hs_daemon_main, "scheduled sync, HTTP API and status page" },
+	{ "service", cli_cmd_service, "start the daemon at logon (Windows)" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -127,5 +129,6 @@ static int dispatch(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	hs_os_init(&argc, &argv); /* Windows: UTF-8 argv, no CRLF on stdout */
 	return finish_output(dispatch(argc, argv));
 }

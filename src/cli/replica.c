@@ -7,21 +7,21 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "format.h"
+#include "platform.h"
 #include "report.h"
 
 int cli_replica_open(const char *cmd, const char *path, hs_replica **out)
 {
 	hs_open_options opts = HS_OPEN_OPTIONS_INIT;
-	struct stat st;
+	hs_os_stat st;
 	int rc;
 
 	*out = NULL;
-	if (stat(path, &st) != 0) {
+	if (hs_os_stat_path(path, &st) != 0) {
 		if (errno == ENOENT)
 			return cli_fail(cmd, "database '%s' does not exist; "
 					"check the path (it must be the app's "
@@ -30,7 +30,7 @@ int cli_replica_open(const char *cmd, const char *path, hs_replica **out)
 				"the path and its permissions", path,
 				strerror(errno));
 	}
-	if (S_ISDIR(st.st_mode))
+	if (st.is_dir)
 		return cli_fail(cmd, "'%s' is a directory; give the path of "
 				"the app's SQLite database file", path);
 
@@ -121,7 +121,13 @@ char *cli_absolute_path(const char *path)
 	size_t n;
 	char *abs;
 
-	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+	if (hs_os_path_is_absolute(path))
+		return cli_xstrdup(path);
+	/* Windows too (Z:\..., \\nas\...); a path whose folder is missing
+	 * is joined to the current directory as it is */
+	if ((abs = hs_os_path_absolute(path)) != NULL)
+		return abs;
+	if (!getcwd(cwd, sizeof(cwd)))
 		return cli_xstrdup(path);
 	while (path[0] == '.' && path[1] == '/')
 		path += 2;

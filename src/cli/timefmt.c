@@ -2,18 +2,13 @@
  * timefmt.c - parse the library's UTC timestamps and write times for people.
  */
 #include "timefmt.h"
+#include "platform.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
-int64_t cli_time_now_ms(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
+int64_t cli_time_now_ms(void) { return hs_os_now_ms(); }
 
 /* Read exactly n digits at *p into *out; advance *p. */
 static int digits(const char **p, int n, int *out)
@@ -82,7 +77,7 @@ int cli_time_parse(const char *text, int64_t *ms)
 	tm.tm_hour = h;
 	tm.tm_min = mi;
 	tm.tm_sec = s;
-	t = timegm(&tm);
+	t = hs_os_timegm(&tm);
 	*ms = (int64_t)t * 1000 + frac_ms;
 	return 1;
 }

@@ -15,9 +15,9 @@
 #include "scheduler.h"
 
 #include <hubsync.h>
+#include <platform.h>
 
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +39,8 @@ static const char usage[] =
 	"                         [--backup-every HOURS [--backup-keep N]]\n"
 	"\n"
 	"Sync DB with its master on its schedule (hubsync schedule DB MINUTES) and\n"
-	"serve the HTTP API and the status page, until SIGINT or SIGTERM.\n"
+	"serve the HTTP API and the status page, until SIGINT or SIGTERM\n"
+	"(Windows: Ctrl+C, closing the console, hubsync service uninstall).\n"
 	"\n"
 	"  --listen HOST:PORT   where to serve (default " DEFAULT_LISTEN "; port 0 picks one)\n"
 	"  --token TOKEN        require 'Authorization: Bearer TOKEN' on /api/ (also\n"
@@ -164,7 +165,7 @@ static int parse_args(int argc, char **argv, daemon_args *a)
 
 static int write_port_file(const char *path, int port)
 {
-	FILE *f = fopen(path, "w");
+	FILE *f = hs_os_fopen(path, "w");
 
 	if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0) {
 		hsd_log_error("cannot write the port file %s", path);
@@ -173,24 +174,15 @@ static int write_port_file(const char *path, int port)
 	return 0;
 }
 
-static int wait_for_signal(const sigset_t *set)
-{
-	int sig = 0;
-
-	while (sigwait(set, &sig) != 0)
-		;
-	return sig;
-}
-
 int hs_daemon_main(int argc, char **argv)
 {
 	hsd_sched *sched = NULL;
 	hsd_http *http = NULL;
 	hsd_api api;
 	daemon_args a;
-	sigset_t stop_signals, old_mask;
-	char err[512];
-	int status, sig;
+	char err[512], *key = NULL;
+	const char *why;
+	int status;
 
 	status = parse_args(argc, argv, &a);
 	if (status >= 0)
@@ -204,13 +196,12 @@ int hs_daemon_main(int argc, char **argv)
 		return 1;
 	}
 
-	/* Block the stop signals before any thread exists, so that every thread
-	 * inherits the mask and only sigwait below receives them. */
-	sigemptyset(&stop_signals);
-	sigaddset(&stop_signals, SIGINT);
-	sigaddset(&stop_signals, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
-	signal(SIGPIPE, SIG_IGN);
+	/* Take the stop requests before any thread exists, so that only
+	 * hs_os_stop_wait below receives them (POSIX: SIGINT and SIGTERM are
+	 * blocked in every thread). The key lets `hubsync service uninstall`
+	 * stop this daemon on Windows. */
+	key = hs_os_path_absolute(a.db);
+	hs_os_stop_begin(key ? key : a.db);
 
 	status = 1;
 	hsd_log_info("hubsync %s daemon starting for %s", hs_version(), a.db);
@@ -231,12 +222,10 @@ int hs_daemon_main(int argc, char **argv)
 	if (a.port_file && write_port_file(a.port_file, hsd_http_port(http)) < 0)
 		goto cleanup;
 
-	sig = wait_for_signal(&stop_signals);
+	why = hs_os_stop_wait();
 	/* A second signal ends the process at once (safe: a sync killed at any
 	 * instant leaves both sides consistent); this one stops cleanly. */
-	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
-	hsd_log_info("%s received, shutting down",
-		     sig == SIGINT ? "SIGINT" : "SIGTERM");
+	hsd_log_info("%s received, shutting down", why);
 	status = 0;
 
 cleanup:
@@ -247,6 +236,7 @@ cleanup:
 	if (status == 0)
 		hsd_log_info("stopped");
 	hsd_log_close();
-	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+	hs_os_stop_end();
+	free(key);
 	return status;
 }

@@ -1,6 +1,7 @@
 /* dlog.c - timestamped log lines to stderr and a file (see dlog.h). */
 #include "dlog.h"
 #include "dclock.h"
+#include "platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +16,7 @@ int hsd_log_open(const char *path, char *err, size_t errlen)
 {
 	if (!path)
 		return 0;
-	log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	log_fd = hs_os_open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	if (log_fd < 0) {
 		snprintf(err, errlen,
 			 "cannot open log file %s: %s; check the folder exists and is writable",

@@ -13,16 +13,13 @@
 #include <jansson.h>
 
 #include <microhttpd.h>
+#include <platform_net.h>
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 
 struct hsd_http {
 	struct MHD_Daemon *mhd;

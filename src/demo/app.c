@@ -11,7 +11,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <unistd.h>
+#include "platform.h"
 
 const char *const hs_app_tables[] = {
 	"components", "customers", "sub_assemblies", "quotes", "projects",
@@ -119,7 +119,7 @@ int hs_app_create(sqlite3 **out, const char *path, char *err, size_t errlen)
 	int rc = -1;
 
 	*out = NULL;
-	if (access(path, F_OK) == 0) {
+	if (hs_os_exists(path) == 0) {
 		snprintf(err, errlen, "cannot create %s: it already exists",
 			 path);
 		return -1;
@@ -149,7 +149,7 @@ int hs_app_create(sqlite3 **out, const char *path, char *err, size_t errlen)
 cleanup:
 	if (db) {
 		sqlite3_close(db);
-		unlink(path);
+		hs_os_unlink(path);
 	}
 	return rc;
 }

@@ -57,6 +57,7 @@
 #include "catalog.h"
 #include "converge.h"
 #include "folder.h"
+#include "platform.h"
 #include "report.h"
 #include "user.h"
 
@@ -417,7 +418,7 @@ static int demo_share(demo *d, int mounted)
 			     d->dir) >= sizeof(nas) ||
 	    (size_t)snprintf(away, sizeof(away), "%s/" HS_DEMO_FOLDER_NAS_AWAY,
 			     d->dir) >= sizeof(away) ||
-	    rename(from, to) != 0) {
+	    hs_os_rename(from, to) != 0) {
 		snprintf(d->err, sizeof(d->err), "cannot rename %.200s to "
 			 "%.200s: %s", from, to, strerror(errno));
 		return -1;

@@ -8,18 +8,14 @@
  * a run stopped while playing an unmounted share) and the replica files
  * "<user>.db*"; nothing else.
  */
-#define _XOPEN_SOURCE 700
 #include "folder.h"
+#include "platform.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define FOLDER_MARKER ".hubsync-demo"
 
@@ -35,10 +31,13 @@ static int folder_mkdirs(const char *path, char *err, size_t errlen)
 	}
 	memcpy(buf, path, len + 1);
 	for (i = 1; i <= len; i++) {
-		if (buf[i] != '/' && buf[i] != '\0')
+		hs_os_stat st;
+		if (!hs_os_is_sep(buf[i]) && buf[i] != '\0')
 			continue;
 		buf[i] = '\0';
-		if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+		/* "C:" and "\\server\share" exist without being made */
+		if (hs_os_mkdir(buf) != 0 && errno != EEXIST &&
+		    (hs_os_stat_path(buf, &st) != 0 || !st.is_dir)) {
 			snprintf(err, errlen, "cannot create folder %s: %s",
 				 buf, strerror(errno));
 			return -1;
@@ -48,27 +47,18 @@ static int folder_mkdirs(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-static int folder_rm_entry(const char *path, const struct stat *sb,
-			   int type, struct FTW *ftw)
-{
-	return remove(path) == 0 ? 0 : -1;
-}
-
 /* Remove dir/name (a file or a whole tree) if it exists. */
 static int folder_remove(const char *dir, const char *name, char *err,
 			 size_t errlen)
 {
 	char path[PATH_MAX];
-	struct stat sb;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
 	    sizeof(path)) {
 		snprintf(err, errlen, "demo folder path too long: %s", dir);
 		return -1;
 	}
-	if (lstat(path, &sb) != 0)
-		return 0;
-	if (nftw(path, folder_rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+	if (hs_os_remove_tree(path) != 0) {
 		snprintf(err, errlen, "cannot remove %s from the last demo "
 			 "run: %s", path, strerror(errno));
 		return -1;
@@ -96,31 +86,29 @@ static int folder_clean(const char *dir, const char *const *users, char *err,
 			size_t errlen)
 {
 	char marker[PATH_MAX];
-	DIR *d;
-	struct dirent *e;
+	hs_os_dir *d;
+	const char *e;
 	int marked, others = 0, rc = 0;
 
 	snprintf(marker, sizeof(marker), "%s/" FOLDER_MARKER, dir);
-	marked = access(marker, F_OK) == 0;
-	d = opendir(dir);
+	marked = hs_os_exists(marker) == 0;
+	d = hs_os_dir_open(dir);
 	if (!d) {
 		snprintf(err, errlen, "cannot read folder %s: %s", dir,
 			 strerror(errno));
 		return -1;
 	}
-	while (rc == 0 && (e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
+	while (rc == 0 && (e = hs_os_dir_next(d)) != NULL) {
 		if (!marked) {
 			others++;
 			continue;
 		}
-		if (strcmp(e->d_name, HS_DEMO_FOLDER_NAS) == 0 ||
-		    strcmp(e->d_name, HS_DEMO_FOLDER_NAS_AWAY) == 0 ||
-		    folder_is_replica_file(e->d_name, users))
-			rc = folder_remove(dir, e->d_name, err, errlen);
+		if (strcmp(e, HS_DEMO_FOLDER_NAS) == 0 ||
+		    strcmp(e, HS_DEMO_FOLDER_NAS_AWAY) == 0 ||
+		    folder_is_replica_file(e, users))
+			rc = folder_remove(dir, e, err, errlen);
 	}
-	closedir(d);
+	hs_os_dir_close(d);
 	if (rc == 0 && others > 0) {
 		snprintf(err, errlen, "folder %s is not empty and was not made "
 			 "by `hubsync demo`: give a new or empty folder", dir);
@@ -139,13 +127,13 @@ int hs_demo_folder_prepare(const char *dir, const char *const *users,
 	    folder_clean(dir, users, err, errlen) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/" HS_DEMO_FOLDER_NAS, dir);
-	if (mkdir(path, 0777) != 0) {
+	if (hs_os_mkdir(path) != 0) {
 		snprintf(err, errlen, "cannot create folder %s: %s", path,
 			 strerror(errno));
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/" FOLDER_MARKER, dir);
-	f = fopen(path, "w");
+	f = hs_os_fopen(path, "w");
 	if (!f || fputs("made by `hubsync demo`; a new run replaces the "
 			"databases in this folder\n", f) < 0) {
 		snprintf(err, errlen, "cannot write %s: %s", path,
@@ -167,17 +155,20 @@ int hs_demo_folder_make_temp(char *buf, size_t buflen, char *err,
 {
 	const char *tmp = getenv("TMPDIR");
 
+	if (!tmp || !*tmp)
+		tmp = getenv("TEMP"); /* Windows */
+
 	if (buflen < 64) {
 		snprintf(err, errlen, "demo: path buffer too small");
 		return -1;
 	}
 	snprintf(buf, buflen, "./hubsync-demo-XXXXXX");
-	if (mkdtemp(buf))
+	if (hs_os_make_temp_folder(buf))
 		return 0;
 	if (!tmp || !*tmp)
 		tmp = "/tmp";
 	if ((size_t)snprintf(buf, buflen, "%s/hubsync-demo-XXXXXX", tmp) <
-		    buflen && mkdtemp(buf))
+		    buflen && hs_os_make_temp_folder(buf))
 		return 0;
 	snprintf(err, errlen, "cannot create a demo folder here or in %s: %s "
 		 "(pass a folder: hubsync demo DIR)", tmp, strerror(errno));

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "app.h"
+#include "platform.h"
 
 static double user_now_ms(void)
 {
@@ -131,14 +132,13 @@ int demo_user_quote_number(demo_user *u, int64_t *out, char *err,
 int demo_user_write(demo_user *u, char *err, size_t errlen,
 		    const char *fmt, ...)
 {
-	struct timespec pause = { 0, 2 * 1000 * 1000 };
 	va_list ap;
 	int rc;
 
 	va_start(ap, fmt);
 	rc = hs_app_vexec(u->app, err, errlen, fmt, ap);
 	va_end(ap);
-	nanosleep(&pause, NULL);
+	hs_os_sleep_ms(2);
 	return rc;
 }
 

@@ -39,16 +39,15 @@
 #include "hubsync.h"
 #include "json.h"
 #include "lock.h"
+#include "platform.h"
 #include "rows.h"
 #include "util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,24 +83,11 @@ static int give_result(json_t *doc, char **out)
 }
 
 /* The folder part of path ("." when it has none); malloc'd. */
-static char *folder_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	hs_buf b;
-	hs_buf_init(&b);
-	if (!slash)
-		hs_buf_puts(&b, ".");
-	else if (slash == path)
-		hs_buf_puts(&b, "/");
-	else
-		hs_buf_putn(&b, path, (size_t)(slash - path));
-	return hs_buf_take(&b);
-}
+static char *folder_of(const char *path) { return hs_os_path_folder(path); }
 
 static const char *file_name_of(const char *path)
 {
-	const char *slash = strrchr(path, '/');
-	return slash ? slash + 1 : path;
+	return hs_os_path_file(path);
 }
 
 /* Now in UTC as STAMP_SHAPE. */
@@ -143,7 +129,6 @@ static char *fresh_name(const char *prefix, const char *suffix, hs_buf *err)
 {
 	for (int tries = 0; tries < 3; tries++) {
 		char stamp[32];
-		struct stat st;
 		hs_buf b;
 		utc_stamp(stamp);
 		hs_buf_init(&b);
@@ -153,27 +138,14 @@ static char *fresh_name(const char *prefix, const char *suffix, hs_buf *err)
 			hs_buf_puts(err, "out of memory");
 			return NULL;
 		}
-		if (lstat(b.s, &st) != 0 && errno == ENOENT)
+		if (hs_os_exists(b.s) != 0 && errno == ENOENT)
 			return hs_buf_take(&b);
 		hs_buf_free(&b);
-		struct timespec ts = {1, 50000000L};
-		nanosleep(&ts, NULL);
+		hs_os_sleep_ms(1050);
 	}
 	hs_buf_printf(err, "cannot find a free name %s<time>%s: check the "
 		      "folder's clock and contents", prefix, suffix);
 	return NULL;
-}
-
-static int fsync_path(const char *path, int flags)
-{
-	int fd = open(path, flags);
-	if (fd < 0)
-		return -1;
-	/* A folder that cannot be fsynced (some shares) is not an error:
-	 * the rename is still atomic there. */
-	int rc = fsync(fd) == 0 || (flags & O_DIRECTORY) ? 0 : -1;
-	close(fd);
-	return rc;
 }
 
 /*
@@ -183,14 +155,14 @@ static int fsync_path(const char *path, int flags)
 static int copy_file(const char *src, const char *dst, hs_buf *err)
 {
 	char buf[65536];
-	int in = open(src, O_RDONLY), out = -1, rc = -1;
+	int in = hs_os_open(src, O_RDONLY, 0), out = -1, rc = -1;
 	ssize_t n = 0;
 
 	if (in < 0) {
 		hs_buf_printf(err, "cannot read %s: %s", src, strerror(errno));
 		return -1;
 	}
-	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+	out = hs_os_open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0666);
 	if (out < 0) {
 		hs_buf_printf(err, "cannot write %s: %s", dst, strerror(errno));
 		close(in);
@@ -210,7 +182,7 @@ static int copy_file(const char *src, const char *dst, hs_buf *err)
 		hs_buf_printf(err, "cannot read %s: %s", src, strerror(errno));
 		goto cleanup;
 	}
-	if (fsync(out) != 0)
+	if (hs_os_fsync(out) != 0)
 		goto write_failed;
 	rc = 0;
 	goto cleanup;
@@ -224,7 +196,7 @@ cleanup:
 		rc = -1;
 	}
 	if (rc != 0)
-		unlink(dst);
+		hs_os_unlink(dst);
 	return rc;
 }
 
@@ -309,19 +281,19 @@ static int verify_file(const char *what, const char *path, int64_t *seq,
 		       int64_t *bytes, hs_buf *err)
 {
 	sqlite3 *db = NULL;
-	struct stat st;
+	hs_os_stat st;
 	int rc;
 
-	if (stat(path, &st) != 0) {
+	if (hs_os_stat_path(path, &st) != 0) {
 		hs_buf_printf(err, "%s %s is not there: %s", what, path,
 			      strerror(errno));
 		return HS_EIO;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	if (!st.is_file) {
 		hs_buf_printf(err, "%s %s is not a file", what, path);
 		return HS_EIO;
 	}
-	*bytes = (int64_t)st.st_size;
+	*bytes = st.size;
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		hs_buf_printf(err, "cannot open %s %s: %s", what, path,
 			      db ? sqlite3_errmsg(db) : "out of memory");
@@ -365,20 +337,20 @@ int hs_backup_verify(const char *path, char **result_json, char **errmsg)
 /* Make dir if missing (*made = 1 then); it must end up a writable folder. */
 static int ensure_dir(const char *dir, int *made, hs_buf *err)
 {
-	struct stat st;
+	hs_os_stat st;
 	*made = 0;
-	if (stat(dir, &st) != 0) {
-		if (mkdir(dir, 0777) != 0) {
+	if (hs_os_stat_path(dir, &st) != 0) {
+		if (hs_os_mkdir(dir) != 0) {
 			hs_buf_printf(err, "cannot create the backup folder %s: %s",
 				      dir, strerror(errno));
 			return HS_EIO;
 		}
 		*made = 1;
-	} else if (!S_ISDIR(st.st_mode)) {
+	} else if (!st.is_dir) {
 		hs_buf_printf(err, "the backup folder %s is not a folder", dir);
 		return HS_EIO;
 	}
-	if (access(dir, W_OK | X_OK) != 0) {
+	if (hs_os_folder_writable(dir) != 0) {
 		hs_buf_printf(err, "the backup folder %s is not writable: %s", dir,
 			      strerror(errno));
 		return HS_EIO;
@@ -399,7 +371,7 @@ static void remove_copy(const char *dir, const char *name, json_t *removed,
 	hs_buf b;
 	hs_buf_init(&b);
 	hs_buf_printf(&b, "%s/%s", dir, name);
-	if (!b.oom && unlink(b.s) == 0)
+	if (!b.oom && hs_os_unlink(b.s) == 0)
 		json_array_append_new(removed, json_string(b.s));
 	else if (!b.oom && !err->len)
 		hs_buf_printf(err, "cannot delete the old backup %s: %s", b.s,
@@ -417,21 +389,20 @@ static void remove_copy(const char *dir, const char *name, json_t *removed,
 static void rotate(const char *dir, const char *base, const char *just_made,
 		   int keep, json_t *removed, hs_buf *err)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
+	hs_os_dir *d = hs_os_dir_open(dir);
+	const char *e;
 	char **names = NULL;
 	size_t n = 0, cap = 0;
 	int kept = 1; /* just_made */
 
 	if (!d)
 		return;
-	while ((e = readdir(d)) != NULL) {
-		if (is_copy_name(e->d_name, base, ".bak.tmp")) {
-			remove_copy(dir, e->d_name, removed, err);
+	while ((e = hs_os_dir_next(d)) != NULL) {
+		if (is_copy_name(e, base, ".bak.tmp")) {
+			remove_copy(dir, e, removed, err);
 			continue;
 		}
-		if (!is_copy_name(e->d_name, base, ".bak") ||
-		    strcmp(e->d_name, just_made) == 0)
+		if (!is_copy_name(e, base, ".bak") || strcmp(e, just_made) == 0)
 			continue;
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
@@ -441,10 +412,10 @@ static void rotate(const char *dir, const char *base, const char *just_made,
 			names = nn;
 			cap = ncap;
 		}
-		if ((names[n] = hs_strdup(e->d_name)) != NULL)
+		if ((names[n] = hs_strdup(e)) != NULL)
 			n++;
 	}
-	closedir(d);
+	hs_os_dir_close(d);
 	if (n)
 		qsort(names, n, sizeof(*names), cmp_names_desc);
 	for (size_t i = 0; i < n; i++) {
@@ -484,7 +455,7 @@ static int copy_database(sqlite3 *src, const char *path, hs_buf *err)
 		hs_buf_printf(err, "cannot close the backup %s", path);
 		sr = SQLITE_ERROR;
 	}
-	if (sr == SQLITE_OK && fsync_path(path, O_RDONLY) != 0) {
+	if (sr == SQLITE_OK && hs_os_fsync_path(path) != 0) {
 		hs_buf_printf(err, "cannot write the backup %s: %s", path,
 			      strerror(errno));
 		sr = SQLITE_IOERR;
@@ -516,7 +487,7 @@ int hs_backup_create(const char *master_path, const hs_backup_options *opts,
 	sqlite3 *src = NULL;
 	char *dir = NULL, *folder = NULL, *final = NULL, *tmp = NULL;
 	json_t *removed = NULL;
-	struct stat st;
+	hs_os_stat st;
 	int64_t seq = 0, bytes = 0, seq2 = 0;
 	int rc, made_dir = 0;
 
@@ -538,7 +509,7 @@ int hs_backup_create(const char *master_path, const hs_backup_options *opts,
 	}
 	if (o.keep == 0)
 		o.keep = HS_BACKUP_KEEP_DEFAULT;
-	if (stat(master_path, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (hs_os_stat_path(master_path, &st) != 0 || !st.is_file) {
 		hs_buf_printf(&err, "the master %s is not there: is the share "
 			      "mounted? check the path", master_path);
 		return give_error(HS_EIO, &err, errmsg);
@@ -600,16 +571,16 @@ int hs_backup_create(const char *master_path, const hs_backup_options *opts,
 				      master_path);
 		}
 	}
-	if (rc == HS_OK && rename(tmp, final) != 0) {
+	if (rc == HS_OK && hs_os_rename(tmp, final) != 0) {
 		hs_buf_printf(&err, "cannot name the backup %s: %s", final,
 			      strerror(errno));
 		rc = HS_EIO;
 	}
 	if (rc != HS_OK) {
-		unlink(tmp);
+		hs_os_unlink(tmp);
 		goto cleanup;
 	}
-	fsync_path(dir, O_RDONLY | O_DIRECTORY);
+	hs_os_fsync_folder(dir);
 	rotate(dir, file_name_of(master_path), file_name_of(final), o.keep,
 	       removed, &warn);
 
@@ -617,7 +588,7 @@ cleanup:
 	sqlite3_close(src);
 	hs_lock_release(&lock);
 	if (rc != HS_OK && made_dir)
-		rmdir(dir); /* only when still empty */
+		hs_os_rmdir(dir); /* only when still empty */
 	if (rc == HS_OK) {
 		json_t *doc = json_pack("{s:s,s:s,s:I,s:I,s:i,s:O}", "master",
 					master_path, "backup", final, "bytes",
@@ -713,7 +684,7 @@ static int mark_restored(const char *path, const char *backup,
 		hs_buf_printf(err, "cannot close %s", path);
 		sr = SQLITE_ERROR;
 	}
-	if (sr == SQLITE_OK && fsync_path(path, O_RDONLY) != 0) {
+	if (sr == SQLITE_OK && hs_os_fsync_path(path) != 0) {
 		hs_buf_printf(err, "cannot write %s: %s", path, strerror(errno));
 		sr = SQLITE_IOERR;
 	}
@@ -735,7 +706,7 @@ int hs_backup_restore(const char *master_path, const char *backup_path,
 {
 	hs_lock lock;
 	hs_buf err;
-	struct stat mst, bst, jst;
+	hs_os_stat mst, bst, jst;
 	char *folder = NULL, *aside = NULL, *tmp = NULL, *journal = NULL;
 	char *aside_journal = NULL, *prefix = NULL;
 	int64_t seq = 0, bytes = 0, prev_seq, seq2 = 0;
@@ -756,14 +727,14 @@ int hs_backup_restore(const char *master_path, const char *backup_path,
 			    "backup file");
 		return give_error(HS_EINVALID, &err, errmsg);
 	}
-	if (stat(master_path, &mst) != 0 || !S_ISREG(mst.st_mode)) {
+	if (hs_os_stat_path(master_path, &mst) != 0 || !mst.is_file) {
 		hs_buf_printf(&err, "the master %s is not there: is the share "
 			      "mounted? (to restore a master file that was "
 			      "deleted, see docs/BACKUP.md)", master_path);
 		return give_error(HS_EIO, &err, errmsg);
 	}
-	if (stat(backup_path, &bst) == 0 && bst.st_dev == mst.st_dev &&
-	    bst.st_ino == mst.st_ino) {
+	if (hs_os_stat_path(backup_path, &bst) == 0 && bst.dev == mst.dev &&
+	    bst.ino == mst.ino) {
 		hs_buf_printf(&err, "%s is the master itself: give a backup "
 			      "file", backup_path);
 		return give_error(HS_EINVALID, &err, errmsg);
@@ -782,7 +753,7 @@ int hs_backup_restore(const char *master_path, const char *backup_path,
 		rc = HS_ERROR;
 		goto cleanup;
 	}
-	if (access(folder, W_OK | X_OK) != 0) {
+	if (hs_os_folder_writable(folder) != 0) {
 		hs_buf_printf(&err, "the master's folder %s is not writable: %s",
 			      folder, strerror(errno));
 		rc = HS_EIO;
@@ -807,37 +778,37 @@ int hs_backup_restore(const char *master_path, const char *backup_path,
 	if ((rc = mark_restored(tmp, backup_path, &numbers, &err)) != HS_OK ||
 	    (rc = verify_file("the restored copy", tmp, &seq2, &bytes,
 			      &err)) != HS_OK) {
-		unlink(tmp);
+		hs_os_unlink(tmp);
 		goto cleanup;
 	}
 	hs_lock_refresh(&lock);
 	/* A live journal of the old master goes with it (see the top). */
-	if (stat(journal, &jst) == 0 && jst.st_size > 0) {
-		if (rename(journal, aside_journal) != 0) {
+	if (hs_os_stat_path(journal, &jst) == 0 && jst.size > 0) {
+		if (hs_os_rename(journal, aside_journal) != 0) {
 			hs_buf_printf(&err, "cannot move the master's journal %s "
 				      "aside: %s", journal, strerror(errno));
-			unlink(tmp);
+			hs_os_unlink(tmp);
 			rc = HS_EIO;
 			goto cleanup;
 		}
 		moved_journal = 1;
 	}
-	if (rename(tmp, master_path) != 0) {
+	if (hs_os_rename(tmp, master_path) != 0) {
 		hs_buf_printf(&err, "cannot put the backup in place of %s: %s",
 			      master_path, strerror(errno));
 		if (moved_journal)
-			rename(aside_journal, journal);
-		unlink(tmp);
+			hs_os_rename(aside_journal, journal);
+		hs_os_unlink(tmp);
 		rc = HS_EIO;
 		goto cleanup;
 	}
-	fsync_path(folder, O_RDONLY | O_DIRECTORY);
+	hs_os_fsync_folder(folder);
 	rc = HS_OK;
 
 cleanup:
 	hs_lock_release(&lock);
 	if (rc != HS_OK && aside)
-		unlink(aside); /* nothing was replaced: no need for it */
+		hs_os_unlink(aside); /* nothing was replaced: no need for it */
 	if (rc == HS_OK) {
 		json_t *doc = json_pack("{s:s,s:s,s:I,s:o,s:s}", "master",
 					master_path, "backup", backup_path, "seq",

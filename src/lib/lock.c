@@ -22,16 +22,13 @@
  */
 #include "lock.h"
 #include "hubsync.h"
+#include "platform.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 static char *path_with(const char *base, const char *suffix)
 {
@@ -42,16 +39,10 @@ static char *path_with(const char *base, const char *suffix)
 	return hs_buf_take(&b);
 }
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 /* Read the owner file into buf ("" if missing). */
 static void read_owner(const hs_lock *l, char *buf, size_t n)
 {
-	FILE *f = fopen(l->owner, "r");
+	FILE *f = hs_os_fopen(l->owner, "r");
 	buf[0] = 0;
 	if (!f)
 		return;
@@ -63,11 +54,11 @@ static void read_owner(const hs_lock *l, char *buf, size_t n)
 static int write_owner(const hs_lock *l)
 {
 	char host[256] = "?", line[400];
-	FILE *f = fopen(l->owner, "w");
+	FILE *f = hs_os_fopen(l->owner, "w");
 	if (!f)
 		return -1;
-	gethostname(host, sizeof host - 1);
-	snprintf(line, sizeof line, "%s %ld %lld\n", host, (long)getpid(),
+	hs_os_hostname(host, sizeof host);
+	snprintf(line, sizeof line, "%s %ld %lld\n", host, hs_os_pid(),
 		 (long long)hs_system_ms());
 	int ok = fputs(line, f) >= 0;
 	ok = fclose(f) == 0 && ok;
@@ -78,18 +69,17 @@ static int write_owner(const hs_lock *l)
  * mtime. -1 if that fails. */
 static double share_now(const hs_lock *l)
 {
-	struct stat st;
-	int fd = open(l->clock, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-	if (fd < 0)
+	hs_os_stat st;
+	FILE *f = hs_os_fopen(l->clock, "w");
+	if (!f)
 		return -1;
-	if (write(fd, "t", 1) != 1) {
-		close(fd);
+	if (fputc('t', f) == EOF) {
+		fclose(f);
 		return -1;
 	}
-	close(fd);
-	if (stat(l->clock, &st) != 0)
+	if (fclose(f) != 0 || hs_os_stat_path(l->clock, &st) != 0)
 		return -1;
-	return (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
+	return (double)st.mtime_ns / 1e9;
 }
 
 /* 1 if the lock directory currently there is stale. */
@@ -97,22 +87,23 @@ static int lock_is_stale(const hs_lock *l, const char *owner)
 {
 	char host[256] = "", me[256] = "";
 	long pid = 0;
-	struct stat st;
+	hs_os_stat st;
 	double now;
 
-	gethostname(me, sizeof me - 1);
+	hs_os_hostname(me, sizeof me);
 	int named = sscanf(owner, "%255s %ld", host, &pid) == 2;
 	if (named && strcmp(host, me) == 0 && pid > 0 &&
-	    kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+	    hs_os_pid_alive(pid) == 0)
 		return 1;
 	/* No owner file, or one not written to the end: judged by its age */
 	int ownerless = !named;
-	if (stat(l->owner, &st) != 0 && stat(l->dir, &st) != 0)
+	if (hs_os_stat_path(l->owner, &st) != 0 &&
+	    hs_os_stat_path(l->dir, &st) != 0)
 		return 0; /* gone: the next mkdir will tell */
 	now = share_now(l);
 	if (now < 0)
 		return 0;
-	double age = now - ((double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9);
+	double age = now - (double)st.mtime_ns / 1e9;
 	/* An owner writes its name right after mkdir: a lock still without
 	 * one after a few seconds belongs to a sync killed in between. */
 	return age * 1000 > (ownerless ? HS_LOCK_ORPHAN_MS : HS_LOCK_LEASE_MS);
@@ -127,15 +118,15 @@ static void break_lock(const hs_lock *l, const char *owner_seen)
 	if (strcmp(again, owner_seen) != 0)
 		return; /* someone took it meanwhile */
 	hs_buf_init(&b);
-	hs_buf_printf(&b, "%s.stale.%ld.%lld", l->dir, (long)getpid(),
+	hs_buf_printf(&b, "%s.stale.%ld.%lld", l->dir, hs_os_pid(),
 		      (long long)hs_system_ms());
 	aside = hs_buf_take(&b);
-	if (aside && rename(l->dir, aside) == 0) {
+	if (aside && hs_os_rename(l->dir, aside) == 0) {
 		char *o = path_with(aside, "/owner");
 		if (o)
-			unlink(o);
+			hs_os_unlink(o);
 		free(o);
-		rmdir(aside);
+		hs_os_rmdir(aside);
 	}
 	free(aside);
 }
@@ -154,12 +145,12 @@ int hs_lock_acquire(hs_lock *l, const char *master_path, int timeout_ms,
 		return HS_ERROR;
 	}
 	for (;;) {
-		if (mkdir(l->dir, 0777) == 0) {
+		if (hs_os_mkdir(l->dir) == 0) {
 			if (write_owner(l) == 0) {
 				l->held = 1;
 				return 0;
 			}
-			rmdir(l->dir);
+			hs_os_rmdir(l->dir);
 			hs_buf_printf(err, "cannot write the lock file %s: %s; check "
 				      "that the share is writable", l->owner,
 				      strerror(errno));
@@ -192,7 +183,7 @@ int hs_lock_acquire(hs_lock *l, const char *master_path, int timeout_ms,
 				      timeout_ms / 1000);
 			return HS_EBUSY;
 		}
-		sleep_ms(wait + (int)(hs_system_ms() % 17));
+		hs_os_sleep_ms(wait + (int)(hs_system_ms() % 17));
 		if (wait < 500)
 			wait *= 2;
 	}
@@ -201,14 +192,14 @@ int hs_lock_acquire(hs_lock *l, const char *master_path, int timeout_ms,
 void hs_lock_refresh(hs_lock *l)
 {
 	if (l->held)
-		utimensat(AT_FDCWD, l->owner, NULL, 0);
+		hs_os_touch(l->owner);
 }
 
 void hs_lock_release(hs_lock *l)
 {
 	if (l->held) {
-		unlink(l->owner);
-		rmdir(l->dir);
+		hs_os_unlink(l->owner);
+		hs_os_rmdir(l->dir);
 	}
 	free(l->dir);
 	free(l->owner);

@@ -26,6 +26,7 @@
 #include "apply.h"
 #include "hubsync.h"
 #include "json.h"
+#include "platform.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -359,7 +360,7 @@ int hs_master_open(hs_master **out, const char *path, int create,
 		   int lock_timeout_ms, hs_buf *err)
 {
 	hs_master *m = calloc(1, sizeof(*m));
-	struct stat sb;
+	hs_os_stat sb;
 	int rc = HS_ERROR, sr;
 	*out = NULL;
 	if (!m || !(m->path = hs_strdup(path))) {
@@ -367,7 +368,7 @@ int hs_master_open(hs_master **out, const char *path, int create,
 		free(m);
 		return HS_ERROR;
 	}
-	if (!create && stat(path, &sb) != 0) {
+	if (!create && hs_os_stat_path(path, &sb) != 0) {
 		hs_buf_printf(err, "the master %s is not there: is the share "
 			      "mounted? (only hubsync init creates a master)", path);
 		rc = HS_EIO;

@@ -9,13 +9,13 @@
 
 #include "capture.h"
 #include "master.h"
+#include "platform.h"
 #include "schema.h"
 #include "tracking.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,7 +96,7 @@ int hs_replica_open(hs_replica **out, const char *path,
 		    const hs_open_options *opts)
 {
 	hs_replica *r = calloc(1, sizeof(*r));
-	struct stat st;
+	hs_os_stat st;
 	int rc;
 	*out = r;
 	if (!r)
@@ -109,7 +109,7 @@ int hs_replica_open(hs_replica **out, const char *path,
 	}
 	if (r->busy_timeout_ms <= 0)
 		r->busy_timeout_ms = 10000;
-	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+	if (hs_os_stat_path(path, &st) != 0 || !st.is_file)
 		return hs_fail(r, HS_ENOTFOUND, "no database file at %s: check the "
 			       "path", path);
 	rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE, NULL);
@@ -232,12 +232,7 @@ int hs_replica_check_init(hs_replica *r)
 
 static char *default_user(void)
 {
-	const char *u = getenv("USER");
-	struct passwd *pw;
-	if (u && *u)
-		return hs_strdup(u);
-	pw = getpwuid(getuid());
-	return hs_strdup(pw ? pw->pw_name : "user");
+	return hs_os_user();
 }
 
 /* Append a copy of name to the growing array names. SQLite code. */
@@ -260,18 +255,7 @@ static int names_add(char ***names, int *n, int *cap, const char *name)
 /* Absolute form of path (its folder must exist). malloc'd or NULL. */
 static char *absolute_path(const char *path)
 {
-	char dir[PATH_MAX], real[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	hs_buf b;
-	if (path[0] == '/')
-		return hs_strdup(path);
-	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1,
-		 slash ? path : ".");
-	if (!realpath(dir, real))
-		return NULL;
-	hs_buf_init(&b);
-	hs_buf_printf(&b, "%s/%s", real, slash ? slash + 1 : path);
-	return hs_buf_take(&b);
+	return hs_os_path_absolute(path);
 }
 
 /* The names of the tables to track: the given list, or every table of

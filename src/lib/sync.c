@@ -25,6 +25,7 @@
 #include "master.h"
 #include "numbers.h"
 #include "peers.h"
+#include "platform.h"
 #include "rows.h"
 #include "schema.h"
 #include "stamp.h"
@@ -36,7 +37,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 /* A received HLC more than this ahead of our wall clock is reported and
@@ -1334,7 +1334,7 @@ static int left_out(void *ctx, const char *table)
 
 /*
  * One sync of a replica at a time (the daemon's and a CLI run, say):
- * flock on DB.hubsync-lock, a local file. Returns the open descriptor,
+ * hs_os_lock_file on DB.hubsync-lock, a local file. Returns the descriptor,
  * -1 with HS_ECONFLICT set on r when another sync holds it, or -2 when
  * the lock file cannot be made (then the sync goes ahead unguarded: the
  * master lock still keeps it correct).
@@ -1345,27 +1345,18 @@ static int take_sync_lock(hs_replica *r)
 	int fd;
 	hs_buf_init(&b);
 	hs_buf_printf(&b, "%s.hubsync-lock", r->path);
-	fd = b.oom ? -1 : open(b.s, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	fd = b.oom ? -2 : hs_os_lock_file(b.s);
 	hs_buf_free(&b);
-	if (fd < 0)
-		return -2;
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		int busy = errno == EWOULDBLOCK;
-		close(fd);
-		if (!busy)
-			return -2;
+	if (fd == -1)
 		hs_fail(r, HS_ECONFLICT, "a sync of %s is already running: wait "
 			"for it to finish", r->path);
-		return -1;
-	}
 	return fd;
 }
 
 int hs_replica_sync_running(hs_replica *r)
 {
 	int fd = take_sync_lock(r);
-	if (fd >= 0)
-		close(fd);
+	hs_os_unlock_file(fd);
 	r->err[0] = 0;
 	return fd == -1;
 }
@@ -1463,7 +1454,6 @@ out:
 	free(c.user);
 	free(c.master);
 	hs_buf_free(&c.err);
-	if (lock_fd >= 0)
-		close(lock_fd);
+	hs_os_unlock_file(lock_fd);
 	return rc;
 }

@@ -20,6 +20,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "platform.h"
+
 int hs_tracking_can_track(sqlite3 *db, const char *name, const char **why)
 {
 	sqlite3_stmt *st;
@@ -854,7 +856,7 @@ int hs_replica_uninstall(hs_replica *r)
 	hs_buf_init(&b);
 	hs_buf_printf(&b, "%s.hubsync-lock", r->path);
 	if (!b.oom)
-		unlink(b.s);
+		hs_os_unlink(b.s);
 	hs_buf_free(&b);
 	return HS_OK;
 }

@@ -2,13 +2,12 @@
  * util.c - helpers shared by every module (see util.h).
  */
 #include "util.h"
+#include "platform.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 void hs_buf_init(hs_buf *b) { memset(b, 0, sizeof(*b)); }
 
@@ -156,30 +155,20 @@ int64_t hs_parse_time(const char *s)
 	tm.tm_hour = h;
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
-	time_t t = timegm(&tm);
+	time_t t = hs_os_timegm(&tm);
 	/* 2025-02-31 would roll over to March: not a date */
 	if (!gmtime_r(&t, &back) || back.tm_mday != d || back.tm_mon != mo - 1)
 		return -1;
 	return (int64_t)t * 1000 + msec;
 }
 
-int64_t hs_system_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t hs_system_ms(void) { return hs_os_now_ms(); }
 
 int hs_random_hex(char out[33])
 {
 	unsigned char b[16];
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || read(fd, b, sizeof b) != (ssize_t)sizeof b) {
-		if (fd >= 0)
-			close(fd);
+	if (hs_os_random(b, sizeof b) != 0)
 		return -1;
-	}
-	close(fd);
 	for (int i = 0; i < 16; i++)
 		snprintf(out + 2 * i, 3, "%02x", b[i]);
 	return 0;

@@ -40,7 +40,8 @@ int64_t hs_parse_time(const char *s);
 /* Milliseconds since 1970 from the system clock. */
 int64_t hs_system_ms(void);
 
-/* 32 random hex digits from /dev/urandom into out[33]; -1 on failure. */
+/* 32 random hex digits from the system (hs_os_random) into out[33]; -1 on
+ * failure. */
 int hs_random_hex(char out[33]);
 
 /* An element count for calloc: n, or 1 when n is not positive. */

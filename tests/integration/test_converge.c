@@ -115,6 +115,7 @@
  *    not writes (nothing changed); 1 -> 1.0 is a write (type changed).
  */
 #include "testutil.h"
+#include "platform.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -1528,7 +1529,7 @@ int main(int argc, char **argv)
 	if (!seed)
 		seed = 1;
 	if (!getenv("TMPDIR") && access("/dev/shm", W_OK) == 0)
-		setenv("TMPDIR", "/dev/shm", 1); /* see the top comment */
+		hs_os_setenv("TMPDIR", "/dev/shm"); /* see the top comment */
 	for (uint64_t i = 0; i < nseeds; i++)
 		run_seed(seed + i, nops);
 	printf("all %" PRIu64 " seed(s) converged with no silent loss\n",

@@ -35,7 +35,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+
+#include "platform.h"
 
 #define MAXSITES 5
 
@@ -60,7 +61,7 @@ static void net_open(net *N, int n, const char *schema, int fk_on)
 	snprintf(N->share, sizeof(N->share), "%s/share", N->dir);
 	snprintf(N->away, sizeof(N->away), "%s/share.away", N->dir);
 	snprintf(N->master, sizeof(N->master), "%s/master.db", N->share);
-	TU_CHECK(mkdir(N->share, 0755) == 0, "cannot create %s", N->share);
+	TU_CHECK(hs_os_mkdir(N->share) == 0, "cannot create %s", N->share);
 	for (int i = 0; i < n; i++) {
 		tu_site_open(&N->s[i], N->dir, NAMES[i], (i % 2 ? 1 : -1) * 700 * i);
 		tu_exec(N->s[i].app, "PRAGMA foreign_keys = %s", fk_on ? "ON" : "OFF");

@@ -12,17 +12,15 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/time.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "platform.h"
 
 int64_t tu_now_ms = INT64_C(1736935200000); /* 2025-01-15T10:00:00Z */
 
@@ -64,7 +62,7 @@ const char *tu_tmpdir(const char *tag)
 	char tmpl[512];
 	snprintf(tmpl, sizeof(tmpl), "%s/hs-%s-XXXXXX",
 		 base && *base ? base : "/tmp", tag);
-	TU_CHECK(mkdtemp(tmpl) != NULL, "mkdtemp %s: %s", tmpl,
+	TU_CHECK(hs_os_make_temp_folder(tmpl) != NULL, "mkdtemp %s: %s", tmpl,
 		 strerror(errno));
 	TU_CHECK(tu_ndirs < (int)(sizeof(tu_dirs) / sizeof(tu_dirs[0])),
 		 "too many temp dirs");
@@ -88,34 +86,16 @@ void tu_cleanup(void)
 
 void tu_rmtree(const char *path)
 {
-	struct stat st;
-	if (lstat(path, &st) != 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		while (d && (e = readdir(d)) != NULL) {
-			char sub[1024];
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-			tu_rmtree(sub);
-		}
-		if (d)
-			closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
+	hs_os_remove_tree(path);
 }
 
 void tu_copy_file(const char *from, const char *to)
 {
-	FILE *in = fopen(from, "rb"), *out;
+	FILE *in = hs_os_fopen(from, "rb"), *out;
 	char buf[65536];
 	size_t n;
 	TU_CHECK(in != NULL, "open %s: %s", from, strerror(errno));
-	out = fopen(to, "wb");
+	out = hs_os_fopen(to, "wb");
 	TU_CHECK(out != NULL, "create %s: %s", to, strerror(errno));
 	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
 		TU_CHECK(fwrite(buf, 1, n, out) == n, "write %s", to);
@@ -125,8 +105,7 @@ void tu_copy_file(const char *from, const char *to)
 
 int tu_file_exists(const char *path)
 {
-	struct stat st;
-	return stat(path, &st) == 0;
+	return hs_os_exists(path) == 0;
 }
 
 /* ---- the skewed VFS ------------------------------------------------- */
@@ -733,42 +712,50 @@ static int selected(const char *name, int argc, char **argv)
 	return 0;
 }
 
+/* Each case runs in a process of its own (a crash or a failed check
+ * ends only that case): this binary run again as `BINARY --one NAME`, on
+ * Linux and Windows alike (no fork there). */
 int tu_run_cases(const tu_case *cases, size_t n, int argc, char **argv)
 {
 	int failed = 0, ran = 0;
+	if (argc == 3 && !strcmp(argv[1], "--one")) {
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(cases[i].name, argv[2])) {
+				tu_set_context("scenario %s (rerun: %s %s)",
+					       cases[i].name, argv[0],
+					       cases[i].name);
+				cases[i].fn();
+				tu_cleanup();
+				fflush(stdout);
+				return 0;
+			}
+		fprintf(stderr, "no scenario %s\n", argv[2]);
+		return 2;
+	}
+	char *self = hs_os_self_path();
+	TU_CHECK(self != NULL, "cannot find this program's path");
 	for (size_t i = 0; i < n; i++) {
 		if (!selected(cases[i].name, argc, argv))
 			continue;
-		struct timeval t0, t1;
-		gettimeofday(&t0, NULL);
-		fflush(stdout);
-		pid_t pid = fork();
-		TU_CHECK(pid >= 0, "fork: %s", strerror(errno));
-		if (pid == 0) {
-			tu_set_context("scenario %s (rerun: %s %s)",
-				       cases[i].name, argv[0], cases[i].name);
-			cases[i].fn();
-			tu_cleanup();
-			fflush(stdout);
-			exit(0);
-		}
-		int status = 0;
-		waitpid(pid, &status, 0);
-		gettimeofday(&t1, NULL);
-		long ms = (t1.tv_sec - t0.tv_sec) * 1000 +
-			  (t1.tv_usec - t0.tv_usec) / 1000;
-		int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		int64_t t0 = hs_os_now_ms();
+		const char *child[] = {self, "--one", cases[i].name, NULL};
+		long pid = hs_os_spawn(child);
+		TU_CHECK(pid > 0, "cannot run %s: %s", self, strerror(errno));
+		int code = hs_os_wait(pid);
+		long ms = (long)(hs_os_now_ms() - t0);
+		int ok = code == 0;
 		ran++;
 		if (!ok)
 			failed++;
-		if (WIFSIGNALED(status))
+		if (code > 128 && code < 128 + 65)
 			printf("%-48s CRASH (signal %d) %ldms\n", cases[i].name,
-			       WTERMSIG(status), ms);
+			       code - 128, ms);
 		else
 			printf("%-48s %s %ldms\n", cases[i].name,
 			       ok ? "ok" : "FAIL", ms);
 		fflush(stdout);
 	}
+	free(self);
 	printf("%d of %d scenarios passed\n", ran - failed, ran);
 	if (ran == 0) {
 		fprintf(stderr, "no scenario matches the names given\n");

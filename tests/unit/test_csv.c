@@ -18,6 +18,7 @@
 #include "app.h"
 #include "catalog.h"
 #include "csv.h"
+#include "platform.h"
 #include "hubsync.h"
 
 /*
@@ -323,7 +324,7 @@ static sqlite3 *db_fresh(char *dir, size_t dirlen, char *path, size_t plen)
 
 	snprintf(dir, dirlen, "%s/hs_test_csv_XXXXXX",
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	assert_non_null(mkdtemp(dir));
+	assert_non_null(hs_os_make_temp_folder(dir));
 	snprintf(path, plen, "%s/app.db", dir);
 	if (hs_app_create(&db, path, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
