@@ -8,16 +8,12 @@
 
 #include "changes.h"
 #include "lock.h"
+#include "merge.h"
+#include "pull.h"
 #include "rows.h"
 #include "schema.h"
 
 typedef struct hs_master hs_master;
-
-/* What a push did, per table index of the schema. */
-typedef struct hs_merge_stats {
-	int64_t *pushed; /* rows merged per table */
-	int64_t conflicts;
-} hs_merge_stats;
 
 /*
  * Lock and open the master at path. With create, a missing file is created
@@ -111,24 +107,6 @@ int64_t hs_master_seq(const hs_master *m);
 int hs_master_sites(hs_master *m, int64_t now_ms, hs_rowset *sites,
 		    hs_buf *err);
 
-/* What a pull brings besides the rows: conflicts and history above the
- * watermark, new ids given to this site's rows, and the new watermark.
- * max_hlc is the largest column HLC of another PC among the rows. */
-typedef struct hs_pull {
-	hs_rowset conflicts;
-	hs_rowset history;
-	hs_rowset rebases; /* (tbl, old_key, new_key) of this site's rows */
-	hs_rowset sites;   /* hs_master_sites */
-	int64_t seq;
-	int64_t max_hlc;
-	int max_hlc_site;
-	char *max_hlc_user;
-} hs_pull;
-
-/* Called for each pulled row; return a SQLite code (not OK stops). The
- * row's values are the master's, valid during the call only. */
-typedef int (*hs_pull_fn)(void *ctx, hs_rowchange *rc);
-
 /* Read conflicts, history and rebases above since (small). */
 int hs_master_pull(hs_master *m, int64_t since, hs_pull *out, hs_buf *err);
 /* Stream the rows changed above since by anyone (this sync's own pushes
@@ -139,7 +117,6 @@ int hs_master_pull_rows(hs_master *m, const hs_schema *s, int64_t since,
 int hs_master_pull_table(hs_master *m, const hs_schema *s, int ti,
 			 int64_t since, hs_pull_fn fn, void *ctx, hs_pull *out,
 			 hs_buf *err);
-void hs_pull_clear(hs_pull *p);
 
 /* Column lists of rows copied to a replica (same order both sides). */
 #define HS_CONFLICT_COLS                                                      \

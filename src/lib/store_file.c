@@ -1,0 +1,1123 @@
+/*
+ * store_file.c - the file master: a SQLite file (on a share) as a master
+ * store (store.h) and the session sync.c holds with it (master.h): open,
+ * create, lock, sites, number series, housekeeping, and the row-level
+ * operations the merge (merge.c) and the pull (pull.c) use.
+ *
+ * On-disk format (besides the user tables, which mirror the replicas'):
+ *
+ *   hubsync_master(key, value)      'format' = 1, 'seq' = last sequence
+ *   hubsync_sites(id, site, user, pushed, pulled, token, prev_token,
+ *                 last_sync, synced_seq)   (the last two: hs_master_sites)
+ *   hubsync_rows(tbl, pk, alive, seq, vseq, hlc, site, clocks)
+ *   hubsync_conflicts(...), hubsync_history(...)   (same as a replica's)
+ *
+ * hubsync_rows.pk and .clocks are in the formats of encode.c (a key blob;
+ * 28 bytes per column of the master's table, in its column order). Every
+ * sequence number is unique and increasing; "seq" of a row is the largest
+ * of its own and its columns' seq.
+ *
+ * The caller holds the master lock for the whole life of the handle, so the
+ * file is only ever written by one PC at a time, and read only under the
+ * lock too (SQLite's locks do not work between PCs over SMB).
+ */
+#include "master.h"
+
+#include "apply.h"
+#include "hubsync.h"
+#include "json.h"
+#include "merge.h"
+#include "platform.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MASTER_FORMAT 1
+#define CLOCK_BYTES 28
+
+static const char *MASTER_DDL =
+	"CREATE TABLE IF NOT EXISTS hubsync_master(key TEXT PRIMARY KEY, value)"
+	" WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO hubsync_master VALUES('format', 1), ('seq', 0),"
+	" ('id', lower(hex(randomblob(16))));"
+	"CREATE TABLE IF NOT EXISTS hubsync_sites(id INTEGER PRIMARY KEY,"
+	" site TEXT NOT NULL UNIQUE, user TEXT,"
+	" pushed INTEGER NOT NULL DEFAULT 0, pulled INTEGER NOT NULL DEFAULT 0,"
+	" token TEXT, prev_token TEXT);"
+	"CREATE TABLE IF NOT EXISTS hubsync_rows(tbl TEXT NOT NULL,"
+	" pk BLOB NOT NULL, alive INTEGER NOT NULL, seq INTEGER NOT NULL,"
+	" vseq INTEGER NOT NULL, hlc INTEGER NOT NULL, site INTEGER NOT NULL,"
+	" clocks BLOB, PRIMARY KEY(tbl, pk)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS hubsync_rows_seq ON hubsync_rows(tbl, seq);"
+	"CREATE TABLE IF NOT EXISTS hubsync_conflicts(id INTEGER PRIMARY KEY"
+	" AUTOINCREMENT, seq INTEGER NOT NULL, tbl TEXT NOT NULL,"
+	" pk TEXT NOT NULL, col TEXT, local_value, remote_value,"
+	" winner TEXT NOT NULL, local_user TEXT, remote_user TEXT,"
+	" detected_at TEXT NOT NULL, resolved INTEGER NOT NULL DEFAULT 0,"
+	" resolved_at TEXT, resolved_by TEXT, local_site TEXT,"
+	" remote_site TEXT);"
+	"CREATE INDEX IF NOT EXISTS hubsync_conflicts_seq"
+	" ON hubsync_conflicts(seq);"
+	"CREATE TABLE IF NOT EXISTS hubsync_numbers(series TEXT PRIMARY KEY,"
+	" next INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS hubsync_rebases(seq INTEGER PRIMARY KEY,"
+	" site INTEGER NOT NULL, tbl TEXT NOT NULL, old_key INTEGER NOT NULL,"
+	" new_key INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS hubsync_history(seq INTEGER PRIMARY KEY,"
+	" tbl TEXT NOT NULL, key TEXT NOT NULL, pk TEXT NOT NULL,"
+	" op TEXT NOT NULL, user TEXT, at TEXT NOT NULL, changes TEXT);";
+
+/* Columns added to the master's own tables since format 1 was first
+ * written (table, column, declaration): added when a master lacks them. */
+static const char *const MASTER_COLUMNS[][3] = {
+	{"hubsync_conflicts", "local_site", "TEXT"},
+	{"hubsync_conflicts", "remote_site", "TEXT"},
+};
+
+struct hs_master {
+	hs_store base; /* first: the merge and the pull see a hs_store */
+	sqlite3 *db;
+	char *path;
+	hs_lock lock;
+	int in_txn;
+	sqlite3_stmt *meta_get, *meta_put, *conflict_put, *history_put;
+	hs_applier *appliers; /* per table written, lazily prepared */
+	int nappliers;
+};
+
+static const hs_store_ops FILE_OPS;
+
+/* ---- open, lock, close -------------------------------------------- */
+
+/* Write "what on the master PATH: sqlite message; what to do" to err and
+ * return the hs_error for rc. */
+static int sqlite_fail(hs_master *m, hs_buf *err, int rc, const char *what)
+{
+	int code = HS_ERROR;
+	const char *hint = "";
+	switch (rc & 0xff) {
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		code = HS_ECORRUPT;
+		hint = "; the master is damaged: restore it from a backup"
+		       " (hubsync restore)";
+		break;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		code = HS_EBUSY;
+		hint = "; another program holds the master open: close it"
+		       " (only hubsync should open it) and try again";
+		break;
+	case SQLITE_READONLY:
+		code = HS_EIO;
+		hint = "; the master file and its folder must be writable";
+		break;
+	case SQLITE_FULL:
+		code = HS_EIO;
+		hint = "; the share is full: free some space";
+		break;
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+		code = HS_EIO;
+		hint = "; check that the share is reachable";
+		break;
+	}
+	hs_buf_printf(err, "%s on the master %s: %s%s", what, m->path,
+		      m->db ? sqlite3_errmsg(m->db) : sqlite3_errstr(rc), hint);
+	return code;
+}
+
+/* Add the MASTER_COLUMNS a master lacks. SQLite code. */
+static int add_columns(sqlite3 *db)
+{
+	int sr = SQLITE_OK;
+	for (size_t i = 0; sr == SQLITE_OK &&
+			   i < sizeof(MASTER_COLUMNS) / sizeof(*MASTER_COLUMNS); i++) {
+		char q[200];
+		if (hs_table_has_column(db, MASTER_COLUMNS[i][0],
+					MASTER_COLUMNS[i][1]))
+			continue;
+		snprintf(q, sizeof q, "ALTER TABLE %s ADD COLUMN %s %s",
+			 MASTER_COLUMNS[i][0], MASTER_COLUMNS[i][1],
+			 MASTER_COLUMNS[i][2]);
+		sr = hs_exec(db, q);
+	}
+	return sr;
+}
+
+int hs_master_open(hs_master **out, const char *path, int create,
+		   int lock_timeout_ms, hs_buf *err)
+{
+	hs_master *m = calloc(1, sizeof(*m));
+	hs_os_stat sb;
+	int rc = HS_ERROR, sr;
+	*out = NULL;
+	if (m)
+		m->base.ops = &FILE_OPS;
+	if (!m || !(m->path = hs_strdup(path))) {
+		hs_buf_puts(err, "out of memory");
+		free(m);
+		return HS_ERROR;
+	}
+	if (!create && hs_os_stat_path(path, &sb) != 0) {
+		hs_buf_printf(err, "the master %s is not there: is the share "
+			      "mounted? (only hubsync init creates a master)", path);
+		rc = HS_EIO;
+		goto cleanup;
+	}
+	rc = hs_lock_acquire(&m->lock, path, lock_timeout_ms, err);
+	if (rc != 0)
+		goto cleanup;
+	sr = sqlite3_open_v2(path, &m->db,
+			     SQLITE_OPEN_READWRITE |
+				     (create ? SQLITE_OPEN_CREATE : 0),
+			     NULL);
+	if (sr != SQLITE_OK) {
+		rc = sqlite_fail(m, err, sr, "cannot open");
+		goto cleanup;
+	}
+	/* our lock keeps other syncs out; this waits for other programs */
+	sqlite3_busy_timeout(m->db, lock_timeout_ms);
+	sqlite3_extended_result_codes(m->db, 1);
+	/* Network share: no WAL, and a journal that is truncated rather
+	 * than deleted (deleting failed intermittently over SMB). */
+	sr = hs_exec(m->db, "PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=FULL;"
+			    " PRAGMA foreign_keys=OFF;");
+	if (sr != SQLITE_OK) {
+		rc = sqlite_fail(m, err, sr, "cannot read");
+		goto cleanup;
+	}
+	int64_t fmt = hs_query_int(m->db, "SELECT value FROM hubsync_master"
+					  " WHERE key = 'format'", -1, &sr);
+	if (sr != SQLITE_OK && sr != SQLITE_ERROR) {
+		rc = sqlite_fail(m, err, sr, "cannot read");
+		goto cleanup;
+	}
+	if (sr != SQLITE_OK || fmt < 0) {
+		/* No hubsync tables: only a new, empty file may become a master. */
+		int64_t tables = hs_query_int(m->db, "SELECT count(*) FROM"
+						     " sqlite_master", 0, &sr);
+		if (!create || sr != SQLITE_OK || tables > 0) {
+			hs_buf_printf(err, "%s is not a hubsync master (it has no "
+				      "hubsync tables): check the master path", path);
+			rc = HS_ECORRUPT;
+			goto cleanup;
+		}
+		sr = hs_exec(m->db, MASTER_DDL);
+		if (sr != SQLITE_OK) {
+			rc = sqlite_fail(m, err, sr, "cannot create hubsync tables");
+			goto cleanup;
+		}
+	} else if (fmt != MASTER_FORMAT) {
+		hs_buf_printf(err, "the master %s has format %lld, this hubsync "
+			      "reads format %d: update hubsync on this PC", path,
+			      (long long)fmt, MASTER_FORMAT);
+		rc = HS_ECORRUPT;
+		goto cleanup;
+	} else if ((sr = hs_exec(m->db, MASTER_DDL)) != SQLITE_OK ||
+		   (sr = add_columns(m->db)) != SQLITE_OK) {
+		/* adds what a newer hubsync of the same format uses */
+		rc = sqlite_fail(m, err, sr, "cannot update hubsync tables");
+		goto cleanup;
+	}
+	if ((sr = hs_select1_prepare(m->db, &m->base.select1)) != SQLITE_OK) {
+		rc = sqlite_fail(m, err, sr, "cannot read");
+		goto cleanup;
+	}
+	*out = m;
+	return 0;
+cleanup:
+	hs_master_close(m);
+	return rc;
+}
+
+void hs_master_close(hs_master *m)
+{
+	if (!m)
+		return;
+	for (int i = 0; i < m->nappliers; i++)
+		hs_applier_free(&m->appliers[i]);
+	free(m->appliers);
+	sqlite3_finalize(m->meta_get);
+	sqlite3_finalize(m->meta_put);
+	sqlite3_finalize(m->conflict_put);
+	sqlite3_finalize(m->history_put);
+	sqlite3_finalize(m->base.select1);
+	if (m->db && m->in_txn)
+		hs_exec(m->db, "ROLLBACK");
+	sqlite3_close(m->db);
+	hs_lock_release(&m->lock);
+	free(m->base.user);
+	free(m->base.site_id);
+	free(m->path);
+	free(m);
+}
+
+sqlite3 *hs_master_db(hs_master *m) { return m->db; }
+
+void hs_master_refresh_lock(hs_master *m) { hs_lock_refresh(&m->lock); }
+
+/* ---- schema -------------------------------------------------------- */
+
+/* Add column col of table t (declared as in the replica rdb: its type
+ * and default, no constraint) to the master's table. */
+static int add_column(hs_master *m, sqlite3 *rdb, const hs_table *t,
+		      const char *col)
+{
+	sqlite3_stmt *st;
+	hs_buf b;
+	int sr = hs_prepare(rdb, &st, "SELECT type, dflt_value FROM"
+				      " pragma_table_xinfo(?1) WHERE name = ?2");
+	if (sr != SQLITE_OK)
+		return sr;
+	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
+	hs_buf_init(&b);
+	if ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *type = (const char *)sqlite3_column_text(st, 0);
+		const char *dflt = (const char *)sqlite3_column_text(st, 1);
+		hs_buf_puts(&b, "ALTER TABLE ");
+		hs_buf_ident(&b, t->name);
+		hs_buf_puts(&b, " ADD COLUMN ");
+		hs_buf_ident(&b, col);
+		if (type && *type)
+			hs_buf_printf(&b, " %s", type);
+		if (dflt)
+			hs_buf_printf(&b, " DEFAULT %s", dflt);
+		sr = b.oom ? SQLITE_NOMEM : hs_exec(m->db, b.s);
+	} else {
+		sr = sr == SQLITE_DONE ? SQLITE_ERROR : sr;
+	}
+	sqlite3_finalize(st);
+	hs_buf_free(&b);
+	return sr;
+}
+
+/* The CREATE TABLE statement of table name in db (malloc'd) or NULL. */
+static char *create_sql(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st;
+	char *sql = NULL;
+	if (hs_prepare(db, &st, "SELECT sql FROM sqlite_master WHERE type ="
+				" 'table' AND name = ?1") != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		sql = hs_strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return sql;
+}
+
+int hs_master_ensure_table(hs_master *m, sqlite3 *rdb, const hs_table *t,
+			   hs_table *mt, hs_buf *err)
+{
+	hs_buf e2;
+	int rc = 0, sr;
+
+	memset(mt, 0, sizeof(*mt));
+	int there = hs_table_exists(m->db, t->name);
+	if (there < 0)
+		return sqlite_fail(m, err, sqlite3_errcode(m->db), "cannot read");
+	if (!there) {
+		char *sql = create_sql(rdb, t->name);
+		sr = sql ? hs_exec(m->db, sql) : SQLITE_NOMEM;
+		free(sql);
+		if (sr != SQLITE_OK)
+			return sqlite_fail(m, err, sr, "cannot create a table");
+	}
+	hs_buf_init(&e2);
+	for (int pass = 0; rc == 0 && pass < 2; pass++) {
+		int added = 0;
+		hs_table_clear(mt);
+		hs_buf_reset(&e2);
+		if (hs_table_load(m->db, t->name, mt, &e2) != 0) {
+			hs_buf_printf(err, "the master %s: %s", m->path,
+				      e2.s ? e2.s : "unreadable table");
+			rc = HS_ECORRUPT;
+			break;
+		}
+		/* Rows are matched by key: the keys must be the same. */
+		int same = mt->npk == t->npk;
+		for (int k = 0; same && k < t->npk; k++)
+			same = strcmp(mt->cols[mt->pk[k]], t->cols[t->pk[k]]) == 0;
+		if (!same) {
+			hs_buf_printf(err, "table \"%s\" in the master %s has another "
+				      "primary key than in this database: the master "
+				      "belongs to a different app; check the master "
+				      "path", t->name, m->path);
+			rc = HS_ECORRUPT;
+			break;
+		}
+		/* A column an app upgrade added here: the master gets it
+		 * too (PCs without it never blank it). */
+		for (int i = 0; pass == 0 && i < t->ncols; i++) {
+			if (hs_table_col(mt, t->cols[i]) >= 0)
+				continue;
+			if ((sr = add_column(m, rdb, t, t->cols[i])) != SQLITE_OK) {
+				rc = sqlite_fail(m, err, sr, "cannot add a column");
+				break;
+			}
+			added = 1;
+		}
+		if (!added)
+			break;
+	}
+	hs_buf_free(&e2);
+	if (rc != 0)
+		hs_table_clear(mt);
+	return rc;
+}
+
+char *hs_master_id(hs_master *m)
+{
+	sqlite3_stmt *st;
+	char *v = NULL;
+	if (hs_prepare(m->db, &st, "SELECT value FROM hubsync_master WHERE key ="
+				   " 'id'") != SQLITE_OK)
+		return NULL;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = hs_strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
+int hs_master_user_elsewhere(hs_master *m, const char *user, const char *site)
+{
+	return hs_exec_text(m->db, "SELECT 1 FROM hubsync_sites WHERE user = ?1"
+				   " AND site IS NOT ?2", user, site) == SQLITE_ROW;
+}
+
+int hs_master_knows(hs_master *m, const char *site, const char *token)
+{
+	return site && token &&
+	       hs_exec_text(m->db, "SELECT 1 FROM hubsync_sites WHERE site = ?1"
+				   " AND ?2 IN (token, prev_token)", site,
+			    token) == SQLITE_ROW;
+}
+
+/* ---- transaction ----------------------------------------------------- */
+
+int hs_master_register(hs_master *m, const char *site, const char *user,
+		       int64_t *pushed, char **token, char **prev_token,
+		       hs_buf *err)
+{
+	sqlite3_stmt *st = NULL;
+	int sr = hs_prepare(m->db, &st, "INSERT INTO hubsync_sites(site, user)"
+					" VALUES(?1, ?2) ON CONFLICT(site) DO UPDATE"
+					" SET user = excluded.user"
+					" RETURNING id, pushed, token, prev_token");
+	if (token)
+		*token = NULL;
+	if (prev_token)
+		*prev_token = NULL;
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+		sr = sqlite3_step(st);
+		if (sr == SQLITE_ROW) {
+			m->base.site = sqlite3_column_int(st, 0);
+			*pushed = sqlite3_column_int64(st, 1);
+			if (token)
+				*token = hs_strdup((const char *)sqlite3_column_text(st, 2));
+			if (prev_token)
+				*prev_token =
+					hs_strdup((const char *)sqlite3_column_text(st, 3));
+			sr = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	if (sr != SQLITE_OK)
+		return sqlite_fail(m, err, sr, "cannot register this PC");
+	free(m->base.user);
+	m->base.user = hs_strdup(user);
+	free(m->base.site_id);
+	m->base.site_id = hs_strdup(site);
+	return 0;
+}
+
+int hs_master_begin(hs_master *m, hs_buf *err)
+{
+	int sr = hs_exec(m->db, "BEGIN IMMEDIATE");
+	if (sr != SQLITE_OK)
+		return sqlite_fail(m, err, sr, "cannot start a transaction");
+	m->in_txn = 1;
+	m->base.seq = hs_query_int(m->db, "SELECT value FROM hubsync_master"
+				     " WHERE key = 'seq'", 0, &sr);
+	m->base.began = m->base.seq;
+	if (sr != SQLITE_OK)
+		return sqlite_fail(m, err, sr, "cannot read");
+	return 0;
+}
+
+int hs_master_set_token(hs_master *m, const char *prev, const char *token,
+			hs_buf *err)
+{
+	sqlite3_stmt *st;
+	int sr = hs_prepare(m->db, &st, "UPDATE hubsync_sites SET prev_token = ?1,"
+					" token = ?2 WHERE id = ?3");
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, prev, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, token, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, m->base.site);
+		sr = hs_step_done(st);
+		sqlite3_finalize(st);
+	}
+	return sr == SQLITE_OK ? 0 : sqlite_fail(m, err, sr, "cannot write");
+}
+
+int hs_master_commit(hs_master *m, hs_buf *err)
+{
+	sqlite3_stmt *st;
+	int sr = hs_prepare(m->db, &st, "UPDATE hubsync_master SET value = ?1"
+					" WHERE key = 'seq'");
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, m->base.seq);
+		sr = hs_step_done(st);
+	}
+	sqlite3_finalize(st);
+	if (sr == SQLITE_OK)
+		sr = hs_exec(m->db, "COMMIT");
+	if (sr != SQLITE_OK)
+		return sqlite_fail(m, err, sr, "cannot commit");
+	m->in_txn = 0;
+	return 0;
+}
+
+int hs_master_set_pushed(hs_master *m, int64_t id, hs_buf *err)
+{
+	int64_t v[2] = {id, m->base.site};
+	int sr = hs_exec_ints(m->db, "UPDATE hubsync_sites SET pushed = ?1"
+				     " WHERE id = ?2", 2, v);
+	return sr == SQLITE_OK ? 0 : sqlite_fail(m, err, sr, "cannot write");
+}
+
+/* ---- the store's row-level operations (store.h) ----------------------- */
+
+#define FM(st) ((hs_master *)(st))
+
+/* The applier of table t (prepared on first use). NULL on failure. */
+static hs_applier *applier_for(hs_master *m, const hs_table *t)
+{
+	for (int i = 0; i < m->nappliers; i++)
+		if (m->appliers[i].t == t)
+			return &m->appliers[i];
+	hs_applier *a = realloc(m->appliers,
+				(size_t)(m->nappliers + 1) * sizeof(*a));
+	if (!a)
+		return NULL;
+	m->appliers = a;
+	if (hs_applier_prepare(&a[m->nappliers], m->db, t, NULL, 0) != SQLITE_OK)
+		return NULL;
+	return &a[m->nappliers++];
+}
+
+static int applier_fail(hs_master *m)
+{
+	int e = sqlite3_errcode(m->db);
+	return e == SQLITE_OK ? SQLITE_NOMEM : e;
+}
+
+static int file_row_get(hs_store *st, const hs_table *t, sqlite3_value **pk,
+			sqlite3_value **out, int *found)
+{
+	hs_applier *a = applier_for(FM(st), t);
+	return a ? hs_applier_select(a, pk, out, found) : applier_fail(FM(st));
+}
+
+static int file_row_put(hs_store *st, const hs_table *t, sqlite3_value **vals,
+			const unsigned char *set)
+{
+	hs_applier *a = applier_for(FM(st), t);
+	return a ? hs_applier_upsert(a, vals, set) : applier_fail(FM(st));
+}
+
+static int file_row_delete(hs_store *st, const hs_table *t, sqlite3_value **pk)
+{
+	hs_applier *a = applier_for(FM(st), t);
+	return a ? hs_applier_delete(a, pk) : applier_fail(FM(st));
+}
+
+static int file_max_key(hs_store *st, const hs_table *t, int64_t *out)
+{
+	hs_buf sql;
+	int sr = SQLITE_NOMEM;
+	hs_buf_init(&sql);
+	hs_buf_puts(&sql, "SELECT max(");
+	hs_buf_ident(&sql, t->cols[t->pk[0]]);
+	hs_buf_puts(&sql, ") FROM ");
+	hs_buf_ident(&sql, t->name);
+	if (!sql.oom)
+		*out = hs_query_int(FM(st)->db, sql.s, 0, &sr);
+	hs_buf_free(&sql);
+	return sr;
+}
+
+static int file_unique_holder(hs_store *st, const hs_table *t,
+			      sqlite3_value **vals, sqlite3_value **out,
+			      int *found)
+{
+	hs_master *m = FM(st);
+	hs_colset u[16];
+	int nu = 0, sr = hs_table_unique_sets(m->db, t, u, 16, &nu);
+	hs_buf sql;
+	*found = 0;
+	hs_buf_init(&sql);
+	for (int k = 0; sr == SQLITE_OK && !*found && k < nu; k++) {
+		sqlite3_stmt *q;
+		hs_buf_reset(&sql);
+		hs_table_select(t, &sql);
+		for (int i = 0; i < u[k].n; i++) {
+			hs_buf_puts(&sql, i ? " AND " : " WHERE ");
+			hs_buf_ident(&sql, t->cols[u[k].col[i]]);
+			hs_buf_printf(&sql, " = ?%d", i + 1);
+		}
+		sr = sql.oom ? SQLITE_NOMEM : hs_prepare(m->db, &q, sql.s);
+		if (sr != SQLITE_OK)
+			break;
+		for (int i = 0; i < u[k].n; i++)
+			sqlite3_bind_value(q, i + 1, vals[u[k].col[i]]);
+		sr = sqlite3_step(q);
+		if (sr == SQLITE_ROW) {
+			*found = 1;
+			for (int i = 0; i < t->ncols; i++)
+				if (!(out[i] = sqlite3_value_dup(sqlite3_column_value(q, i))))
+					sr = SQLITE_NOMEM;
+			sr = sr == SQLITE_ROW ? SQLITE_OK : sr;
+		} else {
+			sr = sr == SQLITE_DONE ? SQLITE_OK : sr;
+		}
+		sqlite3_finalize(q);
+	}
+	hs_buf_free(&sql);
+	return sr;
+}
+
+static int file_has_unique(hs_store *st, const hs_table *t, int *out)
+{
+	*out = hs_table_has_unique(FM(st)->db, t->name);
+	return SQLITE_OK;
+}
+
+static int file_referencing(hs_store *st, const hs_table *t, int col,
+			    sqlite3_value *key, hs_rowset *out)
+{
+	sqlite3_stmt *q;
+	hs_buf b;
+	int sr;
+	hs_buf_init(&b);
+	hs_table_select(t, &b);
+	hs_buf_puts(&b, " WHERE ");
+	hs_buf_ident(&b, t->cols[col]);
+	hs_buf_puts(&b, " = ?1");
+	sr = b.oom ? SQLITE_NOMEM : hs_prepare(FM(st)->db, &q, b.s);
+	hs_buf_free(&b);
+	if (sr != SQLITE_OK)
+		return sr;
+	sqlite3_bind_value(q, 1, key);
+	while ((sr = sqlite3_step(q)) == SQLITE_ROW)
+		if ((sr = hs_rowset_add(out, q)) != SQLITE_OK)
+			break;
+	sqlite3_finalize(q);
+	return sr == SQLITE_DONE ? SQLITE_OK : sr;
+}
+
+/* rm's row-level fields and clocks from a hubsync_rows row: alive, seq,
+ * vseq, hlc, site, clocks at columns first.. of q. */
+static void meta_read(sqlite3_stmt *q, int first, hs_row_meta *rm)
+{
+	rm->found = 1;
+	rm->alive = sqlite3_column_int(q, first);
+	rm->seq = sqlite3_column_int64(q, first + 1);
+	rm->vseq = sqlite3_column_int64(q, first + 2);
+	rm->hlc = sqlite3_column_int64(q, first + 3);
+	rm->site = sqlite3_column_int(q, first + 4);
+	hs_clocks_decode(sqlite3_column_blob(q, first + 5),
+			 sqlite3_column_bytes(q, first + 5), rm);
+}
+
+static int file_meta_get(hs_store *st, const hs_table *t, sqlite3_value **pk,
+			 hs_row_meta *rm)
+{
+	hs_master *m = FM(st);
+	hs_buf key;
+	int sr = SQLITE_OK;
+	if (!m->meta_get &&
+	    (sr = hs_prepare(m->db, &m->meta_get,
+			     "SELECT alive, seq, vseq, hlc, site, clocks FROM"
+			     " hubsync_rows WHERE tbl = ?1 AND pk = ?2")) != SQLITE_OK)
+		return sr;
+	hs_buf_init(&key);
+	hs_pk_encode(pk, t->npk, &key);
+	if (key.oom) {
+		hs_buf_free(&key);
+		return SQLITE_NOMEM;
+	}
+	sqlite3_bind_text(m->meta_get, 1, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(m->meta_get, 2, key.s, (int)key.len, SQLITE_STATIC);
+	sr = sqlite3_step(m->meta_get);
+	if (sr == SQLITE_ROW)
+		meta_read(m->meta_get, 0, rm);
+	sr = sr == SQLITE_ROW || sr == SQLITE_DONE ? SQLITE_OK : sr;
+	sqlite3_reset(m->meta_get);
+	hs_buf_free(&key);
+	return sr;
+}
+
+static int file_meta_put(hs_store *st, const hs_table *t, sqlite3_value **pk,
+			 const hs_row_meta *rm)
+{
+	hs_master *m = FM(st);
+	hs_buf cb, key;
+	int sr = SQLITE_OK;
+	if (!m->meta_put &&
+	    (sr = hs_prepare(m->db, &m->meta_put,
+			     "INSERT OR REPLACE INTO hubsync_rows(tbl, pk, alive,"
+			     " seq, vseq, hlc, site, clocks)"
+			     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")) != SQLITE_OK)
+		return sr;
+	hs_buf_init(&cb);
+	hs_buf_init(&key);
+	hs_clocks_encode(rm, &cb);
+	hs_pk_encode(pk, t->npk, &key);
+	if (cb.oom || key.oom) {
+		sr = SQLITE_NOMEM;
+		goto out;
+	}
+	sqlite3_bind_text(m->meta_put, 1, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(m->meta_put, 2, key.s, (int)key.len, SQLITE_STATIC);
+	sqlite3_bind_int(m->meta_put, 3, rm->alive);
+	sqlite3_bind_int64(m->meta_put, 4, rm->seq);
+	sqlite3_bind_int64(m->meta_put, 5, rm->vseq);
+	sqlite3_bind_int64(m->meta_put, 6, rm->hlc);
+	sqlite3_bind_int(m->meta_put, 7, rm->site);
+	sqlite3_bind_blob(m->meta_put, 8, cb.s ? cb.s : "", (int)cb.len,
+			  SQLITE_STATIC);
+	sr = sqlite3_step(m->meta_put);
+	sqlite3_reset(m->meta_put);
+	sr = sr == SQLITE_DONE ? SQLITE_OK : sr;
+out:
+	hs_buf_free(&cb);
+	hs_buf_free(&key);
+	return sr;
+}
+
+/* The change feed: hubsync_rows of t above since, in sequence order. A
+ * deleted row's key comes from its blob; a live row's key and values
+ * from the master's row itself (no copies). */
+static int file_feed(hs_store *st, const hs_table *t, int alive, int64_t since,
+		     hs_feed_filter filter, hs_feed_fn fn, void *ctx)
+{
+	hs_master *m = FM(st);
+	hs_applier *a = applier_for(m, t);
+	sqlite3_stmt *q = NULL;
+	sqlite3_value *pk[HS_MAX_PK] = {0};
+	sqlite3_value **vals = calloc(hs_count(t->ncols), sizeof(*vals));
+	hs_row_meta rm;
+	int sr = hs_row_meta_init(&rm, t->ncols);
+
+	if (sr == SQLITE_OK && (!a || !vals))
+		sr = a ? SQLITE_NOMEM : applier_fail(m);
+	if (sr == SQLITE_OK)
+		sr = hs_prepare(m->db, &q, "SELECT pk, alive, seq, vseq, hlc, site,"
+					   " clocks FROM hubsync_rows WHERE tbl = ?1"
+					   " AND seq > ?2 AND alive = ?3 ORDER BY seq");
+	if (sr != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, since);
+	sqlite3_bind_int(q, 3, alive);
+	while ((sr = sqlite3_step(q)) == SQLITE_ROW) {
+		const unsigned char *pkb = sqlite3_column_blob(q, 0);
+		int pkn = sqlite3_column_bytes(q, 0), found = 0;
+		meta_read(q, 1, &rm);
+		if (!filter(ctx, &rm)) {
+			sr = SQLITE_OK;
+			continue;
+		}
+		if (!alive) {
+			if (hs_pk_decode(pkb, pkn, t->npk, pk, m->base.select1) != 0) {
+				sr = SQLITE_CORRUPT;
+				break;
+			}
+			sr = fn(ctx, &rm, pk, NULL);
+			for (int k = 0; k < HS_MAX_PK; k++) {
+				sqlite3_value_free(pk[k]);
+				pk[k] = NULL;
+			}
+		} else {
+			if (hs_pk_bind(a->sel, pkb, pkn, t->npk) != 0) {
+				sr = SQLITE_CORRUPT;
+				break;
+			}
+			sr = sqlite3_step(a->sel);
+			found = sr == SQLITE_ROW;
+			sr = found || sr == SQLITE_DONE ? SQLITE_OK : sr;
+			for (int i = 0; found && i < t->ncols; i++)
+				vals[i] = sqlite3_column_value(a->sel, i);
+			for (int k = 0; found && k < t->npk; k++)
+				pk[k] = vals[t->pk[k]];
+			if (sr == SQLITE_OK)
+				sr = fn(ctx, &rm, pk, found ? vals : NULL);
+			hs_applier_done(a);
+			memset(pk, 0, sizeof(pk)); /* borrowed */
+		}
+		if (sr != SQLITE_OK)
+			break;
+	}
+	if (sr == SQLITE_DONE)
+		sr = SQLITE_OK;
+out:
+	sqlite3_finalize(q);
+	free(vals);
+	hs_row_meta_clear(&rm);
+	return sr;
+}
+
+static int file_conflict_add(hs_store *st, const hs_conflict_row *c)
+{
+	hs_master *m = FM(st);
+	int sr = SQLITE_OK;
+	if (!m->conflict_put &&
+	    (sr = hs_prepare(m->db, &m->conflict_put,
+			     "INSERT INTO hubsync_conflicts(seq, tbl, pk, col,"
+			     " local_value, remote_value, winner, local_user,"
+			     " remote_user, detected_at, local_site, remote_site)"
+			     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+			     " ?12)")) != SQLITE_OK)
+		return sr;
+	sqlite3_stmt *q = m->conflict_put;
+	sqlite3_bind_int64(q, 1, c->seq);
+	sqlite3_bind_text(q, 2, c->tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, c->pk_json, -1, SQLITE_STATIC);
+	if (c->col) {
+		sqlite3_bind_text(q, 4, c->col, -1, SQLITE_STATIC);
+		sqlite3_bind_value(q, 5, c->local_value);
+		sqlite3_bind_value(q, 6, c->remote_value);
+	} else {
+		sqlite3_bind_null(q, 4);
+		sqlite3_bind_text(q, 5, c->local_text, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 6, c->remote_text, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_text(q, 7, c->winner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 8, c->local_user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 9, c->remote_user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 10, c->detected_at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 11, c->local_site, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 12, c->remote_site, -1, SQLITE_STATIC);
+	sr = sqlite3_step(q);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return sr == SQLITE_DONE ? SQLITE_OK : sr;
+}
+
+static int file_history_add(hs_store *st, const hs_history_row *h)
+{
+	hs_master *m = FM(st);
+	int sr = SQLITE_OK;
+	if (!m->history_put &&
+	    (sr = hs_prepare(m->db, &m->history_put,
+			     "INSERT INTO hubsync_history(seq, tbl, key, pk, op,"
+			     " user, at, changes) VALUES(?1, ?2, ?3, ?4, ?5, ?6,"
+			     " ?7, ?8)")) != SQLITE_OK)
+		return sr;
+	sqlite3_stmt *q = m->history_put;
+	const char *txt[7] = {h->tbl, h->key, h->pk_json, h->op, h->user, h->at,
+			      h->changes};
+	sqlite3_bind_int64(q, 1, h->seq);
+	for (int i = 0; i < 7; i++)
+		sqlite3_bind_text(q, i + 2, txt[i], -1, SQLITE_STATIC);
+	sr = sqlite3_step(q);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return sr == SQLITE_DONE ? SQLITE_OK : sr;
+}
+
+static int file_rebase_add(hs_store *st, int64_t seq, const hs_table *t,
+			   int64_t old_key, int64_t new_key)
+{
+	sqlite3_stmt *q;
+	int sr = hs_prepare(FM(st)->db, &q, "INSERT INTO hubsync_rebases(seq,"
+					    " site, tbl, old_key, new_key)"
+					    " VALUES(?1, ?2, ?3, ?4, ?5)");
+	if (sr != SQLITE_OK)
+		return sr;
+	sqlite3_bind_int64(q, 1, seq);
+	sqlite3_bind_int(q, 2, st->site);
+	sqlite3_bind_text(q, 3, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, old_key);
+	sqlite3_bind_int64(q, 5, new_key);
+	sr = hs_step_done(q);
+	sqlite3_finalize(q);
+	return sr;
+}
+
+static int file_site_info(hs_store *st, int site, char **user, char **id)
+{
+	sqlite3_stmt *q;
+	int sr = hs_prepare(FM(st)->db, &q, "SELECT user, site FROM hubsync_sites"
+					    " WHERE id = ?1");
+	*user = *id = NULL;
+	if (sr != SQLITE_OK)
+		return sr;
+	sqlite3_bind_int(q, 1, site);
+	sr = sqlite3_step(q);
+	if (sr == SQLITE_ROW) {
+		*user = hs_strdup((const char *)sqlite3_column_text(q, 0));
+		*id = hs_strdup((const char *)sqlite3_column_text(q, 1));
+	}
+	sqlite3_finalize(q);
+	return sr == SQLITE_ROW || sr == SQLITE_DONE ? SQLITE_OK : sr;
+}
+
+static int file_savepoint(hs_store *st, int action, const char *name)
+{
+	char q[80];
+	snprintf(q, sizeof q, "%s %s",
+		 action == HS_SAVEPOINT ? "SAVEPOINT"
+		 : action == HS_ROLLBACK_TO ? "ROLLBACK TO" : "RELEASE",
+		 name);
+	return hs_exec(FM(st)->db, q);
+}
+
+static void file_keepalive(hs_store *st) { hs_lock_refresh(&FM(st)->lock); }
+
+static const hs_store_ops FILE_OPS = {
+	file_row_get,     file_row_put,      file_row_delete,
+	file_max_key,     file_unique_holder, file_has_unique,
+	file_referencing, file_meta_get,     file_meta_put,
+	file_feed,        file_conflict_add, file_history_add,
+	file_rebase_add,  file_site_info,    file_savepoint,
+	file_keepalive,
+};
+
+/* ---- merge and pull through the store ---------------------------------- */
+
+int hs_master_merge(hs_master *m, const hs_schema *s, hs_changeset *cs,
+		    const int64_t *local_max, int64_t now_ms,
+		    hs_merge_stats *st, hs_buf *err)
+{
+	int sr = hs_merge_push(&m->base, s, cs, local_max, now_ms, st, err);
+	return sr == SQLITE_OK ? 0 : sqlite_fail(m, err, sr, "cannot merge a row");
+}
+
+int hs_master_pull_rows(hs_master *m, const hs_schema *s, int64_t since,
+			hs_pull_fn fn, void *ctx, hs_pull *out, hs_buf *err)
+{
+	int sr = hs_pull_rows(&m->base, s, since, fn, ctx, out);
+	if (sr == SQLITE_OK)
+		return 0;
+	if (!err->len)
+		sqlite_fail(m, err, sr, "cannot read changes");
+	return HS_ERROR;
+}
+
+int hs_master_pull_table(hs_master *m, const hs_schema *s, int ti,
+			 int64_t since, hs_pull_fn fn, void *ctx, hs_pull *out,
+			 hs_buf *err)
+{
+	int sr = hs_pull_table(&m->base, s, ti, since, fn, ctx, out);
+	if (sr == SQLITE_OK)
+		return 0;
+	if (!err->len)
+		sqlite_fail(m, err, sr, "cannot read changes");
+	return HS_ERROR;
+}
+
+int hs_master_resolve(hs_master *m, const hs_rowset *rs, hs_buf *err)
+{
+	sqlite3_stmt *st;
+	int sr = hs_prepare(m->db, &st,
+			    "UPDATE hubsync_conflicts SET resolved = 1,"
+			    " resolved_at = ?3, resolved_by = ?4, seq = ?5"
+			    " WHERE id = ?1 AND resolved = 0");
+	for (size_t r = 0; sr == SQLITE_OK && r < rs->n; r++) {
+		sqlite3_value **v = &rs->v[r * (size_t)rs->ncols];
+		sqlite3_bind_value(st, 1, v[0]);
+		sqlite3_bind_value(st, 3, v[2]);
+		sqlite3_bind_text(st, 4, m->base.user, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, ++m->base.seq);
+		sr = hs_step_done(st);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return sr == SQLITE_OK ? 0
+			       : sqlite_fail(m, err, sr, "cannot resolve a conflict");
+}
+
+/* ---- pull ------------------------------------------------------------ */
+
+int hs_master_pull(hs_master *m, int64_t since, hs_pull *out, hs_buf *err)
+{
+	int sr;
+	memset(out, 0, sizeof(*out));
+	sr = hs_rowset_fetch(m->db, "SELECT " HS_CONFLICT_COLS
+				    " FROM hubsync_conflicts WHERE seq > ?1",
+			     since, &out->conflicts);
+	if (sr == SQLITE_OK)
+		sr = hs_rowset_fetch(m->db, "SELECT " HS_HISTORY_COLS
+					    " FROM hubsync_history WHERE seq > ?1",
+				     since, &out->history);
+	if (sr == SQLITE_OK) {
+		char rq[160];
+		snprintf(rq, sizeof rq, "SELECT tbl, old_key, new_key FROM"
+					" hubsync_rebases WHERE seq > ?1 AND site = %d"
+					" ORDER BY seq", m->base.site);
+		sr = hs_rowset_fetch(m->db, rq, since, &out->rebases);
+	}
+	if (sr != SQLITE_OK)
+		return sqlite_fail(m, err, sr, "cannot read changes");
+	out->seq = m->base.seq;
+	return 0;
+}
+
+int64_t hs_master_seq(const hs_master *m) { return m->base.seq; }
+
+/*
+ * The office's PCs: hubsync_sites.last_sync (ms since 1970) and synced_seq
+ * (the master's sequence the site had after its last sync) are added to a
+ * master that lacks them, like MASTER_DDL adds tables: the format stays 1,
+ * an older hubsync ignores them.
+ */
+int hs_master_sites(hs_master *m, int64_t now_ms, hs_rowset *sites,
+		    hs_buf *err)
+{
+	static const char *cols[] = {"last_sync", "synced_seq"};
+	int64_t v[3] = {now_ms, m->base.seq, m->base.site};
+	int sr = SQLITE_OK;
+	for (int i = 0; i < 2 && sr == SQLITE_OK; i++) {
+		char q[96];
+		if (hs_table_has_column(m->db, "hubsync_sites", cols[i]))
+			continue;
+		snprintf(q, sizeof q, "ALTER TABLE hubsync_sites ADD COLUMN %s"
+				      " INTEGER", cols[i]);
+		sr = hs_exec(m->db, q);
+	}
+	if (sr == SQLITE_OK)
+		sr = hs_exec_ints(m->db, "UPDATE hubsync_sites SET last_sync = ?1,"
+					 " synced_seq = ?2 WHERE id = ?3", 3, v);
+	if (sr == SQLITE_OK)
+		sr = hs_rowset_fetch(m->db, "SELECT site, user, last_sync,"
+					    " synced_seq, ?1 FROM hubsync_sites"
+					    " ORDER BY id", m->base.seq, sites);
+	return sr == SQLITE_OK ? 0 : sqlite_fail(m, err, sr, "cannot read the sites");
+}
+
+char *hs_master_restored_at(hs_master *m)
+{
+	sqlite3_stmt *st;
+	char *v = NULL;
+	if (hs_prepare(m->db, &st, "SELECT value FROM hubsync_master WHERE key ="
+				   " 'restored_at'") != SQLITE_OK)
+		return NULL;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = hs_strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
+int hs_master_series(hs_master *m, sqlite3 *rdb, hs_buf *err)
+{
+	sqlite3_stmt *st, *ins;
+	int sr = hs_prepare(m->db, &st, "SELECT series FROM hubsync_numbers");
+	if (sr != SQLITE_OK)
+		return sqlite_fail(m, err, sr, "cannot read number series");
+	if (hs_prepare(rdb, &ins, "INSERT OR IGNORE INTO hubsync_series(series)"
+				  " VALUES(?1)") != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return 0; /* a read-only moment here: the next sync */
+	}
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		sqlite3_bind_value(ins, 1, sqlite3_column_value(st, 0));
+		hs_step_done(ins);
+		sqlite3_reset(ins);
+	}
+	sqlite3_finalize(ins);
+	sqlite3_finalize(st);
+	return sr == SQLITE_DONE ? 0
+				 : sqlite_fail(m, err, sr, "cannot read number series");
+}
+
+int hs_master_reserve(hs_master *m, const char *series, int64_t size,
+		      int64_t above, int64_t *first, hs_buf *err)
+{
+	sqlite3_stmt *st;
+	int sr = hs_prepare(m->db, &st,
+			    "INSERT INTO hubsync_numbers(series, next) VALUES(?1,"
+			    " max(1, ?3 + 1) + ?2) ON CONFLICT(series) DO UPDATE"
+			    " SET next = max(next, ?3 + 1) + ?2 RETURNING next - ?2");
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, size);
+		sqlite3_bind_int64(st, 3, above);
+		sr = sqlite3_step(st);
+		if (sr == SQLITE_ROW) {
+			*first = sqlite3_column_int64(st, 0);
+			sr = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	return sr == SQLITE_OK ? 0
+			       : sqlite_fail(m, err, sr, "cannot reserve numbers");
+}
+
+/*
+ * Housekeeping, at most once a day: history and settled conflicts older
+ * than the retention go; tombstones and id changes every PC has pulled
+ * go (nobody can still push against them: a PC pushes before it pulls).
+ * A PC that never syncs again holds tombstones back; that is the price of
+ * never resurrecting a deleted row.
+ */
+int hs_master_housekeep(hs_master *m, int64_t since, int set_days,
+			int64_t now_ms, int *days, hs_buf *err)
+{
+	sqlite3_stmt *st;
+	char cutoff[32];
+	int64_t v[2] = {since, m->base.site};
+	int sr = hs_exec_ints(m->db, "UPDATE hubsync_sites SET pulled = ?1"
+				     " WHERE id = ?2", 2, v);
+	if (sr == SQLITE_OK && set_days > 0) {
+		char q[128];
+		snprintf(q, sizeof q, "INSERT OR REPLACE INTO hubsync_master"
+				      " VALUES('retention_days', %d)", set_days);
+		sr = hs_exec(m->db, q);
+	}
+	*days = (int)hs_query_int(m->db, "SELECT value FROM hubsync_master"
+					 " WHERE key = 'retention_days'",
+				  HS_RETENTION_DAYS_DEFAULT, NULL);
+	int64_t last = hs_query_int(m->db, "SELECT value FROM hubsync_master"
+					   " WHERE key = 'housekept'", 0, NULL);
+	if (sr != SQLITE_OK || now_ms - last < 24LL * 3600 * 1000)
+		goto out;
+	hs_iso_time(now_ms - (int64_t)*days * 24 * 3600 * 1000, cutoff);
+	sr = hs_prepare(m->db, &st, "DELETE FROM hubsync_history WHERE at < ?1");
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
+		sr = hs_step_done(st);
+		sqlite3_finalize(st);
+	}
+	if (sr == SQLITE_OK)
+		sr = hs_prepare(m->db, &st, "DELETE FROM hubsync_conflicts WHERE"
+					    " resolved = 1 AND resolved_at < ?1");
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
+		sr = hs_step_done(st);
+		sqlite3_finalize(st);
+	}
+	if (sr == SQLITE_OK)
+		sr = hs_exec(m->db, "DELETE FROM hubsync_rows WHERE alive = 0 AND"
+				    " seq <= (SELECT min(pulled) FROM hubsync_sites);"
+				    "DELETE FROM hubsync_rebases WHERE seq <= (SELECT"
+				    " pulled FROM hubsync_sites s WHERE s.id ="
+				    " hubsync_rebases.site)");
+	if (sr == SQLITE_OK) {
+		char q[128];
+		snprintf(q, sizeof q, "INSERT OR REPLACE INTO hubsync_master"
+				      " VALUES('housekept', %lld)", (long long)now_ms);
+		sr = hs_exec(m->db, q);
+	}
+out:
+	return sr == SQLITE_OK ? 0 : sqlite_fail(m, err, sr, "cannot tidy up");
+}
