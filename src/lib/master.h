@@ -1,7 +1,14 @@
 /*
- * master.h - the file master: a SQLite file (usually on a network share)
- * holding everyone's rows plus the global change sequence. The master alone
- * decides merges (docs/INTERNALS.md, "Merge rules").
+ * master.h - "a master", as a sync session sees it: one interface, several
+ * kinds (DESIGN.md 2). A replica talks to a master and cannot tell which
+ * kind it is:
+ *   file    a SQLite file on a share (store_file.c), locked with mkdir;
+ *           the merge (merge.c) runs on this PC under the lock;
+ *   server  hubsync serve, reached over HTTP(S) (the merge runs there);
+ *   postgres  under hubsync serve.
+ * Each kind fills an hs_master_ops table; the hs_master_* functions below
+ * dispatch to it. The master alone decides merges (docs/INTERNALS.md,
+ * "Merge rules").
  */
 #ifndef HS_MASTER_H
 #define HS_MASTER_H
@@ -14,6 +21,12 @@
 #include "schema.h"
 
 typedef struct hs_master hs_master;
+typedef struct hs_master_ops hs_master_ops;
+
+/* Every kind of master starts with this. */
+struct hs_master {
+	const hs_master_ops *ops;
+};
 
 /*
  * Lock and open the master at path. With create, a missing file is created
@@ -26,8 +39,15 @@ int hs_master_open(hs_master **out, const char *path, int create,
 		   int lock_timeout_ms, hs_buf *err);
 /* Roll back anything uncommitted, unlock, close. Accepts NULL. */
 void hs_master_close(hs_master *m);
-sqlite3 *hs_master_db(hs_master *m);
-void hs_master_refresh_lock(hs_master *m);
+/* Around streaming the pull's rows (hs_master_pull_rows/_table) after
+ * the commit: a consistent read of the master, still under its lock. */
+int hs_master_read_begin(hs_master *m, hs_buf *err);
+void hs_master_read_end(hs_master *m);
+/* The default of the master's column col of table as SQL text
+ * (malloc'd), or NULL: the value a row a PC without the column inserts
+ * gets. */
+char *hs_master_column_default(hs_master *m, const char *table,
+			       const char *col);
 
 /*
  * Make the master's table for the replica's table t (rdb: the replica):
@@ -117,6 +137,50 @@ int hs_master_pull_rows(hs_master *m, const hs_schema *s, int64_t since,
 int hs_master_pull_table(hs_master *m, const hs_schema *s, int ti,
 			 int64_t since, hs_pull_fn fn, void *ctx, hs_pull *out,
 			 hs_buf *err);
+
+/* The operations of one kind of master (the functions above, in order). */
+struct hs_master_ops {
+	void (*close)(hs_master *m);
+	int (*read_begin)(hs_master *m, hs_buf *err);
+	void (*read_end)(hs_master *m);
+	char *(*column_default)(hs_master *m, const char *table, const char *col);
+	int (*ensure_table)(hs_master *m, sqlite3 *rdb, const hs_table *t,
+			    hs_table *mt, hs_buf *err);
+	char *(*id)(hs_master *m);
+	int (*user_elsewhere)(hs_master *m, const char *user, const char *site);
+	int (*knows)(hs_master *m, const char *site, const char *token);
+	int (*begin)(hs_master *m, hs_buf *err);
+	int (*register_site)(hs_master *m, const char *site, const char *user,
+			     int64_t *pushed, char **token, char **prev_token,
+			     hs_buf *err);
+	int (*set_token)(hs_master *m, const char *prev, const char *token,
+			 hs_buf *err);
+	int (*commit)(hs_master *m, hs_buf *err);
+	int (*merge)(hs_master *m, const hs_schema *s, hs_changeset *cs,
+		     const int64_t *local_max, int64_t now_ms, hs_merge_stats *st,
+		     hs_buf *err);
+	int (*resolve)(hs_master *m, const hs_rowset *rs, hs_buf *err);
+	int (*set_pushed)(hs_master *m, int64_t id, hs_buf *err);
+	int (*housekeep)(hs_master *m, int64_t since, int set_days,
+			 int64_t now_ms, int *days, hs_buf *err);
+	int (*reserve)(hs_master *m, const char *series, int64_t size,
+		       int64_t above, int64_t *first, hs_buf *err);
+	int (*series)(hs_master *m, sqlite3 *rdb, hs_buf *err);
+	char *(*restored_at)(hs_master *m);
+	int64_t (*seq)(const hs_master *m);
+	int (*sites)(hs_master *m, int64_t now_ms, hs_rowset *sites,
+		     hs_buf *err);
+	int (*pull)(hs_master *m, int64_t since, hs_pull *out, hs_buf *err);
+	int (*pull_rows)(hs_master *m, const hs_schema *s, int64_t since,
+			 hs_pull_fn fn, void *ctx, hs_pull *out, hs_buf *err);
+	int (*pull_table)(hs_master *m, const hs_schema *s, int ti,
+			  int64_t since, hs_pull_fn fn, void *ctx, hs_pull *out,
+			  hs_buf *err);
+};
+
+/* The file master (store_file.c): open the SQLite file at path. */
+int hs_master_open_file(hs_master **out, const char *path, int create,
+			int lock_timeout_ms, hs_buf *err);
 
 /* Column lists of rows copied to a replica (same order both sides). */
 #define HS_CONFLICT_COLS                                                      \

@@ -30,6 +30,7 @@
 #include "platform.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -77,8 +78,9 @@ static const char *const MASTER_COLUMNS[][3] = {
 	{"hubsync_conflicts", "remote_site", "TEXT"},
 };
 
-struct hs_master {
-	hs_store base; /* first: the merge and the pull see a hs_store */
+struct file_master {
+	hs_master master; /* first: sync.c sees a hs_master */
+	hs_store base;   /* the merge and the pull see a hs_store */
 	sqlite3 *db;
 	char *path;
 	hs_lock lock;
@@ -88,13 +90,16 @@ struct hs_master {
 	int nappliers;
 };
 
+typedef struct file_master file_master;
 static const hs_store_ops FILE_OPS;
+static const hs_master_ops FILE_MASTER_OPS;
+static void fm_close(hs_master *mm);
 
 /* ---- open, lock, close -------------------------------------------- */
 
 /* Write "what on the master PATH: sqlite message; what to do" to err and
  * return the hs_error for rc. */
-static int sqlite_fail(hs_master *m, hs_buf *err, int rc, const char *what)
+static int sqlite_fail(file_master *m, hs_buf *err, int rc, const char *what)
 {
 	int code = HS_ERROR;
 	const char *hint = "";
@@ -148,15 +153,17 @@ static int add_columns(sqlite3 *db)
 	return sr;
 }
 
-int hs_master_open(hs_master **out, const char *path, int create,
+int hs_master_open_file(hs_master **out, const char *path, int create,
 		   int lock_timeout_ms, hs_buf *err)
 {
-	hs_master *m = calloc(1, sizeof(*m));
+	file_master *m = calloc(1, sizeof(*m));
 	hs_os_stat sb;
 	int rc = HS_ERROR, sr;
 	*out = NULL;
-	if (m)
+	if (m) {
+		m->master.ops = &FILE_MASTER_OPS;
 		m->base.ops = &FILE_OPS;
+	}
 	if (!m || !(m->path = hs_strdup(path))) {
 		hs_buf_puts(err, "out of memory");
 		free(m);
@@ -227,15 +234,16 @@ int hs_master_open(hs_master **out, const char *path, int create,
 		rc = sqlite_fail(m, err, sr, "cannot read");
 		goto cleanup;
 	}
-	*out = m;
+	*out = &m->master;
 	return 0;
 cleanup:
-	hs_master_close(m);
+	fm_close(&m->master);
 	return rc;
 }
 
-void hs_master_close(hs_master *m)
+static void fm_close(hs_master *mm)
 {
+	file_master *m = (file_master *)mm;
 	if (!m)
 		return;
 	for (int i = 0; i < m->nappliers; i++)
@@ -256,15 +264,29 @@ void hs_master_close(hs_master *m)
 	free(m);
 }
 
-sqlite3 *hs_master_db(hs_master *m) { return m->db; }
+static int fm_read_begin(hs_master *mm, hs_buf *err)
+{
+	file_master *m = (file_master *)mm;
+	int sr = hs_exec(m->db, "BEGIN");
+	return sr == SQLITE_OK ? 0 : sqlite_fail(m, err, sr, "cannot read");
+}
 
-void hs_master_refresh_lock(hs_master *m) { hs_lock_refresh(&m->lock); }
+static void fm_read_end(hs_master *mm)
+{
+	hs_exec(((file_master *)mm)->db, "COMMIT");
+}
+
+static char *fm_column_default(hs_master *mm, const char *table,
+			       const char *col)
+{
+	return hs_column_default(((file_master *)mm)->db, table, col);
+}
 
 /* ---- schema -------------------------------------------------------- */
 
 /* Add column col of table t (declared as in the replica rdb: its type
  * and default, no constraint) to the master's table. */
-static int add_column(hs_master *m, sqlite3 *rdb, const hs_table *t,
+static int add_column(file_master *m, sqlite3 *rdb, const hs_table *t,
 		      const char *col)
 {
 	sqlite3_stmt *st;
@@ -311,9 +333,10 @@ static char *create_sql(sqlite3 *db, const char *name)
 	return sql;
 }
 
-int hs_master_ensure_table(hs_master *m, sqlite3 *rdb, const hs_table *t,
+static int fm_ensure_table(hs_master *mm, sqlite3 *rdb, const hs_table *t,
 			   hs_table *mt, hs_buf *err)
 {
+	file_master *m = (file_master *)mm;
 	hs_buf e2;
 	int rc = 0, sr;
 
@@ -371,8 +394,9 @@ int hs_master_ensure_table(hs_master *m, sqlite3 *rdb, const hs_table *t,
 	return rc;
 }
 
-char *hs_master_id(hs_master *m)
+static char *fm_id(hs_master *mm)
 {
+	file_master *m = (file_master *)mm;
 	sqlite3_stmt *st;
 	char *v = NULL;
 	if (hs_prepare(m->db, &st, "SELECT value FROM hubsync_master WHERE key ="
@@ -384,14 +408,16 @@ char *hs_master_id(hs_master *m)
 	return v;
 }
 
-int hs_master_user_elsewhere(hs_master *m, const char *user, const char *site)
+static int fm_user_elsewhere(hs_master *mm, const char *user, const char *site)
 {
+	file_master *m = (file_master *)mm;
 	return hs_exec_text(m->db, "SELECT 1 FROM hubsync_sites WHERE user = ?1"
 				   " AND site IS NOT ?2", user, site) == SQLITE_ROW;
 }
 
-int hs_master_knows(hs_master *m, const char *site, const char *token)
+static int fm_knows(hs_master *mm, const char *site, const char *token)
 {
+	file_master *m = (file_master *)mm;
 	return site && token &&
 	       hs_exec_text(m->db, "SELECT 1 FROM hubsync_sites WHERE site = ?1"
 				   " AND ?2 IN (token, prev_token)", site,
@@ -400,10 +426,11 @@ int hs_master_knows(hs_master *m, const char *site, const char *token)
 
 /* ---- transaction ----------------------------------------------------- */
 
-int hs_master_register(hs_master *m, const char *site, const char *user,
+static int fm_register(hs_master *mm, const char *site, const char *user,
 		       int64_t *pushed, char **token, char **prev_token,
 		       hs_buf *err)
 {
+	file_master *m = (file_master *)mm;
 	sqlite3_stmt *st = NULL;
 	int sr = hs_prepare(m->db, &st, "INSERT INTO hubsync_sites(site, user)"
 					" VALUES(?1, ?2) ON CONFLICT(site) DO UPDATE"
@@ -438,8 +465,9 @@ int hs_master_register(hs_master *m, const char *site, const char *user,
 	return 0;
 }
 
-int hs_master_begin(hs_master *m, hs_buf *err)
+static int fm_begin(hs_master *mm, hs_buf *err)
 {
+	file_master *m = (file_master *)mm;
 	int sr = hs_exec(m->db, "BEGIN IMMEDIATE");
 	if (sr != SQLITE_OK)
 		return sqlite_fail(m, err, sr, "cannot start a transaction");
@@ -452,9 +480,10 @@ int hs_master_begin(hs_master *m, hs_buf *err)
 	return 0;
 }
 
-int hs_master_set_token(hs_master *m, const char *prev, const char *token,
+static int fm_set_token(hs_master *mm, const char *prev, const char *token,
 			hs_buf *err)
 {
+	file_master *m = (file_master *)mm;
 	sqlite3_stmt *st;
 	int sr = hs_prepare(m->db, &st, "UPDATE hubsync_sites SET prev_token = ?1,"
 					" token = ?2 WHERE id = ?3");
@@ -468,8 +497,9 @@ int hs_master_set_token(hs_master *m, const char *prev, const char *token,
 	return sr == SQLITE_OK ? 0 : sqlite_fail(m, err, sr, "cannot write");
 }
 
-int hs_master_commit(hs_master *m, hs_buf *err)
+static int fm_commit(hs_master *mm, hs_buf *err)
 {
+	file_master *m = (file_master *)mm;
 	sqlite3_stmt *st;
 	int sr = hs_prepare(m->db, &st, "UPDATE hubsync_master SET value = ?1"
 					" WHERE key = 'seq'");
@@ -486,8 +516,9 @@ int hs_master_commit(hs_master *m, hs_buf *err)
 	return 0;
 }
 
-int hs_master_set_pushed(hs_master *m, int64_t id, hs_buf *err)
+static int fm_set_pushed(hs_master *mm, int64_t id, hs_buf *err)
 {
+	file_master *m = (file_master *)mm;
 	int64_t v[2] = {id, m->base.site};
 	int sr = hs_exec_ints(m->db, "UPDATE hubsync_sites SET pushed = ?1"
 				     " WHERE id = ?2", 2, v);
@@ -496,10 +527,10 @@ int hs_master_set_pushed(hs_master *m, int64_t id, hs_buf *err)
 
 /* ---- the store's row-level operations (store.h) ----------------------- */
 
-#define FM(st) ((hs_master *)(st))
+#define FM(st) ((file_master *)((char *)(st) - offsetof(file_master, base)))
 
 /* The applier of table t (prepared on first use). NULL on failure. */
-static hs_applier *applier_for(hs_master *m, const hs_table *t)
+static hs_applier *applier_for(file_master *m, const hs_table *t)
 {
 	for (int i = 0; i < m->nappliers; i++)
 		if (m->appliers[i].t == t)
@@ -514,7 +545,7 @@ static hs_applier *applier_for(hs_master *m, const hs_table *t)
 	return &a[m->nappliers++];
 }
 
-static int applier_fail(hs_master *m)
+static int applier_fail(file_master *m)
 {
 	int e = sqlite3_errcode(m->db);
 	return e == SQLITE_OK ? SQLITE_NOMEM : e;
@@ -559,7 +590,7 @@ static int file_unique_holder(hs_store *st, const hs_table *t,
 			      sqlite3_value **vals, sqlite3_value **out,
 			      int *found)
 {
-	hs_master *m = FM(st);
+	file_master *m = FM(st);
 	hs_colset u[16];
 	int nu = 0, sr = hs_table_unique_sets(m->db, t, u, 16, &nu);
 	hs_buf sql;
@@ -641,7 +672,7 @@ static void meta_read(sqlite3_stmt *q, int first, hs_row_meta *rm)
 static int file_meta_get(hs_store *st, const hs_table *t, sqlite3_value **pk,
 			 hs_row_meta *rm)
 {
-	hs_master *m = FM(st);
+	file_master *m = FM(st);
 	hs_buf key;
 	int sr = SQLITE_OK;
 	if (!m->meta_get &&
@@ -669,7 +700,7 @@ static int file_meta_get(hs_store *st, const hs_table *t, sqlite3_value **pk,
 static int file_meta_put(hs_store *st, const hs_table *t, sqlite3_value **pk,
 			 const hs_row_meta *rm)
 {
-	hs_master *m = FM(st);
+	file_master *m = FM(st);
 	hs_buf cb, key;
 	int sr = SQLITE_OK;
 	if (!m->meta_put &&
@@ -710,7 +741,7 @@ out:
 static int file_feed(hs_store *st, const hs_table *t, int alive, int64_t since,
 		     hs_feed_filter filter, hs_feed_fn fn, void *ctx)
 {
-	hs_master *m = FM(st);
+	file_master *m = FM(st);
 	hs_applier *a = applier_for(m, t);
 	sqlite3_stmt *q = NULL;
 	sqlite3_value *pk[HS_MAX_PK] = {0};
@@ -778,7 +809,7 @@ out:
 
 static int file_conflict_add(hs_store *st, const hs_conflict_row *c)
 {
-	hs_master *m = FM(st);
+	file_master *m = FM(st);
 	int sr = SQLITE_OK;
 	if (!m->conflict_put &&
 	    (sr = hs_prepare(m->db, &m->conflict_put,
@@ -815,7 +846,7 @@ static int file_conflict_add(hs_store *st, const hs_conflict_row *c)
 
 static int file_history_add(hs_store *st, const hs_history_row *h)
 {
-	hs_master *m = FM(st);
+	file_master *m = FM(st);
 	int sr = SQLITE_OK;
 	if (!m->history_put &&
 	    (sr = hs_prepare(m->db, &m->history_put,
@@ -895,17 +926,19 @@ static const hs_store_ops FILE_OPS = {
 
 /* ---- merge and pull through the store ---------------------------------- */
 
-int hs_master_merge(hs_master *m, const hs_schema *s, hs_changeset *cs,
+static int fm_merge(hs_master *mm, const hs_schema *s, hs_changeset *cs,
 		    const int64_t *local_max, int64_t now_ms,
 		    hs_merge_stats *st, hs_buf *err)
 {
+	file_master *m = (file_master *)mm;
 	int sr = hs_merge_push(&m->base, s, cs, local_max, now_ms, st, err);
 	return sr == SQLITE_OK ? 0 : sqlite_fail(m, err, sr, "cannot merge a row");
 }
 
-int hs_master_pull_rows(hs_master *m, const hs_schema *s, int64_t since,
+static int fm_pull_rows(hs_master *mm, const hs_schema *s, int64_t since,
 			hs_pull_fn fn, void *ctx, hs_pull *out, hs_buf *err)
 {
+	file_master *m = (file_master *)mm;
 	int sr = hs_pull_rows(&m->base, s, since, fn, ctx, out);
 	if (sr == SQLITE_OK)
 		return 0;
@@ -914,10 +947,11 @@ int hs_master_pull_rows(hs_master *m, const hs_schema *s, int64_t since,
 	return HS_ERROR;
 }
 
-int hs_master_pull_table(hs_master *m, const hs_schema *s, int ti,
+static int fm_pull_table(hs_master *mm, const hs_schema *s, int ti,
 			 int64_t since, hs_pull_fn fn, void *ctx, hs_pull *out,
 			 hs_buf *err)
 {
+	file_master *m = (file_master *)mm;
 	int sr = hs_pull_table(&m->base, s, ti, since, fn, ctx, out);
 	if (sr == SQLITE_OK)
 		return 0;
@@ -926,8 +960,9 @@ int hs_master_pull_table(hs_master *m, const hs_schema *s, int ti,
 	return HS_ERROR;
 }
 
-int hs_master_resolve(hs_master *m, const hs_rowset *rs, hs_buf *err)
+static int fm_resolve(hs_master *mm, const hs_rowset *rs, hs_buf *err)
 {
+	file_master *m = (file_master *)mm;
 	sqlite3_stmt *st;
 	int sr = hs_prepare(m->db, &st,
 			    "UPDATE hubsync_conflicts SET resolved = 1,"
@@ -949,8 +984,9 @@ int hs_master_resolve(hs_master *m, const hs_rowset *rs, hs_buf *err)
 
 /* ---- pull ------------------------------------------------------------ */
 
-int hs_master_pull(hs_master *m, int64_t since, hs_pull *out, hs_buf *err)
+static int fm_pull(hs_master *mm, int64_t since, hs_pull *out, hs_buf *err)
 {
+	file_master *m = (file_master *)mm;
 	int sr;
 	memset(out, 0, sizeof(*out));
 	sr = hs_rowset_fetch(m->db, "SELECT " HS_CONFLICT_COLS
@@ -973,7 +1009,7 @@ int hs_master_pull(hs_master *m, int64_t since, hs_pull *out, hs_buf *err)
 	return 0;
 }
 
-int64_t hs_master_seq(const hs_master *m) { return m->base.seq; }
+static int64_t fm_seq(const hs_master *mm) { return ((const file_master *)mm)->base.seq; }
 
 /*
  * The office's PCs: hubsync_sites.last_sync (ms since 1970) and synced_seq
@@ -981,9 +1017,10 @@ int64_t hs_master_seq(const hs_master *m) { return m->base.seq; }
  * master that lacks them, like MASTER_DDL adds tables: the format stays 1,
  * an older hubsync ignores them.
  */
-int hs_master_sites(hs_master *m, int64_t now_ms, hs_rowset *sites,
+static int fm_sites(hs_master *mm, int64_t now_ms, hs_rowset *sites,
 		    hs_buf *err)
 {
+	file_master *m = (file_master *)mm;
 	static const char *cols[] = {"last_sync", "synced_seq"};
 	int64_t v[3] = {now_ms, m->base.seq, m->base.site};
 	int sr = SQLITE_OK;
@@ -1005,8 +1042,9 @@ int hs_master_sites(hs_master *m, int64_t now_ms, hs_rowset *sites,
 	return sr == SQLITE_OK ? 0 : sqlite_fail(m, err, sr, "cannot read the sites");
 }
 
-char *hs_master_restored_at(hs_master *m)
+static char *fm_restored_at(hs_master *mm)
 {
+	file_master *m = (file_master *)mm;
 	sqlite3_stmt *st;
 	char *v = NULL;
 	if (hs_prepare(m->db, &st, "SELECT value FROM hubsync_master WHERE key ="
@@ -1018,8 +1056,9 @@ char *hs_master_restored_at(hs_master *m)
 	return v;
 }
 
-int hs_master_series(hs_master *m, sqlite3 *rdb, hs_buf *err)
+static int fm_series(hs_master *mm, sqlite3 *rdb, hs_buf *err)
 {
+	file_master *m = (file_master *)mm;
 	sqlite3_stmt *st, *ins;
 	int sr = hs_prepare(m->db, &st, "SELECT series FROM hubsync_numbers");
 	if (sr != SQLITE_OK)
@@ -1040,9 +1079,10 @@ int hs_master_series(hs_master *m, sqlite3 *rdb, hs_buf *err)
 				 : sqlite_fail(m, err, sr, "cannot read number series");
 }
 
-int hs_master_reserve(hs_master *m, const char *series, int64_t size,
+static int fm_reserve(hs_master *mm, const char *series, int64_t size,
 		      int64_t above, int64_t *first, hs_buf *err)
 {
+	file_master *m = (file_master *)mm;
 	sqlite3_stmt *st;
 	int sr = hs_prepare(m->db, &st,
 			    "INSERT INTO hubsync_numbers(series, next) VALUES(?1,"
@@ -1070,9 +1110,10 @@ int hs_master_reserve(hs_master *m, const char *series, int64_t size,
  * A PC that never syncs again holds tombstones back; that is the price of
  * never resurrecting a deleted row.
  */
-int hs_master_housekeep(hs_master *m, int64_t since, int set_days,
+static int fm_housekeep(hs_master *mm, int64_t since, int set_days,
 			int64_t now_ms, int *days, hs_buf *err)
 {
+	file_master *m = (file_master *)mm;
 	sqlite3_stmt *st;
 	char cutoff[32];
 	int64_t v[2] = {since, m->base.site};
@@ -1121,3 +1162,12 @@ int hs_master_housekeep(hs_master *m, int64_t since, int set_days,
 out:
 	return sr == SQLITE_OK ? 0 : sqlite_fail(m, err, sr, "cannot tidy up");
 }
+
+static const hs_master_ops FILE_MASTER_OPS = {
+	fm_close,	 fm_read_begin,	  fm_read_end,	  fm_column_default,
+	fm_ensure_table, fm_id,		  fm_user_elsewhere, fm_knows,
+	fm_begin,	 fm_register,	  fm_set_token,	  fm_commit,
+	fm_merge,	 fm_resolve,	  fm_set_pushed,  fm_housekeep,
+	fm_reserve,	 fm_series,	  fm_restored_at, fm_seq,
+	fm_sites,	 fm_pull,	  fm_pull_rows,	  fm_pull_table,
+};

@@ -418,18 +418,18 @@ out:
 	return rc;
 }
 
-/* The default value of master column col of mt (evaluated on the
- * master), or a NULL value. */
+/* The default value of master column col of mt (its SQL text from the
+ * master, evaluated here: defaults of added columns are constants), or a
+ * NULL value. */
 static sqlite3_value *master_default(sync_ctx *c, const hs_table *mt, int col)
 {
-	sqlite3 *mdb = hs_master_db(c->m);
-	char *d = hs_column_default(mdb, mt->name, mt->cols[col]);
+	char *d = hs_master_column_default(c->m, mt->name, mt->cols[col]);
 	sqlite3_value *v = NULL;
 	sqlite3_stmt *st;
 	hs_buf q;
 	hs_buf_init(&q);
 	hs_buf_printf(&q, "SELECT %s", d ? d : "NULL");
-	if (!q.oom && hs_prepare(mdb, &st, q.s) == SQLITE_OK) {
+	if (!q.oom && hs_prepare(c->r->db, &st, q.s) == SQLITE_OK) {
 		if (sqlite3_step(st) == SQLITE_ROW)
 			v = sqlite3_value_dup(sqlite3_column_value(st, 0));
 		sqlite3_finalize(st);
@@ -850,9 +850,11 @@ static int apply_rows(sync_ctx *c)
 					 " AND k2 IS ?4 AND k3 IS ?5 AND k4 IS ?6");
 	if (sr != SQLITE_OK)
 		goto cleanup;
-	sr = hs_exec(hs_master_db(c->m), "BEGIN");
-	if (sr != SQLITE_OK)
+	if (hs_master_read_begin(c->m, &c->err) != 0) {
+		sr = SQLITE_ERROR;
+		hs_fail(r, HS_EIO, "%s", c->err.s ? c->err.s : "cannot read");
 		goto cleanup;
+	}
 	if (hs_master_pull_rows(c->m, &c->ms, c->pulled, apply_row, &x, &c->pull,
 				&c->err) != 0 ||
 	    catch_up(c, &x) != SQLITE_OK) {
@@ -860,7 +862,7 @@ static int apply_rows(sync_ctx *c)
 		if (!r->err[0])
 			hs_fail(r, HS_ERROR, "%s", c->err.s ? c->err.s : "pull failed");
 	}
-	hs_exec(hs_master_db(c->m), "COMMIT");
+	hs_master_read_end(c->m);
 	table_done(&x);
 	/* The master's state has no UNIQUE collision: once every row is in,
 	 * the deferred ones fit. Retry while that helps; the last round

@@ -1,0 +1,128 @@
+/*
+ * master.c - "a master": hs_master_open picks the kind by the address,
+ * and every hs_master_* call goes to that kind's operations (master.h).
+ */
+#include "master.h"
+
+int hs_master_open(hs_master **out, const char *path, int create,
+		   int lock_timeout_ms, hs_buf *err)
+{
+	return hs_master_open_file(out, path, create, lock_timeout_ms, err);
+}
+
+void hs_master_close(hs_master *m)
+{
+	if (m)
+		m->ops->close(m);
+}
+
+int hs_master_read_begin(hs_master *m, hs_buf *err)
+{
+	return m->ops->read_begin(m, err);
+}
+
+void hs_master_read_end(hs_master *m) { m->ops->read_end(m); }
+
+char *hs_master_column_default(hs_master *m, const char *table,
+			       const char *col)
+{
+	return m->ops->column_default(m, table, col);
+}
+
+int hs_master_ensure_table(hs_master *m, sqlite3 *rdb, const hs_table *t,
+			   hs_table *mt, hs_buf *err)
+{
+	return m->ops->ensure_table(m, rdb, t, mt, err);
+}
+
+char *hs_master_id(hs_master *m) { return m->ops->id(m); }
+
+int hs_master_user_elsewhere(hs_master *m, const char *user, const char *site)
+{
+	return m->ops->user_elsewhere(m, user, site);
+}
+
+int hs_master_knows(hs_master *m, const char *site, const char *token)
+{
+	return m->ops->knows(m, site, token);
+}
+
+int hs_master_begin(hs_master *m, hs_buf *err) { return m->ops->begin(m, err); }
+
+int hs_master_register(hs_master *m, const char *site, const char *user,
+		       int64_t *pushed, char **token, char **prev_token,
+		       hs_buf *err)
+{
+	return m->ops->register_site(m, site, user, pushed, token, prev_token,
+				     err);
+}
+
+int hs_master_set_token(hs_master *m, const char *prev, const char *token,
+			hs_buf *err)
+{
+	return m->ops->set_token(m, prev, token, err);
+}
+
+int hs_master_commit(hs_master *m, hs_buf *err) { return m->ops->commit(m, err); }
+
+int hs_master_merge(hs_master *m, const hs_schema *s, hs_changeset *cs,
+		    const int64_t *local_max, int64_t now_ms,
+		    hs_merge_stats *st, hs_buf *err)
+{
+	return m->ops->merge(m, s, cs, local_max, now_ms, st, err);
+}
+
+int hs_master_resolve(hs_master *m, const hs_rowset *rs, hs_buf *err)
+{
+	return m->ops->resolve(m, rs, err);
+}
+
+int hs_master_set_pushed(hs_master *m, int64_t id, hs_buf *err)
+{
+	return m->ops->set_pushed(m, id, err);
+}
+
+int hs_master_housekeep(hs_master *m, int64_t since, int set_days,
+			int64_t now_ms, int *days, hs_buf *err)
+{
+	return m->ops->housekeep(m, since, set_days, now_ms, days, err);
+}
+
+int hs_master_reserve(hs_master *m, const char *series, int64_t size,
+		      int64_t above, int64_t *first, hs_buf *err)
+{
+	return m->ops->reserve(m, series, size, above, first, err);
+}
+
+int hs_master_series(hs_master *m, sqlite3 *rdb, hs_buf *err)
+{
+	return m->ops->series(m, rdb, err);
+}
+
+char *hs_master_restored_at(hs_master *m) { return m->ops->restored_at(m); }
+
+int64_t hs_master_seq(const hs_master *m) { return m->ops->seq(m); }
+
+int hs_master_sites(hs_master *m, int64_t now_ms, hs_rowset *sites,
+		    hs_buf *err)
+{
+	return m->ops->sites(m, now_ms, sites, err);
+}
+
+int hs_master_pull(hs_master *m, int64_t since, hs_pull *out, hs_buf *err)
+{
+	return m->ops->pull(m, since, out, err);
+}
+
+int hs_master_pull_rows(hs_master *m, const hs_schema *s, int64_t since,
+			hs_pull_fn fn, void *ctx, hs_pull *out, hs_buf *err)
+{
+	return m->ops->pull_rows(m, s, since, fn, ctx, out, err);
+}
+
+int hs_master_pull_table(hs_master *m, const hs_schema *s, int ti,
+			 int64_t since, hs_pull_fn fn, void *ctx, hs_pull *out,
+			 hs_buf *err)
+{
+	return m->ops->pull_table(m, s, ti, since, fn, ctx, out, err);
+}
