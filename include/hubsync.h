@@ -99,6 +99,10 @@ int hs_replica_init(hs_replica *r, const hs_init_options *opts);
  */
 const char *hs_replica_warning(const hs_replica *r);
 
+/* The master r syncs with: its path or address (malloc'd, free with
+ * hs_free) into *out. */
+int hs_replica_master(hs_replica *r, char **out);
+
 /* Start syncing tables (e.g. added by an app upgrade when init was given
  * --tables): their rows are queued for the next push. A table untracked
  * before starts from where it stopped. */

@@ -197,22 +197,14 @@ static void run_sync(hsd_sched *s, const char *trigger)
  * reason logged. */
 static char *master_path(hsd_sched *s)
 {
-	char *doc = NULL, *path = NULL;
-	json_t *status;
+	char *master = NULL, *path = NULL;
 
-	if (hs_replica_status_json(s->replica, &doc) != HS_OK) {
-		hsd_log_error("backup skipped: cannot read the replica: %s",
-			      hs_replica_errmsg(s->replica));
+	if (hs_replica_master(s->replica, &master) != HS_OK) {
+		hsd_log_error("backup skipped: %s", hs_replica_errmsg(s->replica));
 		return NULL;
 	}
-	status = json_loads(doc, 0, NULL);
-	hs_free(doc);
-	if (json_string_value(json_object_get(status, "nasDbPath")))
-		path = strdup(json_string_value(json_object_get(status,
-								"nasDbPath")));
-	else
-		hsd_log_error("backup skipped: the replica names no master");
-	json_decref(status);
+	path = strdup(master); /* the caller frees with free() */
+	hs_free(master);
 	return path;
 }
 

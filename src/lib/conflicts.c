@@ -43,10 +43,13 @@ typedef struct whoami {
 	char *site, *user;
 } whoami;
 
-static void whoami_load(hs_replica *r, whoami *w)
+/* SQLite code: a read error is not "nobody". */
+static int whoami_load(hs_replica *r, whoami *w)
 {
-	w->site = hs_meta_get(r->db, "site");
-	w->user = hs_meta_get(r->db, "user");
+	int rc = hs_meta_read(r->db, "site", &w->site);
+	if (rc == SQLITE_OK)
+		rc = hs_meta_read(r->db, "user", &w->user);
+	return rc;
 }
 
 static void whoami_clear(whoami *w)
@@ -95,9 +98,11 @@ int hs_replica_conflicts_json(hs_replica *r, int include_resolved, char **out)
 		json_decref(a);
 		return hs_fail_sqlite(r, rc, "cannot read conflicts");
 	}
-	whoami me;
-	whoami_load(r, &me);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	whoami me = {NULL, NULL};
+	int step = whoami_load(r, &me);
+	while (step == SQLITE_OK || step == SQLITE_ROW) {
+		if ((step = sqlite3_step(st)) != SQLITE_ROW)
+			break;
 		int whole = sqlite3_column_type(st, 3) == SQLITE_NULL;
 		int swap = mine_is_remote(st, &me);
 		const char *winner = (const char *)sqlite3_column_text(st, 6);
@@ -130,16 +135,24 @@ int hs_replica_conflicts_json(hs_replica *r, int include_resolved, char **out)
 	}
 	sqlite3_finalize(st);
 	whoami_clear(&me);
+	if (step != SQLITE_DONE) { /* a read error: no half list */
+		json_decref(a);
+		return hs_fail_sqlite(r, step, "cannot read conflicts");
+	}
 	*out = hs_json_dump(a);
 	return *out ? HS_OK : hs_fail(r, HS_ERROR, "out of memory");
 }
 
-/* Bind the key values of the JSON object pk into st from index first. */
-static void bind_pk_json(sqlite3_stmt *st, const hs_table *t, json_t *pk,
-			 int first)
+/* Bind the key values of the JSON object pk into st from index first.
+ * A SQLite code (a damaged stored key: SQLITE_MISMATCH). */
+static int bind_pk_json(sqlite3_stmt *st, const hs_table *t, json_t *pk,
+			int first)
 {
-	for (int i = 0; i < t->npk; i++)
-		hs_json_bind(st, first + i, json_object_get(pk, t->cols[t->pk[i]]));
+	int rc = SQLITE_OK;
+	for (int i = 0; rc == SQLITE_OK && i < t->npk; i++)
+		rc = hs_json_bind(st, first + i,
+				  json_object_get(pk, t->cols[t->pk[i]]));
+	return rc;
 }
 
 /* Make the kept side of a conflict current in the replica. */
@@ -160,8 +173,9 @@ static int write_kept(hs_replica *r, const hs_table *t, json_t *pk,
 		sr = b.oom ? SQLITE_NOMEM : hs_prepare(r->db, &st, b.s);
 		if (sr == SQLITE_OK) {
 			sqlite3_bind_value(st, 1, kept);
-			bind_pk_json(st, t, pk, 2);
-			sr = hs_step_done(st);
+			sr = bind_pk_json(st, t, pk, 2);
+			if (sr == SQLITE_OK)
+				sr = hs_step_done(st);
 			if (sr == SQLITE_OK && sqlite3_changes(r->db) == 0) {
 				sqlite3_finalize(st);
 				hs_buf_free(&b);
@@ -175,30 +189,35 @@ static int write_kept(hs_replica *r, const hs_table *t, json_t *pk,
 		hs_buf_ident(&b, t->name);
 		hs_table_pk_where(t, &b, 1);
 		sr = b.oom ? SQLITE_NOMEM : hs_prepare(r->db, &st, b.s);
-		if (sr == SQLITE_OK) {
-			bind_pk_json(st, t, pk, 1);
+		if (sr == SQLITE_OK)
+			sr = bind_pk_json(st, t, pk, 1);
+		if (sr == SQLITE_OK)
 			sr = hs_step_done(st);
-		}
 	} else { /* restore the whole row */
 		hs_applier a;
 		json_t *row = json_loads((const char *)sqlite3_value_text(kept), 0,
 					 NULL);
 		sr = row ? hs_applier_prepare(&a, r->db, t, NULL, 0) : SQLITE_CORRUPT;
 		if (sr == SQLITE_OK) {
-			for (int i = 0; i < t->ncols; i++) {
-				hs_json_bind(a.upsert, i + 1,
-					     json_object_get(row, t->cols[i]));
+			for (int i = 0; sr == SQLITE_OK && i < t->ncols; i++) {
+				sr = hs_json_bind(a.upsert, i + 1,
+						  json_object_get(row, t->cols[i]));
 				sqlite3_bind_int(a.upsert, t->ncols + i + 1, 1);
 			}
-			sr = sqlite3_step(a.upsert) == SQLITE_DONE
-				     ? SQLITE_OK
-				     : sqlite3_errcode(r->db);
+			if (sr == SQLITE_OK)
+				sr = sqlite3_step(a.upsert) == SQLITE_DONE
+					     ? SQLITE_OK
+					     : sqlite3_errcode(r->db);
 			hs_applier_free(&a);
 		}
 		json_decref(row);
 	}
 	sqlite3_finalize(st);
 	hs_buf_free(&b);
+	if (sr == SQLITE_MISMATCH || sr == SQLITE_CORRUPT)
+		return hs_fail(r, HS_ECORRUPT, "the stored values of this conflict "
+			       "are damaged: resolve it by editing the row in the "
+			       "app instead");
 	if (sr == SQLITE_CONSTRAINT_UNIQUE)
 		return hs_fail(r, HS_EINVALID, "the kept value is held by another "
 			       "row of \"%s\" (%s): give one of them another value, "
@@ -243,8 +262,12 @@ int hs_replica_resolve(hs_replica *r, int64_t conflict_id, hs_keep keep)
 			     (long long)conflict_id);
 		goto rollback;
 	}
-	whoami me;
-	whoami_load(r, &me);
+	whoami me = {NULL, NULL};
+	if ((sr = whoami_load(r, &me)) != SQLITE_OK) {
+		whoami_clear(&me);
+		rc = hs_fail_sqlite(r, sr, "cannot read the sync setup");
+		goto rollback;
+	}
 	if (mine_is_remote(st, &me)) /* "local" is what this PC wrote */
 		keep = keep == HS_KEEP_LOCAL ? HS_KEEP_REMOTE : HS_KEEP_LOCAL;
 	whoami_clear(&me);

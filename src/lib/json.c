@@ -70,19 +70,24 @@ int hs_json_bind(sqlite3_stmt *st, int i, json_t *j)
 		return sqlite3_bind_int(st, i, json_is_true(j));
 	case JSON_OBJECT: {
 		const char *hex = json_string_value(json_object_get(j, "$blob"));
-		size_t n = hex ? strlen(hex) / 2 : 0;
+		size_t len = hex ? strlen(hex) : 0, n = len / 2;
 		unsigned char *p;
-		int rc;
 		if (!hex)
 			return sqlite3_bind_null(st, i);
+		if (len % 2)
+			return SQLITE_MISMATCH; /* not a blob we wrote */
 		p = malloc(n ? n : 1);
 		if (!p)
 			return SQLITE_NOMEM;
-		for (size_t k = 0; k < n; k++)
-			p[k] = (unsigned char)(unhex(hex[2 * k]) << 4 |
-					       unhex(hex[2 * k + 1]));
-		rc = sqlite3_bind_blob(st, i, p, (int)n, free);
-		return rc;
+		for (size_t k = 0; k < n; k++) {
+			int hi = unhex(hex[2 * k]), lo = unhex(hex[2 * k + 1]);
+			if (hi < 0 || lo < 0) {
+				free(p);
+				return SQLITE_MISMATCH;
+			}
+			p[k] = (unsigned char)(hi << 4 | lo);
+		}
+		return sqlite3_bind_blob(st, i, p, (int)n, free);
 	}
 	default:
 		return sqlite3_bind_null(st, i);

@@ -14,7 +14,9 @@
 #include <sqlite3.h>
 
 json_t *hs_json_value(sqlite3_value *v);
-/* Bind JSON produced by hs_json_value to parameter i. */
+/* Bind JSON produced by hs_json_value to parameter i. A {"$blob"} whose
+ * hex is malformed (odd length, not lowercase hex: not one hubsync wrote)
+ * binds nothing and returns SQLITE_MISMATCH. */
 int hs_json_bind(sqlite3_stmt *st, int i, json_t *j);
 /* {"col": value, ...} of t's primary key (values in key order). */
 json_t *hs_json_pk(const hs_table *t, sqlite3_value **pk);

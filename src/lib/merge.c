@@ -712,7 +712,10 @@ static int merge_columns(row_merge *x)
 			if (x->win[i])
 				continue;
 			sqlite3_value_free(rc->vals[i]);
-			rc->vals[i] = sqlite3_value_dup(x->old[i]);
+			if (!(rc->vals[i] = sqlite3_value_dup(x->old[i]))) {
+				free(before);
+				return SQLITE_NOMEM;
+			}
 			x->win[i] = 2; /* the master's value, applied as is */
 		}
 	}
@@ -870,6 +873,8 @@ static int merge_guarded(hs_merge *m, const hs_schema *s, hs_rowchange *rc,
 			rc->pk[0] = key0;
 			rc->vals[t->pk[0]] = sqlite3_value_dup(key0);
 			key0 = NULL;
+			if (!rc->vals[t->pk[0]])
+				sr = SQLITE_NOMEM;
 		}
 	}
 	if (guard)

@@ -48,7 +48,8 @@ int hs_numbers_top_up(hs_replica *r, hs_master *m, hs_rowset *blocks,
 				   " < ?1") != SQLITE_OK)
 		return 0;
 	sqlite3_bind_int64(st, 1, (size + 1) / 2);
-	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+	int step;
+	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *series = (const char *)sqlite3_column_text(st, 0);
 		int64_t first;
 		rc = hs_master_reserve(m, series, size,
@@ -68,6 +69,8 @@ int hs_numbers_top_up(hs_replica *r, hs_master *m, hs_rowset *blocks,
 		sqlite3_finalize(v);
 	}
 	sqlite3_finalize(st);
+	if (rc == 0 && step != SQLITE_DONE) /* no silent half top-up */
+		rc = hs_fail_sqlite(r, step, "cannot read the number series");
 	return rc;
 }
 

@@ -46,6 +46,19 @@ const char *hs_replica_warning(const hs_replica *r)
 	return r ? r->warn : "";
 }
 
+int hs_replica_master(hs_replica *r, char **out)
+{
+	int rc = hs_replica_check_init(r);
+	*out = NULL;
+	if (rc != HS_OK)
+		return rc;
+	rc = hs_meta_read(r->db, "master", out);
+	if (rc != SQLITE_OK)
+		return hs_fail_sqlite(r, rc, "cannot read the sync setup");
+	return *out ? HS_OK : hs_fail(r, HS_ENOTFOUND, "%s names no master: run "
+				      "hubsync init", r->path);
+}
+
 int hs_error_from_sqlite(int sqlite_rc)
 {
 	switch (sqlite_rc & 0xff) {
@@ -102,6 +115,10 @@ int hs_replica_open(hs_replica **out, const char *path,
 	if (!r)
 		return HS_ERROR;
 	r->path = hs_strdup(path);
+	if (opts && (opts->version < 1 || opts->version > HS_OPEN_OPTIONS_VERSION))
+		return hs_fail(r, HS_EINVALID, "hs_open_options version %d is not "
+			       "one this library knows: use HS_OPEN_OPTIONS_INIT",
+			       opts->version);
 	if (opts) {
 		r->clock = opts->clock;
 		r->clock_ctx = opts->clock_ctx;

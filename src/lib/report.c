@@ -55,11 +55,21 @@ int hs_replica_status_json(hs_replica *r, char **out)
 	if (!stats)
 		stats = json_pack("{s:{}, s:{}, s:i}", "pulled", "pushed",
 				  "conflicts", 0);
-	if (hs_prepare(r->db, &st, "SELECT name FROM hubsync_tables ORDER BY name")
-	    == SQLITE_OK) {
-		while (sqlite3_step(st) == SQLITE_ROW)
+	int step = hs_prepare(r->db, &st, "SELECT name FROM hubsync_tables"
+					  " ORDER BY name");
+	if (step == SQLITE_OK) {
+		while ((step = sqlite3_step(st)) == SQLITE_ROW)
 			json_array_append_new(tables, col_json(st, 0));
 		sqlite3_finalize(st);
+	}
+	if (step != SQLITE_DONE) { /* a read error: no half document */
+		free(user);
+		free(master);
+		free(stats_text);
+		free(last_error);
+		json_decref(stats);
+		json_decref(tables);
+		return hs_fail_sqlite(r, step, "cannot read the sync status");
 	}
 	hs_iso_time(last, when);
 	o = json_pack("{s:b, s:b, s:o, s:o, s:b, s:I, s:s?, s:s?}", "enabled", 1,
@@ -132,37 +142,44 @@ int hs_replica_history_json(hs_replica *r, int limit, char **out)
 		return hs_fail_sqlite(r, rc, "cannot read the sync history");
 	}
 	sqlite3_bind_int(st, 1, limit);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *o = json_object();
 		for (int i = 0; i < 10; i++)
 			json_object_set_new(o, keys[i], col_json(st, i));
 		json_array_append_new(a, o);
 	}
 	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) { /* a read error: no half list */
+		json_decref(a);
+		return hs_fail_sqlite(r, rc, "cannot read the sync history");
+	}
 	return dump_out(r, a, out);
 }
 
-/* Pending local changes (not yet pushed) matching the filters. */
-static void log_pending(hs_replica *r, const hs_schema *s,
-			const hs_log_options *o, int64_t since, json_t *a)
+/* Pending local changes (not yet pushed) matching the filters. Returns
+ * a SQLite code. */
+static int log_pending(hs_replica *r, const hs_schema *s,
+		       const hs_log_options *o, int64_t since, json_t *a)
 {
 	static const char *ops[] = {"", "insert", "update", "delete"};
 	const char *table = o->table, *key = o->key;
 	sqlite3_stmt *st;
 	char *user = hs_meta_get(r->db, "user");
+	int step;
 	if (o->user && (!user || strcmp(o->user, user) != 0)) {
 		free(user); /* pending changes are this replica's user's */
-		return;
+		return SQLITE_OK;
 	}
-	if (hs_prepare(r->db, &st, "SELECT id, tbl, op, mask, wall, k1, k2, k3,"
-				   " k4 FROM hubsync_changes WHERE wall >= ?1 AND"
-				   " id > (SELECT pushed FROM hubsync_ctl)"
-				   " ORDER BY id DESC") != SQLITE_OK) {
+	if ((step = hs_prepare(r->db, &st, "SELECT id, tbl, op, mask, wall, k1,"
+					   " k2, k3, k4 FROM hubsync_changes WHERE"
+					   " wall >= ?1 AND id > (SELECT pushed"
+					   " FROM hubsync_ctl) ORDER BY id DESC"))
+	    != SQLITE_OK) {
 		free(user);
-		return;
+		return step;
 	}
 	sqlite3_bind_int64(st, 1, since);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		const hs_table *t = NULL;
 		for (int i = 0; i < s->n; i++)
 			if (s->t[i].id == sqlite3_column_int(st, 1))
@@ -196,6 +213,7 @@ static void log_pending(hs_replica *r, const hs_schema *s,
 	}
 	sqlite3_finalize(st);
 	free(user);
+	return step == SQLITE_DONE ? SQLITE_OK : step;
 }
 
 int hs_replica_log_json(hs_replica *r, const char *table, const char *key,
@@ -248,8 +266,12 @@ int hs_replica_log_query_json(hs_replica *r, const hs_log_options *opts,
 	}
 	if (limit <= 0)
 		limit = 200;
-	log_pending(r, &s, o, since_ms, a);
+	rc = log_pending(r, &s, o, since_ms, a);
 	hs_schema_clear(&s);
+	if (rc != SQLITE_OK) {
+		rc = hs_fail_sqlite(r, rc, "cannot read the local changes");
+		goto fail;
+	}
 	hs_iso_time(since_ms, since_iso);
 	rc = hs_prepare(r->db, &st, "SELECT seq, tbl, key, pk, op, user, at,"
 				    " changes FROM hubsync_history WHERE"
@@ -265,7 +287,7 @@ int hs_replica_log_query_json(hs_replica *r, const hs_log_options *opts,
 	sqlite3_bind_text(st, 5, o->user, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, since_iso, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 4, limit);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *pk = json_loads((const char *)sqlite3_column_text(st, 3), 0,
 					NULL);
 		json_t *ch = json_loads((const char *)sqlite3_column_text(st, 7), 0,
@@ -279,6 +301,10 @@ int hs_replica_log_query_json(hs_replica *r, const hs_log_options *opts,
 				     "changes", ch, "pending", 0));
 	}
 	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) { /* a read error: no half list */
+		rc = hs_fail_sqlite(r, rc, "cannot read the change log");
+		goto fail;
+	}
 	while ((int)json_array_size(a) > limit)
 		json_array_remove(a, json_array_size(a) - 1);
 	return dump_out(r, a, out);

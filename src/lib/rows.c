@@ -20,9 +20,15 @@ int hs_rowset_add(hs_rowset *rs, sqlite3_stmt *st)
 		rs->v = v;
 		rs->cap = cap;
 	}
-	for (int i = 0; i < rs->ncols; i++)
-		rs->v[rs->n * (size_t)rs->ncols + (size_t)i] =
-			sqlite3_value_dup(sqlite3_column_value(st, i));
+	sqlite3_value **row = &rs->v[rs->n * (size_t)rs->ncols];
+	for (int i = 0; i < rs->ncols; i++) {
+		row[i] = sqlite3_value_dup(sqlite3_column_value(st, i));
+		if (!row[i]) { /* never a NULL pointer bound later */
+			while (i-- > 0)
+				sqlite3_value_free(row[i]);
+			return SQLITE_NOMEM;
+		}
+	}
 	rs->n++;
 	return SQLITE_OK;
 }

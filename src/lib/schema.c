@@ -243,7 +243,8 @@ static int load_fkeys(sqlite3 *db, hs_table *t)
 				" HAVING count(*) = 1)") != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		int col = hs_table_col(t, (const char *)sqlite3_column_text(st, 1));
 		hs_fkey *fk = realloc(t->fk, (size_t)(t->nfk + 1) * sizeof(*fk));
 		if (!fk) {
@@ -258,8 +259,14 @@ static int load_fkeys(sqlite3 *db, hs_table *t)
 		fk[t->nfk].parent_col =
 			hs_strdup((const char *)sqlite3_column_text(st, 2));
 		t->nfk++;
+		if (!fk[t->nfk - 1].parent) { /* out of memory */
+			step = SQLITE_NOMEM;
+			break;
+		}
 	}
 	sqlite3_finalize(st);
+	if (step != SQLITE_DONE)
+		return -1;
 	return 0;
 }
 
@@ -280,7 +287,8 @@ int hs_table_load(sqlite3 *db, const char *name, hs_table *t, hs_buf *err)
 	sqlite3_stmt *st = NULL;
 	int rc = -1, cap = 0, sr = SQLITE_OK;
 	memset(t, 0, sizeof(*t));
-	t->name = hs_strdup(name);
+	if (!(t->name = hs_strdup(name)))
+		goto cleanup;
 	if (hs_prepare(db, &st, "SELECT name, pk, upper(type) = 'INTEGER' FROM"
 				" pragma_table_info(?1) ORDER BY cid") != SQLITE_OK)
 		goto cleanup;
@@ -297,7 +305,8 @@ int hs_table_load(sqlite3 *db, const char *name, hs_table *t, hs_buf *err)
 				goto cleanup;
 			t->cols = c;
 		}
-		t->cols[t->ncols] = hs_strdup(col);
+		if (!(t->cols[t->ncols] = hs_strdup(col)))
+			goto cleanup;
 		if (pk > 0) {
 			if (pk > HS_MAX_PK) {
 				hs_buf_printf(err, "table \"%s\" has a primary key of more "

@@ -243,7 +243,11 @@ static int build_push(sync_ctx *c)
 				goto sqlfail;
 			}
 			for (int k = 0; k < t->npk; k++)
-				cur->pk[k] = sqlite3_value_dup(sqlite3_column_value(q, 6 + k));
+				if (!(cur->pk[k] = sqlite3_value_dup(
+					      sqlite3_column_value(q, 6 + k)))) {
+					sr = SQLITE_NOMEM;
+					goto sqlfail;
+				}
 			cur->alive = 1;
 			/* a row there before tracking may be on other PCs too
 			 * (seed data): its delete must travel */
@@ -1294,11 +1298,14 @@ static char *finish(sync_ctx *c, int rc, int64_t started)
 	if (!c->no_log && hs_table_exists(r->db, "hubsync_meta") &&
 	    !hs_table_has_column(r->db, "sync_log", "started_by"))
 		hs_schema_create_meta(r->db);
-	if (!c->no_log && hs_prepare(r->db, &st, "INSERT INTO sync_log(timestamp, direction,"
-				   " status, records_pulled, records_pushed,"
-				   " conflicts, error_message, duration_ms, stats,"
-				   " started_by) VALUES(?1, 'bidirectional', ?2, ?3,"
-				   " ?4, ?5, ?6, ?7, ?8, ?9)") == SQLITE_OK) {
+	int logged = c->no_log ? SQLITE_OK
+		: hs_prepare(r->db, &st, "INSERT INTO sync_log(timestamp,"
+					 " direction, status, records_pulled,"
+					 " records_pushed, conflicts, error_message,"
+					 " duration_ms, stats, started_by) VALUES(?1,"
+					 " 'bidirectional', ?2, ?3, ?4, ?5, ?6, ?7,"
+					 " ?8, ?9)");
+	if (!c->no_log && logged == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, when, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, c->pulled_total);
@@ -1311,10 +1318,21 @@ static char *finish(sync_ctx *c, int rc, int64_t started)
 		sqlite3_bind_text(st, 8, stats_text, -1, SQLITE_STATIC);
 		if (c->opts && c->opts->version >= 2)
 			sqlite3_bind_text(st, 9, c->opts->trigger, -1, SQLITE_STATIC);
-		sqlite3_step(st);
+		logged = hs_step_done(st);
 	}
 	sqlite3_finalize(st);
 	free(stats_text);
+	/* The record of this sync could not be written (a full disk, a
+	 * locked file): the result says so, in its own words. */
+	if (logged != SQLITE_OK) {
+		const char *why = sqlite3_errstr(logged);
+		if (rc == HS_OK)
+			snprintf(c->warning, sizeof c->warning, "this sync is not in "
+				 "the history: sync_log could not be written (%s)",
+				 why);
+		hs_buf_printf(&msg, " (this sync is not in the history: sync_log"
+			      " could not be written: %s)", why);
+	}
 
 	snprintf(dur, sizeof dur, "%.2fs", (double)ms / 1000.0);
 	res = json_pack("{s:b, s:s, s:o, s:s, s:s, s:I}", "success", rc == HS_OK,
@@ -1357,9 +1375,11 @@ static int take_sync_lock(hs_replica *r)
 
 int hs_replica_sync_running(hs_replica *r)
 {
+	char err[sizeof r->err];
+	memcpy(err, r->err, sizeof err); /* asking is not failing */
 	int fd = take_sync_lock(r);
 	hs_os_unlock_file(fd);
-	r->err[0] = 0;
+	memcpy(r->err, err, sizeof err);
 	return fd == -1;
 }
 
@@ -1378,6 +1398,14 @@ int hs_replica_sync(hs_replica *r, const hs_sync_options *opts,
 		*result_json = NULL;
 	r->err[0] = 0;
 	int lock_fd = -2;
+	if (opts && (opts->version < 1 || opts->version > HS_SYNC_OPTIONS_VERSION)) {
+		rc = hs_fail(r, HS_EINVALID, "hs_sync_options version %d is not one "
+			     "this library knows: use HS_SYNC_OPTIONS_INIT",
+			     opts->version);
+		c.opts = NULL; /* not to be read */
+		c.no_log = 1;
+		goto out;
+	}
 	if ((rc = hs_replica_check_init(r)) != HS_OK)
 		goto out; /* not set up or unreadable: the log may not take a row */
 	lock_fd = take_sync_lock(r);
