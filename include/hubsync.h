@@ -103,6 +103,11 @@ const char *hs_replica_warning(const hs_replica *r);
  * hs_free) into *out. */
 int hs_replica_master(hs_replica *r, char **out);
 
+/* 1 if the master looks reachable now (a file master: the file is there;
+ * no lock taken, nothing read), 0 if not: a quick check after a failed
+ * sync, e.g. to sync again as soon as the share is back. */
+int hs_replica_master_present(hs_replica *r);
+
 /* Start syncing tables (e.g. added by an app upgrade when init was given
  * --tables): their rows are queued for the next push. A table untracked
  * before starts from where it stopped. */
@@ -130,7 +135,10 @@ int hs_replica_uninstall(hs_replica *r);
 int hs_replica_relocate(hs_replica *r, const char *master_path);
 
 /* Progress report during a sync: phase is "lock", "push", "pull" or
- * "done"; table may be NULL; rows counts rows done so far in that table. */
+ * "done"; table may be NULL; rows counts rows done so far in that table.
+ * While the sync waits for another PC's sync, it reports phase "lock"
+ * about once a second with table = who holds the master ("HOST (process
+ * PID)", NULL when not known) and rows = the milliseconds waited. */
 typedef void (*hs_progress_fn)(void *ctx, const char *phase,
 			       const char *table, int64_t rows);
 

@@ -312,13 +312,14 @@ function progressText(p) {
   if (!p || !p.phase) return 'Starting…';
   let text;
   if (p.phase === 'lock') {
-    text = 'Waiting for the master: another PC is syncing';
+    // table: who holds the master (library: "HOST (process PID)"); rows: ms waited
+    text = 'Waiting for the master: ' + (p.table || 'another PC') + ' is syncing';
     if (p.lockWaitMs) text += '; hubsync waits up to ' + span(p.lockWaitMs / 1000);
   } else {
     text = { push: 'Sending changes', pull: 'Receiving changes', done: 'Finishing' }[p.phase] || 'Working';
+    if (p.table) text += ' · ' + p.table;
+    if (p.rows) text += ' · ' + plural(p.rows, 'row');
   }
-  if (p.table) text += ' · ' + p.table;
-  if (p.rows) text += ' · ' + plural(p.rows, 'row');
   if (p.elapsedMs !== undefined) text += ' · ' + span(p.elapsedMs / 1000);
   return text;
 }

@@ -63,7 +63,11 @@ static void show_progress(void *ctx, const char *phase, const char *table,
 			  int64_t rows)
 {
 	(void)ctx;
-	if (table)
+	if (!strcmp(phase, "lock") && rows > 0) /* waiting for another PC */
+		fprintf(stderr, "\r\033[Kwaiting for the master: %s is syncing"
+			" (%lld s)", table ? table : "another PC",
+			(long long)(rows / 1000));
+	else if (table)
 		fprintf(stderr, "\r\033[K%s %s: %lld rows", phase, table,
 			(long long)rows);
 	else

@@ -274,6 +274,19 @@ static void reread_schedule(hsd_sched *s)
 		s->interval_min = minutes;
 	}
 	set_paused(s, paused);
+	/* Offline, with the next retry far off: the share may be back
+	 * already; then retry now, so that the page stops showing an error
+	 * that no longer holds. */
+	if (s->offline_since_wall && s->retry_due > hsd_mono_ms()) {
+		int back;
+		pthread_mutex_unlock(&s->mu);
+		back = hs_replica_master_present(s->replica);
+		pthread_mutex_lock(&s->mu);
+		if (back && s->offline_since_wall) {
+			hsd_log_info("the master is there again: syncing now");
+			s->retry_due = hsd_mono_ms();
+		}
+	}
 }
 
 static void wait_until(hsd_sched *s, int64_t due_mono)

@@ -532,7 +532,8 @@ int hs_backup_create(const char *master_path, const hs_backup_options *opts,
 
 	rc = hs_lock_acquire(&lock, master_path, o.lock_timeout_ms > 0
 						? o.lock_timeout_ms
-						: BACKUP_LOCK_TIMEOUT_MS, &err);
+						: BACKUP_LOCK_TIMEOUT_MS,
+			     NULL, NULL, &err);
 	if (rc != HS_OK)
 		goto cleanup;
 	rc = open_master(master_path, &src, &seq, &err);
@@ -760,7 +761,7 @@ int hs_backup_restore(const char *master_path, const char *backup_path,
 		goto cleanup;
 	}
 
-	rc = hs_lock_acquire(&lock, master_path, timeout, &err);
+	rc = hs_lock_acquire(&lock, master_path, timeout, NULL, NULL, &err);
 	if (rc != HS_OK)
 		goto cleanup;
 	prev_seq = peek_old(master_path, &numbers, &numbers_read);

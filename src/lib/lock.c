@@ -131,10 +131,21 @@ static void break_lock(const hs_lock *l, const char *owner_seen)
 	free(aside);
 }
 
-int hs_lock_acquire(hs_lock *l, const char *master_path, int timeout_ms,
-		    hs_buf *err)
+/* "HOST (process PID)" of an owner line "HOST PID MS" into out; "" if
+ * the line is not one. */
+static void holder_of(const char *owner, char *out, size_t n)
 {
-	int64_t start = hs_system_ms();
+	char host[256];
+	long pid;
+	out[0] = 0;
+	if (sscanf(owner, "%255s %ld", host, &pid) == 2)
+		snprintf(out, n, "%s (process %ld)", host, pid);
+}
+
+int hs_lock_acquire(hs_lock *l, const char *master_path, int timeout_ms,
+		    hs_lock_wait_fn waiting, void *waiting_ctx, hs_buf *err)
+{
+	int64_t start = hs_system_ms(), told = -1;
 	int wait = 20;
 	memset(l, 0, sizeof(*l));
 	l->dir = path_with(master_path, ".lock");
@@ -182,6 +193,12 @@ int hs_lock_acquire(hs_lock *l, const char *master_path, int timeout_ms,
 				      master_path, owner[0] ? owner : "owner unknown",
 				      timeout_ms / 1000);
 			return HS_EBUSY;
+		}
+		if (waiting && hs_system_ms() - told >= 1000) {
+			char who[300];
+			holder_of(owner, who, sizeof who);
+			told = hs_system_ms();
+			waiting(waiting_ctx, who[0] ? who : NULL, told - start);
 		}
 		hs_os_sleep_ms(wait + (int)(hs_system_ms() % 17));
 		if (wait < 500)

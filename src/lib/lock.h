@@ -20,13 +20,19 @@ typedef struct hs_lock {
 	int held;
 } hs_lock;
 
+/* Told, while a lock is waited for, who holds it ("HOST (process PID)",
+ * or NULL when its owner is not known yet) and how long the wait lasts. */
+typedef void (*hs_lock_wait_fn)(void *ctx, const char *holder,
+				int64_t waited_ms);
+
 /*
- * Take the lock of master_path, waiting up to timeout_ms. Returns 0, or an
- * hs_error with a one-line message in err: HS_EBUSY (held by another PC for
- * longer than timeout_ms), HS_EIO (folder missing or not writable).
+ * Take the lock of master_path, waiting up to timeout_ms (calling waiting,
+ * may be NULL, about once a second meanwhile). Returns 0, or an hs_error
+ * with a one-line message in err: HS_EBUSY (held by another PC for longer
+ * than timeout_ms), HS_EIO (folder missing or not writable).
  */
 int hs_lock_acquire(hs_lock *l, const char *master_path, int timeout_ms,
-		    hs_buf *err);
+		    hs_lock_wait_fn waiting, void *waiting_ctx, hs_buf *err);
 /* Tell other PCs the owner is alive (call during long work). */
 void hs_lock_refresh(hs_lock *l);
 /* Release (if held) and free. Safe on a zeroed hs_lock. */

@@ -7,7 +7,16 @@
 int hs_master_open(hs_master **out, const char *path, int create,
 		   int lock_timeout_ms, hs_buf *err)
 {
-	return hs_master_open_file(out, path, create, lock_timeout_ms, err);
+	return hs_master_open_waiting(out, path, create, lock_timeout_ms, NULL,
+				      NULL, err);
+}
+
+int hs_master_open_waiting(hs_master **out, const char *path, int create,
+			   int lock_timeout_ms, hs_lock_wait_fn waiting,
+			   void *waiting_ctx, hs_buf *err)
+{
+	return hs_master_open_file(out, path, create, lock_timeout_ms, waiting,
+				   waiting_ctx, err);
 }
 
 void hs_master_close(hs_master *m)

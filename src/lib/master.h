@@ -37,6 +37,11 @@ struct hs_master {
  */
 int hs_master_open(hs_master **out, const char *path, int create,
 		   int lock_timeout_ms, hs_buf *err);
+/* The same, telling waiting (may be NULL) who holds the master while this
+ * waits for it (lock.h). */
+int hs_master_open_waiting(hs_master **out, const char *path, int create,
+			   int lock_timeout_ms, hs_lock_wait_fn waiting,
+			   void *waiting_ctx, hs_buf *err);
 /* Roll back anything uncommitted, unlock, close. Accepts NULL. */
 void hs_master_close(hs_master *m);
 /* Around streaming the pull's rows (hs_master_pull_rows/_table) after
@@ -180,7 +185,8 @@ struct hs_master_ops {
 
 /* The file master (store_file.c): open the SQLite file at path. */
 int hs_master_open_file(hs_master **out, const char *path, int create,
-			int lock_timeout_ms, hs_buf *err);
+			int lock_timeout_ms, hs_lock_wait_fn waiting,
+			void *waiting_ctx, hs_buf *err);
 
 /* Column lists of rows copied to a replica (same order both sides). */
 #define HS_CONFLICT_COLS                                                      \

@@ -46,6 +46,21 @@ const char *hs_replica_warning(const hs_replica *r)
 	return r ? r->warn : "";
 }
 
+int hs_replica_master_present(hs_replica *r)
+{
+	char *master = NULL, err[sizeof r->err];
+	hs_os_stat st;
+	int there;
+	memcpy(err, r->err, sizeof err); /* asking is not failing */
+	if (hs_replica_master(r, &master) != HS_OK)
+		there = 0;
+	else
+		there = hs_os_stat_path(master, &st) == 0;
+	memcpy(r->err, err, sizeof err);
+	free(master);
+	return there;
+}
+
 int hs_replica_master(hs_replica *r, char **out)
 {
 	int rc = hs_replica_check_init(r);

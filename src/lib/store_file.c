@@ -154,7 +154,8 @@ static int add_columns(sqlite3 *db)
 }
 
 int hs_master_open_file(hs_master **out, const char *path, int create,
-		   int lock_timeout_ms, hs_buf *err)
+			int lock_timeout_ms, hs_lock_wait_fn waiting,
+			void *waiting_ctx, hs_buf *err)
 {
 	file_master *m = calloc(1, sizeof(*m));
 	hs_os_stat sb;
@@ -175,7 +176,8 @@ int hs_master_open_file(hs_master **out, const char *path, int create,
 		rc = HS_EIO;
 		goto cleanup;
 	}
-	rc = hs_lock_acquire(&m->lock, path, lock_timeout_ms, err);
+	rc = hs_lock_acquire(&m->lock, path, lock_timeout_ms, waiting,
+			     waiting_ctx, err);
 	if (rc != 0)
 		goto cleanup;
 	sr = sqlite3_open_v2(path, &m->db,

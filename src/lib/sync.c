@@ -529,6 +529,13 @@ static int check_master_id(sync_ctx *c)
 	return rc;
 }
 
+/* While the master is locked by another PC: phase "lock", who holds it
+ * (the progress callback's table argument) and how long this waited. */
+static void lock_waiting(void *ctx, const char *holder, int64_t waited_ms)
+{
+	progress(ctx, "lock", holder, waited_ms);
+}
+
 /* Steps 1-3: everything that happens under the master lock. */
 static int exchange_with_master(sync_ctx *c)
 {
@@ -539,7 +546,8 @@ static int exchange_with_master(sync_ctx *c)
 	int rc;
 
 	progress(c, "lock", NULL, 0);
-	rc = hs_master_open(&c->m, c->master, 0, timeout, &c->err);
+	rc = hs_master_open_waiting(&c->m, c->master, 0, timeout, lock_waiting, c,
+				    &c->err);
 	if (rc != 0)
 		return hs_fail(r, rc, "%s", c->err.s);
 	rc = hs_master_begin(c->m, &c->err);

@@ -112,6 +112,22 @@ http GET /api/sync/history
 expect_eq "last sync succeeded" "$(json '$[0].status')" success
 stop_daemon
 
+step "the master is back long before the next retry: synced within a minute"
+# A backoff of an hour: only the daemon's check that the share is back
+# (every HSD_SCHED_REREAD_MS = 30 s) syncs again, and clears the error.
+mv share share.unmounted
+start_daemon alice.db --retry 3600
+_offline() {
+	http GET /api/sync/status
+	[ "$(json_type '$.offline')" = true ]
+}
+wait_until 20 "the daemon to be offline" _offline
+mv share.unmounted share
+wait_until 70 "the daemon to see the master back" _online
+expect_eq "lastError cleared" "$(json_type '$.lastError')" null
+grep -q 'the master is there again' "$DLOG" || fail "no log line for it"
+stop_daemon
+
 step "a token: required on /api/, not on the page"
 TOKEN=0123456789abcdef0123
 start_daemon alice.db --no-sync-at-start --token $TOKEN

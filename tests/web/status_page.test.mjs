@@ -261,7 +261,10 @@ test('D6, D7: Sync now shows its progress at once, then the history with seconds
   await waitState(page, 'syncing');
   assert.ok(await page.locator('#sync-now').isDisabled(), 'Sync now stays enabled while syncing');
   await page.locator('#progress-text', { hasText: 'Waiting for the master' }).waitFor(WAIT);
-  assert.match(await page.locator('#progress-text').textContent(), /another PC is syncing; hubsync waits up to 30 s/);
+  // D6: who holds the master, and how long hubsync will wait
+  await page.locator('#progress-text', { hasText: `(process ${process.pid}) is syncing` }).waitFor(WAIT);
+  assert.match(await page.locator('#progress-text').textContent(),
+    new RegExp(`Waiting for the master: ${os.hostname()} \\(process ${process.pid}\\) is syncing; hubsync waits up to 30 s`));
   assert.equal(await page.locator('#next-sync').textContent(), 'running now');
   await shot(page, 'syncing');
   releaseLock(o.master);
