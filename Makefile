@@ -54,8 +54,9 @@ windows:
 test-windows: windows
 	@sh scripts/wine-test.sh $(WIN_BUILD)
 
+# BENCH_ARGS=--big adds the black-box case at 1M rows (see docs/PERFORMANCE.md).
 bench: build
-	./$(BUILD)/hs_bench
+	./$(BUILD)/hs_bench $(BENCH_ARGS)
 
 # Install the command, the library (shared and static), hubsync.h,
 # hubsync.pc, the man pages, the systemd user unit and the docs under PREFIX;

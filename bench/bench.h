@@ -11,6 +11,7 @@
  *   machine.c      the machine description printed at the top
  *   report.c       the result table (rows, targets, verdicts)
  *   workload.c     the test table, its rows, plain SQLite writes, files
+ *   case_blackbox.c the sqlite3 shell and the hubsync command as processes
  *   case_writes.c  tracked vs untracked inserts and updates, pending size
  *   case_pull.c    first push and first pull of N rows, replica size
  *   case_incr.c    a 10-row sync on growing databases
@@ -44,6 +45,7 @@ typedef struct bench_opts {
 	int users;            /* number of users */
 	int users_edits;      /* edits per user */
 	int keep;             /* keep the databases (--keep) */
+	int big;              /* black box also at 1M rows (--big) */
 } bench_opts;
 
 /* ---- time and files (workload.c) ---- */
@@ -191,6 +193,7 @@ int report_problems(void);
 
 /* ---- the cases ---- */
 
+int case_blackbox(const bench_opts *o);
 int case_writes(const bench_opts *o);
 int case_pull(const bench_opts *o);
 int case_incr(const bench_opts *o);

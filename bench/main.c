@@ -2,7 +2,8 @@
  * main.c - hs_bench: measure hubsync against plain SQLite doing the same
  * work, in one run, and print a table of ratios (see bench.h).
  *
- *   hs_bench [--quick] [--only CASES] [--max-rows N] [--dir DIR] [--keep]
+ *   hs_bench [--quick] [--big] [--only CASES] [--max-rows N] [--dir DIR]
+ *            [--keep]
  *
  * Exit status: 0 when every case ran and every outcome was right (missed
  * targets included: they are reported, not asserted), 1 when a case failed
@@ -23,6 +24,7 @@ typedef struct bench_case {
 } bench_case;
 
 static const bench_case bench_cases[] = {
+	{ "blackbox", case_blackbox, "the sqlite3 shell + hubsync sync" },
 	{ "writes", case_writes, "tracked vs plain app writes" },
 	{ "pull", case_pull, "first push / pull, replica size" },
 	{ "incr", case_incr, "10-row sync on growing tables" },
@@ -33,10 +35,12 @@ static const bench_case bench_cases[] = {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: hs_bench [--quick] [--only CASES] [--max-rows N] "
-		"[--dir DIR] [--keep]\n"
+		"usage: hs_bench [--quick] [--big] [--only CASES] "
+		"[--max-rows N] [--dir DIR] [--keep]\n"
 		"  --quick       small sizes (seconds; the ctest smoke run)\n"
-		"  --only CASES  comma list of writes,pull,incr,users\n"
+		"  --big         the black-box case also at 1,000,000 rows\n"
+		"  --only CASES  comma list of blackbox,writes,pull,incr,"
+		"users\n"
 		"  --max-rows N  skip incremental sizes above N rows\n"
 		"  --dir DIR     put the scratch folder in DIR (default "
 		"$TMPDIR or /tmp)\n"
@@ -106,6 +110,8 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--quick")) {
 			quick = 1;
+		} else if (!strcmp(argv[i], "--big")) {
+			o.big = 1;
 		} else if (!strcmp(argv[i], "--keep")) {
 			keep = 1;
 		} else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
@@ -138,8 +144,8 @@ int main(int argc, char **argv)
 					 !strncmp(p, bench_cases[c].name, len);
 			if (!known) {
 				fprintf(stderr, "hs_bench: --only: unknown "
-					"case '%.*s' (writes, pull, incr, "
-					"users)\n", (int)len, p);
+					"case '%.*s' (blackbox, writes, pull, "
+					"incr, users)\n", (int)len, p);
 				return 2;
 			}
 			p += len + (p[len] == ',');
@@ -150,6 +156,8 @@ int main(int argc, char **argv)
 	if (quick)
 		opts_quick(&o);
 	o.quick = quick;
+	if (quick)
+		o.big = 0;
 	o.keep = keep;
 	if (max_rows > 0)
 		while (o.n_incr_sizes > 1 &&

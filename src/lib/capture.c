@@ -18,6 +18,8 @@
  *                   table with UNIQUE indexes, stash the keys of other rows
  *                   holding one of NEW's unique values (kind 1): a REPLACE
  *                   deletes them without firing any delete trigger.
+ *                   Without UNIQUE indexes it runs only when the key exists
+ *                   or has a stash row, so a plain INSERT stays cheap.
  *   hubsync_ins_T   AFTER INSERT: an insert (mask -1), or, when a kind 0
  *                   stash says the row was there, an update of the stashed
  *                   columns (nothing at all when none changed); the kind 1
@@ -26,10 +28,10 @@
  *                   type changed (nothing when none did); a key change is a
  *                   delete of the old key and an insert of the new one.
  *   hubsync_del_T   AFTER DELETE: a delete.
- * The AFTER INSERT trigger does not run when the insert did not happen
- * (OR IGNORE, an upsert's DO UPDATE/NOTHING): its stash rows stay behind,
- * harmless, since every BEFORE INSERT rewrites the stash of its key first
- * and kind 1 rows only log rows that are really gone; a sync empties the
+ * Kind 0 stash rows stay behind (after the insert, or when it did not
+ * happen: OR IGNORE, an upsert's DO UPDATE/NOTHING), harmless: every
+ * BEFORE INSERT of a key that has one rewrites or removes it first, and
+ * kind 1 rows only log rows that are really gone; a sync empties the
  * stash.
  *
  * The wall time is julianday('now') in ms; the app's SQLite computes it,
@@ -39,6 +41,7 @@
 
 #include "util.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define WALL_SQL "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
@@ -97,27 +100,117 @@ static void key_changed(const hs_table *t, hs_buf *b)
 	hs_buf_puts(b, ")");
 }
 
+/*
+ * Column i of t changed between the rows under aliases a and n: its value
+ * or its type changed (1 -> 1.0 is a change). IS NOT alone misses only an
+ * INTEGER and a REAL of equal value, which a column can hold together only
+ * when it converts neither into the other: a column with BLOB affinity (no
+ * declared type, BLOB, or ANY in a STRICT table). Columns with TEXT or REAL
+ * affinity never hold an INTEGER; INTEGER and NUMERIC columns store an
+ * integral REAL as an INTEGER, except -2^63, which they keep as a REAL.
+ * NEW values have the column's affinity applied, like stored ones. So the
+ * two typeof() calls (most of the per-row cost of a mask) are needed only
+ * for BLOB columns, and for -2^63 in INTEGER and NUMERIC ones.
+ */
+static void col_changed(hs_buf *b, const hs_table *t, const char *aff, int i,
+			const char *a, const char *n)
+{
+	const char *c = t->cols[i];
+	hs_buf_printf(b, "%s.", a);
+	hs_buf_ident(b, c);
+	hs_buf_printf(b, " IS NOT %s.", n);
+	hs_buf_ident(b, c);
+	if (aff[i] == 'T' || aff[i] == 'R')
+		return;
+	hs_buf_puts(b, " OR (");
+	if (aff[i] == 'N') {
+		hs_buf_printf(b, "%s.", a);
+		hs_buf_ident(b, c);
+		hs_buf_puts(b, " = -9223372036854775808 AND ");
+	}
+	hs_buf_printf(b, "typeof(%s.", a);
+	hs_buf_ident(b, c);
+	hs_buf_printf(b, ") <> typeof(%s.", n);
+	hs_buf_ident(b, c);
+	hs_buf_puts(b, "))");
+}
+
 /* Expression of the mask of the columns that differ between the rows
- * under aliases a and n. A column changed if its value or its type
- * changed (1 -> 1.0 is a change). */
-static void change_mask(const hs_table *t, hs_buf *b, const char *a,
-			const char *n)
+ * under aliases a and n: one CASE per column (its test short-circuits). */
+static void change_mask(hs_buf *b, const hs_table *t, const char *aff,
+			const char *a, const char *n)
 {
 	for (int i = 0; i < t->ncols; i++) {
 		int bit = i < HS_MASK_BITS ? i : HS_MASK_BITS;
-		const char *c = t->cols[i];
-		if (i)
-			hs_buf_puts(b, " | ");
-		hs_buf_printf(b, "((%s.", a);
-		hs_buf_ident(b, c);
-		hs_buf_printf(b, " IS NOT %s.", n);
-		hs_buf_ident(b, c);
-		hs_buf_printf(b, " OR typeof(%s.", a);
-		hs_buf_ident(b, c);
-		hs_buf_printf(b, ") <> typeof(%s.", n);
-		hs_buf_ident(b, c);
-		hs_buf_printf(b, ")) << %d)", bit);
+		hs_buf_puts(b, i ? " | CASE WHEN " : "CASE WHEN ");
+		col_changed(b, t, aff, i, a, n);
+		hs_buf_printf(b, " THEN %lld ELSE 0 END", 1LL << bit);
 	}
+}
+
+/* Condition: any column differs between the rows under aliases a and n
+ * (stops at the first one that does). */
+static void any_changed(hs_buf *b, const hs_table *t, const char *aff,
+			const char *a, const char *n)
+{
+	for (int i = 0; i < t->ncols; i++) {
+		hs_buf_puts(b, i ? " OR (" : "(");
+		col_changed(b, t, aff, i, a, n);
+		hs_buf_puts(b, ")");
+	}
+}
+
+/*
+ * aff[i] = the affinity class of column i that col_changed needs: 'T'
+ * (TEXT), 'R' (REAL), 'N' (INTEGER or NUMERIC), 'B' (BLOB, and every
+ * column of a STRICT table, whose ANY columns keep types as given). The
+ * rules of SQLite's own sqlite3AffinityType on the declared type.
+ */
+static char affinity_of(const char *type)
+{
+	char up[128];
+	size_t i;
+	for (i = 0; type[i] && i + 1 < sizeof(up); i++)
+		up[i] = (char)(type[i] >= 'a' && type[i] <= 'z' ?
+			       type[i] - 'a' + 'A' : type[i]);
+	up[i] = 0;
+	if (strstr(up, "INT"))
+		return 'N';
+	if (strstr(up, "CHAR") || strstr(up, "CLOB") || strstr(up, "TEXT"))
+		return 'T';
+	if (!up[0] || strstr(up, "BLOB"))
+		return 'B';
+	if (strstr(up, "REAL") || strstr(up, "FLOA") || strstr(up, "DOUB"))
+		return 'R';
+	return 'N';
+}
+
+/* Fill aff (t->ncols + 1 bytes) for t's columns. SQLite code. */
+static int column_affinities(sqlite3 *db, const hs_table *t, char *aff)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+	memset(aff, 'B', (size_t)t->ncols);
+	aff[t->ncols] = 0;
+	/* a STRICT table: its CREATE statement ends with the word (or
+	 * ", WITHOUT ROWID" after it); when in doubt, keep typeof() */
+	rc = hs_exec_text(db, "SELECT 1 FROM sqlite_master WHERE type = 'table'"
+			      " AND name = ?1 AND sql LIKE '%)%strict%'",
+			  t->name, NULL);
+	if (rc != SQLITE_OK) /* SQLITE_ROW: STRICT */
+		return rc == SQLITE_ROW ? SQLITE_OK : rc;
+	rc = hs_prepare(db, &st, "SELECT name, type FROM pragma_table_info(?1)");
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *type = (const char *)sqlite3_column_text(st, 1);
+		int i = hs_table_col(t, (const char *)sqlite3_column_text(st, 0));
+		if (i >= 0)
+			aff[i] = affinity_of(type ? type : "");
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 static const char *const KINDS[] = {"bins", "ins", "upd", "del",
@@ -147,9 +240,10 @@ int hs_capture_remove(sqlite3 *db, const char *table)
 	return rc;
 }
 
-/* Append "CREATE TRIGGER name WHEN event ON table BEGIN" to b. */
+/* Append "CREATE TRIGGER name WHEN event ON table [WHEN cond] BEGIN" to
+ * b (cond may be NULL). */
 static void trigger_head(hs_buf *b, const hs_table *t, const char *kind,
-			 const char *when_event)
+			 const char *when_event, const char *cond)
 {
 	hs_buf name;
 	hs_buf_init(&name);
@@ -158,6 +252,8 @@ static void trigger_head(hs_buf *b, const hs_table *t, const char *kind,
 	hs_buf_ident(b, name.s ? name.s : "");
 	hs_buf_printf(b, " %s ON ", when_event);
 	hs_buf_ident(b, t->name);
+	if (cond)
+		hs_buf_printf(b, " WHEN %s", cond);
 	hs_buf_puts(b, " BEGIN ");
 	if (name.oom)
 		b->oom = 1;
@@ -185,19 +281,41 @@ static void change_insert(hs_buf *b, const hs_table *t, const char *op,
 	hs_buf_puts(b, "; ");
 }
 
-/* BEFORE INSERT: stash what an insert over an existing row changes, and
- * which other rows a REPLACE may delete through a UNIQUE index. */
-static void before_insert(hs_buf *b, const hs_table *t, const hs_colset *u,
-			  int nu)
+/*
+ * BEFORE INSERT: stash what an insert over an existing row changes, and
+ * which other rows a REPLACE may delete through a UNIQUE index. Without
+ * UNIQUE indexes the body runs only when a row with NEW's key exists or a
+ * stash row of that key was left behind (an insert that did not happen):
+ * a plain INSERT of a new key pays two index probes, not a DELETE and an
+ * INSERT ... SELECT (docs/PERFORMANCE.md, "Capture triggers").
+ */
+static void before_insert(hs_buf *b, const hs_table *t, const char *aff,
+			  const hs_colset *u, int nu)
 {
-	trigger_head(b, t, "bins", "BEFORE INSERT");
+	hs_buf when;
+	hs_buf_init(&when);
+	if (!nu) {
+		hs_buf_puts(&when, "EXISTS (SELECT 1 FROM ");
+		hs_buf_ident(&when, t->name);
+		hs_buf_puts(&when, " AS o WHERE ");
+		key_match(t, &when, "o", "NEW", " = ");
+		hs_buf_printf(&when, ") OR EXISTS (SELECT 1 FROM hubsync_stash AS"
+				     " s WHERE s.tbl = %d AND s.kind = 0 AND ",
+			      t->id);
+		key_match(t, &when, "s", "NEW", " IS ");
+		hs_buf_puts(&when, ")");
+		if (when.oom)
+			b->oom = 1;
+	}
+	trigger_head(b, t, "bins", "BEFORE INSERT", nu ? NULL : when.s);
+	hs_buf_free(&when);
 	hs_buf_printf(b, "DELETE FROM hubsync_stash WHERE tbl = %d AND kind = 0"
 			 " AND ", t->id);
 	key_match(t, b, "-", "NEW", " IS ");
 	hs_buf_puts(b, "; INSERT INTO hubsync_stash(tbl, kind, mask");
 	key_cols(t, b);
 	hs_buf_printf(b, ") SELECT %d, 0, ", t->id);
-	change_mask(t, b, "o", "NEW");
+	change_mask(b, t, aff, "o", "NEW");
 	key_vals(t, b, "NEW", 0);
 	hs_buf_puts(b, " FROM ");
 	hs_buf_ident(b, t->name);
@@ -231,7 +349,8 @@ static void before_insert(hs_buf *b, const hs_table *t, const hs_colset *u,
 }
 
 /* AFTER INSERT: an insert, or the update a REPLACE made; the rows a
- * REPLACE deleted through a UNIQUE index. */
+ * REPLACE deleted through a UNIQUE index. The kind 0 stash row stays:
+ * the next BEFORE INSERT of its key replaces or removes it. */
 static void after_insert(hs_buf *b, const hs_table *t, int nu)
 {
 	hs_buf from, del;
@@ -240,14 +359,10 @@ static void after_insert(hs_buf *b, const hs_table *t, int nu)
 	hs_buf_printf(&from, " LEFT JOIN hubsync_stash AS s ON s.tbl = %d AND"
 			     " s.kind = 0 AND ", t->id);
 	key_match(t, &from, "s", "NEW", " IS ");
-	trigger_head(b, t, "ins", "AFTER INSERT");
+	trigger_head(b, t, "ins", "AFTER INSERT", NULL);
 	change_insert(b, t, "CASE WHEN s.mask IS NULL THEN 1 ELSE 2 END",
 		      "coalesce(s.mask, -1)", "NEW", 0, from.s,
 		      "coalesce(s.mask, -1) <> 0");
-	hs_buf_printf(b, "DELETE FROM hubsync_stash WHERE tbl = %d AND kind = 0"
-			 " AND ", t->id);
-	key_match(t, b, "-", "NEW", " IS ");
-	hs_buf_puts(b, "; ");
 	if (nu) {
 		hs_buf_printf(&del, " JOIN hubsync_stash AS s ON s.tbl = %d AND"
 				    " s.kind = 1", t->id);
@@ -268,26 +383,35 @@ static void after_insert(hs_buf *b, const hs_table *t, int nu)
 	hs_buf_free(&del);
 }
 
-/* AFTER UPDATE: the changed columns; a key change is delete + insert. */
-static void after_update(hs_buf *b, const hs_table *t)
+/* AFTER UPDATE: the changed columns; a key change is delete + insert.
+ * The mask is computed in the select list and, as a condition that stops
+ * at the first changed column, in the WHERE clause: cheaper than a
+ * subquery in FROM, which SQLite materializes for every row. */
+static void after_update(hs_buf *b, const hs_table *t, const char *aff)
 {
-	hs_buf keych, sub;
+	hs_buf keych, op, mask, cond;
 	hs_buf_init(&keych);
-	hs_buf_init(&sub);
+	hs_buf_init(&op);
+	hs_buf_init(&mask);
+	hs_buf_init(&cond);
 	key_changed(t, &keych);
-	hs_buf_printf(&sub, ", (SELECT %s AS kc, ", keych.s ? keych.s : "");
-	change_mask(t, &sub, "OLD", "NEW");
-	hs_buf_puts(&sub, " AS m) AS d");
-	trigger_head(b, t, "upd", "AFTER UPDATE");
+	hs_buf_printf(&op, "CASE WHEN %s THEN 1 ELSE 2 END", keych.s ? keych.s : "");
+	hs_buf_printf(&mask, "CASE WHEN %s THEN -1 ELSE ", keych.s ? keych.s : "");
+	change_mask(&mask, t, aff, "OLD", "NEW");
+	hs_buf_puts(&mask, " END");
+	hs_buf_printf(&cond, "(%s OR ", keych.s ? keych.s : "");
+	any_changed(&cond, t, aff, "OLD", "NEW");
+	hs_buf_puts(&cond, ")");
+	trigger_head(b, t, "upd", "AFTER UPDATE", NULL);
 	change_insert(b, t, "3", "0", "OLD", 0, NULL, keych.s);
-	change_insert(b, t, "CASE WHEN d.kc THEN 1 ELSE 2 END",
-		      "CASE WHEN d.kc THEN -1 ELSE d.m END", "NEW", 0, sub.s,
-		      "(d.kc OR d.m <> 0)");
+	change_insert(b, t, op.s, mask.s, "NEW", 0, NULL, cond.s);
 	hs_buf_puts(b, "END;");
-	if (keych.oom || sub.oom)
+	if (keych.oom || op.oom || mask.oom || cond.oom)
 		b->oom = 1;
 	hs_buf_free(&keych);
-	hs_buf_free(&sub);
+	hs_buf_free(&op);
+	hs_buf_free(&mask);
+	hs_buf_free(&cond);
 }
 
 /* The guard triggers: while hubsync applies (applying = 1), a write to t
@@ -304,12 +428,9 @@ static void guards(hs_buf *b, const hs_table *t)
 		hs_buf head;
 		hs_buf_init(&head);
 		hs_buf_printf(&head, "BEFORE %s", ev[i][1]);
-		trigger_head(b, t, ev[i][0], head.s ? head.s : "");
-		/* trigger_head ends with " BEGIN ": put the WHEN before it */
-		b->len -= strlen(" BEGIN ");
-		b->s[b->len] = 0;
-		hs_buf_printf(b, " WHEN (SELECT applying FROM hubsync_ctl) BEGIN"
-				 " SELECT RAISE(IGNORE) FROM hubsync_ctl WHERE armed"
+		trigger_head(b, t, ev[i][0], head.s ? head.s : "",
+			     "(SELECT applying FROM hubsync_ctl)");
+		hs_buf_printf(b, "SELECT RAISE(IGNORE) FROM hubsync_ctl WHERE armed"
 				 " NOT IN (%d, %d); UPDATE hubsync_ctl SET armed = 0"
 				 " WHERE armed = %d; END;",
 			      t->id, -t->id, t->id);
@@ -323,17 +444,23 @@ int hs_capture_install(sqlite3 *db, const hs_table *t, int guard)
 {
 	hs_colset u[MAX_UNIQUE];
 	hs_buf b;
+	char *aff = malloc((size_t)t->ncols + 1);
 	int rc, nu = 0;
 	hs_buf_init(&b);
+	if (!aff)
+		return SQLITE_NOMEM;
 	rc = hs_capture_remove(db, t->name);
 	if (rc == SQLITE_OK)
 		rc = hs_table_unique_sets(db, t, u, MAX_UNIQUE, &nu);
 	if (rc != SQLITE_OK)
 		goto cleanup;
-	before_insert(&b, t, u, nu);
+	rc = column_affinities(db, t, aff);
+	if (rc != SQLITE_OK)
+		goto cleanup;
+	before_insert(&b, t, aff, u, nu);
 	after_insert(&b, t, nu);
-	after_update(&b, t);
-	trigger_head(&b, t, "del", "AFTER DELETE");
+	after_update(&b, t, aff);
+	trigger_head(&b, t, "del", "AFTER DELETE", NULL);
 	change_insert(&b, t, "3", "0", "OLD", 0, NULL, NULL);
 	hs_buf_puts(&b, "END;");
 	if (guard)
@@ -341,6 +468,7 @@ int hs_capture_install(sqlite3 *db, const hs_table *t, int guard)
 	rc = b.oom ? SQLITE_NOMEM : hs_exec(db, b.s);
 cleanup:
 	hs_buf_free(&b);
+	free(aff);
 	return rc;
 }
 

@@ -143,10 +143,28 @@ static int exists2(sqlite3 *db, const char *sql, const char *a, const char *b)
 	return found;
 }
 
+/*
+ * Preparing "SELECT `col` FROM table" costs about a fifth of a query of
+ * pragma_table_info (whose virtual table is declared anew, a CREATE TABLE
+ * parsed, at each prepare), and these checks run several times per sync
+ * (docs/PERFORMANCE.md). Backquotes, unlike double quotes, never fall back
+ * to a string literal when no such column exists.
+ */
 int hs_table_has_column(sqlite3 *db, const char *table, const char *col)
 {
-	return exists2(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2",
-		       table, col);
+	sqlite3_stmt *st = NULL;
+	hs_buf b;
+	int found;
+	hs_buf_init(&b);
+	hs_buf_puts(&b, "SELECT `");
+	for (const char *p = col; *p; p++)
+		hs_buf_printf(&b, *p == '`' ? "``" : "%c", *p);
+	hs_buf_puts(&b, "` FROM ");
+	hs_buf_ident(&b, table);
+	found = !b.oom && sqlite3_prepare_v2(db, b.s, -1, &st, NULL) == SQLITE_OK;
+	sqlite3_finalize(st);
+	hs_buf_free(&b);
+	return found;
 }
 
 int hs_table_has_pk(sqlite3 *db, const char *table)
