@@ -120,6 +120,9 @@ static void col_changed(hs_buf *b, const hs_table *t, const char *aff, int i,
 	hs_buf_ident(b, c);
 	hs_buf_printf(b, " IS NOT %s.", n);
 	hs_buf_ident(b, c);
+	/* byte for byte: under the column's own collation (NOCASE) 'abc'
+	 * IS 'ABC', and a change of case would not be a change */
+	hs_buf_puts(b, " COLLATE BINARY");
 	if (aff[i] == 'T' || aff[i] == 'R')
 		return;
 	hs_buf_puts(b, " OR (");

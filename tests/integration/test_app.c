@@ -180,6 +180,15 @@ static void replace_changes_only_changed(void)
 	TU_CHECK(json_array_size(c) == 0, "no-op rewrites made %zu conflicts",
 		 json_array_size(c));
 	json_decref(c);
+	/* a change of case only is a change, whatever the collation */
+	tu_exec(N.s[0].app, "CREATE TABLE names (id TEXT PRIMARY KEY, name TEXT"
+			    " COLLATE NOCASE); INSERT INTO names VALUES ('n', 'abc')");
+	tu_exec(N.s[1].app, "CREATE TABLE names (id TEXT PRIMARY KEY, name TEXT"
+			    " COLLATE NOCASE)");
+	tu_net_sync_all(&N, 2);
+	tu_exec(N.s[0].app, "UPDATE names SET name = 'ABC'");
+	tu_net_sync_all(&N, 2);
+	TU_CHECK_CELL(N.s[1].app, "names", "name", "id = 'n'", "'ABC'");
 	/* A REPLACE that takes another row's UNIQUE value deletes that row,
 	 * with no delete trigger: the delete still travels. */
 	tu_exec(N.s[0].app, "INSERT OR REPLACE INTO kv VALUES (400, 'n', 0,"
