@@ -9,7 +9,10 @@
  *
  * Stale locks: on the same host, a lock whose process is gone is stale at
  * once, and one without an owner file (its sync was killed between mkdir
- * and writing the file) after HS_LOCK_ORPHAN_MS. Otherwise the owner
+ * and writing the file) after HS_LOCK_ORPHAN_MS. The taker reads its owner
+ * line back before it goes on, and releases only a lock that still holds
+ * that line: a PC that was slow enough to be taken for dead notices, and
+ * never removes the lock another PC took meanwhile. Otherwise the owner
  * file's mtime is compared with the share's own
  * clock (the mtime of MASTER.clock just touched by us), never with this
  * PC's clock: PCs' clocks disagree. An owner silent for HS_LOCK_LEASE_MS is
@@ -51,18 +54,27 @@ static void read_owner(const hs_lock *l, char *buf, size_t n)
 	fclose(f);
 }
 
-static int write_owner(const hs_lock *l)
+static int write_owner(hs_lock *l)
 {
-	char host[256] = "?", line[400];
+	char host[256] = "?";
 	FILE *f = hs_os_fopen(l->owner, "w");
 	if (!f)
 		return -1;
 	hs_os_hostname(host, sizeof host);
-	snprintf(line, sizeof line, "%s %ld %lld\n", host, hs_os_pid(),
+	snprintf(l->line, sizeof l->line, "%s %ld %lld\n", host, hs_os_pid(),
 		 (long long)hs_system_ms());
-	int ok = fputs(line, f) >= 0;
+	int ok = fputs(l->line, f) >= 0;
 	ok = fclose(f) == 0 && ok;
 	return ok ? 0 : -1;
+}
+
+/* 1 if MASTER.lock/owner is the line this process wrote: the lock is
+ * still ours (not taken for stale and moved aside meanwhile). */
+static int still_mine(const hs_lock *l)
+{
+	char now[400];
+	read_owner(l, now, sizeof now);
+	return l->line[0] && strcmp(now, l->line) == 0;
 }
 
 /* The share's current time in seconds: touch MASTER.clock and read its
@@ -157,10 +169,17 @@ int hs_lock_acquire(hs_lock *l, const char *master_path, int timeout_ms,
 	}
 	for (;;) {
 		if (hs_os_mkdir(l->dir) == 0) {
-			if (write_owner(l) == 0) {
+			errno = 0;
+			int wrote = write_owner(l) == 0;
+			if (wrote && still_mine(l)) {
 				l->held = 1;
 				return 0;
 			}
+			/* Another PC took our lock for stale while we were
+			 * slow and moved it aside; it may hold the master
+			 * now: touch nothing there, try again. */
+			if (wrote || errno == ENOENT)
+				continue;
 			hs_os_rmdir(l->dir);
 			hs_buf_printf(err, "cannot write the lock file %s: %s; check "
 				      "that the share is writable", l->owner,
@@ -214,7 +233,7 @@ void hs_lock_refresh(hs_lock *l)
 
 void hs_lock_release(hs_lock *l)
 {
-	if (l->held) {
+	if (l->held && still_mine(l)) { /* never another PC's lock */
 		hs_os_unlink(l->owner);
 		hs_os_rmdir(l->dir);
 	}

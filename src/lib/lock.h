@@ -8,7 +8,11 @@
 #include "util.h"
 
 #define HS_LOCK_LEASE_MS 120000 /* an owner silent this long is stale */
-#define HS_LOCK_ORPHAN_MS 5000  /* a lock nobody wrote an owner into */
+/* A lock nobody wrote an owner into (its sync killed between mkdir and
+ * writing the owner). Long enough that a PC slowed down for seconds (a
+ * loaded machine, a slow share) is never taken for dead while it writes
+ * its owner: two PCs writing the master at once damage it. */
+#define HS_LOCK_ORPHAN_MS 20000
 /* How long a sync waits for other PCs' syncs by default: as long as a
  * lease, so that a busy office queues up rather than fails. */
 #define HS_LOCK_WAIT_MS HS_LOCK_LEASE_MS
@@ -18,6 +22,7 @@ typedef struct hs_lock {
 	char *owner; /* MASTER.lock/owner */
 	char *clock; /* MASTER.clock: touched to read the share's clock */
 	int held;
+	char line[400]; /* the owner line this process wrote */
 } hs_lock;
 
 /* Told, while a lock is waited for, who holds it ("HOST (process PID)",

@@ -391,8 +391,10 @@ static void trial(fleet *f, int t, int rows, const char *scratch, totals *tt)
 	TU_CHECK(rec.status == 0, "%s [phase %s]: the next sync exited %d (%s)",
 		 when, phase_name[ph], rec.status,
 		 rec.nmarks ? rec.marks[rec.nmarks - 1].text : "no output");
-	TU_CHECK(rec.elapsed_us < 10000000, "%s: the next sync took %.1f s: a"
-		 " dead owner's lock is not stale at once", when,
+	/* At once, but for a sync killed between mkdir and writing its
+	 * owner: that lock is judged by its age (HS_LOCK_ORPHAN_MS, 20 s) */
+	TU_CHECK(rec.elapsed_us < 30000000, "%s: the next sync took %.1f s: a"
+		 " dead owner's lock is not stale soon enough", when,
 		 (double)rec.elapsed_us / 1e6);
 	char lockdir[800];
 	snprintf(lockdir, sizeof lockdir, "%s.lock", v->master);
