@@ -693,8 +693,11 @@ static int json_conflicts(row_merge *x, int i, const hs_jm_result *r,
  * against the value the pusher had seen. *done when merged (x->win[i],
  * *touched and the value decided, the paths both changed recorded);
  * otherwise the caller applies the whole-value rule: not a JSON column, a
- * value that is not JSON, a base the store cannot find (the row made after
- * it, history pruned), or nothing to merge (a conflict about the whole).
+ * value that is not JSON, a base the store cannot find (the row inserted
+ * after it, history pruned), or nothing to merge (a conflict about the
+ * whole). A row deleted and made again since the base still has one (the
+ * delete's history holds the old values): the pusher's changes are applied
+ * to the new row, not its whole old value.
  */
 static int json_merge(row_merge *x, int i, int local_wins, int *touched,
 		      int *done)
@@ -712,8 +715,7 @@ static int json_merge(row_merge *x, int i, int local_wins, int *touched,
 	*done = 0;
 	memset(&r, 0, sizeof(r));
 	if (!rule || !x->found || !m->st->ops->value_at ||
-	    x->rm.vseq > rc->base[i] || !(in = json_of(rc->vals[i])) ||
-	    !(cur = json_of(x->old[i])))
+	    !(in = json_of(rc->vals[i])) || !(cur = json_of(x->old[i])))
 		goto out;
 	sr = m->st->ops->value_at(m->st, t, rc->pk, i, rc->base[i], &bv, &found);
 	if (sr != SQLITE_OK || !found || !(base = json_of(bv)))
