@@ -460,18 +460,24 @@ static void flatten(json_t *v, const char *path, int keyed, json_t *flat)
 	}
 }
 
-/* flatten() of the quote() literal q of column c of t (a JSON column);
- * an empty map when it is not JSON text. */
-static json_t *flat_cell(const table_spec *t, int c, const char *q)
+/* flatten() at path of the JSON text in the quote() literal q, a value of
+ * column c of t (a JSON column); an empty map when it is not JSON text. */
+static json_t *flat_at(const table_spec *t, int c, const char *path,
+		       const char *q)
 {
 	json_t *flat = json_object();
 	char *text = unquote(q);
 	json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
 	if (v)
-		flatten(v, t->cols[c].name, t->cols[c].kind == 'k', flat);
+		flatten(v, path, t->cols[c].kind == 'k', flat);
 	json_decref(v);
 	free(text);
 	return flat;
+}
+
+static json_t *flat_cell(const table_spec *t, int c, const char *q)
+{
+	return flat_at(t, c, t->cols[c].name, q);
 }
 
 /* 1 if JSON text val (or ABSENT) is what flat has at path. */
@@ -1297,14 +1303,21 @@ static int col_index(const table_spec *t, const char *name)
 	return -1;
 }
 
-static loser *grow_losers(world *W)
+/* A new entry of W->l for the row pkw of table tbl, column col. */
+static loser *new_loser(world *W, int tbl, const char *pkw, int col)
 {
 	if (W->nl == W->capl) {
 		W->capl = W->capl ? W->capl * 2 : 256;
 		W->l = realloc(W->l, (size_t)W->capl * sizeof(*W->l));
 		TU_CHECK(W->l != NULL, "out of memory");
 	}
-	return W->l;
+	loser *l = &W->l[W->nl++];
+	memset(l, 0, sizeof(*l));
+	l->tbl = tbl;
+	l->pkw = strdup(pkw);
+	l->col = col;
+	TU_CHECK(l->pkw != NULL, "out of memory");
+	return l;
 }
 
 static void add_loser(world *W, int tbl, const char *pkw, int col,
@@ -1316,14 +1329,9 @@ static void add_loser(world *W, int tbl, const char *pkw, int col,
 		    (val ? W->l[i].val && !strcmp(W->l[i].val, val)
 			 : !W->l[i].val))
 			return;
-	W->l = grow_losers(W);
-	loser *l = &W->l[W->nl++];
-	memset(l, 0, sizeof(*l));
-	l->tbl = tbl;
-	l->pkw = strdup(pkw);
-	l->col = col;
+	loser *l = new_loser(W, tbl, pkw, col);
 	l->val = val ? strdup(val) : NULL;
-	TU_CHECK(l->pkw && (!val || l->val), "out of memory");
+	TU_CHECK(!val || l->val, "out of memory");
 }
 
 /* A losing value of JSON column col at path (q: its quote() literal of
@@ -1331,23 +1339,10 @@ static void add_loser(world *W, int tbl, const char *pkw, int col,
 static void add_json_loser(world *W, int tbl, const char *pkw, int col,
 			   const char *path, const char *q)
 {
-	const table_spec *t = &TABLES[tbl];
-	json_t *flat = json_object();
-	char *text = unquote(q);
-	json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
-	if (v)
-		flatten(v, path, t->cols[col].kind == 'k', flat);
-	json_decref(v);
-	free(text);
-	W->l = grow_losers(W);
-	loser *l = &W->l[W->nl++];
-	memset(l, 0, sizeof(*l));
-	l->tbl = tbl;
-	l->pkw = strdup(pkw);
-	l->col = col;
+	loser *l = new_loser(W, tbl, pkw, col);
 	l->path = strdup(path);
-	l->jv = flat;
-	TU_CHECK(l->pkw && l->path, "out of memory");
+	l->jv = flat_at(&TABLES[tbl], col, path, q);
+	TU_CHECK(l->path != NULL, "out of memory");
 }
 
 /* The losing side of one conflict object, added to W->l. A whole-row
@@ -1581,12 +1576,13 @@ static int recreated_independently(const world *W, const wrec *w,
 			const wrec *o = &W->w[i];
 			int here = o->tbl == w->tbl && o->col == c &&
 				   !strcmp(o->pkw, w->pkw);
-			written |= here;
+			written |= here && strcmp(o->val, "NULL") != 0;
 			from_unseen = here && !strcmp(o->val, final[c]) &&
 				      !had_seen(w, o);
 		}
-		/* a column nobody ever wrote in this row (the upgrade's
-		 * column, inserted by an old PC) holds its default */
+		/* a column nobody ever wrote a value to in this row (the
+		 * upgrade's column, inserted by an old PC; the deleter's own
+		 * insert may have written NULL to it) holds its default */
 		fresh = from_unseen || (!written && !strcmp(final[c], "NULL"));
 	}
 	return fresh;
