@@ -220,6 +220,33 @@ int hs_replica_pause_set(hs_replica *r, int paused);
  * the master with this replica's next sync and every PC with theirs. */
 int hs_replica_retention_set(hs_replica *r, int days);
 
+/* How concurrent edits of one column are merged (DESIGN.md 3.9). */
+typedef enum hs_merge_mode {
+	HS_MERGE_WHOLE = 0, /* one value per cell: the later edit (default) */
+	HS_MERGE_JSON = 1   /* inside the JSON value, member by member */
+} hs_merge_mode;
+
+/*
+ * Set how concurrent edits of table.column merge, office-wide (`hubsync
+ * merge`): with HS_MERGE_JSON two edits of a JSON value are merged against
+ * the value both started from (members and array elements changed on one
+ * side only are taken from it; a place both changed differently goes to
+ * the later edit, the other is a conflict whose column is the path, such
+ * as "pricing.margin" or "bom[sku=A-1].qty"); key names the member that
+ * tells the elements of arrays of objects apart (NULL: every array is one
+ * value). A value that is not JSON merges as one value. Like the
+ * retention, the setting reaches the master with this replica's next sync
+ * and every PC with theirs. HS_EINVALID (nothing changed) for a table not
+ * synced here, a column it lacks, a key column, or a key without
+ * HS_MERGE_JSON.
+ */
+int hs_replica_merge_set(hs_replica *r, const char *table, const char *column,
+			 hs_merge_mode mode, const char *key);
+/* The columns merged inside JSON: a JSON array of {"table", "column",
+ * "mode" ("json" | "whole"), "key" (or null), "pending" (true: set on this
+ * PC, not yet at the master)}. Free with hs_free. */
+int hs_replica_merge_json(hs_replica *r, char **out);
+
 typedef enum hs_keep { HS_KEEP_LOCAL = 0, HS_KEEP_REMOTE = 1 } hs_keep;
 
 /*

@@ -415,7 +415,10 @@ function valueBox(c, side) {
   const v = side === 'local' ? c.local_value : c.remote_value;
   const other = side === 'local' ? c.remote_value : c.local_value;
   if (c.column !== null) {
-    box.append(el('pre', null, showValue(v)));
+    // a path inside a JSON column (pricing.margin, bom[sku=A-1]): the
+    // values are JSON text, null where that side has nothing there
+    const inJson = /[.[]/.test(c.column);
+    box.append(el('pre', null, inJson && v === null ? '(not there)' : showValue(v)));
     return box;
   }
   if (v === null || typeof v !== 'object') {

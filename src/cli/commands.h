@@ -27,6 +27,9 @@ int cli_cmd_history(int argc, char **argv);
 int cli_cmd_conflicts(int argc, char **argv);
 int cli_cmd_resolve(int argc, char **argv);
 
+/* cmd_merge.c: columns merged inside JSON */
+int cli_cmd_merge(int argc, char **argv);
+
 /* cmd_number.c: numbered series (quote and project numbers) */
 int cli_cmd_number(int argc, char **argv);
 

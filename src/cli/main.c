@@ -29,6 +29,7 @@ static const cli_command commands[] = {
 	{ "conflicts", cli_cmd_conflicts, "list concurrent edits that lost" },
 	{ "resolve", cli_cmd_resolve, "keep the local or remote value of a conflict" },
 	{ "log", cli_cmd_log, "show the audit trail of changes" },
+	{ "merge", cli_cmd_merge, "merge a JSON column member by member (office-wide)" },
 	{ "track", cli_cmd_track, "start syncing tables (e.g. added by an app upgrade)" },
 	{ "untrack", cli_cmd_untrack, "stop syncing tables on this PC" },
 	{ "uninstall", cli_cmd_uninstall, "remove all that hubsync added to a database" },

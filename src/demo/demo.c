@@ -11,14 +11,17 @@
  *      its first block of numbers;
  *   3. alice, bob and dave each start a quote; everyone syncs;
  *   4. four people edit quote 1 at the same time: bob and carol different
- *      fields (both kept), dave and erin the same field (a conflict; erin
- *      edited last and wins);
+ *      fields (both kept), dave and erin different members of the same
+ *      JSON field, pricing (alice set pricing and bom to merge inside their
+ *      JSON at step 2: both kept, no conflict);
  *   5. carol works offline for three rounds: the share is not mounted on
  *      her PC while she starts a quote (its number comes from her own
  *      block, the master is never asked) and edits others; her one sync
  *      attempt fails with a clear error, logged, nothing changed. The
- *      others keep editing, deleting (erin deletes a quote dave is
- *      updating: delete vs update) and creating numbers, and bob and erin
+ *      others keep editing (alice changes a quantity in quote 2's BOM
+ *      while bob adds a line to it: both kept), deleting (erin deletes a
+ *      quote dave is updating: delete vs update) and creating numbers, and
+ *      bob and erin
  *      each add a manual quote that gets id 1 on their PC; then carol comes
  *      back and syncs;
  *   6. everyone syncs twice; the demo checks the outcomes it expects, that
@@ -328,6 +331,21 @@ static int demo_ready_numbers(demo *d)
 	return 0;
 }
 
+/* alice's `hubsync merge DB quotes.pricing json` and `... quotes.bom json
+ * --key sku`: office-wide, from her next sync. */
+static int demo_json_columns(demo *d)
+{
+	hs_replica *r = d->u[ALICE].rep;
+	if (hs_replica_merge_set(r, "quotes", "pricing", HS_MERGE_JSON, NULL) !=
+		    0 ||
+	    hs_replica_merge_set(r, "quotes", "bom", HS_MERGE_JSON, "sku") != 0) {
+		snprintf(d->err, sizeof(d->err), "hubsync merge: %s",
+			 hs_replica_errmsg(r));
+		return -1;
+	}
+	return 0;
+}
+
 static int demo_setup(demo *d)
 {
 	int i;
@@ -358,8 +376,12 @@ static int demo_setup(demo *d)
 	for (i = 0; i < DEMO_NUSERS; i++)
 		if (demo_user_init(&d->u[i], d->master, d->err,
 				   sizeof(d->err)) < 0 ||
+		    (i == ALICE && demo_json_columns(d) < 0) ||
 		    demo_user_sync(&d->u[i], d->err, sizeof(d->err)) < 0)
 			return -1;
+	demo_say("alice sets quotes.pricing and quotes.bom (lines told apart "
+		 "by sku) to merge inside their JSON (hubsync merge); the "
+		 "setting reaches everyone with their syncs");
 	demo_say_syncs(d, -1);
 	return demo_ready_numbers(d);
 }
@@ -398,12 +420,13 @@ static int demo_quotes(demo *d)
 			    "Pump station 4 - phase 2") < 0 ||
 	    demo_edit_quote(d, CAROL, d->q1, "status", "sent") < 0 ||
 	    demo_edit_quote(d, DAVE, d->q1, "pricing",
-			    "{\"margin\":0.25,\"total\":41250.00}") < 0 ||
+			    "{\"margin\":0.25}") < 0 ||
 	    demo_edit_quote(d, ERIN, d->q1, "pricing",
-			    "{\"margin\":0.30,\"total\":44000.00}") < 0)
+			    "{\"margin\":0.20,\"total\":44000.00}") < 0)
 		return -1;
 	demo_say("bob renames it, carol marks it sent (different fields); "
-		 "dave, then erin, reprice it (same field)");
+		 "in its pricing (JSON, {\"margin\":0.20}) dave sets the margin "
+		 "to 0.25 while erin sets the total to 44000.00");
 	return demo_sync_round(d, 1) < 0 || demo_sync_round(d, 1) < 0 ? -1 : 0;
 }
 
@@ -503,9 +526,16 @@ static int demo_offline(demo *d)
 
 	if (demo_edit_quote(d, DAVE, d->q3, "status", "won") < 0 ||
 	    demo_user_write(&d->u[ERIN], d->err, sizeof(d->err),
-			    "DELETE FROM quotes WHERE quoteId = %Q", d->q3) < 0)
+			    "DELETE FROM quotes WHERE quoteId = %Q", d->q3) < 0 ||
+	    demo_edit_quote(d, ALICE, d->q2, "bom",
+			    "[{\"sku\":\"CSD16126\",\"qty\":3}]") < 0 ||
+	    demo_edit_quote(d, BOB, d->q2, "bom",
+			    "[{\"sku\":\"CSD16126\",\"qty\":2},"
+			    "{\"sku\":\"CP1612G\",\"qty\":1}]") < 0)
 		return -1;
-	demo_say("round 2: dave marks quote 3 won while erin deletes it");
+	demo_say("round 2: dave marks quote 3 won while erin deletes it; in "
+		 "quote 2's BOM (JSON) alice raises CSD16126 to 3 while bob adds "
+		 "a line, the subpanel CP1612G");
 	if (demo_sync_round(d, 1) < 0)
 		return -1;
 
@@ -575,14 +605,21 @@ static void demo_expectations(demo *d)
 		   "quote 1 keeps bob's name and carol's status: %s", v);
 	demo_user_value(a, v, sizeof(v), "SELECT pricing FROM quotes WHERE "
 			"quoteId = %Q", d->q1);
-	demo_check(d, strstr(v, "0.30") != NULL,
-		   "quote 1 pricing is erin's (the later edit): %s", v);
-	demo_check(d, demo_report_find(d->conflicts, "quotes", d->q1, "pricing") != NULL,
-		   "dave's pricing of quote 1 is listed as a conflict");
+	demo_check(d, strcmp(v, "{\"margin\":0.25,\"total\":44000.0}") == 0 &&
+			      !demo_report_find(d->conflicts, "quotes", d->q1,
+						"pricing") &&
+			      !demo_report_find(d->conflicts, "quotes", d->q1,
+						"pricing.margin") &&
+			      !demo_report_find(d->conflicts, "quotes", d->q1,
+						"pricing.total"),
+		   "quote 1 pricing keeps dave's margin and erin's total, no "
+		   "conflict: %s", v);
 	demo_user_value(a, v, sizeof(v), "SELECT salesRep || ' / ' || bom FROM "
 			"quotes WHERE quoteId = %Q", d->q2);
-	demo_check(d, strncmp(v, "carol / [{\"sku\":\"CSD16126\"", 26) == 0,
-		   "quote 2 keeps carol's offline edit and alice's BOM: %s", v);
+	demo_check(d, strcmp(v, "carol / [{\"qty\":3,\"sku\":\"CSD16126\"},"
+			     "{\"qty\":1,\"sku\":\"CP1612G\"}]") == 0,
+		   "quote 2 keeps carol's offline edit, alice's quantity and "
+		   "bob's BOM line: %s", v);
 	demo_user_value(a, v, sizeof(v), "SELECT count(*) FROM quotes WHERE "
 			"quoteId = %Q", d->q4);
 	demo_check(d, strcmp(v, "1") == 0 && strcmp(d->q2, d->q4) != 0 &&

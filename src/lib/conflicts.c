@@ -9,6 +9,11 @@
  * conflict (delete against update) has col NULL and, on each side, the row
  * as a JSON object or NULL for "deleted".
  *
+ * A conflict inside a JSON column (merge.c, hubsync merge ... json) has as
+ * col the path (pricing.margin, bom[sku=A-1].qty: jsonmerge.h) and as
+ * values the JSON text of each side there (NULL: not there); resolving it
+ * sets that path alone in the row's current value.
+ *
  * Resolving writes the kept value as an ordinary local change (the capture
  * triggers record it, stamped after the conflict, so it wins everywhere)
  * and queues the resolution in hubsync_resolutions for the next push.
@@ -17,6 +22,7 @@
 
 #include "apply.h"
 #include "json.h"
+#include "jsonmerge.h"
 #include "schema.h"
 
 #include <stdlib.h>
@@ -155,13 +161,105 @@ static int bind_pk_json(sqlite3_stmt *st, const hs_table *t, json_t *pk,
 	return rc;
 }
 
-/* Make the kept side of a conflict current in the replica. */
+/* The column of t a conflict's col names: the column itself, or the one
+ * a JSON path starts with (the longest name followed by '.' or '['), or
+ * -1. *path: the rest of a path ("" for the column itself). */
+static int path_column(const hs_table *t, const char *col, const char **path)
+{
+	int best = -1;
+	size_t blen = 0;
+	for (int i = 0; i < t->ncols; i++) {
+		size_t n = strlen(t->cols[i]);
+		if (strncmp(col, t->cols[i], n) != 0 ||
+		    (col[n] && col[n] != '.' && col[n] != '['))
+			continue;
+		if (best < 0 || n > blen) {
+			best = i;
+			blen = n;
+		}
+	}
+	*path = best >= 0 ? col + blen : col;
+	return best;
+}
+
+/* The JSON text of t's column ci after setting path in its current value
+ * to the kept one (a conflict inside a JSON column): malloc'd into *out.
+ * HS_OK or a failure set on r. */
+static int json_kept(hs_replica *r, const hs_table *t, json_t *pk, int ci,
+		     const char *path, sqlite3_value *kept, char **out)
+{
+	hs_buf b;
+	sqlite3_stmt *st = NULL;
+	json_t *root = NULL, *v = NULL;
+	int rc = HS_OK, sr;
+	*out = NULL;
+	hs_buf_init(&b);
+	hs_buf_puts(&b, "SELECT ");
+	hs_buf_ident(&b, t->cols[ci]);
+	hs_buf_puts(&b, " FROM ");
+	hs_buf_ident(&b, t->name);
+	hs_table_pk_where(t, &b, 1);
+	sr = b.oom ? SQLITE_NOMEM : hs_prepare(r->db, &st, b.s);
+	if (sr == SQLITE_OK)
+		sr = bind_pk_json(st, t, pk, 1);
+	if (sr == SQLITE_OK && sqlite3_step(st) != SQLITE_ROW) {
+		rc = hs_fail(r, HS_EINVALID, "the row of this conflict no longer "
+			     "exists: nothing to set");
+		goto out;
+	}
+	if (sr != SQLITE_OK) {
+		rc = hs_fail_sqlite(r, sr, "cannot read the row of the conflict");
+		goto out;
+	}
+	root = sqlite3_column_type(st, 0) == SQLITE_TEXT
+		       ? hs_jm_parse((const char *)sqlite3_column_text(st, 0),
+				     (size_t)sqlite3_column_bytes(st, 0))
+		       : NULL;
+	if (sqlite3_value_type(kept) == SQLITE_TEXT)
+		v = hs_jm_parse((const char *)sqlite3_value_text(kept),
+				(size_t)sqlite3_value_bytes(kept));
+	if (!root || (sqlite3_value_type(kept) != SQLITE_NULL && !v)) {
+		rc = hs_fail(r, HS_EINVALID, "%s of this row no longer holds JSON: "
+			     "set the value in the app instead", t->cols[ci]);
+		goto out;
+	}
+	if (hs_jm_path_set(&root, path, v) != 0) {
+		rc = hs_fail(r, HS_EINVALID, "%s%s is no longer there to set (its "
+			     "element or object is gone): set it in the app "
+			     "instead", t->cols[ci], path);
+		goto out;
+	}
+	if (!(*out = hs_jm_canonical(root)))
+		rc = hs_fail(r, HS_ERROR, "out of memory");
+out:
+	sqlite3_finalize(st);
+	hs_buf_free(&b);
+	json_decref(root);
+	json_decref(v);
+	return rc;
+}
+
+/* Make the kept side of a conflict current in the replica. col is a
+ * column, a path inside a JSON column, or NULL (the whole row). */
 static int write_kept(hs_replica *r, const hs_table *t, json_t *pk,
 		      const char *col, sqlite3_value *kept)
 {
 	hs_buf b;
 	sqlite3_stmt *st = NULL;
+	char *text = NULL; /* the JSON column's new value (a path) */
+	const char *path = "";
 	int sr;
+	if (col) {
+		int ci = path_column(t, col, &path);
+		if (ci < 0)
+			return hs_fail(r, HS_EINVALID, "table \"%s\" has no column "
+				       "\"%s\" any more: nothing to set", t->name,
+				       col);
+		int rc = *path ? json_kept(r, t, pk, ci, path, kept, &text) : HS_OK;
+		if (rc != HS_OK)
+			return rc;
+		col = t->cols[ci];
+	}
 	hs_buf_init(&b);
 	if (col) {
 		hs_buf_puts(&b, "UPDATE ");
@@ -172,13 +270,17 @@ static int write_kept(hs_replica *r, const hs_table *t, json_t *pk,
 		hs_table_pk_where(t, &b, 2);
 		sr = b.oom ? SQLITE_NOMEM : hs_prepare(r->db, &st, b.s);
 		if (sr == SQLITE_OK) {
-			sqlite3_bind_value(st, 1, kept);
+			if (text)
+				sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_value(st, 1, kept);
 			sr = bind_pk_json(st, t, pk, 2);
 			if (sr == SQLITE_OK)
 				sr = hs_step_done(st);
 			if (sr == SQLITE_OK && sqlite3_changes(r->db) == 0) {
 				sqlite3_finalize(st);
 				hs_buf_free(&b);
+				free(text);
 				return hs_fail(r, HS_EINVALID, "the row of this "
 					       "conflict no longer exists: nothing "
 					       "to set");
@@ -214,6 +316,7 @@ static int write_kept(hs_replica *r, const hs_table *t, json_t *pk,
 	}
 	sqlite3_finalize(st);
 	hs_buf_free(&b);
+	free(text);
 	if (sr == SQLITE_MISMATCH || sr == SQLITE_CORRUPT)
 		return hs_fail(r, HS_ECORRUPT, "the stored values of this conflict "
 			       "are damaged: resolve it by editing the row in the "

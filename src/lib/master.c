@@ -97,6 +97,14 @@ int hs_master_housekeep(hs_master *m, int64_t since, int set_days,
 	return m->ops->housekeep(m, since, set_days, now_ms, days, err);
 }
 
+int hs_master_merge_rules(hs_master *m, const hs_merge_rules *set,
+			  hs_merge_rules *all, hs_buf *err)
+{
+	if (!m->ops->merge_rules)
+		return 1;
+	return m->ops->merge_rules(m, set, all, err);
+}
+
 int hs_master_reserve(hs_master *m, const char *series, int64_t size,
 		      int64_t above, int64_t *first, hs_buf *err)
 {

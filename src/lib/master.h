@@ -132,6 +132,15 @@ int64_t hs_master_seq(const hs_master *m);
 int hs_master_sites(hs_master *m, int64_t now_ms, hs_rowset *sites,
 		    hs_buf *err);
 
+/* The office's columns merged inside JSON (DESIGN.md 3.9): apply set
+ * (may be NULL; this PC's changes of the setting: json 1 sets or
+ * replaces a column's rule, 0 removes it), then append every rule to all.
+ * Inside a master transaction, before the merge (a setting applies to the
+ * push it travels with). Returns 1 when this kind of master keeps no
+ * such setting (nothing done), else 0 or an hs_error. */
+int hs_master_merge_rules(hs_master *m, const hs_merge_rules *set,
+			  hs_merge_rules *all, hs_buf *err);
+
 /* Read conflicts, history and rebases above since (small). */
 int hs_master_pull(hs_master *m, int64_t since, hs_pull *out, hs_buf *err);
 /* Stream the rows changed above since by anyone (this sync's own pushes
@@ -181,6 +190,9 @@ struct hs_master_ops {
 	int (*pull_table)(hs_master *m, const hs_schema *s, int ti,
 			  int64_t since, hs_pull_fn fn, void *ctx, hs_pull *out,
 			  hs_buf *err);
+	/* may be NULL (hs_master_merge_rules returns 1) */
+	int (*merge_rules)(hs_master *m, const hs_merge_rules *set,
+			   hs_merge_rules *all, hs_buf *err);
 };
 
 /* The file master (store_file.c): open the SQLite file at path. */

@@ -14,6 +14,11 @@
  *  - a delete wins over concurrent updates and inserts (the lost row kept
  *    as a whole-row conflict); an insert after a delete its writer had
  *    seen brings the row back;
+ *  - a column set to `json` (hubsync merge) whose two concurrent values
+ *    are JSON: merged against the value the writer had seen (its base,
+ *    from the audit trail) by jsonmerge.c, each path both changed a
+ *    conflict of its own; when the base cannot be found or a value is not
+ *    JSON, the rule above (one value);
  *  - integer ids made offline that another row already has are re-keyed
  *    (references in the same push follow); a UNIQUE value another row
  *    holds is retried after the rest of the push, then kept out as a
@@ -23,6 +28,7 @@
 #include "merge.h"
 
 #include "json.h"
+#include "jsonmerge.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +55,8 @@ typedef struct hs_merge {
 	size_t ndoomed;
 	const int64_t *local_max;
 	int64_t now_ms;
+	hs_merge_rules rules; /* columns merged inside JSON (lazy) */
+	int rules_loaded;
 } hs_merge;
 
 static void doomed_clear(hs_merge *m);
@@ -187,15 +195,17 @@ static int64_t push_base(const hs_rowchange *rc)
 	return b;
 }
 
-/* 1 if any column of the row was set by another site after base. */
+/* The site that set any column of the row after base, other than me
+ * (-1: a value the master merged, nobody's), or 0 when none did. */
 static int concurrent_site(const hs_row_meta *rm, int me, int64_t base)
 {
+	int other = 0;
 	if (rm->vseq > base && rm->site != me)
-		return rm->site;
-	for (int i = 0; i < rm->ncols; i++)
+		other = rm->site ? rm->site : -1;
+	for (int i = 0; other <= 0 && i < rm->ncols; i++)
 		if (rm->cols[i].vseq > base && rm->cols[i].site != me)
-			return rm->cols[i].site;
-	return 0;
+			other = rm->cols[i].site ? rm->cols[i].site : -1;
+	return other;
 }
 
 /* 1 if the rows a and b hold the same values (bookkeeping aside). */
@@ -473,6 +483,8 @@ typedef struct row_merge {
 	hs_row_meta rm;       /* the master's versions */
 	sqlite3_value **old;  /* the master's values (when found) */
 	unsigned char *win;   /* per column: the pushed value is written */
+	int64_t *jhlc;        /* per column: the clock of a JSON merge, or 0 */
+	unsigned char *jmade; /* per column: the value the JSON merge made */
 	int found, live;      /* the master's row is there / alive */
 	int final;            /* the last round: UNIQUE collisions conflict */
 	sqlite3_value **parked; /* the master's row, taken out for a moment */
@@ -624,6 +636,125 @@ static int merge_insert(row_merge *x)
 	return sr;
 }
 
+/* The columns merged inside JSON, loaded once per push. */
+static const hs_merge_rule *json_rule(hs_merge *m, const hs_table *t, int i)
+{
+	if (!m->rules_loaded) {
+		m->rules_loaded = 1;
+		if (m->st->ops->merge_rules &&
+		    m->st->ops->merge_rules(m->st, &m->rules) != SQLITE_OK)
+			hs_merge_rules_clear(&m->rules); /* whole values then */
+	}
+	return hs_merge_rules_find(&m->rules, t->name, t->cols[i]);
+}
+
+/* v parsed as JSON when it is TEXT holding JSON, else NULL. */
+static json_t *json_of(sqlite3_value *v)
+{
+	if (!v || sqlite3_value_type(v) != SQLITE_TEXT)
+		return NULL;
+	return hs_jm_parse((const char *)sqlite3_value_text(v),
+			   (size_t)sqlite3_value_bytes(v));
+}
+
+/* The canonical text of j as a value (SQL NULL for an absent one). */
+static sqlite3_value *json_value_of(hs_merge *m, json_t *j)
+{
+	char *s = j ? hs_jm_canonical(j) : NULL;
+	sqlite3_value *v = j ? (s ? hs_value_text(m->st->select1, s) : NULL)
+			     : hs_value_blob(m->st->select1, SQLITE_NULL, NULL, 0);
+	free(s);
+	return v;
+}
+
+/* Record the paths of r that both sides changed as conflicts. */
+static int json_conflicts(row_merge *x, int i, const hs_jm_result *r,
+			  int local_wins)
+{
+	hs_merge *m = x->m;
+	int sr = SQLITE_OK;
+	for (size_t k = 0; sr == SQLITE_OK && k < r->nconflicts; k++) {
+		const hs_jm_conflict *jc = &r->conflicts[k];
+		sqlite3_value *lv = json_value_of(m, jc->incoming);
+		sqlite3_value *rv = json_value_of(m, jc->current);
+		conflict_rec c = {x->t, x->rc->pk, jc->path, lv, rv, NULL, NULL,
+				  local_wins, x->rm.cols[i].site};
+		sr = lv && rv ? conflict_put(m, &c) : SQLITE_NOMEM;
+		if (sr == SQLITE_OK)
+			(*x->conflicts)++;
+		sqlite3_value_free(lv);
+		sqlite3_value_free(rv);
+	}
+	return sr;
+}
+
+/*
+ * Two concurrent, different values of column i, set to `json`: merge them
+ * against the value the pusher had seen. *done when merged (x->win[i],
+ * *touched and the value decided, the paths both changed recorded);
+ * otherwise the caller applies the whole-value rule: not a JSON column, a
+ * value that is not JSON, a base the store cannot find (the row inserted
+ * after it, history pruned), or nothing to merge (a conflict about the
+ * whole). A row deleted and made again since the base still has one (the
+ * delete's history holds the old values): the pusher's changes are applied
+ * to the new row, not its whole old value.
+ */
+static int json_merge(row_merge *x, int i, int local_wins, int *touched,
+		      int *done)
+{
+	hs_merge *m = x->m;
+	const hs_table *t = x->t;
+	hs_rowchange *rc = x->rc;
+	hs_col_clock *cc = &x->rm.cols[i];
+	const hs_merge_rule *rule = json_rule(m, t, i);
+	sqlite3_value *bv = NULL;
+	json_t *base = NULL, *in = NULL, *cur = NULL;
+	hs_jm_result r;
+	int found = 0, sr = SQLITE_OK;
+
+	*done = 0;
+	memset(&r, 0, sizeof(r));
+	if (!rule || !x->found || !m->st->ops->value_at ||
+	    !(in = json_of(rc->vals[i])) || !(cur = json_of(x->old[i])))
+		goto out;
+	sr = m->st->ops->value_at(m->st, t, rc->pk, i, rc->base[i], &bv, &found);
+	if (sr != SQLITE_OK || !found || !(base = json_of(bv)))
+		goto out;
+	if (hs_jm_merge(base, in, cur, local_wins, rule->key, t->cols[i], &r)) {
+		sr = SQLITE_NOMEM;
+		goto out;
+	}
+	if (hs_jm_whole_conflict(&r, t->cols[i]))
+		goto out;
+	if ((sr = json_conflicts(x, i, &r, local_wins)) != SQLITE_OK)
+		goto out;
+	*done = 1;
+	x->jhlc[i] = rc->hlc[i] > cc->hlc ? rc->hlc[i] : cc->hlc;
+	if (json_equal(r.merged, cur)) { /* nothing of the push is left */
+		x->jhlc[i] = 0;
+		*touched = 1;
+	} else if (json_equal(r.merged, in)) {
+		x->win[i] = 1; /* the pushed text as it is */
+	} else {
+		sqlite3_value *v = json_value_of(m, r.merged);
+		if (!v) {
+			sr = SQLITE_NOMEM;
+			goto out;
+		}
+		sqlite3_value_free(rc->vals[i]);
+		rc->vals[i] = v;
+		x->win[i] = 1;
+		x->jmade[i] = 1; /* nobody's: every PC pulls it, the pusher too */
+	}
+out:
+	hs_jm_result_clear(&r);
+	sqlite3_value_free(bv);
+	json_decref(base);
+	json_decref(in);
+	json_decref(cur);
+	return sr;
+}
+
 /* Decide column i of a row alive on both sides: x->win[i] when the pushed
  * value is written; *touched when the master's value must be announced
  * again to the pusher. Records the conflict of concurrent writes. */
@@ -655,6 +786,10 @@ static int decide_column(row_merge *x, int i, int *touched)
 		*touched |= !local_wins;
 		return SQLITE_OK;
 	}
+	int merged = 0;
+	if ((sr = json_merge(x, i, local_wins, touched, &merged)) != SQLITE_OK ||
+	    merged)
+		return sr;
 	conflict_rec c = {t, rc->pk, t->cols[i], rc->vals[i], x->old[i], NULL,
 			  NULL, local_wins, cc->site};
 	if ((sr = conflict_put(m, &c)) != SQLITE_OK)
@@ -700,8 +835,8 @@ static int merge_columns(row_merge *x)
 		hs_col_clock *cc = &rm->cols[i];
 		if (x->win[i]) {
 			any_win = 1;
-			cc->hlc = rc->hlc[i];
-			cc->site = m->st->site;
+			cc->hlc = x->jhlc[i] ? x->jhlc[i] : rc->hlc[i];
+			cc->site = x->jmade[i] ? 0 : m->st->site;
 			cc->vseq = cc->seq = seq;
 		} else if (touched && rc->changed[i]) {
 			cc->seq = seq; /* re-announce the winner to the pusher */
@@ -777,8 +912,10 @@ static int merge_row(hs_merge *m, const hs_schema *s, hs_rowchange *rc,
 	x.conflicts = conflicts;
 	x.old = calloc(hs_count(t->ncols), sizeof(*x.old));
 	x.win = calloc(hs_count(t->ncols), 1);
+	x.jhlc = calloc(hs_count(t->ncols), sizeof(*x.jhlc));
+	x.jmade = calloc(hs_count(t->ncols), 1);
 	*merged = 0;
-	if (!x.old || !x.win) {
+	if (!x.old || !x.win || !x.jhlc || !x.jmade) {
 		sr = SQLITE_NOMEM;
 		goto cleanup;
 	}
@@ -818,6 +955,8 @@ cleanup:
 			sqlite3_value_free(x.old[i]);
 	free(x.old);
 	free(x.win);
+	free(x.jhlc);
+	free(x.jmade);
 	hs_row_meta_clear(&x.rm);
 	return sr;
 }
@@ -1003,9 +1142,52 @@ int hs_merge_push(hs_store *store, const hs_schema *s, hs_changeset *cs,
 	if (sr != SQLITE_OK && s->n)
 		hs_buf_printf(err, "table \"%s\": ", s->t[m->failed_table].name);
 	doomed_clear(m);
+	hs_merge_rules_clear(&m->rules);
 	free(m->rebases);
 	free(m->unique);
 	free(later);
 	return sr;
 }
 
+
+/* ---- merge rules ---------------------------------------------------- */
+
+int hs_merge_rules_add(hs_merge_rules *r, const char *table,
+		       const char *column, int json, const char *key)
+{
+	hs_merge_rule *v = realloc(r->v, (r->n + 1) * sizeof(*v));
+	if (!v)
+		return SQLITE_NOMEM;
+	r->v = v;
+	v[r->n] = (hs_merge_rule){hs_strdup(table), hs_strdup(column),
+				  key ? hs_strdup(key) : NULL, json};
+	if (!v[r->n].table || !v[r->n].column || (key && !v[r->n].key)) {
+		free(v[r->n].table);
+		free(v[r->n].column);
+		free(v[r->n].key);
+		return SQLITE_NOMEM;
+	}
+	r->n++;
+	return SQLITE_OK;
+}
+
+const hs_merge_rule *hs_merge_rules_find(const hs_merge_rules *r,
+					 const char *table, const char *column)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->v[i].table, table) == 0 &&
+		    strcmp(r->v[i].column, column) == 0)
+			return &r->v[i];
+	return NULL;
+}
+
+void hs_merge_rules_clear(hs_merge_rules *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->v[i].table);
+		free(r->v[i].column);
+		free(r->v[i].key);
+	}
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}

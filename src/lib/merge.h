@@ -29,4 +29,12 @@ int hs_merge_push(hs_store *store, const hs_schema *s, hs_changeset *cs,
 		  const int64_t *local_max, int64_t now_ms, hs_merge_stats *st,
 		  hs_buf *err);
 
+/* Add a rule (copies of the strings; key may be NULL). SQLite code. */
+int hs_merge_rules_add(hs_merge_rules *r, const char *table,
+		       const char *column, int json, const char *key);
+/* The rule of table.column, or NULL. */
+const hs_merge_rule *hs_merge_rules_find(const hs_merge_rules *r,
+					 const char *table, const char *column);
+void hs_merge_rules_clear(hs_merge_rules *r);
+
 #endif

@@ -8,7 +8,9 @@
  *    column), with the newest sequence of each row, which the pull reads
  *    above a watermark (the change feed);
  *  - conflicts, the audit history and re-keyed ids, each at a sequence;
- *  - the sites (PCs) that sync with it.
+ *  - the sites (PCs) that sync with it;
+ *  - the columns merged inside JSON (the office's `hubsync merge` setting),
+ *    and the old values of the audit history as a merge's base.
  *
  * Every operation runs inside the store's current write transaction (the
  * caller began it) and returns a SQLite result code: SQLITE_OK, or the
@@ -48,6 +50,19 @@ typedef struct hs_history_row {
 	int64_t seq;
 	const char *tbl, *key, *pk_json, *op, *user, *at, *changes;
 } hs_history_row;
+
+/* A column whose concurrent edits are merged inside its JSON value
+ * (`hubsync merge DB TABLE.COLUMN json [--key NAME]`, office-wide). */
+typedef struct hs_merge_rule {
+	char *table, *column;
+	char *key; /* the member that tells array elements apart, or NULL */
+	int json;  /* 1; 0 only in a change of setting: back to whole values */
+} hs_merge_rule;
+
+typedef struct hs_merge_rules {
+	hs_merge_rule *v;
+	size_t n;
+} hs_merge_rules;
 
 /* The pull's view of a row version: 1 to have it delivered (with its
  * values), 0 to skip it. */
@@ -106,6 +121,21 @@ typedef struct hs_store_ops {
 	/* Called now and then during a long merge (may be NULL): a file
 	 * store refreshes its lock's lease. */
 	void (*keepalive)(hs_store *st);
+
+	/* JSON columns (DESIGN.md 3.9). Both may be NULL: every column then
+	 * merges as one value. */
+	/* Append the columns set to `json` (rules with json = 1) to out. */
+	int (*merge_rules)(hs_store *st, hs_merge_rules *out);
+	/* The value column col of row pk of t had at sequence seq (the base
+	 * a writer had seen), from the audit trail: the old value (element 0
+	 * of changes."col") of the first history entry of the row above seq
+	 * that has col. *out (owned) and *found = 1, or *found = 0 when the
+	 * trail cannot tell: no such entry, the row's first entry above seq is
+	 * its insert (it did not exist then), the old value was a BLOB, or
+	 * history above seq was pruned (the store must know how far it
+	 * pruned; the file store keeps hubsync_master 'history_pruned'). */
+	int (*value_at)(hs_store *st, const hs_table *t, sqlite3_value **pk,
+			int col, int64_t seq, sqlite3_value **out, int *found);
 } hs_store_ops;
 
 /* The part every store shares: its operations and the transaction's

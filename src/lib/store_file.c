@@ -11,6 +11,10 @@
  *                 last_sync, synced_seq)   (the last two: hs_master_sites)
  *   hubsync_rows(tbl, pk, alive, seq, vseq, hlc, site, clocks)
  *   hubsync_conflicts(...), hubsync_history(...)   (same as a replica's)
+ *   hubsync_merge_rules(tbl, col, key)   the columns merged inside JSON
+ *                                   (hubsync merge; key: the array key)
+ *   hubsync_master 'history_pruned' = the largest history seq housekeeping
+ *                                   deleted (older bases are not found)
  *
  * hubsync_rows.pk and .clocks are in the formats of encode.c (a key blob;
  * 28 bytes per column of the master's table, in its column order). Every
@@ -69,7 +73,9 @@ static const char *MASTER_DDL =
 	" new_key INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS hubsync_history(seq INTEGER PRIMARY KEY,"
 	" tbl TEXT NOT NULL, key TEXT NOT NULL, pk TEXT NOT NULL,"
-	" op TEXT NOT NULL, user TEXT, at TEXT NOT NULL, changes TEXT);";
+	" op TEXT NOT NULL, user TEXT, at TEXT NOT NULL, changes TEXT);"
+	"CREATE TABLE IF NOT EXISTS hubsync_merge_rules(tbl TEXT NOT NULL,"
+	" col TEXT NOT NULL, key TEXT, PRIMARY KEY(tbl, col)) WITHOUT ROWID;";
 
 /* Columns added to the master's own tables since format 1 was first
  * written (table, column, declaration): added when a master lacks them. */
@@ -917,13 +923,84 @@ static int file_savepoint(hs_store *st, int action, const char *name)
 
 static void file_keepalive(hs_store *st) { hs_lock_refresh(&FM(st)->lock); }
 
+static int file_merge_rules(hs_store *st, hs_merge_rules *out)
+{
+	sqlite3_stmt *q;
+	int sr = hs_prepare(FM(st)->db, &q, "SELECT tbl, col, key FROM"
+					    " hubsync_merge_rules ORDER BY tbl, col");
+	while (sr == SQLITE_OK && (sr = sqlite3_step(q)) == SQLITE_ROW)
+		sr = hs_merge_rules_add(out, (const char *)sqlite3_column_text(q, 0),
+					(const char *)sqlite3_column_text(q, 1), 1,
+					(const char *)sqlite3_column_text(q, 2));
+	sqlite3_finalize(q);
+	return sr == SQLITE_DONE ? SQLITE_OK : sr;
+}
+
+/* The history of a row above seq, oldest first, until an entry that has
+ * col (its old value is the one at seq) or the row's insert (none). */
+static int file_value_at(hs_store *st, const hs_table *t, sqlite3_value **pk,
+			 int col, int64_t seq, sqlite3_value **out, int *found)
+{
+	file_master *m = FM(st);
+	sqlite3_stmt *q = NULL;
+	char *key = hs_key_text(pk, t->npk);
+	hs_buf path;
+	int sr;
+	*out = NULL;
+	*found = 0;
+	if (seq < hs_query_int(m->db, "SELECT value FROM hubsync_master WHERE"
+				      " key = 'history_pruned'", 0, NULL)) {
+		free(key);
+		return SQLITE_OK; /* the trail above seq is not whole */
+	}
+	hs_buf_init(&path); /* $."col"[0], the column's old value */
+	hs_buf_puts(&path, "$.\"");
+	for (const char *c = t->cols[col]; *c; c++)
+		hs_buf_printf(&path, "%s%c", *c == '"' || *c == '\\' ? "\\" : "",
+			      *c);
+	hs_buf_puts(&path, "\"[0]");
+	sr = key && !path.oom
+		     ? hs_prepare(m->db, &q, "SELECT op, json_type(changes, ?4),"
+					     " json_extract(changes, ?4) FROM"
+					     " hubsync_history WHERE seq > ?3 AND"
+					     " tbl = ?1 AND key = ?2 ORDER BY seq")
+		     : SQLITE_NOMEM;
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 3, seq);
+		sqlite3_bind_text(q, 4, path.s, -1, SQLITE_STATIC);
+	}
+	while (sr == SQLITE_OK && (sr = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *op = (const char *)sqlite3_column_text(q, 0);
+		const char *type = (const char *)sqlite3_column_text(q, 1);
+		sr = SQLITE_OK;
+		if (op && strcmp(op, "insert") == 0)
+			break;
+		if (!type)
+			continue;
+		if (strcmp(type, "object") != 0) { /* not a {"$blob"} */
+			*out = sqlite3_value_dup(sqlite3_column_value(q, 2));
+			*found = *out != NULL;
+			sr = *found ? SQLITE_OK : SQLITE_NOMEM;
+		}
+		break;
+	}
+	if (sr == SQLITE_DONE)
+		sr = SQLITE_OK;
+	sqlite3_finalize(q);
+	hs_buf_free(&path);
+	free(key);
+	return sr;
+}
+
 static const hs_store_ops FILE_OPS = {
 	file_row_get,     file_row_put,      file_row_delete,
 	file_max_key,     file_unique_holder, file_has_unique,
 	file_referencing, file_meta_get,     file_meta_put,
 	file_feed,        file_conflict_add, file_history_add,
 	file_rebase_add,  file_site_info,    file_savepoint,
-	file_keepalive,
+	file_keepalive,   file_merge_rules,  file_value_at,
 };
 
 /* ---- merge and pull through the store ---------------------------------- */
@@ -1135,7 +1212,19 @@ static int fm_housekeep(hs_master *mm, int64_t since, int set_days,
 	if (sr != SQLITE_OK || now_ms - last < 24LL * 3600 * 1000)
 		goto out;
 	hs_iso_time(now_ms - (int64_t)*days * 24 * 3600 * 1000, cutoff);
-	sr = hs_prepare(m->db, &st, "DELETE FROM hubsync_history WHERE at < ?1");
+	/* how far the audit trail no longer tells old values (value_at) */
+	sr = hs_prepare(m->db, &st, "INSERT OR REPLACE INTO hubsync_master"
+				    " SELECT 'history_pruned', max(seq) FROM"
+				    " hubsync_history WHERE at < ?1 HAVING"
+				    " max(seq) IS NOT NULL");
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
+		sr = hs_step_done(st);
+		sqlite3_finalize(st);
+	}
+	if (sr == SQLITE_OK)
+		sr = hs_prepare(m->db, &st, "DELETE FROM hubsync_history WHERE"
+					    " at < ?1");
 	if (sr == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
 		sr = hs_step_done(st);
@@ -1165,6 +1254,40 @@ out:
 	return sr == SQLITE_OK ? 0 : sqlite_fail(m, err, sr, "cannot tidy up");
 }
 
+/* The office's JSON columns: set's changes first (json: add or replace,
+ * else remove), then every rule into all. */
+static int fm_merge_rules(hs_master *mm, const hs_merge_rules *set,
+			  hs_merge_rules *all, hs_buf *err)
+{
+	file_master *m = (file_master *)mm;
+	sqlite3_stmt *put = NULL, *del = NULL;
+	int sr = SQLITE_OK;
+	if (set && set->n) {
+		sr = hs_prepare(m->db, &put, "INSERT OR REPLACE INTO"
+					     " hubsync_merge_rules(tbl, col, key)"
+					     " VALUES(?1, ?2, ?3)");
+		if (sr == SQLITE_OK)
+			sr = hs_prepare(m->db, &del, "DELETE FROM hubsync_merge_rules"
+						     " WHERE tbl = ?1 AND col = ?2");
+	}
+	for (size_t i = 0; sr == SQLITE_OK && set && i < set->n; i++) {
+		const hs_merge_rule *r = &set->v[i];
+		sqlite3_stmt *q = r->json ? put : del;
+		sqlite3_bind_text(q, 1, r->table, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, r->column, -1, SQLITE_STATIC);
+		if (r->json)
+			sqlite3_bind_text(q, 3, r->key, -1, SQLITE_STATIC);
+		sr = hs_step_done(q);
+		sqlite3_reset(q);
+	}
+	sqlite3_finalize(put);
+	sqlite3_finalize(del);
+	if (sr == SQLITE_OK)
+		sr = file_merge_rules(&m->base, all);
+	return sr == SQLITE_OK ? 0
+			       : sqlite_fail(m, err, sr, "cannot keep the merge setting");
+}
+
 static const hs_master_ops FILE_MASTER_OPS = {
 	fm_close,	 fm_read_begin,	  fm_read_end,	  fm_column_default,
 	fm_ensure_table, fm_id,		  fm_user_elsewhere, fm_knows,
@@ -1172,4 +1295,5 @@ static const hs_master_ops FILE_MASTER_OPS = {
 	fm_merge,	 fm_resolve,	  fm_set_pushed,  fm_housekeep,
 	fm_reserve,	 fm_series,	  fm_restored_at, fm_seq,
 	fm_sites,	 fm_pull,	  fm_pull_rows,	  fm_pull_table,
+	fm_merge_rules,
 };

@@ -23,6 +23,7 @@
 #include "changes.h"
 #include "json.h"
 #include "master.h"
+#include "mergeset.h"
 #include "numbers.h"
 #include "peers.h"
 #include "platform.h"
@@ -70,6 +71,10 @@ typedef struct sync_ctx {
 	int master_committed;
 	int applied; /* the pull is in too: only left-out tables failed */
 	int retention_days; /* the office's history retention */
+	hs_merge_rules merge_set;   /* this PC's changes of `hubsync merge` */
+	char *merge_sent;           /* their stored text */
+	hs_merge_rules merge_rules; /* the office's JSON columns */
+	int merge_known;            /* the master handed them back */
 	int no_log; /* write no sync_log row (another sync is running) */
 	char *token; /* issued by this sync, saved with the pull */
 	char *restored_at; /* the master's last restore, saved with the pull */
@@ -572,7 +577,16 @@ static int exchange_with_master(sync_ctx *c)
 	if ((rc = build_push(c)) != HS_OK || (rc = reshape_push(c)) != HS_OK)
 		return rc;
 	progress(c, "push", NULL, (int64_t)c->push.n);
-	rc = hs_master_merge(c->m, &c->ms, &c->push, c->local_max, hs_now_ms(r),
+	/* the merge setting first: it applies to the push it travels with */
+	if ((rc = hs_mergeset_pending(r->db, &c->merge_set, &c->merge_sent))
+	    != SQLITE_OK)
+		return hs_fail_sqlite(r, rc, "cannot read the merge setting");
+	rc = hs_master_merge_rules(c->m, &c->merge_set, &c->merge_rules, &c->err);
+	c->merge_known = rc == 0;
+	if (rc == 1)
+		rc = 0; /* a master that keeps no such setting */
+	if (rc == 0)
+		rc = hs_master_merge(c->m, &c->ms, &c->push, c->local_max, hs_now_ms(r),
 			     &c->mstats, &c->err);
 	if (rc == 0 && c->resolutions.n)
 		rc = hs_master_resolve(c->m, &c->resolutions, &c->err);
@@ -1235,6 +1249,8 @@ static int apply_pull(sync_ctx *c)
 		sr = hs_peers_store(r->db, &c->pull.sites);
 	if (sr == SQLITE_OK)
 		sr = prune_history(c);
+	if (sr == SQLITE_OK && c->merge_known)
+		sr = hs_mergeset_store(r->db, &c->merge_rules, c->merge_sent);
 	if (sr == SQLITE_OK)
 		sr = update_clock(c);
 	if (sr == SQLITE_OK)
@@ -1476,6 +1492,9 @@ out:
 	hs_changeset_clear(&c.push);
 	hs_rowset_clear(&c.resolutions);
 	hs_rowset_clear(&c.blocks);
+	hs_merge_rules_clear(&c.merge_set);
+	hs_merge_rules_clear(&c.merge_rules);
+	free(c.merge_sent);
 	hs_pull_clear(&c.pull);
 	unmap_tables(&c);
 	hs_schema_clear(&c.s);

@@ -2,7 +2,8 @@
 # Bad input gets exit status 1, one line on stderr that names the problem,
 # and changes no data: a wrong path, a file that is not a database, a table
 # without a primary key, an unknown table, a database never initialized, a
-# vanished or corrupt master, an unknown conflict id.
+# vanished or corrupt master, an unknown conflict id, an unknown table or
+# column for hubsync merge.
 . "$(dirname "$0")/test_cli_lib.sh"
 
 # bad CHECK_WORD ARGS...: hubsync ARGS must fail with exit 1 and one line
@@ -56,6 +57,20 @@ step "the master vanished (share not mounted)"
 mkdir share
 run 0 init app.db --master share/server.db --user alice
 run 0 sync app.db
+
+step "hubsync merge: an unknown table or column is refused by name"
+sum=$(cksum <app.db)
+bad "nosuch" merge app.db nosuch.pricing json
+bad "nocol" merge app.db quotes.nocol json --key sku
+bad "primary key" merge app.db quotes.quoteId json
+expect_eq "database unchanged" "$(cksum <app.db)" "$sum"
+run 2 merge app.db quotes.pricing jsn
+run 0 merge app.db quotes.status json --key sku
+run 0 merge app.db --json
+expect_match "pending setting listed" "$OUT" '"column":"status","mode":"json","key":"sku","pending":true'
+run 0 sync app.db
+run 0 merge app.db
+expect_match "the office's setting" "$OUT" '^quotes.status json --key sku$'
 
 step "init cannot switch an initialized database to another master"
 rows=$(app_rows app.db)

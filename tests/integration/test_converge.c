@@ -6,9 +6,10 @@
  * by up to an hour either way, so the capture triggers' julianday('now')
  * sees that PC's wall clock) and a hubsync handle (same skewed clock through
  * hs_open_options.clock). A seeded PRNG drives thousands of random inserts,
- * updates and deletes on five tables (TEXT key, INTEGER key, composite key,
- * WITHOUT ROWID, and one with a UNIQUE column whose values come from a
- * small pool, so that users take the same value) whose columns hold every
+ * updates and deletes on six tables (TEXT key, INTEGER key, composite key,
+ * WITHOUT ROWID, one with a UNIQUE column whose values come from a small
+ * pool, so that users take the same value, and one with JSON columns
+ * merged inside their JSON, below) whose columns hold every
  * storage class (NULL, INTEGER, REAL, TEXT with non-ASCII, BLOB up to
  * ~100 KB); app operations on a parent table and a child table whose
  * INTEGER PRIMARY KEYs the app leaves to SQLite (so PCs offline at once
@@ -17,6 +18,15 @@
  * unmounted. All interleaved with syncs in random order, replicas going
  * offline for hundreds of operations, and clocks being corrected (a PC's
  * skew changes).
+ *
+ * JSON columns (issue 15): the table docs has a column doc holding a JSON
+ * object and a column bom holding an array of lines told apart by sku,
+ * both set to merge inside their JSON (user0's hubsync merge, reaching the
+ * master with its first sync). Their edits are random edits of random
+ * places: a member of doc or of its nested object n set (to a number,
+ * string, null or a small array) or removed; a BOM line added, removed or
+ * its qty or note changed; the app saves the whole text in its own member
+ * order. The model records them per place (below).
  *
  * Time is virtual (testutil.h: tu_now_ms), so a run depends on its seed
  * (and the library) only; the seed is printed at start and with every
@@ -79,6 +89,18 @@
  *    the start: identical content held by several users is one value, not
  *    several concurrent writes (DESIGN 3.1). Without this, a later edit of a
  *    seed row would count as concurrent with the other sites' copies.
+ *  - JSON columns are modelled per place, not per cell: a write is the
+ *    value at one path ("doc.n.x", "bom[sku=S1].qty", and "bom[sku=S1]"
+ *    for a line's existence) that changed in the app's save, or ABSENT for
+ *    a place it removed (record_json). (a) compares the place in the final
+ *    value (absent counts for ABSENT); (b) counts a later write of the same
+ *    place or of one containing it (a line removed or re-added) by a writer
+ *    who had seen it, or the row's delete; (c) a listed conflict at that
+ *    place or one containing it whose losing value holds the same value
+ *    there (absent for ABSENT): a path conflict (column "doc.a", values
+ *    the JSON text there), a whole-column conflict of the JSON column (the
+ *    fallback: no base), or a whole-row conflict. An order of BOM lines is
+ *    not a value (the app never reorders).
  *  - (b) does not require the overwriting write itself to survive; it is
  *    checked on its own, which makes the chain transitive.
  *  - INTEGER keys in the model (orders): each replica inserts from its own
@@ -135,7 +157,9 @@ enum { KEY_TEXT, KEY_INT, KEY_COMP };
 typedef struct col_spec {
 	const char *name;
 	char kind; /* i INTEGER, r REAL, t TEXT, b BLOB, a no type,
-		      u TEXT UNIQUE (values from a small pool: they collide) */
+		      u TEXT UNIQUE (values from a small pool: they collide),
+		      j JSON object, k JSON array of lines keyed by sku
+		      (both merged inside their JSON) */
 } col_spec;
 
 typedef struct table_spec {
@@ -172,7 +196,16 @@ static const table_spec TABLES[] = {
 	{"tags",
 	 "CREATE TABLE tags (name TEXT PRIMARY KEY, code TEXT UNIQUE, note TEXT)",
 	 KEY_TEXT, 1, {"name"}, 2, {{"code", 'u'}, {"note", 't'}}, 0},
+	/* JSON columns (hubsync merge, set by user0 at the start): doc an
+	 * object, bom an array of lines keyed by sku */
+	{"docs",
+	 "CREATE TABLE docs (id TEXT PRIMARY KEY, title TEXT, doc TEXT, bom TEXT)",
+	 KEY_TEXT, 1, {"id"}, 3, {{"title", 't'}, {"doc", 'j'}, {"bom", 'k'}},
+	 0},
 };
+#define DOCS 5 /* index of docs in TABLES */
+#define JSON_KEY "sku"
+#define ABSENT "(absent)" /* a path write that removed the place */
 #define NTABLES ((int)(sizeof(TABLES) / sizeof(TABLES[0])))
 
 /* The app's own triggers (issue 8): orders stamps `extra` when its label
@@ -198,7 +231,10 @@ typedef struct wrec {
 	int tbl;
 	char *pkw; /* the row's key as a WHERE clause of quote() literals */
 	int col;   /* non-key column index; -1 for a delete */
-	char *val; /* quote() of the stored value; NULL for a delete */
+	char *val; /* quote() of the stored value; NULL for a delete; for a
+		      path write the JSON text there, or ABSENT */
+	char *path; /* a JSON column's path ("doc.n.x", "bom[sku=S1].qty"),
+		       or NULL: the whole cell */
 	int order; /* global order of the write */
 } wrec;
 
@@ -237,6 +273,9 @@ typedef struct loser {
 	char *pkw;
 	int col;   /* -1: whole row */
 	char *val; /* quote() of the losing value; NULL: the row (deleted) */
+	char *path; /* a JSON column's losing place (the column itself for a
+		       whole cell), or NULL */
+	json_t *jv; /* the losing value there (NULL: not there) */
 } loser;
 
 typedef struct world {
@@ -265,6 +304,8 @@ typedef struct world {
 	int exhausted;                    /* offline draws refused */
 	int upgraded[NSITES];             /* the app upgrade ran on this PC */
 	int nupgrades, nreplaces, nupserts, nnoops;
+	int njson, npath_losers;          /* JSON edits, path conflicts */
+	json_t *seen_conflicts;           /* ids of JSON conflicts collected */
 } world;
 
 /* ---- PRNG (splitmix64) ---------------------------------------------- */
@@ -330,11 +371,236 @@ static char *lit_edge(world *W)
 	return sqlite3_mprintf("%s", E[rndn(W, (int)(sizeof(E) / sizeof(*E)))]);
 }
 
+/* ---- JSON columns -------------------------------------------------- */
+
+static int json_kind(char kind) { return kind == 'j' || kind == 'k'; }
+
+/* The text of a TEXT quote() literal ('a''b' -> a'b), malloc'd; NULL for
+ * any other literal. */
+static char *unquote(const char *q)
+{
+	if (!q || q[0] != '\'')
+		return NULL;
+	char *out = malloc(strlen(q)), *o = out;
+	TU_CHECK(out != NULL, "out of memory");
+	for (const char *p = q + 1; *p; p++) {
+		if (*p == '\'' && p[1] == '\'')
+			p++;
+		else if (*p == '\'')
+			break;
+		*o++ = *p;
+	}
+	*o = 0;
+	return out;
+}
+
+/* Compact JSON text of v, members sorted (for the model), malloc'd. */
+static char *jtext(json_t *v)
+{
+	char *t = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	TU_CHECK(t != NULL, "out of memory");
+	return t;
+}
+
+/* 1 if a is an array of objects told apart by JSON_KEY. */
+static int keyed_array(json_t *a)
+{
+	if (!json_is_array(a))
+		return 0;
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		json_t *k = json_object_get(json_array_get(a, i), JSON_KEY);
+		if (!json_is_string(k) && !json_is_integer(k))
+			return 0;
+		for (size_t h = 0; h < i; h++)
+			if (json_equal(k, json_object_get(json_array_get(a, h),
+							   JSON_KEY)))
+				return 0;
+	}
+	return 1;
+}
+
+/*
+ * The places of JSON value v at path into flat (path -> value): members of
+ * objects one by one; with keyed, each element of a keyed array as a
+ * marker "(element)" at path[sku=K] and its members below it; anything
+ * else one place. The paths are the library's (jsonmerge.h); the test's
+ * names and keys are plain words, so no quoting is needed.
+ */
+static void flatten(json_t *v, const char *path, int keyed, json_t *flat)
+{
+	const char *k;
+	json_t *m;
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, m) {
+			char *p = sqlite3_mprintf("%s.%s", path, k);
+			flatten(m, p, keyed, flat);
+			sqlite3_free(p);
+		}
+	} else if (keyed && keyed_array(v)) {
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			json_t *e = json_array_get(v, i);
+			json_t *key = json_object_get(e, JSON_KEY);
+			char *p = json_is_integer(key)
+					  ? sqlite3_mprintf("%s[%s=%lld]", path, JSON_KEY,
+							    (long long)json_integer_value(key))
+					  : sqlite3_mprintf("%s[%s=%s]", path, JSON_KEY,
+							    json_string_value(key));
+			json_object_set_new(flat, p, json_string("(element)"));
+			json_object_foreach(e, k, m) {
+				if (strcmp(k, JSON_KEY) == 0)
+					continue;
+				char *pm = sqlite3_mprintf("%s.%s", p, k);
+				flatten(m, pm, keyed, flat);
+				sqlite3_free(pm);
+			}
+			sqlite3_free(p);
+		}
+	} else {
+		json_object_set(flat, path, v);
+	}
+}
+
+/* flatten() at path of the JSON text in the quote() literal q, a value of
+ * column c of t (a JSON column); an empty map when it is not JSON text. */
+static json_t *flat_at(const table_spec *t, int c, const char *path,
+		       const char *q)
+{
+	json_t *flat = json_object();
+	char *text = unquote(q);
+	json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+	if (v)
+		flatten(v, path, t->cols[c].kind == 'k', flat);
+	json_decref(v);
+	free(text);
+	return flat;
+}
+
+static json_t *flat_cell(const table_spec *t, int c, const char *q)
+{
+	return flat_at(t, c, t->cols[c].name, q);
+}
+
+/* 1 if JSON text val (or ABSENT) is what flat has at path. */
+static int place_holds(json_t *flat, const char *path, const char *val)
+{
+	json_t *there = json_object_get(flat, path);
+	if (!strcmp(val, ABSENT))
+		return there == NULL;
+	json_t *want = json_loads(val, JSON_DECODE_ANY, NULL);
+	int same = there && want && json_equal(there, want);
+	json_decref(want);
+	return same;
+}
+
+/* 1 if path a is b or contains it (b goes on with '.' or '['). */
+static int covers(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+	return strncmp(a, b, n) == 0 && (!b[n] || b[n] == '.' || b[n] == '[');
+}
+
+/* A random scalar (or a small array: one value too) for a JSON place. */
+static json_t *jscalar(world *W)
+{
+	int r = rndn(W, 100);
+	if (r < 50)
+		return json_integer((json_int_t)W->nw * 100 + rndn(W, 100));
+	if (r < 80) {
+		char b[48];
+		snprintf(b, sizeof b, "v%d-%s", W->nw,
+			 WORDS[rndn(W, (int)(sizeof(WORDS) / sizeof(*WORDS)))]);
+		return json_string(b);
+	}
+	if (r < 90)
+		return json_null();
+	return json_pack("[ii]", W->nw, rndn(W, 10));
+}
+
+static json_t *jline(world *W, const char *sku)
+{
+	return json_pack("{s:s, s:o, s:o}", JSON_KEY, sku, "qty",
+			 json_integer((json_int_t)W->nw * 10 + rndn(W, 10)),
+			 "note", jscalar(W));
+}
+
+/* One random edit of a JSON column's value, as the app would save it: a
+ * member of doc or of its nested object n set or removed, or a BOM line
+ * added, removed or changed. Returns the new value as a SQL literal. */
+static char *json_edit(world *W, char kind, const char *before)
+{
+	char *text = unquote(before), *out, *lit;
+	json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+	int r = rndn(W, 100);
+	char name[2] = {0, 0};
+	free(text);
+	if (kind == 'j') {
+		if (!json_is_object(v)) {
+			json_decref(v);
+			v = json_object();
+		}
+		json_t *n = json_object_get(v, "n");
+		if (r < 40 || (r >= 55 && !json_is_object(n) && r < 85)) {
+			name[0] = "abcd"[rndn(W, 4)];
+			json_object_set_new(v, name, jscalar(W));
+		} else if (r < 55) {
+			name[0] = "abcd"[rndn(W, 4)];
+			json_object_del(v, name);
+		} else if (r < 85 || !json_is_object(n)) {
+			if (!json_is_object(n)) {
+				n = json_object();
+				json_object_set_new(v, "n", n);
+			}
+			name[0] = "xyz"[rndn(W, 3)];
+			json_object_set_new(n, name, jscalar(W));
+		} else {
+			name[0] = "xyz"[rndn(W, 3)];
+			json_object_del(n, name);
+		}
+	} else {
+		if (!keyed_array(v)) {
+			json_decref(v);
+			v = json_array();
+		}
+		size_t n = json_array_size(v);
+		char sku[8];
+		snprintf(sku, sizeof sku, "S%d", rndn(W, 6));
+		long at = -1;
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(json_string_value(json_object_get(
+					    json_array_get(v, i), JSON_KEY)), sku))
+				at = (long)i;
+		if (at < 0 && (r < 50 || n == 0)) {
+			json_array_append_new(v, jline(W, sku));
+		} else if (r < 50 || at < 0) {
+			json_array_remove(v, at >= 0 ? (size_t)at : (size_t)rndn(W, (int)n));
+		} else {
+			json_t *e = json_array_get(v, (size_t)at);
+			if (chance(W, 50))
+				json_object_set_new(e, "qty",
+						    json_integer((json_int_t)W->nw * 10 +
+								 rndn(W, 10)));
+			else
+				json_object_set_new(e, "note", jscalar(W));
+		}
+	}
+	out = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY); /* the app's own
+								order */
+	TU_CHECK(out != NULL, "out of memory");
+	lit = sqlite3_mprintf("%Q", out);
+	free(out);
+	json_decref(v);
+	W->njson++;
+	return lit;
+}
+
 /* A SQL literal for a column of the given kind (sqlite3_free it). Mostly of
  * the column's own type, sometimes another type (affinity decides). */
 static char *gen_value(world *W, char kind)
 {
 	int r = rndn(W, 100);
+	if (json_kind(kind)) /* a new row's JSON: empty, or one edit */
+		return r < 40 ? sqlite3_mprintf("%Q", kind == 'j' ? "{}" : "[]")
+			      : json_edit(W, kind, NULL);
 	if (kind == 'u') /* a UNIQUE code: few, so that users collide */
 		return r < 10 ? sqlite3_mprintf("NULL")
 			      : sqlite3_mprintf("'U%02d'", rndn(W, 16));
@@ -360,8 +626,19 @@ static char *gen_value(world *W, char kind)
 
 /* ---- the model ------------------------------------------------------ */
 
+static void add_write_at(world *W, int site, int op, int tbl,
+			 const char *pkw, int col, const char *path,
+			 const char *val);
+
 static void add_write(world *W, int site, int op, int tbl, const char *pkw,
 		      int col, const char *val)
+{
+	add_write_at(W, site, op, tbl, pkw, col, NULL, val);
+}
+
+static void add_write_at(world *W, int site, int op, int tbl,
+			 const char *pkw, int col, const char *path,
+			 const char *val)
 {
 	if (W->nw == W->capw) {
 		W->capw = W->capw ? W->capw * 2 : 1024;
@@ -380,8 +657,10 @@ static void add_write(world *W, int site, int op, int tbl, const char *pkw,
 	w->pkw = strdup(pkw);
 	w->col = col;
 	w->val = val ? strdup(val) : NULL;
+	w->path = path ? strdup(path) : NULL;
 	w->order = W->nw++;
-	TU_CHECK(w->pkw && (!val || w->val), "out of memory");
+	TU_CHECK(w->pkw && (!val || w->val) && (!path || w->path),
+		 "out of memory");
 }
 
 static void world_free(world *W)
@@ -389,11 +668,15 @@ static void world_free(world *W)
 	for (int i = 0; i < W->nw; i++) {
 		free(W->w[i].pkw);
 		free(W->w[i].val);
+		free(W->w[i].path);
 	}
 	for (int i = 0; i < W->nl; i++) {
 		free(W->l[i].pkw);
 		free(W->l[i].val);
+		free(W->l[i].path);
+		json_decref(W->l[i].jv);
 	}
+	json_decref(W->seen_conflicts);
 	free(W->w);
 	free(W->l);
 	free(W->fam);
@@ -474,7 +757,9 @@ static char *pick_key(world *W, int s, int ti)
 	const table_spec *t = &TABLES[ti];
 	char *lits[2] = {NULL, NULL}, *pkw;
 	sqlite3 *db = W->sites[s].app;
-	if (t->keykind == KEY_TEXT) {
+	if (ti == DOCS) { /* few documents: edited concurrently */
+		lits[0] = sqlite3_mprintf("'d%d'", rndn(W, 4));
+	} else if (t->keykind == KEY_TEXT) {
 		static const char *pre[] = {"k", "sku-", "ключ-", "é"};
 		lits[0] = sqlite3_mprintf("'%s%02d'", pre[rndn(W, 4)],
 					  rndn(W, 12));
@@ -498,6 +783,31 @@ static char *pick_key(world *W, int s, int ti)
 	return pkw;
 }
 
+/* A JSON column changed from before to after (quote() literals; before
+ * NULL for a new row): one write per place that changed, ABSENT for a
+ * place removed. */
+static void record_json(world *W, int site, int op, int ti, const char *pkw,
+			int col, const char *before, const char *after)
+{
+	const table_spec *t = &TABLES[ti];
+	json_t *b = before ? flat_cell(t, col, before) : json_object();
+	json_t *a = flat_cell(t, col, after);
+	const char *path;
+	json_t *v;
+	json_object_foreach(a, path, v) {
+		if (json_equal(v, json_object_get(b, path)))
+			continue;
+		char *txt = jtext(v);
+		add_write_at(W, site, op, ti, pkw, col, path, txt);
+		free(txt);
+	}
+	json_object_foreach(b, path, v)
+		if (!json_object_get(a, path))
+			add_write_at(W, site, op, ti, pkw, col, path, ABSENT);
+	json_decref(a);
+	json_decref(b);
+}
+
 /* Record the current stored values of the row as writes of `site`. */
 static void record_row(world *W, int site, int op, int ti, const char *pkw,
 		       sqlite3 *db, char *const before[MAXCOLS],
@@ -512,7 +822,11 @@ static void record_row(world *W, int site, int op, int ti, const char *pkw,
 			continue;
 		if (before && before[i] && !strcmp(before[i], after[i]))
 			continue; /* same value and type: nothing changed */
-		add_write(W, site, op, ti, pkw, i, after[i]);
+		if (json_kind(t->cols[i].kind))
+			record_json(W, site, op, ti, pkw, i,
+				    before ? before[i] : NULL, after[i]);
+		else
+			add_write(W, site, op, ti, pkw, i, after[i]);
 	}
 	free_row(after);
 }
@@ -641,7 +955,9 @@ static void do_update(world *W, int s, int ti, const char *pkw,
 			if (!before[i] || !chance(W, 40))
 				continue;
 			nv[i] = noop ? sqlite3_mprintf("%s", before[i])
-				     : gen_value(W, t->cols[i].kind);
+				: json_kind(t->cols[i].kind)
+					? json_edit(W, t->cols[i].kind, before[i])
+					: gen_value(W, t->cols[i].kind);
 			char *s2 = sqlite3_mprintf("%s%s\"%w\"=%s", set,
 						   any ? "," : "",
 						   t->cols[i].name, nv[i]);
@@ -960,6 +1276,13 @@ static void setup(world *W)
 		tu_now_ms += rndn(W, 1000);
 		tu_site_init(&W->sites[s], W->master, NULL);
 	}
+	/* the office's JSON columns, reaching the master with user0's first
+	 * sync (edits before that merge as whole values) */
+	TU_CHECK(hs_replica_merge_set(W->sites[0].hs, "docs", "doc",
+				      HS_MERGE_JSON, NULL) == HS_OK &&
+			 hs_replica_merge_set(W->sites[0].hs, "docs", "bom",
+					      HS_MERGE_JSON, JSON_KEY) == HS_OK,
+		 "hubsync merge: %s", hs_replica_errmsg(W->sites[0].hs));
 }
 
 /* ---- checks --------------------------------------------------------- */
@@ -980,26 +1303,46 @@ static int col_index(const table_spec *t, const char *name)
 	return -1;
 }
 
-static void add_loser(world *W, int tbl, const char *pkw, int col,
-		      const char *val)
+/* A new entry of W->l for the row pkw of table tbl, column col. */
+static loser *new_loser(world *W, int tbl, const char *pkw, int col)
 {
-	for (int i = 0; i < W->nl; i++) /* every replica lists the same */
-		if (W->l[i].tbl == tbl && W->l[i].col == col &&
-		    !strcmp(W->l[i].pkw, pkw) &&
-		    (val ? W->l[i].val && !strcmp(W->l[i].val, val)
-			 : !W->l[i].val))
-			return;
 	if (W->nl == W->capl) {
 		W->capl = W->capl ? W->capl * 2 : 256;
 		W->l = realloc(W->l, (size_t)W->capl * sizeof(*W->l));
 		TU_CHECK(W->l != NULL, "out of memory");
 	}
 	loser *l = &W->l[W->nl++];
+	memset(l, 0, sizeof(*l));
 	l->tbl = tbl;
 	l->pkw = strdup(pkw);
 	l->col = col;
+	TU_CHECK(l->pkw != NULL, "out of memory");
+	return l;
+}
+
+static void add_loser(world *W, int tbl, const char *pkw, int col,
+		      const char *val)
+{
+	for (int i = 0; i < W->nl; i++) /* every replica lists the same */
+		if (W->l[i].tbl == tbl && W->l[i].col == col && !W->l[i].path &&
+		    !strcmp(W->l[i].pkw, pkw) &&
+		    (val ? W->l[i].val && !strcmp(W->l[i].val, val)
+			 : !W->l[i].val))
+			return;
+	loser *l = new_loser(W, tbl, pkw, col);
 	l->val = val ? strdup(val) : NULL;
-	TU_CHECK(l->pkw && (!val || l->val), "out of memory");
+	TU_CHECK(!val || l->val, "out of memory");
+}
+
+/* A losing value of JSON column col at path (q: its quote() literal of
+ * JSON text, NULL when it is not there), kept flattened in jv. */
+static void add_json_loser(world *W, int tbl, const char *pkw, int col,
+			   const char *path, const char *q)
+{
+	loser *l = new_loser(W, tbl, pkw, col);
+	l->path = strdup(path);
+	l->jv = flat_at(&TABLES[tbl], col, path, q);
+	TU_CHECK(l->path != NULL, "out of memory");
 }
 
 /* The losing side of one conflict object, added to W->l. A whole-row
@@ -1027,12 +1370,31 @@ static void collect_conflict(world *W, json_t *c)
 	json_t *lose = json_object_get(c, strcmp(winner, "local") == 0
 						  ? "remote_value"
 						  : "local_value");
+	/* JSON columns: the places of the losing value, once per conflict
+	 * (every replica lists it) */
+	char idk[32];
+	snprintf(idk, sizeof idk, "%lld",
+		 (long long)json_integer_value(json_object_get(c, "id")));
+	int first = !json_object_get(W->seen_conflicts, idk);
+	json_object_set_new(W->seen_conflicts, idk, json_true());
 	if (json_is_string(colj)) {
-		int ci = col_index(t, json_string_value(colj));
+		const char *cn = json_string_value(colj);
+		int ci = col_index(t, cn);
 		if (ci >= 0) {
 			char *q = tu_json_to_quote(lose);
 			add_loser(W, ti, pkw, ci, q);
+			if (first && json_kind(t->cols[ci].kind))
+				add_json_loser(W, ti, pkw, ci, cn, q);
 			free(q);
+		}
+		for (int j = 0; ci < 0 && first && j < t->ncols; j++) {
+			if (!json_kind(t->cols[j].kind) || !covers(t->cols[j].name, cn))
+				continue;
+			/* a place inside the JSON: its JSON text, or null */
+			char *q = json_is_string(lose) ? tu_json_to_quote(lose) : NULL;
+			add_json_loser(W, ti, pkw, j, cn, q);
+			free(q);
+			W->npath_losers++;
 		}
 	} else if (json_is_object(lose) &&
 		   !json_object_get(lose, "$blob")) {
@@ -1044,6 +1406,8 @@ static void collect_conflict(world *W, json_t *c)
 			if (ci >= 0) {
 				char *q = tu_json_to_quote(v);
 				add_loser(W, ti, pkw, ci, q);
+				if (first && json_kind(t->cols[ci].kind))
+					add_json_loser(W, ti, pkw, ci, k, q);
 				free(q);
 			}
 		}
@@ -1108,6 +1472,14 @@ static int listed_as_loser(const world *W, const wrec *w)
 		const loser *l = &W->l[i];
 		if (l->tbl != w->tbl || strcmp(l->pkw, w->pkw) != 0)
 			continue;
+		if (w->path) { /* a place whose losing value held it */
+			if (l->path && l->col == w->col && covers(l->path, w->path) &&
+			    place_holds(l->jv, w->path, w->val))
+				return 1;
+			continue;
+		}
+		if (l->path)
+			continue;
 		if (w->col >= 0 && l->col == w->col && l->val &&
 		    !strcmp(l->val, w->val))
 			return 1;
@@ -1125,7 +1497,9 @@ static int overwritten_by_seer(const world *W, const wrec *w)
 			continue;
 		if (!had_seen(o, w))
 			continue;
-		if (w->col >= 0 && (o->op == OP_DEL || o->col == w->col))
+		if (w->col >= 0 && (o->op == OP_DEL ||
+				    (o->col == w->col &&
+				     (!w->path || !o->path || covers(o->path, w->path)))))
 			return 1;
 		if (w->col < 0 && o->op == OP_INS)
 			return 1;
@@ -1142,6 +1516,7 @@ static int twin_overwritten(const world *W, const wrec *w)
 		const wrec *o = &W->w[i];
 		if (o != w && o->tbl == w->tbl && o->col == w->col &&
 		    !strcmp(o->pkw, w->pkw) && !strcmp(o->val, w->val) &&
+		    !o->path == !w->path && (!w->path || !strcmp(o->path, w->path)) &&
 		    overwritten_by_seer(W, o))
 			return 1;
 	}
@@ -1158,6 +1533,28 @@ static int twin_overwritten(const world *W, const wrec *w)
  * has nothing to act on.) Values the deleter had seen coming back would be
  * a deleted row resurrecting, and fail.
  */
+/* 1 if every place of the final JSON of column c of w's row comes from a
+ * write w's writer had not seen. */
+static int json_from_unseen(const world *W, const wrec *w, int c,
+			    const char *final)
+{
+	json_t *flat = flat_cell(&TABLES[w->tbl], c, final), *v;
+	const char *path;
+	int all = 1;
+	json_object_foreach(flat, path, v) {
+		int found = 0;
+		for (int i = 0; i < W->nw && !found; i++) {
+			const wrec *o = &W->w[i];
+			found = o->tbl == w->tbl && o->col == c && o->path &&
+				!strcmp(o->path, path) && !strcmp(o->pkw, w->pkw) &&
+				!had_seen(w, o) && place_holds(flat, path, o->val);
+		}
+		all &= found;
+	}
+	json_decref(flat);
+	return all;
+}
+
 static int recreated_independently(const world *W, const wrec *w,
 				   char *const final[MAXCOLS])
 {
@@ -1171,16 +1568,21 @@ static int recreated_independently(const world *W, const wrec *w,
 	}
 	for (int c = 0; fresh && c < t->ncols; c++) {
 		int from_unseen = 0, written = 0;
+		if (json_kind(t->cols[c].kind)) {
+			fresh = json_from_unseen(W, w, c, final[c]);
+			continue;
+		}
 		for (int i = 0; i < W->nw && !from_unseen; i++) {
 			const wrec *o = &W->w[i];
 			int here = o->tbl == w->tbl && o->col == c &&
 				   !strcmp(o->pkw, w->pkw);
-			written |= here;
+			written |= here && strcmp(o->val, "NULL") != 0;
 			from_unseen = here && !strcmp(o->val, final[c]) &&
 				      !had_seen(w, o);
 		}
-		/* a column nobody ever wrote in this row (the upgrade's
-		 * column, inserted by an old PC) holds its default */
+		/* a column nobody ever wrote a value to in this row (the
+		 * upgrade's column, inserted by an old PC; the deleter's own
+		 * insert may have written NULL to it) holds its default */
 		fresh = from_unseen || (!written && !strcmp(final[c], "NULL"));
 	}
 	return fresh;
@@ -1193,7 +1595,8 @@ static void print_write(const char *tag, const wrec *w)
 		w->site, w->idx,
 		w->op == OP_INS ? "INS" : w->op == OP_UPD ? "UPD" : "DEL",
 		TABLES[w->tbl].name, w->pkw,
-		w->col >= 0 ? TABLES[w->tbl].cols[w->col].name : "-",
+		w->path ? w->path
+			: w->col >= 0 ? TABLES[w->tbl].cols[w->col].name : "-",
 		w->val ? w->val : "-");
 	for (int r = 0; r <= NSITES; r++)
 		fprintf(stderr, "%s%d", r ? "," : "", w->seen[r]);
@@ -1215,11 +1618,15 @@ static void report_loss(const world *W, const wrec *w, const char *final)
 	fprintf(stderr, "  conflict losers listed for the row:\n");
 	for (int i = 0; i < W->nl; i++) {
 		const loser *l = &W->l[i];
-		if (l->tbl == w->tbl && !strcmp(l->pkw, w->pkw))
-			fprintf(stderr, "    col=%s val=%.70s\n",
-				l->col >= 0 ? TABLES[l->tbl].cols[l->col].name
-					    : "(row)",
-				l->val ? l->val : "(deleted)");
+		if (l->tbl == w->tbl && !strcmp(l->pkw, w->pkw)) {
+			char *jv = l->path ? jtext(l->jv) : NULL;
+			fprintf(stderr, "    col=%s val=%.200s\n",
+				l->path ? l->path
+				: l->col >= 0 ? TABLES[l->tbl].cols[l->col].name
+					      : "(row)",
+				jv ? jv : l->val ? l->val : "(deleted)");
+			free(jv);
+		}
 	}
 }
 
@@ -1233,7 +1640,16 @@ static void check_no_loss(world *W, sqlite3 *master)
 		char *row[MAXCOLS] = {0};
 		int exists = read_row(master, &TABLES[w->tbl], w->pkw, row);
 		const char *final = exists && w->col >= 0 ? row[w->col] : NULL;
-		if (w->col >= 0 ? (final && !strcmp(final, w->val)) : !exists)
+		int there;
+		if (w->path) {
+			json_t *flat = flat_cell(&TABLES[w->tbl], w->col, final);
+			there = place_holds(flat, w->path, w->val);
+			json_decref(flat);
+		} else {
+			there = w->col >= 0 ? (final && !strcmp(final, w->val))
+					    : !exists;
+		}
+		if (there)
 			in_final++;
 		else if (overwritten_by_seer(W, w))
 			overwritten++;
@@ -1252,6 +1668,8 @@ static void check_no_loss(world *W, sqlite3 *master)
 	}
 	TU_CHECK(lost == 0, "seed %" PRIu64 ": %d write(s) silently lost"
 		 " (details above)", W->seed, lost);
+	printf("  JSON edits %d, conflicts on a path inside JSON %d\n",
+	       W->njson, W->npath_losers);
 	printf("  writes %d: in final state %d, overwritten by a writer who"
 	       " had seen them %d, conflict losers %d, deletes of a key"
 	       " re-created independently %d, equal to a write that was"
@@ -1435,6 +1853,7 @@ static void run_seed(uint64_t seed, int nops)
 	W->seed = seed;
 	W->rng = seed;
 	W->nops = nops;
+	W->seen_conflicts = json_object();
 	tu_now_ms = INT64_C(1736935200000);
 	tu_set_context("seed=%" PRIu64 " ops=%d; replay: HS_SEED=%" PRIu64
 		       " HS_CONVERGE_OPS=%d ./test_converge", seed, nops, seed,
