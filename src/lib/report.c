@@ -27,7 +27,7 @@ static int dump_out(hs_replica *r, json_t *j, char **out)
 int hs_replica_status_json(hs_replica *r, char **out)
 {
 	char *user, *master, *stats_text = NULL, *last_error = NULL, when[32];
-	json_t *o, *stats = NULL, *tables = json_array();
+	json_t *o, *stats = NULL, *tables;
 	int64_t last, interval, paused;
 	sqlite3_stmt *st;
 	int rc;
@@ -35,6 +35,8 @@ int hs_replica_status_json(hs_replica *r, char **out)
 	*out = NULL;
 	if ((rc = hs_replica_check_init(r)) != HS_OK)
 		return rc;
+	if (!(tables = json_array()))
+		return hs_fail(r, HS_ERROR, "out of memory");
 	user = hs_meta_get(r->db, "user");
 	master = hs_meta_get(r->db, "master");
 	last = hs_meta_get_int(r->db, "last_sync", 0);
@@ -117,13 +119,15 @@ int hs_replica_history_json(hs_replica *r, int limit, char **out)
 				     "records_pulled", "records_pushed",
 				     "conflicts", "duration_ms", "error_message",
 				     "trigger"};
-	json_t *a = json_array();
+	json_t *a;
 	sqlite3_stmt *st;
 	int rc;
 
 	*out = NULL;
 	if ((rc = hs_replica_check_init(r)) != HS_OK)
 		return rc;
+	if (!(a = json_array()))
+		return hs_fail(r, HS_ERROR, "out of memory");
 	if (limit <= 0)
 		limit = 50;
 	/* started_by: added by the first sync of this hubsync */
