@@ -3,8 +3,9 @@
 # Works as root without sudo and as a user with sudo; silent when nothing is
 # missing. Usage: scripts/setup.sh [build|test]
 #
-# test also brings what the daemon's tests use: curl, Debian's chromium and
-# Node.js with npm (kept when already there, from Debian or elsewhere), and
+# build brings libpq-dev (the PostgreSQL master). test also brings
+# postgresql (the PostgreSQL master's tests run a private cluster) and
+# what the daemon's tests use: curl, Debian's chromium and Node.js with npm (kept when already there, from Debian or elsewhere), and
 # the browser tests' npm packages in tests/web/node_modules and
 # tests/node/node_modules (npm ci, from each package-lock.json), clang with
 # libclang-rt-14-dev for the fuzz targets, and man-db for the man page
@@ -19,13 +20,15 @@ set -eu
 what=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
 pkgs="build-essential cmake pkg-config libsqlite3-dev sqlite3 libjansson-dev \
-libmicrohttpd-dev libcmocka-dev"
+libmicrohttpd-dev libcmocka-dev libpq-dev"
 if [ "$what" = test ]; then
 	pkgs="$pkgs valgrind curl chromium"
 	# the fuzz targets (scripts/fuzz.sh): clang and its libFuzzer runtime
 	pkgs="$pkgs clang libclang-rt-14-dev"
 	# the release tests (tests/install): man renders the man pages
 	pkgs="$pkgs man-db"
+	# the PostgreSQL master's tests start a private cluster (initdb, pg_ctl)
+	pkgs="$pkgs postgresql"
 	command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 fi

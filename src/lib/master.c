@@ -4,6 +4,26 @@
  */
 #include "master.h"
 
+#include "hubsync.h"
+
+#include <string.h>
+
+static int is_postgres(const char *path)
+{
+	return !strncmp(path, "postgresql://", 13) ||
+	       !strncmp(path, "postgres://", 11);
+}
+
+int hs_master_is_address(const char *path)
+{
+	const char *p = path;
+	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+	       (p > path && ((*p >= '0' && *p <= '9') || *p == '+' ||
+			     *p == '-' || *p == '.')))
+		p++;
+	return p - path > 1 && !strncmp(p, "://", 3);
+}
+
 int hs_master_open(hs_master **out, const char *path, int create,
 		   int lock_timeout_ms, hs_buf *err)
 {
@@ -15,6 +35,17 @@ int hs_master_open_waiting(hs_master **out, const char *path, int create,
 			   int lock_timeout_ms, hs_lock_wait_fn waiting,
 			   void *waiting_ctx, hs_buf *err)
 {
+	if (is_postgres(path)) {
+#ifdef HS_WITH_POSTGRES
+		return hs_master_open_pg(out, path, create, lock_timeout_ms, err);
+#else
+		*out = NULL;
+		hs_buf_puts(err, "this hubsync was built without PostgreSQL: use a "
+			    "build of hubsync for Linux to reach a postgresql:// "
+			    "master");
+		return HS_EINVALID;
+#endif
+	}
 	return hs_master_open_file(out, path, create, lock_timeout_ms, waiting,
 				   waiting_ctx, err);
 }

@@ -5,7 +5,9 @@
  *   file    a SQLite file on a share (store_file.c), locked with mkdir;
  *           the merge (merge.c) runs on this PC under the lock;
  *   server  hubsync serve, reached over HTTP(S) (the merge runs there);
- *   postgres  under hubsync serve.
+ *   postgres  PostgreSQL (store_pg.c): postgresql://... (under hubsync
+ *           serve, or reached directly); the merge runs in the process
+ *           that holds the connection.
  * Each kind fills an hs_master_ops table; the hs_master_* functions below
  * dispatch to it. The master alone decides merges (docs/INTERNALS.md,
  * "Merge rules").
@@ -29,7 +31,8 @@ struct hs_master {
 };
 
 /*
- * Lock and open the master at path. With create, a missing file is created
+ * Lock and open the master at path (a postgresql:// address: the
+ * PostgreSQL master). With create, a missing file is created
  * (only init does this). Fails with HS_EIO when the file or its folder is
  * missing (share not mounted), HS_EBUSY when locked too long, HS_ECORRUPT
  * when the file is not a SQLite database or not a hubsync master. The lock
@@ -199,6 +202,13 @@ struct hs_master_ops {
 int hs_master_open_file(hs_master **out, const char *path, int create,
 			int lock_timeout_ms, hs_lock_wait_fn waiting,
 			void *waiting_ctx, hs_buf *err);
+/* The PostgreSQL master (store_pg.c): connect to url (a libpq URI,
+ * postgresql://...); with create, make the hubsync schema if missing.
+ * lock_timeout_ms bounds the wait for other syncs' transactions. */
+int hs_master_open_pg(hs_master **out, const char *url, int create,
+		      int lock_timeout_ms, hs_buf *err);
+/* 1 if path is an address (scheme://...), not a file: kept as given. */
+int hs_master_is_address(const char *path);
 
 /* Column lists of rows copied to a replica (same order both sides). */
 #define HS_CONFLICT_COLS                                                      \

@@ -287,6 +287,8 @@ static int names_add(char ***names, int *n, int *cap, const char *name)
 /* Absolute form of path (its folder must exist). malloc'd or NULL. */
 static char *absolute_path(const char *path)
 {
+	if (hs_master_is_address(path))
+		return hs_strdup(path);
 	return hs_os_path_absolute(path);
 }
 

@@ -8,18 +8,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Room for one more row. SQLite code. */
+static int grow(hs_rowset *rs)
+{
+	if (rs->n < rs->cap)
+		return SQLITE_OK;
+	size_t cap = rs->cap ? rs->cap * 2 : 16;
+	sqlite3_value **v = realloc(rs->v, cap * (size_t)rs->ncols * sizeof(*v));
+	if (!v)
+		return SQLITE_NOMEM;
+	rs->v = v;
+	rs->cap = cap;
+	return SQLITE_OK;
+}
+
 int hs_rowset_add(hs_rowset *rs, sqlite3_stmt *st)
 {
 	if (!rs->ncols)
 		rs->ncols = sqlite3_column_count(st);
-	if (rs->n == rs->cap) {
-		size_t cap = rs->cap ? rs->cap * 2 : 16;
-		sqlite3_value **v = realloc(rs->v, cap * (size_t)rs->ncols * sizeof(*v));
-		if (!v)
-			return SQLITE_NOMEM;
-		rs->v = v;
-		rs->cap = cap;
-	}
+	if (grow(rs) != SQLITE_OK)
+		return SQLITE_NOMEM;
 	sqlite3_value **row = &rs->v[rs->n * (size_t)rs->ncols];
 	for (int i = 0; i < rs->ncols; i++) {
 		row[i] = sqlite3_value_dup(sqlite3_column_value(st, i));
@@ -29,6 +37,19 @@ int hs_rowset_add(hs_rowset *rs, sqlite3_stmt *st)
 			return SQLITE_NOMEM;
 		}
 	}
+	rs->n++;
+	return SQLITE_OK;
+}
+
+int hs_rowset_push(hs_rowset *rs, sqlite3_value **v)
+{
+	if (grow(rs) != SQLITE_OK) {
+		for (int i = 0; i < rs->ncols; i++)
+			sqlite3_value_free(v[i]);
+		return SQLITE_NOMEM;
+	}
+	memcpy(&rs->v[rs->n * (size_t)rs->ncols], v,
+	       (size_t)rs->ncols * sizeof(*v));
 	rs->n++;
 	return SQLITE_OK;
 }

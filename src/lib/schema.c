@@ -490,3 +490,49 @@ void hs_table_pk_where(const hs_table *t, hs_buf *b, int first)
 		hs_buf_printf(b, " = ?%d", first + i);
 	}
 }
+
+int hs_table_add_column_like(sqlite3 *db, sqlite3 *rdb, const hs_table *t,
+			     const char *col)
+{
+	sqlite3_stmt *st;
+	hs_buf b;
+	int sr = hs_prepare(rdb, &st, "SELECT type, dflt_value FROM"
+				      " pragma_table_xinfo(?1) WHERE name = ?2");
+	if (sr != SQLITE_OK)
+		return sr;
+	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
+	hs_buf_init(&b);
+	if ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *type = (const char *)sqlite3_column_text(st, 0);
+		const char *dflt = (const char *)sqlite3_column_text(st, 1);
+		hs_buf_puts(&b, "ALTER TABLE ");
+		hs_buf_ident(&b, t->name);
+		hs_buf_puts(&b, " ADD COLUMN ");
+		hs_buf_ident(&b, col);
+		if (type && *type)
+			hs_buf_printf(&b, " %s", type);
+		if (dflt)
+			hs_buf_printf(&b, " DEFAULT %s", dflt);
+		sr = b.oom ? SQLITE_NOMEM : hs_exec(db, b.s);
+	} else {
+		sr = sr == SQLITE_DONE ? SQLITE_ERROR : sr;
+	}
+	sqlite3_finalize(st);
+	hs_buf_free(&b);
+	return sr;
+}
+
+char *hs_table_create_sql(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st;
+	char *sql = NULL;
+	if (hs_prepare(db, &st, "SELECT sql FROM sqlite_master WHERE type ="
+				" 'table' AND name = ?1") != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		sql = hs_strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return sql;
+}

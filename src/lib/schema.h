@@ -68,6 +68,13 @@ typedef struct hs_colset {
 int hs_table_unique_sets(sqlite3 *db, const hs_table *t, hs_colset *sets,
 			 int max, int *n);
 
+/* Add column col of the replica rdb's table t to the same table in db,
+ * declared as in rdb (its type and default, no constraint). */
+int hs_table_add_column_like(sqlite3 *db, sqlite3 *rdb, const hs_table *t,
+			     const char *col);
+/* The CREATE TABLE statement of table name in db (malloc'd) or NULL. */
+char *hs_table_create_sql(sqlite3 *db, const char *name);
+
 /* Index of column name in t->cols, or -1. */
 int hs_table_col(const hs_table *t, const char *name);
 

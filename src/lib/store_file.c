@@ -292,55 +292,6 @@ static char *fm_column_default(hs_master *mm, const char *table,
 
 /* ---- schema -------------------------------------------------------- */
 
-/* Add column col of table t (declared as in the replica rdb: its type
- * and default, no constraint) to the master's table. */
-static int add_column(file_master *m, sqlite3 *rdb, const hs_table *t,
-		      const char *col)
-{
-	sqlite3_stmt *st;
-	hs_buf b;
-	int sr = hs_prepare(rdb, &st, "SELECT type, dflt_value FROM"
-				      " pragma_table_xinfo(?1) WHERE name = ?2");
-	if (sr != SQLITE_OK)
-		return sr;
-	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
-	hs_buf_init(&b);
-	if ((sr = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *type = (const char *)sqlite3_column_text(st, 0);
-		const char *dflt = (const char *)sqlite3_column_text(st, 1);
-		hs_buf_puts(&b, "ALTER TABLE ");
-		hs_buf_ident(&b, t->name);
-		hs_buf_puts(&b, " ADD COLUMN ");
-		hs_buf_ident(&b, col);
-		if (type && *type)
-			hs_buf_printf(&b, " %s", type);
-		if (dflt)
-			hs_buf_printf(&b, " DEFAULT %s", dflt);
-		sr = b.oom ? SQLITE_NOMEM : hs_exec(m->db, b.s);
-	} else {
-		sr = sr == SQLITE_DONE ? SQLITE_ERROR : sr;
-	}
-	sqlite3_finalize(st);
-	hs_buf_free(&b);
-	return sr;
-}
-
-/* The CREATE TABLE statement of table name in db (malloc'd) or NULL. */
-static char *create_sql(sqlite3 *db, const char *name)
-{
-	sqlite3_stmt *st;
-	char *sql = NULL;
-	if (hs_prepare(db, &st, "SELECT sql FROM sqlite_master WHERE type ="
-				" 'table' AND name = ?1") != SQLITE_OK)
-		return NULL;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		sql = hs_strdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return sql;
-}
-
 static int fm_ensure_table(hs_master *mm, sqlite3 *rdb, const hs_table *t,
 			   hs_table *mt, hs_buf *err)
 {
@@ -353,7 +304,7 @@ static int fm_ensure_table(hs_master *mm, sqlite3 *rdb, const hs_table *t,
 	if (there < 0)
 		return sqlite_fail(m, err, sqlite3_errcode(m->db), "cannot read");
 	if (!there) {
-		char *sql = create_sql(rdb, t->name);
+		char *sql = hs_table_create_sql(rdb, t->name);
 		sr = sql ? hs_exec(m->db, sql) : SQLITE_NOMEM;
 		free(sql);
 		if (sr != SQLITE_OK)
@@ -387,7 +338,8 @@ static int fm_ensure_table(hs_master *mm, sqlite3 *rdb, const hs_table *t,
 		for (int i = 0; pass == 0 && i < t->ncols; i++) {
 			if (hs_table_col(mt, t->cols[i]) >= 0)
 				continue;
-			if ((sr = add_column(m, rdb, t, t->cols[i])) != SQLITE_OK) {
+			if ((sr = hs_table_add_column_like(m->db, rdb, t,
+							 t->cols[i])) != SQLITE_OK) {
 				rc = sqlite_fail(m, err, sr, "cannot add a column");
 				break;
 			}

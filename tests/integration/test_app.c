@@ -237,7 +237,7 @@ static const char *TRIGGERED =
 static void check_tables_converged(tu_net *N, const char *const *tables,
 				   int n)
 {
-	sqlite3 *m = tu_db_open(N->master, 1);
+	sqlite3 *m = tu_master_view(N->master, &N->s[0]);
 	for (int i = 0; i < N->n; i++)
 		for (int t = 0; t < n; t++) {
 			char *why = NULL;
@@ -245,7 +245,7 @@ static void check_tables_converged(tu_net *N, const char *const *tables,
 						&why),
 				 "%s: %s", N->s[i].name, why);
 		}
-	sqlite3_close(m);
+	tu_master_view_done(N->master, m);
 }
 
 /* Three PCs: alice adds a quote, bob changes its amount while carol adds
@@ -343,6 +343,7 @@ static void upgrade_add_column(void)
 {
 	tu_net N;
 	tu_net_open(&N, 3, "app", SHOP, NULL);
+	tu_master_require_file(N.master);
 	tu_net_init(&N, NULL);
 	tu_exec(N.s[0].app, "INSERT INTO quotes VALUES ('q1', 'a', 1), ('q2',"
 			    " 'b', 2)");
@@ -427,9 +428,11 @@ static void upgrade_tables(void)
 		 hs_replica_errmsg(N.s[1].hs));
 	tu_exec(N.s[1].app, "UPDATE parts SET cost = 11 WHERE sku = 'p1'");
 	tu_net_sync_all(&N, 2);
-	sqlite3 *m = tu_db_open(N.master, 1);
+	/* (through bob's replica for a master that is not a file: alice's
+	 * parts has no column cost) */
+	sqlite3 *m = tu_master_view(N.master, &N.s[1]);
 	TU_CHECK_CELL(m, "parts", "cost", "sku = 'p1'", "11.0");
-	sqlite3_close(m);
+	tu_master_view_done(N.master, m);
 	tu_net_close(&N);
 }
 
@@ -499,12 +502,12 @@ static void rolling_upgrade(void)
 	}
 	tu_net_sync_all(&N, 2);
 	tu_net_check_converged(&N, NULL);
-	sqlite3 *m = tu_db_open(N.master, 1);
+	sqlite3 *m = tu_master_view(N.master, &N.s[0]);
 	TU_CHECK(count(m, "SELECT count(*) FROM quotes") == 40, "40 quotes");
 	TU_CHECK(count(m, "SELECT count(*) FROM quotes WHERE discount IS NOT"
 			  " NULL") > 0, "discounts reached the master");
 	TU_CHECK(count(m, "SELECT count(*) FROM parts") == 5, "5 parts");
-	sqlite3_close(m);
+	tu_master_view_done(N.master, m);
 	tu_net_close(&N);
 }
 
@@ -548,6 +551,7 @@ static void relocate_same_master(void)
 	tu_net N;
 	char moved[800], link[700], other[700];
 	tu_net_open(&N, 2, "app", SHOP, NULL);
+	tu_master_require_file(N.master);
 	tu_net_init(&N, NULL);
 	tu_exec(N.s[0].app, "INSERT INTO notes VALUES ('n1', 'x')");
 	tu_net_sync_all(&N, 1);
@@ -645,6 +649,7 @@ static void number_blocks_every_series(void)
 	tu_net N;
 	int64_t n1, n2;
 	tu_net_open(&N, 2, "app", SHOP, NULL);
+	tu_master_require_file(N.master);
 	tu_net_init(&N, NULL);
 	TU_CHECK(hs_replica_number_next(N.s[0].hs, "quote", &n1) == HS_OK,
 		 "alice's first number: %s", hs_replica_errmsg(N.s[0].hs));

@@ -48,7 +48,7 @@ static void net_open(net *N, int n, const char *schema, const char *seed)
 	memset(N, 0, sizeof(*N));
 	N->dir = tu_tmpdir("scn");
 	N->n = n;
-	snprintf(N->master, sizeof(N->master), "%s/master.db", N->dir);
+	tu_master_new(N->master, sizeof(N->master), N->dir);
 	for (int i = 0; i < n; i++) {
 		tu_site_open(&N->s[i], N->dir, NAMES[i], 0);
 		tu_exec(N->s[i].app, "%s", schema);
@@ -78,16 +78,7 @@ static void net_sync_all(net *N, int rounds)
 /* Every replica holds exactly the master's rows (synced_at aside). */
 static void net_check_converged(net *N)
 {
-	sqlite3 *m = tu_db_open(N->master, 1);
-	for (int i = 0; i < N->n; i++) {
-		char *why = NULL;
-		if (tu_db_diff(N->s[i].app, m, "synced_at", &why))
-			tu_fail("%s differs from the master: %s", N->s[i].name,
-				why);
-		tu_check_integrity(N->s[i].path);
-	}
-	sqlite3_close(m);
-	tu_check_integrity(N->master);
+	tu_check_master_rows(N->master, N->s, N->n, "synced_at");
 }
 
 static void net_close(net *N)
@@ -433,6 +424,7 @@ static void per_table_error_not_success(void)
 		 "CREATE TABLE customers (code TEXT PRIMARY KEY, name TEXT);"
 		 "CREATE TABLE quotes (id TEXT PRIMARY KEY, customer TEXT)",
 		 NULL);
+	tu_master_require_file(N.master);
 	net_init(&N);
 	net_sync_all(&N, 1);
 	/* The master refuses rows of one table (as a broken constraint or a
@@ -497,9 +489,9 @@ static void unique_collision_not_silent(void)
 	} else {
 		hs_free(json);
 		net_sync_all(&N, 2);
-		sqlite3 *m = tu_db_open(N.master, 1);
+		sqlite3 *m = tu_master_view(N.master, &N.s[0]);
 		int64_t rows = count_rows(m, "manual_quotes");
-		sqlite3_close(m);
+		tu_master_view_done(N.master, m);
 		int listed = count_conflicts(&N.s[0], "manual_quotes", NULL) +
 			     count_conflicts(&N.s[0], "manual_quotes",
 					     "quoteNumber");
@@ -644,10 +636,10 @@ static void identical_seed_rows_not_conflicts(void)
 	net_init(&N);
 	net_sync_all(&N, 2);
 	net_check_converged(&N);
-	sqlite3 *m = tu_db_open(N.master, 1);
+	sqlite3 *m = tu_master_view(N.master, &N.s[0]);
 	TU_CHECK(count_rows(m, "items") == 20, "master has %lld rows, want 20",
 		 (long long)count_rows(m, "items"));
-	sqlite3_close(m);
+	tu_master_view_done(N.master, m);
 	for (int i = 0; i < 3; i++) {
 		int n = total_conflicts(&N.s[i]);
 		TU_CHECK(n == 1 && count_conflicts(&N.s[i], "items", "name") == 1,
@@ -768,6 +760,7 @@ static void failed_sync_rerunnable(void)
 	net N;
 	char away[700];
 	net_open(&N, 2, ITEMS, NULL);
+	tu_master_require_file(N.master);
 	net_init(&N);
 	tu_exec(N.s[0].app, "INSERT INTO items (id, name, price, qty, v) VALUES ('a', 'x', 1.0, 1, NULL),"
 			    " ('b', 'y', 2.0, 2, NULL)");
@@ -798,6 +791,7 @@ static void sync_never_creates_master(void)
 	net N;
 	char share[600], master[700];
 	net_open(&N, 1, ITEMS, "INSERT INTO items (id, name, price, qty, v) VALUES ('a', 'x', 1, 1, 1)");
+	tu_master_require_file(N.master);
 	snprintf(share, sizeof(share), "%s/share", N.dir);
 	snprintf(master, sizeof(master), "%s/server.db", share);
 	TU_CHECK(mkdir(share, 0700) == 0, "mkdir share");
@@ -853,6 +847,7 @@ static void table_without_pk_refused(void)
 		 "CREATE TABLE log_lines (at TEXT, line TEXT)",
 		 "INSERT INTO good (id, x) VALUES ('a', 1); INSERT INTO log_lines"
 		 " VALUES ('now', 'hello')");
+	tu_master_require_file(N.master);
 	tu_site_hs_open(&N.s[0]);
 	static const char *lists[] = {NULL, "good,log_lines"};
 	for (int i = 0; i < 2; i++) {

@@ -86,6 +86,30 @@ void tu_site_close(tu_site *s);
 void tu_site_reopen(tu_site *s);
 
 /*
+ * The master of a test: dir/master.db, or, when HS_TEST_PG is set (a
+ * postgresql:// address of a server without the database name, e.g.
+ * postgresql://nobody@%2Ftmp%2Fcluster; tests/integration/test_pg.sh
+ * starts a private cluster and sets it), a new empty database on that
+ * server: the same tests then run against the PostgreSQL master.
+ */
+void tu_master_new(char *out, size_t size, const char *dir);
+/* 1 if master is a file (not a postgresql:// address). */
+int tu_master_is_file(const char *master);
+/* A case that reads or breaks the master file itself: skipped (exit 77,
+ * the runner prints SKIP) when the master is not a file. */
+void tu_master_require_file(const char *master);
+/* The master's rows to read: a file master opened read-only, another
+ * kind through the replica of site s (only meaningful once s has synced
+ * everything: after a convergence check). Close with tu_master_view_done. */
+sqlite3 *tu_master_view(const char *master, tu_site *s);
+void tu_master_view_done(const char *master, sqlite3 *m);
+/* Every site of s[0..n-1] holds exactly the master's rows (columns in
+ * skip left out), integrity ok everywhere. A file master is read
+ * directly; another kind through the replicas, which must all agree. */
+void tu_check_master_rows(const char *master, tu_site *s, int n,
+			  const char *skip);
+
+/*
  * A little office: a master file and n PCs (alice, bob, carol, dave,
  * erin, frank, grace, heidi) in a temp dir, each with the app's schema
  * (and seed rows, may be NULL) written by its app connection.
