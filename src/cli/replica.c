@@ -121,8 +121,8 @@ char *cli_absolute_path(const char *path)
 	size_t n;
 	char *abs;
 
-	if (hs_os_path_is_absolute(path))
-		return cli_xstrdup(path);
+	if (hs_os_path_is_absolute(path) || strstr(path, "://"))
+		return cli_xstrdup(path); /* or an address: postgresql://... */
 	/* Windows too (Z:\..., \\nas\...); a path whose folder is missing
 	 * is joined to the current directory as it is */
 	if ((abs = hs_os_path_absolute(path)) != NULL)

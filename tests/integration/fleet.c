@@ -106,7 +106,9 @@ static void check_one(fleet *f, const char *path, const char *what,
 
 void fl_check(fleet *f, const char *when)
 {
-	check_one(f, f->s[0].master, "the master", when);
+	/* (a master that is not a file: through the replicas alone) */
+	if (tu_master_is_file(f->s[0].master))
+		check_one(f, f->s[0].master, "the master", when);
 	for (int k = 0; k < f->n; k++)
 		check_one(f, f->s[k].path, f->s[k].name, when);
 }

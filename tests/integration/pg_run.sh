@@ -4,7 +4,8 @@
 # that folder (no TCP port to collide with), as the user nobody when run
 # as root (initdb refuses root); HS_TEST_PG is set to the server's address
 # without a database name (testutil.c's tu_master_new makes one database
-# per office); the cluster is stopped and removed afterwards, whatever the
+# per office), HS_TEST_PG_DIR, _BIN and _USER to the socket folder, the
+# server's programs (psql) and the user to connect as; the cluster is stopped and removed afterwards, whatever the
 # command did. Exit status: the command's; 77 (skipped) only when the
 # PostgreSQL server binaries are not installed (scripts/setup.sh test
 # installs them).
@@ -48,7 +49,9 @@ if ! $as "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 120 \
 fi
 HS_TEST_PG="postgresql://$user@$(printf %s "$dir" | sed 's|/|%2F|g')"
 HS_TEST_PG_DIR=$dir
-export HS_TEST_PG HS_TEST_PG_DIR
+HS_TEST_PG_BIN=$bin
+HS_TEST_PG_USER=$user
+export HS_TEST_PG HS_TEST_PG_DIR HS_TEST_PG_BIN HS_TEST_PG_USER
 set +e
 "$@"
 rc=$?

@@ -1250,7 +1250,7 @@ static void write_seed_rows(world *W)
 
 static void setup(world *W)
 {
-	tu_master_new(W->master, sizeof(W->master), W->dir);
+	tu_master_setup(W->master, sizeof(W->master), W->dir);
 	for (int s = 0; s < NSITES; s++) {
 		char name[16];
 		snprintf(name, sizeof(name), "user%d", s);

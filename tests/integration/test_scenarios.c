@@ -48,7 +48,7 @@ static void net_open(net *N, int n, const char *schema, const char *seed)
 	memset(N, 0, sizeof(*N));
 	N->dir = tu_tmpdir("scn");
 	N->n = n;
-	tu_master_new(N->master, sizeof(N->master), N->dir);
+	tu_master_setup(N->master, sizeof(N->master), N->dir);
 	for (int i = 0; i < n; i++) {
 		tu_site_open(&N->s[i], N->dir, NAMES[i], 0);
 		tu_exec(N->s[i].app, "%s", schema);

@@ -781,7 +781,7 @@ int tu_master_is_file(const char *master)
 	return !strstr(master, "://");
 }
 
-void tu_master_new(char *out, size_t size, const char *dir)
+void tu_master_setup(char *out, size_t size, const char *dir)
 {
 	const char *pg = getenv("HS_TEST_PG");
 	if (!pg || !*pg) {
@@ -855,7 +855,7 @@ void tu_net_open(tu_net *N, int n, const char *tag, const char *schema,
 	memset(N, 0, sizeof(*N));
 	N->dir = tu_tmpdir(tag);
 	N->n = n;
-	tu_master_new(N->master, sizeof(N->master), N->dir);
+	tu_master_setup(N->master, sizeof(N->master), N->dir);
 	for (int i = 0; i < n; i++) {
 		tu_site_open(&N->s[i], N->dir, NET_NAMES[i], 0);
 		if (schema)

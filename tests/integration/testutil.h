@@ -92,7 +92,7 @@ void tu_site_reopen(tu_site *s);
  * starts a private cluster and sets it), a new empty database on that
  * server: the same tests then run against the PostgreSQL master.
  */
-void tu_master_new(char *out, size_t size, const char *dir);
+void tu_master_setup(char *out, size_t size, const char *dir);
 /* 1 if master is a file (not a postgresql:// address). */
 int tu_master_is_file(const char *master);
 /* A case that reads or breaks the master file itself: skipped (exit 77,
