@@ -41,7 +41,6 @@
  */
 #include "pgtypes.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,8 +289,8 @@ void hs_pg_cell(sqlite3_value *v, hs_pg_kind k, hs_buf *typed, int *null,
 	*null = 1;
 	if (k == HS_PG_INTEGER) {
 		double d = sqlite3_value_double(v);
-		if (t == SQLITE_INTEGER ||
-		    (t == SQLITE_FLOAT && d == floor(d) && fabs(d) < 9.2e18)) {
+		if (t == SQLITE_INTEGER || (t == SQLITE_FLOAT && d > -9.2e18 &&
+					    d < 9.2e18 && d == (double)(int64_t)d)) {
 			unsigned char p[8];
 			hs_pg_put_i64(p, t == SQLITE_INTEGER ? sqlite3_value_int64(v)
 							     : (int64_t)d);
