@@ -976,29 +976,41 @@ static int read_row(pg_master *m, const pg_table *pt, PGresult *r, int row,
 	return sr;
 }
 
-static int pg_row_get(hs_store *st, const hs_table *t, sqlite3_value **pk,
-		      sqlite3_value **out, int *found)
+/* Run t's statement pt->name + suffix with the key blob of pk as $1:
+ * its result (binary when binary) into *out, NULL when it failed. *pt
+ * receives the table. SQLite code. */
+static int by_key(pg_master *m, const hs_table *t, const char *suffix,
+		  sqlite3_value **pk, int binary, pg_table **pt, PGresult **out)
 {
-	pg_master *m = PM(st);
 	int sr, len, fmt = 1;
-	pg_table *pt = table_ready(m, t, &sr);
 	char name[64];
 	hs_buf key;
-	*found = 0;
-	if (!pt)
+	*out = NULL;
+	if (!(*pt = table_ready(m, t, &sr)))
 		return sr;
 	hs_buf_init(&key);
 	hs_pk_encode(pk, t->npk, &key);
 	const char *v[1] = {key.s ? key.s : ""};
 	len = (int)key.len;
-	snprintf(name, sizeof name, "%s_get", pt->name);
-	PGresult *r = key.oom ? NULL : pg_prepared(m, name, 1, v, &len, &fmt, 1);
-	sr = r ? SQLITE_OK : key.oom ? SQLITE_NOMEM : pg_code(m);
+	snprintf(name, sizeof name, "%s_%s", (*pt)->name, suffix);
+	*out = key.oom ? NULL : pg_prepared(m, name, 1, v, &len, &fmt, binary);
+	sr = *out ? SQLITE_OK : key.oom ? SQLITE_NOMEM : pg_code(m);
+	hs_buf_free(&key);
+	return sr;
+}
+
+static int pg_row_get(hs_store *st, const hs_table *t, sqlite3_value **pk,
+		      sqlite3_value **out, int *found)
+{
+	pg_master *m = PM(st);
+	pg_table *pt;
+	PGresult *r;
+	int sr = by_key(m, t, "get", pk, 1, &pt, &r);
+	*found = 0;
 	if (r && PQntuples(r) == 1 &&
 	    (sr = read_row(m, pt, r, 0, 0, out)) == SQLITE_OK)
 		*found = 1;
 	PQclear(r);
-	hs_buf_free(&key);
 	return sr;
 }
 
@@ -1104,22 +1116,10 @@ static int pg_row_put(hs_store *st, const hs_table *t, sqlite3_value **vals,
 
 static int pg_row_delete(hs_store *st, const hs_table *t, sqlite3_value **pk)
 {
-	pg_master *m = PM(st);
-	int sr, len, fmt = 1;
-	pg_table *pt = table_ready(m, t, &sr);
-	char name[64];
-	hs_buf key;
-	if (!pt)
-		return sr;
-	hs_buf_init(&key);
-	hs_pk_encode(pk, t->npk, &key);
-	const char *v[1] = {key.s ? key.s : ""};
-	len = (int)key.len;
-	snprintf(name, sizeof name, "%s_del", pt->name);
-	PGresult *r = key.oom ? NULL : pg_prepared(m, name, 1, v, &len, &fmt, 0);
-	sr = r ? SQLITE_OK : key.oom ? SQLITE_NOMEM : pg_code(m);
+	pg_table *pt;
+	PGresult *r;
+	int sr = by_key(PM(st), t, "del", pk, 0, &pt, &r);
 	PQclear(r);
-	hs_buf_free(&key);
 	return sr;
 }
 
