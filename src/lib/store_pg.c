@@ -1614,7 +1614,9 @@ static const hs_store_ops PG_OPS = {
 	pg_referencing, pg_meta_get,	    pg_meta_put,
 	pg_feed,	pg_conflict_add,  pg_history_add,
 	pg_rebase_add,	pg_site_info,	    pg_savepoint,
-	NULL,
+	NULL, /* keepalive: no lease to refresh */
+	NULL, /* merge_rules, value_at: JSON columns merge as one value */
+	NULL, /* (DESIGN.md 3.9 on PostgreSQL: not yet) */
 };
 
 /* ---- merge and pull through the store ----------------------------------- */
@@ -1864,4 +1866,5 @@ static const hs_master_ops PG_MASTER_OPS = {
 	pm_merge,	 pm_resolve,	 pm_set_pushed,	    pm_housekeep,
 	pm_reserve,	 pm_series,	 pm_restored_at,    pm_seq,
 	pm_sites,	 pm_pull,	 pm_pull_rows,	    pm_pull_table,
+	NULL, /* merge_rules: no JSON field merge setting kept yet */
 };
