@@ -45,9 +45,20 @@ fail() {
 [ -e /dev/fuse ] ||
 	skip "no /dev/fuse here (a container without FUSE): the SMB clients cannot mount"
 command -v bash >/dev/null || skip "tests/tools/smb-share needs bash"
-if (exec 3<>/dev/tcp/127.0.0.1/445) 2>/dev/null; then
-	skip "port 445 is already taken by another SMB server on this machine"
-fi
+# One Samba per machine (/dev/tcp is bash's: this script runs under sh).
+# Another run of this test (a second checkout, a
+# chroot) holds port 445 for a minute or two; wait for it rather than mount
+# its share, which would mix two offices' masters on one share.
+port_taken() { bash -c 'exec 3<>/dev/tcp/127.0.0.1/445' 2>/dev/null; }
+waited=0
+while port_taken; do
+	[ "$waited" -lt 300 ] ||
+		skip "port 445 is taken by another SMB server on this machine" \
+			"for more than 300 s"
+	[ "$waited" -gt 0 ] || echo "smb: port 445 is taken (another test run?): waiting"
+	sleep 2
+	waited=$((waited + 2))
+done
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/hubsync-smb.XXXXXX")
 cleanup() {
@@ -72,15 +83,24 @@ fi
 	fail "smb-share printed $(wc -l <"$T/clients") client paths, want $PCS"
 
 # The master as each PC reaches it: PC k through client k.
+# The clients must reach this run's own share: if another run started its
+# Samba at the same moment, smb-share found the port answering and the
+# clients may be on that run's share.
+marker=hubsync-smb-$$-$(date +%s%N)
+: >"$T/smb/share/$marker"
 masters=
 while read -r client; do
 	mountpoint -q "${client%/127.0.0.1/nas}" ||
 		fail "$client is not on a mounted SMB client"
+	[ -e "$client/$marker" ] ||
+		skip "the SMB clients reach another Samba on port 445 (another" \
+			"test run started at the same moment); run again"
 	masters="$masters${masters:+,}$client/server.db"
 done <"$T/clients"
 echo "smb: Samba on 127.0.0.1:445, $PCS SMB client mounts:"
 sed 's/^/smb:   /' "$T/clients"
 
+rm -f "$T/smb/share/$marker"
 start=$(date +%s)
 "$CONCURRENCY" "$HUBSYNC" --seconds "$SECONDS_RUN" --masters "$masters" ||
 	fail "the concurrent run through the SMB clients failed (above)"
