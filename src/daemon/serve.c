@@ -332,7 +332,13 @@ int hsd_serve_start(hsd_serve **out, hs_server *srv,
 	}
 	if (la.ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	if (h->cert)
+	{
+		/* TLS adds its two options; the list ends either way */
+		struct MHD_OptionItem tls[] = {
+			{MHD_OPTION_HTTPS_MEM_CERT, 0, h->cert},
+			{MHD_OPTION_HTTPS_MEM_KEY, 0, h->key},
+			{MHD_OPTION_END, 0, NULL},
+		};
 		h->mhd = MHD_start_daemon(
 			flags, 0, NULL, NULL, on_request, h,
 			MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
@@ -340,17 +346,8 @@ int hsd_serve_start(hsd_serve **out, hs_server *srv,
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_MAX_CONNECTIONS,
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_IDLE_TIMEOUT_S,
-			MHD_OPTION_HTTPS_MEM_CERT, h->cert,
-			MHD_OPTION_HTTPS_MEM_KEY, h->key, MHD_OPTION_END);
-	else
-		h->mhd = MHD_start_daemon(
-			flags, 0, NULL, NULL, on_request, h,
-			MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
-			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&la.ss,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-			MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_MAX_CONNECTIONS,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_IDLE_TIMEOUT_S,
-			MHD_OPTION_END);
+			MHD_OPTION_ARRAY, h->cert ? tls : tls + 2, MHD_OPTION_END);
+	}
 	if (!h->mhd) {
 		snprintf(err, errlen, "cannot serve on %s%s (is another server "
 			 "running there? pick another port with --listen)",

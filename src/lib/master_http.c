@@ -185,6 +185,13 @@ static int post(http_master *m, hs_wire_out *w, hs_buf *b, hs_buf *err)
 	m->curl_err[0] = 0;
 	cc = curl_easy_perform(m->curl);
 	curl_slist_free_all(h);
+	if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE) {
+		hs_buf_printf(err, "the sync server %s has a certificate this PC "
+			      "does not trust (%s): install its CA, or name it "
+			      "with HUBSYNC_CA_FILE", m->url,
+			      m->curl_err[0] ? m->curl_err : curl_easy_strerror(cc));
+		return HS_EIO;
+	}
 	if (cc != CURLE_OK) {
 		hs_buf_printf(err, "cannot reach the sync server %s: %s: check that "
 			      "hubsync serve runs there and the network is up",
@@ -592,21 +599,6 @@ static void put_ensure(hs_wire_out *w, const ensure_op *e)
 		hs_wire_put_text(w, e->mt.cols[j]);
 }
 
-/* The CREATE TABLE statement of table name in db (malloc'd) or NULL. */
-static char *create_sql(sqlite3 *db, const char *name)
-{
-	sqlite3_stmt *st;
-	char *sql = NULL;
-	if (hs_prepare(db, &st, "SELECT sql FROM sqlite_master WHERE type ="
-				" 'table' AND name = ?1") != SQLITE_OK)
-		return NULL;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		sql = hs_strdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return sql;
-}
-
 /*
  * The master's table as it will be once the server has run this call:
  * the one it has, with the columns of t it lacks added at the end (as an
@@ -654,7 +646,7 @@ static int hm_ensure_table(hs_master *mm, sqlite3 *rdb, const hs_table *t,
 		if (hs_table_col(&e->mt, t->cols[j]) < 0 &&
 		    add_col(&e->mt, t->cols[j]) != 0)
 			goto oom;
-	if (!(e->sql = create_sql(rdb, t->name))) {
+	if (!(e->sql = hs_table_create_sql(rdb, t->name))) {
 		hs_buf_printf(err, "cannot read the definition of table \"%s\"",
 			      t->name);
 		return HS_ERROR;

@@ -206,6 +206,11 @@ int hs_wire_end(hs_wire_out *w)
 			    : 0;
 }
 
+int hs_wire_out_raw(hs_wire_out *w, const void *p, size_t n)
+{
+	return compress(w, p, n, ZSTD_e_continue);
+}
+
 int hs_wire_flush(hs_wire_out *w)
 {
 	return compress(w, "", 0, ZSTD_e_flush);
@@ -285,40 +290,73 @@ int hs_wire_in_init(hs_wire_in *in, hs_wire_read_fn fn, void *ctx,
 	return 0;
 }
 
-/* Make more decompressed bytes available. 0, or -1 at the end / error. */
-static int refill(hs_wire_in *in)
+/* One step: read compressed bytes when none are left, decompress what
+ * fits into in->out (*made bytes). -1 on an error (in->msg). */
+static int step(hs_wire_in *in, size_t *made)
 {
-	in->outpos = in->outlen = 0;
-	while (!in->err) {
-		if (in->inpos == in->inlen && !in->in_eof) {
-			long r = in->read(in->ctx, in->in, in->incap);
-			if (r < 0) {
-				hs_wire_fail(in, "the connection broke");
-				return -1;
-			}
-			in->inpos = 0;
-			in->inlen = (size_t)r;
-			if (r == 0)
-				in->in_eof = 1;
-		}
-		ZSTD_inBuffer zi = {in->in, in->inlen, in->inpos};
-		ZSTD_outBuffer zo = {in->out, in->outcap, 0};
-		size_t rc = ZSTD_decompressStream(in->z, &zo, &zi);
-		in->inpos = zi.pos;
-		if (ZSTD_isError(rc)) {
-			hs_wire_fail(in, "the stream is damaged (bad compression)");
+	*made = 0;
+	if (in->inpos == in->inlen && !in->in_eof) {
+		long r = in->read(in->ctx, in->in, in->incap);
+		if (r < 0) {
+			hs_wire_fail(in, "the connection broke");
 			return -1;
 		}
-		if (zo.pos) {
-			in->outlen = zo.pos;
-			in->raw += zo.pos;
-			return 0;
-		}
-		if (in->in_eof && in->inpos == in->inlen) {
+		in->inpos = 0;
+		in->inlen = (size_t)r;
+		in->in_eof = r == 0;
+	}
+	ZSTD_inBuffer zi = {in->in, in->inlen, in->inpos};
+	ZSTD_outBuffer zo = {in->out, in->outcap, 0};
+	size_t rc = ZSTD_decompressStream(in->z, &zo, &zi);
+	in->inpos = zi.pos;
+	if (ZSTD_isError(rc)) {
+		hs_wire_fail(in, "the stream is damaged (bad compression or checksum)");
+		return -1;
+	}
+	if (rc == 0)
+		in->zdone = 1; /* the zstd frame ended, its checksum checked */
+	in->outpos = 0;
+	in->outlen = zo.pos;
+	in->raw += zo.pos;
+	*made = zo.pos;
+	if (!zo.pos && !in->zdone && in->in_eof && in->inpos == in->inlen) {
+		hs_wire_fail(in, "the stream was cut short");
+		return -1;
+	}
+	return 0;
+}
+
+/* Make more decompressed bytes available. 0, or -1 (in->msg). */
+static int refill(hs_wire_in *in)
+{
+	size_t made = 0;
+	while (!in->err && !made) {
+		if (in->zdone) {
 			hs_wire_fail(in, "the stream was cut short");
 			return -1;
 		}
+		if (step(in, &made) != 0)
+			return -1;
 	}
+	return in->err ? -1 : 0;
+}
+
+/* After END: nothing may follow, and the zstd frame must end whole (its
+ * checksum is read last). */
+static int check_end(hs_wire_in *in)
+{
+	size_t made = 0;
+	if (in->outpos != in->outlen)
+		goto trailing;
+	while (!in->zdone) {
+		if (step(in, &made) != 0)
+			return -1;
+		if (made)
+			goto trailing;
+	}
+	return 0;
+trailing:
+	hs_wire_fail(in, "the stream is damaged (data after its end)");
 	return -1;
 }
 
@@ -379,6 +417,8 @@ int hs_wire_next(hs_wire_in *in)
 		in->flen += n;
 	}
 	if (in->type == HS_F_END) {
+		if (check_end(in) != 0)
+			return -1;
 		in->ended = 1;
 		return 0;
 	}

@@ -79,6 +79,8 @@ void hs_wire_put_value(hs_wire_out *w, sqlite3_value *v);
 void hs_wire_put_rowset(hs_wire_out *w, const hs_rowset *rs);
 /* Hand the frame to the compressor (and, now and then, to the sink). */
 int hs_wire_end(hs_wire_out *w);
+/* Compress n bytes that are frames already (tests, fuzzing). */
+int hs_wire_out_raw(hs_wire_out *w, const void *p, size_t n);
 /* Flush what is compressed so far to the sink (a reader waiting on it). */
 int hs_wire_flush(hs_wire_out *w);
 /* Write the END frame and end the stream. 0 or -1 (also on an earlier
@@ -93,6 +95,7 @@ typedef struct hs_wire_in {
 	unsigned char *in;      /* compressed bytes read, not yet used */
 	size_t incap, inpos, inlen;
 	int in_eof;
+	int zdone;              /* the compressed stream ended */
 	unsigned char *out;     /* decompressed bytes not yet used */
 	size_t outcap, outpos, outlen;
 	unsigned char *frame;   /* the current frame's payload */

@@ -215,4 +215,20 @@ expect_eq "every row once" "$(master_sql "SELECT count(*) FROM items")" 3003
 expect_eq "alice has them" "$(sqlite3 alice.db "SELECT count(*) FROM items")" 3003
 expect_eq "store intact" "$(master_sql "PRAGMA integrity_check")" ok
 stop_server
+
+step "TLS"
+TLS=$(dirname "$0")/tls # a test-only certificate for 127.0.0.1
+case $TLS in /*) ;; *) TLS=$OLDPWD/$TLS ;; esac
+run 2 serve "$STORE" --listen 0.0.0.0:0
+one_line_error
+expect_match "no TLS off loopback" "$ERR" "without TLS"
+start_server --tls-cert "$TLS/cert.pem" --tls-key "$TLS/key.pem"
+app_db tina.db
+run 1 init tina.db --master "https://127.0.0.1:$PORT" --token "$TA"
+one_line_error
+expect_match "untrusted certificate explained" "$ERR" "HUBSYNC_CA_FILE"
+HUBSYNC_CA_FILE=$TLS/cert.pem run 0 init tina.db --master "https://127.0.0.1:$PORT" --token "$TA"
+HUBSYNC_CA_FILE=$TLS/cert.pem run 0 sync tina.db
+expect_eq "pulled over TLS" "$(sqlite3 tina.db "SELECT count(*) FROM items")" 3003
+stop_server
 echo "ok $TEST_NAME"
