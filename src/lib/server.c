@@ -951,7 +951,7 @@ int hs_server_handle(hs_server *s, const hs_server_user *u, FILE *body,
 	x.u = u;
 	hs_buf_init(&x.err);
 	pthread_mutex_lock(&s->mu);
-	if (sqlite3_open(":memory:", &x.mem) != SQLITE_OK ||
+	if (sqlite3_open_v2(":memory:", &x.mem, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
 	    hs_select1_prepare(x.mem, &x.select1) != SQLITE_OK)
 		rc = fail(&x, 500, HS_ERROR, "out of memory");
 	if (rc == 0)

@@ -186,8 +186,9 @@ int hs_master_open_file(hs_master **out, const char *path, int create,
 			     waiting_ctx, err);
 	if (rc != 0)
 		goto cleanup;
+	/* one thread at a time uses the handle: no per-call mutex */
 	sr = sqlite3_open_v2(path, &m->db,
-			     SQLITE_OPEN_READWRITE |
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 				     (create ? SQLITE_OPEN_CREATE : 0),
 			     NULL);
 	if (sr != SQLITE_OK) {

@@ -609,6 +609,10 @@ bad:
 
 void hs_wire_in_free(hs_wire_in *in)
 {
+	for (int i = 0; i < HS_WIRE_ROWSEL; i++) {
+		sqlite3_finalize(in->rowsel[i]);
+		in->rowsel[i] = NULL;
+	}
 	ZSTD_freeDCtx(in->z);
 	free(in->in);
 	free(in->out);
@@ -709,12 +713,71 @@ static int get_col(hs_wire_in *in, const hs_rowchange *rc)
 	return (int)col;
 }
 
+/* A "SELECT ?1, ..., ?n" statement for rows of n values (cached). */
+static sqlite3_stmt *row_select(hs_wire_in *in, int n)
+{
+	int slot = n % HS_WIRE_ROWSEL;
+	hs_buf q;
+	if (in->rowsel[slot] && in->rowsel_n[slot] == n)
+		return in->rowsel[slot];
+	sqlite3_finalize(in->rowsel[slot]);
+	in->rowsel[slot] = NULL;
+	hs_buf_init(&q);
+	hs_buf_puts(&q, "SELECT ?1");
+	for (int i = 2; i <= n; i++)
+		hs_buf_printf(&q, ", ?%d", i);
+	if (!q.oom)
+		hs_prepare(sqlite3_db_handle(in->select1), &in->rowsel[slot], q.s);
+	hs_buf_free(&q);
+	in->rowsel_n[slot] = n;
+	return in->rowsel[slot];
+}
+
+/* The values of a live row: bound into one statement, one step, copied
+ * out (a value at a time through select1 costs a statement run each). */
 static int get_vals(hs_wire_in *in, hs_rowchange *rc)
 {
-	for (int i = 0; rc->alive && i < rc->ncols; i++)
-		if (!(rc->vals[i] = hs_wire_get_value(in)))
+	sqlite3_stmt *st;
+	int sr;
+	if (!rc->alive)
+		return in->err ? -1 : 0;
+	if (!(st = row_select(in, rc->ncols))) {
+		hs_wire_fail(in, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < rc->ncols; i++) {
+		const unsigned char *p = NULL;
+		size_t n = 0;
+		int64_t iv = 0;
+		double d = 0;
+		int tag;
+		if (get_raw_value(in, &tag, &p, &n, &iv, &d) != 0) {
+			sqlite3_reset(st);
 			return -1;
-	return in->err ? -1 : 0;
+		}
+		if (tag == 1)
+			sqlite3_bind_int64(st, i + 1, iv);
+		else if (tag == 2)
+			sqlite3_bind_double(st, i + 1, d);
+		else if (tag == 3)
+			sqlite3_bind_text(st, i + 1, p ? (const char *)p : "", (int)n,
+					  SQLITE_STATIC);
+		else if (tag == 4)
+			sqlite3_bind_blob(st, i + 1, p ? (const void *)p : "", (int)n,
+					  SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, i + 1);
+	}
+	sr = sqlite3_step(st);
+	for (int i = 0; sr == SQLITE_ROW && i < rc->ncols; i++)
+		if (!(rc->vals[i] = sqlite3_value_dup(sqlite3_column_value(st, i))))
+			sr = SQLITE_NOMEM;
+	sqlite3_reset(st);
+	if (sr != SQLITE_ROW) {
+		hs_wire_fail(in, "out of memory");
+		return -1;
+	}
+	return 0;
 }
 
 int hs_wire_get_pushrow(hs_wire_in *in, hs_changeset *cs, int *npk)

@@ -25,6 +25,7 @@
 #define HS_WIRE_MAGIC "HSW1"
 #define HS_WIRE_MAX_FRAME (256u << 20) /* bytes of one frame's payload */
 #define HS_WIRE_CONTENT_TYPE "application/x-hubsync"
+#define HS_WIRE_ROWSEL 8 /* row statements a reader keeps */
 
 /* Frame types (docs/PROTOCOL.md): requests and their results share the
  * letter. */
@@ -104,6 +105,8 @@ typedef struct hs_wire_in {
 	int ended;              /* the END frame was read */
 	uint64_t raw;           /* decompressed bytes so far */
 	sqlite3_stmt *select1;  /* makes the values read (util.h) */
+	sqlite3_stmt *rowsel[HS_WIRE_ROWSEL]; /* rows of n values, by n */
+	int rowsel_n[HS_WIRE_ROWSEL];
 	int err;
 	char msg[160];
 } hs_wire_in;
