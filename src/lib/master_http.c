@@ -80,6 +80,7 @@ typedef struct http_master {
 	int *days;
 	hs_pull *pull;
 	hs_rowset *sites;
+	hs_merge_rules *rules;
 
 	/* the answer being read */
 	FILE *resp;
@@ -872,6 +873,18 @@ static int hm_sites(hs_master *mm, int64_t now_ms, hs_rowset *sites,
 	return recorded(m, err);
 }
 
+static int hm_merge_rules(hs_master *mm, const hs_merge_rules *set,
+			  hs_merge_rules *all, hs_buf *err)
+{
+	http_master *m = HM(mm);
+	hs_wire_out *w = record(m, HS_F_RULES);
+	if (!w)
+		return HS_ERROR;
+	hs_wire_put_rules(w, set);
+	m->rules = all; /* filled in by commit */
+	return recorded(m, err);
+}
+
 static int hm_reserve(hs_master *mm, const char *series, int64_t size,
 		      int64_t above, int64_t *first, hs_buf *err)
 {
@@ -1007,6 +1020,11 @@ static int hm_commit(hs_master *mm, hs_buf *err)
 		case HS_F_PULL:
 			rc = read_pull(m, err);
 			break;
+		case HS_F_RULES:
+			hs_wire_get_uint(in); /* kept: a file store always */
+			if (!m->rules || hs_wire_get_rules(in, m->rules) != 0)
+				rc = bad_answer(m, err);
+			break;
 		case HS_F_SITES:
 			if (!m->sites || hs_wire_get_rowset(in, m->sites) != 0)
 				rc = bad_answer(m, err);
@@ -1021,6 +1039,7 @@ static int hm_commit(hs_master *mm, hs_buf *err)
 		m->rows_since = m->pull_since;
 	}
 	m->has_pull = 0;
+	m->rules = NULL;
 	m->mst = NULL;
 	m->mcs = NULL;
 	return rc;
@@ -1142,5 +1161,5 @@ static const hs_master_ops HTTP_OPS = {
 	hm_merge,	 hm_resolve,	  hm_set_pushed,     hm_housekeep,
 	hm_reserve,	 hm_series,	  hm_restored_at,    hm_seq,
 	hm_sites,	 hm_pull,	  hm_pull_rows,	     hm_pull_table,
-	NULL,		 hm_user,	  hm_tables,
+	hm_merge_rules,	 hm_user,	  hm_tables,
 };

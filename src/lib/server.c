@@ -663,6 +663,51 @@ out:
 	return rc;
 }
 
+/* Keep the rules of tables u may sync. */
+static void filter_rules(hs_merge_rules *r, const hs_server_user *u)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		if (hs_users_may(u, r->v[i].table)) {
+			r->v[k++] = r->v[i];
+			continue;
+		}
+		free(r->v[i].table);
+		free(r->v[i].column);
+		free(r->v[i].key);
+	}
+	r->n = k;
+}
+
+static int do_rules(session *x)
+{
+	hs_merge_rules set = {0}, all = {0};
+	hs_buf e;
+	int rc;
+	hs_buf_init(&e);
+	if ((rc = need_session(x)) == 0 && hs_wire_get_rules(&x->in, &set) != 0)
+		rc = bad_request(x);
+	if (rc == 0) {
+		if (x->u->read_only) /* an office-wide setting: not theirs */
+			hs_merge_rules_clear(&set);
+		filter_rules(&set, x->u);
+		rc = hs_master_merge_rules(x->m, &set, &all, &e);
+		if (rc > 1 || rc < 0)
+			master_fail(x, rc, &e);
+	}
+	if (rc == 0 || rc == 1) {
+		filter_rules(&all, x->u);
+		hs_wire_frame(&x->out, HS_F_RULES);
+		hs_wire_put_uint(&x->out, rc == 0);
+		hs_wire_put_rules(&x->out, &all);
+		rc = result_end(x);
+	}
+	hs_merge_rules_clear(&set);
+	hs_merge_rules_clear(&all);
+	hs_buf_free(&e);
+	return rc;
+}
+
 static int do_resolve(session *x)
 {
 	hs_rowset rs = {0};
@@ -901,6 +946,8 @@ static int run_call(session *x, int type)
 		return do_token(x);
 	case HS_F_MERGE:
 		return do_merge(x);
+	case HS_F_RULES:
+		return do_rules(x);
 	case HS_F_RESOLVE:
 		return do_resolve(x);
 	case HS_F_PUSHED:

@@ -833,3 +833,34 @@ bad:
 		hs_changeset_pop(cs);
 	return -1;
 }
+
+/* ---- merge rules ------------------------------------------------------ */
+
+void hs_wire_put_rules(hs_wire_out *w, const hs_merge_rules *r)
+{
+	hs_wire_put_uint(w, r ? r->n : 0);
+	for (size_t i = 0; r && i < r->n; i++) {
+		hs_wire_put_text(w, r->v[i].table);
+		hs_wire_put_text(w, r->v[i].column);
+		hs_wire_put_text(w, r->v[i].key);
+		hs_wire_put_uint(w, (uint64_t)(r->v[i].json != 0));
+	}
+}
+
+int hs_wire_get_rules(hs_wire_in *in, hs_merge_rules *r)
+{
+	int64_t n = hs_wire_get_count(in);
+	for (int64_t i = 0; !in->err && i < n; i++) {
+		char *t = hs_wire_get_text(in), *c = hs_wire_get_text(in);
+		char *k = hs_wire_get_text(in);
+		int json = hs_wire_get_uint(in) != 0;
+		if (!in->err && (!t || !c))
+			hs_wire_fail(in, "the stream is damaged (a merge rule)");
+		else if (!in->err && hs_merge_rules_add(r, t, c, json, k) != SQLITE_OK)
+			hs_wire_fail(in, "out of memory");
+		free(t);
+		free(c);
+		free(k);
+	}
+	return in->err ? -1 : 0;
+}

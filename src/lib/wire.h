@@ -14,6 +14,7 @@
 #define HS_WIRE_H
 
 #include "changes.h"
+#include "merge.h"
 #include "rows.h"
 #include "util.h"
 
@@ -48,6 +49,7 @@ enum {
 	HS_F_COMMIT = 'C',
 	HS_F_ROWS = 'W',
 	HS_F_PULLROW = 'w',
+	HS_F_RULES = 'J',
 	HS_F_ERROR = 'X',
 };
 
@@ -138,6 +140,11 @@ void hs_wire_put_pushrow(hs_wire_out *w, const hs_rowchange *rc, int npk);
 int hs_wire_get_pushrow(hs_wire_in *in, hs_changeset *cs, int *npk);
 void hs_wire_put_pullrow(hs_wire_out *w, const hs_rowchange *rc, int npk);
 int hs_wire_get_pullrow(hs_wire_in *in, hs_changeset *cs, int *npk);
+
+/* Merge rules (the office's JSON columns): n, then (table, column, key,
+ * json) each. Reading appends to r; -1 on error. */
+void hs_wire_put_rules(hs_wire_out *w, const hs_merge_rules *r);
+int hs_wire_get_rules(hs_wire_in *in, hs_merge_rules *r);
 
 /* Report a protocol error on in (sticky; the first one stays). */
 void hs_wire_fail(hs_wire_in *in, const char *msg);
