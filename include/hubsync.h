@@ -148,7 +148,7 @@ int hs_replica_relocate(hs_replica *r, const char *master_path);
 typedef void (*hs_progress_fn)(void *ctx, const char *phase,
 			       const char *table, int64_t rows);
 
-#define HS_SYNC_OPTIONS_VERSION 2
+#define HS_SYNC_OPTIONS_VERSION 3
 typedef struct hs_sync_options {
 	int version;
 	hs_progress_fn progress;
@@ -158,8 +158,11 @@ typedef struct hs_sync_options {
 	 * (column started_by, "trigger" in the history): for example
 	 * "manual", "scheduled", "retry", "start", "command"; NULL: unknown */
 	const char *trigger;
+	/* version 3: with a server master, at most this many kilobytes per
+	 * second each way (0: no limit) */
+	int max_rate_kbps;
 } hs_sync_options;
-#define HS_SYNC_OPTIONS_INIT { HS_SYNC_OPTIONS_VERSION, NULL, NULL, 0, NULL }
+#define HS_SYNC_OPTIONS_INIT { HS_SYNC_OPTIONS_VERSION, NULL, NULL, 0, NULL, 0 }
 
 /*
  * Push local changes to the master and pull everyone else's, each in one

@@ -32,6 +32,7 @@
 #include "master.h"
 
 #include "hubsync.h"
+#include "platform.h"
 #include "wire.h"
 
 #include <curl/curl.h>
@@ -108,9 +109,53 @@ static long file_read(void *ctx, void *p, size_t n)
 	return got ? (long)got : ferror((FILE *)ctx) ? -1 : 0;
 }
 
+/* One request's transfer: the body going up, the answer coming down,
+ * paced to max_rate bytes per second each way (--max-rate). */
+typedef struct transfer {
+	const hs_buf *body;
+	size_t sent;
+	FILE *answer;
+	uint64_t got;
+	long rate;
+	int64_t up_from, down_from; /* the first byte each way, ms */
+} transfer;
+
+/* Sleep until moving n bytes since *from (set at the first) fits the
+ * rate. */
+static void pace(const transfer *t, int64_t *from, uint64_t n)
+{
+	int64_t due, now;
+	if (t->rate <= 0)
+		return;
+	if (!*from)
+		*from = hs_system_ms();
+	due = *from + (int64_t)(n * 1000 / (uint64_t)t->rate);
+	now = hs_system_ms();
+	if (due > now)
+		hs_os_sleep_ms((int)(due - now));
+}
+
 static size_t on_data(char *p, size_t size, size_t n, void *ctx)
 {
-	return fwrite(p, size, n, ctx);
+	transfer *t = ctx;
+	size_t w = fwrite(p, size, n, t->answer);
+	t->got += w;
+	pace(t, &t->down_from, t->got);
+	return w;
+}
+
+static size_t on_send(char *p, size_t size, size_t n, void *ctx)
+{
+	transfer *t = ctx;
+	size_t max = size * n, left = t->body->len - t->sent;
+	if (t->rate > 0 && max > (size_t)t->rate / 10 + 1)
+		max = (size_t)t->rate / 10 + 1; /* small steps: an even pace */
+	if (max > left)
+		max = left;
+	memcpy(p, t->body->s + t->sent, max);
+	t->sent += max;
+	pace(t, &t->up_from, t->sent);
+	return max;
 }
 
 /* An hs_error for an HTTP status the server answered with. */
@@ -154,6 +199,7 @@ static int post(http_master *m, hs_wire_out *w, hs_buf *b, hs_buf *err)
 	struct curl_slist *h = NULL;
 	char url[2048];
 	long status = 0;
+	transfer t;
 	CURLcode cc;
 
 	if (hs_wire_out_finish(w) != 0 || b->oom) {
@@ -179,10 +225,16 @@ static int post(http_master *m, hs_wire_out *w, hs_buf *b, hs_buf *err)
 	h = curl_slist_append(h, "Content-Type: " HS_WIRE_CONTENT_TYPE);
 	curl_easy_setopt(m->curl, CURLOPT_URL, url);
 	curl_easy_setopt(m->curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(m->curl, CURLOPT_POSTFIELDS, b->s);
+	memset(&t, 0, sizeof(t));
+	t.body = b;
+	t.answer = m->resp;
+	t.rate = m->max_rate;
+	curl_easy_setopt(m->curl, CURLOPT_POST, 1L);
+	curl_easy_setopt(m->curl, CURLOPT_READFUNCTION, on_send);
+	curl_easy_setopt(m->curl, CURLOPT_READDATA, &t);
 	curl_easy_setopt(m->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->len);
 	curl_easy_setopt(m->curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(m->curl, CURLOPT_WRITEDATA, m->resp);
+	curl_easy_setopt(m->curl, CURLOPT_WRITEDATA, &t);
 	m->curl_err[0] = 0;
 	cc = curl_easy_perform(m->curl);
 	curl_slist_free_all(h);
@@ -445,10 +497,6 @@ void hs_master_http_max_rate(hs_master *mm, long bytes_per_s)
 	if (!mm || mm->ops != &HTTP_OPS)
 		return;
 	m->max_rate = bytes_per_s;
-	curl_easy_setopt(m->curl, CURLOPT_MAX_SEND_SPEED_LARGE,
-			 (curl_off_t)bytes_per_s);
-	curl_easy_setopt(m->curl, CURLOPT_MAX_RECV_SPEED_LARGE,
-			 (curl_off_t)bytes_per_s);
 }
 
 /* ---- answers from HELLO ------------------------------------------------ */

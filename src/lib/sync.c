@@ -557,6 +557,8 @@ static int exchange_with_master(sync_ctx *c)
 	free(token);
 	if (rc != 0)
 		return hs_fail(r, rc, "%s", c->err.s);
+	if (c->opts && c->opts->version >= 3 && c->opts->max_rate_kbps > 0)
+		hs_master_http_max_rate(c->m, (long)c->opts->max_rate_kbps * 1024);
 	rc = hs_master_begin(c->m, &c->err);
 	if (rc != 0)
 		return hs_fail(r, rc, "%s", c->err.s);

@@ -214,6 +214,18 @@ for u in carol alice tom carol alice tom; do run 0 sync $u.db; done
 expect_eq "every row once" "$(master_sql "SELECT count(*) FROM items")" 3003
 expect_eq "alice has them" "$(sqlite3 alice.db "SELECT count(*) FROM items")" 3003
 expect_eq "store intact" "$(master_sql "PRAGMA integrity_check")" ok
+step "--max-rate on sync: never faster than asked"
+app_db max.db
+run 0 init max.db --master "$URL" --token "$TA"
+T0=$(date +%s%N)
+run 0 sync max.db --max-rate 50
+T1=$(date +%s%N)
+OUTB=$(tail -n 1 "$T/serve.log" | sed -n 's/.* out \([0-9]*\) B .*/\1/p')
+[ -n "$OUTB" ] && [ "$OUTB" -gt 100000 ] || fail "answer of $OUTB bytes"
+# at 50 KB/s the answer takes at least OUTB / 51200 s (a lower bound only:
+# a loaded machine is slower, never faster)
+[ $(( (T1 - T0) / 1000000 )) -ge $(( (OUTB - 16384) * 1000 / 51200 )) ] ||
+	fail "$OUTB bytes in $(( (T1 - T0) / 1000000 )) ms at 50 KB/s"
 stop_server
 
 step "TLS"
