@@ -139,6 +139,11 @@ int hs_replica_uninstall(hs_replica *r);
  * (HS_EINVALID); one that is not there is HS_EIO.
  */
 int hs_replica_relocate(hs_replica *r, const char *master_path);
+/* The same, to a sync server (or from one to another) with token (NULL:
+ * the one kept): kept on success, and the replica's user becomes the
+ * token's. After hs_server_migrate, PCs relocate and send nothing again. */
+int hs_replica_relocate_to(hs_replica *r, const char *master_path,
+			   const char *token);
 
 /* Progress report during a sync: phase is "lock", "push", "pull" or
  * "done"; table may be NULL; rows counts rows done so far in that table.
@@ -389,6 +394,17 @@ void hs_server_user_free(hs_server_user *u);
 #define HS_SERVER_CONTENT_TYPE "application/x-hubsync"
 int hs_server_handle(hs_server *s, const hs_server_user *u, FILE *body,
 		     FILE *out, int *http_status, char **errmsg);
+
+/*
+ * hubsync migrate: make the master file at from_master (locked, copied,
+ * checked: hs_backup_create) the master of store, with everything in it
+ * (rows, conflicts, history, number series, sites, the master's id).
+ * Refused (HS_EINVALID) when the store's master has data already. PCs
+ * then hs_replica_relocate_to the server and carry on. *result_json:
+ * {"from", "store", "seq", "bytes"}.
+ */
+int hs_server_migrate(const char *from_master, const char *store,
+		      char **result_json, char **errmsg);
 
 /* Users of a store (DESIGN 3.7), usable while a server runs. add prints
  * nothing: *token (hs_free) is the new user's token, kept hashed in the

@@ -187,3 +187,46 @@ int cli_cmd_user(int argc, char **argv)
 	hs_free(token);
 	return CLI_EXIT_OK;
 }
+
+static const cli_spec migrate_spec = {
+	"migrate",
+	"FROM_MASTER STORE",
+	"Move an office from its master file (on the NAS) to a sync server's\n"
+	"STORE: the master is locked, copied and checked into the store with\n"
+	"everything in it (rows, conflicts, history, number series, PCs).\n"
+	"Then add the users (hubsync user add) and, on each PC, run\n"
+	"hubsync relocate DB --master http(s)://HOST:PORT --token T: nothing is\n"
+	"sent again. Refused when the store's master has data already.",
+	{ "FROM_MASTER", "STORE" },
+	2,
+	{ { "--json", NULL, "print {\"from\", \"store\", \"seq\", \"bytes\"}" } },
+};
+
+int cli_cmd_migrate(int argc, char **argv)
+{
+	char *doc = NULL, *msg = NULL;
+	json_t *res;
+	cli_args a;
+	int code, rc;
+
+	if (!cli_args_parse(&a, &migrate_spec, argc, argv, &code))
+		return code;
+	rc = hs_server_migrate(a.pos[0], a.pos[1], &doc, &msg);
+	if (rc != HS_OK) {
+		code = cli_fail("migrate", "%s", msg ? msg : "failed");
+		hs_free(msg);
+		return code;
+	}
+	if (cli_args_has(&a, "--json")) {
+		printf("%s\n", doc);
+	} else if ((res = json_loads(doc, 0, NULL))) {
+		printf("migrated %s into %s (sequence %lld); next: hubsync user add "
+		       "%s NAME, hubsync serve %s, and on each PC hubsync relocate "
+		       "DB --master URL --token T\n", a.pos[0], a.pos[1],
+		       (long long)json_integer_value(json_object_get(res, "seq")),
+		       a.pos[1], a.pos[1]);
+		json_decref(res);
+	}
+	hs_free(doc);
+	return CLI_EXIT_OK;
+}

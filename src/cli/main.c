@@ -41,6 +41,7 @@ static const cli_command commands[] = {
 	{ "daemon", hs_daemon_main, "scheduled sync, HTTP API and status page" },
 	{ "serve", cli_cmd_serve, "run the sync server (a master over HTTP)" },
 	{ "user", cli_cmd_user, "add, list or remove the sync server's users" },
+	{ "migrate", cli_cmd_migrate, "move an office's master file into a sync server's store" },
 	{ "service", cli_cmd_service, "start the daemon at logon (Windows)" },
 };
 

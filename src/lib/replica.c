@@ -559,6 +559,12 @@ cleanup:
 
 int hs_replica_relocate(hs_replica *r, const char *master_path)
 {
+	return hs_replica_relocate_to(r, master_path, NULL);
+}
+
+int hs_replica_relocate_to(hs_replica *r, const char *master_path,
+			   const char *new_token)
+{
 	hs_master *m = NULL;
 	hs_buf err;
 	char *master = NULL, *old = NULL, *want = NULL, *have = NULL;
@@ -579,7 +585,8 @@ int hs_replica_relocate(hs_replica *r, const char *master_path)
 		goto cleanup;
 	}
 	old = hs_meta_get(r->db, "master");
-	auth = hs_meta_get(r->db, HS_META_SERVER_TOKEN);
+	auth = new_token ? hs_strdup(new_token)
+			 : hs_meta_get(r->db, HS_META_SERVER_TOKEN);
 	want = hs_meta_get(r->db, "master_id");
 	site = hs_meta_get(r->db, "site");
 	token = hs_meta_get(r->db, "token");
@@ -603,6 +610,11 @@ int hs_replica_relocate(hs_replica *r, const char *master_path)
 	sr = hs_meta_set(r->db, "master", master);
 	if (sr == SQLITE_OK && have)
 		sr = hs_meta_set(r->db, "master_id", have);
+	if (sr == SQLITE_OK && new_token)
+		sr = hs_meta_set(r->db, HS_META_SERVER_TOKEN, new_token);
+	/* a server: this PC's changes are the token's user's from now on */
+	if (sr == SQLITE_OK && hs_master_user(m))
+		sr = hs_meta_set(r->db, "user", hs_master_user(m));
 	if (sr != SQLITE_OK)
 		rc = hs_fail_sqlite(r, sr, "cannot save the master's new place");
 cleanup:

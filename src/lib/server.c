@@ -24,11 +24,13 @@
  */
 #include "hubsync.h"
 
+#include "lock.h"
 #include "master.h"
 #include "platform.h"
 #include "users.h"
 #include "wire.h"
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -80,6 +82,100 @@ static int store_prepare(hs_server *s, hs_buf *err)
 static int store_master(hs_server *s, hs_master **out, hs_buf *err)
 {
 	return hs_master_open(out, s->master, NULL, 0, LOCK_TIMEOUT_MS, err);
+}
+
+/* 1 if the master file at path holds data (a sequence or a PC), 0 if it
+ * is empty or absent, -1 if it cannot be read. */
+static int master_has_data(const char *path)
+{
+	sqlite3 *db = NULL;
+	int sr, n = -1;
+	if (hs_os_exists(path) != 0)
+		return 0;
+	sr = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	if (sr == SQLITE_OK)
+		n = (int)hs_query_int(db, "SELECT (SELECT count(*) FROM hubsync_sites)"
+					  " + (SELECT value FROM hubsync_master WHERE"
+					  " key = 'seq')", -1, &sr);
+	sqlite3_close(db);
+	return sr != SQLITE_OK || n < 0 ? -1 : n > 0;
+}
+
+int hs_server_migrate(const char *from_master, const char *store,
+		      char **result_json, char **errmsg)
+{
+	hs_backup_options o = HS_BACKUP_OPTIONS_INIT;
+	hs_server *s = NULL;
+	char *doc = NULL, *msg = NULL, *tmp = NULL;
+	json_t *res = NULL;
+	hs_lock lock;
+	hs_buf err, b;
+	int rc, data;
+
+	memset(&lock, 0, sizeof(lock));
+	hs_buf_init(&err);
+	hs_buf_init(&b);
+	if (result_json)
+		*result_json = NULL;
+	/* the store ready; its master (empty, or absent: made here) */
+	if ((rc = hs_server_open(&s, store, &msg)) != HS_OK) {
+		hs_buf_puts(&err, msg ? msg : "cannot open the store");
+		goto out;
+	}
+	if ((rc = hs_lock_acquire(&lock, s->master, LOCK_TIMEOUT_MS, NULL, NULL,
+				  &err)) != 0)
+		goto out;
+	data = master_has_data(s->master);
+	if (data != 0) {
+		hs_buf_printf(&err, data < 0 ? "cannot read the master of %s: check "
+					       "the store"
+					     : "the store %s holds a master with data "
+					       "already: migrate into a new store",
+			      store);
+		rc = data < 0 ? HS_ECORRUPT : HS_EINVALID;
+		goto out;
+	}
+	/* a checked copy under the file master's lock, then in place */
+	hs_buf_printf(&b, "%s/migrating", store);
+	tmp = hs_buf_take(&b);
+	o.dir = tmp;
+	o.keep = 1;
+	rc = tmp ? hs_backup_create(from_master, &o, &doc, &msg) : HS_ERROR;
+	if (rc != HS_OK) {
+		hs_buf_printf(&err, "%s", msg ? msg : "out of memory");
+		goto out;
+	}
+	res = json_loads(doc, 0, NULL);
+	const char *copy = json_string_value(json_object_get(res, "backup"));
+	if (!copy || hs_os_rename(copy, s->master) != 0) {
+		hs_buf_printf(&err, "cannot move the copy of %s into %s: check the "
+			      "store folder", from_master, store);
+		rc = HS_EIO;
+		goto out;
+	}
+	hs_os_remove_tree(tmp);
+	if (result_json) {
+		json_t *out = json_pack("{s:s, s:s, s:O, s:O}", "from", from_master,
+					"store", store, "seq",
+					json_object_get(res, "seq"), "bytes",
+					json_object_get(res, "bytes"));
+		*result_json = out ? json_dumps(out, JSON_COMPACT) : NULL;
+		json_decref(out);
+	}
+out:
+	hs_lock_release(&lock);
+	if (rc != HS_OK && tmp)
+		hs_os_remove_tree(tmp);
+	json_decref(res);
+	hs_free(doc);
+	hs_free(msg);
+	free(tmp);
+	hs_server_free(s);
+	if (rc != HS_OK && errmsg)
+		*errmsg = hs_buf_take(&err);
+	hs_buf_free(&err);
+	hs_buf_free(&b);
+	return rc;
 }
 
 /* ---- the public handle ------------------------------------------------- */

@@ -228,7 +228,49 @@ OUTB=$(tail -n 1 "$T/serve.log" | sed -n 's/.* out \([0-9]*\) B .*/\1/p')
 	fail "$OUTB bytes in $(( (T1 - T0) / 1000000 )) ms at 50 KB/s"
 stop_server
 
+step "migrate: from a master file to a server, nothing sent again"
+mkdir "$T/nas"
+app_db n1.db
+app_db n2.db
+sql n1.db "INSERT INTO items VALUES ('m1', 'one', 1)"
+run 0 init n1.db --master "$T/nas/master.db" --user ann
+run 0 init n2.db --master "$T/nas/master.db" --user ben
+for u in n1 n2 n1; do run 0 sync $u.db; done
+sql n1.db "UPDATE items SET qty = 10 WHERE id = 'm1'"
+sql n2.db "UPDATE items SET qty = 20 WHERE id = 'm1'"
+for u in n1 n2 n1; do run 0 sync $u.db; done
+run 0 number n1.db quote
+Q1=$(cat "$OUT")
+run 1 migrate "$T/nas/master.db" "$STORE"
+one_line_error
+expect_match "a store with data is refused" "$ERR" "holds a master with data"
+STORE=$T/store2
+run 0 migrate "$T/nas/master.db" "$STORE"
+run 0 user add "$STORE" ann
+TANN=$(cat "$OUT")
+run 0 user add "$STORE" ben
+TBEN=$(cat "$OUT")
+PORT=
+start_server
+run 0 relocate n1.db --master "$URL" --token "$TANN"
+run 0 relocate n2.db --master "$URL" --token "$TBEN"
+run 0 sync n1.db --json
+expect_eq "nothing pushed again" "$(json '$.stats.pushed.items')" ""
+expect_eq "nothing pulled again" "$(json '$.stats.pulled.items')" ""
+run 0 conflicts n2.db --json
+expect_eq "the conflict is still listed" "$(json_len)" 1
+run 0 number n2.db quote
+[ "$(cat "$OUT")" != "$Q1" ] || fail "number $Q1 handed out twice"
+sql n2.db "INSERT INTO items VALUES ('m2', 'two', 2)"
+for u in n2 n1; do run 0 sync $u.db; done
+expect_eq "syncing through the server" "$(sqlite3 n1.db "SELECT name FROM items WHERE id = 'm2'")" two
+run 0 log n1.db --json
+expect_eq "the server's user" "$(json '$[0].user')" ben
+stop_server
+
 step "TLS"
+STORE=$T/store
+PORT=
 TLS=$(dirname "$0")/tls # a test-only certificate for 127.0.0.1
 case $TLS in /*) ;; *) TLS=$OLDPWD/$TLS ;; esac
 run 2 serve "$STORE" --listen 0.0.0.0:0
