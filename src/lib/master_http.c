@@ -66,6 +66,7 @@ typedef struct http_master {
 	char **series;
 	int nseries;
 
+	hs_buf qbody;          /* a request sent at once (QUERY...) */
 	/* the calls recorded for commit */
 	hs_buf body;
 	hs_wire_out req;
@@ -341,6 +342,7 @@ static void hm_close(hs_master *mm)
 	free(m->ens);
 	free(m->ops);
 	hs_buf_free(&m->body);
+	hs_buf_free(&m->qbody);
 	free_tables(m);
 	for (int i = 0; i < m->nseries; i++)
 		free(m->series[i]);
@@ -449,6 +451,7 @@ int hs_master_open_http(hs_master **out, const char *url, const char *token,
 	}
 	m->master.ops = &HTTP_OPS;
 	hs_buf_init(&m->body);
+	hs_buf_init(&m->qbody);
 	if (!token || !*token) {
 		hs_buf_printf(err, "no token for the sync server %s: pass --token "
 			      "(or set HUBSYNC_TOKEN); hubsync user add on the "
@@ -729,20 +732,15 @@ static int query(http_master *m, const char *site, const char *user,
 {
 	hs_wire_out w;
 	hs_wire_in *in = &m->rin;
-	hs_buf b;
 	int rc;
-	hs_buf_init(&b);
-	if (req_begin(&w, &b) != 0) {
-		hs_buf_free(&b);
+	if (req_begin(&w, &m->qbody) != 0)
 		return HS_ERROR;
-	}
 	hs_wire_frame(&w, HS_F_QUERY);
 	hs_wire_put_text(&w, site);
 	hs_wire_put_text(&w, user);
 	hs_wire_put_text(&w, token);
 	hs_wire_end(&w);
-	rc = post(m, &w, &b, err);
-	hs_buf_free(&b);
+	rc = post(m, &w, &m->qbody, err);
 	if (rc == 0)
 		rc = result(m, HS_F_QUERY, err);
 	if (rc != 0)
@@ -938,13 +936,9 @@ static int hm_reserve(hs_master *mm, const char *series, int64_t size,
 {
 	http_master *m = HM(mm);
 	hs_wire_out w;
-	hs_buf b;
 	int rc;
-	hs_buf_init(&b);
-	if (req_begin(&w, &b) != 0) {
-		hs_buf_free(&b);
+	if (req_begin(&w, &m->qbody) != 0)
 		return HS_ERROR;
-	}
 	hs_wire_frame(&w, HS_F_BEGIN);
 	hs_wire_end(&w);
 	hs_wire_frame(&w, HS_F_RESERVE);
@@ -954,8 +948,7 @@ static int hm_reserve(hs_master *mm, const char *series, int64_t size,
 	hs_wire_end(&w);
 	hs_wire_frame(&w, HS_F_COMMIT);
 	hs_wire_end(&w);
-	rc = post(m, &w, &b, err);
-	hs_buf_free(&b);
+	rc = post(m, &w, &m->qbody, err);
 	if (rc == 0)
 		rc = result(m, HS_F_BEGIN, err);
 	if (rc == 0)
@@ -1158,13 +1151,9 @@ static int read_rows(http_master *m, hs_pull_fn fn, void *ctx, hs_pull *out,
 static int fetch_rows(http_master *m, int64_t since, int table, hs_buf *err)
 {
 	hs_wire_out w;
-	hs_buf b;
 	int rc;
-	hs_buf_init(&b);
-	if (req_begin(&w, &b) != 0) {
-		hs_buf_free(&b);
+	if (req_begin(&w, &m->qbody) != 0)
 		return HS_ERROR;
-	}
 	for (int i = 0; i < m->nens; i++) {
 		hs_wire_frame(&w, HS_F_ENSURE);
 		put_ensure(&w, &m->ens[i]);
@@ -1174,8 +1163,7 @@ static int fetch_rows(http_master *m, int64_t since, int table, hs_buf *err)
 	hs_wire_put_int(&w, since);
 	hs_wire_put_int(&w, table);
 	hs_wire_end(&w);
-	rc = post(m, &w, &b, err);
-	hs_buf_free(&b);
+	rc = post(m, &w, &m->qbody, err);
 	for (int i = 0; rc == 0 && i < m->nens; i++)
 		rc = result(m, HS_F_ENSURE, err);
 	return rc;
