@@ -23,6 +23,7 @@
 #define HUBSYNC_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -66,10 +67,11 @@ void hs_replica_free(hs_replica *r);
 /* The message of the last failure on r ("" if none). Never NULL. */
 const char *hs_replica_errmsg(const hs_replica *r);
 
-#define HS_INIT_OPTIONS_VERSION 2
+#define HS_INIT_OPTIONS_VERSION 3
 typedef struct hs_init_options {
 	int version;
-	const char *master_path; /* required: the master SQLite file */
+	const char *master_path; /* required: the master SQLite file, or
+				  * http(s)://HOST:PORT of hubsync serve */
 	const char *user;        /* NULL: the OS account name */
 	const char *tables;      /* comma list; NULL: every user table (and
 				  * the tables the app creates later) */
@@ -77,8 +79,12 @@ typedef struct hs_init_options {
 	int stamp; /* 1: maintain updated_at, updated_by, synced_at (added
 		    * where missing) as the original app did; 0: add no
 		    * column and write none (the default) */
+	/* version 3: */
+	const char *token; /* a server master's token (hubsync user add);
+			    * kept in the replica for its syncs. The user
+			    * is the token's (user, if given, must match) */
 } hs_init_options;
-#define HS_INIT_OPTIONS_INIT { HS_INIT_OPTIONS_VERSION, NULL, NULL, NULL, 0 }
+#define HS_INIT_OPTIONS_INIT { HS_INIT_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL }
 
 /*
  * Start tracking the replica: add hubsync metadata tables and triggers,
@@ -133,6 +139,11 @@ int hs_replica_uninstall(hs_replica *r);
  * (HS_EINVALID); one that is not there is HS_EIO.
  */
 int hs_replica_relocate(hs_replica *r, const char *master_path);
+/* The same, to a sync server (or from one to another) with token (NULL:
+ * the one kept): kept on success, and the replica's user becomes the
+ * token's. After hs_server_migrate, PCs relocate and send nothing again. */
+int hs_replica_relocate_to(hs_replica *r, const char *master_path,
+			   const char *token);
 
 /* Progress report during a sync: phase is "lock", "push", "pull" or
  * "done"; table may be NULL; rows counts rows done so far in that table.
@@ -142,7 +153,7 @@ int hs_replica_relocate(hs_replica *r, const char *master_path);
 typedef void (*hs_progress_fn)(void *ctx, const char *phase,
 			       const char *table, int64_t rows);
 
-#define HS_SYNC_OPTIONS_VERSION 2
+#define HS_SYNC_OPTIONS_VERSION 3
 typedef struct hs_sync_options {
 	int version;
 	hs_progress_fn progress;
@@ -152,8 +163,11 @@ typedef struct hs_sync_options {
 	 * (column started_by, "trigger" in the history): for example
 	 * "manual", "scheduled", "retry", "start", "command"; NULL: unknown */
 	const char *trigger;
+	/* version 3: with a server master, at most this many kilobytes per
+	 * second each way (0: no limit) */
+	int max_rate_kbps;
 } hs_sync_options;
-#define HS_SYNC_OPTIONS_INIT { HS_SYNC_OPTIONS_VERSION, NULL, NULL, 0, NULL }
+#define HS_SYNC_OPTIONS_INIT { HS_SYNC_OPTIONS_VERSION, NULL, NULL, 0, NULL, 0 }
 
 /*
  * Push local changes to the master and pull everyone else's, each in one
@@ -342,6 +356,65 @@ int hs_backup_verify(const char *path, char **result_json, char **errmsg);
 int hs_backup_restore(const char *master_path, const char *backup_path,
 		      const hs_backup_options *opts, char **result_json,
 		      char **errmsg);
+
+/* ---- hubsync serve: the server side (server.c, users.c) ----------------
+ *
+ * A server keeps its master in a STORE: a folder (created if missing; the
+ * master is STORE/master.db, a file master run by the same code) and the
+ * users in STORE/users.db. Transport is the caller's (the hubsync command
+ * uses libmicrohttpd): it authenticates each request with hs_server_auth
+ * before reading its body, then hands the body to hs_server_handle. The
+ * protocol is docs/PROTOCOL.md.
+ */
+typedef struct hs_server hs_server;
+typedef struct hs_server_user hs_server_user;
+
+/* Open (and create) the store. On failure *errmsg (hs_free) says why. */
+int hs_server_open(hs_server **out, const char *store, char **errmsg);
+void hs_server_free(hs_server *s);
+/* What the store is, for people ("folder /srv/hubsync"). */
+const char *hs_server_describe(const hs_server *s);
+
+/* The user of an "Authorization: Bearer TOKEN" header value (may be
+ * NULL): HS_OK and *out (hs_server_user_free), or HS_EINVALID with
+ * *errmsg when the token is missing or unknown (answer 401). */
+int hs_server_auth(hs_server *s, const char *authorization,
+		   hs_server_user **out, char **errmsg);
+const char *hs_server_user_name(const hs_server_user *u);
+void hs_server_user_free(hs_server_user *u);
+
+/*
+ * Answer one request of user u: read the request stream from body, write
+ * the answer to out. *http_status: 200 (out holds the answer stream,
+ * Content-Type HS_SERVER_CONTENT_TYPE), or the failure's status, with
+ * *errmsg (hs_free) a one-line message to answer instead (out holds
+ * nothing usable; nothing was changed). Requests of one server run one at
+ * a time. Returns HS_OK or the failure's hs_error.
+ */
+#define HS_SERVER_CONTENT_TYPE "application/x-hubsync"
+int hs_server_handle(hs_server *s, const hs_server_user *u, FILE *body,
+		     FILE *out, int *http_status, char **errmsg);
+
+/*
+ * hubsync migrate: make the master file at from_master (locked, copied,
+ * checked: hs_backup_create) the master of store, with everything in it
+ * (rows, conflicts, history, number series, sites, the master's id).
+ * Refused (HS_EINVALID) when the store's master has data already. PCs
+ * then hs_replica_relocate_to the server and carry on. *result_json:
+ * {"from", "store", "seq", "bytes"}.
+ */
+int hs_server_migrate(const char *from_master, const char *store,
+		      char **result_json, char **errmsg);
+
+/* Users of a store (DESIGN 3.7), usable while a server runs. add prints
+ * nothing: *token (hs_free) is the new user's token, kept hashed in the
+ * store. tables: a comma list the user may sync (NULL: all). */
+int hs_user_add(const char *store, const char *name, int read_only,
+		const char *tables, char **token, char **errmsg);
+/* [{"name", "readOnly", "tables" (list or null), "createdAt"}] */
+int hs_user_list_json(const char *store, char **out, char **errmsg);
+/* HS_ENOTFOUND when there is no such user. */
+int hs_user_remove(const char *store, const char *name, char **errmsg);
 
 /* Free memory returned by this API. Accepts NULL. */
 void hs_free(void *p);

@@ -20,7 +20,7 @@ set -eu
 what=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
 pkgs="build-essential cmake pkg-config libsqlite3-dev sqlite3 libjansson-dev \
-libmicrohttpd-dev libcmocka-dev libpq-dev"
+libmicrohttpd-dev libcmocka-dev libpq-dev libcurl4-gnutls-dev libzstd-dev"
 if [ "$what" = test ]; then
 	pkgs="$pkgs valgrind curl chromium"
 	# the fuzz targets (scripts/fuzz.sh): clang and its libFuzzer runtime

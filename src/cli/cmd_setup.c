@@ -16,8 +16,11 @@
 
 static const cli_spec init_spec = {
 	"init",
-	"DB --master PATH [--user NAME] [--tables a,b,c] [--stamp]",
-	"Start syncing the app database DB with the master database PATH.\n"
+	"DB --master PATH|URL [--token T] [--user NAME] [--tables a,b,c] [--stamp]",
+	"Start syncing the app database DB with the master database PATH, or\n"
+	"with the sync server at URL (http(s)://HOST:PORT of hubsync serve,\n"
+	"with the token hubsync user add printed: --token or HUBSYNC_TOKEN;\n"
+	"the user is then the token's).\n"
 	"DB must already exist (it may hold the app's tables and data). init\n"
 	"tracks the listed tables (default: every table, and the tables the app\n"
 	"creates later; a table without a primary key is refused, virtual\n"
@@ -33,7 +36,8 @@ static const cli_spec init_spec = {
 	{ { "--master", "PATH", "the shared master database (e.g. on the NAS)" },
 	  { "--user", "NAME", "who makes the changes (default: OS account)" },
 	  { "--tables", "a,b,c", "tables to sync (default: all of them)" },
-	  { "--stamp", NULL, "maintain updated_at/updated_by/synced_at" } },
+	  { "--stamp", NULL, "maintain updated_at/updated_by/synced_at" },
+	  { "--token", "T", "a sync server's token (default: $HUBSYNC_TOKEN)" } },
 };
 
 /* One line saying what init did, from the status document. */
@@ -84,6 +88,8 @@ int cli_cmd_init(int argc, char **argv)
 	opts.user = cli_args_get(&a, "--user");
 	opts.tables = cli_args_get(&a, "--tables");
 	opts.stamp = cli_args_has(&a, "--stamp");
+	opts.token = cli_args_get(&a, "--token") ? cli_args_get(&a, "--token")
+						 : getenv("HUBSYNC_TOKEN");
 	rc = hs_replica_init(r, &opts);
 	if (rc != HS_OK) {
 		code = cli_replica_fail("init", r, rc);

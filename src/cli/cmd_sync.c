@@ -16,13 +16,15 @@
 
 static const cli_spec sync_spec = {
 	"sync",
-	"DB [--json]",
+	"DB [--json] [--max-rate KBPS]",
 	"Push the changes made in DB to its master and pull everyone else's,\n"
 	"then print what moved. A failed sync changes nothing, is recorded in\n"
 	"the history, and exits with status 1.",
 	{ "DB" },
 	1,
-	{ { "--json", NULL, "print the sync result as JSON" } },
+	{ { "--json", NULL, "print the sync result as JSON" },
+	  { "--max-rate", "KBPS", "with a sync server: at most this many "
+	    "kilobytes per second each way" } },
 };
 
 /* Per-table counts: one row for every table in pulled or pushed. */
@@ -102,6 +104,12 @@ int cli_cmd_sync(int argc, char **argv)
 	if (!cli_args_parse(&a, &sync_spec, argc, argv, &code))
 		return code;
 	as_json = cli_args_has(&a, "--json");
+	{
+		long long kbps;
+		if (!cli_args_int(&a, "--max-rate", 1, 10000000, 0, &kbps))
+			return CLI_EXIT_USAGE;
+		opts.max_rate_kbps = (int)kbps;
+	}
 	code = cli_replica_open("sync", a.pos[0], &r);
 	if (code != CLI_EXIT_OK)
 		return code;

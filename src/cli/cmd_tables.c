@@ -113,13 +113,16 @@ int cli_cmd_uninstall(int argc, char **argv)
 
 static const cli_spec relocate_spec = {
 	"relocate",
-	"DB --master PATH",
-	"The master moved (another drive letter, share or folder): check that\n"
-	"the master at PATH is the one DB synced with and sync with it from now\n"
-	"on, with nothing sent again. A different master is refused.",
+	"DB --master PATH|URL [--token T]",
+	"The master moved (another drive letter, share or folder, or to a sync\n"
+	"server after hubsync migrate): check that the master at PATH (or URL)\n"
+	"is the one DB synced with and sync with it from now on, with nothing\n"
+	"sent again. A different master is refused.",
 	{ "DB" },
 	1,
-	{ { "--master", "PATH", "where the master is now" } },
+	{ { "--master", "PATH", "where the master is now" },
+	  { "--token", "T", "a sync server's token (default: the one kept, or "
+	    "$HUBSYNC_TOKEN)" } },
 };
 
 int cli_cmd_relocate(int argc, char **argv)
@@ -138,7 +141,10 @@ int cli_cmd_relocate(int argc, char **argv)
 	if (code != CLI_EXIT_OK)
 		return code;
 	master = cli_absolute_path(cli_args_get(&a, "--master"));
-	rc = hs_replica_relocate(r, master);
+	rc = hs_replica_relocate_to(r, master,
+				    cli_args_get(&a, "--token")
+					    ? cli_args_get(&a, "--token")
+					    : getenv("HUBSYNC_TOKEN"));
 	if (rc != HS_OK) {
 		code = cli_replica_fail("relocate", r, rc);
 	} else {

@@ -36,6 +36,11 @@ int cli_cmd_number(int argc, char **argv);
 /* cmd_log.c: the audit trail */
 int cli_cmd_log(int argc, char **argv);
 
+/* cmd_serve.c: the sync server and its users */
+int cli_cmd_serve(int argc, char **argv);
+int cli_cmd_user(int argc, char **argv);
+int cli_cmd_migrate(int argc, char **argv);
+
 /* cmd_backup.c: copies of the master */
 int cli_cmd_backup(int argc, char **argv);
 int cli_cmd_restore(int argc, char **argv);

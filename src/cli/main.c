@@ -39,6 +39,9 @@ static const cli_command commands[] = {
 	{ "restore", cli_cmd_restore, "put a backup in place of the master" },
 	{ "demo", cli_cmd_demo, "run five simulated users (no setup needed)" },
 	{ "daemon", hs_daemon_main, "scheduled sync, HTTP API and status page" },
+	{ "serve", cli_cmd_serve, "run the sync server (a master over HTTP)" },
+	{ "user", cli_cmd_user, "add, list or remove the sync server's users" },
+	{ "migrate", cli_cmd_migrate, "move an office's master file into a sync server's store" },
 	{ "service", cli_cmd_service, "start the daemon at logon (Windows)" },
 };
 

@@ -88,16 +88,12 @@ void hsd_reply_error(hsd_reply *reply, int status, const char *fmt, ...)
 
 /* ---- the listen address ---- */
 
-typedef struct listen_addr {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int loopback;
-} listen_addr;
+typedef hsd_listen_addr listen_addr;
 
 /* Split "HOST:PORT" / "[V6]:PORT" and resolve HOST numerically (or
  * localhost). */
-static int parse_listen(const char *spec, listen_addr *out, char *err,
-			size_t errlen)
+int hsd_parse_listen(const char *spec, listen_addr *out, char *err,
+		     size_t errlen)
 {
 	char host[256];
 	const char *colon, *port;
@@ -166,7 +162,7 @@ int hsd_http_check_options(const hsd_http_options *opts, char *err,
 {
 	listen_addr la;
 
-	if (parse_listen(opts->listen, &la, err, errlen) < 0)
+	if (hsd_parse_listen(opts->listen, &la, err, errlen) < 0)
 		return -1;
 	if (!la.loopback && !opts->token) {
 		snprintf(err, errlen,
@@ -447,7 +443,7 @@ int hsd_http_start(hsd_http **out, const hsd_http_options *opts,
 
 	*out = NULL;
 	if (hsd_http_check_options(opts, err, errlen) < 0 ||
-	    parse_listen(opts->listen, &la, err, errlen) < 0)
+	    hsd_parse_listen(opts->listen, &la, err, errlen) < 0)
 		return -1;
 	h = calloc(1, sizeof(*h));
 	if (!h) {

@@ -42,8 +42,20 @@
 #define HSD_HTTP_MAX_CONNECTIONS 600
 #define HSD_HTTP_MAX_PER_IP 400
 
+#include <platform_net.h>
+
 struct hsd_api;
 typedef struct hsd_http hsd_http;
+
+/* A --listen address: "HOST:PORT" / "[V6]:PORT", HOST numeric or
+ * localhost. Returns 0, or -1 with a one-line reason in err. */
+typedef struct hsd_listen_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int loopback;
+} hsd_listen_addr;
+int hsd_parse_listen(const char *spec, hsd_listen_addr *out, char *err,
+		     size_t errlen);
 
 typedef struct hsd_http_options {
 	const char *listen; /* "HOST:PORT", HOST an address or localhost,

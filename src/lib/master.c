@@ -24,17 +24,27 @@ int hs_master_is_address(const char *path)
 	return p - path > 1 && !strncmp(p, "://", 3);
 }
 
-int hs_master_open(hs_master **out, const char *path, int create,
-		   int lock_timeout_ms, hs_buf *err)
+int hs_master_is_url(const char *path)
 {
-	return hs_master_open_waiting(out, path, create, lock_timeout_ms, NULL,
-				      NULL, err);
+	return path && (strncmp(path, "http://", 7) == 0 ||
+			strncmp(path, "https://", 8) == 0);
 }
 
-int hs_master_open_waiting(hs_master **out, const char *path, int create,
-			   int lock_timeout_ms, hs_lock_wait_fn waiting,
-			   void *waiting_ctx, hs_buf *err)
+int hs_master_open(hs_master **out, const char *path, const char *token,
+		   int create, int lock_timeout_ms, hs_buf *err)
 {
+	return hs_master_open_waiting(out, path, token, create, lock_timeout_ms,
+				      NULL, NULL, err);
+}
+
+int hs_master_open_waiting(hs_master **out, const char *path,
+			   const char *token, int create, int lock_timeout_ms,
+			   hs_lock_wait_fn waiting, void *waiting_ctx,
+			   hs_buf *err)
+{
+	if (hs_master_is_url(path)) /* the server waits for its master */
+		return hs_master_open_http(out, path, token, create,
+					   lock_timeout_ms, err);
 	if (is_postgres(path)) {
 #ifdef HS_WITH_POSTGRES
 		return hs_master_open_pg(out, path, create, lock_timeout_ms, err);
@@ -48,6 +58,20 @@ int hs_master_open_waiting(hs_master **out, const char *path, int create,
 	}
 	return hs_master_open_file(out, path, create, lock_timeout_ms, waiting,
 				   waiting_ctx, err);
+}
+
+const char *hs_master_user(hs_master *m)
+{
+	return m->ops->user ? m->ops->user(m) : NULL;
+}
+
+int hs_master_tables(hs_master *m, hs_schema *out, hs_buf *err)
+{
+	if (!m->ops->tables) {
+		hs_buf_puts(err, "this kind of master cannot list its tables");
+		return HS_ERROR;
+	}
+	return m->ops->tables(m, out, err);
 }
 
 void hs_master_close(hs_master *m)

@@ -30,21 +30,27 @@ struct hs_master {
 	const hs_master_ops *ops;
 };
 
+/* 1 if path names a sync server (http:// or https://). */
+int hs_master_is_url(const char *path);
+
 /*
- * Lock and open the master at path (a postgresql:// address: the
- * PostgreSQL master). With create, a missing file is created
+ * Lock and open the master at path (a file), connect to a postgresql://
+ * address (the PostgreSQL master), or reach the sync server at an
+ * http(s):// address (authenticated with token, which the other kinds
+ * ignore). With create, a missing file is created
  * (only init does this). Fails with HS_EIO when the file or its folder is
  * missing (share not mounted), HS_EBUSY when locked too long, HS_ECORRUPT
  * when the file is not a SQLite database or not a hubsync master. The lock
  * is held until hs_master_close.
  */
-int hs_master_open(hs_master **out, const char *path, int create,
-		   int lock_timeout_ms, hs_buf *err);
+int hs_master_open(hs_master **out, const char *path, const char *token,
+		   int create, int lock_timeout_ms, hs_buf *err);
 /* The same, telling waiting (may be NULL) who holds the master while this
  * waits for it (lock.h). */
-int hs_master_open_waiting(hs_master **out, const char *path, int create,
-			   int lock_timeout_ms, hs_lock_wait_fn waiting,
-			   void *waiting_ctx, hs_buf *err);
+int hs_master_open_waiting(hs_master **out, const char *path,
+			   const char *token, int create, int lock_timeout_ms,
+			   hs_lock_wait_fn waiting, void *waiting_ctx,
+			   hs_buf *err);
 /* Roll back anything uncommitted, unlock, close. Accepts NULL. */
 void hs_master_close(hs_master *m);
 /* Around streaming the pull's rows (hs_master_pull_rows/_table) after
@@ -67,6 +73,11 @@ char *hs_master_column_default(hs_master *m, const char *table,
  */
 int hs_master_ensure_table(hs_master *m, sqlite3 *rdb, const hs_table *t,
 			   hs_table *mt, hs_buf *err);
+/* The app's tables the master has, as *out (hs_schema_clear). */
+int hs_master_tables(hs_master *m, hs_schema *out, hs_buf *err);
+/* The user a server master knows the token as (borrowed), or NULL (a
+ * file master: any name). */
+const char *hs_master_user(hs_master *m);
 /* The master's id (malloc'd; NULL on error): a copy or a restored
  * backup has the same, another master another. */
 char *hs_master_id(hs_master *m);
@@ -196,6 +207,10 @@ struct hs_master_ops {
 	/* may be NULL (hs_master_merge_rules returns 1) */
 	int (*merge_rules)(hs_master *m, const hs_merge_rules *set,
 			   hs_merge_rules *all, hs_buf *err);
+	/* may be NULL: the user a server knows the token as (else none) */
+	const char *(*user)(hs_master *m);
+	/* may be NULL: the master's tables (what a sync server offers) */
+	int (*tables)(hs_master *m, hs_schema *out, hs_buf *err);
 };
 
 /* The file master (store_file.c): open the SQLite file at path. */
@@ -209,6 +224,13 @@ int hs_master_open_pg(hs_master **out, const char *url, int create,
 		      int lock_timeout_ms, hs_buf *err);
 /* 1 if path is an address (scheme://...), not a file: kept as given. */
 int hs_master_is_address(const char *path);
+
+/* The server master (master_http.c): reach hubsync serve at url. */
+int hs_master_open_http(hs_master **out, const char *url, const char *token,
+			int create, int timeout_ms, hs_buf *err);
+/* Limit a server master's transfers to bytes_per_s each way (0: none);
+ * no effect on another kind. */
+void hs_master_http_max_rate(hs_master *m, long bytes_per_s);
 
 /* Column lists of rows copied to a replica (same order both sides). */
 #define HS_CONFLICT_COLS                                                      \

@@ -137,7 +137,9 @@ static int reserve_now(hs_replica *r, const char *series)
 	int rc;
 
 	hs_buf_init(&err);
-	rc = hs_master_open(&m, master ? master : "", 0, 5000, &err);
+	char *token = hs_meta_get(r->db, HS_META_SERVER_TOKEN);
+	rc = hs_master_open(&m, master ? master : "", token, 0, 5000, &err);
+	free(token);
 	if (rc == 0)
 		rc = hs_master_begin(m, &err);
 	if (rc == 0)

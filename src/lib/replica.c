@@ -394,6 +394,7 @@ int hs_replica_init(hs_replica *r, const hs_init_options *opts)
 	hs_buf err;
 	char **names = NULL, *user = NULL, *master = NULL, *old_master = NULL;
 	char *site = NULL, *mid = NULL, fresh[33];
+	const char *token;
 	int n = 0, rc, guard, stamp;
 
 	if (!r->db)
@@ -407,8 +408,11 @@ int hs_replica_init(hs_replica *r, const hs_init_options *opts)
 		return hs_fail(r, HS_EINVALID, "no master given: pass --master "
 			       "PATH (the server.db on the shared folder)");
 	stamp = opts->version >= 2 && opts->stamp;
+	token = opts->version >= 3 ? opts->token : NULL;
 	hs_buf_init(&err);
-	master = absolute_path(opts->master_path);
+	master = hs_master_is_url(opts->master_path)
+			 ? hs_strdup(opts->master_path)
+			 : absolute_path(opts->master_path);
 	if (!master) {
 		rc = hs_fail(r, HS_EIO, "the folder of the master %s is not there: "
 			     "is the share mounted?", opts->master_path);
@@ -437,10 +441,28 @@ int hs_replica_init(hs_replica *r, const hs_init_options *opts)
 		leave_derived(r, names, &n);
 	if ((rc = check_tables(r, names, n)) != HS_OK)
 		goto rollback;
-	rc = hs_master_open(&m, master, 1, 30000, &err);
+	rc = hs_master_open(&m, master, token, 1, 30000, &err);
 	if (rc != 0) {
 		rc = hs_fail(r, rc, "%s", err.s);
 		goto rollback;
+	}
+	if (hs_master_user(m)) { /* a server: the token says who */
+		if (opts->user && *opts->user &&
+		    strcmp(opts->user, hs_master_user(m)) != 0) {
+			rc = hs_fail(r, HS_EINVALID, "the token belongs to user "
+				     "\"%s\", not \"%s\": pass that --user (or "
+				     "none), or the token of %s", hs_master_user(m),
+				     opts->user, opts->user);
+			goto rollback;
+		}
+		free(user);
+		user = hs_strdup(hs_master_user(m));
+		rc = token ? hs_meta_set(r->db, HS_META_SERVER_TOKEN, token)
+			   : SQLITE_OK;
+		if (rc != SQLITE_OK || !user) {
+			rc = hs_fail_sqlite(r, rc, "cannot save the sync setup");
+			goto rollback;
+		}
 	}
 	if (!old_master) {
 		if (hs_random_hex(fresh) != 0) {
@@ -537,10 +559,16 @@ cleanup:
 
 int hs_replica_relocate(hs_replica *r, const char *master_path)
 {
+	return hs_replica_relocate_to(r, master_path, NULL);
+}
+
+int hs_replica_relocate_to(hs_replica *r, const char *master_path,
+			   const char *new_token)
+{
 	hs_master *m = NULL;
 	hs_buf err;
 	char *master = NULL, *old = NULL, *want = NULL, *have = NULL;
-	char *site = NULL, *token = NULL;
+	char *site = NULL, *token = NULL, *auth = NULL;
 	int rc = hs_replica_check_init(r), sr;
 
 	if (rc != HS_OK)
@@ -549,17 +577,20 @@ int hs_replica_relocate(hs_replica *r, const char *master_path)
 	if (!master_path || !*master_path)
 		return hs_fail(r, HS_EINVALID, "no master given: pass --master PATH");
 	hs_buf_init(&err);
-	master = absolute_path(master_path);
+	master = hs_master_is_url(master_path) ? hs_strdup(master_path)
+					       : absolute_path(master_path);
 	if (!master) {
 		rc = hs_fail(r, HS_EIO, "the folder of the master %s is not there: "
 			     "is the share mounted?", master_path);
 		goto cleanup;
 	}
 	old = hs_meta_get(r->db, "master");
+	auth = new_token ? hs_strdup(new_token)
+			 : hs_meta_get(r->db, HS_META_SERVER_TOKEN);
 	want = hs_meta_get(r->db, "master_id");
 	site = hs_meta_get(r->db, "site");
 	token = hs_meta_get(r->db, "token");
-	rc = hs_master_open(&m, master, 0, 30000, &err);
+	rc = hs_master_open(&m, master, auth, 0, 30000, &err);
 	if (rc != 0) {
 		rc = hs_fail(r, rc, "%s", err.s);
 		goto cleanup;
@@ -579,6 +610,11 @@ int hs_replica_relocate(hs_replica *r, const char *master_path)
 	sr = hs_meta_set(r->db, "master", master);
 	if (sr == SQLITE_OK && have)
 		sr = hs_meta_set(r->db, "master_id", have);
+	if (sr == SQLITE_OK && new_token)
+		sr = hs_meta_set(r->db, HS_META_SERVER_TOKEN, new_token);
+	/* a server: this PC's changes are the token's user's from now on */
+	if (sr == SQLITE_OK && hs_master_user(m))
+		sr = hs_meta_set(r->db, "user", hs_master_user(m));
 	if (sr != SQLITE_OK)
 		rc = hs_fail_sqlite(r, sr, "cannot save the master's new place");
 cleanup:
@@ -589,6 +625,7 @@ cleanup:
 	free(have);
 	free(site);
 	free(token);
+	free(auth);
 	hs_buf_free(&err);
 	return rc;
 }

@@ -36,6 +36,9 @@ int hs_error_from_sqlite(int sqlite_rc);
 /* Now, from the injected clock or the system clock. */
 int64_t hs_now_ms(const hs_replica *r);
 
+/* hubsync_meta key of a server master's token (hs_init_options.token). */
+#define HS_META_SERVER_TOKEN "server_token"
+
 /* Metadata key/value in hubsync_meta. get returns a malloc'd string or NULL. */
 char *hs_meta_get(sqlite3 *db, const char *key);
 /* Same, telling a missing key (SQLITE_OK, *out NULL) from a read error. */

@@ -186,8 +186,9 @@ int hs_master_open_file(hs_master **out, const char *path, int create,
 			     waiting_ctx, err);
 	if (rc != 0)
 		goto cleanup;
+	/* one thread at a time uses the handle: no per-call mutex */
 	sr = sqlite3_open_v2(path, &m->db,
-			     SQLITE_OPEN_READWRITE |
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 				     (create ? SQLITE_OPEN_CREATE : 0),
 			     NULL);
 	if (sr != SQLITE_OK) {
@@ -1240,6 +1241,45 @@ static int fm_merge_rules(hs_master *mm, const hs_merge_rules *set,
 			       : sqlite_fail(m, err, sr, "cannot keep the merge setting");
 }
 
+static const char *fm_user(hs_master *mm)
+{
+	(void)mm;
+	return NULL;
+}
+
+static int fm_tables(hs_master *mm, hs_schema *out, hs_buf *err)
+{
+	file_master *m = (file_master *)mm;
+	hs_rowset names = {0};
+	int rc = 0;
+	int sr = hs_rowset_fetch(m->db, "SELECT name FROM sqlite_master WHERE"
+				    " type = 'table' AND name NOT LIKE 'hubsync\\_%'"
+				    " ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%'"
+				    " ESCAPE '\\' AND ?1 = ?1 ORDER BY name",
+			     0, &names);
+	memset(out, 0, sizeof(*out));
+	if (sr != SQLITE_OK) {
+		hs_rowset_clear(&names);
+		return sqlite_fail(m, err, sr, "cannot read");
+	}
+	out->t = calloc(hs_count((int)names.n), sizeof(hs_table));
+	for (size_t i = 0; out->t && rc == 0 && i < names.n; i++) {
+		const char *name = (const char *)sqlite3_value_text(names.v[i]);
+		if (hs_table_load(m->db, name, &out->t[out->n], err) != 0) {
+			hs_table_clear(&out->t[out->n]);
+			continue; /* not a table hubsync syncs (no key) */
+		}
+		out->n++;
+	}
+	hs_buf_reset(err);
+	hs_rowset_clear(&names);
+	if (!out->t) {
+		hs_buf_puts(err, "out of memory");
+		return HS_ERROR;
+	}
+	return rc;
+}
+
 static const hs_master_ops FILE_MASTER_OPS = {
 	fm_close,	 fm_read_begin,	  fm_read_end,	  fm_column_default,
 	fm_ensure_table, fm_id,		  fm_user_elsewhere, fm_knows,
@@ -1247,5 +1287,5 @@ static const hs_master_ops FILE_MASTER_OPS = {
 	fm_merge,	 fm_resolve,	  fm_set_pushed,  fm_housekeep,
 	fm_reserve,	 fm_series,	  fm_restored_at, fm_seq,
 	fm_sites,	 fm_pull,	  fm_pull_rows,	  fm_pull_table,
-	fm_merge_rules,
+	fm_merge_rules,  fm_user,	  fm_tables,
 };

@@ -1867,4 +1867,6 @@ static const hs_master_ops PG_MASTER_OPS = {
 	pm_reserve,	 pm_series,	 pm_restored_at,    pm_seq,
 	pm_sites,	 pm_pull,	 pm_pull_rows,	    pm_pull_table,
 	NULL, /* merge_rules: no JSON field merge setting kept yet */
+	NULL, /* user: any name (no tokens) */
+	NULL, /* tables: not served by hubsync serve yet */
 };

@@ -551,10 +551,14 @@ static int exchange_with_master(sync_ctx *c)
 	int rc;
 
 	progress(c, "lock", NULL, 0);
-	rc = hs_master_open_waiting(&c->m, c->master, 0, timeout, lock_waiting, c,
-				    &c->err);
+	char *token = hs_meta_get(r->db, HS_META_SERVER_TOKEN);
+	rc = hs_master_open_waiting(&c->m, c->master, token, 0, timeout,
+				    lock_waiting, c, &c->err);
+	free(token);
 	if (rc != 0)
 		return hs_fail(r, rc, "%s", c->err.s);
+	if (c->opts && c->opts->version >= 3 && c->opts->max_rate_kbps > 0)
+		hs_master_http_max_rate(c->m, (long)c->opts->max_rate_kbps * 1024);
 	rc = hs_master_begin(c->m, &c->err);
 	if (rc != 0)
 		return hs_fail(r, rc, "%s", c->err.s);

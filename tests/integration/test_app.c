@@ -555,10 +555,14 @@ static void relocate_same_master(void)
 	tu_net_init(&N, NULL);
 	tu_exec(N.s[0].app, "INSERT INTO notes VALUES ('n1', 'x')");
 	tu_net_sync_all(&N, 1);
-	/* the same master through another path (a new mount point) */
+	/* the same master through another path (a new mount point), or a
+	 * server by another name */
 	snprintf(link, sizeof(link), "%s/Z", N.dir);
 	TU_CHECK(symlink(N.dir, link) == 0, "symlink");
 	snprintf(moved, sizeof(moved), "%s/master.db", link);
+	if (tu_server_url(N.master))
+		snprintf(moved, sizeof(moved), "http://localhost:%s",
+			 strrchr(tu_server_url(N.master), ':') + 1);
 	TU_CHECK(hs_replica_relocate(N.s[0].hs, moved) == HS_OK, "relocate: %s",
 		 hs_replica_errmsg(N.s[0].hs));
 	char *doc = tu_site_sync(&N.s[0], 1);

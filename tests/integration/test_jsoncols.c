@@ -34,7 +34,7 @@ static const char *names[] = {"dave", "erin", "alice"};
 static void office(const char *tag, int n)
 {
 	const char *dir = tu_tmpdir(tag);
-	snprintf(master, sizeof master, "%s/server.db", dir);
+	tu_master_setup(master, sizeof master, dir);
 	for (int i = 0; i < n; i++) {
 		tu_site_open(&s[i], dir, names[i], 0);
 		tu_exec(s[i].app, "CREATE TABLE quotes(quoteId TEXT PRIMARY KEY,"

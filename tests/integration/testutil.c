@@ -259,12 +259,151 @@ void tu_site_hs_open(tu_site *s)
 		 s->hs ? hs_replica_errmsg(s->hs) : "(no handle)");
 }
 
+/* ---- the kind of master (HS_TEST_MASTER) ------------------------------- */
+
+/* A hubsync serve this process started: its store folder, the master file
+ * in it (what tests open to inspect), its address and the users' tokens. */
+typedef struct tu_server {
+	char store[600], master[640], url[64];
+	long pid;
+	char names[TU_NET_MAX * 2][32], tokens[TU_NET_MAX * 2][40];
+	int nusers;
+} tu_server;
+static tu_server tu_servers[16];
+static int tu_nservers;
+
+int tu_server_mode(void)
+{
+	const char *kind = getenv("HS_TEST_MASTER");
+	return kind && strcmp(kind, "server") == 0;
+}
+
+#ifndef _WIN32
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+/* Start hubsync serve on sv->store, on a free loopback port. */
+static void server_start(tu_server *sv)
+{
+	const char *bin = getenv("HUBSYNC_BIN");
+	char portfile[700];
+	TU_CHECK(bin && *bin, "HS_TEST_MASTER=server needs HUBSYNC_BIN (the "
+		 "hubsync command)");
+	snprintf(portfile, sizeof portfile, "%s.port", sv->store);
+	unlink(portfile);
+	pid_t pid = fork();
+	TU_CHECK(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives the test */
+		execl(bin, bin, "serve", sv->store, "--listen", "127.0.0.1:0",
+		      "--port-file", portfile, "--quiet", (char *)NULL);
+		_exit(127);
+	}
+	sv->pid = pid;
+	for (int i = 0; i < 600; i++) { /* up to 60 s on a loaded machine */
+		FILE *f = fopen(portfile, "r");
+		int port = 0;
+		if (f) {
+			if (fscanf(f, "%d", &port) != 1)
+				port = 0;
+			fclose(f);
+		}
+		if (port > 0) {
+			snprintf(sv->url, sizeof sv->url, "http://127.0.0.1:%d", port);
+			return;
+		}
+		TU_CHECK(waitpid(pid, NULL, WNOHANG) == 0, "hubsync serve %s ended "
+			 "at start", sv->store);
+		hs_os_sleep_ms(100);
+	}
+	tu_fail("hubsync serve %s did not start", sv->store);
+}
+
+static void server_stop(tu_server *sv)
+{
+	if (sv->pid <= 0)
+		return;
+	kill((pid_t)sv->pid, SIGTERM);
+	waitpid((pid_t)sv->pid, NULL, 0);
+	sv->pid = 0;
+}
+#else
+static void server_start(tu_server *sv)
+{
+	tu_fail("HS_TEST_MASTER=server is not supported on Windows (%s)",
+		sv->store);
+}
+static void server_stop(tu_server *sv) { (void)sv; }
+#endif
+
+/* A hubsync serve for the office in dir; *master: its master file. */
+static void server_setup(char *master, size_t n, const char *dir)
+{
+	tu_server *sv;
+	TU_CHECK(tu_nservers < 16, "too many servers");
+	sv = &tu_servers[tu_nservers++];
+	memset(sv, 0, sizeof(*sv));
+	snprintf(sv->store, sizeof sv->store, "%s/store", dir);
+	snprintf(sv->master, sizeof sv->master, "%s/store/master.db", dir);
+	server_start(sv);
+	TU_CHECK(strlen(sv->master) < n, "path too long: %s", sv->master);
+	memcpy(master, sv->master, strlen(sv->master) + 1);
+}
+
+/* The server whose master file is master, or NULL (a file master). */
+static tu_server *server_of(const char *master)
+{
+	for (int i = 0; master && i < tu_nservers; i++)
+		if (strcmp(tu_servers[i].master, master) == 0)
+			return &tu_servers[i];
+	return NULL;
+}
+
+const char *tu_server_url(const char *master)
+{
+	tu_server *sv = server_of(master);
+	return sv ? sv->url : NULL;
+}
+
+void tu_server_restart(const char *master)
+{
+	tu_server *sv = server_of(master);
+	if (!sv)
+		return;
+	server_stop(sv);
+	server_start(sv);
+}
+
+const char *tu_site_master(const char *master, const char *user,
+			   const char **token)
+{
+	tu_server *sv = server_of(master);
+	*token = NULL;
+	if (!sv)
+		return master;
+	for (int i = 0; i < sv->nusers; i++)
+		if (strcmp(sv->names[i], user) == 0) {
+			*token = sv->tokens[i];
+			return sv->url;
+		}
+	char *t = NULL, *msg = NULL;
+	int rc = hs_user_add(sv->store, user, 0, NULL, &t, &msg);
+	TU_CHECK(rc == HS_OK && sv->nusers < TU_NET_MAX * 2, "user add %s: %s",
+		 user, msg ? msg : "too many users");
+	snprintf(sv->names[sv->nusers], sizeof sv->names[0], "%s", user);
+	snprintf(sv->tokens[sv->nusers], sizeof sv->tokens[0], "%s", t);
+	hs_free(t);
+	*token = sv->tokens[sv->nusers++];
+	return sv->url;
+}
+
 int tu_init_stamp;
 
 void tu_site_init(tu_site *s, const char *master, const char *tables)
 {
 	hs_init_options o = HS_INIT_OPTIONS_INIT;
-	o.master_path = master;
+	o.master_path = tu_site_master(master, s->name, &o.token);
 	o.user = s->name;
 	o.tables = tables;
 	o.stamp = tu_init_stamp;
@@ -784,6 +923,10 @@ int tu_master_is_file(const char *master)
 void tu_master_setup(char *out, size_t size, const char *dir)
 {
 	const char *pg = getenv("HS_TEST_PG");
+	if (tu_server_mode()) {
+		server_setup(out, size, dir);
+		return;
+	}
 	if (!pg || !*pg) {
 		snprintf(out, size, "%s/master.db", dir);
 		return;

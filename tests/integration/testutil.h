@@ -86,7 +86,12 @@ void tu_site_close(tu_site *s);
 void tu_site_reopen(tu_site *s);
 
 /*
- * The master of a test: dir/master.db, or, when HS_TEST_PG is set (a
+ * The master of a test: dir/master.db, or, with HS_TEST_MASTER=server, a
+ * real `hubsync serve` (the command named by HUBSYNC_BIN) started per
+ * office with its store in dir/store (the master: dir/store/master.db, a
+ * file the tests may read; tu_site_init given it inits the site with the
+ * server's address and the token of a user named as the site), or, when
+ * HS_TEST_PG is set (a
  * postgresql:// address of a server without the database name, e.g.
  * postgresql://nobody@%2Ftmp%2Fcluster; tests/integration/test_pg.sh
  * starts a private cluster and sets it), a new empty database on that
@@ -108,6 +113,16 @@ void tu_master_view_done(const char *master, sqlite3 *m);
  * directly; another kind through the replicas, which must all agree. */
 void tu_check_master_rows(const char *master, tu_site *s, int n,
 			  const char *skip);
+int tu_server_mode(void);
+/* The address of the server of master, or NULL (not a server's). */
+const char *tu_server_url(const char *master);
+/* The address (and *token) user inits with for master: master itself
+ * (token NULL), or a server's address and a token of a user named user
+ * (added once) for a server's master file. */
+const char *tu_site_master(const char *master, const char *user,
+			   const char **token);
+/* Stop and start again the server of master (no-op otherwise). */
+void tu_server_restart(const char *master);
 
 /*
  * A little office: a master file and n PCs (alice, bob, carol, dave,
