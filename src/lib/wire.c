@@ -575,8 +575,14 @@ int hs_wire_get_rowset(hs_wire_in *in, hs_rowset *rs)
 		goto bad;
 	if (!nrows)
 		return 0;
-	if (rs->n && (uint64_t)rs->ncols != ncols)
+	if (!ncols || (rs->n && (uint64_t)rs->ncols != ncols))
 		goto bad;
+	if (!rs->n && rs->cap && (uint64_t)rs->ncols != ncols) {
+		/* room left by an earlier set that failed: sized for other rows */
+		free(rs->v);
+		rs->v = NULL;
+		rs->cap = 0;
+	}
 	rs->ncols = (int)ncols;
 	for (int64_t r = 0; r < nrows; r++) {
 		if (rs->n == rs->cap) {
