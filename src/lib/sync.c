@@ -29,6 +29,7 @@
 #include "platform.h"
 #include "rows.h"
 #include "schema.h"
+#include "spool.h"
 #include "stamp.h"
 #include "tracking.h"
 
@@ -613,7 +614,7 @@ static int exchange_with_master(sync_ctx *c)
 	if (rc != 0)
 		return hs_fail(r, rc, "%s", c->err.s);
 	c->master_committed = 1;
-	/* The master stays locked: its rows are streamed into the replica
+	/* The master stays locked: its rows are read into a spool
 	 * (apply_pull), then it is closed. */
 	for (int i = 0; i < c->s.n; i++)
 		c->pushed_total += c->mstats.pushed[i];
@@ -653,7 +654,7 @@ static int blocked_columns(sync_ctx *c, sqlite3_stmt *q, int ti,
 	return sr == SQLITE_DONE ? SQLITE_OK : sr;
 }
 
-/* What applying the streamed pull needs on the replica. */
+/* What applying the spooled pull needs on the replica. */
 typedef struct apply_ctx {
 	sync_ctx *c;
 	hs_applier *ap;         /* per table */
@@ -665,7 +666,7 @@ typedef struct apply_ctx {
 	hs_changeset later;     /* rows that met a UNIQUE value, to retry */
 	int retrying;
 	hs_rowchange view;      /* a pulled row in our column layout */
-	const unsigned char *only; /* catching up: only these columns */
+	unsigned char *only;    /* catching up: only these columns */
 } apply_ctx;
 
 /* Keep a copy of rc to apply after the others: the UNIQUE value it takes
@@ -781,13 +782,17 @@ static int apply_row(void *ctx, hs_rowchange *rc)
 	return apply_local(x, v);
 }
 
+/* Marks in the spool around a table's catch-up rows. */
+enum { CATCHUP_BEGIN = 1, CATCHUP_END = 2 };
+
 /*
  * The pulls owed to tables (tracking.h): a column the app added here
  * after others had filled it gets the master's values of it (whatever
  * our watermark), a table tracked again everything since it stopped.
- * Done entries go with this transaction.
+ * Read into the spool between marks: BEGIN with the columns to take (no
+ * mask: all), END with the hubsync_tables id whose entry is then done.
  */
-static int catch_up(sync_ctx *c, apply_ctx *x)
+static int spool_catch_up(sync_ctx *c, hs_spool *sp)
 {
 	sqlite3_stmt *st;
 	unsigned char *only = NULL;
@@ -795,7 +800,7 @@ static int catch_up(sync_ctx *c, apply_ctx *x)
 					   " hubsync_catchup");
 	int step = SQLITE_DONE;
 	while (sr == SQLITE_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		int ti = table_index(&c->s, sqlite3_column_int(st, 0));
+		int id = sqlite3_column_int(st, 0), ti = table_index(&c->s, id);
 		const char *cols = (const char *)sqlite3_column_text(st, 2);
 		json_t *names = cols ? json_loads(cols, 0, NULL) : NULL;
 		if (ti < 0) {
@@ -816,15 +821,13 @@ static int catch_up(sync_ctx *c, apply_ctx *x)
 			sr = SQLITE_NOMEM;
 			break;
 		}
-		x->only = only;
-		if (hs_master_pull_table(c->m, &c->ms, ti, sqlite3_column_int64(st, 1),
-					 apply_row, x, &c->pull, &c->err) != 0)
+		sr = hs_spool_mark(sp, CATCHUP_BEGIN, id, only, c->s.t[ti].ncols);
+		if (sr == SQLITE_OK &&
+		    hs_master_pull_table(c->m, &c->ms, ti, sqlite3_column_int64(st, 1),
+					 hs_spool_row, sp, &c->pull, &c->err) != 0)
 			sr = SQLITE_ERROR;
-		x->only = NULL;
-		int64_t v[1] = {c->s.t[ti].id};
 		if (sr == SQLITE_OK)
-			sr = hs_exec_ints(c->r->db, "DELETE FROM hubsync_catchup WHERE"
-						    " tbl = ?1", 1, v);
+			sr = hs_spool_mark(sp, CATCHUP_END, id, NULL, 0);
 	}
 	if (sr == SQLITE_OK && step != SQLITE_DONE && step != SQLITE_ROW)
 		sr = sqlite3_errcode(c->r->db);
@@ -833,9 +836,55 @@ static int catch_up(sync_ctx *c, apply_ctx *x)
 	return sr;
 }
 
-/* Apply the rows of the pull, streamed from the master (still locked, in
- * a read transaction) into the open local write transaction. */
-static int apply_rows(sync_ctx *c)
+/* A catch-up mark met while applying: take only its columns, or, at its
+ * end, let its entry go with this transaction. */
+static int apply_mark(void *ctx, int kind, int64_t tag,
+		      const unsigned char *mask, int n)
+{
+	apply_ctx *x = ctx;
+	free(x->only);
+	x->only = NULL;
+	if (kind == CATCHUP_BEGIN) {
+		int ti = table_index(&x->c->s, (int)tag);
+		if (ti < 0 || (mask && n != x->c->s.t[ti].ncols))
+			return SQLITE_CORRUPT;
+		if (mask && !(x->only = malloc((size_t)n)))
+			return SQLITE_NOMEM;
+		if (mask)
+			memcpy(x->only, mask, (size_t)n);
+		return SQLITE_OK;
+	}
+	return hs_exec_ints(x->c->r->db, "DELETE FROM hubsync_catchup WHERE"
+					 " tbl = ?1", 1, &tag);
+}
+
+/*
+ * Read the pull's rows from the master (locked, in a read transaction)
+ * into a spool, with no lock on the local database: the app goes on
+ * writing however slow the master is. An HS code.
+ */
+static int read_pull(sync_ctx *c, hs_spool **out)
+{
+	hs_replica *r = c->r;
+	int sr, rc = HS_OK;
+	hs_spool *sp = *out = hs_spool_open(r->db, &c->ms, c->select1, &sr);
+	if (!sp)
+		return hs_fail_sqlite(r, sr, "cannot set the pulled rows aside");
+	if (hs_master_read_begin(c->m, &c->err) != 0)
+		return hs_fail(r, HS_EIO, "%s", c->err.s ? c->err.s : "cannot read");
+	if (hs_master_pull_rows(c->m, &c->ms, c->pulled, hs_spool_row, sp,
+				&c->pull, &c->err) != 0 ||
+	    (sr = spool_catch_up(c, sp)) != SQLITE_OK)
+		rc = c->err.len ? hs_fail(r, HS_ERROR, "%s", c->err.s)
+				: hs_fail_sqlite(r, sr != SQLITE_OK ? sr : SQLITE_ERROR,
+						 "cannot read the pulled rows");
+	hs_master_read_end(c->m);
+	return rc;
+}
+
+/* Apply the rows of the pull, read back from the spool, in the open local
+ * write transaction. */
+static int apply_rows(sync_ctx *c, hs_spool *sp)
 {
 	hs_replica *r = c->r;
 	apply_ctx x;
@@ -880,19 +929,16 @@ static int apply_rows(sync_ctx *c)
 					 " AND k2 IS ?4 AND k3 IS ?5 AND k4 IS ?6");
 	if (sr != SQLITE_OK)
 		goto cleanup;
-	if (hs_master_read_begin(c->m, &c->err) != 0) {
-		sr = SQLITE_ERROR;
-		hs_fail(r, HS_EIO, "%s", c->err.s ? c->err.s : "cannot read");
-		goto cleanup;
+	hs_spool_reader rd = {apply_row, apply_mark, &x};
+	hs_buf_reset(&c->err);
+	if ((sr = hs_spool_read(sp, &rd, &c->err)) != SQLITE_OK && !r->err[0]) {
+		if (c->err.len)
+			hs_fail(r, HS_ERROR, "%s", c->err.s);
+		else
+			hs_fail_sqlite(r, sr, "cannot apply pulled rows");
 	}
-	if (hs_master_pull_rows(c->m, &c->ms, c->pulled, apply_row, &x, &c->pull,
-				&c->err) != 0 ||
-	    catch_up(c, &x) != SQLITE_OK) {
-		sr = SQLITE_ERROR;
-		if (!r->err[0])
-			hs_fail(r, HS_ERROR, "%s", c->err.s ? c->err.s : "pull failed");
-	}
-	hs_master_read_end(c->m);
+	free(x.only);
+	x.only = NULL;
 	table_done(&x);
 	/* The master's state has no UNIQUE collision: once every row is in,
 	 * the deferred ones fit. Retry while that helps; the last round
@@ -1195,8 +1241,8 @@ static int update_clock(sync_ctx *c)
 	return sr;
 }
 
-/* Step 4: the local write transaction. */
-static int apply_pull(sync_ctx *c)
+/* Step 4b: the pull, in one local write transaction. */
+static int apply_spooled(sync_ctx *c, hs_spool *sp)
 {
 	hs_replica *r = c->r;
 	int sr = hs_exec(r->db, "BEGIN IMMEDIATE");
@@ -1208,7 +1254,7 @@ static int apply_pull(sync_ctx *c)
 		sr = apply_rebases(c);
 	if (sr == SQLITE_OK)
 		sr = write_back(c);
-	if (sr == SQLITE_OK && (sr = apply_rows(c)) != SQLITE_OK)
+	if (sr == SQLITE_OK && (sr = apply_rows(c, sp)) != SQLITE_OK)
 		goto rollback_quiet;
 	/* An I/O error may have made SQLite roll the transaction back on
 	 * its own: then nothing after it may be written piecemeal. */
@@ -1271,6 +1317,20 @@ static int apply_pull(sync_ctx *c)
 rollback_quiet:
 	hs_exec(r->db, "ROLLBACK");
 	return hs_error_from_sqlite(sr) ? hs_error_from_sqlite(sr) : HS_ERROR;
+}
+
+/* Step 4: the pull, read aside first (4a), then applied (4b). */
+static int apply_pull(sync_ctx *c)
+{
+	hs_spool *sp = NULL;
+	int rc = read_pull(c, &sp);
+	if (rc != HS_OK) {
+		hs_spool_close(sp);
+		return rc;
+	}
+	rc = apply_spooled(c, sp);
+	hs_spool_close(sp);
+	return rc;
 }
 
 /* {"table": n, ...} of tables with n > 0. */
