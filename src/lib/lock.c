@@ -33,6 +33,8 @@
 #include <string.h>
 #include <time.h>
 
+#define STALE ".stale." /* MASTER.lock.stale.PID.MS: a lock moved aside */
+
 static char *path_with(const char *base, const char *suffix)
 {
 	hs_buf b;
@@ -121,6 +123,22 @@ static int lock_is_stale(const hs_lock *l, const char *owner)
 	return age * 1000 > (ownerless ? HS_LOCK_ORPHAN_MS : HS_LOCK_LEASE_MS);
 }
 
+/* Remove a lock folder moved aside (nobody else uses it): its owner file,
+ * then the folder. Through a busy SMB client either may fail for a
+ * moment (EIO): a few tries. */
+static void remove_aside(const char *aside)
+{
+	char *o = path_with(aside, "/owner");
+	for (int i = 0; o && i < 4; i++) {
+		if (i)
+			hs_os_sleep_ms(50 << i);
+		hs_os_unlink(o);
+		if (hs_os_rmdir(aside) == 0 || hs_os_exists(aside) != 0)
+			break;
+	}
+	free(o);
+}
+
 /* Rename the stale lock away and remove it. */
 static void break_lock(const hs_lock *l, const char *owner_seen)
 {
@@ -130,17 +148,36 @@ static void break_lock(const hs_lock *l, const char *owner_seen)
 	if (strcmp(again, owner_seen) != 0)
 		return; /* someone took it meanwhile */
 	hs_buf_init(&b);
-	hs_buf_printf(&b, "%s.stale.%ld.%lld", l->dir, hs_os_pid(),
+	hs_buf_printf(&b, "%s" STALE "%ld.%lld", l->dir, hs_os_pid(),
 		      (long long)hs_system_ms());
 	aside = hs_buf_take(&b);
-	if (aside && hs_os_rename(l->dir, aside) == 0) {
-		char *o = path_with(aside, "/owner");
-		if (o)
-			hs_os_unlink(o);
-		free(o);
-		hs_os_rmdir(aside);
-	}
+	if (aside && hs_os_rename(l->dir, aside) == 0)
+		remove_aside(aside);
 	free(aside);
+}
+
+/* Locks moved aside that a failed removal left on the share (a PC's
+ * break_lock whose SMB client failed): the lock holder removes them. */
+static void sweep_aside(const hs_lock *l)
+{
+	char *folder = hs_os_path_folder(l->dir);
+	const char *base = hs_os_path_file(l->dir), *name;
+	size_t n = strlen(base);
+	hs_os_dir *d = folder ? hs_os_dir_open(folder) : NULL;
+	while (d && (name = hs_os_dir_next(d))) {
+		if (strncmp(name, base, n) != 0 || strncmp(name + n, STALE, strlen(STALE)) != 0)
+			continue;
+		hs_buf b;
+		hs_buf_init(&b);
+		hs_buf_printf(&b, "%s/%s", folder, name);
+		char *aside = hs_buf_take(&b);
+		if (aside)
+			remove_aside(aside);
+		free(aside);
+	}
+	if (d)
+		hs_os_dir_close(d);
+	free(folder);
 }
 
 /* "HOST (process PID)" of an owner line "HOST PID MS" into out; "" if
@@ -173,6 +210,7 @@ int hs_lock_acquire(hs_lock *l, const char *master_path, int timeout_ms,
 			int wrote = write_owner(l) == 0;
 			if (wrote && still_mine(l)) {
 				l->held = 1;
+				sweep_aside(l);
 				return 0;
 			}
 			/* Another PC took our lock for stale while we were
@@ -235,7 +273,16 @@ void hs_lock_release(hs_lock *l)
 {
 	if (l->held && still_mine(l)) { /* never another PC's lock */
 		hs_os_unlink(l->owner);
-		hs_os_rmdir(l->dir);
+		/* A failed rmdir (EIO through a busy SMB client) is tried
+		 * again; never the unlink: once the folder is gone, the owner
+		 * file there may be another PC's. An empty folder that another
+		 * PC just made is safe to remove: that PC's read-back fails. */
+		for (int i = 0; hs_os_rmdir(l->dir) != 0 && i < 3; i++) {
+			if (errno == ENOTEMPTY || errno == EEXIST ||
+			    hs_os_exists(l->dir) != 0)
+				break;
+			hs_os_sleep_ms(50 << i);
+		}
 	}
 	free(l->dir);
 	free(l->owner);
