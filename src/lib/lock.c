@@ -140,7 +140,7 @@ static void remove_aside(const char *aside)
 }
 
 /* Rename the stale lock away and remove it. */
-static void break_lock(const hs_lock *l, const char *owner_seen)
+static void break_lock(hs_lock *l, const char *owner_seen)
 {
 	char again[400], *aside;
 	hs_buf b;
@@ -151,8 +151,10 @@ static void break_lock(const hs_lock *l, const char *owner_seen)
 	hs_buf_printf(&b, "%s" STALE "%ld.%lld", l->dir, hs_os_pid(),
 		      (long long)hs_system_ms());
 	aside = hs_buf_take(&b);
-	if (aside && hs_os_rename(l->dir, aside) == 0)
+	if (aside && hs_os_rename(l->dir, aside) == 0) {
+		l->broke = 1;
 		remove_aside(aside);
+	}
 	free(aside);
 }
 
@@ -263,6 +265,33 @@ int hs_lock_acquire(hs_lock *l, const char *master_path, int timeout_ms,
 	}
 }
 
+/*
+ * Remove our lock: the owner file, then the folder. Either may fail for a
+ * moment: through SMB, deleting a file another PC is reading (its wait
+ * loop reads the owner) fails or stays pending until that PC closes it,
+ * and the folder is not empty meanwhile. Left there, the lock would hold
+ * everyone off for a lease. So both are tried again, the owner file only
+ * while it is still ours (never another PC's lock); an empty folder that
+ * another PC has just made is safe to remove: its read-back fails.
+ */
+static void remove_lock(hs_lock *l)
+{
+	int unlinked = 0;
+	for (int i = 0; i < 6; i++) {
+		if (i)
+			hs_os_sleep_ms(25 << i);
+		if (!unlinked) {
+			if (!still_mine(l))
+				return;
+			unlinked = hs_os_unlink(l->owner) == 0;
+			if (!unlinked)
+				continue;
+		}
+		if (hs_os_rmdir(l->dir) == 0 || hs_os_exists(l->dir) != 0)
+			return;
+	}
+}
+
 void hs_lock_refresh(hs_lock *l)
 {
 	if (l->held)
@@ -271,19 +300,8 @@ void hs_lock_refresh(hs_lock *l)
 
 void hs_lock_release(hs_lock *l)
 {
-	if (l->held && still_mine(l)) { /* never another PC's lock */
-		hs_os_unlink(l->owner);
-		/* A failed rmdir (EIO through a busy SMB client) is tried
-		 * again; never the unlink: once the folder is gone, the owner
-		 * file there may be another PC's. An empty folder that another
-		 * PC just made is safe to remove: that PC's read-back fails. */
-		for (int i = 0; hs_os_rmdir(l->dir) != 0 && i < 3; i++) {
-			if (errno == ENOTEMPTY || errno == EEXIST ||
-			    hs_os_exists(l->dir) != 0)
-				break;
-			hs_os_sleep_ms(50 << i);
-		}
-	}
+	if (l->held)
+		remove_lock(l);
 	free(l->dir);
 	free(l->owner);
 	free(l->clock);

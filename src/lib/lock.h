@@ -22,6 +22,7 @@ typedef struct hs_lock {
 	char *owner; /* MASTER.lock/owner */
 	char *clock; /* MASTER.clock: touched to read the share's clock */
 	int held;
+	int broke;      /* a stale lock was moved aside to take this one */
 	char line[400]; /* the owner line this process wrote */
 } hs_lock;
 

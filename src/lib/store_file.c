@@ -35,6 +35,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -159,6 +160,65 @@ static int add_columns(sqlite3 *db)
 	return sr;
 }
 
+/*
+ * The share's caches. A PC's SMB client may answer with the master's size
+ * (and its journal's) from before the last holder's writes for a moment
+ * after our lock is taken: smbnetfs through FUSE keeps them 1 s, whatever
+ * the open. SQLite would take the file for shorter than its header says
+ * ("malformed"), or miss the hot journal a dead holder left. So, before
+ * SQLite opens the file: after a stale lock was broken (its holder may have
+ * died mid-write), wait until what this PC knew of the files before has
+ * expired; and wait (up to CACHE_MS * 2) until the size seen here covers
+ * the pages the header counts.
+ */
+#define CACHE_MS 1100
+
+static uint32_t be(const unsigned char *p, int n)
+{
+	uint32_t v = 0;
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void wait_for_share(const char *path, int broke)
+{
+	if (broke)
+		hs_os_sleep_ms(CACHE_MS);
+	for (int waited = 0; waited < 2 * CACHE_MS; waited += 100) {
+		unsigned char h[100];
+		hs_os_stat st;
+		FILE *f = hs_os_fopen(path, "rb");
+		size_t got = f ? fread(h, 1, sizeof h, f) : 0;
+		if (f)
+			fclose(f);
+		/* not a database yet, or a header that does not count pages */
+		if (got < sizeof h || memcmp(h + 24, h + 92, 4) != 0 ||
+		    hs_os_stat_path(path, &st) != 0)
+			return;
+		uint32_t psize = be(h + 16, 2);
+		int64_t need = (int64_t)be(h + 28, 4) * (psize == 1 ? 65536 : psize);
+		if (st.size >= need)
+			return;
+		hs_os_sleep_ms(100);
+	}
+}
+
+/* After a write transaction failed: let SQLite roll back what it left in
+ * the journal now, through this PC's client (which saw every write), not
+ * later through another PC's, which may not see the journal yet. */
+static void roll_back_journal(const char *path)
+{
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) == SQLITE_OK) {
+		sqlite3_busy_timeout(db, 5000);
+		hs_exec(db, "PRAGMA journal_mode=TRUNCATE;"
+			    " SELECT count(*) FROM sqlite_master");
+	}
+	sqlite3_close(db);
+}
+
 int hs_master_open_file(hs_master **out, const char *path, int create,
 			int lock_timeout_ms, hs_lock_wait_fn waiting,
 			void *waiting_ctx, hs_buf *err)
@@ -186,6 +246,7 @@ int hs_master_open_file(hs_master **out, const char *path, int create,
 			     waiting_ctx, err);
 	if (rc != 0)
 		goto cleanup;
+	wait_for_share(path, m->lock.broke);
 	/* one thread at a time uses the handle: no per-call mutex */
 	sr = sqlite3_open_v2(path, &m->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
@@ -263,9 +324,12 @@ static void fm_close(hs_master *mm)
 	sqlite3_finalize(m->conflict_put);
 	sqlite3_finalize(m->history_put);
 	sqlite3_finalize(m->base.select1);
-	if (m->db && m->in_txn)
+	int failed = m->db && m->in_txn;
+	if (failed)
 		hs_exec(m->db, "ROLLBACK");
 	sqlite3_close(m->db);
+	if (failed)
+		roll_back_journal(m->path);
 	hs_lock_release(&m->lock);
 	free(m->base.user);
 	free(m->base.site_id);
