@@ -1084,14 +1084,71 @@ static int rekey(sqlite3 *db, const char *table, const char *col,
 	return sr;
 }
 
-/* Give the local row from of integer-key table t the key to: the row,
- * the rows that reference it, and the app's log entries written after
- * the push was read (those before it are dropped with this sync). */
+static int64_t key_query(sync_ctx *c, const hs_table *t, int exists, int64_t key);
+
+/* Give the local row from of integer-key table t the key to, and note
+ * the move in temp.hubsync_moved (orig: the row's key before this sync,
+ * cur: its key now); follow_moves then renames the references. */
 static int move_row(sync_ctx *c, const hs_table *t, int64_t from, int64_t to)
 {
+	int64_t v[3] = {t->id, from, to};
 	int sr = arm(c, t->id, 0);
 	if (sr == SQLITE_OK)
 		sr = rekey(c->r->db, t->name, t->cols[t->pk[0]], NULL, to, from, 0, 0);
+	if (sr == SQLITE_OK)
+		sr = hs_exec_ints(c->r->db, "UPDATE temp.hubsync_moved SET cur = ?3"
+					    " WHERE tbl = ?1 AND cur = ?2", 3, v);
+	if (sr == SQLITE_OK && sqlite3_changes(c->r->db) == 0)
+		sr = hs_exec_ints(c->r->db, "INSERT INTO temp.hubsync_moved(tbl,"
+					    " orig, cur) VALUES(?1, ?2, ?3)", 3, v);
+	return sr;
+}
+
+/* Run "UPDATE table SET col = <its row's new key> WHERE col IN <moved
+ * keys> [AND extra]" for the moves of table id ?1 (extra may use ?2). */
+static int follow(sqlite3 *db, const char *table, const char *col,
+		  const char *extra, int tbl, int64_t extra_a)
+{
+	sqlite3_stmt *st;
+	hs_buf b;
+	int sr;
+	hs_buf_init(&b);
+	hs_buf_puts(&b, "UPDATE ");
+	hs_buf_ident(&b, table);
+	hs_buf_puts(&b, " SET ");
+	hs_buf_ident(&b, col);
+	hs_buf_puts(&b, " = (SELECT m.cur FROM temp.hubsync_moved AS m WHERE"
+			" m.tbl = ?1 AND m.orig = ");
+	hs_buf_ident(&b, table);
+	hs_buf_puts(&b, ".");
+	hs_buf_ident(&b, col);
+	hs_buf_puts(&b, ") WHERE ");
+	hs_buf_ident(&b, col);
+	hs_buf_puts(&b, " IN (SELECT orig FROM temp.hubsync_moved WHERE tbl = ?1"
+			" AND orig <> cur)");
+	if (extra)
+		hs_buf_puts(&b, extra);
+	sr = b.oom ? SQLITE_NOMEM : hs_prepare(db, &st, b.s);
+	hs_buf_free(&b);
+	if (sr != SQLITE_OK)
+		return sr;
+	sqlite3_bind_int(st, 1, tbl);
+	if (extra)
+		sqlite3_bind_int64(st, 2, extra_a);
+	sr = hs_step_done(st);
+	sqlite3_finalize(st);
+	return sr;
+}
+
+/* After the moves of table t: the rows that reference its moved rows,
+ * the app's log entries written after the push was read (those before
+ * it are dropped with this sync), and its AUTOINCREMENT counter, raised
+ * past the keys handed out or the app would pick them again. Each in one
+ * statement: per move, each was a scan of a whole table. */
+static int follow_moves(sync_ctx *c, const hs_table *t)
+{
+	sqlite3 *db = c->r->db;
+	int sr = SQLITE_OK;
 	for (int k = 0; sr == SQLITE_OK && k < c->s.n; k++) {
 		const hs_table *child = &c->s.t[k];
 		for (int f = 0; sr == SQLITE_OK && f < child->nfk; f++) {
@@ -1099,16 +1156,26 @@ static int move_row(sync_ctx *c, const hs_table *t, int64_t from, int64_t to)
 				continue;
 			sr = arm(c, child->id, 1);
 			if (sr == SQLITE_OK)
-				sr = rekey(c->r->db, child->name,
-					   child->cols[child->fk[f].col], NULL, to,
-					   from, 0, 0);
+				sr = follow(db, child->name, child->cols[child->fk[f].col],
+					    NULL, t->id, 0);
 			if (sr == SQLITE_OK)
 				sr = arm(c, 0, 0);
 		}
 	}
 	if (sr == SQLITE_OK)
-		sr = rekey(c->r->db, "hubsync_changes", "k1",
-			   " AND tbl = ?3 AND id > ?4", to, from, t->id, c->snap);
+		sr = follow(db, "hubsync_changes", "k1", " AND tbl = ?1 AND id > ?2",
+			    t->id, c->snap);
+	if (sr == SQLITE_OK && hs_table_has_column(db, "sqlite_sequence", "seq")) {
+		sqlite3_stmt *st;
+		sr = hs_prepare(db, &st, "UPDATE sqlite_sequence SET seq = max(seq,"
+					 " ?1) WHERE name = ?2");
+		if (sr == SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, key_query(c, t, 0, 0));
+			sqlite3_bind_text(st, 2, t->name, -1, SQLITE_STATIC);
+			sr = hs_step_done(st);
+			sqlite3_finalize(st);
+		}
+	}
 	return sr;
 }
 
@@ -1153,8 +1220,22 @@ static int apply_rebases(sync_ctx *c)
 {
 	hs_rowset *rs = &c->pull.rebases;
 	const int64_t temp_base = INT64_MIN / 2;
+	unsigned char *moved; /* per table of c->s: rows of it moved */
 	int sr = SQLITE_OK;
-	for (int pass = 0; pass < 2; pass++) {
+	if (!rs->n)
+		return SQLITE_OK;
+	if (!(moved = calloc(hs_count(c->s.n), 1))) {
+		hs_fail_sqlite(c->r, SQLITE_NOMEM, "cannot give rows their new ids");
+		return SQLITE_NOMEM;
+	}
+	sr = hs_exec(c->r->db, "CREATE TEMP TABLE IF NOT EXISTS hubsync_moved(tbl"
+			       " INTEGER, orig INTEGER, cur INTEGER);"
+			       " CREATE INDEX IF NOT EXISTS temp.hubsync_moved_cur"
+			       " ON hubsync_moved(tbl, cur);"
+			       " CREATE INDEX IF NOT EXISTS temp.hubsync_moved_orig"
+			       " ON hubsync_moved(tbl, orig);"
+			       " DELETE FROM temp.hubsync_moved");
+	for (int pass = 0; sr == SQLITE_OK && pass < 2; pass++) {
 		for (size_t i = 0; sr == SQLITE_OK && i < rs->n; i++) {
 			sqlite3_value **v = &rs->v[i * (size_t)rs->ncols];
 			const hs_table *t = hs_schema_find(
@@ -1165,6 +1246,7 @@ static int apply_rebases(sync_ctx *c)
 			if (!t || !t->intpk)
 				continue;
 			if (pass == 0) {
+				moved[t - c->s.t] = 1;
 				sr = move_row(c, t, old_key, temp);
 				continue;
 			}
@@ -1177,21 +1259,14 @@ static int apply_rebases(sync_ctx *c)
 			}
 			if (sr == SQLITE_OK)
 				sr = move_row(c, t, temp, new_key);
-			if (sr == SQLITE_OK && hs_table_has_column(c->r->db,
-					"sqlite_sequence", "seq")) {
-				sqlite3_stmt *st;
-				sr = hs_prepare(c->r->db, &st,
-						"UPDATE sqlite_sequence SET seq = max(seq,"
-						" ?1) WHERE name = ?2");
-				if (sr == SQLITE_OK) {
-					sqlite3_bind_int64(st, 1, key_query(c, t, 0, 0));
-					sqlite3_bind_text(st, 2, t->name, -1, SQLITE_STATIC);
-					sr = hs_step_done(st);
-					sqlite3_finalize(st);
-				}
-			}
 		}
 	}
+	for (int i = 0; sr == SQLITE_OK && i < c->s.n; i++)
+		if (moved[i])
+			sr = follow_moves(c, &c->s.t[i]);
+	free(moved);
+	if (sr == SQLITE_OK)
+		sr = hs_exec(c->r->db, "DELETE FROM temp.hubsync_moved");
 	if (sr != SQLITE_OK)
 		hs_fail_sqlite(c->r, sr, "cannot give rows their new ids");
 	return sr;
