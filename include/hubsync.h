@@ -199,7 +199,9 @@ int hs_replica_changed(hs_replica *r, int64_t *data_version, int *pending);
 #define HS_WAIT_OPTIONS_VERSION 1
 typedef struct hs_wait_options {
 	int version;
-	int timeout_ms; /* 0: 25000; at most 30000 (the server's cap) */
+	int timeout_ms; /* 0: 25000; at most 30000 (the server's cap);
+			 * negative: do not wait, only ask (is the server
+			 * there, has it changes) */
 	/* asked about once a second while waiting: nonzero ends the wait
 	 * at once with *changed 0 (e.g. the program is stopping); NULL: never */
 	int (*cancel)(void *ctx);

@@ -47,15 +47,22 @@ static void set_state(hsd_rt *rt, const char *state, const char *error)
 	pthread_mutex_unlock(&rt->mu);
 }
 
-static int stopping(void *ctx)
+static int stopping(hsd_rt *rt)
 {
-	hsd_rt *rt = ctx;
 	int stop;
 
 	pthread_mutex_lock(&rt->mu);
 	stop = rt->stopping;
 	pthread_mutex_unlock(&rt->mu);
 	return stop;
+}
+
+/* The wait's cancel callback: stopping, or scheduled syncs paused. */
+static int cancel_wait(void *ctx)
+{
+	hsd_rt *rt = ctx;
+
+	return stopping(rt) || hsd_sched_paused(rt->sched);
 }
 
 /* Sleep ms unless stopped meanwhile. */
@@ -79,8 +86,7 @@ static void *rt_main(void *arg)
 	hs_wait_options o = HS_WAIT_OPTIONS_INIT;
 	int64_t backoff = 0;
 
-	o.timeout_ms = HSD_RT_WAIT_MS;
-	o.cancel = stopping;
+	o.cancel = cancel_wait;
 	o.cancel_ctx = rt;
 	while (!stopping(rt)) {
 		int changed = 0, rc;
@@ -90,9 +96,15 @@ static void *rt_main(void *arg)
 			pause_ms(rt, 1000);
 			continue;
 		}
+		/* until the server answered once, ask without waiting: the
+		 * state says "connected" only when it is */
+		o.timeout_ms = strcmp(rt->state, "connected") == 0 ? HSD_RT_WAIT_MS
+								  : -1;
 		rc = hs_replica_wait_master(rt->replica, &o, &changed);
 		if (stopping(rt))
 			break;
+		if (rc == HS_OK && !changed && hsd_sched_paused(rt->sched))
+			continue; /* the wait was cancelled by the pause */
 		if (rc != HS_OK) {
 			const char *msg = hs_replica_errmsg(rt->replica);
 			if (strcmp(rt->state, "reconnecting") != 0)

@@ -247,6 +247,14 @@ static void run_backup(hsd_sched *s)
 	char *master, *result = NULL, *msg = NULL;
 	int rc = HS_ERROR;
 
+	if (s->server) {
+		/* the store is the server's: backed up there, not from a PC */
+		hsd_log_info("backup skipped: the master is a sync server; back "
+			     "up its store on the server (hubsync backup "
+			     "STORE/master.db, docs/SERVER.md)");
+		s->backup_due = 0;
+		return;
+	}
 	pthread_mutex_unlock(&s->mu);
 	master = master_path(s);
 	if (master) {

@@ -24,7 +24,9 @@
  * hs_backup_create (into the master's folder/backups, keeping backup_keep),
  * first right after the start (after the start sync), then every
  * backup_every_h hours; a failed one is retried after at most
- * HSD_BACKUP_RETRY_MS. It runs between syncs, never during one.
+ * HSD_BACKUP_RETRY_MS. It runs between syncs, never during one. With a
+ * server master there is no file to copy from a PC: the store is backed
+ * up on the server (docs/SERVER.md); the worker says so once and stops.
  *
  * Real time (a server master): the worker also looks at the replica's
  * data_version every HSD_WATCH_MS (hs_replica_changed on its own handle,

@@ -56,7 +56,9 @@ int hs_replica_wait_master(hs_replica *r, const hs_wait_options *opts,
 		return hs_fail(r, HS_EINVALID, "hs_wait_options of version %d: "
 			       "initialise them with HS_WAIT_OPTIONS_INIT",
 			       opts->version);
-	if (opts && opts->timeout_ms > 0)
+	if (opts && opts->timeout_ms < 0)
+		timeout = 0;
+	else if (opts && opts->timeout_ms > 0)
 		timeout = opts->timeout_ms < HS_SERVER_WAIT_MAX_MS
 				  ? opts->timeout_ms
 				  : HS_SERVER_WAIT_MAX_MS;
