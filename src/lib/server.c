@@ -456,6 +456,20 @@ static int result_end(session *x)
 	return 0;
 }
 
+/* The result of call type: no field, or one int (result_int). */
+static int result_empty(session *x, int type)
+{
+	hs_wire_frame(&x->out, type);
+	return result_end(x);
+}
+
+static int result_int(session *x, int type, int64_t v)
+{
+	hs_wire_frame(&x->out, type);
+	hs_wire_put_int(&x->out, v);
+	return result_end(x);
+}
+
 /* ---- the calls ------------------------------------------------------------- */
 
 static int do_hello(session *x)
@@ -671,8 +685,7 @@ static int do_ensure(session *x)
 	x->ms.t = grown;
 	x->ms.t[x->ms.n++] = mt;
 	memset(&mt, 0, sizeof(mt));
-	hs_wire_frame(&x->out, HS_F_ENSURE);
-	rc = result_end(x);
+	rc = result_empty(x, HS_F_ENSURE);
 out:
 	hs_table_clear(&t);
 	hs_table_clear(&mt);
@@ -704,10 +717,8 @@ static int do_begin(session *x)
 	if ((rc = hs_master_begin(x->m, &e)) != 0)
 		master_fail(x, rc, &e);
 	hs_buf_free(&e);
-	if (rc == 0) {
-		hs_wire_frame(&x->out, HS_F_BEGIN);
-		rc = result_end(x);
-	}
+	if (rc == 0)
+		rc = result_empty(x, HS_F_BEGIN);
 	return rc;
 }
 
@@ -731,11 +742,8 @@ static int do_register(session *x)
 			  "changes up to %lld, not %lld (an earlier sync whose "
 			  "answer was lost): nothing was changed; sync again",
 			  (long long)pushed, (long long)expect);
-	if (rc == 0) {
-		hs_wire_frame(&x->out, HS_F_REGISTER);
-		hs_wire_put_int(&x->out, pushed);
-		rc = result_end(x);
-	}
+	if (rc == 0)
+		rc = result_int(x, HS_F_REGISTER, pushed);
 	free(site);
 	hs_buf_free(&e);
 	return rc;
@@ -753,10 +761,8 @@ static int do_token(session *x)
 	else if ((rc = need_session(x)) == 0 &&
 		 (rc = hs_master_set_token(x->m, prev, token, &e)) != 0)
 		master_fail(x, rc, &e);
-	if (rc == 0) {
-		hs_wire_frame(&x->out, HS_F_TOKEN);
-		rc = result_end(x);
-	}
+	if (rc == 0)
+		rc = result_empty(x, HS_F_TOKEN);
 	free(prev);
 	free(token);
 	hs_buf_free(&e);
@@ -918,10 +924,8 @@ static int do_resolve(session *x)
 			  "conflict resolutions were not sent", x->u->name);
 	else if (rc == 0 && rs.n && (rc = hs_master_resolve(x->m, &rs, &e)) != 0)
 		master_fail(x, rc, &e);
-	if (rc == 0) {
-		hs_wire_frame(&x->out, HS_F_RESOLVE);
-		rc = result_end(x);
-	}
+	if (rc == 0)
+		rc = result_empty(x, HS_F_RESOLVE);
 	hs_rowset_clear(&rs);
 	hs_buf_free(&e);
 	return rc;
@@ -938,10 +942,8 @@ static int do_pushed(session *x)
 	else if ((rc = need_session(x)) == 0 &&
 		 (rc = hs_master_set_pushed(x->m, id, &e)) != 0)
 		master_fail(x, rc, &e);
-	if (rc == 0) {
-		hs_wire_frame(&x->out, HS_F_PUSHED);
-		rc = result_end(x);
-	}
+	if (rc == 0)
+		rc = result_empty(x, HS_F_PUSHED);
 	hs_buf_free(&e);
 	return rc;
 }
@@ -959,11 +961,8 @@ static int do_reserve(session *x)
 	else if ((rc = need_session(x)) == 0 &&
 		 (rc = hs_master_reserve(x->m, series, size, above, &first, &e)) != 0)
 		master_fail(x, rc, &e);
-	if (rc == 0) {
-		hs_wire_frame(&x->out, HS_F_RESERVE);
-		hs_wire_put_int(&x->out, first);
-		rc = result_end(x);
-	}
+	if (rc == 0)
+		rc = result_int(x, HS_F_RESERVE, first);
 	free(series);
 	hs_buf_free(&e);
 	return rc;
@@ -985,11 +984,8 @@ static int do_housekeep(session *x)
 					   x->u->read_only ? 0 : (int)set, now,
 					   &days, &e)) != 0)
 		master_fail(x, rc, &e);
-	if (rc == 0) {
-		hs_wire_frame(&x->out, HS_F_HOUSEKEEP);
-		hs_wire_put_int(&x->out, days);
-		rc = result_end(x);
-	}
+	if (rc == 0)
+		rc = result_int(x, HS_F_HOUSEKEEP, days);
 	hs_buf_free(&e);
 	return rc;
 }
@@ -1076,8 +1072,7 @@ static int do_commit(session *x)
 	if (rc == 0) {
 		x->committed = 1;
 		hs_server_notify_change(x->srv, hs_master_seq(x->m));
-		hs_wire_frame(&x->out, HS_F_COMMIT);
-		rc = result_end(x);
+		rc = result_empty(x, HS_F_COMMIT);
 	}
 	return rc;
 }

@@ -15,32 +15,10 @@
 #   backups      --backup-every with a server master: skipped, said once
 #   stop         daemons stop within 10 s even while their long poll waits
 . "$(dirname "$0")/test_daemon_lib.sh"
+. "$(dirname "$0")/test_serve_lib.sh"
 
-SPID=
-SPORT=
 STORE=$T/store
 trap 'for _p in $ALL_PIDS $SPID; do kill "$_p" 2>/dev/null; done; rm -rf "$T"' EXIT
-
-start_server() {
-	rm -f "$T/sport"
-	"$HUBSYNC" serve "$STORE" --listen "127.0.0.1:${SPORT:-0}" \
-		--port-file "$T/sport" --quiet >>"$T/serve.log" 2>&1 &
-	SPID=$!
-	_i=0
-	while [ ! -s "$T/sport" ]; do
-		_i=$((_i + 1))
-		[ $_i -lt 300 ] || fail "hubsync serve did not start: $(cat "$T/serve.log")"
-		kill -0 "$SPID" 2>/dev/null || fail "hubsync serve ended: $(cat "$T/serve.log")"
-		sleep 0.1
-	done
-	SPORT=$(cat "$T/sport")
-}
-
-stop_server() {
-	kill "$SPID"
-	wait "$SPID" 2>/dev/null
-	SPID=
-}
 
 # asql DB SQL: the app's write, waiting for the lock like an app would
 asql() {
@@ -70,7 +48,7 @@ rt_state_is() { # PORT STATE
 }
 
 step "a server, two PCs"
-start_server
+start_server --quiet
 run 0 user add "$STORE" alice
 TA=$(cat "$OUT")
 run 0 user add "$STORE" bob
@@ -139,7 +117,7 @@ stop_server
 wait_until 15 "B's link to notice" rt_state_is "$PB" reconnecting
 expect_match "the reason" "$OUT" "cannot reach the sync server"
 asql a.db "INSERT INTO items VALUES('r4', 'file', 9)"
-start_server
+start_server --quiet
 wait_until 60 "B's link to come back" rt_state_is "$PB" connected
 wait_until 60 "r4 in B's database" has_row b.db r4
 
