@@ -21,11 +21,10 @@
  * timeout is forced to 0). The store lives under /dev/shm (removed at
  * exit) and keeps what the requests did between runs.
  */
-#define _XOPEN_SOURCE 700
+#include "fuzz_tmp.h"
 #include "serve.h"
 #include "wire.h"
 
-#include <ftw.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,7 +34,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[256], store[300];
+static char store[300];
 static char *tokens[3];
 static hs_server *srv;
 static FILE *sink;
@@ -46,37 +45,25 @@ static void die(const char *what)
 	abort();
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag,
-			struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void remove_dir(void)
+static void free_server(void)
 {
 	hs_server_free(srv);
-	nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 static void setup(void)
 {
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	const char *dir = fuzz_tmp_dir("serve");
 	char *msg = NULL;
 
-	snprintf(dir, sizeof dir, "%s/hubsync-fuzz-serve-XXXXXX", base);
-	if (!mkdtemp(dir))
+	if (!dir)
 		die("mkdtemp");
 	snprintf(store, sizeof store, "%s/store", dir);
-	atexit(remove_dir);
 	if (hs_user_add(store, "alice", 0, NULL, &tokens[0], &msg) != HS_OK ||
 	    hs_user_add(store, "rita", 1, NULL, &tokens[1], &msg) != HS_OK ||
 	    hs_user_add(store, "tom", 0, "items", &tokens[2], &msg) != HS_OK ||
 	    hs_server_open(&srv, store, &msg) != HS_OK)
 		die(msg ? msg : "cannot make the store");
+	atexit(free_server); /* before the folder goes (atexit: last in, first out) */
 	if (!(sink = fopen("/dev/null", "w")))
 		die("/dev/null");
 }

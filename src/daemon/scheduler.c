@@ -499,6 +499,16 @@ void hsd_sched_stop(hsd_sched *s)
 	sched_free(s);
 }
 
+/* Wake the worker and wait (mu held) until *done reaches ticket, or the
+ * worker exits. 1 when it did. */
+static int wait_ticket(hsd_sched *s, const uint64_t *done, uint64_t ticket)
+{
+	pthread_cond_signal(&s->wake);
+	while (*done < ticket && !s->exited)
+		pthread_cond_wait(&s->done, &s->mu);
+	return *done >= ticket;
+}
+
 int hsd_sched_sync_now(hsd_sched *s, char **result_json)
 {
 	uint64_t ticket;
@@ -516,10 +526,7 @@ int hsd_sched_sync_now(hsd_sched *s, char **result_json)
 	}
 	s->manual_pending = 1;
 	ticket = ++s->manual_asked;
-	pthread_cond_signal(&s->wake);
-	while (s->manual_done < ticket && !s->exited)
-		pthread_cond_wait(&s->done, &s->mu);
-	if (s->manual_done < ticket) {
+	if (!wait_ticket(s, &s->manual_done, ticket)) {
 		rc = HS_ERROR; /* stopped before it ran */
 	} else {
 		rc = s->manual_rc;
@@ -544,20 +551,14 @@ int hsd_sched_master_is_server(hs_replica *r)
 
 int hsd_sched_sync_wake(hsd_sched *s, const char *trigger)
 {
-	uint64_t ticket;
-	int rc;
+	int rc = HS_ERROR;
 
 	pthread_mutex_lock(&s->mu);
-	if (s->stopping) {
-		pthread_mutex_unlock(&s->mu);
-		return HS_ERROR;
+	if (!s->stopping) {
+		s->wake_trigger = trigger;
+		if (wait_ticket(s, &s->wake_done, ++s->wake_asked))
+			rc = s->wake_rc;
 	}
-	s->wake_trigger = trigger;
-	ticket = ++s->wake_asked;
-	pthread_cond_signal(&s->wake);
-	while (s->wake_done < ticket && !s->exited)
-		pthread_cond_wait(&s->done, &s->mu);
-	rc = s->wake_done < ticket ? HS_ERROR : s->wake_rc;
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }

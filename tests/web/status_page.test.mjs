@@ -646,12 +646,8 @@ async function startServer(store, port = 0) {
   return s;
 }
 
-async function stopServer(s) {
-  s.proc.kill('SIGTERM');
-  const code = await s.exited;
-  daemons.delete(s);
-  assert.equal(code, 0, 'hubsync serve did not stop cleanly: ' + s.log);
-}
+// a server stops like a daemon: SIGTERM, exit 0
+const stopServer = stopDaemon;
 
 test('a server master: the real-time link, last sent and received, reconnecting', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hubsync-web-'));
