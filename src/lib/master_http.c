@@ -21,6 +21,10 @@
  *                           of the pull, streamed
  *   pull_table  ENSURE... ROWS          a catch-up (tracking.h)
  *
+ * Besides the sessions, hs_master_http_wait is the real-time channel: one
+ * `GET URL/v1/wait?since=CURSOR` (a long poll, JSON answer) on a curl
+ * handle of its own, outside any session.
+ *
  * Calls whose results a sync reads only after commit (merge statistics and
  * new ids, the pull, the sites, the retention) are filled in by commit; a
  * session closed without commit sends nothing (the server's transaction
