@@ -117,6 +117,10 @@ static void *rt_main(void *arg)
 			pause_ms(rt, backoff);
 			continue;
 		}
+		/* back after the server was away: sync now, both ways (this
+		 * PC's changes meanwhile wait for the worker's retry else) */
+		if (strcmp(rt->state, "reconnecting") == 0)
+			changed = 1;
 		if (strcmp(rt->state, "connected") != 0)
 			hsd_log_info("real-time link to the server open");
 		set_state(rt, "connected", NULL);

@@ -8,7 +8,9 @@
  *
  * When the server cannot be reached (or refuses), the link waits 1 s, then
  * twice as long each time up to HSD_RT_BACKOFF_MAX_MS, and tries again;
- * the status shows its state. While scheduled syncs are paused the link
+ * the status shows its state; once the server answers again the link
+ * has the worker sync at once (changes made here meanwhile would wait for
+ * the worker's retry otherwise). While scheduled syncs are paused the link
  * is closed.
  */
 #ifndef HSD_REALTIME_H
