@@ -16,6 +16,7 @@
  *   case_pull.c    first push and first pull of N rows, replica size
  *   case_incr.c    a 10-row sync on growing databases
  *   case_users.c   5 users x 1,000 edits each
+ *   case_realtime.c propagation latency, 20 PCs' daemons on a sync server
  *
  * Every function that can fail returns 0 or -1 and has already printed one
  * line to stderr saying what failed; a case that fails adds no row and the
@@ -46,6 +47,8 @@ typedef struct bench_opts {
 	int users_edits;      /* edits per user */
 	int keep;             /* keep the databases (--keep) */
 	int big;              /* black box also at 1M rows (--big) */
+	int rt_pcs;           /* PCs (daemons) of the real-time case */
+	int rt_rows;          /* rows committed there, one at a time */
 } bench_opts;
 
 /* ---- time and files (workload.c) ---- */
@@ -198,5 +201,10 @@ int case_writes(const bench_opts *o);
 int case_pull(const bench_opts *o);
 int case_incr(const bench_opts *o);
 int case_users(const bench_opts *o);
+int case_realtime(const bench_opts *o);
+
+/* The hubsync command the bench runs (case_blackbox.c: next to hs_bench,
+ * or $HS_BENCH_HUBSYNC); NULL with the reason printed. */
+const char *bench_hubsync_path(void);
 
 #endif

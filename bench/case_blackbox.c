@@ -82,6 +82,11 @@ static int bb_find_tools(void)
 	return 0;
 }
 
+const char *bench_hubsync_path(void)
+{
+	return bb_hubsync[0] || bb_find_tools() == 0 ? bb_hubsync : NULL;
+}
+
 /* One finished process: wall time from fork to exit, peak RSS (KB). */
 typedef struct bb_run {
 	double ms;

@@ -29,6 +29,7 @@ static const bench_case bench_cases[] = {
 	{ "pull", case_pull, "first push / pull, replica size" },
 	{ "incr", case_incr, "10-row sync on growing tables" },
 	{ "users", case_users, "5 users x 1,000 edits" },
+	{ "realtime", case_realtime, "daemons on a sync server, latency" },
 };
 #define N_CASES (sizeof(bench_cases) / sizeof(bench_cases[0]))
 
@@ -40,7 +41,7 @@ static void usage(FILE *f)
 		"  --quick       small sizes (seconds; the ctest smoke run)\n"
 		"  --big         the black-box case also at 1,000,000 rows\n"
 		"  --only CASES  comma list of blackbox,writes,pull,incr,"
-		"users\n"
+		"users,realtime\n"
 		"  --max-rows N  skip incremental sizes above N rows\n"
 		"  --dir DIR     put the scratch folder in DIR (default "
 		"$TMPDIR or /tmp)\n"
@@ -62,6 +63,8 @@ static void opts_full(bench_opts *o)
 	o->users_base = 10000;
 	o->users = 5;
 	o->users_edits = 1000;
+	o->rt_pcs = 20;
+	o->rt_rows = 20;
 }
 
 static void opts_quick(bench_opts *o)
@@ -75,6 +78,8 @@ static void opts_quick(bench_opts *o)
 	o->incr_rounds = 2;
 	o->users_base = 500;
 	o->users_edits = 50;
+	o->rt_pcs = 3;
+	o->rt_rows = 3;
 }
 
 /* 1 when name is in the comma list only (NULL: every case). */
@@ -145,7 +150,7 @@ int main(int argc, char **argv)
 			if (!known) {
 				fprintf(stderr, "hs_bench: --only: unknown "
 					"case '%.*s' (blackbox, writes, pull, "
-					"incr, users)\n", (int)len, p);
+					"incr, users, realtime)\n", (int)len, p);
 				return 2;
 			}
 			p += len + (p[len] == ',');

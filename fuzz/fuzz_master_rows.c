@@ -17,10 +17,9 @@
  * vseq = seq] [key length] [key bytes] [clocks length] [clocks bytes];
  * lengths are cut to what is left. Seeds: fuzz/corpus/master_rows/.
  */
-#define _XOPEN_SOURCE 700
+#include "fuzz_tmp.h"
 #include "hubsync.h"
 
-#include <ftw.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,7 +43,7 @@ static const uint8_t K3_KEY[] = { 3, 0, 0, 0, 2, 'k', '3' };
 
 static const char *const TABLES[3] = { "t1", "t2", "t3" };
 
-static char dir[256], replica_path[300], master_path[300];
+static char replica_path[300], master_path[300];
 static char *replica_img, *master_img;
 static size_t replica_len, master_len;
 static int64_t base_seq;
@@ -100,35 +99,17 @@ static void clean_beside(void)
 		}
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag,
-			struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-/* At exit: the folder and everything in it (files, lock folder). */
-static void remove_dir(void)
-{
-	nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
 static void setup(void)
 {
 	hs_init_options io = HS_INIT_OPTIONS_INIT;
 	hs_replica *r = NULL;
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	const char *dir = fuzz_tmp_dir("rows");
 	sqlite3 *db;
 
-	snprintf(dir, sizeof dir, "%s/hubsync-fuzz-XXXXXX", base);
-	if (!mkdtemp(dir))
+	if (!dir)
 		die("mkdtemp");
 	snprintf(replica_path, sizeof replica_path, "%s/app.db", dir);
 	snprintf(master_path, sizeof master_path, "%s/server.db", dir);
-	atexit(remove_dir);
 	sql(replica_path,
 	    "CREATE TABLE t1(k TEXT PRIMARY KEY, a, b);"
 	    "CREATE TABLE t2(x INTEGER, y TEXT, v, PRIMARY KEY(x, y));"

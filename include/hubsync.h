@@ -178,6 +178,49 @@ typedef struct hs_sync_options {
 int hs_replica_sync(hs_replica *r, const hs_sync_options *opts,
 		    char **result_json);
 
+/* ---- Real time (a server master) --------------------------------------
+ *
+ * How `hubsync daemon` syncs within a second of a change on either side
+ * (docs/DAEMON.md): it notices the app's commits with hs_replica_changed,
+ * polled a few times a second, and other PCs' changes with
+ * hs_replica_wait_master, a long poll on the server, in a thread of its
+ * own (with a handle of its own), then syncs.
+ */
+
+/*
+ * Cheap, for polling: *data_version changes when another connection (the
+ * app, another process) committed to the replica since the last call on r
+ * (SQLite's PRAGMA data_version: r's own writes, its syncs, leave it
+ * alone); *pending (may be NULL) is 1 when local changes wait to be
+ * pushed. Reads no table of the app's.
+ */
+int hs_replica_changed(hs_replica *r, int64_t *data_version, int *pending);
+
+#define HS_WAIT_OPTIONS_VERSION 1
+typedef struct hs_wait_options {
+	int version;
+	int timeout_ms; /* 0: 25000; at most 30000 (the server's cap);
+			 * negative: do not wait, only ask (is the server
+			 * there, has it changes) */
+	/* asked about once a second while waiting: nonzero ends the wait
+	 * at once with *changed 0 (e.g. the program is stopping); NULL: never */
+	int (*cancel)(void *ctx);
+	void *cancel_ctx;
+} hs_wait_options;
+#define HS_WAIT_OPTIONS_INIT { HS_WAIT_OPTIONS_VERSION, 0, NULL, NULL }
+
+/*
+ * Wait on the real-time channel of r's master, a sync server (hubsync
+ * serve), until it holds changes this replica has not pulled, or the
+ * timeout. *changed: 1 there are (sync to get them), 0 the time ran out or
+ * the wait was cancelled. HS_EINVALID when the master is a file (it has
+ * no channel: sync on a schedule) or the server refused the token, HS_EIO
+ * when the server cannot be reached (wait a little, try again). Holds no
+ * lock of the replica while it waits.
+ */
+int hs_replica_wait_master(hs_replica *r, const hs_wait_options *opts,
+			   int *changed);
+
 /* 1 if a sync of this replica is running now (in any process); a second
  * hs_replica_sync meanwhile fails with HS_ECONFLICT. */
 int hs_replica_sync_running(hs_replica *r);
@@ -394,6 +437,21 @@ void hs_server_user_free(hs_server_user *u);
 #define HS_SERVER_CONTENT_TYPE "application/x-hubsync"
 int hs_server_handle(hs_server *s, const hs_server_user *u, FILE *body,
 		     FILE *out, int *http_status, char **errmsg);
+
+/*
+ * The real-time channel (GET /v1/wait of docs/PROTOCOL.md): block until the
+ * store's change sequence is above since (a replica's cursor: the sequence
+ * it pulled up to), at most timeout_ms (capped at HS_SERVER_WAIT_MAX_MS),
+ * and return the sequence then: above since means "changes to pull", else
+ * the time ran out. Authenticate first (hs_server_auth); any user is woken
+ * by any change. Safe from many threads at once, alongside
+ * hs_server_handle, which wakes the waiters when a request commits.
+ */
+#define HS_SERVER_WAIT_MAX_MS 30000
+int64_t hs_server_wait(hs_server *s, int64_t since, int timeout_ms);
+/* Shutting down: every hs_server_wait returns at once, now and from now
+ * on (call it before waiting for the transport's threads). */
+void hs_server_close_waits(hs_server *s);
 
 /*
  * hubsync migrate: make the master file at from_master (locked, copied,

@@ -12,7 +12,7 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-build-fuzz}
 secs=${2:-20}
-targets="csv api_body parse_time master_rows wire"
+targets="csv api_body parse_time master_rows wire serve"
 
 die() {
 	echo "fuzz: $*" >&2

@@ -224,6 +224,10 @@ function renderStatus(st) {
   const who = [st.username && 'User ' + st.username].filter(Boolean);
   $('who').textContent = who.join(' · ');
   $('master').replaceChildren(pathNode(st.nasDbPath || '–'));
+  const server = st.masterKind === 'server';
+  if (server) $('master').append(' (sync server)');
+  for (const el of document.querySelectorAll('.server-only')) el.hidden = !server;
+  if (server) renderRealtime(st);
   $('tables').textContent = (st.trackedTables || []).join(', ') || '–';
   const np = st.pendingChanges || 0;
   $('pending').textContent = np ? plural(np, 'change') + ' made here, sent with the next sync' : 'nothing';
@@ -262,6 +266,26 @@ function renderStatus(st) {
   if (st.isSyncing) startProgress(st.progress);
   $('updated').textContent = 'Updated ' + new Date().toLocaleTimeString() + '.';
   $('version').textContent = st.version ? 'hubsync ' + st.version + (st.uptimeSeconds != null ? ', running for ' + span(st.uptimeSeconds) : '') + '.' : '';
+}
+
+// A server master: the real-time link and when rows last moved.
+const LINK = {
+  connected: 'live: changes arrive within seconds',
+  connecting: 'connecting…',
+  paused: 'closed while scheduled sync is paused',
+  off: 'off',
+};
+function renderRealtime(st) {
+  const rt = st.realtime || { state: 'off' };
+  let text = LINK[rt.state] || rt.state;
+  if (rt.state === 'reconnecting') {
+    const since = parseTime(rt.since);
+    text = 'reconnecting' + (since ? ' since ' + clock(since) : '') + (rt.lastError ? ': ' + rt.lastError : '');
+  }
+  $('realtime').textContent = text;
+  $('realtime').dataset.state = rt.state;
+  const when = (t) => { const d = parseTime(t); return d ? ago(d) + ' (' + clock(d) + ')' : 'not yet'; };
+  $('push-pull').textContent = 'sent ' + when(st.lastPushTime) + ', received ' + when(st.lastPullTime);
 }
 
 let lastHistory = [];
@@ -716,7 +740,8 @@ function fillChangeFilters() {
 
 // ---- history ----
 
-const TRIGGERS = { manual: 'Sync now', scheduled: 'schedule', retry: 'retry', start: 'daemon start', command: 'command line' };
+const TRIGGERS = { manual: 'Sync now', scheduled: 'schedule', retry: 'retry', start: 'daemon start', command: 'command line',
+  change: 'a change here', realtime: 'the server' };
 
 function renderHistory(rows) {
   lastHistory = rows;

@@ -218,6 +218,7 @@ static void get_status(hsd_api *api, const hsd_request *req,
 		goto cleanup;
 	}
 	hsd_sched_annotate(api->sched, doc);
+	hsd_rt_annotate(api->rt, doc);
 	hsd_reply_json(reply, 200, doc);
 cleanup:
 	hs_free(text);

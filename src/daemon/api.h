@@ -32,11 +32,13 @@
 #define HSD_API_H
 
 #include "http.h"
+#include "realtime.h"
 #include "scheduler.h"
 
 typedef struct hsd_api {
 	const char *db_path;
 	hsd_sched *sched;
+	hsd_rt *rt; /* the real-time link, NULL with a file master */
 } hsd_api;
 
 /* Answer req into reply (always filled). */

@@ -2,16 +2,18 @@
  * daemon.c - `hubsync daemon`: command line, start-up and shutdown order.
  *
  * Start: log -> scheduler (opens the replica: a bad DB fails here, before
- * the port is taken) -> HTTP server. Stop, on SIGINT/SIGTERM: the scheduler
- * stops starting syncs -> the HTTP server stops (waiting for requests in
- * flight, including a POST /api/sync/manual whose sync is finishing) -> the
- * worker is joined. In that order no request can reach a freed scheduler and
- * no sync is cut short.
+ * the port is taken) -> real-time link (a server master only) -> HTTP
+ * server. Stop, on SIGINT/SIGTERM: the scheduler stops starting syncs ->
+ * the HTTP server stops (waiting for requests in flight, including a POST
+ * /api/sync/manual whose sync is finishing) -> the real-time link ends its
+ * wait -> the worker is joined. In that order no request can reach a freed
+ * scheduler or link and no sync is cut short.
  */
 #include "daemon.h"
 #include "api.h"
 #include "dlog.h"
 #include "http.h"
+#include "realtime.h"
 #include "scheduler.h"
 
 #include <hubsync.h>
@@ -177,6 +179,7 @@ static int write_port_file(const char *path, int port)
 int hs_daemon_main(int argc, char **argv)
 {
 	hsd_sched *sched = NULL;
+	hsd_rt *rt = NULL;
 	hsd_http *http = NULL;
 	hsd_api api;
 	daemon_args a;
@@ -209,8 +212,13 @@ int hs_daemon_main(int argc, char **argv)
 		hsd_log_error("cannot use %s: %s", a.db, err);
 		goto cleanup;
 	}
+	if (hsd_rt_start(&rt, a.db, sched, err, sizeof(err)) != HS_OK) {
+		hsd_log_error("cannot use %s: %s", a.db, err);
+		goto cleanup;
+	}
 	api.db_path = a.db;
 	api.sched = sched;
+	api.rt = rt;
 	if (hsd_http_start(&http, &a.http, &api, err, sizeof(err)) < 0) {
 		hsd_log_error("%s", err);
 		goto cleanup;
@@ -232,6 +240,7 @@ cleanup:
 	if (sched)
 		hsd_sched_request_stop(sched);
 	hsd_http_stop(http);
+	hsd_rt_stop(rt);
 	hsd_sched_stop(sched);
 	if (status == 0)
 		hsd_log_info("stopped");

@@ -65,6 +65,16 @@ struct hsd_sched {
 	int64_t backup_every_ms; /* 0: no scheduled backups */
 	int backup_keep;
 	int64_t backup_due;
+
+	/* real time (a server master) */
+	int server;             /* the master is a sync server */
+	int64_t watch_due;      /* next look at the replica's data_version */
+	int64_t data_version;   /* as last seen; -1: not yet */
+	const char *wake_trigger; /* a sync asked for by hsd_sched_sync_wake */
+	uint64_t wake_asked, wake_done;
+	int wake_rc;
+	int64_t last_push_wall; /* the last sync that sent / got rows */
+	int64_t last_pull_wall;
 };
 
 /* When the next sync is due (monotonic ms), 0 if none is planned. */
@@ -143,8 +153,24 @@ static void finish_attempt(hsd_sched *s, int rc, const char *msg)
 	s->retry_due = now + s->retry_ms;
 }
 
-/* Run one sync; called and returns with mu held (released meanwhile). */
-static void run_sync(hsd_sched *s, const char *trigger)
+/* The rows a sync result counts under key ("pushed", "pulled"). */
+static json_int_t rows_moved(const char *result_json, const char *key)
+{
+	json_t *doc = result_json ? json_loads(result_json, 0, NULL) : NULL;
+	json_t *per = json_object_get(json_object_get(doc, "stats"), key);
+	json_int_t n = 0;
+	const char *table;
+	json_t *v;
+
+	json_object_foreach(per, table, v)
+		n += json_integer_value(v);
+	json_decref(doc);
+	return n;
+}
+
+/* Run one sync; called and returns with mu held (released meanwhile).
+ * Returns its hs_error. */
+static int run_sync(hsd_sched *s, const char *trigger)
 {
 	hs_sync_options opts = HS_SYNC_OPTIONS_INIT;
 	int manual = s->manual_pending;
@@ -178,6 +204,10 @@ static void run_sync(hsd_sched *s, const char *trigger)
 
 	pthread_mutex_lock(&s->mu);
 	finish_attempt(s, rc, msg);
+	if (rc == HS_OK && rows_moved(result, "pushed"))
+		s->last_push_wall = s->last_attempt_wall;
+	if (rc == HS_OK && rows_moved(result, "pulled"))
+		s->last_pull_wall = s->last_attempt_wall;
 	if (rc != HS_OK && s->interval_min > 0)
 		hsd_log_info("next attempt in %lld s",
 			     (long long)(next_due(s) - hsd_mono_ms() + 500) / 1000);
@@ -189,6 +219,7 @@ static void run_sync(hsd_sched *s, const char *trigger)
 		pthread_cond_broadcast(&s->done);
 	}
 	hs_free(result);
+	return rc;
 }
 
 /* ---- scheduled backups of the master (--backup-every) ---- */
@@ -216,6 +247,14 @@ static void run_backup(hsd_sched *s)
 	char *master, *result = NULL, *msg = NULL;
 	int rc = HS_ERROR;
 
+	if (s->server) {
+		/* the store is the server's: backed up there, not from a PC */
+		hsd_log_info("backup skipped: the master is a sync server; back "
+			     "up its store on the server (hubsync backup "
+			     "STORE/master.db, docs/SERVER.md)");
+		s->backup_due = 0;
+		return;
+	}
 	pthread_mutex_unlock(&s->mu);
 	master = master_path(s);
 	if (master) {
@@ -298,6 +337,26 @@ static void wait_until(hsd_sched *s, int64_t due_mono)
 	pthread_cond_timedwait(&s->wake, &s->mu, &ts);
 }
 
+/* Look whether the app committed changes to push (hs_replica_changed on
+ * the worker's own handle, so that its own syncs do not count), and push
+ * them at once; called and returns with mu held (released meanwhile). */
+static void watch_app(hsd_sched *s)
+{
+	int64_t dv = 0;
+	int pending = 0, rc;
+
+	pthread_mutex_unlock(&s->mu);
+	rc = hs_replica_changed(s->replica, &dv, &pending);
+	pthread_mutex_lock(&s->mu);
+	s->watch_due = hsd_mono_ms() + HSD_WATCH_MS;
+	if (rc != HS_OK || dv == s->data_version)
+		return;
+	s->data_version = dv;
+	/* a failed sync waits for its retry: no sync per commit meanwhile */
+	if (pending && !s->retry_due)
+		run_sync(s, "change");
+}
+
 static void *worker_main(void *arg)
 {
 	hsd_sched *s = arg;
@@ -314,6 +373,18 @@ static void *worker_main(void *arg)
 			run_sync(s, "manual");
 			continue;
 		}
+		if (s->wake_asked > s->wake_done) {
+			uint64_t ticket = s->wake_asked;
+			int rc = run_sync(s, s->wake_trigger);
+			s->wake_rc = rc;
+			s->wake_done = ticket;
+			pthread_cond_broadcast(&s->done);
+			continue;
+		}
+		if (s->server && !s->paused && now >= s->watch_due) {
+			watch_app(s);
+			continue;
+		}
 		if (due && now >= due) {
 			run_sync(s, s->start_due ? "start" :
 				    s->retry_due == due ? "retry" : "scheduled");
@@ -328,6 +399,8 @@ static void *worker_main(void *arg)
 			wake_at = due;
 		if (s->backup_due && s->backup_due < wake_at)
 			wake_at = s->backup_due;
+		if (s->server && !s->paused && s->watch_due < wake_at)
+			wake_at = s->watch_due;
 		wait_until(s, wake_at);
 	}
 	s->exited = 1;
@@ -383,6 +456,8 @@ int hsd_sched_start(hsd_sched **out, const hsd_sched_options *opts,
 				      "out of memory");
 		goto cleanup;
 	}
+	s->server = hsd_sched_master_is_server(s->replica);
+	s->data_version = -1;
 	s->anchor = hsd_mono_ms();
 	s->started_at = hsd_wall_ms();
 	s->reread_due = s->anchor + HSD_SCHED_REREAD_MS;
@@ -424,6 +499,16 @@ void hsd_sched_stop(hsd_sched *s)
 	sched_free(s);
 }
 
+/* Wake the worker and wait (mu held) until *done reaches ticket, or the
+ * worker exits. 1 when it did. */
+static int wait_ticket(hsd_sched *s, const uint64_t *done, uint64_t ticket)
+{
+	pthread_cond_signal(&s->wake);
+	while (*done < ticket && !s->exited)
+		pthread_cond_wait(&s->done, &s->mu);
+	return *done >= ticket;
+}
+
 int hsd_sched_sync_now(hsd_sched *s, char **result_json)
 {
 	uint64_t ticket;
@@ -441,10 +526,7 @@ int hsd_sched_sync_now(hsd_sched *s, char **result_json)
 	}
 	s->manual_pending = 1;
 	ticket = ++s->manual_asked;
-	pthread_cond_signal(&s->wake);
-	while (s->manual_done < ticket && !s->exited)
-		pthread_cond_wait(&s->done, &s->mu);
-	if (s->manual_done < ticket) {
+	if (!wait_ticket(s, &s->manual_done, ticket)) {
 		rc = HS_ERROR; /* stopped before it ran */
 	} else {
 		rc = s->manual_rc;
@@ -453,6 +535,42 @@ int hsd_sched_sync_now(hsd_sched *s, char **result_json)
 	}
 	pthread_mutex_unlock(&s->mu);
 	return rc;
+}
+
+int hsd_sched_master_is_server(hs_replica *r)
+{
+	char *master = NULL;
+	int server = 0;
+
+	if (hs_replica_master(r, &master) == HS_OK && master)
+		server = strncmp(master, "http://", 7) == 0 ||
+			 strncmp(master, "https://", 8) == 0;
+	hs_free(master);
+	return server;
+}
+
+int hsd_sched_sync_wake(hsd_sched *s, const char *trigger)
+{
+	int rc = HS_ERROR;
+
+	pthread_mutex_lock(&s->mu);
+	if (!s->stopping) {
+		s->wake_trigger = trigger;
+		if (wait_ticket(s, &s->wake_done, ++s->wake_asked))
+			rc = s->wake_rc;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int hsd_sched_paused(hsd_sched *s)
+{
+	int paused;
+
+	pthread_mutex_lock(&s->mu);
+	paused = s->paused;
+	pthread_mutex_unlock(&s->mu);
+	return paused;
 }
 
 void hsd_sched_set_interval(hsd_sched *s, int minutes)
@@ -521,6 +639,10 @@ void hsd_sched_annotate(hsd_sched *s, json_t *status)
 			    json_boolean(s->offline_since_wall != 0));
 	set_time(status, "offlineSince", s->offline_since_wall);
 	set_time(status, "lastAttemptTime", s->last_attempt_wall);
+	json_object_set_new(status, "masterKind",
+			    json_string(s->server ? "server" : "file"));
+	set_time(status, "lastPushTime", s->last_push_wall);
+	set_time(status, "lastPullTime", s->last_pull_wall);
 	if (s->last_error[0])
 		json_object_set_new(status, "lastError",
 				    json_string(s->last_error));

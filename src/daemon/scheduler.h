@@ -24,18 +24,29 @@
  * hs_backup_create (into the master's folder/backups, keeping backup_keep),
  * first right after the start (after the start sync), then every
  * backup_every_h hours; a failed one is retried after at most
- * HSD_BACKUP_RETRY_MS. It runs between syncs, never during one.
+ * HSD_BACKUP_RETRY_MS. It runs between syncs, never during one. With a
+ * server master there is no file to copy from a PC: the store is backed
+ * up on the server (docs/SERVER.md); the worker says so once and stops.
+ *
+ * Real time (a server master): the worker also looks at the replica's
+ * data_version every HSD_WATCH_MS (hs_replica_changed on its own handle,
+ * so its own syncs do not count) and syncs at once ("change") when the
+ * app committed changes to push; not while paused, nor while a failed sync
+ * waits for its retry. Other PCs' changes arrive through realtime.c, which
+ * asks for a sync with hsd_sched_sync_wake.
  *
  * All functions are safe to call from any thread.
  */
 #ifndef HSD_SCHEDULER_H
 #define HSD_SCHEDULER_H
 
+#include <hubsync.h>
 #include <jansson.h>
 #include <stddef.h>
 
 #define HSD_SCHED_REREAD_MS 30000
 #define HSD_BACKUP_RETRY_MS (15 * 60 * 1000)
+#define HSD_WATCH_MS 200
 
 typedef struct hsd_sched hsd_sched;
 
@@ -78,6 +89,20 @@ void hsd_sched_stop(hsd_sched *s);
  */
 int hsd_sched_sync_now(hsd_sched *s, char **result_json);
 
+/*
+ * Sync as soon as the worker is free (after a running sync) and wait for
+ * that sync to end; trigger names it in the history ("realtime"). Several
+ * callers meanwhile share one sync. Returns its hs_error, HS_ERROR when
+ * the daemon is stopping.
+ */
+int hsd_sched_sync_wake(hsd_sched *s, const char *trigger);
+
+/* 1 while scheduled syncs are paused (real-time syncs pause too). */
+int hsd_sched_paused(hsd_sched *s);
+
+/* 1 if r's master is a sync server (http:// or https://). */
+int hsd_sched_master_is_server(hs_replica *r);
+
 /* Apply a new interval (already stored in the replica by the caller). */
 void hsd_sched_set_interval(hsd_sched *s, int minutes);
 
@@ -90,8 +115,9 @@ void hsd_sched_set_paused(hsd_sched *s, int paused);
  * Add the daemon's live keys to a status object: isSyncing, paused,
  * nextSyncTime (ISO time or null; null while paused), version (of
  * hubsync), daemonStartedAt, uptimeSeconds, offline, offlineSince,
- * lastAttemptTime, progress (while syncing), and lastError when the
- * daemon's last attempt failed.
+ * lastAttemptTime, masterKind ("server" or "file"), lastPushTime and
+ * lastPullTime (the last syncs that sent or got rows, or null), progress
+ * (while syncing), and lastError when the daemon's last attempt failed.
  */
 void hsd_sched_annotate(hsd_sched *s, json_t *status);
 

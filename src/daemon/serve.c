@@ -1,13 +1,24 @@
 /*
  * serve.c - libmicrohttpd plumbing of `hubsync serve` (serve.h).
  *
- * One path: POST /v1/sync. libmicrohttpd calls on_request first with the
- * headers only: the token is checked there (401 and the body is never
- * read; a client that sent "Expect: 100-continue" does not even send it).
- * The body then goes to a temporary file, piece by piece; once whole, the
- * library answers it (hs_server_handle) into another temporary file, which
- * is streamed back. Memory stays bounded whatever the size of a sync.
+ * Two paths (hsd_serve_route): POST /v1/sync and GET /v1/wait.
+ * libmicrohttpd calls on_request first with the headers only: the token is
+ * checked there (401 and the body is never read; a client that sent
+ * "Expect: 100-continue" does not even send it).
+ *
+ * /v1/sync: the body goes to a temporary file, piece by piece; once whole,
+ * the library answers it (hs_server_handle) into another temporary file,
+ * which is streamed back. Memory stays bounded whatever the size of a sync.
  * --max-rate paces both directions of each request.
+ *
+ * /v1/wait (the real-time channel): answered from the first call, after
+ * hs_server_wait returns (a change past the client's cursor, or the
+ * timeout). Each connection has its own thread, so a waiting client holds
+ * a thread and a socket, nothing else; stopping closes the waits first.
+ *
+ * What a request asks for is decided by small functions that know no
+ * socket (hsd_serve_route, hsd_serve_wait_args), so that fuzz/fuzz_serve.c
+ * drives them, with the library's handler, without a network.
  */
 #include "serve.h"
 
@@ -17,6 +28,7 @@
 #include <microhttpd.h>
 #include <platform.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +129,101 @@ static void log_request(hsd_serve *h, serve_req *rq, int status)
 	fflush(stdout);
 }
 
+int hsd_serve_route(const char *method, const char *path, int *status,
+		    const char **msg)
+{
+	int route = HSD_ROUTE_NONE, want_post = 0;
+	*status = 404;
+	*msg = "no such path: the sync protocol is POST /v1/sync and GET "
+	       "/v1/wait";
+	if (!method || !path)
+		return HSD_ROUTE_NONE;
+	if (strcmp(path, "/v1/sync") == 0) {
+		route = HSD_ROUTE_SYNC;
+		want_post = 1;
+	} else if (strcmp(path, "/v1/wait") == 0) {
+		route = HSD_ROUTE_WAIT;
+	} else {
+		return HSD_ROUTE_NONE;
+	}
+	if (strcmp(method, want_post ? "POST" : "GET") != 0) {
+		*status = 405;
+		*msg = want_post ? "use POST" : "use GET";
+		return HSD_ROUTE_NONE;
+	}
+	*status = 200;
+	*msg = NULL;
+	return route;
+}
+
+/* A whole decimal number from min to max, or -1. */
+static int64_t parse_whole(const char *s, int64_t min, int64_t max)
+{
+	int64_t v = 0;
+	if (!s || !*s || strlen(s) > 18)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v < min || v > max ? -1 : v;
+}
+
+int hsd_serve_wait_args(const char *since, const char *timeout,
+			int64_t *since_out, int *timeout_ms, char *err,
+			size_t errlen)
+{
+	int64_t t = HSD_WAIT_DEFAULT_S;
+	*since_out = parse_whole(since, 0, INT64_MAX / 2);
+	if (*since_out < 0) {
+		snprintf(err, errlen, "bad request: /v1/wait needs since=SEQ, the "
+			 "sequence the replica pulled up to (a whole number)");
+		return -1;
+	}
+	if (timeout && (t = parse_whole(timeout, 0, HS_SERVER_WAIT_MAX_MS / 1000))
+			       < 0) {
+		snprintf(err, errlen, "bad request: timeout is a whole number of "
+			 "seconds from 0 to %d", HS_SERVER_WAIT_MAX_MS / 1000);
+		return -1;
+	}
+	*timeout_ms = (int)t * 1000;
+	return 0;
+}
+
+int hsd_serve_wait_answer(int64_t since, int64_t seq, char *buf, size_t len)
+{
+	return snprintf(buf, len, "{\"seq\": %lld, \"changed\": %s}\n",
+			(long long)seq, seq > since ? "true" : "false");
+}
+
+/* GET /v1/wait of an authenticated client: wait, then answer. */
+static enum MHD_Result answer_wait(hsd_serve *h, struct MHD_Connection *conn)
+{
+	char err[200], body[100];
+	int64_t since, seq;
+	int timeout_ms;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	if (hsd_serve_wait_args(
+		    MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "since"),
+		    MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+						"timeout"),
+		    &since, &timeout_ms, err, sizeof err) < 0)
+		return text_reply(conn, 400, HS_EINVALID, err);
+	seq = hs_server_wait(h->srv, since, timeout_ms);
+	hsd_serve_wait_answer(since, seq, body, sizeof body);
+	r = MHD_create_response_from_buffer(strlen(body), body,
+					    MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	ret = MHD_queue_response(conn, 200, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 /* The body is whole: answer it. */
 static enum MHD_Result answer(hsd_serve *h, struct MHD_Connection *conn,
 			      serve_req *rq)
@@ -174,20 +281,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	serve_req *rq = *con_cls;
 	(void)version;
 	if (!rq) {
+		const char *why;
 		char *msg = NULL;
-		int rc;
+		int rc, status, route;
 		if (!(rq = calloc(1, sizeof(*rq))))
 			return MHD_NO;
 		*con_cls = rq;
 		rq->started = hsd_mono_ms();
-		if (strcmp(url, "/v1/sync") != 0) {
+		route = hsd_serve_route(method, url, &status, &why);
+		if (route == HSD_ROUTE_NONE) {
 			rq->failed = 1;
-			return text_reply(conn, 404, HS_ENOTFOUND, "no such path: "
-					  "the sync protocol is POST /v1/sync");
-		}
-		if (strcmp(method, "POST") != 0) {
-			rq->failed = 1;
-			return text_reply(conn, 405, HS_EINVALID, "use POST");
+			return text_reply(conn, status, status == 404 ? HS_ENOTFOUND
+								      : HS_EINVALID,
+					  why);
 		}
 		/* who it is, before reading the body */
 		rc = hs_server_auth(h->srv,
@@ -202,6 +308,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			log_request(h, rq, rc == HS_EINVALID ? 401 : 503);
 			hs_free(msg);
 			return ret;
+		}
+		if (route == HSD_ROUTE_WAIT) {
+			rq->failed = 1; /* answered: a body, if any, is dropped */
+			return answer_wait(h, conn);
 		}
 		if (!(rq->body = tmpfile())) {
 			rq->failed = 1;
@@ -367,8 +477,10 @@ void hsd_serve_stop(hsd_serve *s)
 {
 	if (!s)
 		return;
-	if (s->mhd)
+	if (s->mhd) {
+		hs_server_close_waits(s->srv); /* waiting clients answered now */
 		MHD_stop_daemon(s->mhd);
+	}
 	free(s->cert);
 	free(s->key);
 	free(s);

@@ -232,6 +232,16 @@ int hs_master_open_http(hs_master **out, const char *url, const char *token,
  * no effect on another kind. */
 void hs_master_http_max_rate(hs_master *m, long bytes_per_s);
 
+/* The real-time channel of the server at url (GET /v1/wait): block until
+ * the store's sequence is above since, or timeout_ms passes (the server
+ * answers then), or cancel(cancel_ctx) returns nonzero (asked about once a
+ * second). 0 with *seq the store's sequence (above since: changes to pull;
+ * since itself after a cancel), or an hs_error with err's one-line reason
+ * (HS_EIO: the server cannot be reached). */
+int hs_master_http_wait(const char *url, const char *token, int64_t since,
+			int timeout_ms, int (*cancel)(void *ctx),
+			void *cancel_ctx, int64_t *seq, hs_buf *err);
+
 /* Column lists of rows copied to a replica (same order both sides). */
 #define HS_CONFLICT_COLS                                                      \
 	"id, seq, tbl, pk, col, local_value, remote_value, winner, local_user," \

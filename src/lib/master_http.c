@@ -21,6 +21,10 @@
  *                           of the pull, streamed
  *   pull_table  ENSURE... ROWS          a catch-up (tracking.h)
  *
+ * Besides the sessions, hs_master_http_wait is the real-time channel: one
+ * `GET URL/v1/wait?since=CURSOR` (a long poll, JSON answer) on a curl
+ * handle of its own, outside any session.
+ *
  * Calls whose results a sync reads only after commit (merge statistics and
  * new ids, the pull, the sites, the retention) are filled in by commit; a
  * session closed without commit sends nothing (the server's transaction
@@ -36,6 +40,7 @@
 #include "wire.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,15 +198,50 @@ static void first_line(FILE *f, char *out, size_t n)
 	out[strcspn(out, "\r\n")] = 0;
 }
 
+/* What went wrong with a transfer to the server at url (cc, and the HTTP
+ * status of the answer in f): 0 when nothing did, else an hs_error with
+ * err saying what and what to do. */
+static int transfer_failed(CURL *curl, CURLcode cc, const char *curl_err,
+			   const char *url, FILE *f, hs_buf *err)
+{
+	long status = 0;
+	char line[400];
+	if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE) {
+		hs_buf_printf(err, "the sync server %s has a certificate this PC "
+			      "does not trust (%s): install its CA, or name it "
+			      "with HUBSYNC_CA_FILE", url,
+			      curl_err[0] ? curl_err : curl_easy_strerror(cc));
+		return HS_EIO;
+	}
+	if (cc != CURLE_OK) {
+		hs_buf_printf(err, "cannot reach the sync server %s: %s: check that "
+			      "hubsync serve runs there and the network is up",
+			      url, curl_err[0] ? curl_err : curl_easy_strerror(cc));
+		return HS_EIO;
+	}
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status == 200)
+		return 0;
+	first_line(f, line, sizeof line);
+	if (status == 401)
+		hs_buf_printf(err, "the sync server %s refused the token (%s): "
+			      "check --token or HUBSYNC_TOKEN (hubsync user add "
+			      "prints one)", url, line);
+	else
+		hs_buf_printf(err, "the sync server %s: %s", url,
+			      line[0] ? line : "no answer");
+	return status_error(status);
+}
+
 /* POST the finished stream in b; on success the answer is ready in
  * m->rin. On failure err says what and what to do. */
 static int post(http_master *m, hs_wire_out *w, hs_buf *b, hs_buf *err)
 {
 	struct curl_slist *h = NULL;
 	char url[2048];
-	long status = 0;
 	transfer t;
 	CURLcode cc;
+	int rc;
 
 	if (hs_wire_out_finish(w) != 0 || b->oom) {
 		hs_wire_out_free(w);
@@ -239,34 +279,10 @@ static int post(http_master *m, hs_wire_out *w, hs_buf *b, hs_buf *err)
 	m->curl_err[0] = 0;
 	cc = curl_easy_perform(m->curl);
 	curl_slist_free_all(h);
-	if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE) {
-		hs_buf_printf(err, "the sync server %s has a certificate this PC "
-			      "does not trust (%s): install its CA, or name it "
-			      "with HUBSYNC_CA_FILE", m->url,
-			      m->curl_err[0] ? m->curl_err : curl_easy_strerror(cc));
-		return HS_EIO;
-	}
-	if (cc != CURLE_OK) {
-		hs_buf_printf(err, "cannot reach the sync server %s: %s: check that "
-			      "hubsync serve runs there and the network is up",
-			      m->url, m->curl_err[0] ? m->curl_err
-						     : curl_easy_strerror(cc));
-		return HS_EIO;
-	}
-	curl_easy_getinfo(m->curl, CURLINFO_RESPONSE_CODE, &status);
 	fflush(m->resp);
-	if (status != 200) {
-		char line[400];
-		first_line(m->resp, line, sizeof line);
-		if (status == 401)
-			hs_buf_printf(err, "the sync server %s refused the token "
-				      "(%s): check --token or HUBSYNC_TOKEN (hubsync "
-				      "user add prints one)", m->url, line);
-		else
-			hs_buf_printf(err, "the sync server %s: %s", m->url,
-				      line[0] ? line : "no answer");
-		return status_error(status);
-	}
+	if ((rc = transfer_failed(m->curl, cc, m->curl_err, m->url, m->resp,
+				  err)) != 0)
+		return rc;
 	rewind(m->resp);
 	m->reading = 1;
 	if (hs_wire_in_init(&m->rin, file_read, m->resp, m->select1) != 0) {
@@ -436,6 +452,17 @@ static int hello(http_master *m, hs_buf *err)
 	return 0;
 }
 
+/* The options every transfer to a server has. */
+static void curl_setup(CURL *curl, char *curl_err)
+{
+	const char *ca = getenv("HUBSYNC_CA_FILE");
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_err);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 15000L);
+	if (ca && *ca)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, ca);
+}
+
 int hs_master_open_http(hs_master **out, const char *url, const char *token,
 			int create, int timeout_ms, hs_buf *err)
 {
@@ -473,18 +500,11 @@ int hs_master_open_http(hs_master **out, const char *url, const char *token,
 	while ((n = strlen(m->url)) > 0 && m->url[n - 1] == '/')
 		m->url[n - 1] = 0;
 	snprintf(m->auth, strlen(token) + 32, "Authorization: Bearer %s", token);
-	curl_easy_setopt(m->curl, CURLOPT_ERRORBUFFER, m->curl_err);
-	curl_easy_setopt(m->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(m->curl, CURLOPT_CONNECTTIMEOUT_MS, 15000L);
+	curl_setup(m->curl, m->curl_err);
 	/* a server that stops answering: give up after 5 quiet minutes */
 	curl_easy_setopt(m->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(m->curl, CURLOPT_LOW_SPEED_TIME, 300L);
 	curl_easy_setopt(m->curl, CURLOPT_EXPECT_100_TIMEOUT_MS, 15000L);
-	{
-		const char *ca = getenv("HUBSYNC_CA_FILE");
-		if (ca && *ca)
-			curl_easy_setopt(m->curl, CURLOPT_CAINFO, ca);
-	}
 	if ((rc = hello(m, err)) != 0)
 		goto fail;
 	*out = &m->master;
@@ -1199,3 +1219,120 @@ static const hs_master_ops HTTP_OPS = {
 	hm_sites,	 hm_pull,	  hm_pull_rows,	     hm_pull_table,
 	hm_merge_rules,	 hm_user,	  hm_tables,
 };
+
+/* The sequence in a wait's answer {"seq": N, ...}: 0, or -1. */
+static int read_wait_answer(const hs_buf *a, int64_t *seq)
+{
+	json_t *doc = a->len ? json_loadb(a->s, a->len, 0, NULL) : NULL;
+	json_t *v = json_object_get(doc, "seq");
+	int ok = json_is_integer(v);
+	if (ok)
+		*seq = (int64_t)json_integer_value(v);
+	json_decref(doc);
+	return ok ? 0 : -1;
+}
+
+/* ---- the real-time channel: GET /v1/wait ------------------------------- */
+
+typedef struct wait_ctx {
+	int (*cancel)(void *ctx);
+	void *cancel_ctx;
+	hs_buf answer;
+} wait_ctx;
+
+static size_t on_wait_data(char *p, size_t size, size_t n, void *ctx)
+{
+	wait_ctx *w = ctx;
+	if (w->answer.len + size * n > 4096)
+		return 0; /* not an answer of /v1/wait */
+	hs_buf_putn(&w->answer, p, size * n);
+	return w->answer.oom ? 0 : size * n;
+}
+
+/* libcurl calls it about once a second while the wait is quiet. */
+static int on_wait_progress(void *ctx, curl_off_t a, curl_off_t b,
+			    curl_off_t c, curl_off_t d)
+{
+	wait_ctx *w = ctx;
+	(void)a;
+	(void)b;
+	(void)c;
+	(void)d;
+	return w->cancel && w->cancel(w->cancel_ctx) ? 1 : 0;
+}
+
+int hs_master_http_wait(const char *url, const char *token, int64_t since,
+			int timeout_ms, int (*cancel)(void *ctx),
+			void *cancel_ctx, int64_t *seq, hs_buf *err)
+{
+	char curl_err[CURL_ERROR_SIZE] = "", *addr = NULL, *auth = NULL;
+	struct curl_slist *h = NULL;
+	CURL *curl = curl_easy_init();
+	FILE *f = NULL;
+	wait_ctx w;
+	hs_buf b;
+	CURLcode cc;
+	int rc = HS_ERROR;
+	size_t n = strlen(url);
+
+	*seq = since;
+	memset(&w, 0, sizeof(w));
+	hs_buf_init(&w.answer);
+	hs_buf_init(&b);
+	w.cancel = cancel;
+	w.cancel_ctx = cancel_ctx;
+	while (n > 0 && url[n - 1] == '/')
+		n--;
+	hs_buf_printf(&b, "%.*s/v1/wait?since=%lld&timeout=%d", (int)n, url,
+		      (long long)since, (timeout_ms + 999) / 1000);
+	addr = hs_buf_take(&b);
+	hs_buf_printf(&b, "Authorization: Bearer %s", token ? token : "");
+	auth = hs_buf_take(&b);
+	if (!curl || !addr || !auth || !(h = curl_slist_append(NULL, auth))) {
+		hs_buf_puts(err, "out of memory");
+		goto out;
+	}
+	curl_setup(curl, curl_err);
+	curl_easy_setopt(curl, CURLOPT_URL, addr);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_wait_data);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &w);
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_wait_progress);
+	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &w);
+	/* the server answers within the timeout: a silence well past it is
+	 * a server gone without closing (a cable, a frozen VM) */
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms + 15000L);
+	cc = curl_easy_perform(curl);
+	if (cc == CURLE_ABORTED_BY_CALLBACK) {
+		rc = 0; /* cancelled: nothing changed as far as we know */
+		goto out;
+	}
+	/* a failure's message is the answer's first line */
+	if (!(f = tmpfile())) {
+		hs_buf_puts(err, "cannot make a temporary file: check the "
+			    "temporary folder");
+		rc = HS_EIO;
+		goto out;
+	}
+	if (w.answer.len)
+		fwrite(w.answer.s, 1, w.answer.len, f);
+	fflush(f);
+	if ((rc = transfer_failed(curl, cc, curl_err, url, f, err)) != 0)
+		goto out;
+	rc = read_wait_answer(&w.answer, seq) == 0 ? 0 : HS_ERROR;
+	if (rc != 0)
+		hs_buf_printf(err, "bad answer from the sync server %s to a wait: "
+			      "is it a hubsync serve of this version?", url);
+out:
+	if (f)
+		fclose(f);
+	curl_slist_free_all(h);
+	if (curl)
+		curl_easy_cleanup(curl);
+	free(addr);
+	free(auth);
+	hs_buf_free(&w.answer);
+	hs_buf_free(&b);
+	return rc;
+}

@@ -21,12 +21,30 @@
  * call runs; a failure before COMMIT answers an HTTP error with nothing
  * changed, a failure after it (streaming the rows) an ERROR frame.
  * Requests run one at a time (one mutex): the master is one file.
+ *
+ * The real-time channel (GET /v1/wait, docs/PROTOCOL.md): hs_server_wait
+ * blocks a client until the store's sequence moves past its cursor (or a
+ * timeout). The server keeps the sequence it last knew in memory, under a
+ * lock of its own (never the request mutex: a waiter holds nothing a sync
+ * needs). One entry point moves it:
+ *
+ *     hs_server_notify_change(s, seq)     (server.h)
+ *
+ * called after a request committed (do_commit, with the store's sequence
+ * after the commit), and by anything else that learns of a commit to the
+ * store: a store shared by several serve processes (PostgreSQL) calls it
+ * when another process's commit is announced (LISTEN/NOTIFY). It only ever
+ * moves the sequence forward and wakes every waiter; it takes no other
+ * lock and does no I/O, so it may be called from any thread. Waiters are
+ * woken whatever tables changed: a table-limited user's next pull may find
+ * nothing for it (cheap, and it keeps the store's feed out of the wait).
  */
 #include "hubsync.h"
 
 #include "lock.h"
 #include "master.h"
 #include "platform.h"
+#include "server.h"
 #include "users.h"
 #include "wire.h"
 
@@ -35,6 +53,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ZSTD_LEVEL 3
 #define LOCK_TIMEOUT_MS 60000
@@ -44,6 +63,11 @@ struct hs_server {
 	char *describe;
 	char *master;     /* the master's address for hs_master_open */
 	pthread_mutex_t mu;
+	/* the real-time channel: guarded by wmu, not mu */
+	pthread_mutex_t wmu;
+	pthread_cond_t moved; /* the sequence moved, or closing */
+	int64_t seq;          /* the store's sequence as last known */
+	int closing;          /* hs_server_close_waits: waits end at once */
 };
 
 /* ---- the store: the one place that knows its kinds ---------------------- */
@@ -82,6 +106,22 @@ static int store_prepare(hs_server *s, hs_buf *err)
 static int store_master(hs_server *s, hs_master **out, hs_buf *err)
 {
 	return hs_master_open(out, s->master, NULL, 0, LOCK_TIMEOUT_MS, err);
+}
+
+/* The store's sequence now, or -1 when it cannot be read. */
+static int64_t store_seq(hs_server *s)
+{
+	hs_master *m = NULL;
+	int64_t seq = -1;
+	hs_buf e;
+	hs_buf_init(&e);
+	if (store_master(s, &m, &e) == 0 && hs_master_read_begin(m, &e) == 0) {
+		seq = hs_master_seq(m);
+		hs_master_read_end(m);
+	}
+	hs_master_close(m);
+	hs_buf_free(&e);
+	return seq;
 }
 
 /* 1 if the master file at path holds data (a sequence or a PC), 0 if it
@@ -194,12 +234,25 @@ int hs_server_open(hs_server **out, const char *store, char **errmsg)
 		return HS_ERROR;
 	}
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->wmu, NULL);
+	{
+		pthread_condattr_t attr;
+		pthread_condattr_init(&attr);
+		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->moved, &attr);
+		pthread_condattr_destroy(&attr);
+	}
 	if (!*store) {
 		hs_buf_puts(&err, "no store given: pass a folder for the server's "
 			    "master");
 		rc = HS_EINVALID;
 	} else {
 		rc = store_prepare(s, &err);
+	}
+	if (rc == HS_OK && (s->seq = store_seq(s)) < 0) {
+		hs_buf_printf(&err, "cannot read the master of %s: check the store",
+			      store);
+		rc = HS_EIO;
 	}
 	if (rc != HS_OK) {
 		if (errmsg)
@@ -218,6 +271,8 @@ void hs_server_free(hs_server *s)
 	if (!s)
 		return;
 	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->moved);
+	pthread_mutex_destroy(&s->wmu);
 	free(s->store);
 	free(s->master);
 	free(s->describe);
@@ -225,6 +280,50 @@ void hs_server_free(hs_server *s)
 }
 
 const char *hs_server_describe(const hs_server *s) { return s->describe; }
+
+/* ---- the real-time channel ---------------------------------------------- */
+
+void hs_server_notify_change(hs_server *s, int64_t seq)
+{
+	pthread_mutex_lock(&s->wmu);
+	if (seq > s->seq) {
+		s->seq = seq;
+		pthread_cond_broadcast(&s->moved);
+	}
+	pthread_mutex_unlock(&s->wmu);
+}
+
+int64_t hs_server_wait(hs_server *s, int64_t since, int timeout_ms)
+{
+	struct timespec due;
+	int64_t seq;
+	if (timeout_ms < 0)
+		timeout_ms = 0;
+	if (timeout_ms > HS_SERVER_WAIT_MAX_MS)
+		timeout_ms = HS_SERVER_WAIT_MAX_MS;
+	clock_gettime(CLOCK_MONOTONIC, &due);
+	due.tv_sec += timeout_ms / 1000;
+	due.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (due.tv_nsec >= 1000000000L) {
+		due.tv_sec++;
+		due.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->wmu);
+	while (!s->closing && s->seq <= since &&
+	       pthread_cond_timedwait(&s->moved, &s->wmu, &due) == 0)
+		;
+	seq = s->seq;
+	pthread_mutex_unlock(&s->wmu);
+	return seq;
+}
+
+void hs_server_close_waits(hs_server *s)
+{
+	pthread_mutex_lock(&s->wmu);
+	s->closing = 1;
+	pthread_cond_broadcast(&s->moved);
+	pthread_mutex_unlock(&s->wmu);
+}
 
 int hs_server_auth(hs_server *s, const char *authorization,
 		   hs_server_user **out, char **errmsg)
@@ -355,6 +454,20 @@ static int result_end(session *x)
 		return fail(x, 500, HS_ERROR, "cannot write the answer: check the "
 			    "server's temporary folder");
 	return 0;
+}
+
+/* The result of call type: no field, or one int (result_int). */
+static int result_empty(session *x, int type)
+{
+	hs_wire_frame(&x->out, type);
+	return result_end(x);
+}
+
+static int result_int(session *x, int type, int64_t v)
+{
+	hs_wire_frame(&x->out, type);
+	hs_wire_put_int(&x->out, v);
+	return result_end(x);
 }
 
 /* ---- the calls ------------------------------------------------------------- */
@@ -572,8 +685,7 @@ static int do_ensure(session *x)
 	x->ms.t = grown;
 	x->ms.t[x->ms.n++] = mt;
 	memset(&mt, 0, sizeof(mt));
-	hs_wire_frame(&x->out, HS_F_ENSURE);
-	rc = result_end(x);
+	rc = result_empty(x, HS_F_ENSURE);
 out:
 	hs_table_clear(&t);
 	hs_table_clear(&mt);
@@ -605,10 +717,8 @@ static int do_begin(session *x)
 	if ((rc = hs_master_begin(x->m, &e)) != 0)
 		master_fail(x, rc, &e);
 	hs_buf_free(&e);
-	if (rc == 0) {
-		hs_wire_frame(&x->out, HS_F_BEGIN);
-		rc = result_end(x);
-	}
+	if (rc == 0)
+		rc = result_empty(x, HS_F_BEGIN);
 	return rc;
 }
 
@@ -632,11 +742,8 @@ static int do_register(session *x)
 			  "changes up to %lld, not %lld (an earlier sync whose "
 			  "answer was lost): nothing was changed; sync again",
 			  (long long)pushed, (long long)expect);
-	if (rc == 0) {
-		hs_wire_frame(&x->out, HS_F_REGISTER);
-		hs_wire_put_int(&x->out, pushed);
-		rc = result_end(x);
-	}
+	if (rc == 0)
+		rc = result_int(x, HS_F_REGISTER, pushed);
 	free(site);
 	hs_buf_free(&e);
 	return rc;
@@ -654,10 +761,8 @@ static int do_token(session *x)
 	else if ((rc = need_session(x)) == 0 &&
 		 (rc = hs_master_set_token(x->m, prev, token, &e)) != 0)
 		master_fail(x, rc, &e);
-	if (rc == 0) {
-		hs_wire_frame(&x->out, HS_F_TOKEN);
-		rc = result_end(x);
-	}
+	if (rc == 0)
+		rc = result_empty(x, HS_F_TOKEN);
 	free(prev);
 	free(token);
 	hs_buf_free(&e);
@@ -819,10 +924,8 @@ static int do_resolve(session *x)
 			  "conflict resolutions were not sent", x->u->name);
 	else if (rc == 0 && rs.n && (rc = hs_master_resolve(x->m, &rs, &e)) != 0)
 		master_fail(x, rc, &e);
-	if (rc == 0) {
-		hs_wire_frame(&x->out, HS_F_RESOLVE);
-		rc = result_end(x);
-	}
+	if (rc == 0)
+		rc = result_empty(x, HS_F_RESOLVE);
 	hs_rowset_clear(&rs);
 	hs_buf_free(&e);
 	return rc;
@@ -839,10 +942,8 @@ static int do_pushed(session *x)
 	else if ((rc = need_session(x)) == 0 &&
 		 (rc = hs_master_set_pushed(x->m, id, &e)) != 0)
 		master_fail(x, rc, &e);
-	if (rc == 0) {
-		hs_wire_frame(&x->out, HS_F_PUSHED);
-		rc = result_end(x);
-	}
+	if (rc == 0)
+		rc = result_empty(x, HS_F_PUSHED);
 	hs_buf_free(&e);
 	return rc;
 }
@@ -860,11 +961,8 @@ static int do_reserve(session *x)
 	else if ((rc = need_session(x)) == 0 &&
 		 (rc = hs_master_reserve(x->m, series, size, above, &first, &e)) != 0)
 		master_fail(x, rc, &e);
-	if (rc == 0) {
-		hs_wire_frame(&x->out, HS_F_RESERVE);
-		hs_wire_put_int(&x->out, first);
-		rc = result_end(x);
-	}
+	if (rc == 0)
+		rc = result_int(x, HS_F_RESERVE, first);
 	free(series);
 	hs_buf_free(&e);
 	return rc;
@@ -886,11 +984,8 @@ static int do_housekeep(session *x)
 					   x->u->read_only ? 0 : (int)set, now,
 					   &days, &e)) != 0)
 		master_fail(x, rc, &e);
-	if (rc == 0) {
-		hs_wire_frame(&x->out, HS_F_HOUSEKEEP);
-		hs_wire_put_int(&x->out, days);
-		rc = result_end(x);
-	}
+	if (rc == 0)
+		rc = result_int(x, HS_F_HOUSEKEEP, days);
 	hs_buf_free(&e);
 	return rc;
 }
@@ -976,8 +1071,8 @@ static int do_commit(session *x)
 	hs_buf_free(&e);
 	if (rc == 0) {
 		x->committed = 1;
-		hs_wire_frame(&x->out, HS_F_COMMIT);
-		rc = result_end(x);
+		hs_server_notify_change(x->srv, hs_master_seq(x->m));
+		rc = result_empty(x, HS_F_COMMIT);
 	}
 	return rc;
 }

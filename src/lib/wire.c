@@ -786,13 +786,35 @@ static int get_vals(hs_wire_in *in, hs_rowchange *rc)
 	return 0;
 }
 
+/* The rest of a row after its head: the changed columns (with their
+ * clocks, push rows) and the values of a live row. 0, or -1 with the row
+ * taken off cs again. */
+static int get_body(hs_wire_in *in, hs_changeset *cs, hs_rowchange *rc,
+		    int clocks)
+{
+	int64_t n = hs_wire_get_count(in);
+	for (int64_t j = 0; !in->err && j < n; j++) {
+		int col = get_col(in, rc);
+		if (col < 0)
+			break;
+		rc->changed[col] = 1;
+		if (clocks) {
+			rc->hlc[col] = hs_wire_get_int(in);
+			rc->base[col] = hs_wire_get_int(in);
+		}
+	}
+	if (!in->err && get_vals(in, rc) == 0)
+		return 0;
+	hs_changeset_pop(cs);
+	return -1;
+}
+
 int hs_wire_get_pushrow(hs_wire_in *in, hs_changeset *cs, int *npk)
 {
 	uint64_t flags;
-	int64_t n;
 	hs_rowchange *rc = get_head(in, cs, npk, &flags);
 	if (!rc)
-		goto bad;
+		return -1;
 	rc->inserted = (int)(flags >> 1 & 1);
 	rc->born = (int)(flags >> 2 & 1);
 	rc->existing = (int)(flags >> 3 & 1);
@@ -800,44 +822,17 @@ int hs_wire_get_pushrow(hs_wire_in *in, hs_changeset *cs, int *npk)
 	rc->row_hlc = hs_wire_get_int(in);
 	rc->row_base = hs_wire_get_int(in);
 	rc->last_id = hs_wire_get_int(in);
-	n = hs_wire_get_count(in);
-	for (int64_t j = 0; !in->err && j < n; j++) {
-		int col = get_col(in, rc);
-		if (col < 0)
-			goto bad;
-		rc->changed[col] = 1;
-		rc->hlc[col] = hs_wire_get_int(in);
-		rc->base[col] = hs_wire_get_int(in);
-	}
-	if (!in->err && get_vals(in, rc) == 0)
-		return 0;
-bad:
-	if (rc)
-		hs_changeset_pop(cs);
-	return -1;
+	return get_body(in, cs, rc, 1);
 }
 
 int hs_wire_get_pullrow(hs_wire_in *in, hs_changeset *cs, int *npk)
 {
 	uint64_t flags;
-	int64_t n;
 	hs_rowchange *rc = get_head(in, cs, npk, &flags);
 	if (!rc)
-		goto bad;
+		return -1;
 	rc->foreign = (int)(flags >> 1 & 1);
-	n = hs_wire_get_count(in);
-	for (int64_t j = 0; !in->err && j < n; j++) {
-		int col = get_col(in, rc);
-		if (col < 0)
-			goto bad;
-		rc->changed[col] = 1;
-	}
-	if (!in->err && get_vals(in, rc) == 0)
-		return 0;
-bad:
-	if (rc)
-		hs_changeset_pop(cs);
-	return -1;
+	return get_body(in, cs, rc, 0);
 }
 
 /* ---- merge rules ------------------------------------------------------ */

@@ -12,40 +12,13 @@
 #   killed       the server SIGKILLed in the middle of a slow sync, restarted:
 #                the sync is re-run, nothing lost or doubled, store intact
 . "$(dirname "$0")/test_cli_lib.sh"
+. "$(dirname "$0")/test_serve_lib.sh"
 
 command -v curl >/dev/null ||
 	{ echo "FAIL: curl is missing (run scripts/setup.sh test)"; exit 1; }
 
-SPID=
-PORT=
-URL=
 STORE=$T/store
 trap '[ -n "$SPID" ] && kill -9 "$SPID" 2>/dev/null; rm -rf "$T"' EXIT
-
-# start_server [ARGS...]: serve $STORE on a free port (the same one again
-# after a restart), wait until it listens.
-start_server() {
-	_listen=127.0.0.1:${PORT:-0}
-	rm -f "$T/port"
-	"$HUBSYNC" serve "$STORE" --listen "$_listen" --port-file "$T/port" \
-		"$@" >>"$T/serve.log" 2>&1 &
-	SPID=$!
-	_i=0
-	while [ ! -s "$T/port" ]; do
-		_i=$((_i + 1))
-		[ $_i -lt 300 ] || fail "hubsync serve did not start: $(cat "$T/serve.log")"
-		kill -0 "$SPID" 2>/dev/null || fail "hubsync serve ended: $(cat "$T/serve.log")"
-		sleep 0.1
-	done
-	PORT=$(cat "$T/port")
-	URL=http://127.0.0.1:$PORT
-}
-
-stop_server() {
-	kill -"${1:-TERM}" "$SPID" 2>/dev/null
-	wait "$SPID" 2>/dev/null
-	SPID=
-}
 
 app_db() { # DB: the app's schema
 	sql "$1" "CREATE TABLE items(id TEXT PRIMARY KEY, name TEXT, qty INTEGER);
@@ -250,7 +223,7 @@ run 0 user add "$STORE" ann
 TANN=$(cat "$OUT")
 run 0 user add "$STORE" ben
 TBEN=$(cat "$OUT")
-PORT=
+SPORT=
 start_server
 run 0 relocate n1.db --master "$URL" --token "$TANN"
 run 0 relocate n2.db --master "$URL" --token "$TBEN"
@@ -270,7 +243,7 @@ stop_server
 
 step "TLS"
 STORE=$T/store
-PORT=
+SPORT=
 TLS=$(dirname "$0")/tls # a test-only certificate for 127.0.0.1
 case $TLS in /*) ;; *) TLS=$OLDPWD/$TLS ;; esac
 run 2 serve "$STORE" --listen 0.0.0.0:0
@@ -278,10 +251,10 @@ one_line_error
 expect_match "no TLS off loopback" "$ERR" "without TLS"
 start_server --tls-cert "$TLS/cert.pem" --tls-key "$TLS/key.pem"
 app_db tina.db
-run 1 init tina.db --master "https://127.0.0.1:$PORT" --token "$TA"
+run 1 init tina.db --master "https://127.0.0.1:$SPORT" --token "$TA"
 one_line_error
 expect_match "untrusted certificate explained" "$ERR" "HUBSYNC_CA_FILE"
-HUBSYNC_CA_FILE=$TLS/cert.pem run 0 init tina.db --master "https://127.0.0.1:$PORT" --token "$TA"
+HUBSYNC_CA_FILE=$TLS/cert.pem run 0 init tina.db --master "https://127.0.0.1:$SPORT" --token "$TA"
 HUBSYNC_CA_FILE=$TLS/cert.pem run 0 sync tina.db
 expect_eq "pulled over TLS" "$(sqlite3 tina.db "SELECT count(*) FROM items")" 3003
 stop_server

@@ -8,34 +8,12 @@
 # the server, and the store passes PRAGMA integrity_check.
 # Trials: HS_KILL_TRIALS (default 25; HS_SOAK=1: 120).
 . "$(dirname "$0")/test_cli_lib.sh"
+. "$(dirname "$0")/test_serve_lib.sh"
 
 TRIALS=${HS_KILL_TRIALS:-25}
 [ -n "${HS_SOAK:-}" ] && TRIALS=${HS_KILL_TRIALS:-120}
 STORE=$T/store
-SPID=
-PORT=
 trap '[ -n "$SPID" ] && kill -9 "$SPID" 2>/dev/null; rm -rf "$T"' EXIT
-
-start_server() {
-	rm -f "$T/port"
-	"$HUBSYNC" serve "$STORE" --listen "127.0.0.1:${PORT:-0}" \
-		--port-file "$T/port" --quiet >>"$T/serve.log" 2>&1 &
-	SPID=$!
-	_i=0
-	while [ ! -s "$T/port" ]; do
-		_i=$((_i + 1))
-		# the port may still be held by the killed server's socket
-		if ! kill -0 "$SPID" 2>/dev/null; then
-			[ $_i -lt 100 ] || fail "hubsync serve cannot start: $(tail -n 3 "$T/serve.log")"
-			sleep 0.2
-			"$HUBSYNC" serve "$STORE" --listen "127.0.0.1:${PORT:-0}" \
-				--port-file "$T/port" --quiet >>"$T/serve.log" 2>&1 &
-			SPID=$!
-		fi
-		sleep 0.05
-	done
-	PORT=$(cat "$T/port")
-}
 
 rand_ms() { # 0..$1-1
 	echo $(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % $1 ))
@@ -46,12 +24,12 @@ for p in $PCS; do
 	run 0 user add "$STORE" $p
 	eval "TOK_$p=\$(cat \"\$OUT\")"
 done
-start_server
+start_server --quiet
 for p in $PCS; do
 	sql $p.db "CREATE TABLE items(id TEXT PRIMARY KEY, v INTEGER);
 		CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT);"
 	eval "tok=\$TOK_$p"
-	run 0 init $p.db --master "http://127.0.0.1:$PORT" --token "$tok"
+	run 0 init $p.db --master "http://127.0.0.1:$SPORT" --token "$tok"
 done
 sql p1.db "INSERT INTO items VALUES ('shared', 0)"
 for p in $PCS $PCS; do run 0 sync $p.db; done
@@ -75,7 +53,7 @@ while [ $i -le "$TRIALS" ]; do
 	kill -9 "$SPID" 2>/dev/null && killed=$((killed + 1))
 	wait "$SPID" 2>/dev/null
 	for pid in $pids; do wait "$pid"; done
-	start_server
+	start_server --quiet
 	for p in $PCS $PCS; do run 0 sync $p.db; done
 	i=$((i + 1))
 done

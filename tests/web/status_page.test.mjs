@@ -624,3 +624,88 @@ test('with --token the page uses the token from its address', async () => {
   await context.close();
   await stopDaemon(d);
 });
+
+// ---- a server master (hubsync serve) ----
+
+async function startServer(store, port = 0) {
+  const portFile = path.join(store + '.port');
+  fs.rmSync(portFile, { force: true });
+  const proc = spawn(HUBSYNC, ['serve', store, '--listen', '127.0.0.1:' + port, '--port-file', portFile,
+    '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const s = { proc, log: '' };
+  proc.stderr.on('data', (b) => { s.log += b; });
+  s.exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
+  daemons.add(s); // stopped at the end whatever happens
+  for (let i = 0; i < 200 && !fs.existsSync(portFile); i++) {
+    if (proc.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(fs.existsSync(portFile), 'hubsync serve did not start: ' + s.log);
+  s.port = fs.readFileSync(portFile, 'utf8').trim();
+  s.url = 'http://127.0.0.1:' + s.port;
+  return s;
+}
+
+// a server stops like a daemon: SIGTERM, exit 0
+const stopServer = stopDaemon;
+
+test('a server master: the real-time link, last sent and received, reconnecting', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hubsync-web-'));
+  dirs.push(dir);
+  const store = path.join(dir, 'store');
+  const token = { alice: hubsync('user', 'add', store, 'alice').trim(), bob: hubsync('user', 'add', store, 'bob').trim() };
+  let server = await startServer(store);
+  const db = {};
+  for (const u of ['alice', 'bob']) {
+    db[u] = path.join(dir, u + '.db');
+    sql(db[u], QUOTES);
+    hubsync('init', db[u], '--master', server.url, '--token', token[u]);
+  }
+  const d = await startDaemon(db.alice);
+  const { page, context, problems } = await openPage(d.url);
+  await waitState(page, 'never');
+  assert.match(await page.locator('#master').textContent(), /127\.0\.0\.1.*\(sync server\)/);
+  await page.locator('#realtime[data-state="connected"]').waitFor(WAIT);
+  assert.match(await page.locator('#realtime').textContent(), /^live/);
+  assert.match(await page.locator('#push-pull').textContent(), /sent not yet, received not yet/);
+  // bob's change reaches alice's database by itself (the server wakes her daemon)
+  sql(db.bob, "INSERT INTO quotes(quoteId, projectName) VALUES ('CA250115001', 'Bench')");
+  hubsync('sync', db.bob);
+  for (let i = 0; i < 100; i++) {
+    if (execFileSync('sqlite3', ['-cmd', '.timeout 5000', db.alice, "SELECT count(*) FROM quotes"], { encoding: 'utf8' }).trim() === '1') break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await page.reload();
+  await waitState(page, 'ok');
+  assert.match(await page.locator('#push-pull').textContent(), /sent not yet, received (?!not yet)/);
+  assert.equal(await page.locator('#history tbody tr td[data-label="Started by"]').first().textContent(), 'the server');
+  await axe(page, 'server master');
+  await shot(page, 'server-master');
+  // the server goes away: the link says so, with the reason
+  await stopServer(server);
+  for (let i = 0; i < 100; i++) {
+    if ((await apiGet(d, '/api/sync/status')).realtime.state === 'reconnecting') break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await page.reload();
+  await page.locator('#realtime[data-state="reconnecting"]').waitFor(WAIT);
+  assert.match(await page.locator('#realtime').textContent(), /^reconnecting since .+: cannot reach the sync server/);
+  await shot(page, 'server-master-reconnecting');
+  server = await startServer(store, server.port);
+  await context.close();
+  await stopDaemon(d);
+  await stopServer(server);
+  assert.deepEqual(problems, []);
+});
+
+test('a file master: no real-time rows', async () => {
+  const o = office(['alice']);
+  const d = await startDaemon(o.db.alice);
+  const { page, context } = await openPage(d.url);
+  await waitState(page, 'never');
+  assert.ok(await page.locator('#realtime').isHidden());
+  assert.ok(await page.locator('#push-pull').isHidden());
+  assert.doesNotMatch(await page.locator('#master').textContent(), /sync server/);
+  await context.close();
+  await stopDaemon(d);
+});
