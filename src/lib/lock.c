@@ -17,8 +17,9 @@
  * clock (the mtime of MASTER.clock just touched by us), never with this
  * PC's clock: PCs' clocks disagree. An owner silent for HS_LOCK_LEASE_MS is
  * stale; the owner refreshes the mtime during long work. A stale lock is
- * broken by renaming the directory away (atomic: of two PCs breaking it at
- * once, one rename fails) after re-reading that the owner is unchanged.
+ * broken by renaming the directory away after re-reading that the owner
+ * is unchanged, one breaker at a time (break_lock); and a holder checks
+ * that its lock is still its own before it commits (hs_lock_held).
  *
  * mkdir through a contended SMB client often fails with EIO rather than
  * EEXIST: both mean "busy, retry".
@@ -139,14 +140,41 @@ static void remove_aside(const char *aside)
 	free(o);
 }
 
-/* Rename the stale lock away and remove it. */
+/* A breaker's turn left behind by a breaker that died holding it (a
+ * turn lasts milliseconds): remove it after BREAK_TURN_MS by the share's
+ * clock. */
+#define BREAK_TURN_MS 10000
+static void clear_dead_turn(const hs_lock *l)
+{
+	hs_os_stat st;
+	double now;
+	if (hs_os_stat_path(l->brk, &st) != 0 || (now = share_now(l)) < 0)
+		return;
+	if ((now - (double)st.mtime_ns / 1e9) * 1000 > BREAK_TURN_MS)
+		hs_os_rmdir(l->brk);
+}
+
+/*
+ * Rename the stale lock away and remove it. Breakers take turns (the
+ * folder MASTER.lock.break, made with mkdir): otherwise two PCs that both
+ * found the lock stale could interleave, one breaking it and taking a new
+ * lock, the other then renaming that live lock away and taking one too:
+ * two writers. In its turn a breaker re-reads the owner; the lock it
+ * renames is the stale one (a new lock cannot appear while it is there).
+ */
 static void break_lock(hs_lock *l, const char *owner_seen)
 {
 	char again[400], *aside;
 	hs_buf b;
+	if (hs_os_mkdir(l->brk) != 0) {
+		clear_dead_turn(l);
+		return; /* another PC is breaking it: look again */
+	}
 	read_owner(l, again, sizeof again);
-	if (strcmp(again, owner_seen) != 0)
+	if (strcmp(again, owner_seen) != 0) {
+		hs_os_rmdir(l->brk);
 		return; /* someone took it meanwhile */
+	}
 	hs_buf_init(&b);
 	hs_buf_printf(&b, "%s" STALE "%ld.%lld", l->dir, hs_os_pid(),
 		      (long long)hs_system_ms());
@@ -156,6 +184,7 @@ static void break_lock(hs_lock *l, const char *owner_seen)
 		remove_aside(aside);
 	}
 	free(aside);
+	hs_os_rmdir(l->brk);
 }
 
 /* Locks moved aside that a failed removal left on the share (a PC's
@@ -202,7 +231,8 @@ int hs_lock_acquire(hs_lock *l, const char *master_path, int timeout_ms,
 	l->dir = path_with(master_path, ".lock");
 	l->owner = path_with(master_path, ".lock/owner");
 	l->clock = path_with(master_path, ".clock");
-	if (!l->dir || !l->owner || !l->clock) {
+	l->brk = path_with(master_path, ".lock.break");
+	if (!l->dir || !l->owner || !l->clock || !l->brk) {
 		hs_buf_puts(err, "out of memory");
 		return HS_ERROR;
 	}
@@ -292,6 +322,11 @@ static void remove_lock(hs_lock *l)
 	}
 }
 
+int hs_lock_held(const hs_lock *l)
+{
+	return l->held && still_mine(l);
+}
+
 void hs_lock_refresh(hs_lock *l)
 {
 	if (l->held)
@@ -305,5 +340,6 @@ void hs_lock_release(hs_lock *l)
 	free(l->dir);
 	free(l->owner);
 	free(l->clock);
+	free(l->brk);
 	memset(l, 0, sizeof(*l));
 }

@@ -21,6 +21,7 @@ typedef struct hs_lock {
 	char *dir;   /* MASTER.lock */
 	char *owner; /* MASTER.lock/owner */
 	char *clock; /* MASTER.clock: touched to read the share's clock */
+	char *brk;   /* MASTER.lock.break: held while breaking a stale lock */
 	int held;
 	int broke;      /* a stale lock was moved aside to take this one */
 	char line[400]; /* the owner line this process wrote */
@@ -39,6 +40,9 @@ typedef void (*hs_lock_wait_fn)(void *ctx, const char *holder,
  */
 int hs_lock_acquire(hs_lock *l, const char *master_path, int timeout_ms,
 		    hs_lock_wait_fn waiting, void *waiting_ctx, hs_buf *err);
+/* 1 if the lock is still this process's (not broken by another PC that
+ * took this one for stale): check before committing. */
+int hs_lock_held(const hs_lock *l);
 /* Tell other PCs the owner is alive (call during long work). */
 void hs_lock_refresh(hs_lock *l);
 /* Release (if held) and free. Safe on a zeroed hs_lock. */

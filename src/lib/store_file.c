@@ -328,7 +328,7 @@ static void fm_close(hs_master *mm)
 	if (failed)
 		hs_exec(m->db, "ROLLBACK");
 	sqlite3_close(m->db);
-	if (failed)
+	if (failed && hs_lock_held(&m->lock)) /* never under another's lock */
 		roll_back_journal(m->path);
 	hs_lock_release(&m->lock);
 	free(m->base.user);
@@ -533,6 +533,12 @@ static int fm_commit(hs_master *mm, hs_buf *err)
 		sr = hs_step_done(st);
 	}
 	sqlite3_finalize(st);
+	if (sr == SQLITE_OK && !hs_lock_held(&m->lock)) {
+		hs_buf_printf(err, "another PC took the lock of the master %s for "
+			      "stale while this sync was slow: nothing was "
+			      "written; sync again", m->path);
+		return HS_EBUSY;
+	}
 	if (sr == SQLITE_OK)
 		sr = hs_exec(m->db, "COMMIT");
 	if (sr != SQLITE_OK)
