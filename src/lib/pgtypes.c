@@ -350,3 +350,17 @@ sqlite3_value *hs_pg_value(sqlite3_stmt *select1, hs_pg_kind k,
 		return hs_value_blob(select1, SQLITE_BLOB, p ? p : "", n);
 	}
 }
+
+char *hs_pg_redact(const char *url)
+{
+	char *s = hs_strdup(url);
+	char *at, *colon, *start = s ? strstr(s, "://") : NULL;
+	if (!start)
+		return s;
+	start += 3;
+	at = strchr(start, '@');
+	colon = at ? memchr(start, ':', (size_t)(at - start)) : NULL;
+	if (colon)
+		memmove(colon, at, strlen(at) + 1);
+	return s;
+}

@@ -20,7 +20,9 @@
  * A request stream is checked whole (zstd checksum, END frame) before any
  * call runs; a failure before COMMIT answers an HTTP error with nothing
  * changed, a failure after it (streaming the rows) an ERROR frame.
- * Requests run one at a time (one mutex): the master is one file.
+ * Requests run one at a time (one mutex): the master is one file, or one
+ * PostgreSQL connection at a time (several serve processes on one
+ * database merge at once: store_pg.c serializes their writes).
  *
  * The real-time channel (GET /v1/wait, docs/PROTOCOL.md): hs_server_wait
  * blocks a client until the store's sequence moves past its cursor (or a
@@ -43,6 +45,7 @@
 
 #include "lock.h"
 #include "master.h"
+#include "pgtypes.h"
 #include "platform.h"
 #include "server.h"
 #include "users.h"
@@ -72,26 +75,44 @@ struct hs_server {
 
 /* ---- the store: the one place that knows its kinds ---------------------- */
 
+/* 1 if store is a PostgreSQL database (postgresql://...), not a folder. */
+static int store_is_pg(const char *store)
+{
+	return hs_master_is_address(store) && !hs_master_is_url(store);
+}
+
 /*
  * Make the store ready and record how to open its master. A folder: made
- * if missing, the master is FOLDER/master.db (created here, once). A new
- * kind of store (PostgreSQL: postgresql://...) adds a branch here and a
- * kind of master that hs_master_open knows by the address.
+ * if missing, the master is FOLDER/master.db (created here, once). A
+ * PostgreSQL database (postgresql://...): the master is the database
+ * itself (its hubsync schema made here when missing; the users live in
+ * hubsync.users, users.c); several serve processes may share it
+ * (docs/POSTGRES.md).
  */
 static int store_prepare(hs_server *s, hs_buf *err)
 {
 	hs_master *m = NULL;
 	hs_buf b;
 	int rc;
-	if (hs_os_exists(s->store) != 0 && hs_os_mkdir(s->store) != 0) {
+	int pg = store_is_pg(s->store);
+	if (!pg && hs_os_exists(s->store) != 0 && hs_os_mkdir(s->store) != 0) {
 		hs_buf_printf(err, "cannot make the store folder %s: check that its "
 			      "parent exists and is writable", s->store);
 		return HS_EIO;
 	}
 	hs_buf_init(&b);
-	hs_buf_printf(&b, "%s/master.db", s->store);
+	if (pg)
+		hs_buf_puts(&b, s->store);
+	else
+		hs_buf_printf(&b, "%s/master.db", s->store);
 	s->master = hs_buf_take(&b);
-	hs_buf_printf(&b, "folder %s", s->store);
+	if (pg) {
+		char *shown = hs_pg_redact(s->store);
+		hs_buf_printf(&b, "PostgreSQL %s", shown ? shown : "");
+		free(shown);
+	} else {
+		hs_buf_printf(&b, "folder %s", s->store);
+	}
 	s->describe = hs_buf_take(&b);
 	if (!s->master || !s->describe) {
 		hs_buf_puts(err, "out of memory");

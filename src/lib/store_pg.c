@@ -277,21 +277,6 @@ static int pg_fail(pg_master *m, hs_buf *err, int sr, const char *what)
 	return code;
 }
 
-/* url without its password, for messages (malloc'd). */
-static char *redact(const char *url)
-{
-	char *s = hs_strdup(url);
-	char *at, *colon, *start = s ? strstr(s, "://") : NULL;
-	if (!start)
-		return s;
-	start += 3;
-	at = strchr(start, '@');
-	colon = at ? memchr(start, ':', (size_t)(at - start)) : NULL;
-	if (colon)
-		memmove(colon, at, strlen(at) + 1);
-	return s;
-}
-
 /* ---- the shape: the tables' SQLite definitions -------------------------- */
 
 /* Put table name's CREATE statement sql into the shape (replacing an
@@ -430,7 +415,7 @@ int hs_master_open_pg(hs_master **out, const char *url, int create,
 	int rc = HS_ERROR, sr;
 	char q[160];
 	*out = NULL;
-	if (!m || !(m->url = redact(url))) {
+	if (!m || !(m->url = hs_pg_redact(url))) {
 		hs_buf_puts(err, "out of memory");
 		free(m);
 		return HS_ERROR;
@@ -1859,6 +1844,39 @@ out:
 	return sr == SQLITE_OK ? 0 : pg_fail(m, err, sr, "cannot tidy up");
 }
 
+/* The app's tables the master has (what a sync server offers in its
+ * HELLO), by name, as hubsync.tables records them now (another serve
+ * process may have added one since this connection loaded the shape). */
+static int pm_tables(hs_master *mm, hs_schema *out, hs_buf *err)
+{
+	pg_master *m = (pg_master *)mm;
+	PGresult *r;
+	int sr = shape_load(m);
+	memset(out, 0, sizeof(*out));
+	r = sr == SQLITE_OK ? pg_q(m, "SELECT name FROM hubsync.tables ORDER BY"
+				      " name", 0, NULL)
+			    : NULL;
+	if (!r)
+		return pg_fail(m, err, sr == SQLITE_OK ? pg_code(m) : sr,
+			       "cannot read the tables");
+	out->t = calloc(hs_count(PQntuples(r)), sizeof(hs_table));
+	for (int i = 0; out->t && i < PQntuples(r); i++) {
+		if (hs_table_load(m->shape, PQgetvalue(r, i, 0), &out->t[out->n],
+				  err) != 0) {
+			hs_table_clear(&out->t[out->n]);
+			continue; /* not a table hubsync syncs (no key) */
+		}
+		out->n++;
+	}
+	PQclear(r);
+	hs_buf_reset(err);
+	if (!out->t) {
+		hs_buf_puts(err, "out of memory");
+		return HS_ERROR;
+	}
+	return 0;
+}
+
 static const hs_master_ops PG_MASTER_OPS = {
 	pm_close,	 pm_read_begin,	 pm_read_end,	    pm_column_default,
 	pm_ensure_table, pm_id,		 pm_user_elsewhere, pm_knows,
@@ -1868,5 +1886,5 @@ static const hs_master_ops PG_MASTER_OPS = {
 	pm_sites,	 pm_pull,	 pm_pull_rows,	    pm_pull_table,
 	NULL, /* merge_rules: no JSON field merge setting kept yet */
 	NULL, /* user: any name (no tokens) */
-	NULL, /* tables: not served by hubsync serve yet */
+	pm_tables,
 };
