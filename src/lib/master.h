@@ -222,6 +222,11 @@ int hs_master_open_file(hs_master **out, const char *path, int create,
  * lock_timeout_ms bounds the wait for other syncs' transactions. */
 int hs_master_open_pg(hs_master **out, const char *url, int create,
 		      int lock_timeout_ms, hs_buf *err);
+/* Make a PostgreSQL master ready for another session on the same
+ * connection (hubsync serve keeps it between requests): what was not
+ * committed rolled back. 0, or -1 when the connection is lost (close
+ * it). */
+int hs_master_pg_reset(hs_master *m);
 /* 1 if path is an address (scheme://...), not a file: kept as given. */
 int hs_master_is_address(const char *path);
 

@@ -65,6 +65,7 @@ struct hs_server {
 	char *store;      /* as given */
 	char *describe;
 	char *master;     /* the master's address for hs_master_open */
+	hs_master *idle;  /* a PostgreSQL master kept open between requests */
 	pthread_mutex_t mu;
 	/* the real-time channel: guarded by wmu, not mu */
 	pthread_mutex_t wmu;
@@ -123,10 +124,31 @@ static int store_prepare(hs_server *s, hs_buf *err)
 	return rc;
 }
 
-/* The store's master for one request. */
+/* The store's master for one request (under s->mu): a file master is
+ * opened (and locked) for each; a PostgreSQL one is kept connected
+ * between requests (its statements stay prepared). */
 static int store_master(hs_server *s, hs_master **out, hs_buf *err)
 {
+	if (s->idle) {
+		*out = s->idle;
+		s->idle = NULL;
+		return 0;
+	}
 	return hs_master_open(out, s->master, NULL, 0, LOCK_TIMEOUT_MS, err);
+}
+
+/* Done with m for now: closed (rolling back what was not committed),
+ * or, a PostgreSQL master still connected, rolled back and kept. */
+static void store_release(hs_server *s, hs_master *m)
+{
+#ifdef HS_WITH_POSTGRES
+	if (m && !s->idle && store_is_pg(s->store) && hs_master_pg_reset(m) == 0) {
+		s->idle = m;
+		return;
+	}
+#endif
+	(void)s;
+	hs_master_close(m);
 }
 
 /* The store's sequence now, or -1 when it cannot be read. */
@@ -292,6 +314,7 @@ void hs_server_free(hs_server *s)
 	if (!s)
 		return;
 	pthread_mutex_destroy(&s->mu);
+	hs_master_close(s->idle);
 	pthread_cond_destroy(&s->moved);
 	pthread_mutex_destroy(&s->wmu);
 	free(s->store);
@@ -465,7 +488,7 @@ static int need_master(session *x)
 /* Close the master, undoing what was not committed. */
 static void drop_master(session *x)
 {
-	hs_master_close(x->m);
+	store_release(x->srv, x->m);
 	x->m = NULL;
 }
 

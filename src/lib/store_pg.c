@@ -46,6 +46,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,11 @@ typedef struct pg_master {
 	sqlite3 *shape;   /* the tables' CREATE statements, no rows */
 	int in_txn, in_read;
 	int prepared;     /* the shared statements */
+	/* pipeline mode (see "talking to PostgreSQL"): statements sent whose
+	 * results are not read yet, and the first of them that failed */
+	int pipe, queued;
+	char qmsg[400], qstate[6];
+	struct pg_ahead *ahead; /* the merge batch's rows, read at once */
 	pg_table **tabs;
 	int ntabs, gen;
 	char msg[400], state[6]; /* the last PostgreSQL error */
@@ -126,6 +132,8 @@ static const hs_master_ops PG_MASTER_OPS;
 static void pm_close(hs_master *mm);
 
 #define PM(st) ((pg_master *)((char *)(st) - offsetof(pg_master, base)))
+
+static void ahead_free(pg_master *m);
 
 /* ---- talking to PostgreSQL ------------------------------------------ */
 
@@ -161,12 +169,115 @@ static int pg_code(pg_master *m)
 	return SQLITE_ERROR;
 }
 
+/*
+ * Pipelining. A merge writes several statements per row (the row, its
+ * versions, its history) and reads one or two (the versions and values
+ * of the next row); waiting for each answer made a first sync of 100k
+ * rows take about two minutes. So during a write transaction the writes
+ * whose answer nobody needs now (pg_queue) are sent in libpq's pipeline
+ * mode without waiting; a statement whose answer is wanted (pg_exec,
+ * pg_prepared) is sent behind them with a sync point and every answer is
+ * read then: one round trip for the writes and the read together. A
+ * failed queued write makes the pipeline skip the rest until the sync:
+ * its error is the one the next read (or the commit) reports, so the
+ * transaction never commits past it. Multi-statement commands (pg_cmd:
+ * BEGIN, COMMIT, ...) leave pipeline mode first.
+ */
+
+/* Keep r's error as the pipeline's first (when none is kept yet). */
+static void queue_error(pg_master *m, PGresult *r)
+{
+	const char *state, *msg;
+	if (m->qstate[0] || m->qmsg[0])
+		return;
+	state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	snprintf(m->qstate, sizeof m->qstate, "%s", state ? state : "");
+	snprintf(m->qmsg, sizeof m->qmsg, "%s", msg ? msg : PQerrorMessage(m->conn));
+	m->qmsg[strcspn(m->qmsg, "\n")] = 0;
+}
+
+/* Send a sync point and read the answers of the queued statements and,
+ * when want, of one more (returned; NULL if the pipeline failed: the
+ * error is then on m as pg_check leaves it). */
+static PGresult *pipe_collect(pg_master *m, int want)
+{
+	PGresult *r, *mine = NULL;
+	int n = m->queued + (want != 0), broken = 0;
+	if (!PQpipelineSync(m->conn)) {
+		queue_error(m, NULL);
+		broken = 1;
+	}
+	for (int i = 0; !broken && i < n; i++) {
+		r = PQgetResult(m->conn);
+		if (!r) { /* the connection is gone */
+			queue_error(m, NULL);
+			broken = 1;
+			break;
+		}
+		ExecStatusType st = PQresultStatus(r);
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+		    st != PGRES_PIPELINE_ABORTED)
+			queue_error(m, r);
+		if (want && i == n - 1 && st != PGRES_PIPELINE_ABORTED &&
+		    !m->qstate[0] && !m->qmsg[0])
+			mine = r;
+		else
+			PQclear(r);
+		while ((r = PQgetResult(m->conn))) /* up to the NULL */
+			PQclear(r);
+	}
+	/* the sync point's own result */
+	while (!broken && (r = PQgetResult(m->conn))) {
+		int sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+		PQclear(r);
+		if (sync)
+			break;
+	}
+	m->queued = 0;
+	if (m->qstate[0] || m->qmsg[0]) {
+		memcpy(m->state, m->qstate, sizeof m->state);
+		memcpy(m->msg, m->qmsg, sizeof m->msg);
+		m->qstate[0] = m->qmsg[0] = 0;
+		PQclear(mine);
+		return NULL;
+	}
+	return want ? mine : (PGresult *)1;
+}
+
+/* The answer of the statement just sent behind the queued ones (NULL:
+ * it or a queued one failed; the error on m). */
+static PGresult *pipe_now(pg_master *m)
+{
+	PGresult *r = pipe_collect(m, 1);
+	return r ? pg_check(m, r) : NULL;
+}
+
+/* Leave pipeline mode: the queued statements' answers read. SQLite
+ * code (the first failure among them). */
+static int pipe_end(pg_master *m)
+{
+	int sr = SQLITE_OK;
+	if (!m->pipe)
+		return SQLITE_OK;
+	if (!pipe_collect(m, 0))
+		sr = pg_code(m);
+	PQexitPipelineMode(m->conn);
+	m->pipe = 0;
+	return sr;
+}
+
 /* sql with n parameters (types may be NULL: inferred), binary results
  * when binary. */
 static PGresult *pg_exec(pg_master *m, const char *sql, int n, const Oid *types,
 			 const char *const *v, const int *len, const int *fmt,
 			 int binary)
 {
+	if (m->pipe) {
+		if (!PQsendQueryParams(m->conn, sql, n, types, v, len, fmt, binary))
+			queue_error(m, NULL);
+		return pipe_now(m);
+	}
 	return pg_check(m, PQexecParams(m->conn, sql, n, types, v, len, fmt,
 					binary));
 }
@@ -177,11 +288,23 @@ static PGresult *pg_q(pg_master *m, const char *sql, int n, const char *const *a
 	return pg_exec(m, sql, n, NULL, a, NULL, NULL, 0);
 }
 
-/* Statements without parameters or rows. SQLite code. */
+/* Statements without parameters or rows (may be several). SQLite code:
+ * a queued statement's failure first (sql runs all the same: a ROLLBACK
+ * must; a COMMIT then only ends the failed transaction, and the caller
+ * learns that it failed). */
 static int pg_cmd(pg_master *m, const char *sql)
 {
+	char msg[sizeof m->msg], state[sizeof m->state];
+	int queued = pipe_end(m);
+	memcpy(msg, m->msg, sizeof msg);
+	memcpy(state, m->state, sizeof state);
 	PGresult *r = pg_check(m, PQexec(m->conn, sql));
 	PQclear(r);
+	if (queued != SQLITE_OK) {
+		memcpy(m->msg, msg, sizeof msg);
+		memcpy(m->state, state, sizeof state);
+		return pg_code(m) != SQLITE_ERROR ? pg_code(m) : queued;
+	}
 	return r ? SQLITE_OK : pg_code(m);
 }
 
@@ -197,7 +320,14 @@ static int pg_run(pg_master *m, const char *sql, int n, const char *const *a)
 static int pg_prepare(pg_master *m, const char *name, const char *sql, int n,
 		      const Oid *types)
 {
-	PGresult *r = pg_check(m, PQprepare(m->conn, name, sql, n, types));
+	PGresult *r;
+	if (m->pipe) {
+		if (!PQsendPrepare(m->conn, name, sql, n, types))
+			queue_error(m, NULL);
+		r = pipe_now(m);
+	} else {
+		r = pg_check(m, PQprepare(m->conn, name, sql, n, types));
+	}
 	PQclear(r);
 	return r ? SQLITE_OK : pg_code(m);
 }
@@ -206,7 +336,43 @@ static PGresult *pg_prepared(pg_master *m, const char *name, int n,
 			     const char *const *v, const int *len,
 			     const int *fmt, int binary)
 {
+	if (m->pipe) {
+		if (!PQsendQueryPrepared(m->conn, name, n, v, len, fmt, binary))
+			queue_error(m, NULL);
+		return pipe_now(m);
+	}
 	return pg_check(m, PQexecPrepared(m->conn, name, n, v, len, fmt, binary));
+}
+
+/* The most statements left unread in the pipeline: their answers must
+ * not fill the socket while this side only sends. */
+#define PIPE_MAX 256
+
+/* Send a write whose answer is not needed now: prepared statement name
+ * with n parameters, or (name NULL) the single statement sql. It runs in
+ * order with everything else; a failure comes out at the next read or
+ * at the commit. Only inside a write transaction. SQLite code. */
+static int pg_queue(pg_master *m, const char *name, const char *sql, int n,
+		    const char *const *v, const int *len, const int *fmt)
+{
+	int ok;
+	if (!m->pipe) {
+		if (!PQenterPipelineMode(m->conn)) {
+			pg_check(m, NULL);
+			return pg_code(m);
+		}
+		m->pipe = 1;
+	}
+	ok = name ? PQsendQueryPrepared(m->conn, name, n, v, len, fmt, 0)
+		  : PQsendQueryParams(m->conn, sql, n, NULL, v, len, fmt, 0);
+	if (!ok) {
+		queue_error(m, NULL);
+		pipe_collect(m, 0);
+		return pg_code(m);
+	}
+	if (++m->queued >= PIPE_MAX && !pipe_collect(m, 0))
+		return pg_code(m);
+	return SQLITE_OK;
 }
 
 /* An integer from a text result cell (dflt when NULL or absent). */
@@ -364,6 +530,7 @@ static pg_table *table_register(pg_master *m, const char *name)
 		hs_buf_init(&pt->typed[i]);
 	}
 	pt->unique = hs_table_has_unique(m->shape, name) == 1;
+	ahead_free(m); /* it may hold rows of the table this replaces */
 	snprintf(pt->name, sizeof pt->name, "hs_t%d", ++m->gen);
 	for (i = 0; i < m->ntabs; i++)
 		if (!strcmp(m->tabs[i]->t.name, name))
@@ -513,6 +680,7 @@ static void pm_close(hs_master *mm)
 	pg_master *m = (pg_master *)mm;
 	if (!m)
 		return;
+	ahead_free(m);
 	PQfinish(m->conn); /* the server rolls back what was not committed */
 	for (int i = 0; i < m->ntabs; i++)
 		table_free(m->tabs[i]);
@@ -523,6 +691,22 @@ static void pm_close(hs_master *mm)
 	free(m->base.site_id);
 	free(m->url);
 	free(m);
+}
+
+int hs_master_pg_reset(hs_master *mm)
+{
+	pg_master *m = (pg_master *)mm;
+	pipe_end(m);
+	ahead_free(m);
+	if (PQstatus(m->conn) != CONNECTION_OK)
+		return -1;
+	if (PQtransactionStatus(m->conn) != PQTRANS_IDLE)
+		pg_cmd(m, "ROLLBACK");
+	m->in_txn = m->in_read = 0;
+	return PQstatus(m->conn) == CONNECTION_OK &&
+			       PQtransactionStatus(m->conn) == PQTRANS_IDLE
+		       ? 0
+		       : -1;
 }
 
 static int pm_read_begin(hs_master *mm, hs_buf *err)
@@ -984,13 +1168,23 @@ static int by_key(pg_master *m, const hs_table *t, const char *suffix,
 	return sr;
 }
 
+static int ahead_row(pg_master *m, const hs_table *t, sqlite3_value **pk,
+		     sqlite3_value **out, int *found);
+static int ahead_meta(pg_master *m, const hs_table *t, const hs_buf *key,
+		      hs_row_meta *rm);
+static void ahead_forget(pg_master *m, const hs_table *t, const hs_buf *key,
+			 int what);
+
 static int pg_row_get(hs_store *st, const hs_table *t, sqlite3_value **pk,
 		      sqlite3_value **out, int *found)
 {
 	pg_master *m = PM(st);
 	pg_table *pt;
 	PGresult *r;
-	int sr = by_key(m, t, "get", pk, 1, &pt, &r);
+	int sr = ahead_row(m, t, pk, out, found);
+	if (sr != SQLITE_NOTFOUND)
+		return sr;
+	sr = by_key(m, t, "get", pk, 1, &pt, &r);
 	*found = 0;
 	if (r && PQntuples(r) == 1 &&
 	    (sr = read_row(m, pt, r, 0, 0, out)) == SQLITE_OK)
@@ -1070,27 +1264,38 @@ static int pg_row_put(hs_store *st, const hs_table *t, sqlite3_value **vals,
 	hs_buf_init(&key);
 	hs_buf_init(&mask);
 	sr = row_params(pt, vals, set, &key, &mask, js);
+	ahead_forget(m, t, &key, 2);
 	/* A failed statement aborts a PostgreSQL transaction, not a SQLite
 	 * one: the merge goes on after a UNIQUE collision (store.h), so a
-	 * write that may collide gets a savepoint of its own. */
-	if (sr == SQLITE_OK && pt->unique)
-		sr = pg_cmd(m, "SAVEPOINT hs_put");
-	if (sr == SQLITE_OK) {
-		snprintf(name, sizeof name, "%s_put", pt->name);
-		PGresult *r = pg_prepared(m, name, t->ncols + 5, pt->pv, pt->pl,
-					  pt->pf, 0);
-		sr = r ? SQLITE_OK : pg_code(m);
+	 * write that may collide gets a savepoint of its own, and its answer
+	 * is waited for; any other is queued (pg_queue). */
+	snprintf(name, sizeof name, "%s_put", pt->name);
+	if (sr == SQLITE_OK && !pt->unique)
+		sr = pg_queue(m, name, NULL, t->ncols + 5, pt->pv, pt->pl, pt->pf);
+	else if (sr == SQLITE_OK) {
+		sr = pg_queue(m, NULL, "SAVEPOINT hs_put", 0, NULL, NULL, NULL);
+		PGresult *r = sr != SQLITE_OK ? NULL
+			      : pg_prepared(m, name, t->ncols + 5, pt->pv, pt->pl,
+					    pt->pf, 0);
+		if (sr == SQLITE_OK)
+			sr = r ? SQLITE_OK : pg_code(m);
 		PQclear(r);
-		if (pt->unique) {
+		if (sr == SQLITE_CONSTRAINT_UNIQUE) {
 			char keep[sizeof m->msg], state[sizeof m->state];
 			memcpy(keep, m->msg, sizeof keep);
 			memcpy(state, m->state, sizeof state);
-			if (sr != SQLITE_OK)
-				pg_cmd(m, "ROLLBACK TO SAVEPOINT hs_put");
-			pg_cmd(m, "RELEASE SAVEPOINT hs_put");
-			memcpy(m->msg, keep, sizeof keep);
-			memcpy(m->state, state, sizeof state);
+			if (pg_queue(m, NULL, "ROLLBACK TO SAVEPOINT hs_put", 0, NULL,
+				     NULL, NULL) != SQLITE_OK)
+				sr = pg_code(m);
+			else {
+				memcpy(m->msg, keep, sizeof keep);
+				memcpy(m->state, state, sizeof state);
+			}
 		}
+		if ((sr == SQLITE_OK || sr == SQLITE_CONSTRAINT_UNIQUE) &&
+		    pg_queue(m, NULL, "RELEASE SAVEPOINT hs_put", 0, NULL, NULL,
+			     NULL) != SQLITE_OK)
+			sr = pg_code(m);
 	}
 	for (int i = 0; i < 3; i++)
 		free(js[i]);
@@ -1101,10 +1306,21 @@ static int pg_row_put(hs_store *st, const hs_table *t, sqlite3_value **vals,
 
 static int pg_row_delete(hs_store *st, const hs_table *t, sqlite3_value **pk)
 {
-	pg_table *pt;
-	PGresult *r;
-	int sr = by_key(PM(st), t, "del", pk, 0, &pt, &r);
-	PQclear(r);
+	pg_master *m = PM(st);
+	int sr, len, fmt = 1;
+	pg_table *pt = table_ready(m, t, &sr);
+	char name[64];
+	hs_buf key;
+	if (!pt)
+		return sr;
+	hs_buf_init(&key);
+	hs_pk_encode(pk, t->npk, &key);
+	const char *v[1] = {key.s ? key.s : ""};
+	len = (int)key.len;
+	ahead_forget(m, t, &key, 2);
+	snprintf(name, sizeof name, "%s_del", pt->name);
+	sr = key.oom ? SQLITE_NOMEM : pg_queue(m, name, NULL, 1, v, &len, &fmt);
+	hs_buf_free(&key);
 	return sr;
 }
 
@@ -1352,6 +1568,10 @@ static int pg_meta_get(hs_store *st, const hs_table *t, sqlite3_value **pk,
 		return sr;
 	hs_buf_init(&key);
 	hs_pk_encode(pk, t->npk, &key);
+	if (!key.oom && (sr = ahead_meta(m, t, &key, rm)) != SQLITE_NOTFOUND) {
+		hs_buf_free(&key);
+		return sr;
+	}
 	const char *v[2] = {t->name, key.s ? key.s : ""};
 	int len[2] = {(int)strlen(t->name), (int)key.len}, fmt[2] = {1, 1};
 	PGresult *r = key.oom ? NULL
@@ -1377,6 +1597,7 @@ static int pg_meta_put(hs_store *st, const hs_table *t, sqlite3_value **pk,
 	hs_buf_init(&key);
 	hs_buf_init(&cb);
 	hs_pk_encode(pk, t->npk, &key);
+	ahead_forget(m, t, &key, 1);
 	hs_clocks_encode(rm, &cb);
 	const char *v[8] = {t->name, key.s ? key.s : "", NULL, NULL, NULL,
 			    NULL, NULL, cb.s ? cb.s : ""};
@@ -1387,11 +1608,8 @@ static int pg_meta_put(hs_store *st, const hs_table *t, sqlite3_value **pk,
 		hs_pg_put_i64(num[i], nv[i]);
 		v[i + 2] = (const char *)num[i];
 	}
-	PGresult *r = key.oom || cb.oom
-			      ? NULL
-			      : pg_prepared(m, "hs_meta_put", 8, v, len, fmt, 0);
-	sr = r ? SQLITE_OK : key.oom || cb.oom ? SQLITE_NOMEM : pg_code(m);
-	PQclear(r);
+	sr = key.oom || cb.oom ? SQLITE_NOMEM
+			       : pg_queue(m, "hs_meta_put", NULL, 8, v, len, fmt);
 	hs_buf_free(&key);
 	hs_buf_free(&cb);
 	return sr;
@@ -1489,6 +1707,229 @@ out:
 	return sr;
 }
 
+/* ---- a merge batch read ahead --------------------------------------- */
+
+/*
+ * The merge asks, row after row, for a row's versions and then its
+ * values: two round trips per row, the cost of a large push. So before a
+ * merge (batch), ahead_load reads both for every row of it, one statement
+ * per table and 2,000 keys, and meta_get and row_get answer from that
+ * while it holds. A write of a key drops that key's part (meta_put: the
+ * versions; row_put, row_delete: the values), which is then read from the
+ * database again if asked for; a rollback to a savepoint can only bring
+ * back a state the key had before its first write, so what is held stays
+ * true. Keyed by the table and the key blob (an open-addressing table).
+ */
+typedef struct ahead_slot {
+	const pg_table *pt; /* NULL: empty */
+	PGresult *r;
+	int row;
+	unsigned char meta, vals; /* 1 while that part holds */
+} ahead_slot;
+
+typedef struct pg_ahead {
+	PGresult **res;
+	int nres;
+	ahead_slot *slot;
+	size_t cap; /* a power of 2, at least twice the keys */
+} pg_ahead;
+
+static void ahead_free(pg_master *m)
+{
+	pg_ahead *a = m->ahead;
+	if (!a)
+		return;
+	for (int i = 0; i < a->nres; i++)
+		PQclear(a->res[i]);
+	free(a->res);
+	free(a->slot);
+	free(a);
+	m->ahead = NULL;
+}
+
+static size_t ahead_hash(const pg_table *pt, const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)(uintptr_t)pt;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 1099511628211ULL;
+	}
+	return (size_t)h;
+}
+
+/* The slot of key p (n bytes) of pt: the one holding it, or (add) the
+ * empty one where it goes; NULL when absent (and not add). */
+static ahead_slot *ahead_slot_of(pg_ahead *a, const pg_table *pt,
+				 const char *p, size_t n, int add)
+{
+	if (!a || !pt)
+		return NULL;
+	for (size_t i = ahead_hash(pt, p, n) & (a->cap - 1);;
+	     i = (i + 1) & (a->cap - 1)) {
+		ahead_slot *s = &a->slot[i];
+		if (!s->pt)
+			return add ? s : NULL;
+		if (s->pt == pt && PQgetlength(s->r, s->row, 0) == (int)n &&
+		    !memcmp(PQgetvalue(s->r, s->row, 0), p, n))
+			return s;
+	}
+}
+
+/* Read one chunk of keys (hex, as a text array literal) of pt. */
+static int ahead_chunk(pg_master *m, pg_table *pt, const char *sql,
+		       const char *keys)
+{
+	pg_ahead *a = m->ahead;
+	const char *v[2] = {keys, pt->t.name};
+	PGresult **more, *r = pg_exec(m, sql, 2, NULL, v, NULL, NULL, 1);
+	if (!r)
+		return pg_code(m);
+	if (!(more = realloc(a->res, (size_t)(a->nres + 1) * sizeof(*more)))) {
+		PQclear(r);
+		return SQLITE_NOMEM;
+	}
+	a->res = more;
+	a->res[a->nres++] = r;
+	for (int k = 0; k < PQntuples(r); k++) {
+		ahead_slot *s = ahead_slot_of(a, pt, PQgetvalue(r, k, 0),
+					      (size_t)PQgetlength(r, k, 0), 1);
+		if (s->pt)
+			continue;
+		s->pt = pt;
+		s->r = r;
+		s->row = k;
+		s->meta = s->vals = 1;
+	}
+	return SQLITE_OK;
+}
+
+/* Read ahead the versions and values of every row of cs (of schema s). */
+static int ahead_load(pg_master *m, const hs_schema *s, const hs_changeset *cs)
+{
+	pg_ahead *a;
+	size_t cap = 16;
+	int sr = SQLITE_OK;
+	hs_buf q, keys, key;
+	ahead_free(m);
+	while (cap < 2 * cs->n)
+		cap <<= 1;
+	if (!(a = calloc(1, sizeof(*a))) ||
+	    !(a->slot = calloc(cap, sizeof(*a->slot)))) {
+		free(a);
+		return SQLITE_NOMEM;
+	}
+	a->cap = cap;
+	m->ahead = a;
+	hs_buf_init(&q);
+	hs_buf_init(&keys);
+	hs_buf_init(&key);
+	for (int i = 0; sr == SQLITE_OK && i < s->n; i++) {
+		const hs_table *t = &s->t[i];
+		pg_table *pt = NULL;
+		int n = 0;
+		hs_buf_reset(&q);
+		hs_buf_reset(&keys);
+		for (size_t j = 0; sr == SQLITE_OK && j <= cs->n; j++) {
+			if (j < cs->n && cs->rows[j].table != i)
+				continue;
+			if (j < cs->n) {
+				if (!pt && !(pt = table_ready(m, t, &sr)))
+					break;
+				hs_buf_reset(&key);
+				hs_pk_encode(cs->rows[j].pk, t->npk, &key);
+				hs_buf_puts(&keys, n ? "," : "{");
+				for (size_t b = 0; b < key.len; b++)
+					hs_buf_printf(&keys, "%02x",
+						      (unsigned char)key.s[b]);
+				n++;
+			}
+			if (!n || (j < cs->n && n < 2000))
+				continue;
+			if (!q.len) { /* the statement, once per table */
+				hs_buf_puts(&q, "SELECT k.pk, r.alive, r.seq, r.vseq,"
+						" r.hlc, r.site, r.clocks, d.hubsync_pk IS"
+						" NOT NULL");
+				for (int c = 0; c < pt->t.ncols; c++) {
+					hs_buf_puts(&q, ", d.");
+					hs_buf_ident(&q, pt->t.cols[c]);
+				}
+				hs_buf_puts(&q, ", d.hubsync_extra FROM (SELECT DISTINCT"
+						" decode(h, 'hex') AS pk FROM unnest($1::"
+						"text[]) AS u(h)) k LEFT JOIN hubsync.rows r"
+						" ON r.tbl = $2 AND r.pk = k.pk LEFT JOIN ");
+				hs_buf_ident(&q, pt->t.name);
+				hs_buf_puts(&q, " d ON d.hubsync_pk = k.pk");
+			}
+			hs_buf_puts(&keys, "}");
+			sr = q.oom || keys.oom || key.oom
+				     ? SQLITE_NOMEM
+				     : ahead_chunk(m, pt, q.s, keys.s);
+			hs_buf_reset(&keys);
+			n = 0;
+		}
+	}
+	hs_buf_free(&q);
+	hs_buf_free(&keys);
+	hs_buf_free(&key);
+	if (sr != SQLITE_OK)
+		ahead_free(m);
+	return sr;
+}
+
+/* The versions of key of t as read ahead into rm; SQLITE_NOTFOUND when
+ * not held. */
+static int ahead_meta(pg_master *m, const hs_table *t, const hs_buf *key,
+		      hs_row_meta *rm)
+{
+	ahead_slot *s = m->ahead ? ahead_slot_of(m->ahead, table_of(m, t), key->s,
+						 key->len, 0)
+				 : NULL;
+	if (!s || !s->meta)
+		return SQLITE_NOTFOUND;
+	if (!PQgetisnull(s->r, s->row, 1))
+		meta_read(s->r, s->row, 1, rm);
+	return SQLITE_OK;
+}
+
+/* The values of row pk of t as read ahead into out, *found; or
+ * SQLITE_NOTFOUND when not held. */
+static int ahead_row(pg_master *m, const hs_table *t, sqlite3_value **pk,
+		     sqlite3_value **out, int *found)
+{
+	pg_table *pt = m->ahead ? table_of(m, t) : NULL;
+	ahead_slot *s;
+	hs_buf key;
+	int sr = SQLITE_OK;
+	if (!pt)
+		return SQLITE_NOTFOUND;
+	hs_buf_init(&key);
+	hs_pk_encode(pk, t->npk, &key);
+	s = key.oom ? NULL : ahead_slot_of(m->ahead, pt, key.s, key.len, 0);
+	hs_buf_free(&key);
+	if (!s || !s->vals)
+		return SQLITE_NOTFOUND;
+	*found = 0;
+	if (bin_int(s->r, s->row, 7) &&
+	    (sr = read_row(m, pt, s->r, s->row, 8, out)) == SQLITE_OK)
+		*found = 1;
+	return sr;
+}
+
+/* A write of key of t: what = 1 its versions, 2 its values no longer
+ * held. */
+static void ahead_forget(pg_master *m, const hs_table *t, const hs_buf *key,
+			 int what)
+{
+	ahead_slot *s = m->ahead && !key->oom
+				? ahead_slot_of(m->ahead, table_of(m, t), key->s,
+						key->len, 0)
+				: NULL;
+	if (s && what == 1)
+		s->meta = 0;
+	else if (s)
+		s->vals = 0;
+}
+
 /* Text of a value for a text parameter: tagged (see pgtypes.c). */
 static char *tagged(sqlite3_value *v)
 {
@@ -1522,11 +1963,8 @@ static int pg_conflict_add(hs_store *st, const hs_conflict_row *c)
 			     c->winner,    c->local_user, c->remote_user,
 			     c->detected_at, c->local_site, c->remote_site};
 	snprintf(seq, sizeof seq, "%lld", (long long)c->seq);
-	if (sr == SQLITE_OK) {
-		PGresult *r = pg_prepared(m, "hs_conflict", 12, v, NULL, NULL, 0);
-		sr = r ? SQLITE_OK : pg_code(m);
-		PQclear(r);
-	}
+	if (sr == SQLITE_OK)
+		sr = pg_queue(m, "hs_conflict", NULL, 12, v, NULL, NULL);
 	free(lv);
 	free(rv);
 	return sr;
@@ -1540,11 +1978,8 @@ static int pg_history_add(hs_store *st, const hs_history_row *h)
 	const char *v[8] = {seq,  h->tbl,  h->key, h->pk_json,
 			    h->op, h->user, h->at,  h->changes};
 	snprintf(seq, sizeof seq, "%lld", (long long)h->seq);
-	if (sr == SQLITE_OK) {
-		PGresult *r = pg_prepared(m, "hs_history", 8, v, NULL, NULL, 0);
-		sr = r ? SQLITE_OK : pg_code(m);
-		PQclear(r);
-	}
+	if (sr == SQLITE_OK)
+		sr = pg_queue(m, "hs_history", NULL, 8, v, NULL, NULL);
 	return sr;
 }
 
@@ -1557,9 +1992,9 @@ static int pg_rebase_add(hs_store *st, int64_t seq, const hs_table *t,
 	snprintf(site, sizeof site, "%d", st->site);
 	snprintf(o, sizeof o, "%lld", (long long)old_key);
 	snprintf(n, sizeof n, "%lld", (long long)new_key);
-	return pg_run(PM(st), "INSERT INTO hubsync.rebases(seq, site, tbl,"
-			      " old_key, new_key) VALUES($1, $2, $3, $4, $5)",
-		      5, a);
+	return pg_queue(PM(st), NULL, "INSERT INTO hubsync.rebases(seq, site,"
+				     " tbl, old_key, new_key) VALUES($1, $2, $3,"
+				     " $4, $5)", 5, a, NULL, NULL);
 }
 
 static int pg_site_info(hs_store *st, int site, char **user, char **id)
@@ -1590,7 +2025,7 @@ static int pg_savepoint(hs_store *st, int action, const char *name)
 		 : action == HS_ROLLBACK_TO ? "ROLLBACK TO SAVEPOINT"
 					    : "RELEASE SAVEPOINT",
 		 name);
-	return pg_cmd(PM(st), q);
+	return pg_queue(PM(st), NULL, q, 0, NULL, NULL, NULL);
 }
 
 static const hs_store_ops PG_OPS = {
@@ -1611,7 +2046,10 @@ static int pm_merge(hs_master *mm, const hs_schema *s, hs_changeset *cs,
 		    hs_merge_stats *st, hs_buf *err)
 {
 	pg_master *m = (pg_master *)mm;
-	int sr = hs_merge_push(&m->base, s, cs, local_max, now_ms, st, err);
+	int sr = ahead_load(m, s, cs);
+	if (sr == SQLITE_OK)
+		sr = hs_merge_push(&m->base, s, cs, local_max, now_ms, st, err);
+	ahead_free(m);
 	return sr == SQLITE_OK ? 0 : pg_fail(m, err, sr, "cannot merge a row");
 }
 
