@@ -751,6 +751,14 @@ static int pg_create_table(pg_master *m, const pg_table *pt)
 		hs_buf_printf(&q, " %s", hs_pg_type(pt->kind[i]));
 	}
 	hs_buf_puts(&q, ", hubsync_extra jsonb);");
+	if (pt->t.npk == 1 && pt->kind[pt->t.pk[0]] == HS_PG_INTEGER) {
+		/* max_key (new ids for rows made offline) reads its maximum */
+		hs_buf_puts(&q, "CREATE INDEX ON ");
+		hs_buf_ident(&q, pt->t.name);
+		hs_buf_puts(&q, "(");
+		hs_buf_ident(&q, pt->t.cols[pt->t.pk[0]]);
+		hs_buf_puts(&q, ");");
+	}
 	sr = hs_table_unique_sets(m->shape, &pt->t, u, HS_MAX_SET, &nu);
 	for (int k = 0; sr == SQLITE_OK && k < nu; k++) {
 		hs_buf_puts(&q, "CREATE UNIQUE INDEX ON ");
