@@ -222,6 +222,13 @@ int hs_master_open_file(hs_master **out, const char *path, int create,
  * lock_timeout_ms bounds the wait for other syncs' transactions. */
 int hs_master_open_pg(hs_master **out, const char *url, int create,
 		      int lock_timeout_ms, hs_buf *err);
+/* hubsync migrate: copy the file master src (a consistent copy, opened
+ * read-only) into the PostgreSQL database at url, which must hold no
+ * master yet: the app's tables and rows, versions, conflicts, history,
+ * re-keyed ids, number series, sites and the master's id and sequence,
+ * in one transaction (nothing is left half-copied). 0 or an hs_error
+ * (err: why). */
+int hs_master_pg_import(const char *url, sqlite3 *src, hs_buf *err);
 /* Make a PostgreSQL master ready for another session on the same
  * connection (hubsync serve keeps it between requests): what was not
  * committed rolled back. 0, or -1 when the connection is lost (close

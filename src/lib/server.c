@@ -184,9 +184,88 @@ static int master_has_data(const char *path)
 	return sr != SQLITE_OK || n < 0 ? -1 : n > 0;
 }
 
+/* hubsync migrate into PostgreSQL: a checked copy of the file master
+ * (made under its lock, in a temporary folder), copied into the database
+ * in one transaction (store_pg.c, hs_master_pg_import). */
+static int migrate_pg(const char *from_master, const char *store,
+		      char **result_json, hs_buf *err)
+{
+#ifdef HS_WITH_POSTGRES
+	hs_backup_options o = HS_BACKUP_OPTIONS_INIT;
+	const char *base = getenv("TMPDIR");
+	char tmp[600], *doc = NULL, *msg = NULL, *shown = NULL;
+	json_t *res = NULL;
+	sqlite3 *db = NULL;
+	int rc;
+	snprintf(tmp, sizeof tmp, "%s/hubsync-migrate-XXXXXX",
+		 base && *base ? base : "/tmp");
+	if (!hs_os_make_temp_folder(tmp)) {
+		hs_buf_printf(err, "cannot make a temporary folder in %s: set "
+			      "TMPDIR to a writable folder", base && *base ? base
+									  : "/tmp");
+		return HS_EIO;
+	}
+	o.dir = tmp;
+	o.keep = 1;
+	rc = hs_backup_create(from_master, &o, &doc, &msg);
+	if (rc != HS_OK) {
+		hs_buf_puts(err, msg ? msg : "out of memory");
+		goto out;
+	}
+	res = json_loads(doc, 0, NULL);
+	const char *copy = json_string_value(json_object_get(res, "backup"));
+	if (!copy || sqlite3_open_v2(copy, &db, SQLITE_OPEN_READONLY, NULL) !=
+			     SQLITE_OK) {
+		hs_buf_printf(err, "cannot read the copy of %s in %s: check the "
+			      "temporary folder", from_master, tmp);
+		rc = HS_EIO;
+		goto out;
+	}
+	if ((rc = hs_master_pg_import(store, db, err)) != 0)
+		goto out;
+	shown = hs_pg_redact(store);
+	if (result_json) {
+		json_t *out = json_pack("{s:s, s:s, s:O, s:O}", "from", from_master,
+					"store", shown ? shown : "", "seq",
+					json_object_get(res, "seq"), "bytes",
+					json_object_get(res, "bytes"));
+		*result_json = out ? json_dumps(out, JSON_COMPACT) : NULL;
+		json_decref(out);
+	}
+out:
+	sqlite3_close(db);
+	hs_os_remove_tree(tmp);
+	json_decref(res);
+	hs_free(doc);
+	hs_free(msg);
+	free(shown);
+	return rc;
+#else
+	(void)from_master;
+	(void)store;
+	(void)result_json;
+	hs_buf_puts(err, "this hubsync was built without PostgreSQL: use a "
+		    "build of hubsync for Linux to migrate into a postgresql:// "
+		    "store");
+	return HS_EINVALID;
+#endif
+}
+
 int hs_server_migrate(const char *from_master, const char *store,
 		      char **result_json, char **errmsg)
 {
+	if (store && store_is_pg(store)) {
+		hs_buf e;
+		int prc;
+		hs_buf_init(&e);
+		if (result_json)
+			*result_json = NULL;
+		prc = migrate_pg(from_master, store, result_json, &e);
+		if (prc != HS_OK && errmsg)
+			*errmsg = hs_buf_take(&e);
+		hs_buf_free(&e);
+		return prc;
+	}
 	hs_backup_options o = HS_BACKUP_OPTIONS_INIT;
 	hs_server *s = NULL;
 	char *doc = NULL, *msg = NULL, *tmp = NULL;

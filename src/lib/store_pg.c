@@ -2323,6 +2323,254 @@ static int pm_tables(hs_master *mm, hs_schema *out, hs_buf *err)
 	return 0;
 }
 
+/* ---- hubsync migrate: a file master into PostgreSQL ------------------ */
+
+/* Copy the rows of SQLite query sql on src into PostgreSQL with insert
+ * (n text parameters): kinds[i] 't' the column as text (NULL stays
+ * NULL), 'v' a value tagged as pgtypes.c does. Queued: inside the
+ * import's transaction. SQLite code. */
+static int import_rows(pg_master *m, sqlite3 *src, const char *sql,
+		       const char *insert, const char *kinds)
+{
+	int n = (int)strlen(kinds), sr;
+	sqlite3_stmt *st;
+	const char *v[20];
+	hs_buf cell[20];
+	if ((sr = hs_prepare(src, &st, sql)) != SQLITE_OK)
+		return sr;
+	for (int i = 0; i < n; i++)
+		hs_buf_init(&cell[i]);
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int i = 0; i < n; i++) {
+			sqlite3_value *x = sqlite3_column_value(st, i);
+			hs_buf_reset(&cell[i]);
+			if (sqlite3_value_type(x) == SQLITE_NULL) {
+				v[i] = NULL;
+				continue;
+			}
+			if (kinds[i] == 'v')
+				hs_pg_tag(x, &cell[i]);
+			else
+				hs_buf_puts(&cell[i], (const char *)sqlite3_value_text(x));
+			hs_buf_putn(&cell[i], "", 1); /* the terminating 0 */
+			v[i] = cell[i].s;
+			if (cell[i].oom)
+				sr = SQLITE_NOMEM;
+		}
+		if (sr == SQLITE_ROW &&
+		    (sr = pg_queue(m, NULL, insert, n, v, NULL, NULL)) != SQLITE_OK)
+			break;
+		sr = SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	for (int i = 0; i < n; i++)
+		hs_buf_free(&cell[i]);
+	return sr == SQLITE_DONE ? SQLITE_OK : sr;
+}
+
+/* The app's rows of table name and their versions (hubsync_rows, the
+ * bytes as they are: the table keeps the file master's column order, so
+ * the clocks stay valid). SQLite code. */
+static int import_table(pg_master *m, sqlite3 *src, const hs_table *t,
+			hs_buf *err)
+{
+	hs_table mt;
+	sqlite3_stmt *st = NULL;
+	sqlite3_value **vals = calloc(hs_count(t->ncols), sizeof(*vals));
+	hs_buf q;
+	int sr;
+	memset(&mt, 0, sizeof(mt));
+	hs_buf_init(&q);
+	if (!vals)
+		return SQLITE_NOMEM;
+	if (ensure_locked(m, src, t, &mt, err) != 0) {
+		free(vals);
+		return SQLITE_ERROR;
+	}
+	hs_table_clear(&mt);
+	hs_buf_puts(&q, "SELECT * FROM ");
+	hs_buf_ident(&q, t->name);
+	sr = q.oom ? SQLITE_NOMEM : hs_prepare(src, &st, q.s);
+	while (sr == SQLITE_OK && (sr = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int i = 0; i < t->ncols; i++)
+			vals[i] = sqlite3_column_value(st, i);
+		sr = pg_row_put(&m->base, t, vals, NULL);
+	}
+	sqlite3_finalize(st);
+	hs_buf_free(&q);
+	free(vals);
+	if (sr != SQLITE_DONE)
+		return sr;
+	if ((sr = shared_prepare(m)) != SQLITE_OK ||
+	    (sr = hs_prepare(src, &st, "SELECT tbl, pk, alive, seq, vseq, hlc,"
+				       " site, clocks FROM hubsync_rows WHERE tbl"
+				       " = ?1")) != SQLITE_OK)
+		return sr;
+	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		unsigned char num[5][8];
+		const char *v[8];
+		int len[8], fmt[8];
+		for (int i = 0; i < 8; i++) {
+			fmt[i] = 1;
+			if (i >= 2 && i < 7) {
+				hs_pg_put_i64(num[i - 2], sqlite3_column_int64(st, i));
+				v[i] = (const char *)num[i - 2];
+				len[i] = 8;
+				continue;
+			}
+			v[i] = sqlite3_column_blob(st, i);
+			len[i] = sqlite3_column_bytes(st, i);
+			if (!v[i])
+				v[i] = "";
+		}
+		if ((sr = pg_queue(m, "hs_meta_put", NULL, 8, v, len, fmt)) !=
+		    SQLITE_OK)
+			break;
+	}
+	sqlite3_finalize(st);
+	return sr == SQLITE_DONE ? SQLITE_OK : sr;
+}
+
+/* 1 if table of src has column col. */
+static int src_has(sqlite3 *src, const char *table, const char *col)
+{
+	int sr;
+	char *q = sqlite3_mprintf("SELECT count(*) FROM pragma_table_info(%Q)"
+				  " WHERE name = %Q", table, col);
+	int64_t n = q ? hs_query_int(src, q, 0, &sr) : 0;
+	sqlite3_free(q);
+	return n > 0;
+}
+
+int hs_master_pg_import(const char *url, sqlite3 *src, hs_buf *err)
+{
+	hs_master *mm = NULL;
+	pg_master *m;
+	hs_schema tabs;
+	int rc, sr;
+	memset(&tabs, 0, sizeof(tabs));
+	if ((rc = hs_master_open_pg(&mm, url, 1, 60000, err)) != 0)
+		return rc;
+	m = (pg_master *)mm;
+	if ((rc = pm_begin(mm, err)) != 0)
+		goto out;
+	char *used = pg_text(m, "SELECT (SELECT count(*) FROM hubsync.sites) +"
+				" (SELECT count(*) FROM hubsync.tables) +"
+				" (SELECT value::bigint FROM hubsync.master WHERE"
+				" key = 'seq')", 0, NULL);
+	if (!used || strcmp(used, "0") != 0) {
+		if (used)
+			hs_buf_printf(err, "the store %s holds a master with data "
+				      "already: migrate into a new database", m->url);
+		else
+			pg_fail(m, err, pg_code(m), "cannot read");
+		free(used);
+		rc = used ? HS_EINVALID : HS_EIO;
+		goto out;
+	}
+	free(used);
+	if (hs_query_int(src, "SELECT count(*) FROM hubsync_merge_rules", 0,
+			 &sr) > 0) {
+		hs_buf_puts(err, "the master merges JSON columns field by field "
+			    "(hubsync merge), which the PostgreSQL store does not "
+			    "keep yet: set them back to whole (hubsync merge DB "
+			    "TABLE.COLUMN whole) before moving, or keep this master");
+		rc = HS_EINVALID;
+		goto out;
+	}
+	/* the app's tables, as the file master has them */
+	hs_rowset names = {0};
+	sr = hs_rowset_fetch(src, "SELECT name FROM sqlite_master WHERE type ="
+				  " 'table' AND name NOT LIKE 'hubsync\\_%' ESCAPE"
+				  " '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+				  " AND ?1 = ?1 ORDER BY name", 0, &names);
+	for (size_t i = 0; sr == SQLITE_OK && i < names.n; i++) {
+		hs_table t;
+		hs_buf e;
+		memset(&t, 0, sizeof(t));
+		hs_buf_init(&e);
+		if (hs_table_load(src, (const char *)sqlite3_value_text(names.v[i]),
+				  &t, &e) == 0) {
+			sr = import_table(m, src, &t, err);
+			if (sr != SQLITE_OK && err->len) {
+				hs_table_clear(&t);
+				hs_buf_free(&e);
+				rc = HS_ERROR;
+				break;
+			}
+		}
+		hs_table_clear(&t);
+		hs_buf_free(&e);
+	}
+	hs_rowset_clear(&names);
+	if (rc != 0)
+		goto out;
+	int stamps = src_has(src, "hubsync_sites", "last_sync");
+	if (sr == SQLITE_OK)
+		sr = import_rows(m, src,
+				 stamps ? "SELECT id, site, user, pushed, pulled, token,"
+					  " prev_token, last_sync, synced_seq FROM"
+					  " hubsync_sites"
+					: "SELECT id, site, user, pushed, pulled, token,"
+					  " prev_token, NULL, NULL FROM hubsync_sites",
+				 "INSERT INTO hubsync.sites(id, site, \"user\","
+				 " pushed, pulled, token, prev_token, last_sync,"
+				 " synced_seq) VALUES($1, $2, $3, $4, $5, $6, $7, $8,"
+				 " $9)", "ttttttttt");
+	if (sr == SQLITE_OK)
+		sr = import_rows(m, src,
+				 "SELECT id, seq, tbl, pk, col, local_value,"
+				 " remote_value, winner, local_user, remote_user,"
+				 " detected_at, resolved, resolved_at, resolved_by,"
+				 " local_site, remote_site FROM hubsync_conflicts",
+				 "INSERT INTO hubsync.conflicts(id, seq, tbl, pk, col,"
+				 " local_value, remote_value, winner, local_user,"
+				 " remote_user, detected_at, resolved, resolved_at,"
+				 " resolved_by, local_site, remote_site) VALUES($1, $2,"
+				 " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+				 " $15, $16)", "tttttvvttttttttt");
+	if (sr == SQLITE_OK)
+		sr = import_rows(m, src, "SELECT seq, tbl, key, pk, op, user, at,"
+					 " changes FROM hubsync_history",
+				 "INSERT INTO hubsync.history(seq, tbl, key, pk, op,"
+				 " \"user\", at, changes) VALUES($1, $2, $3, $4, $5,"
+				 " $6, $7, $8)", "tttttttt");
+	if (sr == SQLITE_OK)
+		sr = import_rows(m, src, "SELECT seq, site, tbl, old_key, new_key"
+					 " FROM hubsync_rebases",
+				 "INSERT INTO hubsync.rebases(seq, site, tbl, old_key,"
+				 " new_key) VALUES($1, $2, $3, $4, $5)", "ttttt");
+	if (sr == SQLITE_OK)
+		sr = import_rows(m, src, "SELECT series, next FROM hubsync_numbers",
+				 "INSERT INTO hubsync.numbers(series, next)"
+				 " VALUES($1, $2)", "tt");
+	/* the master's settings: its id (PCs know it), sequence, retention,
+	 * housekeeping, restore marks; not its format (this store's own) */
+	if (sr == SQLITE_OK)
+		sr = import_rows(m, src, "SELECT key, value FROM hubsync_master"
+					 " WHERE key <> 'format'",
+				 "INSERT INTO hubsync.master VALUES($1, $2) ON"
+				 " CONFLICT(key) DO UPDATE SET value ="
+				 " excluded.value", "tt");
+	if (sr == SQLITE_OK)
+		sr = pg_cmd(m, "SELECT setval(pg_get_serial_sequence('hubsync.sites',"
+			       " 'id'), coalesce(max(id), 0) + 1, false) FROM"
+			       " hubsync.sites; SELECT setval(pg_get_serial_sequence("
+			       "'hubsync.conflicts', 'id'), coalesce(max(id), 0) + 1,"
+			       " false) FROM hubsync.conflicts");
+	if (sr == SQLITE_OK)
+		sr = pg_cmd(m, "COMMIT");
+	if (sr != SQLITE_OK)
+		rc = pg_fail(m, err, sr, "cannot copy the master");
+	else
+		m->in_txn = 0;
+out:
+	hs_schema_clear(&tabs);
+	pm_close(mm);
+	return rc;
+}
+
 static const hs_master_ops PG_MASTER_OPS = {
 	pm_close,	 pm_read_begin,	 pm_read_end,	    pm_column_default,
 	pm_ensure_table, pm_id,		 pm_user_elsewhere, pm_knows,
