@@ -122,6 +122,10 @@ typedef struct pg_master {
 	int pipe, queued;
 	char qmsg[400], qstate[6];
 	struct pg_ahead *ahead; /* the merge batch's rows, read at once */
+	/* versions and history rows waiting to be written as one statement
+	 * each (batch_flush): per column, a PostgreSQL array literal */
+	hs_buf metab[8], histb[8];
+	int metan, histn;
 	pg_table **tabs;
 	int ntabs, gen;
 	char msg[400], state[6]; /* the last PostgreSQL error */
@@ -134,6 +138,8 @@ static void pm_close(hs_master *mm);
 #define PM(st) ((pg_master *)((char *)(st) - offsetof(pg_master, base)))
 
 static void ahead_free(pg_master *m);
+static int batch_flush(pg_master *m);
+static void batch_clear(pg_master *m);
 
 /* ---- talking to PostgreSQL ------------------------------------------ */
 
@@ -273,6 +279,8 @@ static PGresult *pg_exec(pg_master *m, const char *sql, int n, const Oid *types,
 			 const char *const *v, const int *len, const int *fmt,
 			 int binary)
 {
+	if (batch_flush(m) != SQLITE_OK)
+		return NULL;
 	if (m->pipe) {
 		if (!PQsendQueryParams(m->conn, sql, n, types, v, len, fmt, binary))
 			queue_error(m, NULL);
@@ -295,7 +303,11 @@ static PGresult *pg_q(pg_master *m, const char *sql, int n, const char *const *a
 static int pg_cmd(pg_master *m, const char *sql)
 {
 	char msg[sizeof m->msg], state[sizeof m->state];
-	int queued = pipe_end(m);
+	int queued = batch_flush(m);
+	if (queued == SQLITE_OK)
+		queued = pipe_end(m);
+	else
+		pipe_end(m);
 	memcpy(msg, m->msg, sizeof msg);
 	memcpy(state, m->state, sizeof state);
 	PGresult *r = pg_check(m, PQexec(m->conn, sql));
@@ -321,6 +333,8 @@ static int pg_prepare(pg_master *m, const char *name, const char *sql, int n,
 		      const Oid *types)
 {
 	PGresult *r;
+	if (batch_flush(m) != SQLITE_OK)
+		return pg_code(m);
 	if (m->pipe) {
 		if (!PQsendPrepare(m->conn, name, sql, n, types))
 			queue_error(m, NULL);
@@ -336,6 +350,8 @@ static PGresult *pg_prepared(pg_master *m, const char *name, int n,
 			     const char *const *v, const int *len,
 			     const int *fmt, int binary)
 {
+	if (batch_flush(m) != SQLITE_OK)
+		return NULL;
 	if (m->pipe) {
 		if (!PQsendQueryPrepared(m->conn, name, n, v, len, fmt, binary))
 			queue_error(m, NULL);
@@ -349,13 +365,18 @@ static PGresult *pg_prepared(pg_master *m, const char *name, int n,
 #define PIPE_MAX 256
 
 /* Send a write whose answer is not needed now: prepared statement name
- * with n parameters, or (name NULL) the single statement sql. It runs in
+ * with n parameters, or (name NULL) the single statement sql, after the
+ * rows gathered for multi-row writes (batch_flush). It runs in
  * order with everything else; a failure comes out at the next read or
  * at the commit. Only inside a write transaction. SQLite code. */
 static int pg_queue(pg_master *m, const char *name, const char *sql, int n,
 		    const char *const *v, const int *len, const int *fmt)
 {
 	int ok;
+	/* a savepoint (or a rollback to one) comes after what was gathered:
+	 * those rows were written before it */
+	if (!name && (ok = batch_flush(m)) != SQLITE_OK)
+		return ok;
 	if (!m->pipe) {
 		if (!PQenterPipelineMode(m->conn)) {
 			pg_check(m, NULL);
@@ -373,6 +394,83 @@ static int pg_queue(pg_master *m, const char *name, const char *sql, int n,
 	if (++m->queued >= PIPE_MAX && !pipe_collect(m, 0))
 		return pg_code(m);
 	return SQLITE_OK;
+}
+
+/*
+ * Multi-row writes. The versions (hubsync.rows) and the history of the
+ * merged rows are gathered here and written as one statement each
+ * (unnest of arrays, PIPE_ROWS rows at most) when anything else needs an
+ * answer or ends the transaction (batch_flush, called by every statement
+ * path but pg_queue): nothing reads those tables in between, so the order
+ * of the writes is kept where it matters. A row's versions written twice
+ * in one batch: the last wins (DISTINCT ON, by position).
+ */
+#define PIPE_ROWS 1000
+
+/* Append one array element to b: NULL, or v as a quoted string. */
+static void array_put(hs_buf *b, int first, const char *v)
+{
+	hs_buf_puts(b, first ? "{" : ",");
+	if (!v) {
+		hs_buf_puts(b, "NULL");
+		return;
+	}
+	hs_buf_puts(b, "\"");
+	for (const char *p = v; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			hs_buf_puts(b, "\\");
+		hs_buf_putn(b, p, 1);
+	}
+	hs_buf_puts(b, "\"");
+}
+
+/* Append the bytes p..n as hex (an element decode(x, 'hex') reads). */
+static void array_put_hex(hs_buf *b, int first, const char *p, size_t n)
+{
+	hs_buf_puts(b, first ? "{" : ",");
+	for (size_t i = 0; i < n; i++)
+		hs_buf_printf(b, "%02x", (unsigned char)p[i]);
+	if (!n)
+		hs_buf_puts(b, "\"\"");
+}
+
+/* Queue the gathered rows of one batch (cols columns) with statement
+ * name; reset it. SQLite code. */
+static int batch_send(pg_master *m, hs_buf *b, int *n, const char *name)
+{
+	const char *v[8];
+	int sr = SQLITE_OK;
+	if (!*n)
+		return SQLITE_OK;
+	for (int i = 0; i < 8; i++) {
+		hs_buf_puts(&b[i], "}");
+		v[i] = b[i].s;
+		if (b[i].oom)
+			sr = SQLITE_NOMEM;
+	}
+	if (sr == SQLITE_OK)
+		sr = pg_queue(m, name, NULL, 8, v, NULL, NULL);
+	for (int i = 0; i < 8; i++)
+		hs_buf_reset(&b[i]);
+	*n = 0;
+	return sr;
+}
+
+static int batch_flush(pg_master *m)
+{
+	int sr = batch_send(m, m->metab, &m->metan, "hs_meta_many");
+	int hr = batch_send(m, m->histb, &m->histn, "hs_history_many");
+	return sr != SQLITE_OK ? sr : hr;
+}
+
+/* Forget what was gathered (the transaction is rolled back). */
+static void batch_clear(pg_master *m)
+{
+	for (int i = 0; i < 8; i++) {
+		hs_buf_free(&m->metab[i]);
+		hs_buf_free(&m->histb[i]);
+	}
+	m->metan = m->histn = 0;
 }
 
 /* An integer from a text result cell (dflt when NULL or absent). */
@@ -681,6 +779,7 @@ static void pm_close(hs_master *mm)
 	if (!m)
 		return;
 	ahead_free(m);
+	batch_clear(m);
 	PQfinish(m->conn); /* the server rolls back what was not committed */
 	for (int i = 0; i < m->ntabs; i++)
 		table_free(m->tabs[i]);
@@ -696,6 +795,7 @@ static void pm_close(hs_master *mm)
 int hs_master_pg_reset(hs_master *mm)
 {
 	pg_master *m = (pg_master *)mm;
+	batch_clear(m);
 	pipe_end(m);
 	ahead_free(m);
 	if (PQstatus(m->conn) != CONNECTION_OK)
@@ -1537,6 +1637,27 @@ static int shared_prepare(pg_master *m)
 				" excluded.site, clocks = excluded.clocks",
 				8, put_t);
 	if (sr == SQLITE_OK)
+		sr = pg_prepare(m, "hs_meta_many",
+				"INSERT INTO hubsync.rows AS r(tbl, pk, alive, seq,"
+				" vseq, hlc, site, clocks) SELECT DISTINCT ON (t, p)"
+				" t, p, a, s, v, h, si, c FROM (SELECT u.t,"
+				" decode(u.p, 'hex') AS p, u.a, u.s, u.v, u.h, u.si,"
+				" decode(u.c, 'hex') AS c, u.o FROM unnest($1::text[],"
+				" $2::text[], $3::bigint[], $4::bigint[], $5::bigint[],"
+				" $6::bigint[], $7::bigint[], $8::text[]) WITH"
+				" ORDINALITY AS u(t, p, a, s, v, h, si, c, o)) x ORDER"
+				" BY t, p, o DESC ON CONFLICT (tbl, pk) DO UPDATE SET"
+				" alive = excluded.alive, seq = excluded.seq, vseq ="
+				" excluded.vseq, hlc = excluded.hlc, site ="
+				" excluded.site, clocks = excluded.clocks", 0, NULL);
+	if (sr == SQLITE_OK)
+		sr = pg_prepare(m, "hs_history_many",
+				"INSERT INTO hubsync.history(seq, tbl, key, pk, op,"
+				" \"user\", at, changes) SELECT * FROM unnest("
+				"$1::bigint[], $2::text[], $3::text[], $4::text[],"
+				" $5::text[], $6::text[], $7::text[], $8::text[])",
+				0, NULL);
+	if (sr == SQLITE_OK)
 		sr = pg_prepare(m, "hs_history",
 				"INSERT INTO hubsync.history(seq, tbl, key, pk, op,"
 				" \"user\", at, changes) VALUES($1, $2, $3, $4, $5,"
@@ -1597,7 +1718,6 @@ static int pg_meta_put(hs_store *st, const hs_table *t, sqlite3_value **pk,
 {
 	pg_master *m = PM(st);
 	int sr = shared_prepare(m);
-	unsigned char num[5][8];
 	int64_t nv[5] = {rm->alive, rm->seq, rm->vseq, rm->hlc, rm->site};
 	hs_buf key, cb;
 	if (sr != SQLITE_OK)
@@ -1607,17 +1727,18 @@ static int pg_meta_put(hs_store *st, const hs_table *t, sqlite3_value **pk,
 	hs_pk_encode(pk, t->npk, &key);
 	ahead_forget(m, t, &key, 1);
 	hs_clocks_encode(rm, &cb);
-	const char *v[8] = {t->name, key.s ? key.s : "", NULL, NULL, NULL,
-			    NULL, NULL, cb.s ? cb.s : ""};
-	int len[8] = {(int)strlen(t->name), (int)key.len, 8, 8, 8, 8, 8,
-		      (int)cb.len};
-	int fmt[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+	int first = m->metan == 0;
+	char num[24];
+	array_put(&m->metab[0], first, t->name);
+	array_put_hex(&m->metab[1], first, key.s ? key.s : "", key.len);
 	for (int i = 0; i < 5; i++) {
-		hs_pg_put_i64(num[i], nv[i]);
-		v[i + 2] = (const char *)num[i];
+		snprintf(num, sizeof num, "%lld", (long long)nv[i]);
+		array_put(&m->metab[i + 2], first, num);
 	}
-	sr = key.oom || cb.oom ? SQLITE_NOMEM
-			       : pg_queue(m, "hs_meta_put", NULL, 8, v, len, fmt);
+	array_put_hex(&m->metab[7], first, cb.s ? cb.s : "", cb.len);
+	sr = key.oom || cb.oom ? SQLITE_NOMEM : SQLITE_OK;
+	if (sr == SQLITE_OK && ++m->metan >= PIPE_ROWS)
+		sr = batch_send(m, m->metab, &m->metan, "hs_meta_many");
 	hs_buf_free(&key);
 	hs_buf_free(&cb);
 	return sr;
@@ -1986,8 +2107,10 @@ static int pg_history_add(hs_store *st, const hs_history_row *h)
 	const char *v[8] = {seq,  h->tbl,  h->key, h->pk_json,
 			    h->op, h->user, h->at,  h->changes};
 	snprintf(seq, sizeof seq, "%lld", (long long)h->seq);
-	if (sr == SQLITE_OK)
-		sr = pg_queue(m, "hs_history", NULL, 8, v, NULL, NULL);
+	for (int i = 0; sr == SQLITE_OK && i < 8; i++)
+		array_put(&m->histb[i], m->histn == 0, v[i]);
+	if (sr == SQLITE_OK && ++m->histn >= PIPE_ROWS)
+		sr = batch_send(m, m->histb, &m->histn, "hs_history_many");
 	return sr;
 }
 
