@@ -150,7 +150,7 @@ static int lite_run_users(users_db *db, const char *sql, int n,
 	sqlite3_stmt *st = NULL;
 	int sr = hs_prepare(db->lite, &st, sql), rc = USERS_OK;
 	for (int i = 0; sr == SQLITE_OK && i < n; i++) {
-		char name[8];
+		char name[16];
 		snprintf(name, sizeof name, "$%d", i + 1);
 		sr = sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, name),
 				       a[i], -1, SQLITE_STATIC);
