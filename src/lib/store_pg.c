@@ -1658,11 +1658,6 @@ static int shared_prepare(pg_master *m)
 				" $5::text[], $6::text[], $7::text[], $8::text[])",
 				0, NULL);
 	if (sr == SQLITE_OK)
-		sr = pg_prepare(m, "hs_history",
-				"INSERT INTO hubsync.history(seq, tbl, key, pk, op,"
-				" \"user\", at, changes) VALUES($1, $2, $3, $4, $5,"
-				" $6, $7, $8)", 0, NULL);
-	if (sr == SQLITE_OK)
 		sr = pg_prepare(m, "hs_conflict",
 				"INSERT INTO hubsync.conflicts(seq, tbl, pk, col,"
 				" local_value, remote_value, winner, local_user,"
@@ -2570,9 +2565,7 @@ int hs_master_pg_import(const char *url, sqlite3 *src, hs_buf *err)
 {
 	hs_master *mm = NULL;
 	pg_master *m;
-	hs_schema tabs;
 	int rc, sr;
-	memset(&tabs, 0, sizeof(tabs));
 	if ((rc = hs_master_open_pg(&mm, url, 1, 60000, err)) != 0)
 		return rc;
 	m = (pg_master *)mm;
@@ -2629,53 +2622,47 @@ int hs_master_pg_import(const char *url, sqlite3 *src, hs_buf *err)
 	hs_rowset_clear(&names);
 	if (rc != 0)
 		goto out;
-	int stamps = src_has(src, "hubsync_sites", "last_sync");
-	if (sr == SQLITE_OK)
-		sr = import_rows(m, src,
-				 stamps ? "SELECT id, site, user, pushed, pulled, token,"
-					  " prev_token, last_sync, synced_seq FROM"
-					  " hubsync_sites"
-					: "SELECT id, site, user, pushed, pulled, token,"
-					  " prev_token, NULL, NULL FROM hubsync_sites",
-				 "INSERT INTO hubsync.sites(id, site, \"user\","
-				 " pushed, pulled, token, prev_token, last_sync,"
-				 " synced_seq) VALUES($1, $2, $3, $4, $5, $6, $7, $8,"
-				 " $9)", "ttttttttt");
-	if (sr == SQLITE_OK)
-		sr = import_rows(m, src,
-				 "SELECT id, seq, tbl, pk, col, local_value,"
-				 " remote_value, winner, local_user, remote_user,"
-				 " detected_at, resolved, resolved_at, resolved_by,"
-				 " local_site, remote_site FROM hubsync_conflicts",
-				 "INSERT INTO hubsync.conflicts(id, seq, tbl, pk, col,"
-				 " local_value, remote_value, winner, local_user,"
-				 " remote_user, detected_at, resolved, resolved_at,"
-				 " resolved_by, local_site, remote_site) VALUES($1, $2,"
-				 " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-				 " $15, $16)", "tttttvvttttttttt");
-	if (sr == SQLITE_OK)
-		sr = import_rows(m, src, "SELECT seq, tbl, key, pk, op, user, at,"
-					 " changes FROM hubsync_history",
-				 "INSERT INTO hubsync.history(seq, tbl, key, pk, op,"
-				 " \"user\", at, changes) VALUES($1, $2, $3, $4, $5,"
-				 " $6, $7, $8)", "tttttttt");
-	if (sr == SQLITE_OK)
-		sr = import_rows(m, src, "SELECT seq, site, tbl, old_key, new_key"
-					 " FROM hubsync_rebases",
-				 "INSERT INTO hubsync.rebases(seq, site, tbl, old_key,"
-				 " new_key) VALUES($1, $2, $3, $4, $5)", "ttttt");
-	if (sr == SQLITE_OK)
-		sr = import_rows(m, src, "SELECT series, next FROM hubsync_numbers",
-				 "INSERT INTO hubsync.numbers(series, next)"
-				 " VALUES($1, $2)", "tt");
-	/* the master's settings: its id (PCs know it), sequence, retention,
-	 * housekeeping, restore marks; not its format (this store's own) */
-	if (sr == SQLITE_OK)
-		sr = import_rows(m, src, "SELECT key, value FROM hubsync_master"
-					 " WHERE key <> 'format'",
-				 "INSERT INTO hubsync.master VALUES($1, $2) ON"
-				 " CONFLICT(key) DO UPDATE SET value ="
-				 " excluded.value", "tt");
+	/* the rest: (the file master's query, PostgreSQL's insert, the
+	 * columns' kinds as import_rows reads them) */
+	static const char *const copies[][3] = {
+		{"SELECT id, site, user, pushed, pulled, token, prev_token, %s"
+		 " FROM hubsync_sites",
+		 "INSERT INTO hubsync.sites(id, site, \"user\", pushed, pulled,"
+		 " token, prev_token, last_sync, synced_seq) VALUES($1, $2, $3,"
+		 " $4, $5, $6, $7, $8, $9)", "ttttttttt"},
+		{"SELECT id, seq, tbl, pk, col, local_value, remote_value, winner,"
+		 " local_user, remote_user, detected_at, resolved, resolved_at,"
+		 " resolved_by, local_site, remote_site FROM hubsync_conflicts",
+		 "INSERT INTO hubsync.conflicts(id, seq, tbl, pk, col, local_value,"
+		 " remote_value, winner, local_user, remote_user, detected_at,"
+		 " resolved, resolved_at, resolved_by, local_site, remote_site)"
+		 " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+		 " $14, $15, $16)", "tttttvvttttttttt"},
+		{"SELECT seq, tbl, key, pk, op, user, at, changes FROM"
+		 " hubsync_history",
+		 "INSERT INTO hubsync.history(seq, tbl, key, pk, op, \"user\", at,"
+		 " changes) VALUES($1, $2, $3, $4, $5, $6, $7, $8)", "tttttttt"},
+		{"SELECT seq, site, tbl, old_key, new_key FROM hubsync_rebases",
+		 "INSERT INTO hubsync.rebases(seq, site, tbl, old_key, new_key)"
+		 " VALUES($1, $2, $3, $4, $5)", "ttttt"},
+		{"SELECT series, next FROM hubsync_numbers",
+		 "INSERT INTO hubsync.numbers(series, next) VALUES($1, $2)", "tt"},
+		/* the master's settings: its id (PCs know it), sequence,
+		 * retention, housekeeping, restore marks; not its format */
+		{"SELECT key, value FROM hubsync_master WHERE key <> 'format'",
+		 "INSERT INTO hubsync.master VALUES($1, $2) ON CONFLICT(key) DO"
+		 " UPDATE SET value = excluded.value", "tt"},
+	};
+	const char *stamps = src_has(src, "hubsync_sites", "last_sync")
+				     ? "last_sync, synced_seq"
+				     : "NULL, NULL";
+	for (size_t i = 0; sr == SQLITE_OK && i < sizeof copies / sizeof *copies;
+	     i++) {
+		char *q = sqlite3_mprintf(copies[i][0], stamps);
+		sr = q ? import_rows(m, src, q, copies[i][1], copies[i][2])
+		       : SQLITE_NOMEM;
+		sqlite3_free(q);
+	}
 	if (sr == SQLITE_OK)
 		sr = pg_cmd(m, "SELECT setval(pg_get_serial_sequence('hubsync.sites',"
 			       " 'id'), coalesce(max(id), 0) + 1, false) FROM"
@@ -2689,7 +2676,6 @@ int hs_master_pg_import(const char *url, sqlite3 *src, hs_buf *err)
 	else
 		m->in_txn = 0;
 out:
-	hs_schema_clear(&tabs);
 	pm_close(mm);
 	return rc;
 }
