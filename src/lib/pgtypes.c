@@ -159,13 +159,21 @@ static void real_text(double d, char out[32])
 	}
 }
 
-static void put_hex(hs_buf *b, const unsigned char *p, int n)
+void hs_pg_hex(hs_buf *b, const void *bytes, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";
-	for (int i = 0; i < n; i++) {
-		char h[2] = {digits[p[i] >> 4], digits[p[i] & 15]};
-		hs_buf_putn(b, h, 2);
+	const unsigned char *p = bytes;
+	char h[128];
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		h[k++] = digits[p[i] >> 4];
+		h[k++] = digits[p[i] & 15];
+		if (k == sizeof h) {
+			hs_buf_putn(b, h, k);
+			k = 0;
+		}
 	}
+	hs_buf_putn(b, h, k);
 }
 
 void hs_pg_tag(sqlite3_value *v, hs_buf *b)
@@ -190,14 +198,14 @@ void hs_pg_tag(sqlite3_value *v, hs_buf *b)
 			hs_buf_putn(b, (const char *)p, (size_t)n);
 		} else {
 			hs_buf_puts(b, "x:");
-			put_hex(b, p, n);
+			hs_pg_hex(b, p, (size_t)n);
 		}
 		break;
 	case SQLITE_BLOB:
 		p = sqlite3_value_blob(v);
 		n = sqlite3_value_bytes(v);
 		hs_buf_puts(b, "b:");
-		put_hex(b, p ? p : (const unsigned char *)"", n);
+		hs_pg_hex(b, p ? p : (const unsigned char *)"", (size_t)n);
 		break;
 	default:
 		break;

@@ -428,8 +428,7 @@ static void array_put(hs_buf *b, int first, const char *v)
 static void array_put_hex(hs_buf *b, int first, const char *p, size_t n)
 {
 	hs_buf_puts(b, first ? "{" : ",");
-	for (size_t i = 0; i < n; i++)
-		hs_buf_printf(b, "%02x", (unsigned char)p[i]);
+	hs_pg_hex(b, p, n);
 	if (!n)
 		hs_buf_puts(b, "\"\"");
 }
@@ -1962,9 +1961,7 @@ static int ahead_load(pg_master *m, const hs_schema *s, const hs_changeset *cs)
 				hs_buf_reset(&key);
 				hs_pk_encode(cs->rows[j].pk, t->npk, &key);
 				hs_buf_puts(&keys, n ? "," : "{");
-				for (size_t b = 0; b < key.len; b++)
-					hs_buf_printf(&keys, "%02x",
-						      (unsigned char)key.s[b]);
+				hs_pg_hex(&keys, key.s ? key.s : "", key.len);
 				n++;
 			}
 			if (!n || (j < cs->n && n < 2000))
