@@ -186,23 +186,38 @@ static int master_has_data(const char *path)
 
 /* hubsync migrate into PostgreSQL: a checked copy of the file master
  * (made under its lock, in a temporary folder), copied into the database
- * in one transaction (store_pg.c, hs_master_pg_import). */
+ * in one transaction (store_pg.c, hs_master_pg_import). from_master may
+ * be a folder store: its master.db, then its users (users.c). */
 static int migrate_pg(const char *from_master, const char *store,
 		      char **result_json, hs_buf *err)
 {
 #ifdef HS_WITH_POSTGRES
 	hs_backup_options o = HS_BACKUP_OPTIONS_INIT;
 	const char *base = getenv("TMPDIR");
-	char tmp[600], *doc = NULL, *msg = NULL, *shown = NULL;
+	char tmp[600], *doc = NULL, *msg = NULL, *shown = NULL, *folder = NULL;
 	json_t *res = NULL;
 	sqlite3 *db = NULL;
-	int rc;
+	hs_os_stat st;
+	int rc, users = 0;
+	char from[600];
+	/* a folder store: its master file, then its users */
+	if (hs_os_stat_path(from_master, &st) == 0 && st.is_dir) {
+		snprintf(from, sizeof from, "%s/master.db", from_master);
+		if (!(folder = hs_strdup(from_master))) {
+			hs_buf_puts(err, "out of memory");
+			return HS_ERROR;
+		}
+	} else {
+		snprintf(from, sizeof from, "%s", from_master);
+	}
+	from_master = from;
 	snprintf(tmp, sizeof tmp, "%s/hubsync-migrate-XXXXXX",
 		 base && *base ? base : "/tmp");
 	if (!hs_os_make_temp_folder(tmp)) {
 		hs_buf_printf(err, "cannot make a temporary folder in %s: set "
 			      "TMPDIR to a writable folder", base && *base ? base
 									  : "/tmp");
+		free(folder);
 		return HS_EIO;
 	}
 	o.dir = tmp;
@@ -223,12 +238,15 @@ static int migrate_pg(const char *from_master, const char *store,
 	}
 	if ((rc = hs_master_pg_import(store, db, err)) != 0)
 		goto out;
+	if (folder && (rc = hs_users_copy(folder, store, &users, err)) != 0)
+		goto out;
 	shown = hs_pg_redact(store);
 	if (result_json) {
-		json_t *out = json_pack("{s:s, s:s, s:O, s:O}", "from", from_master,
-					"store", shown ? shown : "", "seq",
+		json_t *out = json_pack("{s:s, s:s, s:O, s:O, s:i}", "from",
+					folder ? folder : from_master, "store",
+					shown ? shown : "", "seq",
 					json_object_get(res, "seq"), "bytes",
-					json_object_get(res, "bytes"));
+					json_object_get(res, "bytes"), "users", users);
 		*result_json = out ? json_dumps(out, JSON_COMPACT) : NULL;
 		json_decref(out);
 	}
@@ -239,6 +257,7 @@ out:
 	hs_free(doc);
 	hs_free(msg);
 	free(shown);
+	free(folder);
 	return rc;
 #else
 	(void)from_master;

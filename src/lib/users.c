@@ -650,6 +650,59 @@ int hs_users_find(const char *store, const char *token, hs_server_user **out,
 	return rc;
 }
 
+int hs_users_copy(const char *from, const char *to, int *copied, hs_buf *err)
+{
+	users_db src, dst;
+	users_rows r = {0}, w = {0};
+	hs_buf why;
+	int rc;
+	*copied = 0;
+	memset(&dst, 0, sizeof(dst));
+	hs_buf_init(&why);
+	if ((rc = users_open(from, 0, &src, err)) == HS_ENOTFOUND) {
+		hs_buf_reset(err);
+		return HS_OK; /* no users to move */
+	}
+	if (rc != HS_OK)
+		return rc;
+	int ur = users_run(&src, "SELECT name, token_hash, read_only, tables,"
+				 " created_at FROM %s ORDER BY name", 0, NULL, &r,
+			   &why);
+	if (ur != USERS_OK && ur != USERS_MISSING) {
+		hs_buf_printf(err, "cannot read the users of %s: %s", from,
+			      why.s ? why.s : "?");
+		rc = HS_EIO;
+	} else if (r.nrows) {
+		rc = users_open(to, 1, &dst, err);
+	}
+	for (int i = 0; rc == HS_OK && i < r.nrows; i++) {
+		const char *a[5] = {rows_get(&r, i, 0), rows_get(&r, i, 1),
+				    rows_get(&r, i, 2), rows_get(&r, i, 3),
+				    rows_get(&r, i, 4)};
+		rows_free(&w);
+		ur = users_run(&dst, "INSERT INTO %s(name, token_hash, read_only,"
+				     " tables, created_at) VALUES($1, $2, $3, $4,"
+				     " $5)", 5, a, &w, &why);
+		if (ur == USERS_DUPLICATE) {
+			hs_buf_printf(err, "user \"%s\" exists in %s already: remove "
+				      "it there first", a[0], to);
+			rc = HS_EINVALID;
+		} else if (ur != USERS_OK) {
+			hs_buf_printf(err, "cannot add user \"%s\" to %s: %s", a[0],
+				      to, why.s ? why.s : "?");
+			rc = HS_EIO;
+		} else {
+			(*copied)++;
+		}
+	}
+	rows_free(&r);
+	rows_free(&w);
+	users_close(&src);
+	users_close(&dst);
+	hs_buf_free(&why);
+	return rc;
+}
+
 int hs_users_may(const hs_server_user *u, const char *table)
 {
 	if (!u->limited)

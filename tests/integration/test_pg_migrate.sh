@@ -1,6 +1,6 @@
 #!/bin/sh
 # test_pg_migrate.sh - `hubsync migrate MASTER_FILE postgresql://...` (issue
-# 10): an office moves from its NAS master file to PostgreSQL behind
+# 10): an office moves from its NAS master file (or a folder store) to PostgreSQL behind
 # `hubsync serve`, losing nothing. The file master has rows in two tables
 # (one with an integer key, re-keyed ids included), versions, a conflict,
 # audit history, a number series and three PCs. After the migrate:
@@ -10,13 +10,14 @@
 #   - the PCs relocate to a serve process on it and sync with nothing sent
 #     again either way; the conflict is still listed, a number is never
 #     handed out twice, new changes flow;
-#   - a database that already holds a master is refused, nothing changed.
+#   - a database that already holds a master is refused, nothing changed;
+#   - a folder store moves too, its users with it (their tokens work).
 # Run by pg_run.sh. Usage: test_pg_migrate.sh HUBSYNC
 . "$(dirname "$0")/test_cli_lib.sh"
 
 : "${HS_TEST_PG:?run through pg_run.sh}"
 PSQL="$HS_TEST_PG_BIN/psql -X -q -A -t -h $HS_TEST_PG_DIR -U $HS_TEST_PG_USER"
-for d in office other; do
+for d in office other fromfolder; do
 	$PSQL -d postgres -c "CREATE DATABASE $d ENCODING 'UTF8' TEMPLATE template0" ||
 		fail "cannot create the database $d"
 done
@@ -108,6 +109,34 @@ for p in n2 n3; do
 		"$(sqlite3 $p.db "SELECT group_concat(quote(id) || quote(name) || quote(qty) || quote(price) || quote(data), ',') FROM (SELECT * FROM items ORDER BY id); SELECT group_concat(id || quote(body) || quote(v), ',') FROM (SELECT * FROM notes ORDER BY id)")" \
 		"$(sqlite3 n1.db "SELECT group_concat(quote(id) || quote(name) || quote(qty) || quote(price) || quote(data), ',') FROM (SELECT * FROM items ORDER BY id); SELECT group_concat(id || quote(body) || quote(v), ',') FROM (SELECT * FROM notes ORDER BY id)")"
 done
+kill "$SPID"
+wait "$SPID"
+SPID=
+
+step "from a folder store: its master and its users, tokens kept"
+run 0 migrate "$M" "$T/folder"
+run 0 user add "$T/folder" carl --tables items
+TCARL=$(cat "$OUT")
+run 0 migrate "$T/folder" "$HS_TEST_PG/fromfolder" --json
+expect_eq "one user moved" "$(json '$.users')" 1
+run 0 user list "$HS_TEST_PG/fromfolder" --json
+expect_eq "the user and its tables" "$(json '$[0].name')/$(json '$[0].tables[0]')" carl/items
+"$HUBSYNC" serve "$HS_TEST_PG/fromfolder" --listen 127.0.0.1:0 \
+	--port-file "$T/port2" --quiet 2>>"$T/serve.log" &
+SPID=$!
+i=0
+while [ ! -s "$T/port2" ]; do
+	i=$((i + 1))
+	[ $i -lt 600 ] || fail "serve did not start: $(cat "$T/serve.log")"
+	sleep 0.1
+done
+sql c.db "CREATE TABLE items(id TEXT PRIMARY KEY, name TEXT, qty INTEGER,
+	price REAL, data BLOB)"
+run 0 init c.db --master "http://127.0.0.1:$(cat "$T/port2")" --token "$TCARL"
+run 0 sync c.db
+expect_eq "carl's token works, the rows are there" \
+	"$(sqlite3 c.db "SELECT group_concat(id || '=' || qty, ',') FROM (SELECT * FROM items ORDER BY id)")" \
+	"$(mq "SELECT group_concat(id || '=' || qty, ',') FROM (SELECT * FROM items ORDER BY id)")"
 kill "$SPID"
 wait "$SPID"
 SPID=
