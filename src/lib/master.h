@@ -229,6 +229,14 @@ int hs_master_open_pg(hs_master **out, const char *url, int create,
  * in one transaction (nothing is left half-copied). 0 or an hs_error
  * (err: why). */
 int hs_master_pg_import(const char *url, sqlite3 *src, hs_buf *err);
+/* LISTEN for the commits of every process on the PostgreSQL database at
+ * url, in a thread of its own: fn(ctx, seq) with each announced sequence
+ * (and the current one after each connection), from that thread.
+ * hs_pg_listen_stop ends it (within a fraction of a second) and frees. */
+typedef struct hs_pg_listener hs_pg_listener;
+int hs_pg_listen_start(const char *url, void (*fn)(void *ctx, int64_t seq),
+		       void *ctx, hs_pg_listener **out);
+void hs_pg_listen_stop(hs_pg_listener *l);
 /* Make a PostgreSQL master ready for another session on the same
  * connection (hubsync serve keeps it between requests): what was not
  * committed rolled back. 0, or -1 when the connection is lost (close

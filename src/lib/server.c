@@ -66,6 +66,9 @@ struct hs_server {
 	char *describe;
 	char *master;     /* the master's address for hs_master_open */
 	hs_master *idle;  /* a PostgreSQL master kept open between requests */
+#ifdef HS_WITH_POSTGRES
+	hs_pg_listener *listener; /* other serve processes' commits */
+#endif
 	pthread_mutex_t mu;
 	/* the real-time channel: guarded by wmu, not mu */
 	pthread_mutex_t wmu;
@@ -150,6 +153,14 @@ static void store_release(hs_server *s, hs_master *m)
 	(void)s;
 	hs_master_close(m);
 }
+
+#ifdef HS_WITH_POSTGRES
+/* A commit announced on the PostgreSQL store (LISTEN, store_pg.c). */
+static void store_announced(void *ctx, int64_t seq)
+{
+	hs_server_notify_change(ctx, seq);
+}
+#endif
 
 /* The store's sequence now, or -1 when it cannot be read. */
 static int64_t store_seq(hs_server *s)
@@ -395,6 +406,14 @@ int hs_server_open(hs_server **out, const char *store, char **errmsg)
 			      store);
 		rc = HS_EIO;
 	}
+#ifdef HS_WITH_POSTGRES
+	/* another serve process's commit wakes this one's waiters too */
+	if (rc == HS_OK && store_is_pg(s->store) &&
+	    hs_pg_listen_start(s->master, store_announced, s, &s->listener) != 0) {
+		hs_buf_puts(&err, "cannot start listening to the store's commits");
+		rc = HS_ERROR;
+	}
+#endif
 	if (rc != HS_OK) {
 		if (errmsg)
 			*errmsg = hs_buf_take(&err);
@@ -411,6 +430,9 @@ void hs_server_free(hs_server *s)
 {
 	if (!s)
 		return;
+#ifdef HS_WITH_POSTGRES
+	hs_pg_listen_stop(s->listener); /* (calls into s until it returns) */
+#endif
 	pthread_mutex_destroy(&s->mu);
 	hs_master_close(s->idle);
 	pthread_cond_destroy(&s->moved);

@@ -42,9 +42,13 @@
 
 #include "hubsync.h"
 #include "pgtypes.h"
+#include "platform.h"
 
 #include <jansson.h>
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -2675,6 +2679,117 @@ int hs_master_pg_import(const char *url, sqlite3 *src, hs_buf *err)
 out:
 	pm_close(mm);
 	return rc;
+}
+
+/* ---- LISTEN: commits of other processes ------------------------------ */
+
+/*
+ * Every commit that handed out sequences sends NOTIFY hubsync, '<seq>'
+ * (pm_commit). A serve process listens on a connection of its own, in a
+ * thread, and hands each announced sequence to fn (hubsync serve: the
+ * real-time channel's wake-up). The notification is only a wake-up: the
+ * data comes from the feed. A lost connection is opened again (every
+ * second while the server is away); after each (re)connection the
+ * current sequence is handed over too, since a commit may have been
+ * announced while nobody listened.
+ */
+struct hs_pg_listener {
+	char *url;
+	void (*fn)(void *ctx, int64_t seq);
+	void *ctx;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	int stop;
+};
+
+static int listener_stopping(hs_pg_listener *l)
+{
+	pthread_mutex_lock(&l->mu);
+	int stop = l->stop;
+	pthread_mutex_unlock(&l->mu);
+	return stop;
+}
+
+/* Connect and LISTEN; hand over the current sequence. NULL on failure. */
+static PGconn *listener_connect(hs_pg_listener *l)
+{
+	PGconn *c = PQconnectdb(l->url);
+	PGresult *r = NULL;
+	if (PQstatus(c) == CONNECTION_OK)
+		r = PQexec(c, "LISTEN hubsync; SELECT value FROM hubsync.master"
+			      " WHERE key = 'seq'");
+	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+		PQclear(r);
+		PQfinish(c);
+		return NULL;
+	}
+	if (PQntuples(r) == 1)
+		l->fn(l->ctx, strtoll(PQgetvalue(r, 0, 0), NULL, 10));
+	PQclear(r);
+	return c;
+}
+
+static void *listener_run(void *arg)
+{
+	hs_pg_listener *l = arg;
+	PGconn *c = NULL;
+	while (!listener_stopping(l)) {
+		if (!c && !(c = listener_connect(l))) {
+			for (int i = 0; i < 10 && !listener_stopping(l); i++)
+				hs_os_sleep_ms(100);
+			continue;
+		}
+		struct pollfd p = {PQsocket(c), POLLIN, 0};
+		if (poll(&p, 1, 200) < 0 && errno != EINTR)
+			hs_os_sleep_ms(100);
+		PGnotify *n;
+		if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK) {
+			PQfinish(c);
+			c = NULL;
+			continue;
+		}
+		while ((n = PQnotifies(c))) {
+			l->fn(l->ctx, strtoll(n->extra, NULL, 10));
+			PQfreemem(n);
+		}
+	}
+	PQfinish(c);
+	return NULL;
+}
+
+int hs_pg_listen_start(const char *url, void (*fn)(void *ctx, int64_t seq),
+		       void *ctx, hs_pg_listener **out)
+{
+	hs_pg_listener *l = calloc(1, sizeof(*l));
+	*out = NULL;
+	if (!l || !(l->url = hs_strdup(url))) {
+		free(l);
+		return HS_ERROR;
+	}
+	l->fn = fn;
+	l->ctx = ctx;
+	pthread_mutex_init(&l->mu, NULL);
+	if (pthread_create(&l->thread, NULL, listener_run, l) != 0) {
+		pthread_mutex_destroy(&l->mu);
+		free(l->url);
+		free(l);
+		return HS_ERROR;
+	}
+	*out = l;
+	return 0;
+}
+
+void hs_pg_listen_stop(hs_pg_listener *l)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->stop = 1;
+	pthread_mutex_unlock(&l->mu);
+	pthread_join(l->thread, NULL);
+	pthread_mutex_destroy(&l->mu);
+	free(l->url);
+	free(l);
 }
 
 static const hs_master_ops PG_MASTER_OPS = {
