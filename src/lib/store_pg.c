@@ -769,6 +769,13 @@ int hs_master_open_pg(hs_master **out, const char *url, int create,
 		rc = pg_fail(m, err, sr, "cannot read the tables");
 		goto cleanup;
 	}
+	/* the sequence as of now (hs_master_seq before a transaction: serve
+	 * starts its real-time cursor there); a write transaction reads it
+	 * again under the lock */
+	char *seq = pg_text(m, "SELECT value FROM hubsync.master WHERE key ="
+			       " 'seq'", 0, NULL);
+	m->base.seq = m->base.began = seq ? strtoll(seq, NULL, 10) : 0;
+	free(seq);
 	*out = &m->master;
 	return 0;
 cleanup:
