@@ -6,30 +6,20 @@
 # its 20 s timeout; without the wake-up it would only end at the timeout.
 # Run by pg_run.sh. Usage: test_pg_listen.sh HUBSYNC
 . "$(dirname "$0")/test_cli_lib.sh"
+. "$(dirname "$0")/test_serve_lib.sh"
 
 : "${HS_TEST_PG:?run through pg_run.sh}"
 command -v curl >/dev/null || fail "curl is missing (scripts/setup.sh test)"
 PSQL="$HS_TEST_PG_BIN/psql -X -q -A -t -h $HS_TEST_PG_DIR -U $HS_TEST_PG_USER"
 $PSQL -d postgres -c "CREATE DATABASE office ENCODING 'UTF8' TEMPLATE template0" ||
 	fail "cannot create the database"
-DB=$HS_TEST_PG/office
-PIDS=
-trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
-for s in 1 2; do
-	"$HUBSYNC" serve "$DB" --listen 127.0.0.1:0 --port-file "$T/port$s" \
-		--quiet 2>>"$T/serve.log" &
-	PIDS="$PIDS $!"
-done
-for s in 1 2; do
-	i=0
-	while [ ! -s "$T/port$s" ]; do
-		i=$((i + 1))
-		[ $i -lt 600 ] || fail "serve $s did not start: $(cat "$T/serve.log")"
-		sleep 0.1
-	done
-done
-U1=http://127.0.0.1:$(cat "$T/port1")
-U2=http://127.0.0.1:$(cat "$T/port2")
+STORE=$HS_TEST_PG/office
+DB=$STORE
+trap 'kill ${SPID_1:-} ${SPID_2:-} 2>/dev/null; rm -rf "$T"' EXIT
+start_named 1 --quiet
+U1=$URL
+start_named 2 --quiet
+U2=$URL
 run 0 user add "$DB" ann
 TA=$(cat "$OUT")
 run 0 user add "$DB" bob

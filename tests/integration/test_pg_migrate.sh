@@ -14,6 +14,7 @@
 #   - a folder store moves too, its users with it (their tokens work).
 # Run by pg_run.sh. Usage: test_pg_migrate.sh HUBSYNC
 . "$(dirname "$0")/test_cli_lib.sh"
+. "$(dirname "$0")/test_serve_lib.sh"
 
 : "${HS_TEST_PG:?run through pg_run.sh}"
 PSQL="$HS_TEST_PG_BIN/psql -X -q -A -t -h $HS_TEST_PG_DIR -U $HS_TEST_PG_USER"
@@ -25,7 +26,6 @@ DB=$HS_TEST_PG/office
 pq() { $PSQL -d office -c "$1" || fail "psql: $1"; }
 M=$T/nas/master.db
 mq() { sqlite3 -readonly "$M" "$1" || fail "sqlite3: $1"; }
-SPID=
 trap '[ -n "$SPID" ] && kill -9 "$SPID" 2>/dev/null; rm -rf "$T"' EXIT
 
 step "a file master with everything in it"
@@ -76,16 +76,8 @@ run 1 migrate "$T/nas/none.db" "$HS_TEST_PG/other"
 one_line_error
 
 step "the PCs carry on through hubsync serve on PostgreSQL"
-"$HUBSYNC" serve "$DB" --listen 127.0.0.1:0 --port-file "$T/port" --quiet \
-	2>>"$T/serve.log" &
-SPID=$!
-i=0
-while [ ! -s "$T/port" ]; do
-	i=$((i + 1))
-	[ $i -lt 600 ] || fail "serve did not start: $(cat "$T/serve.log")"
-	sleep 0.1
-done
-URL=http://127.0.0.1:$(cat "$T/port")
+STORE=$DB
+start_server --quiet
 for p in n1 n2 n3; do
 	run 0 user add "$DB" "u$p"
 	run 0 relocate $p.db --master "$URL" --token "$(cat "$OUT")"
@@ -109,9 +101,7 @@ for p in n2 n3; do
 		"$(sqlite3 $p.db "SELECT group_concat(quote(id) || quote(name) || quote(qty) || quote(price) || quote(data), ',') FROM (SELECT * FROM items ORDER BY id); SELECT group_concat(id || quote(body) || quote(v), ',') FROM (SELECT * FROM notes ORDER BY id)")" \
 		"$(sqlite3 n1.db "SELECT group_concat(quote(id) || quote(name) || quote(qty) || quote(price) || quote(data), ',') FROM (SELECT * FROM items ORDER BY id); SELECT group_concat(id || quote(body) || quote(v), ',') FROM (SELECT * FROM notes ORDER BY id)")"
 done
-kill "$SPID"
-wait "$SPID"
-SPID=
+stop_server
 
 step "from a folder store: its master and its users, tokens kept"
 run 0 migrate "$M" "$T/folder"
@@ -121,23 +111,15 @@ run 0 migrate "$T/folder" "$HS_TEST_PG/fromfolder" --json
 expect_eq "one user moved" "$(json '$.users')" 1
 run 0 user list "$HS_TEST_PG/fromfolder" --json
 expect_eq "the user and its tables" "$(json '$[0].name')/$(json '$[0].tables[0]')" carl/items
-"$HUBSYNC" serve "$HS_TEST_PG/fromfolder" --listen 127.0.0.1:0 \
-	--port-file "$T/port2" --quiet 2>>"$T/serve.log" &
-SPID=$!
-i=0
-while [ ! -s "$T/port2" ]; do
-	i=$((i + 1))
-	[ $i -lt 600 ] || fail "serve did not start: $(cat "$T/serve.log")"
-	sleep 0.1
-done
+STORE=$HS_TEST_PG/fromfolder
+SPORT=
+start_server --quiet
 sql c.db "CREATE TABLE items(id TEXT PRIMARY KEY, name TEXT, qty INTEGER,
 	price REAL, data BLOB)"
-run 0 init c.db --master "http://127.0.0.1:$(cat "$T/port2")" --token "$TCARL"
+run 0 init c.db --master "$URL" --token "$TCARL"
 run 0 sync c.db
 expect_eq "carl's token works, the rows are there" \
 	"$(sqlite3 c.db "SELECT group_concat(id || '=' || qty, ',') FROM (SELECT * FROM items ORDER BY id)")" \
 	"$(mq "SELECT group_concat(id || '=' || qty, ',') FROM (SELECT * FROM items ORDER BY id)")"
-kill "$SPID"
-wait "$SPID"
-SPID=
+stop_server
 echo "ok $TEST_NAME"

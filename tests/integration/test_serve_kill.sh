@@ -46,15 +46,6 @@ master_q() {
 	fi
 }
 
-# start_serve S: serve process S (test_serve_lib.sh's start_server, on
-# S's previous port when it had one); its pid in SPID_S, port in PORT_S.
-start_serve() {
-	eval "SPORT=\${PORT_$1:-}"
-	start_server --quiet
-	eval "SPID_$1=\$SPID PORT_$1=\$SPORT"
-	SPID=
-}
-
 # serve_of P: the serve process PC P syncs through (by turns).
 serve_of() {
 	set -- $SERVES
@@ -78,7 +69,7 @@ for p in $PCS; do
 	run 0 user add "$STORE" $p
 	eval "TOK_$p=\$(cat \"\$OUT\")"
 done
-for s in $SERVES; do start_serve $s; done
+for s in $SERVES; do start_named $s --quiet; done
 for p in $PCS; do
 	sql $p.db "CREATE TABLE items(id TEXT PRIMARY KEY, v INTEGER);
 		CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT);"
@@ -124,7 +115,7 @@ while [ $i -le "$TRIALS" ]; do
 		done
 		for p in $PCS $PCS; do run 0 sync $p.db; done
 	fi
-	start_serve "$victim"
+	start_named "$victim" --quiet
 	for p in $moved; do relocate $p "$victim"; done
 	for p in $PCS $PCS; do run 0 sync $p.db; done
 	i=$((i + 1))
