@@ -22,7 +22,9 @@ static const cli_spec serve_spec = {
 	" [--max-rate KBPS] [--port-file F] [--quiet]",
 	"Run the sync server until SIGTERM (or Ctrl+C). STORE is a folder\n"
 	"(created if missing) where the server keeps its master (master.db)\n"
-	"and its users (users.db; add them with hubsync user add). PCs sync\n"
+	"and its users (users.db; add them with hubsync user add), or a\n"
+	"PostgreSQL database (postgresql://USER@HOST/DB: the master and the\n"
+	"users live there; several serve processes may share it). PCs sync\n"
 	"with it after hubsync init DB --master http://HOST:PORT --token T;\n"
 	"the merge runs here. Off loopback the server needs TLS (--tls-cert,\n"
 	"--tls-key: PEM files) or --behind-proxy (a proxy does TLS).",
@@ -192,8 +194,9 @@ static const cli_spec migrate_spec = {
 	"migrate",
 	"FROM_MASTER STORE",
 	"Move an office from its master file (on the NAS) to a sync server's\n"
-	"STORE: the master is locked, copied and checked into the store with\n"
-	"everything in it (rows, conflicts, history, number series, PCs).\n"
+	"STORE (a folder, or an empty postgresql:// database): the master is\n"
+	"locked, copied and checked into the store with everything in it\n"
+	"(rows, conflicts, history, number series, PCs).\n"
 	"Then add the users (hubsync user add) and, on each PC, run\n"
 	"hubsync relocate DB --master http(s)://HOST:PORT --token T: nothing is\n"
 	"sent again. Refused when the store's master has data already.",

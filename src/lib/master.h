@@ -222,6 +222,26 @@ int hs_master_open_file(hs_master **out, const char *path, int create,
  * lock_timeout_ms bounds the wait for other syncs' transactions. */
 int hs_master_open_pg(hs_master **out, const char *url, int create,
 		      int lock_timeout_ms, hs_buf *err);
+/* hubsync migrate: copy the file master src (a consistent copy, opened
+ * read-only) into the PostgreSQL database at url, which must hold no
+ * master yet: the app's tables and rows, versions, conflicts, history,
+ * re-keyed ids, number series, sites and the master's id and sequence,
+ * in one transaction (nothing is left half-copied). 0 or an hs_error
+ * (err: why). */
+int hs_master_pg_import(const char *url, sqlite3 *src, hs_buf *err);
+/* LISTEN for the commits of every process on the PostgreSQL database at
+ * url, in a thread of its own: fn(ctx, seq) with each announced sequence
+ * (and the current one after each connection), from that thread.
+ * hs_pg_listen_stop ends it (within a fraction of a second) and frees. */
+typedef struct hs_pg_listener hs_pg_listener;
+int hs_pg_listen_start(const char *url, void (*fn)(void *ctx, int64_t seq),
+		       void *ctx, hs_pg_listener **out);
+void hs_pg_listen_stop(hs_pg_listener *l);
+/* Make a PostgreSQL master ready for another session on the same
+ * connection (hubsync serve keeps it between requests): what was not
+ * committed rolled back. 0, or -1 when the connection is lost (close
+ * it). */
+int hs_master_pg_reset(hs_master *m);
 /* 1 if path is an address (scheme://...), not a file: kept as given. */
 int hs_master_is_address(const char *path);
 

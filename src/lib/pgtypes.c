@@ -159,13 +159,21 @@ static void real_text(double d, char out[32])
 	}
 }
 
-static void put_hex(hs_buf *b, const unsigned char *p, int n)
+void hs_pg_hex(hs_buf *b, const void *bytes, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";
-	for (int i = 0; i < n; i++) {
-		char h[2] = {digits[p[i] >> 4], digits[p[i] & 15]};
-		hs_buf_putn(b, h, 2);
+	const unsigned char *p = bytes;
+	char h[128];
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		h[k++] = digits[p[i] >> 4];
+		h[k++] = digits[p[i] & 15];
+		if (k == sizeof h) {
+			hs_buf_putn(b, h, k);
+			k = 0;
+		}
 	}
+	hs_buf_putn(b, h, k);
 }
 
 void hs_pg_tag(sqlite3_value *v, hs_buf *b)
@@ -190,14 +198,14 @@ void hs_pg_tag(sqlite3_value *v, hs_buf *b)
 			hs_buf_putn(b, (const char *)p, (size_t)n);
 		} else {
 			hs_buf_puts(b, "x:");
-			put_hex(b, p, n);
+			hs_pg_hex(b, p, (size_t)n);
 		}
 		break;
 	case SQLITE_BLOB:
 		p = sqlite3_value_blob(v);
 		n = sqlite3_value_bytes(v);
 		hs_buf_puts(b, "b:");
-		put_hex(b, p ? p : (const unsigned char *)"", n);
+		hs_pg_hex(b, p ? p : (const unsigned char *)"", (size_t)n);
 		break;
 	default:
 		break;
@@ -349,4 +357,18 @@ sqlite3_value *hs_pg_value(sqlite3_stmt *select1, hs_pg_kind k,
 	default:
 		return hs_value_blob(select1, SQLITE_BLOB, p ? p : "", n);
 	}
+}
+
+char *hs_pg_redact(const char *url)
+{
+	char *s = hs_strdup(url);
+	char *at, *colon, *start = s ? strstr(s, "://") : NULL;
+	if (!start)
+		return s;
+	start += 3;
+	at = strchr(start, '@');
+	colon = at ? memchr(start, ':', (size_t)(at - start)) : NULL;
+	if (colon)
+		memmove(colon, at, strlen(at) + 1);
+	return s;
 }

@@ -49,4 +49,12 @@ sqlite3_value *hs_pg_untag(sqlite3_stmt *select1, const char *s);
 void hs_pg_put_i64(unsigned char *p, int64_t v);
 int64_t hs_pg_get_i64(const unsigned char *p);
 
+/* Append the n bytes at p to b as lowercase hex (what decode(x, 'hex')
+ * reads). */
+void hs_pg_hex(hs_buf *b, const void *p, size_t n);
+
+/* A postgresql:// address without its password, for messages and logs
+ * (malloc'd; NULL when out of memory). */
+char *hs_pg_redact(const char *url);
+
 #endif

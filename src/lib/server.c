@@ -20,7 +20,9 @@
  * A request stream is checked whole (zstd checksum, END frame) before any
  * call runs; a failure before COMMIT answers an HTTP error with nothing
  * changed, a failure after it (streaming the rows) an ERROR frame.
- * Requests run one at a time (one mutex): the master is one file.
+ * Requests run one at a time (one mutex): the master is one file, or one
+ * PostgreSQL connection at a time (several serve processes on one
+ * database merge at once: store_pg.c serializes their writes).
  *
  * The real-time channel (GET /v1/wait, docs/PROTOCOL.md): hs_server_wait
  * blocks a client until the store's sequence moves past its cursor (or a
@@ -43,6 +45,7 @@
 
 #include "lock.h"
 #include "master.h"
+#include "pgtypes.h"
 #include "platform.h"
 #include "server.h"
 #include "users.h"
@@ -62,6 +65,10 @@ struct hs_server {
 	char *store;      /* as given */
 	char *describe;
 	char *master;     /* the master's address for hs_master_open */
+	hs_master *idle;  /* a PostgreSQL master kept open between requests */
+#ifdef HS_WITH_POSTGRES
+	hs_pg_listener *listener; /* other serve processes' commits */
+#endif
 	pthread_mutex_t mu;
 	/* the real-time channel: guarded by wmu, not mu */
 	pthread_mutex_t wmu;
@@ -72,26 +79,44 @@ struct hs_server {
 
 /* ---- the store: the one place that knows its kinds ---------------------- */
 
+/* 1 if store is a PostgreSQL database (postgresql://...), not a folder. */
+static int store_is_pg(const char *store)
+{
+	return hs_master_is_address(store) && !hs_master_is_url(store);
+}
+
 /*
  * Make the store ready and record how to open its master. A folder: made
- * if missing, the master is FOLDER/master.db (created here, once). A new
- * kind of store (PostgreSQL: postgresql://...) adds a branch here and a
- * kind of master that hs_master_open knows by the address.
+ * if missing, the master is FOLDER/master.db (created here, once). A
+ * PostgreSQL database (postgresql://...): the master is the database
+ * itself (its hubsync schema made here when missing; the users live in
+ * hubsync.users, users.c); several serve processes may share it
+ * (docs/POSTGRES.md).
  */
 static int store_prepare(hs_server *s, hs_buf *err)
 {
 	hs_master *m = NULL;
 	hs_buf b;
 	int rc;
-	if (hs_os_exists(s->store) != 0 && hs_os_mkdir(s->store) != 0) {
+	int pg = store_is_pg(s->store);
+	if (!pg && hs_os_exists(s->store) != 0 && hs_os_mkdir(s->store) != 0) {
 		hs_buf_printf(err, "cannot make the store folder %s: check that its "
 			      "parent exists and is writable", s->store);
 		return HS_EIO;
 	}
 	hs_buf_init(&b);
-	hs_buf_printf(&b, "%s/master.db", s->store);
+	if (pg)
+		hs_buf_puts(&b, s->store);
+	else
+		hs_buf_printf(&b, "%s/master.db", s->store);
 	s->master = hs_buf_take(&b);
-	hs_buf_printf(&b, "folder %s", s->store);
+	if (pg) {
+		char *shown = hs_pg_redact(s->store);
+		hs_buf_printf(&b, "PostgreSQL %s", shown ? shown : "");
+		free(shown);
+	} else {
+		hs_buf_printf(&b, "folder %s", s->store);
+	}
 	s->describe = hs_buf_take(&b);
 	if (!s->master || !s->describe) {
 		hs_buf_puts(err, "out of memory");
@@ -102,11 +127,40 @@ static int store_prepare(hs_server *s, hs_buf *err)
 	return rc;
 }
 
-/* The store's master for one request. */
+/* The store's master for one request (under s->mu): a file master is
+ * opened (and locked) for each; a PostgreSQL one is kept connected
+ * between requests (its statements stay prepared). */
 static int store_master(hs_server *s, hs_master **out, hs_buf *err)
 {
+	if (s->idle) {
+		*out = s->idle;
+		s->idle = NULL;
+		return 0;
+	}
 	return hs_master_open(out, s->master, NULL, 0, LOCK_TIMEOUT_MS, err);
 }
+
+/* Done with m for now: closed (rolling back what was not committed),
+ * or, a PostgreSQL master still connected, rolled back and kept. */
+static void store_release(hs_server *s, hs_master *m)
+{
+#ifdef HS_WITH_POSTGRES
+	if (m && !s->idle && store_is_pg(s->store) && hs_master_pg_reset(m) == 0) {
+		s->idle = m;
+		return;
+	}
+#endif
+	(void)s;
+	hs_master_close(m);
+}
+
+#ifdef HS_WITH_POSTGRES
+/* A commit announced on the PostgreSQL store (LISTEN, store_pg.c). */
+static void store_announced(void *ctx, int64_t seq)
+{
+	hs_server_notify_change(ctx, seq);
+}
+#endif
 
 /* The store's sequence now, or -1 when it cannot be read. */
 static int64_t store_seq(hs_server *s)
@@ -141,9 +195,107 @@ static int master_has_data(const char *path)
 	return sr != SQLITE_OK || n < 0 ? -1 : n > 0;
 }
 
+/* hubsync migrate into PostgreSQL: a checked copy of the file master
+ * (made under its lock, in a temporary folder), copied into the database
+ * in one transaction (store_pg.c, hs_master_pg_import). from_master may
+ * be a folder store: its master.db, then its users (users.c). */
+static int migrate_pg(const char *from_master, const char *store,
+		      char **result_json, hs_buf *err)
+{
+#ifdef HS_WITH_POSTGRES
+	hs_backup_options o = HS_BACKUP_OPTIONS_INIT;
+	const char *base = getenv("TMPDIR");
+	char tmp[600], *doc = NULL, *msg = NULL, *shown = NULL, *folder = NULL;
+	json_t *res = NULL;
+	sqlite3 *db = NULL;
+	hs_os_stat st;
+	int rc, users = 0;
+	char from[600];
+	/* a folder store: its master file, then its users */
+	if (hs_os_stat_path(from_master, &st) == 0 && st.is_dir) {
+		snprintf(from, sizeof from, "%s/master.db", from_master);
+		if (!(folder = hs_strdup(from_master))) {
+			hs_buf_puts(err, "out of memory");
+			return HS_ERROR;
+		}
+	} else {
+		snprintf(from, sizeof from, "%s", from_master);
+	}
+	from_master = from;
+	snprintf(tmp, sizeof tmp, "%s/hubsync-migrate-XXXXXX",
+		 base && *base ? base : "/tmp");
+	if (!hs_os_make_temp_folder(tmp)) {
+		hs_buf_printf(err, "cannot make a temporary folder in %s: set "
+			      "TMPDIR to a writable folder", base && *base ? base
+									  : "/tmp");
+		free(folder);
+		return HS_EIO;
+	}
+	o.dir = tmp;
+	o.keep = 1;
+	rc = hs_backup_create(from_master, &o, &doc, &msg);
+	if (rc != HS_OK) {
+		hs_buf_puts(err, msg ? msg : "out of memory");
+		goto out;
+	}
+	res = json_loads(doc, 0, NULL);
+	const char *copy = json_string_value(json_object_get(res, "backup"));
+	if (!copy || sqlite3_open_v2(copy, &db, SQLITE_OPEN_READONLY, NULL) !=
+			     SQLITE_OK) {
+		hs_buf_printf(err, "cannot read the copy of %s in %s: check the "
+			      "temporary folder", from_master, tmp);
+		rc = HS_EIO;
+		goto out;
+	}
+	if ((rc = hs_master_pg_import(store, db, err)) != 0)
+		goto out;
+	if (folder && (rc = hs_users_copy(folder, store, &users, err)) != 0)
+		goto out;
+	shown = hs_pg_redact(store);
+	if (result_json) {
+		json_t *out = json_pack("{s:s, s:s, s:O, s:O, s:i}", "from",
+					folder ? folder : from_master, "store",
+					shown ? shown : "", "seq",
+					json_object_get(res, "seq"), "bytes",
+					json_object_get(res, "bytes"), "users", users);
+		*result_json = out ? json_dumps(out, JSON_COMPACT) : NULL;
+		json_decref(out);
+	}
+out:
+	sqlite3_close(db);
+	hs_os_remove_tree(tmp);
+	json_decref(res);
+	hs_free(doc);
+	hs_free(msg);
+	free(shown);
+	free(folder);
+	return rc;
+#else
+	(void)from_master;
+	(void)store;
+	(void)result_json;
+	hs_buf_puts(err, "this hubsync was built without PostgreSQL: use a "
+		    "build of hubsync for Linux to migrate into a postgresql:// "
+		    "store");
+	return HS_EINVALID;
+#endif
+}
+
 int hs_server_migrate(const char *from_master, const char *store,
 		      char **result_json, char **errmsg)
 {
+	if (store && store_is_pg(store)) {
+		hs_buf e;
+		int prc;
+		hs_buf_init(&e);
+		if (result_json)
+			*result_json = NULL;
+		prc = migrate_pg(from_master, store, result_json, &e);
+		if (prc != HS_OK && errmsg)
+			*errmsg = hs_buf_take(&e);
+		hs_buf_free(&e);
+		return prc;
+	}
 	hs_backup_options o = HS_BACKUP_OPTIONS_INIT;
 	hs_server *s = NULL;
 	char *doc = NULL, *msg = NULL, *tmp = NULL;
@@ -254,6 +406,14 @@ int hs_server_open(hs_server **out, const char *store, char **errmsg)
 			      store);
 		rc = HS_EIO;
 	}
+#ifdef HS_WITH_POSTGRES
+	/* another serve process's commit wakes this one's waiters too */
+	if (rc == HS_OK && store_is_pg(s->store) &&
+	    hs_pg_listen_start(s->master, store_announced, s, &s->listener) != 0) {
+		hs_buf_puts(&err, "cannot start listening to the store's commits");
+		rc = HS_ERROR;
+	}
+#endif
 	if (rc != HS_OK) {
 		if (errmsg)
 			*errmsg = hs_buf_take(&err);
@@ -270,7 +430,11 @@ void hs_server_free(hs_server *s)
 {
 	if (!s)
 		return;
+#ifdef HS_WITH_POSTGRES
+	hs_pg_listen_stop(s->listener); /* (calls into s until it returns) */
+#endif
 	pthread_mutex_destroy(&s->mu);
+	hs_master_close(s->idle);
 	pthread_cond_destroy(&s->moved);
 	pthread_mutex_destroy(&s->wmu);
 	free(s->store);
@@ -444,7 +608,7 @@ static int need_master(session *x)
 /* Close the master, undoing what was not committed. */
 static void drop_master(session *x)
 {
-	hs_master_close(x->m);
+	store_release(x->srv, x->m);
 	x->m = NULL;
 }
 

@@ -42,10 +42,15 @@
 
 #include "hubsync.h"
 #include "pgtypes.h"
+#include "platform.h"
 
 #include <jansson.h>
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +121,15 @@ typedef struct pg_master {
 	sqlite3 *shape;   /* the tables' CREATE statements, no rows */
 	int in_txn, in_read;
 	int prepared;     /* the shared statements */
+	/* pipeline mode (see "talking to PostgreSQL"): statements sent whose
+	 * results are not read yet, and the first of them that failed */
+	int pipe, queued;
+	char qmsg[400], qstate[6];
+	struct pg_ahead *ahead; /* the merge batch's rows, read at once */
+	/* versions and history rows waiting to be written as one statement
+	 * each (batch_flush): per column, a PostgreSQL array literal */
+	hs_buf metab[8], histb[8];
+	int metan, histn;
 	pg_table **tabs;
 	int ntabs, gen;
 	char msg[400], state[6]; /* the last PostgreSQL error */
@@ -126,6 +140,10 @@ static const hs_master_ops PG_MASTER_OPS;
 static void pm_close(hs_master *mm);
 
 #define PM(st) ((pg_master *)((char *)(st) - offsetof(pg_master, base)))
+
+static void ahead_free(pg_master *m);
+static int batch_flush(pg_master *m);
+static void batch_clear(pg_master *m);
 
 /* ---- talking to PostgreSQL ------------------------------------------ */
 
@@ -161,12 +179,117 @@ static int pg_code(pg_master *m)
 	return SQLITE_ERROR;
 }
 
+/*
+ * Pipelining. A merge writes several statements per row (the row, its
+ * versions, its history) and reads one or two (the versions and values
+ * of the next row); waiting for each answer made a first sync of 100k
+ * rows take about two minutes. So during a write transaction the writes
+ * whose answer nobody needs now (pg_queue) are sent in libpq's pipeline
+ * mode without waiting; a statement whose answer is wanted (pg_exec,
+ * pg_prepared) is sent behind them with a sync point and every answer is
+ * read then: one round trip for the writes and the read together. A
+ * failed queued write makes the pipeline skip the rest until the sync:
+ * its error is the one the next read (or the commit) reports, so the
+ * transaction never commits past it. Multi-statement commands (pg_cmd:
+ * BEGIN, COMMIT, ...) leave pipeline mode first.
+ */
+
+/* Keep r's error as the pipeline's first (when none is kept yet). */
+static void queue_error(pg_master *m, PGresult *r)
+{
+	const char *state, *msg;
+	if (m->qstate[0] || m->qmsg[0])
+		return;
+	state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	snprintf(m->qstate, sizeof m->qstate, "%s", state ? state : "");
+	snprintf(m->qmsg, sizeof m->qmsg, "%s", msg ? msg : PQerrorMessage(m->conn));
+	m->qmsg[strcspn(m->qmsg, "\n")] = 0;
+}
+
+/* Send a sync point and read the answers of the queued statements and,
+ * when want, of one more (returned; NULL if the pipeline failed: the
+ * error is then on m as pg_check leaves it). */
+static PGresult *pipe_collect(pg_master *m, int want)
+{
+	PGresult *r, *mine = NULL;
+	int n = m->queued + (want != 0), broken = 0;
+	if (!PQpipelineSync(m->conn)) {
+		queue_error(m, NULL);
+		broken = 1;
+	}
+	for (int i = 0; !broken && i < n; i++) {
+		r = PQgetResult(m->conn);
+		if (!r) { /* the connection is gone */
+			queue_error(m, NULL);
+			broken = 1;
+			break;
+		}
+		ExecStatusType st = PQresultStatus(r);
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+		    st != PGRES_PIPELINE_ABORTED)
+			queue_error(m, r);
+		if (want && i == n - 1 && st != PGRES_PIPELINE_ABORTED &&
+		    !m->qstate[0] && !m->qmsg[0])
+			mine = r;
+		else
+			PQclear(r);
+		while ((r = PQgetResult(m->conn))) /* up to the NULL */
+			PQclear(r);
+	}
+	/* the sync point's own result */
+	while (!broken && (r = PQgetResult(m->conn))) {
+		int sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+		PQclear(r);
+		if (sync)
+			break;
+	}
+	m->queued = 0;
+	if (m->qstate[0] || m->qmsg[0]) {
+		memcpy(m->state, m->qstate, sizeof m->state);
+		memcpy(m->msg, m->qmsg, sizeof m->msg);
+		m->qstate[0] = m->qmsg[0] = 0;
+		PQclear(mine);
+		return NULL;
+	}
+	return want ? mine : (PGresult *)1;
+}
+
+/* The answer of the statement just sent behind the queued ones (NULL:
+ * it or a queued one failed; the error on m). */
+static PGresult *pipe_now(pg_master *m)
+{
+	PGresult *r = pipe_collect(m, 1);
+	return r ? pg_check(m, r) : NULL;
+}
+
+/* Leave pipeline mode: the queued statements' answers read. SQLite
+ * code (the first failure among them). */
+static int pipe_end(pg_master *m)
+{
+	int sr = SQLITE_OK;
+	if (!m->pipe)
+		return SQLITE_OK;
+	if (!pipe_collect(m, 0))
+		sr = pg_code(m);
+	PQexitPipelineMode(m->conn);
+	m->pipe = 0;
+	return sr;
+}
+
 /* sql with n parameters (types may be NULL: inferred), binary results
  * when binary. */
 static PGresult *pg_exec(pg_master *m, const char *sql, int n, const Oid *types,
 			 const char *const *v, const int *len, const int *fmt,
 			 int binary)
 {
+	if (batch_flush(m) != SQLITE_OK)
+		return NULL;
+	if (m->pipe) {
+		if (!PQsendQueryParams(m->conn, sql, n, types, v, len, fmt, binary))
+			queue_error(m, NULL);
+		return pipe_now(m);
+	}
 	return pg_check(m, PQexecParams(m->conn, sql, n, types, v, len, fmt,
 					binary));
 }
@@ -177,11 +300,27 @@ static PGresult *pg_q(pg_master *m, const char *sql, int n, const char *const *a
 	return pg_exec(m, sql, n, NULL, a, NULL, NULL, 0);
 }
 
-/* Statements without parameters or rows. SQLite code. */
+/* Statements without parameters or rows (may be several). SQLite code:
+ * a queued statement's failure first (sql runs all the same: a ROLLBACK
+ * must; a COMMIT then only ends the failed transaction, and the caller
+ * learns that it failed). */
 static int pg_cmd(pg_master *m, const char *sql)
 {
+	char msg[sizeof m->msg], state[sizeof m->state];
+	int queued = batch_flush(m);
+	if (queued == SQLITE_OK)
+		queued = pipe_end(m);
+	else
+		pipe_end(m);
+	memcpy(msg, m->msg, sizeof msg);
+	memcpy(state, m->state, sizeof state);
 	PGresult *r = pg_check(m, PQexec(m->conn, sql));
 	PQclear(r);
+	if (queued != SQLITE_OK) {
+		memcpy(m->msg, msg, sizeof msg);
+		memcpy(m->state, state, sizeof state);
+		return pg_code(m) != SQLITE_ERROR ? pg_code(m) : queued;
+	}
 	return r ? SQLITE_OK : pg_code(m);
 }
 
@@ -197,7 +336,16 @@ static int pg_run(pg_master *m, const char *sql, int n, const char *const *a)
 static int pg_prepare(pg_master *m, const char *name, const char *sql, int n,
 		      const Oid *types)
 {
-	PGresult *r = pg_check(m, PQprepare(m->conn, name, sql, n, types));
+	PGresult *r;
+	if (batch_flush(m) != SQLITE_OK)
+		return pg_code(m);
+	if (m->pipe) {
+		if (!PQsendPrepare(m->conn, name, sql, n, types))
+			queue_error(m, NULL);
+		r = pipe_now(m);
+	} else {
+		r = pg_check(m, PQprepare(m->conn, name, sql, n, types));
+	}
 	PQclear(r);
 	return r ? SQLITE_OK : pg_code(m);
 }
@@ -206,7 +354,126 @@ static PGresult *pg_prepared(pg_master *m, const char *name, int n,
 			     const char *const *v, const int *len,
 			     const int *fmt, int binary)
 {
+	if (batch_flush(m) != SQLITE_OK)
+		return NULL;
+	if (m->pipe) {
+		if (!PQsendQueryPrepared(m->conn, name, n, v, len, fmt, binary))
+			queue_error(m, NULL);
+		return pipe_now(m);
+	}
 	return pg_check(m, PQexecPrepared(m->conn, name, n, v, len, fmt, binary));
+}
+
+/* The most statements left unread in the pipeline: their answers must
+ * not fill the socket while this side only sends. */
+#define PIPE_MAX 256
+
+/* Send a write whose answer is not needed now: prepared statement name
+ * with n parameters, or (name NULL) the single statement sql, after the
+ * rows gathered for multi-row writes (batch_flush). It runs in
+ * order with everything else; a failure comes out at the next read or
+ * at the commit. Only inside a write transaction. SQLite code. */
+static int pg_queue(pg_master *m, const char *name, const char *sql, int n,
+		    const char *const *v, const int *len, const int *fmt)
+{
+	int ok;
+	/* a savepoint (or a rollback to one) comes after what was gathered:
+	 * those rows were written before it */
+	if (!name && (ok = batch_flush(m)) != SQLITE_OK)
+		return ok;
+	if (!m->pipe) {
+		if (!PQenterPipelineMode(m->conn)) {
+			pg_check(m, NULL);
+			return pg_code(m);
+		}
+		m->pipe = 1;
+	}
+	ok = name ? PQsendQueryPrepared(m->conn, name, n, v, len, fmt, 0)
+		  : PQsendQueryParams(m->conn, sql, n, NULL, v, len, fmt, 0);
+	if (!ok) {
+		queue_error(m, NULL);
+		pipe_collect(m, 0);
+		return pg_code(m);
+	}
+	if (++m->queued >= PIPE_MAX && !pipe_collect(m, 0))
+		return pg_code(m);
+	return SQLITE_OK;
+}
+
+/*
+ * Multi-row writes. The versions (hubsync.rows) and the history of the
+ * merged rows are gathered here and written as one statement each
+ * (unnest of arrays, PIPE_ROWS rows at most) when anything else needs an
+ * answer or ends the transaction (batch_flush, called by every statement
+ * path but pg_queue): nothing reads those tables in between, so the order
+ * of the writes is kept where it matters. A row's versions written twice
+ * in one batch: the last wins (DISTINCT ON, by position).
+ */
+#define PIPE_ROWS 1000
+
+/* Append one array element to b: NULL, or v as a quoted string. */
+static void array_put(hs_buf *b, int first, const char *v)
+{
+	hs_buf_puts(b, first ? "{" : ",");
+	if (!v) {
+		hs_buf_puts(b, "NULL");
+		return;
+	}
+	hs_buf_puts(b, "\"");
+	for (const char *p = v; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			hs_buf_puts(b, "\\");
+		hs_buf_putn(b, p, 1);
+	}
+	hs_buf_puts(b, "\"");
+}
+
+/* Append the bytes p..n as hex (an element decode(x, 'hex') reads). */
+static void array_put_hex(hs_buf *b, int first, const char *p, size_t n)
+{
+	hs_buf_puts(b, first ? "{" : ",");
+	hs_pg_hex(b, p, n);
+	if (!n)
+		hs_buf_puts(b, "\"\"");
+}
+
+/* Queue the gathered rows of one batch (cols columns) with statement
+ * name; reset it. SQLite code. */
+static int batch_send(pg_master *m, hs_buf *b, int *n, const char *name)
+{
+	const char *v[8];
+	int sr = SQLITE_OK;
+	if (!*n)
+		return SQLITE_OK;
+	for (int i = 0; i < 8; i++) {
+		hs_buf_puts(&b[i], "}");
+		v[i] = b[i].s;
+		if (b[i].oom)
+			sr = SQLITE_NOMEM;
+	}
+	if (sr == SQLITE_OK)
+		sr = pg_queue(m, name, NULL, 8, v, NULL, NULL);
+	for (int i = 0; i < 8; i++)
+		hs_buf_reset(&b[i]);
+	*n = 0;
+	return sr;
+}
+
+static int batch_flush(pg_master *m)
+{
+	int sr = batch_send(m, m->metab, &m->metan, "hs_meta_many");
+	int hr = batch_send(m, m->histb, &m->histn, "hs_history_many");
+	return sr != SQLITE_OK ? sr : hr;
+}
+
+/* Forget what was gathered (the transaction is rolled back). */
+static void batch_clear(pg_master *m)
+{
+	for (int i = 0; i < 8; i++) {
+		hs_buf_free(&m->metab[i]);
+		hs_buf_free(&m->histb[i]);
+	}
+	m->metan = m->histn = 0;
 }
 
 /* An integer from a text result cell (dflt when NULL or absent). */
@@ -275,21 +542,6 @@ static int pg_fail(pg_master *m, hs_buf *err, int sr, const char *what)
 		      m->msg[0] ? m->msg : sqlite3_errstr(sr), hint);
 	m->msg[0] = 0;
 	return code;
-}
-
-/* url without its password, for messages (malloc'd). */
-static char *redact(const char *url)
-{
-	char *s = hs_strdup(url);
-	char *at, *colon, *start = s ? strstr(s, "://") : NULL;
-	if (!start)
-		return s;
-	start += 3;
-	at = strchr(start, '@');
-	colon = at ? memchr(start, ':', (size_t)(at - start)) : NULL;
-	if (colon)
-		memmove(colon, at, strlen(at) + 1);
-	return s;
 }
 
 /* ---- the shape: the tables' SQLite definitions -------------------------- */
@@ -379,6 +631,7 @@ static pg_table *table_register(pg_master *m, const char *name)
 		hs_buf_init(&pt->typed[i]);
 	}
 	pt->unique = hs_table_has_unique(m->shape, name) == 1;
+	ahead_free(m); /* it may hold rows of the table this replaces */
 	snprintf(pt->name, sizeof pt->name, "hs_t%d", ++m->gen);
 	for (i = 0; i < m->ntabs; i++)
 		if (!strcmp(m->tabs[i]->t.name, name))
@@ -430,7 +683,7 @@ int hs_master_open_pg(hs_master **out, const char *url, int create,
 	int rc = HS_ERROR, sr;
 	char q[160];
 	*out = NULL;
-	if (!m || !(m->url = redact(url))) {
+	if (!m || !(m->url = hs_pg_redact(url))) {
 		hs_buf_puts(err, "out of memory");
 		free(m);
 		return HS_ERROR;
@@ -516,6 +769,13 @@ int hs_master_open_pg(hs_master **out, const char *url, int create,
 		rc = pg_fail(m, err, sr, "cannot read the tables");
 		goto cleanup;
 	}
+	/* the sequence as of now (hs_master_seq before a transaction: serve
+	 * starts its real-time cursor there); a write transaction reads it
+	 * again under the lock */
+	char *seq = pg_text(m, "SELECT value FROM hubsync.master WHERE key ="
+			       " 'seq'", 0, NULL);
+	m->base.seq = m->base.began = seq ? strtoll(seq, NULL, 10) : 0;
+	free(seq);
 	*out = &m->master;
 	return 0;
 cleanup:
@@ -528,6 +788,8 @@ static void pm_close(hs_master *mm)
 	pg_master *m = (pg_master *)mm;
 	if (!m)
 		return;
+	ahead_free(m);
+	batch_clear(m);
 	PQfinish(m->conn); /* the server rolls back what was not committed */
 	for (int i = 0; i < m->ntabs; i++)
 		table_free(m->tabs[i]);
@@ -538,6 +800,23 @@ static void pm_close(hs_master *mm)
 	free(m->base.site_id);
 	free(m->url);
 	free(m);
+}
+
+int hs_master_pg_reset(hs_master *mm)
+{
+	pg_master *m = (pg_master *)mm;
+	batch_clear(m);
+	pipe_end(m);
+	ahead_free(m);
+	if (PQstatus(m->conn) != CONNECTION_OK)
+		return -1;
+	if (PQtransactionStatus(m->conn) != PQTRANS_IDLE)
+		pg_cmd(m, "ROLLBACK");
+	m->in_txn = m->in_read = 0;
+	return PQstatus(m->conn) == CONNECTION_OK &&
+			       PQtransactionStatus(m->conn) == PQTRANS_IDLE
+		       ? 0
+		       : -1;
 }
 
 static int pm_read_begin(hs_master *mm, hs_buf *err)
@@ -582,6 +861,14 @@ static int pg_create_table(pg_master *m, const pg_table *pt)
 		hs_buf_printf(&q, " %s", hs_pg_type(pt->kind[i]));
 	}
 	hs_buf_puts(&q, ", hubsync_extra jsonb);");
+	if (pt->t.npk == 1 && pt->kind[pt->t.pk[0]] == HS_PG_INTEGER) {
+		/* max_key (new ids for rows made offline) reads its maximum */
+		hs_buf_puts(&q, "CREATE INDEX ON ");
+		hs_buf_ident(&q, pt->t.name);
+		hs_buf_puts(&q, "(");
+		hs_buf_ident(&q, pt->t.cols[pt->t.pk[0]]);
+		hs_buf_puts(&q, ");");
+	}
 	sr = hs_table_unique_sets(m->shape, &pt->t, u, HS_MAX_SET, &nu);
 	for (int k = 0; sr == SQLITE_OK && k < nu; k++) {
 		hs_buf_puts(&q, "CREATE UNIQUE INDEX ON ");
@@ -999,13 +1286,23 @@ static int by_key(pg_master *m, const hs_table *t, const char *suffix,
 	return sr;
 }
 
+static int ahead_row(pg_master *m, const hs_table *t, sqlite3_value **pk,
+		     sqlite3_value **out, int *found);
+static int ahead_meta(pg_master *m, const hs_table *t, const hs_buf *key,
+		      hs_row_meta *rm);
+static void ahead_forget(pg_master *m, const hs_table *t, const hs_buf *key,
+			 int what);
+
 static int pg_row_get(hs_store *st, const hs_table *t, sqlite3_value **pk,
 		      sqlite3_value **out, int *found)
 {
 	pg_master *m = PM(st);
 	pg_table *pt;
 	PGresult *r;
-	int sr = by_key(m, t, "get", pk, 1, &pt, &r);
+	int sr = ahead_row(m, t, pk, out, found);
+	if (sr != SQLITE_NOTFOUND)
+		return sr;
+	sr = by_key(m, t, "get", pk, 1, &pt, &r);
 	*found = 0;
 	if (r && PQntuples(r) == 1 &&
 	    (sr = read_row(m, pt, r, 0, 0, out)) == SQLITE_OK)
@@ -1085,27 +1382,38 @@ static int pg_row_put(hs_store *st, const hs_table *t, sqlite3_value **vals,
 	hs_buf_init(&key);
 	hs_buf_init(&mask);
 	sr = row_params(pt, vals, set, &key, &mask, js);
+	ahead_forget(m, t, &key, 2);
 	/* A failed statement aborts a PostgreSQL transaction, not a SQLite
 	 * one: the merge goes on after a UNIQUE collision (store.h), so a
-	 * write that may collide gets a savepoint of its own. */
-	if (sr == SQLITE_OK && pt->unique)
-		sr = pg_cmd(m, "SAVEPOINT hs_put");
-	if (sr == SQLITE_OK) {
-		snprintf(name, sizeof name, "%s_put", pt->name);
-		PGresult *r = pg_prepared(m, name, t->ncols + 5, pt->pv, pt->pl,
-					  pt->pf, 0);
-		sr = r ? SQLITE_OK : pg_code(m);
+	 * write that may collide gets a savepoint of its own, and its answer
+	 * is waited for; any other is queued (pg_queue). */
+	snprintf(name, sizeof name, "%s_put", pt->name);
+	if (sr == SQLITE_OK && !pt->unique)
+		sr = pg_queue(m, name, NULL, t->ncols + 5, pt->pv, pt->pl, pt->pf);
+	else if (sr == SQLITE_OK) {
+		sr = pg_queue(m, NULL, "SAVEPOINT hs_put", 0, NULL, NULL, NULL);
+		PGresult *r = sr != SQLITE_OK ? NULL
+			      : pg_prepared(m, name, t->ncols + 5, pt->pv, pt->pl,
+					    pt->pf, 0);
+		if (sr == SQLITE_OK)
+			sr = r ? SQLITE_OK : pg_code(m);
 		PQclear(r);
-		if (pt->unique) {
+		if (sr == SQLITE_CONSTRAINT_UNIQUE) {
 			char keep[sizeof m->msg], state[sizeof m->state];
 			memcpy(keep, m->msg, sizeof keep);
 			memcpy(state, m->state, sizeof state);
-			if (sr != SQLITE_OK)
-				pg_cmd(m, "ROLLBACK TO SAVEPOINT hs_put");
-			pg_cmd(m, "RELEASE SAVEPOINT hs_put");
-			memcpy(m->msg, keep, sizeof keep);
-			memcpy(m->state, state, sizeof state);
+			if (pg_queue(m, NULL, "ROLLBACK TO SAVEPOINT hs_put", 0, NULL,
+				     NULL, NULL) != SQLITE_OK)
+				sr = pg_code(m);
+			else {
+				memcpy(m->msg, keep, sizeof keep);
+				memcpy(m->state, state, sizeof state);
+			}
 		}
+		if ((sr == SQLITE_OK || sr == SQLITE_CONSTRAINT_UNIQUE) &&
+		    pg_queue(m, NULL, "RELEASE SAVEPOINT hs_put", 0, NULL, NULL,
+			     NULL) != SQLITE_OK)
+			sr = pg_code(m);
 	}
 	for (int i = 0; i < 3; i++)
 		free(js[i]);
@@ -1116,10 +1424,21 @@ static int pg_row_put(hs_store *st, const hs_table *t, sqlite3_value **vals,
 
 static int pg_row_delete(hs_store *st, const hs_table *t, sqlite3_value **pk)
 {
-	pg_table *pt;
-	PGresult *r;
-	int sr = by_key(PM(st), t, "del", pk, 0, &pt, &r);
-	PQclear(r);
+	pg_master *m = PM(st);
+	int sr, len, fmt = 1;
+	pg_table *pt = table_ready(m, t, &sr);
+	char name[64];
+	hs_buf key;
+	if (!pt)
+		return sr;
+	hs_buf_init(&key);
+	hs_pk_encode(pk, t->npk, &key);
+	const char *v[1] = {key.s ? key.s : ""};
+	len = (int)key.len;
+	ahead_forget(m, t, &key, 2);
+	snprintf(name, sizeof name, "%s_del", pt->name);
+	sr = key.oom ? SQLITE_NOMEM : pg_queue(m, name, NULL, 1, v, &len, &fmt);
+	hs_buf_free(&key);
 	return sr;
 }
 
@@ -1328,10 +1647,26 @@ static int shared_prepare(pg_master *m)
 				" excluded.site, clocks = excluded.clocks",
 				8, put_t);
 	if (sr == SQLITE_OK)
-		sr = pg_prepare(m, "hs_history",
+		sr = pg_prepare(m, "hs_meta_many",
+				"INSERT INTO hubsync.rows AS r(tbl, pk, alive, seq,"
+				" vseq, hlc, site, clocks) SELECT DISTINCT ON (t, p)"
+				" t, p, a, s, v, h, si, c FROM (SELECT u.t,"
+				" decode(u.p, 'hex') AS p, u.a, u.s, u.v, u.h, u.si,"
+				" decode(u.c, 'hex') AS c, u.o FROM unnest($1::text[],"
+				" $2::text[], $3::bigint[], $4::bigint[], $5::bigint[],"
+				" $6::bigint[], $7::bigint[], $8::text[]) WITH"
+				" ORDINALITY AS u(t, p, a, s, v, h, si, c, o)) x ORDER"
+				" BY t, p, o DESC ON CONFLICT (tbl, pk) DO UPDATE SET"
+				" alive = excluded.alive, seq = excluded.seq, vseq ="
+				" excluded.vseq, hlc = excluded.hlc, site ="
+				" excluded.site, clocks = excluded.clocks", 0, NULL);
+	if (sr == SQLITE_OK)
+		sr = pg_prepare(m, "hs_history_many",
 				"INSERT INTO hubsync.history(seq, tbl, key, pk, op,"
-				" \"user\", at, changes) VALUES($1, $2, $3, $4, $5,"
-				" $6, $7, $8)", 0, NULL);
+				" \"user\", at, changes) SELECT * FROM unnest("
+				"$1::bigint[], $2::text[], $3::text[], $4::text[],"
+				" $5::text[], $6::text[], $7::text[], $8::text[])",
+				0, NULL);
 	if (sr == SQLITE_OK)
 		sr = pg_prepare(m, "hs_conflict",
 				"INSERT INTO hubsync.conflicts(seq, tbl, pk, col,"
@@ -1367,6 +1702,10 @@ static int pg_meta_get(hs_store *st, const hs_table *t, sqlite3_value **pk,
 		return sr;
 	hs_buf_init(&key);
 	hs_pk_encode(pk, t->npk, &key);
+	if (!key.oom && (sr = ahead_meta(m, t, &key, rm)) != SQLITE_NOTFOUND) {
+		hs_buf_free(&key);
+		return sr;
+	}
 	const char *v[2] = {t->name, key.s ? key.s : ""};
 	int len[2] = {(int)strlen(t->name), (int)key.len}, fmt[2] = {1, 1};
 	PGresult *r = key.oom ? NULL
@@ -1384,7 +1723,6 @@ static int pg_meta_put(hs_store *st, const hs_table *t, sqlite3_value **pk,
 {
 	pg_master *m = PM(st);
 	int sr = shared_prepare(m);
-	unsigned char num[5][8];
 	int64_t nv[5] = {rm->alive, rm->seq, rm->vseq, rm->hlc, rm->site};
 	hs_buf key, cb;
 	if (sr != SQLITE_OK)
@@ -1392,21 +1730,20 @@ static int pg_meta_put(hs_store *st, const hs_table *t, sqlite3_value **pk,
 	hs_buf_init(&key);
 	hs_buf_init(&cb);
 	hs_pk_encode(pk, t->npk, &key);
+	ahead_forget(m, t, &key, 1);
 	hs_clocks_encode(rm, &cb);
-	const char *v[8] = {t->name, key.s ? key.s : "", NULL, NULL, NULL,
-			    NULL, NULL, cb.s ? cb.s : ""};
-	int len[8] = {(int)strlen(t->name), (int)key.len, 8, 8, 8, 8, 8,
-		      (int)cb.len};
-	int fmt[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+	int first = m->metan == 0;
+	char num[24];
+	array_put(&m->metab[0], first, t->name);
+	array_put_hex(&m->metab[1], first, key.s ? key.s : "", key.len);
 	for (int i = 0; i < 5; i++) {
-		hs_pg_put_i64(num[i], nv[i]);
-		v[i + 2] = (const char *)num[i];
+		snprintf(num, sizeof num, "%lld", (long long)nv[i]);
+		array_put(&m->metab[i + 2], first, num);
 	}
-	PGresult *r = key.oom || cb.oom
-			      ? NULL
-			      : pg_prepared(m, "hs_meta_put", 8, v, len, fmt, 0);
-	sr = r ? SQLITE_OK : key.oom || cb.oom ? SQLITE_NOMEM : pg_code(m);
-	PQclear(r);
+	array_put_hex(&m->metab[7], first, cb.s ? cb.s : "", cb.len);
+	sr = key.oom || cb.oom ? SQLITE_NOMEM : SQLITE_OK;
+	if (sr == SQLITE_OK && ++m->metan >= PIPE_ROWS)
+		sr = batch_send(m, m->metab, &m->metan, "hs_meta_many");
 	hs_buf_free(&key);
 	hs_buf_free(&cb);
 	return sr;
@@ -1504,6 +1841,227 @@ out:
 	return sr;
 }
 
+/* ---- a merge batch read ahead --------------------------------------- */
+
+/*
+ * The merge asks, row after row, for a row's versions and then its
+ * values: two round trips per row, the cost of a large push. So before a
+ * merge (batch), ahead_load reads both for every row of it, one statement
+ * per table and 2,000 keys, and meta_get and row_get answer from that
+ * while it holds. A write of a key drops that key's part (meta_put: the
+ * versions; row_put, row_delete: the values), which is then read from the
+ * database again if asked for; a rollback to a savepoint can only bring
+ * back a state the key had before its first write, so what is held stays
+ * true. Keyed by the table and the key blob (an open-addressing table).
+ */
+typedef struct ahead_slot {
+	const pg_table *pt; /* NULL: empty */
+	PGresult *r;
+	int row;
+	unsigned char meta, vals; /* 1 while that part holds */
+} ahead_slot;
+
+typedef struct pg_ahead {
+	PGresult **res;
+	int nres;
+	ahead_slot *slot;
+	size_t cap; /* a power of 2, at least twice the keys */
+} pg_ahead;
+
+static void ahead_free(pg_master *m)
+{
+	pg_ahead *a = m->ahead;
+	if (!a)
+		return;
+	for (int i = 0; i < a->nres; i++)
+		PQclear(a->res[i]);
+	free(a->res);
+	free(a->slot);
+	free(a);
+	m->ahead = NULL;
+}
+
+static size_t ahead_hash(const pg_table *pt, const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)(uintptr_t)pt;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 1099511628211ULL;
+	}
+	return (size_t)h;
+}
+
+/* The slot of key p (n bytes) of pt: the one holding it, or (add) the
+ * empty one where it goes; NULL when absent (and not add). */
+static ahead_slot *ahead_slot_of(pg_ahead *a, const pg_table *pt,
+				 const char *p, size_t n, int add)
+{
+	if (!a || !pt)
+		return NULL;
+	for (size_t i = ahead_hash(pt, p, n) & (a->cap - 1);;
+	     i = (i + 1) & (a->cap - 1)) {
+		ahead_slot *s = &a->slot[i];
+		if (!s->pt)
+			return add ? s : NULL;
+		if (s->pt == pt && PQgetlength(s->r, s->row, 0) == (int)n &&
+		    !memcmp(PQgetvalue(s->r, s->row, 0), p, n))
+			return s;
+	}
+}
+
+/* Read one chunk of keys (hex, as a text array literal) of pt. */
+static int ahead_chunk(pg_master *m, pg_table *pt, const char *sql,
+		       const char *keys)
+{
+	pg_ahead *a = m->ahead;
+	const char *v[2] = {keys, pt->t.name};
+	PGresult **more, *r = pg_exec(m, sql, 2, NULL, v, NULL, NULL, 1);
+	if (!r)
+		return pg_code(m);
+	if (!(more = realloc(a->res, (size_t)(a->nres + 1) * sizeof(*more)))) {
+		PQclear(r);
+		return SQLITE_NOMEM;
+	}
+	a->res = more;
+	a->res[a->nres++] = r;
+	for (int k = 0; k < PQntuples(r); k++) {
+		ahead_slot *s = ahead_slot_of(a, pt, PQgetvalue(r, k, 0),
+					      (size_t)PQgetlength(r, k, 0), 1);
+		if (s->pt)
+			continue;
+		s->pt = pt;
+		s->r = r;
+		s->row = k;
+		s->meta = s->vals = 1;
+	}
+	return SQLITE_OK;
+}
+
+/* Read ahead the versions and values of every row of cs (of schema s). */
+static int ahead_load(pg_master *m, const hs_schema *s, const hs_changeset *cs)
+{
+	pg_ahead *a;
+	size_t cap = 16;
+	int sr = SQLITE_OK;
+	hs_buf q, keys, key;
+	ahead_free(m);
+	while (cap < 2 * cs->n)
+		cap <<= 1;
+	if (!(a = calloc(1, sizeof(*a))) ||
+	    !(a->slot = calloc(cap, sizeof(*a->slot)))) {
+		free(a);
+		return SQLITE_NOMEM;
+	}
+	a->cap = cap;
+	m->ahead = a;
+	hs_buf_init(&q);
+	hs_buf_init(&keys);
+	hs_buf_init(&key);
+	for (int i = 0; sr == SQLITE_OK && i < s->n; i++) {
+		const hs_table *t = &s->t[i];
+		pg_table *pt = NULL;
+		int n = 0;
+		hs_buf_reset(&q);
+		hs_buf_reset(&keys);
+		for (size_t j = 0; sr == SQLITE_OK && j <= cs->n; j++) {
+			if (j < cs->n && cs->rows[j].table != i)
+				continue;
+			if (j < cs->n) {
+				if (!pt && !(pt = table_ready(m, t, &sr)))
+					break;
+				hs_buf_reset(&key);
+				hs_pk_encode(cs->rows[j].pk, t->npk, &key);
+				hs_buf_puts(&keys, n ? "," : "{");
+				hs_pg_hex(&keys, key.s ? key.s : "", key.len);
+				n++;
+			}
+			if (!n || (j < cs->n && n < 2000))
+				continue;
+			if (!q.len) { /* the statement, once per table */
+				hs_buf_puts(&q, "SELECT k.pk, r.alive, r.seq, r.vseq,"
+						" r.hlc, r.site, r.clocks, d.hubsync_pk IS"
+						" NOT NULL");
+				for (int c = 0; c < pt->t.ncols; c++) {
+					hs_buf_puts(&q, ", d.");
+					hs_buf_ident(&q, pt->t.cols[c]);
+				}
+				hs_buf_puts(&q, ", d.hubsync_extra FROM (SELECT DISTINCT"
+						" decode(h, 'hex') AS pk FROM unnest($1::"
+						"text[]) AS u(h)) k LEFT JOIN hubsync.rows r"
+						" ON r.tbl = $2 AND r.pk = k.pk LEFT JOIN ");
+				hs_buf_ident(&q, pt->t.name);
+				hs_buf_puts(&q, " d ON d.hubsync_pk = k.pk");
+			}
+			hs_buf_puts(&keys, "}");
+			sr = q.oom || keys.oom || key.oom
+				     ? SQLITE_NOMEM
+				     : ahead_chunk(m, pt, q.s, keys.s);
+			hs_buf_reset(&keys);
+			n = 0;
+		}
+	}
+	hs_buf_free(&q);
+	hs_buf_free(&keys);
+	hs_buf_free(&key);
+	if (sr != SQLITE_OK)
+		ahead_free(m);
+	return sr;
+}
+
+/* The versions of key of t as read ahead into rm; SQLITE_NOTFOUND when
+ * not held. */
+static int ahead_meta(pg_master *m, const hs_table *t, const hs_buf *key,
+		      hs_row_meta *rm)
+{
+	ahead_slot *s = m->ahead ? ahead_slot_of(m->ahead, table_of(m, t), key->s,
+						 key->len, 0)
+				 : NULL;
+	if (!s || !s->meta)
+		return SQLITE_NOTFOUND;
+	if (!PQgetisnull(s->r, s->row, 1))
+		meta_read(s->r, s->row, 1, rm);
+	return SQLITE_OK;
+}
+
+/* The values of row pk of t as read ahead into out, *found; or
+ * SQLITE_NOTFOUND when not held. */
+static int ahead_row(pg_master *m, const hs_table *t, sqlite3_value **pk,
+		     sqlite3_value **out, int *found)
+{
+	pg_table *pt = m->ahead ? table_of(m, t) : NULL;
+	ahead_slot *s;
+	hs_buf key;
+	int sr = SQLITE_OK;
+	if (!pt)
+		return SQLITE_NOTFOUND;
+	hs_buf_init(&key);
+	hs_pk_encode(pk, t->npk, &key);
+	s = key.oom ? NULL : ahead_slot_of(m->ahead, pt, key.s, key.len, 0);
+	hs_buf_free(&key);
+	if (!s || !s->vals)
+		return SQLITE_NOTFOUND;
+	*found = 0;
+	if (bin_int(s->r, s->row, 7) &&
+	    (sr = read_row(m, pt, s->r, s->row, 8, out)) == SQLITE_OK)
+		*found = 1;
+	return sr;
+}
+
+/* A write of key of t: what = 1 its versions, 2 its values no longer
+ * held. */
+static void ahead_forget(pg_master *m, const hs_table *t, const hs_buf *key,
+			 int what)
+{
+	ahead_slot *s = m->ahead && !key->oom
+				? ahead_slot_of(m->ahead, table_of(m, t), key->s,
+						key->len, 0)
+				: NULL;
+	if (s && what == 1)
+		s->meta = 0;
+	else if (s)
+		s->vals = 0;
+}
+
 /* Text of a value for a text parameter: tagged (see pgtypes.c). */
 static char *tagged(sqlite3_value *v)
 {
@@ -1537,11 +2095,8 @@ static int pg_conflict_add(hs_store *st, const hs_conflict_row *c)
 			     c->winner,    c->local_user, c->remote_user,
 			     c->detected_at, c->local_site, c->remote_site};
 	snprintf(seq, sizeof seq, "%lld", (long long)c->seq);
-	if (sr == SQLITE_OK) {
-		PGresult *r = pg_prepared(m, "hs_conflict", 12, v, NULL, NULL, 0);
-		sr = r ? SQLITE_OK : pg_code(m);
-		PQclear(r);
-	}
+	if (sr == SQLITE_OK)
+		sr = pg_queue(m, "hs_conflict", NULL, 12, v, NULL, NULL);
 	free(lv);
 	free(rv);
 	return sr;
@@ -1555,11 +2110,10 @@ static int pg_history_add(hs_store *st, const hs_history_row *h)
 	const char *v[8] = {seq,  h->tbl,  h->key, h->pk_json,
 			    h->op, h->user, h->at,  h->changes};
 	snprintf(seq, sizeof seq, "%lld", (long long)h->seq);
-	if (sr == SQLITE_OK) {
-		PGresult *r = pg_prepared(m, "hs_history", 8, v, NULL, NULL, 0);
-		sr = r ? SQLITE_OK : pg_code(m);
-		PQclear(r);
-	}
+	for (int i = 0; sr == SQLITE_OK && i < 8; i++)
+		array_put(&m->histb[i], m->histn == 0, v[i]);
+	if (sr == SQLITE_OK && ++m->histn >= PIPE_ROWS)
+		sr = batch_send(m, m->histb, &m->histn, "hs_history_many");
 	return sr;
 }
 
@@ -1572,9 +2126,9 @@ static int pg_rebase_add(hs_store *st, int64_t seq, const hs_table *t,
 	snprintf(site, sizeof site, "%d", st->site);
 	snprintf(o, sizeof o, "%lld", (long long)old_key);
 	snprintf(n, sizeof n, "%lld", (long long)new_key);
-	return pg_run(PM(st), "INSERT INTO hubsync.rebases(seq, site, tbl,"
-			      " old_key, new_key) VALUES($1, $2, $3, $4, $5)",
-		      5, a);
+	return pg_queue(PM(st), NULL, "INSERT INTO hubsync.rebases(seq, site,"
+				     " tbl, old_key, new_key) VALUES($1, $2, $3,"
+				     " $4, $5)", 5, a, NULL, NULL);
 }
 
 static int pg_site_info(hs_store *st, int site, char **user, char **id)
@@ -1605,7 +2159,7 @@ static int pg_savepoint(hs_store *st, int action, const char *name)
 		 : action == HS_ROLLBACK_TO ? "ROLLBACK TO SAVEPOINT"
 					    : "RELEASE SAVEPOINT",
 		 name);
-	return pg_cmd(PM(st), q);
+	return pg_queue(PM(st), NULL, q, 0, NULL, NULL, NULL);
 }
 
 static const hs_store_ops PG_OPS = {
@@ -1626,7 +2180,10 @@ static int pm_merge(hs_master *mm, const hs_schema *s, hs_changeset *cs,
 		    hs_merge_stats *st, hs_buf *err)
 {
 	pg_master *m = (pg_master *)mm;
-	int sr = hs_merge_push(&m->base, s, cs, local_max, now_ms, st, err);
+	int sr = ahead_load(m, s, cs);
+	if (sr == SQLITE_OK)
+		sr = hs_merge_push(&m->base, s, cs, local_max, now_ms, st, err);
+	ahead_free(m);
 	return sr == SQLITE_OK ? 0 : pg_fail(m, err, sr, "cannot merge a row");
 }
 
@@ -1859,6 +2416,389 @@ out:
 	return sr == SQLITE_OK ? 0 : pg_fail(m, err, sr, "cannot tidy up");
 }
 
+/* The app's tables the master has (what a sync server offers in its
+ * HELLO), by name, as hubsync.tables records them now (another serve
+ * process may have added one since this connection loaded the shape). */
+static int pm_tables(hs_master *mm, hs_schema *out, hs_buf *err)
+{
+	pg_master *m = (pg_master *)mm;
+	PGresult *r;
+	int sr = shape_load(m);
+	memset(out, 0, sizeof(*out));
+	r = sr == SQLITE_OK ? pg_q(m, "SELECT name FROM hubsync.tables ORDER BY"
+				      " name", 0, NULL)
+			    : NULL;
+	if (!r)
+		return pg_fail(m, err, sr == SQLITE_OK ? pg_code(m) : sr,
+			       "cannot read the tables");
+	out->t = calloc(hs_count(PQntuples(r)), sizeof(hs_table));
+	for (int i = 0; out->t && i < PQntuples(r); i++) {
+		if (hs_table_load(m->shape, PQgetvalue(r, i, 0), &out->t[out->n],
+				  err) != 0) {
+			hs_table_clear(&out->t[out->n]);
+			continue; /* not a table hubsync syncs (no key) */
+		}
+		out->n++;
+	}
+	PQclear(r);
+	hs_buf_reset(err);
+	if (!out->t) {
+		hs_buf_puts(err, "out of memory");
+		return HS_ERROR;
+	}
+	return 0;
+}
+
+/* ---- hubsync migrate: a file master into PostgreSQL ------------------ */
+
+/* Copy the rows of SQLite query sql on src into PostgreSQL with insert
+ * (n text parameters): kinds[i] 't' the column as text (NULL stays
+ * NULL), 'v' a value tagged as pgtypes.c does. Queued: inside the
+ * import's transaction. SQLite code. */
+static int import_rows(pg_master *m, sqlite3 *src, const char *sql,
+		       const char *insert, const char *kinds)
+{
+	int n = (int)strlen(kinds), sr;
+	sqlite3_stmt *st;
+	const char *v[20];
+	hs_buf cell[20];
+	if ((sr = hs_prepare(src, &st, sql)) != SQLITE_OK)
+		return sr;
+	for (int i = 0; i < n; i++)
+		hs_buf_init(&cell[i]);
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int i = 0; i < n; i++) {
+			sqlite3_value *x = sqlite3_column_value(st, i);
+			hs_buf_reset(&cell[i]);
+			if (sqlite3_value_type(x) == SQLITE_NULL) {
+				v[i] = NULL;
+				continue;
+			}
+			if (kinds[i] == 'v')
+				hs_pg_tag(x, &cell[i]);
+			else
+				hs_buf_puts(&cell[i], (const char *)sqlite3_value_text(x));
+			hs_buf_putn(&cell[i], "", 1); /* the terminating 0 */
+			v[i] = cell[i].s;
+			if (cell[i].oom)
+				sr = SQLITE_NOMEM;
+		}
+		if (sr == SQLITE_ROW &&
+		    (sr = pg_queue(m, NULL, insert, n, v, NULL, NULL)) != SQLITE_OK)
+			break;
+		sr = SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	for (int i = 0; i < n; i++)
+		hs_buf_free(&cell[i]);
+	return sr == SQLITE_DONE ? SQLITE_OK : sr;
+}
+
+/* The app's rows of table name and their versions (hubsync_rows, the
+ * bytes as they are: the table keeps the file master's column order, so
+ * the clocks stay valid). SQLite code. */
+static int import_table(pg_master *m, sqlite3 *src, const hs_table *t,
+			hs_buf *err)
+{
+	hs_table mt;
+	sqlite3_stmt *st = NULL;
+	sqlite3_value **vals = calloc(hs_count(t->ncols), sizeof(*vals));
+	hs_buf q;
+	int sr;
+	memset(&mt, 0, sizeof(mt));
+	hs_buf_init(&q);
+	if (!vals)
+		return SQLITE_NOMEM;
+	if (ensure_locked(m, src, t, &mt, err) != 0) {
+		free(vals);
+		return SQLITE_ERROR;
+	}
+	hs_table_clear(&mt);
+	hs_buf_puts(&q, "SELECT * FROM ");
+	hs_buf_ident(&q, t->name);
+	sr = q.oom ? SQLITE_NOMEM : hs_prepare(src, &st, q.s);
+	while (sr == SQLITE_OK && (sr = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int i = 0; i < t->ncols; i++)
+			vals[i] = sqlite3_column_value(st, i);
+		sr = pg_row_put(&m->base, t, vals, NULL);
+	}
+	sqlite3_finalize(st);
+	hs_buf_free(&q);
+	free(vals);
+	if (sr != SQLITE_DONE)
+		return sr;
+	if ((sr = shared_prepare(m)) != SQLITE_OK ||
+	    (sr = hs_prepare(src, &st, "SELECT tbl, pk, alive, seq, vseq, hlc,"
+				       " site, clocks FROM hubsync_rows WHERE tbl"
+				       " = ?1")) != SQLITE_OK)
+		return sr;
+	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		unsigned char num[5][8];
+		const char *v[8];
+		int len[8], fmt[8];
+		for (int i = 0; i < 8; i++) {
+			fmt[i] = 1;
+			if (i >= 2 && i < 7) {
+				hs_pg_put_i64(num[i - 2], sqlite3_column_int64(st, i));
+				v[i] = (const char *)num[i - 2];
+				len[i] = 8;
+				continue;
+			}
+			v[i] = sqlite3_column_blob(st, i);
+			len[i] = sqlite3_column_bytes(st, i);
+			if (!v[i])
+				v[i] = "";
+		}
+		if ((sr = pg_queue(m, "hs_meta_put", NULL, 8, v, len, fmt)) !=
+		    SQLITE_OK)
+			break;
+	}
+	sqlite3_finalize(st);
+	return sr == SQLITE_DONE ? SQLITE_OK : sr;
+}
+
+/* 1 if table of src has column col. */
+static int src_has(sqlite3 *src, const char *table, const char *col)
+{
+	int sr;
+	char *q = sqlite3_mprintf("SELECT count(*) FROM pragma_table_info(%Q)"
+				  " WHERE name = %Q", table, col);
+	int64_t n = q ? hs_query_int(src, q, 0, &sr) : 0;
+	sqlite3_free(q);
+	return n > 0;
+}
+
+int hs_master_pg_import(const char *url, sqlite3 *src, hs_buf *err)
+{
+	hs_master *mm = NULL;
+	pg_master *m;
+	int rc, sr;
+	if ((rc = hs_master_open_pg(&mm, url, 1, 60000, err)) != 0)
+		return rc;
+	m = (pg_master *)mm;
+	if ((rc = pm_begin(mm, err)) != 0)
+		goto out;
+	char *used = pg_text(m, "SELECT (SELECT count(*) FROM hubsync.sites) +"
+				" (SELECT count(*) FROM hubsync.tables) +"
+				" (SELECT value::bigint FROM hubsync.master WHERE"
+				" key = 'seq')", 0, NULL);
+	if (!used || strcmp(used, "0") != 0) {
+		if (used)
+			hs_buf_printf(err, "the store %s holds a master with data "
+				      "already: migrate into a new database", m->url);
+		else
+			pg_fail(m, err, pg_code(m), "cannot read");
+		free(used);
+		rc = used ? HS_EINVALID : HS_EIO;
+		goto out;
+	}
+	free(used);
+	if (hs_query_int(src, "SELECT count(*) FROM hubsync_merge_rules", 0,
+			 &sr) > 0) {
+		hs_buf_puts(err, "the master merges JSON columns field by field "
+			    "(hubsync merge), which the PostgreSQL store does not "
+			    "keep yet: set them back to whole (hubsync merge DB "
+			    "TABLE.COLUMN whole) before moving, or keep this master");
+		rc = HS_EINVALID;
+		goto out;
+	}
+	/* the app's tables, as the file master has them */
+	hs_rowset names = {0};
+	sr = hs_rowset_fetch(src, "SELECT name FROM sqlite_master WHERE type ="
+				  " 'table' AND name NOT LIKE 'hubsync\\_%' ESCAPE"
+				  " '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+				  " AND ?1 = ?1 ORDER BY name", 0, &names);
+	for (size_t i = 0; sr == SQLITE_OK && i < names.n; i++) {
+		hs_table t;
+		hs_buf e;
+		memset(&t, 0, sizeof(t));
+		hs_buf_init(&e);
+		if (hs_table_load(src, (const char *)sqlite3_value_text(names.v[i]),
+				  &t, &e) == 0) {
+			sr = import_table(m, src, &t, err);
+			if (sr != SQLITE_OK && err->len) {
+				hs_table_clear(&t);
+				hs_buf_free(&e);
+				rc = HS_ERROR;
+				break;
+			}
+		}
+		hs_table_clear(&t);
+		hs_buf_free(&e);
+	}
+	hs_rowset_clear(&names);
+	if (rc != 0)
+		goto out;
+	/* the rest: (the file master's query, PostgreSQL's insert, the
+	 * columns' kinds as import_rows reads them) */
+	static const char *const copies[][3] = {
+		{"SELECT id, site, user, pushed, pulled, token, prev_token, %s"
+		 " FROM hubsync_sites",
+		 "INSERT INTO hubsync.sites(id, site, \"user\", pushed, pulled,"
+		 " token, prev_token, last_sync, synced_seq) VALUES($1, $2, $3,"
+		 " $4, $5, $6, $7, $8, $9)", "ttttttttt"},
+		{"SELECT id, seq, tbl, pk, col, local_value, remote_value, winner,"
+		 " local_user, remote_user, detected_at, resolved, resolved_at,"
+		 " resolved_by, local_site, remote_site FROM hubsync_conflicts",
+		 "INSERT INTO hubsync.conflicts(id, seq, tbl, pk, col, local_value,"
+		 " remote_value, winner, local_user, remote_user, detected_at,"
+		 " resolved, resolved_at, resolved_by, local_site, remote_site)"
+		 " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+		 " $14, $15, $16)", "tttttvvttttttttt"},
+		{"SELECT seq, tbl, key, pk, op, user, at, changes FROM"
+		 " hubsync_history",
+		 "INSERT INTO hubsync.history(seq, tbl, key, pk, op, \"user\", at,"
+		 " changes) VALUES($1, $2, $3, $4, $5, $6, $7, $8)", "tttttttt"},
+		{"SELECT seq, site, tbl, old_key, new_key FROM hubsync_rebases",
+		 "INSERT INTO hubsync.rebases(seq, site, tbl, old_key, new_key)"
+		 " VALUES($1, $2, $3, $4, $5)", "ttttt"},
+		{"SELECT series, next FROM hubsync_numbers",
+		 "INSERT INTO hubsync.numbers(series, next) VALUES($1, $2)", "tt"},
+		/* the master's settings: its id (PCs know it), sequence,
+		 * retention, housekeeping, restore marks; not its format */
+		{"SELECT key, value FROM hubsync_master WHERE key <> 'format'",
+		 "INSERT INTO hubsync.master VALUES($1, $2) ON CONFLICT(key) DO"
+		 " UPDATE SET value = excluded.value", "tt"},
+	};
+	const char *stamps = src_has(src, "hubsync_sites", "last_sync")
+				     ? "last_sync, synced_seq"
+				     : "NULL, NULL";
+	for (size_t i = 0; sr == SQLITE_OK && i < sizeof copies / sizeof *copies;
+	     i++) {
+		char *q = sqlite3_mprintf(copies[i][0], stamps);
+		sr = q ? import_rows(m, src, q, copies[i][1], copies[i][2])
+		       : SQLITE_NOMEM;
+		sqlite3_free(q);
+	}
+	if (sr == SQLITE_OK)
+		sr = pg_cmd(m, "SELECT setval(pg_get_serial_sequence('hubsync.sites',"
+			       " 'id'), coalesce(max(id), 0) + 1, false) FROM"
+			       " hubsync.sites; SELECT setval(pg_get_serial_sequence("
+			       "'hubsync.conflicts', 'id'), coalesce(max(id), 0) + 1,"
+			       " false) FROM hubsync.conflicts");
+	if (sr == SQLITE_OK)
+		sr = pg_cmd(m, "COMMIT");
+	if (sr != SQLITE_OK)
+		rc = pg_fail(m, err, sr, "cannot copy the master");
+	else
+		m->in_txn = 0;
+out:
+	pm_close(mm);
+	return rc;
+}
+
+/* ---- LISTEN: commits of other processes ------------------------------ */
+
+/*
+ * Every commit that handed out sequences sends NOTIFY hubsync, '<seq>'
+ * (pm_commit). A serve process listens on a connection of its own, in a
+ * thread, and hands each announced sequence to fn (hubsync serve: the
+ * real-time channel's wake-up). The notification is only a wake-up: the
+ * data comes from the feed. A lost connection is opened again (every
+ * second while the server is away); after each (re)connection the
+ * current sequence is handed over too, since a commit may have been
+ * announced while nobody listened.
+ */
+struct hs_pg_listener {
+	char *url;
+	void (*fn)(void *ctx, int64_t seq);
+	void *ctx;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	int stop;
+};
+
+static int listener_stopping(hs_pg_listener *l)
+{
+	pthread_mutex_lock(&l->mu);
+	int stop = l->stop;
+	pthread_mutex_unlock(&l->mu);
+	return stop;
+}
+
+/* Connect and LISTEN; hand over the current sequence. NULL on failure. */
+static PGconn *listener_connect(hs_pg_listener *l)
+{
+	PGconn *c = PQconnectdb(l->url);
+	PGresult *r = NULL;
+	if (PQstatus(c) == CONNECTION_OK)
+		r = PQexec(c, "LISTEN hubsync; SELECT value FROM hubsync.master"
+			      " WHERE key = 'seq'");
+	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+		PQclear(r);
+		PQfinish(c);
+		return NULL;
+	}
+	if (PQntuples(r) == 1)
+		l->fn(l->ctx, strtoll(PQgetvalue(r, 0, 0), NULL, 10));
+	PQclear(r);
+	return c;
+}
+
+static void *listener_run(void *arg)
+{
+	hs_pg_listener *l = arg;
+	PGconn *c = NULL;
+	while (!listener_stopping(l)) {
+		if (!c && !(c = listener_connect(l))) {
+			for (int i = 0; i < 10 && !listener_stopping(l); i++)
+				hs_os_sleep_ms(100);
+			continue;
+		}
+		struct pollfd p = {PQsocket(c), POLLIN, 0};
+		if (poll(&p, 1, 200) < 0 && errno != EINTR)
+			hs_os_sleep_ms(100);
+		PGnotify *n;
+		if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK) {
+			PQfinish(c);
+			c = NULL;
+			continue;
+		}
+		while ((n = PQnotifies(c))) {
+			l->fn(l->ctx, strtoll(n->extra, NULL, 10));
+			PQfreemem(n);
+		}
+	}
+	PQfinish(c);
+	return NULL;
+}
+
+int hs_pg_listen_start(const char *url, void (*fn)(void *ctx, int64_t seq),
+		       void *ctx, hs_pg_listener **out)
+{
+	hs_pg_listener *l = calloc(1, sizeof(*l));
+	*out = NULL;
+	if (!l || !(l->url = hs_strdup(url))) {
+		free(l);
+		return HS_ERROR;
+	}
+	l->fn = fn;
+	l->ctx = ctx;
+	pthread_mutex_init(&l->mu, NULL);
+	if (pthread_create(&l->thread, NULL, listener_run, l) != 0) {
+		pthread_mutex_destroy(&l->mu);
+		free(l->url);
+		free(l);
+		return HS_ERROR;
+	}
+	*out = l;
+	return 0;
+}
+
+void hs_pg_listen_stop(hs_pg_listener *l)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->stop = 1;
+	pthread_mutex_unlock(&l->mu);
+	pthread_join(l->thread, NULL);
+	pthread_mutex_destroy(&l->mu);
+	free(l->url);
+	free(l);
+}
+
 static const hs_master_ops PG_MASTER_OPS = {
 	pm_close,	 pm_read_begin,	 pm_read_end,	    pm_column_default,
 	pm_ensure_table, pm_id,		 pm_user_elsewhere, pm_knows,
@@ -1868,5 +2808,5 @@ static const hs_master_ops PG_MASTER_OPS = {
 	pm_sites,	 pm_pull,	 pm_pull_rows,	    pm_pull_table,
 	NULL, /* merge_rules: no JSON field merge setting kept yet */
 	NULL, /* user: any name (no tokens) */
-	NULL, /* tables: not served by hubsync serve yet */
+	pm_tables,
 };

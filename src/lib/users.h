@@ -23,6 +23,10 @@ char *hs_users_path(const char *store);
 int hs_users_find(const char *store, const char *token, hs_server_user **out,
 		  hs_buf *err);
 void hs_users_free(hs_server_user *u);
+/* Add every user of store from (token hashes as they are: the tokens
+ * keep working) to store to; *copied: how many. None is fine (a store
+ * without users). HS_EINVALID when to has one of them already. */
+int hs_users_copy(const char *from, const char *to, int *copied, hs_buf *err);
 /* 1 if u may sync table. */
 int hs_users_may(const hs_server_user *u, const char *table);
 

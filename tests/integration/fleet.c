@@ -37,7 +37,8 @@ static void run_ok(char *const argv[], const char *what)
 }
 
 void fl_open(fleet *f, const char *bin, const char *dir, int n,
-	     const char *const *masters, int nkeys, uint64_t seed)
+	     const char *const *masters, const char *const *tokens, int nkeys,
+	     uint64_t seed)
 {
 	memset(f, 0, sizeof(*f));
 	TU_CHECK(n >= 1 && n <= WL_MAX_SITES, "fleet of %d PCs", n);
@@ -50,11 +51,15 @@ void fl_open(fleet *f, const char *bin, const char *dir, int n,
 		size_t len = strlen(masters[k]);
 		TU_CHECK(len < sizeof s->master, "master path too long");
 		memcpy(s->master, masters[k], len + 1);
+		snprintf(s->token, sizeof s->token, "%s",
+			 tokens && tokens[k] ? tokens[k] : "");
 		wl_app_init(&s->w, k, nkeys, seed);
 		fl_app_open(f, k);
 		wl_create_schema(s->app, k);
 		char *argv[] = {(char *)bin, "init", s->path, "--master", s->master,
-				"--user", s->name, NULL};
+				"--user", s->name, "--token", s->token, NULL};
+		if (!s->token[0])
+			argv[7] = NULL;
 		run_ok(argv, "hubsync init");
 	}
 	for (int k = 0; k < n; k++)

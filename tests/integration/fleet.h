@@ -21,6 +21,7 @@ typedef struct fl_site {
 	char name[32];    /* user name: pc0, pc1, ... */
 	char path[600];   /* the local replica */
 	char master[700]; /* the master, as this PC reaches it */
+	char token[72];   /* its user's token for a server master, or "" */
 	sqlite3 *app;     /* the app's connection, NULL while closed */
 	wl_app w;         /* what this PC's app committed */
 } fl_site;
@@ -32,13 +33,16 @@ typedef struct fleet {
 } fleet;
 
 /*
- * n PCs with replicas dir/pcK.db; PC k reaches the master at masters[k].
+ * n PCs with replicas dir/pcK.db; PC k reaches the master at masters[k]
+ * (a server master: with tokens[k], a token of the user pcK; tokens may be
+ * NULL).
  * Creates the app's tables, runs `hubsync init` on each (PC 0 first: it
  * creates the master) and syncs each once (everyone has the shared rows
  * before writing them). nkeys: items keys per PC; seed: the apps' PRNG.
  */
 void fl_open(fleet *f, const char *bin, const char *dir, int n,
-	     const char *const *masters, int nkeys, uint64_t seed);
+	     const char *const *masters, const char *const *tokens, int nkeys,
+	     uint64_t seed);
 /* Close the app connections and free the ledgers. */
 void fl_close(fleet *f);
 

@@ -24,6 +24,10 @@
  *       one PC per master path, PC k reaching the master at Pk (the SMB
  *       test: every PC through its own SMB client mount); PC 0's init
  *       creates the master at P0.
+ *   test_concurrency HUBSYNC --seconds S --masters U0,.. --tokens T0,..
+ *       the same with server masters: PC k (user pcK) reaches the server
+ *       at Uk with the token Tk (two serve processes on one PostgreSQL
+ *       database: test_pg_concurrency.sh).
  *   HS_SEED=N (default 1), HS_KEEP_TMP=1.
  * Before the loops (local run only), app_inserts_during_sync replays the
  * loops' first failure deterministically.
@@ -160,7 +164,7 @@ static pid_t spawn_loop(void (*fn)(fleet *, int, int64_t), fleet *f, int k,
 
 /* n PCs reaching the master through masters[0..n-1] for seconds. */
 static void run(const char *bin, int n, const char *const *masters,
-		int seconds, uint64_t seed)
+		const char *const *tokens, int seconds, uint64_t seed)
 {
 	fleet f;
 	pid_t pids[2 * WL_MAX_SITES];
@@ -172,7 +176,7 @@ static void run(const char *bin, int n, const char *const *masters,
 	tu_set_context("%d PCs, %d s, seed %" PRIu64, n, seconds, seed);
 	printf("concurrency: %d PCs, app + sync loop each, %d s, master %s\n",
 	       n, seconds, masters[0]);
-	fl_open(&f, bin, dir, n, masters, KEYS_PER_PC, seed);
+	fl_open(&f, bin, dir, n, masters, tokens, KEYS_PER_PC, seed);
 	for (int k = 0; k < n; k++)
 		fl_app_close(&f, k); /* the children open their own */
 
@@ -317,8 +321,8 @@ int main(int argc, char **argv)
 	const char *soak_env = getenv("HS_SOAK");
 	int soak = soak_env && *soak_env;
 	uint64_t seed = (uint64_t)env_long("HS_SEED", 1);
-	const char *masters[WL_MAX_SITES];
-	char *list = NULL;
+	const char *masters[WL_MAX_SITES], *tokens[WL_MAX_SITES] = {0};
+	char *list = NULL, *toks = NULL;
 	int seconds = 0, n = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -327,11 +331,14 @@ int main(int argc, char **argv)
 			seconds = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--masters"))
 			list = strdup(argv[i + 1]);
+		else if (!strcmp(argv[i], "--tokens"))
+			toks = strdup(argv[i + 1]);
 		else
 			argc = 0;
 	}
 	if (argc < 2 || argc % 2 != 0) {
-		fprintf(stderr, "usage: %s HUBSYNC [--seconds S --masters P0,P1,..]\n",
+		fprintf(stderr, "usage: %s HUBSYNC [--seconds S --masters P0,P1,.."
+				" [--tokens T0,T1,..]]\n",
 			argv[0]);
 		return 2;
 	}
@@ -341,15 +348,20 @@ int main(int argc, char **argv)
 		for (char *p = strtok(list, ","); p && n < WL_MAX_SITES;
 		     p = strtok(NULL, ","))
 			masters[n++] = p;
-		run(argv[1], n, masters, seconds > 0 ? seconds : 60, seed);
+		int nt = 0;
+		for (char *p = toks ? strtok(toks, ",") : NULL; p && nt < n;
+		     p = strtok(NULL, ","))
+			tokens[nt++] = p;
+		run(argv[1], n, masters, tokens, seconds > 0 ? seconds : 60, seed);
 		free(list);
+		free(toks);
 	} else {
 		const char *dir = tu_tmpdir("share");
 		char master[600];
 		snprintf(master, sizeof master, "%s/server-5.db", dir);
 		for (int k = 0; k < 5; k++)
 			masters[k] = master;
-		run(argv[1], 5, masters, seconds ? seconds : soak ? 120 : 20, seed);
+		run(argv[1], 5, masters, tokens, seconds ? seconds : soak ? 120 : 20, seed);
 		/* Under ASan one sync takes seconds: 20 PCs would wait longer
 		 * than the 30 s lock timeout for each other (the build sets
 		 * HS_CONCURRENCY_PCS=5; the normal build runs both). */
@@ -361,7 +373,7 @@ int main(int argc, char **argv)
 			snprintf(master, sizeof master, "%s/server-20.db", dir);
 			for (int k = 0; k < 20; k++)
 				masters[k] = master;
-			run(argv[1], 20, masters, soak ? 60 : 15, seed + 1);
+			run(argv[1], 20, masters, tokens, soak ? 60 : 15, seed + 1);
 		}
 	}
 	tu_cleanup();

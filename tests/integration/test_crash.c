@@ -428,7 +428,7 @@ static void office_open(fleet *f, const char *bin, int rows, uint64_t seed,
 	snprintf(scratch, nscratch, "%s/scratch", dir);
 	TU_CHECK(mkdir(scratch, 0777) == 0, "mkdir %s", scratch);
 	masters[0] = masters[1] = master;
-	fl_open(f, bin, dir, 2, masters, rows, seed);
+	fl_open(f, bin, dir, 2, masters, NULL, rows, seed);
 	write_both(f, rows);
 	fl_settle(f);
 	for (int i = 0; i < 2; i++) {

@@ -6,6 +6,10 @@
 #                      time, the same one again after a restart) with ARGS,
 #                      wait until it listens; sets SPID, SPORT, URL
 #   stop_server [SIG]  send SIG (default TERM) and reap it
+#   start_named NAME [ARGS...]  one of several serve processes on $STORE
+#                      (a PostgreSQL store): start_server for it, its pid
+#                      in SPID_NAME, its port in PORT_NAME (the same port
+#                      again after a restart), its address in URL
 SPID=
 SPORT=
 URL=
@@ -38,5 +42,14 @@ start_server() {
 stop_server() {
 	kill -"${1:-TERM}" "$SPID" 2>/dev/null
 	wait "$SPID" 2>/dev/null
+	SPID=
+}
+
+start_named() {
+	_name=$1
+	shift
+	eval "SPORT=\${PORT_$_name:-}"
+	start_server "$@"
+	eval "SPID_$_name=\$SPID PORT_$_name=\$SPORT"
 	SPID=
 }

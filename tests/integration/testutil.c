@@ -261,11 +261,18 @@ void tu_site_hs_open(tu_site *s)
 
 /* ---- the kind of master (HS_TEST_MASTER) ------------------------------- */
 
-/* A hubsync serve this process started: its store folder, the master file
- * in it (what tests open to inspect), its address and the users' tokens. */
+/* The hubsync serve processes this process started for one office: the
+ * store (a folder, or with HS_TEST_PG a new PostgreSQL database), the
+ * master in it (what tests open to inspect: the folder's master file, or
+ * the database's address), each process's address and the users' tokens.
+ * A folder store has one process; a PostgreSQL store HS_TEST_SERVES
+ * (default 2) on the one database, the PCs split between them by turns
+ * (user k reaches process k mod n). */
+#define TU_SERVES_MAX 4
 typedef struct tu_server {
-	char store[600], master[640], url[64];
-	long pid;
+	char store[600], master[640], url[TU_SERVES_MAX][64];
+	long pid[TU_SERVES_MAX];
+	int nserves;
 	char names[TU_NET_MAX * 2][32], tokens[TU_NET_MAX * 2][40];
 	int nusers;
 } tu_server;
@@ -283,14 +290,15 @@ int tu_server_mode(void)
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
-/* Start hubsync serve on sv->store, on a free loopback port. */
-static void server_start(tu_server *sv)
+/* Start serve process i of sv on a free loopback port. */
+static void server_start(tu_server *sv, int i)
 {
 	const char *bin = getenv("HUBSYNC_BIN");
 	char portfile[700];
 	TU_CHECK(bin && *bin, "HS_TEST_MASTER=server needs HUBSYNC_BIN (the "
 		 "hubsync command)");
-	snprintf(portfile, sizeof portfile, "%s.port", sv->store);
+	snprintf(portfile, sizeof portfile, "%s.port%d",
+		 tu_master_is_file(sv->master) ? sv->store : tu_tmpdir("serve"), i);
 	unlink(portfile);
 	pid_t pid = fork();
 	TU_CHECK(pid >= 0, "fork: %s", strerror(errno));
@@ -300,8 +308,8 @@ static void server_start(tu_server *sv)
 		      "--port-file", portfile, "--quiet", (char *)NULL);
 		_exit(127);
 	}
-	sv->pid = pid;
-	for (int i = 0; i < 600; i++) { /* up to 60 s on a loaded machine */
+	sv->pid[i] = pid;
+	for (int k = 0; k < 600; k++) { /* up to 60 s on a loaded machine */
 		FILE *f = fopen(portfile, "r");
 		int port = 0;
 		if (f) {
@@ -310,7 +318,8 @@ static void server_start(tu_server *sv)
 			fclose(f);
 		}
 		if (port > 0) {
-			snprintf(sv->url, sizeof sv->url, "http://127.0.0.1:%d", port);
+			snprintf(sv->url[i], sizeof sv->url[i], "http://127.0.0.1:%d",
+				 port);
 			return;
 		}
 		TU_CHECK(waitpid(pid, NULL, WNOHANG) == 0, "hubsync serve %s ended "
@@ -320,38 +329,58 @@ static void server_start(tu_server *sv)
 	tu_fail("hubsync serve %s did not start", sv->store);
 }
 
-static void server_stop(tu_server *sv)
+static void server_stop(tu_server *sv, int i)
 {
-	if (sv->pid <= 0)
+	if (sv->pid[i] <= 0)
 		return;
-	kill((pid_t)sv->pid, SIGTERM);
-	waitpid((pid_t)sv->pid, NULL, 0);
-	sv->pid = 0;
+	kill((pid_t)sv->pid[i], SIGTERM);
+	waitpid((pid_t)sv->pid[i], NULL, 0);
+	sv->pid[i] = 0;
 }
 #else
-static void server_start(tu_server *sv)
+static void server_start(tu_server *sv, int i)
 {
+	(void)i;
 	tu_fail("HS_TEST_MASTER=server is not supported on Windows (%s)",
 		sv->store);
 }
-static void server_stop(tu_server *sv) { (void)sv; }
+static void server_stop(tu_server *sv, int i)
+{
+	(void)sv;
+	(void)i;
+}
 #endif
 
-/* A hubsync serve for the office in dir; *master: its master file. */
+static void pg_database_new(char *out, size_t size);
+
+/* The hubsync serve processes for the office in dir; *master: its master
+ * (the folder store's master file, or the PostgreSQL database). */
 static void server_setup(char *master, size_t n, const char *dir)
 {
+	const char *pg = getenv("HS_TEST_PG");
+	const char *serves = getenv("HS_TEST_SERVES");
 	tu_server *sv;
 	TU_CHECK(tu_nservers < 16, "too many servers");
 	sv = &tu_servers[tu_nservers++];
 	memset(sv, 0, sizeof(*sv));
-	snprintf(sv->store, sizeof sv->store, "%s/store", dir);
-	snprintf(sv->master, sizeof sv->master, "%s/store/master.db", dir);
-	server_start(sv);
+	sv->nserves = 1;
+	if (pg && *pg) {
+		pg_database_new(sv->store, sizeof sv->store);
+		memcpy(sv->master, sv->store, strlen(sv->store) + 1);
+		sv->nserves = serves ? atoi(serves) : 2;
+		TU_CHECK(sv->nserves >= 1 && sv->nserves <= TU_SERVES_MAX,
+			 "HS_TEST_SERVES=%s: 1 to %d", serves, TU_SERVES_MAX);
+	} else {
+		snprintf(sv->store, sizeof sv->store, "%s/store", dir);
+		snprintf(sv->master, sizeof sv->master, "%s/store/master.db", dir);
+	}
+	for (int i = 0; i < sv->nserves; i++)
+		server_start(sv, i);
 	TU_CHECK(strlen(sv->master) < n, "path too long: %s", sv->master);
 	memcpy(master, sv->master, strlen(sv->master) + 1);
 }
 
-/* The server whose master file is master, or NULL (a file master). */
+/* The server whose master is master, or NULL (a file master). */
 static tu_server *server_of(const char *master)
 {
 	for (int i = 0; master && i < tu_nservers; i++)
@@ -363,16 +392,16 @@ static tu_server *server_of(const char *master)
 const char *tu_server_url(const char *master)
 {
 	tu_server *sv = server_of(master);
-	return sv ? sv->url : NULL;
+	return sv ? sv->url[0] : NULL;
 }
 
 void tu_server_restart(const char *master)
 {
 	tu_server *sv = server_of(master);
-	if (!sv)
-		return;
-	server_stop(sv);
-	server_start(sv);
+	for (int i = 0; sv && i < sv->nserves; i++) {
+		server_stop(sv, i);
+		server_start(sv, i);
+	}
 }
 
 const char *tu_site_master(const char *master, const char *user,
@@ -385,7 +414,7 @@ const char *tu_site_master(const char *master, const char *user,
 	for (int i = 0; i < sv->nusers; i++)
 		if (strcmp(sv->names[i], user) == 0) {
 			*token = sv->tokens[i];
-			return sv->url;
+			return sv->url[i % sv->nserves];
 		}
 	char *t = NULL, *msg = NULL;
 	int rc = hs_user_add(sv->store, user, 0, NULL, &t, &msg);
@@ -394,8 +423,8 @@ const char *tu_site_master(const char *master, const char *user,
 	snprintf(sv->names[sv->nusers], sizeof sv->names[0], "%s", user);
 	snprintf(sv->tokens[sv->nusers], sizeof sv->tokens[0], "%s", t);
 	hs_free(t);
-	*token = sv->tokens[sv->nusers++];
-	return sv->url;
+	*token = sv->tokens[sv->nusers];
+	return sv->url[sv->nusers++ % sv->nserves];
 }
 
 int tu_init_stamp;
@@ -920,20 +949,15 @@ int tu_master_is_file(const char *master)
 	return !strstr(master, "://");
 }
 
-void tu_master_setup(char *out, size_t size, const char *dir)
+/* A new empty database on the HS_TEST_PG server: its address. */
+static void pg_database_new(char *out, size_t size)
 {
-	const char *pg = getenv("HS_TEST_PG");
-	if (tu_server_mode()) {
-		server_setup(out, size, dir);
-		return;
-	}
-	if (!pg || !*pg) {
-		snprintf(out, size, "%s/master.db", dir);
-		return;
-	}
 #ifdef _WIN32
+	(void)out;
+	(void)size;
 	tu_fail("HS_TEST_PG: no PostgreSQL master in the Windows build");
 #else
+	const char *pg = getenv("HS_TEST_PG");
 	static int made;
 	char admin[600], q[160], name[64];
 	snprintf(name, sizeof name, "hs_%ld_%d", (long)getpid(), ++made);
@@ -950,6 +974,20 @@ void tu_master_setup(char *out, size_t size, const char *dir)
 	PQfinish(c);
 	snprintf(out, size, "%s/%s", pg, name);
 #endif
+}
+
+void tu_master_setup(char *out, size_t size, const char *dir)
+{
+	const char *pg = getenv("HS_TEST_PG");
+	if (tu_server_mode()) {
+		server_setup(out, size, dir);
+		return;
+	}
+	if (!pg || !*pg) {
+		snprintf(out, size, "%s/master.db", dir);
+		return;
+	}
+	pg_database_new(out, size);
 }
 
 void tu_master_require_file(const char *master)

@@ -93,9 +93,11 @@ void tu_site_reopen(tu_site *s);
  * server's address and the token of a user named as the site), or, when
  * HS_TEST_PG is set (a
  * postgresql:// address of a server without the database name, e.g.
- * postgresql://nobody@%2Ftmp%2Fcluster; tests/integration/test_pg.sh
+ * postgresql://nobody@%2Ftmp%2Fcluster; tests/integration/pg_run.sh
  * starts a private cluster and sets it), a new empty database on that
- * server: the same tests then run against the PostgreSQL master.
+ * server: the same tests then run against the PostgreSQL master. Both
+ * set: the server's store is that new database, served by HS_TEST_SERVES
+ * (default 2) serve processes at once, the PCs split between them.
  */
 void tu_master_setup(char *out, size_t size, const char *dir);
 /* 1 if master is a file (not a postgresql:// address). */
