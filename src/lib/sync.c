@@ -1051,12 +1051,12 @@ static int write_back(sync_ctx *c)
 	return sr;
 }
 
-/* Run "UPDATE table SET col = ?1 WHERE col = ?2 [AND extra]". */
-static int rekey(sqlite3 *db, const char *table, const char *col,
-		 const char *extra, int64_t new_key, int64_t old_key,
-		 int64_t extra_a, int64_t extra_b)
+/* Prepare "UPDATE table SET col = <to> WHERE col <where>" (to and where
+ * are SQL text, where may mention the column again: "<col>" in it is
+ * replaced by table.col). */
+static int prepare_update(sqlite3 *db, sqlite3_stmt **st, const char *table,
+			  const char *col, const char *to, const char *where)
 {
-	sqlite3_stmt *st;
 	hs_buf b;
 	int sr;
 	hs_buf_init(&b);
@@ -1064,21 +1064,35 @@ static int rekey(sqlite3 *db, const char *table, const char *col,
 	hs_buf_ident(&b, table);
 	hs_buf_puts(&b, " SET ");
 	hs_buf_ident(&b, col);
-	hs_buf_puts(&b, " = ?1 WHERE ");
+	hs_buf_puts(&b, " = ");
+	for (const char *p = to; *p; p++) {
+		if (strncmp(p, "<col>", 5) != 0) {
+			hs_buf_putn(&b, p, 1);
+			continue;
+		}
+		hs_buf_ident(&b, table);
+		hs_buf_puts(&b, ".");
+		hs_buf_ident(&b, col);
+		p += 4;
+	}
+	hs_buf_puts(&b, " WHERE ");
 	hs_buf_ident(&b, col);
-	hs_buf_puts(&b, " = ?2");
-	if (extra)
-		hs_buf_puts(&b, extra);
-	sr = b.oom ? SQLITE_NOMEM : hs_prepare(db, &st, b.s);
+	hs_buf_puts(&b, where);
+	sr = b.oom ? SQLITE_NOMEM : hs_prepare(db, st, b.s);
 	hs_buf_free(&b);
+	return sr;
+}
+
+/* Run "UPDATE table SET col = new_key WHERE col = old_key". */
+static int rekey(sqlite3 *db, const char *table, const char *col,
+		 int64_t new_key, int64_t old_key)
+{
+	sqlite3_stmt *st;
+	int sr = prepare_update(db, &st, table, col, "?1", " = ?2");
 	if (sr != SQLITE_OK)
 		return sr;
 	sqlite3_bind_int64(st, 1, new_key);
 	sqlite3_bind_int64(st, 2, old_key);
-	if (extra) {
-		sqlite3_bind_int64(st, 3, extra_a);
-		sqlite3_bind_int64(st, 4, extra_b);
-	}
 	sr = hs_step_done(st);
 	sqlite3_finalize(st);
 	return sr;
@@ -1094,7 +1108,7 @@ static int move_row(sync_ctx *c, const hs_table *t, int64_t from, int64_t to)
 	int64_t v[3] = {t->id, from, to};
 	int sr = arm(c, t->id, 0);
 	if (sr == SQLITE_OK)
-		sr = rekey(c->r->db, t->name, t->cols[t->pk[0]], NULL, to, from, 0, 0);
+		sr = rekey(c->r->db, t->name, t->cols[t->pk[0]], to, from);
 	if (sr == SQLITE_OK)
 		sr = hs_exec_ints(c->r->db, "UPDATE temp.hubsync_moved SET cur = ?3"
 					    " WHERE tbl = ?1 AND cur = ?2", 3, v);
@@ -1110,26 +1124,18 @@ static int follow(sqlite3 *db, const char *table, const char *col,
 		  const char *extra, int tbl, int64_t extra_a)
 {
 	sqlite3_stmt *st;
-	hs_buf b;
+	hs_buf where;
 	int sr;
-	hs_buf_init(&b);
-	hs_buf_puts(&b, "UPDATE ");
-	hs_buf_ident(&b, table);
-	hs_buf_puts(&b, " SET ");
-	hs_buf_ident(&b, col);
-	hs_buf_puts(&b, " = (SELECT m.cur FROM temp.hubsync_moved AS m WHERE"
-			" m.tbl = ?1 AND m.orig = ");
-	hs_buf_ident(&b, table);
-	hs_buf_puts(&b, ".");
-	hs_buf_ident(&b, col);
-	hs_buf_puts(&b, ") WHERE ");
-	hs_buf_ident(&b, col);
-	hs_buf_puts(&b, " IN (SELECT orig FROM temp.hubsync_moved WHERE tbl = ?1"
-			" AND orig <> cur)");
-	if (extra)
-		hs_buf_puts(&b, extra);
-	sr = b.oom ? SQLITE_NOMEM : hs_prepare(db, &st, b.s);
-	hs_buf_free(&b);
+	hs_buf_init(&where);
+	hs_buf_puts(&where, " IN (SELECT orig FROM temp.hubsync_moved WHERE"
+			    " tbl = ?1 AND orig <> cur)");
+	hs_buf_puts(&where, extra ? extra : "");
+	sr = where.oom ? SQLITE_NOMEM
+		       : prepare_update(db, &st, table, col,
+					"(SELECT m.cur FROM temp.hubsync_moved AS m"
+					" WHERE m.tbl = ?1 AND m.orig = <col>)",
+					where.s);
+	hs_buf_free(&where);
 	if (sr != SQLITE_OK)
 		return sr;
 	sqlite3_bind_int(st, 1, tbl);
