@@ -13,14 +13,19 @@
 # own copy of the master is checked on the server side too, and no lock is
 # left behind.
 #
-# Usage: test_smb.sh PATH_OF_HUBSYNC PATH_OF_TEST_CONCURRENCY
+# Then the lock alone (test_lock): 10 processes through the 5 clients take
+# the master lock for 20 s, some dying with it; never two holders.
+#
+# Usage: test_smb.sh PATH_OF_HUBSYNC PATH_OF_TEST_CONCURRENCY PATH_OF_TEST_LOCK
 #   HS_SOAK=1: 300 s of syncing instead of 60; HS_SMB_SECONDS=N overrides.
 # Needs root and /dev/fuse (and installs samba and smbnetfs if missing):
 # without them it says why and exits 77 (skipped).
 set -u
 
-HUBSYNC=${1:?usage: $0 PATH_OF_HUBSYNC PATH_OF_TEST_CONCURRENCY}
-CONCURRENCY=${2:?usage: $0 PATH_OF_HUBSYNC PATH_OF_TEST_CONCURRENCY}
+USAGE="usage: $0 PATH_OF_HUBSYNC PATH_OF_TEST_CONCURRENCY PATH_OF_TEST_LOCK"
+HUBSYNC=${1:?$USAGE}
+CONCURRENCY=${2:?$USAGE}
+TEST_LOCK=${3:?$USAGE}
 SMB_SHARE=$(cd "$(dirname "$0")/../tools" && pwd)/smb-share
 PCS=5
 if [ -n "${HS_SMB_SECONDS:-}" ]; then
@@ -118,4 +123,7 @@ left=$(find "$share" -maxdepth 1 -name 'server.db.lock.stale*' | wc -l)
 [ "$left" -eq 0 ] || fail "$left broken stale locks left on the share"
 echo "smb: the master on the server: integrity_check ok, no lock left;" \
 	"$(ls "$share" | tr '\n' ' ')"
+
+locks=$(sed 's|$|/lock-test.db|' "$T/clients" | paste -sd, -)
+"$TEST_LOCK" 20 10 "$locks" || fail "the master lock through the SMB clients (above)"
 echo "smb: ok"
