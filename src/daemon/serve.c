@@ -228,7 +228,7 @@ static enum MHD_Result answer_wait(hsd_serve *h, struct MHD_Connection *conn)
 static enum MHD_Result answer(hsd_serve *h, struct MHD_Connection *conn,
 			      serve_req *rq)
 {
-	FILE *out = tmpfile();
+	FILE *out = hs_os_tmpfile();
 	char *msg = NULL;
 	int status = 500, rc;
 	struct MHD_Response *r;
@@ -313,7 +313,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			rq->failed = 1; /* answered: a body, if any, is dropped */
 			return answer_wait(h, conn);
 		}
-		if (!(rq->body = tmpfile())) {
+		if (!(rq->body = hs_os_tmpfile())) {
 			rq->failed = 1;
 			return text_reply(conn, 503, HS_EIO, "the server cannot make "
 					  "a temporary file: check its temporary folder");

@@ -256,7 +256,7 @@ static int post(http_master *m, hs_wire_out *w, hs_buf *b, hs_buf *err)
 	m->rows_ready = 0;
 	if (m->resp)
 		fclose(m->resp);
-	if (!(m->resp = tmpfile())) {
+	if (!(m->resp = hs_os_tmpfile())) {
 		hs_buf_puts(err, "cannot make a temporary file for the server's "
 			    "answer: check the temporary folder");
 		return HS_EIO;
@@ -1309,7 +1309,7 @@ int hs_master_http_wait(const char *url, const char *token, int64_t since,
 		goto out;
 	}
 	/* a failure's message is the answer's first line */
-	if (!(f = tmpfile())) {
+	if (!(f = hs_os_tmpfile())) {
 		hs_buf_puts(err, "cannot make a temporary file: check the "
 			    "temporary folder");
 		rc = HS_EIO;

@@ -99,6 +99,11 @@ int hs_os_exists(const char *path);
 /* Remove path and, for a folder, everything in it (symbolic links are
  * removed, not followed). 0 when nothing is left. */
 int hs_os_remove_tree(const char *path);
+/* A new temporary file, open for reading and writing, removed when it is
+ * closed (tmpfile(3); on Windows in the user's temp folder: the C
+ * runtime's tmpfile creates it in the root of the drive, which ordinary
+ * users may not write). NULL with errno on failure. */
+FILE *hs_os_tmpfile(void);
 /* mkdtemp(3): templ ends in XXXXXX, replaced with the new folder's name. */
 char *hs_os_make_temp_folder(char *templ);
 

@@ -72,6 +72,8 @@ FILE *hs_os_fopen(const char *path, const char *mode)
 	return fopen(path, m);
 }
 
+FILE *hs_os_tmpfile(void) { return tmpfile(); }
+
 int hs_os_fsync(int fd) { return fsync(fd); }
 
 int hs_os_fsync_path(const char *path)

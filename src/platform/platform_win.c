@@ -262,6 +262,33 @@ FILE *hs_os_fopen(const char *path, const char *mode)
 	return f;
 }
 
+FILE *hs_os_tmpfile(void)
+{
+	wchar_t dir[MAX_PATH + 1], name[MAX_PATH + 1];
+	DWORD n = GetTempPathW(MAX_PATH + 1, dir);
+	HANDLE h;
+	int fd;
+	FILE *f;
+	if (n == 0 || n > MAX_PATH || !GetTempFileNameW(dir, L"hs", 0, name)) {
+		set_errno_from_last();
+		return NULL;
+	}
+	h = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
+			FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, NULL);
+	if (h == INVALID_HANDLE_VALUE) {
+		set_errno_from_last();
+		DeleteFileW(name);
+		return NULL;
+	}
+	if ((fd = _open_osfhandle((intptr_t)h, _O_RDWR | _O_BINARY)) < 0) {
+		CloseHandle(h);
+		return NULL;
+	}
+	if (!(f = _fdopen(fd, "w+b")))
+		_close(fd);
+	return f;
+}
+
 int hs_os_fsync(int fd)
 {
 	HANDLE h = (HANDLE)_get_osfhandle(fd);

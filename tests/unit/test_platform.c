@@ -138,6 +138,16 @@ static void test_files(void **state)
 	assert_true(fd >= 0);
 	hs_os_unlock_file(fd);
 
+	/* a temporary file: written, read back, gone when closed */
+	char back[8] = "";
+	FILE *t = hs_os_tmpfile();
+	assert_non_null(t);
+	assert_int_equal(fwrite("spool", 1, 5, t), 5);
+	rewind(t);
+	assert_int_equal(fread(back, 1, 5, t), 5);
+	assert_string_equal(back, "spool");
+	assert_int_equal(fclose(t), 0);
+
 	assert_int_equal(hs_os_remove_tree(dir), 0);
 	assert_int_not_equal(hs_os_exists(dir), 0);
 	free(a);
