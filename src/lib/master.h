@@ -101,15 +101,26 @@ int hs_master_set_token(hs_master *m, const char *prev, const char *token,
 int hs_master_commit(hs_master *m, hs_buf *err);
 
 /*
- * Merge a push (rows of schema s from this site, parents first). Rows of
- * integer-key tables that were created offline with an id another PC's
- * row already has are given a new id above both the master's ids and
- * local_max[table] (the pusher's largest id); references to them later in
- * the same push are rewritten, and the pusher learns the new ids with its
- * pull (hs_pull.rebases). A row that would break a UNIQUE constraint is
- * kept out and recorded as a conflict with the row that holds the value.
- * cs is modified (new ids).
+ * Merge a push (rows of schema s from this site) in batches, so that a
+ * push of any size costs bounded memory: hs_master_merge_begin, then
+ * hs_master_merge_rows for each batch (rows in merge order: deletes
+ * children first, then the rest parents first), then hs_master_merge_end
+ * (merge.h has the rules). Rows of integer-key tables that were created
+ * offline with an id another PC's row already has are given a new id above
+ * both the master's ids and local_max[table] (the pusher's largest id);
+ * references to them later in the same push are rewritten, and the pusher
+ * learns the new ids with its pull (hs_pull.rebases). A row that would
+ * break a UNIQUE constraint is kept out and recorded as a conflict with
+ * the row that holds the value. A batch may be modified or emptied (rows
+ * kept for the end); its rows are the caller's to clear. s and st must
+ * live until hs_master_merge_end (st is complete after hs_master_commit).
  */
+int hs_master_merge_begin(hs_master *m, const hs_schema *s,
+			  const int64_t *local_max, int64_t now_ms,
+			  hs_merge_stats *st, hs_buf *err);
+int hs_master_merge_rows(hs_master *m, hs_changeset *cs, hs_buf *err);
+int hs_master_merge_end(hs_master *m, hs_buf *err);
+/* The three for a whole push at once (rows in merge order). */
 int hs_master_merge(hs_master *m, const hs_schema *s, hs_changeset *cs,
 		    const int64_t *local_max, int64_t now_ms,
 		    hs_merge_stats *st, hs_buf *err);
@@ -184,9 +195,11 @@ struct hs_master_ops {
 	int (*set_token)(hs_master *m, const char *prev, const char *token,
 			 hs_buf *err);
 	int (*commit)(hs_master *m, hs_buf *err);
-	int (*merge)(hs_master *m, const hs_schema *s, hs_changeset *cs,
-		     const int64_t *local_max, int64_t now_ms, hs_merge_stats *st,
-		     hs_buf *err);
+	int (*merge_begin)(hs_master *m, const hs_schema *s,
+			   const int64_t *local_max, int64_t now_ms,
+			   hs_merge_stats *st, hs_buf *err);
+	int (*merge_rows)(hs_master *m, hs_changeset *cs, hs_buf *err);
+	int (*merge_end)(hs_master *m, hs_buf *err);
 	int (*resolve)(hs_master *m, const hs_rowset *rs, hs_buf *err);
 	int (*set_pushed)(hs_master *m, int64_t id, hs_buf *err);
 	int (*housekeep)(hs_master *m, int64_t since, int set_days,

@@ -933,10 +933,14 @@ static int do_token(session *x)
 	return rc;
 }
 
-/* Read the MERGE call's push rows (nrows PUSHROW frames) into cs. */
-static int read_push(session *x, hs_changeset *cs, uint64_t nrows)
+/* Push rows read and merged at a time: the merge streams, so a push of
+ * any size costs the server bounded memory. */
+#define MERGE_BATCH 1024
+
+/* Read up to n of the MERGE call's push rows (PUSHROW frames) into cs. */
+static int read_push(session *x, hs_changeset *cs, uint64_t n)
 {
-	for (uint64_t i = 0; i < nrows; i++) {
+	for (uint64_t i = 0; i < n; i++) {
 		int npk;
 		hs_rowchange *rc;
 		if (hs_wire_next(&x->in) != HS_F_PUSHROW ||
@@ -951,15 +955,28 @@ static int read_push(session *x, hs_changeset *cs, uint64_t nrows)
 	return 0;
 }
 
+/* A row of the push the merge gave a new id: its place in the push. */
+typedef struct new_id {
+	uint64_t row;
+	int64_t key;
+} new_id;
+
+/*
+ * MERGE: the push rows are merged in batches as they are read, in the
+ * order sent (a client sends deletes children first, then the rest
+ * parents first: merge.h). The answer lists the rows given new ids.
+ */
 static int do_merge(session *x)
 {
 	hs_wire_in *in = &x->in;
 	hs_wire_out *w = &x->out;
 	int64_t now = hs_wire_get_int(in);
-	uint64_t ntab = hs_wire_get_uint(in), nrows, nchanged = 0;
+	uint64_t ntab = hs_wire_get_uint(in), nrows, done = 0;
 	hs_changeset cs = {0};
 	hs_merge_stats st = {0};
 	int64_t *local_max = NULL, *old = NULL;
+	new_id *ids = NULL;
+	size_t nids = 0, capids = 0;
 	hs_buf e;
 	int rc = 0;
 
@@ -972,7 +989,8 @@ static int do_merge(session *x)
 	}
 	local_max = calloc(hs_count(x->ms.n), sizeof(int64_t));
 	st.pushed = calloc(hs_count(x->ms.n), sizeof(int64_t));
-	if (!local_max || !st.pushed) {
+	old = calloc(MERGE_BATCH, sizeof(int64_t));
+	if (!local_max || !st.pushed || !old) {
 		rc = fail(x, 500, HS_ERROR, "out of memory");
 		goto out;
 	}
@@ -989,16 +1007,42 @@ static int do_merge(session *x)
 			  x->u->name, (unsigned long long)nrows);
 		goto out;
 	}
-	if ((rc = read_push(x, &cs, nrows)) != 0)
-		goto out;
-	/* the integer keys as sent: the merge may give rows new ones */
-	if (!(old = calloc(cs.n + 1, sizeof(int64_t)))) {
-		rc = fail(x, 500, HS_ERROR, "out of memory");
+	if ((rc = hs_master_merge_begin(x->m, &x->ms, local_max, now, &st, &e)) != 0) {
+		master_fail(x, rc, &e);
 		goto out;
 	}
-	for (size_t i = 0; i < cs.n; i++)
-		old[i] = sqlite3_value_int64(cs.rows[i].pk[0]);
-	if ((rc = hs_master_merge(x->m, &x->ms, &cs, local_max, now, &st, &e)) != 0) {
+	while (done < nrows) {
+		uint64_t n = nrows - done < MERGE_BATCH ? nrows - done : MERGE_BATCH;
+		if ((rc = read_push(x, &cs, n)) != 0)
+			goto out;
+		/* the integer keys as sent: the merge may give rows new ones */
+		for (size_t i = 0; i < cs.n; i++)
+			old[i] = sqlite3_value_int64(cs.rows[i].pk[0]);
+		if ((rc = hs_master_merge_rows(x->m, &cs, &e)) != 0) {
+			master_fail(x, rc, &e);
+			goto out;
+		}
+		for (size_t i = 0; i < cs.n; i++) {
+			const hs_rowchange *r = &cs.rows[i];
+			if (!r->pk[0] || !x->ms.t[r->table].intpk ||
+			    sqlite3_value_int64(r->pk[0]) == old[i])
+				continue; /* kept for the end, or the same id */
+			if (nids == capids) {
+				size_t cap = capids ? capids * 2 : 64;
+				new_id *v = realloc(ids, cap * sizeof(*v));
+				if (!v) {
+					rc = fail(x, 500, HS_ERROR, "out of memory");
+					goto out;
+				}
+				ids = v;
+				capids = cap;
+			}
+			ids[nids++] = (new_id){done + i, sqlite3_value_int64(r->pk[0])};
+		}
+		done += n;
+		hs_changeset_clear(&cs);
+	}
+	if ((rc = hs_master_merge_end(x->m, &e)) != 0) {
 		master_fail(x, rc, &e);
 		goto out;
 	}
@@ -1007,22 +1051,17 @@ static int do_merge(session *x)
 	hs_wire_put_uint(w, (uint64_t)x->ms.n);
 	for (int i = 0; i < x->ms.n; i++)
 		hs_wire_put_int(w, st.pushed[i]);
-	for (size_t i = 0; i < cs.n; i++)
-		nchanged += x->ms.t[cs.rows[i].table].intpk &&
-			    sqlite3_value_int64(cs.rows[i].pk[0]) != old[i];
-	hs_wire_put_uint(w, nchanged);
-	for (size_t i = 0; i < cs.n; i++) {
-		if (!x->ms.t[cs.rows[i].table].intpk ||
-		    sqlite3_value_int64(cs.rows[i].pk[0]) == old[i])
-			continue;
-		hs_wire_put_uint(w, i);
-		hs_wire_put_int(w, sqlite3_value_int64(cs.rows[i].pk[0]));
+	hs_wire_put_uint(w, nids);
+	for (size_t i = 0; i < nids; i++) {
+		hs_wire_put_uint(w, ids[i].row);
+		hs_wire_put_int(w, ids[i].key);
 	}
 	rc = result_end(x);
 out:
 	hs_changeset_clear(&cs);
 	free(local_max);
 	free(old);
+	free(ids);
 	free(st.pushed);
 	hs_buf_free(&e);
 	return rc;

@@ -316,6 +316,7 @@ static void fm_close(hs_master *mm)
 	file_master *m = (file_master *)mm;
 	if (!m)
 		return;
+	hs_merge_free(&m->base);
 	for (int i = 0; i < m->nappliers; i++)
 		hs_applier_free(&m->appliers[i]);
 	free(m->appliers);
@@ -1028,12 +1029,26 @@ static const hs_store_ops FILE_OPS = {
 
 /* ---- merge and pull through the store ---------------------------------- */
 
-static int fm_merge(hs_master *mm, const hs_schema *s, hs_changeset *cs,
-		    const int64_t *local_max, int64_t now_ms,
-		    hs_merge_stats *st, hs_buf *err)
+static int fm_merge_begin(hs_master *mm, const hs_schema *s,
+			  const int64_t *local_max, int64_t now_ms,
+			  hs_merge_stats *st, hs_buf *err)
 {
 	file_master *m = (file_master *)mm;
-	int sr = hs_merge_push(&m->base, s, cs, local_max, now_ms, st, err);
+	int sr = hs_merge_begin(&m->base, s, local_max, now_ms, st);
+	return sr == SQLITE_OK ? 0 : sqlite_fail(m, err, sr, "cannot merge");
+}
+
+static int fm_merge_rows(hs_master *mm, hs_changeset *cs, hs_buf *err)
+{
+	file_master *m = (file_master *)mm;
+	int sr = hs_merge_rows(&m->base, cs, err);
+	return sr == SQLITE_OK ? 0 : sqlite_fail(m, err, sr, "cannot merge a row");
+}
+
+static int fm_merge_end(hs_master *mm, hs_buf *err)
+{
+	file_master *m = (file_master *)mm;
+	int sr = hs_merge_end(&m->base, err);
 	return sr == SQLITE_OK ? 0 : sqlite_fail(m, err, sr, "cannot merge a row");
 }
 
@@ -1354,7 +1369,8 @@ static const hs_master_ops FILE_MASTER_OPS = {
 	fm_close,	 fm_read_begin,	  fm_read_end,	  fm_column_default,
 	fm_ensure_table, fm_id,		  fm_user_elsewhere, fm_knows,
 	fm_begin,	 fm_register,	  fm_set_token,	  fm_commit,
-	fm_merge,	 fm_resolve,	  fm_set_pushed,  fm_housekeep,
+	fm_merge_begin,	 fm_merge_rows,	  fm_merge_end,
+	fm_resolve,	 fm_set_pushed,	  fm_housekeep,
 	fm_reserve,	 fm_series,	  fm_restored_at, fm_seq,
 	fm_sites,	 fm_pull,	  fm_pull_rows,	  fm_pull_table,
 	fm_merge_rules,  fm_user,	  fm_tables,
