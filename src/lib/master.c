@@ -174,6 +174,14 @@ int hs_master_housekeep(hs_master *m, int64_t since, int set_days,
 	return m->ops->housekeep(m, since, set_days, now_ms, days, err);
 }
 
+int hs_master_pull_history(hs_master *m, int64_t since, hs_history_fn fn,
+			   void *ctx, hs_buf *err)
+{
+	if (!m->ops->pull_history)
+		return 1;
+	return m->ops->pull_history(m, since, fn, ctx, err);
+}
+
 int hs_master_merge_rules(hs_master *m, const hs_merge_rules *set,
 			  hs_merge_rules *all, hs_buf *err)
 {

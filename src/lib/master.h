@@ -166,8 +166,19 @@ int hs_master_sites(hs_master *m, int64_t now_ms, hs_rowset *sites,
 int hs_master_merge_rules(hs_master *m, const hs_merge_rules *set,
 			  hs_merge_rules *all, hs_buf *err);
 
-/* Read conflicts, history and rebases above since (small). */
+/* Read conflicts, rebases and (a master without pull_history) history
+ * above since. */
 int hs_master_pull(hs_master *m, int64_t since, hs_pull *out, hs_buf *err);
+/* An entry of the audit trail: the HS_HISTORY_COLS values, borrowed for
+ * the call. Return a SQLite code; not OK stops. */
+typedef int (*hs_history_fn)(void *ctx, sqlite3_value **v);
+/* Stream the audit trail above since to fn (inside the master
+ * transaction, or between hs_master_read_begin and _end after it): a
+ * first pull of any size costs bounded memory. Returns 1 when this kind
+ * of master hands the history with hs_master_pull instead (hs_pull.history;
+ * nothing done), else 0 or an hs_error. */
+int hs_master_pull_history(hs_master *m, int64_t since, hs_history_fn fn,
+			   void *ctx, hs_buf *err);
 /* Stream the rows changed above since by anyone (this sync's own pushes
  * aside) to fn: deletes children first, then the rest parents first. */
 int hs_master_pull_rows(hs_master *m, const hs_schema *s, int64_t since,
@@ -224,6 +235,9 @@ struct hs_master_ops {
 	const char *(*user)(hs_master *m);
 	/* may be NULL: the master's tables (what a sync server offers) */
 	int (*tables)(hs_master *m, hs_schema *out, hs_buf *err);
+	/* may be NULL: the history comes with pull */
+	int (*pull_history)(hs_master *m, int64_t since, hs_history_fn fn,
+			    void *ctx, hs_buf *err);
 };
 
 /* The file master (store_file.c): open the SQLite file at path. */

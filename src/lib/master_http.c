@@ -1302,6 +1302,7 @@ static const hs_master_ops HTTP_OPS = {
 	hm_reserve,	 hm_series,	  hm_restored_at,    hm_seq,
 	hm_sites,	 hm_pull,	  hm_pull_rows,	     hm_pull_table,
 	hm_merge_rules,	 hm_user,	  hm_tables,
+	NULL, /* pull_history: the history comes with the PULL answer */
 };
 
 /* The sequence in a wait's answer {"seq": N, ...}: 0, or -1. */

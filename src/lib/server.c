@@ -1213,6 +1213,21 @@ static void filter_rows(hs_rowset *rs, int col, const hs_server_user *u)
 	rs->n = k;
 }
 
+/* An audit trail entry into the PULL's history (hs_history_fn). */
+static int keep_history(void *ctx, sqlite3_value **v)
+{
+	hs_rowset *rs = ctx;
+	sqlite3_value *own[8];
+	for (int i = 0; i < 8; i++)
+		if (!(own[i] = sqlite3_value_dup(v[i]))) {
+			while (i--)
+				sqlite3_value_free(own[i]);
+			return SQLITE_NOMEM;
+		}
+	rs->ncols = 8;
+	return hs_rowset_push(rs, own);
+}
+
 static int do_pull(session *x)
 {
 	int64_t since = hs_wire_get_int(&x->in);
@@ -1225,6 +1240,11 @@ static int do_pull(session *x)
 		rc = bad_request(x);
 	else if ((rc = need_session(x)) == 0 &&
 		 (rc = hs_master_pull(x->m, since, &p, &e)) != 0)
+		master_fail(x, rc, &e);
+	else if ((rc = hs_master_pull_history(x->m, since, keep_history,
+					      &p.history, &e)) == 1)
+		rc = 0; /* it came with the pull */
+	else if (rc != 0)
 		master_fail(x, rc, &e);
 	if (rc == 0) {
 		filter_rows(&p.conflicts, 2, x->u);

@@ -2828,4 +2828,5 @@ static const hs_master_ops PG_MASTER_OPS = {
 	NULL, /* merge_rules: no JSON field merge setting kept yet */
 	NULL, /* user: any name (no tokens) */
 	pm_tables,
+	NULL, /* pull_history: the history comes with pull */
 };

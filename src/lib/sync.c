@@ -379,7 +379,8 @@ cleanup:
 static int push_extras(sync_ctx *c)
 {
 	hs_replica *r = c->r;
-	for (int i = 0; i < c->s.n; i++) {
+	int sr = SQLITE_OK;
+	for (int i = 0; sr == SQLITE_OK && i < c->s.n; i++) {
 		const hs_table *t = &c->s.t[i];
 		hs_buf q2;
 		if (!t->intpk)
@@ -389,10 +390,13 @@ static int push_extras(sync_ctx *c)
 		hs_buf_ident(&q2, t->cols[t->pk[0]]);
 		hs_buf_puts(&q2, ") FROM ");
 		hs_buf_ident(&q2, t->name);
-		c->local_max[i] = q2.oom ? 0 : hs_query_int(r->db, q2.s, 0, NULL);
+		/* a read error here would give re-keyed rows other ids */
+		c->local_max[i] = q2.oom ? 0 : hs_query_int(r->db, q2.s, 0, &sr);
+		if (q2.oom)
+			sr = SQLITE_NOMEM;
 		hs_buf_free(&q2);
 	}
-	return hs_rowset_fetch(r->db, "SELECT conflict_id, keep, at FROM"
+	return sr != SQLITE_OK ? sr : hs_rowset_fetch(r->db, "SELECT conflict_id, keep, at FROM"
 				      " hubsync_resolutions WHERE ?1 = ?1",
 			       0, &c->resolutions);
 }
@@ -738,6 +742,50 @@ static int exchange_with_master(sync_ctx *c)
 	return HS_OK;
 }
 
+/* An audit trail entry set aside (hs_history_fn). */
+static int put_history(void *ctx, sqlite3_value **v)
+{
+	sqlite3_stmt *st = ctx;
+	for (int i = 0; i < 8; i++)
+		sqlite3_bind_value(st, i + 1, v[i]);
+	int sr = hs_step_done(st);
+	sqlite3_reset(st);
+	return sr;
+}
+
+/* The master's audit trail above our watermark, streamed into a TEMP
+ * table (no lock on the local database; memory stays bounded), which
+ * apply_pull copies into hubsync_history. A master that hands it with
+ * the pull leaves it in c->pull.history instead. An HS code. */
+static int spool_history(sync_ctx *c)
+{
+	sqlite3 *db = c->r->db;
+	sqlite3_stmt *st = NULL;
+	int rc = HS_OK, sr = hs_exec(db, "CREATE TEMP TABLE IF NOT EXISTS"
+				     " hubsync_pull_history(seq, tbl, key, pk, op,"
+				     " user, at, changes);"
+				     " DELETE FROM temp.hubsync_pull_history;"
+				     " SAVEPOINT hs_history");
+	if (sr == SQLITE_OK)
+		sr = hs_prepare(db, &st, "INSERT INTO temp.hubsync_pull_history"
+				" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+	if (sr == SQLITE_OK) {
+		rc = hs_master_pull_history(c->m, c->pulled, put_history, st, &c->err);
+		if (rc == 1)
+			rc = HS_OK; /* it came with the pull */
+		else if (rc != HS_OK)
+			rc = hs_fail(c->r, rc, "%s", c->err.s);
+	}
+	sqlite3_finalize(st);
+	if (sr == SQLITE_OK && rc == HS_OK)
+		sr = hs_exec(db, "RELEASE hs_history");
+	else
+		hs_exec(db, "ROLLBACK TO hs_history; RELEASE hs_history");
+	if (sr != SQLITE_OK && rc == HS_OK)
+		rc = hs_fail_sqlite(c->r, sr, "cannot set the pulled history aside");
+	return rc;
+}
+
 /* Columns of table ti, key pk, that the app changed after the push read
  * its log: *deleted is set when the row was deleted or re-inserted. */
 static int blocked_columns(sync_ctx *c, sqlite3_stmt *q, int ti,
@@ -989,9 +1037,13 @@ static int read_pull(sync_ctx *c, hs_spool **out)
 		return hs_fail_sqlite(r, sr, "cannot set the pulled rows aside");
 	if (hs_master_read_begin(c->m, &c->err) != 0)
 		return hs_fail(r, HS_EIO, "%s", c->err.s ? c->err.s : "cannot read");
-	if (hs_master_pull_rows(c->m, &c->ms, c->pulled, hs_spool_row, sp,
-				&c->pull, &c->err) != 0 ||
-	    (sr = spool_catch_up(c, sp)) != SQLITE_OK)
+	/* the history before a catch-up, whose request (a server master)
+	 * would replace the answer it comes in */
+	int failed = hs_master_pull_rows(c->m, &c->ms, c->pulled, hs_spool_row,
+					 sp, &c->pull, &c->err) != 0;
+	if (!failed && (rc = spool_history(c)) == HS_OK)
+		failed = (sr = spool_catch_up(c, sp)) != SQLITE_OK;
+	if (failed)
 		rc = c->err.len ? hs_fail(r, HS_ERROR, "%s", c->err.s)
 				: hs_fail_sqlite(r, sr != SQLITE_OK ? sr : SQLITE_ERROR,
 						 "cannot read the pulled rows");
@@ -1505,6 +1557,10 @@ static int apply_spooled(sync_ctx *c, hs_spool *sp)
 					     " ?4, ?5, ?6, ?7, ?8)",
 				      &c->pull.history);
 	if (sr == SQLITE_OK)
+		sr = hs_exec(r->db, "INSERT OR REPLACE INTO hubsync_history("
+				    HS_HISTORY_COLS ") SELECT * FROM"
+				    " temp.hubsync_pull_history ORDER BY seq");
+	if (sr == SQLITE_OK)
 		sr = hs_rowset_insert(r->db, "DELETE FROM hubsync_resolutions WHERE"
 					     " conflict_id = ?1 AND keep = ?2 AND"
 					     " at = ?3",
@@ -1786,7 +1842,8 @@ out:
 		*result_json = finish(&c, rc, started);
 	else
 		free(finish(&c, rc, started));
-	hs_exec(r->db, "DROP TABLE IF EXISTS temp.hubsync_push_stamps");
+	hs_exec(r->db, "DROP TABLE IF EXISTS temp.hubsync_push_stamps;"
+		       " DROP TABLE IF EXISTS temp.hubsync_pull_history");
 	hs_rowset_clear(&c.resolutions);
 	hs_rowset_clear(&c.blocks);
 	hs_merge_rules_clear(&c.merge_set);
