@@ -269,7 +269,10 @@ int hs_master_open_file(hs_master **out, const char *path, int create,
 	/* Network share: no WAL, and a journal that is truncated rather
 	 * than deleted (deleting failed intermittently over SMB). */
 	sr = hs_exec(m->db, "PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=FULL;"
-			    " PRAGMA foreign_keys=OFF;");
+			    " PRAGMA foreign_keys=OFF;"
+			    /* a large merge spills its cache less (each
+			     * spill re-syncs the journal); still bounded */
+			    " PRAGMA cache_size=-16384;");
 	if (sr != SQLITE_OK) {
 		rc = sqlite_fail(m, err, sr, "cannot read");
 		goto cleanup;
