@@ -100,6 +100,8 @@ typedef struct http_master {
 	hs_wire_in rin;
 	int reading;
 	int rows_ready;        /* the commit's answer holds the pull's rows */
+	int hist_pending;      /* the answer's history is next (h frames) */
+	hs_pull *hist_out;     /* where its ROWS result goes */
 	int64_t rows_since;
 } http_master;
 
@@ -261,6 +263,8 @@ static int post(http_master *m, hs_wire_out *w, hs_buf *b, hs_buf *err)
 		m->reading = 0;
 	}
 	m->rows_ready = 0;
+	m->hist_pending = 0;
+	m->hist_out = NULL;
 	if (m->resp)
 		fclose(m->resp);
 	if (!(m->resp = tmpfile())) {
@@ -1025,6 +1029,7 @@ static int hm_pull(hs_master *mm, int64_t since, hs_pull *out, hs_buf *err)
 	if (!w)
 		return HS_ERROR;
 	hs_wire_put_int(w, since);
+	hs_wire_put_uint(w, 1); /* the history with the rows, streamed */
 	m->pull = out;
 	m->has_pull = 1;
 	m->pull_since = since;
@@ -1192,6 +1197,36 @@ static int hm_commit(hs_master *mm, hs_buf *err)
 /* ---- rows of the pull ----------------------------------------------------- */
 
 /* Read the ROWS answer: each row to fn, then the pull's HLC summary. */
+/* The ROWS result frame (just read): the largest clock of the rows. */
+static void rows_end(http_master *m, hs_pull *out)
+{
+	hs_wire_in *in = &m->rin;
+	int64_t h = hs_wire_get_int(in);
+	int site = (int)hs_wire_get_int(in);
+	char *user = hs_wire_get_text(in);
+	if (out && h > out->max_hlc) {
+		out->max_hlc = h;
+		out->max_hlc_site = site;
+		free(out->max_hlc_user);
+		out->max_hlc_user = user;
+		user = NULL;
+	}
+	free(user);
+}
+
+/* An ERROR frame (just read) into err; its hs_error. */
+static int rows_error(http_master *m, hs_buf *err)
+{
+	hs_wire_in *in = &m->rin;
+	int code = (int)hs_wire_get_int(in);
+	char *msg = hs_wire_get_text(in);
+	hs_buf_puts(err, msg ? msg : "the server failed");
+	free(msg);
+	return code < 0 && code >= HS_EINVALID ? code : HS_ERROR;
+}
+
+/* Hand the PULLROW frames to fn up to the ROWS result, or up to the
+ * history that precedes it (h frames, read by hm_pull_history). */
 static int read_rows(http_master *m, hs_pull_fn fn, void *ctx, hs_pull *out,
 		     hs_buf *err)
 {
@@ -1220,33 +1255,56 @@ static int read_rows(http_master *m, hs_pull_fn fn, void *ctx, hs_pull *out,
 			}
 			continue;
 		}
-		if (t == HS_F_ROWS) {
-			int64_t h = hs_wire_get_int(in);
-			int site = (int)hs_wire_get_int(in);
-			char *user = hs_wire_get_text(in);
-			if (h > out->max_hlc) {
-				out->max_hlc = h;
-				out->max_hlc_site = site;
-				free(out->max_hlc_user);
-				out->max_hlc_user = user;
-				user = NULL;
-			}
-			free(user);
+		if (t == HS_F_HISTROW) { /* the rest is hm_pull_history's */
+			m->hist_pending = 1;
+			m->hist_out = out;
 			break;
 		}
-		if (t == HS_F_ERROR) {
-			int code = (int)hs_wire_get_int(in);
-			char *msg = hs_wire_get_text(in);
-			hs_buf_puts(err, msg ? msg : "the server failed");
-			free(msg);
-			rc = code < 0 && code >= HS_EINVALID ? code : HS_ERROR;
-			break;
-		}
-		rc = bad_answer(m, err);
+		if (t == HS_F_ROWS)
+			rows_end(m, out);
+		else if (t == HS_F_ERROR)
+			rc = rows_error(m, err);
+		else
+			rc = bad_answer(m, err);
 		break;
 	}
 	hs_changeset_clear(&one);
 	m->rows_ready = 0;
+	return rc;
+}
+
+/* The history the server streamed after the rows (asked for by PULL), to
+ * fn; 1 when there is none pending (an older server sent it with the
+ * PULL answer: hs_pull.history). */
+static int hm_pull_history(hs_master *mm, int64_t since, hs_history_fn fn,
+			   void *ctx, hs_buf *err)
+{
+	http_master *m = HM(mm);
+	hs_wire_in *in = &m->rin;
+	sqlite3_value *v[8] = {0};
+	int rc = 0, t = HS_F_HISTROW;
+	(void)since;
+	if (!m->hist_pending)
+		return 1;
+	m->hist_pending = 0;
+	for (; rc == 0 && t == HS_F_HISTROW; t = hs_wire_next(in)) {
+		for (int i = 0; i < 8; i++)
+			if (!(v[i] = hs_wire_get_value(in)))
+				rc = bad_answer(m, err);
+		if (rc == 0 && fn(ctx, v) != SQLITE_OK)
+			rc = HS_ERROR;
+		for (int i = 0; i < 8; i++) {
+			sqlite3_value_free(v[i]);
+			v[i] = NULL;
+		}
+	}
+	if (rc == 0 && t == HS_F_ROWS)
+		rows_end(m, m->hist_out);
+	else if (rc == 0 && t == HS_F_ERROR)
+		rc = rows_error(m, err);
+	else if (rc == 0)
+		rc = bad_answer(m, err);
+	m->hist_out = NULL;
 	return rc;
 }
 
@@ -1302,7 +1360,7 @@ static const hs_master_ops HTTP_OPS = {
 	hm_reserve,	 hm_series,	  hm_restored_at,    hm_seq,
 	hm_sites,	 hm_pull,	  hm_pull_rows,	     hm_pull_table,
 	hm_merge_rules,	 hm_user,	  hm_tables,
-	NULL, /* pull_history: the history comes with the PULL answer */
+	hm_pull_history,
 };
 
 /* The sequence in a wait's answer {"seq": N, ...}: 0, or -1. */

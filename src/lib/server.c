@@ -524,6 +524,8 @@ typedef struct session {
 	hs_wire_in in;
 	hs_wire_out out;
 	int committed;
+	int64_t history_since; /* PULL asked for its history with the ROWS
+				* (from this sequence), or -1 */
 	int status;            /* HTTP status of a failure */
 	int code;              /* its hs_error */
 	hs_buf err;
@@ -1228,9 +1230,13 @@ static int keep_history(void *ctx, sqlite3_value **v)
 	return hs_rowset_push(rs, own);
 }
 
+/* PULL since [later:uint]: later = 1 (a PC of this version) moves the
+ * history into the answer of the session's ROWS, streamed (h frames);
+ * without it (an older PC) the history is in the PULL answer. */
 static int do_pull(session *x)
 {
 	int64_t since = hs_wire_get_int(&x->in);
+	int later = x->in.pos < x->in.flen && hs_wire_get_uint(&x->in) == 1;
 	hs_pull p;
 	hs_buf e;
 	int rc;
@@ -1241,6 +1247,8 @@ static int do_pull(session *x)
 	else if ((rc = need_session(x)) == 0 &&
 		 (rc = hs_master_pull(x->m, since, &p, &e)) != 0)
 		master_fail(x, rc, &e);
+	else if (later)
+		x->history_since = since; /* p.history stays empty */
 	else if ((rc = hs_master_pull_history(x->m, since, keep_history,
 					      &p.history, &e)) == 1)
 		rc = 0; /* it came with the pull */
@@ -1309,6 +1317,18 @@ static int send_row(void *ctx, hs_rowchange *rc)
 	return hs_wire_end(&x->out) == 0 ? SQLITE_OK : SQLITE_IOERR;
 }
 
+/* hs_history_fn: an audit trail entry the user may see as an h frame. */
+static int send_history(void *ctx, sqlite3_value **v)
+{
+	session *x = ctx;
+	if (x->u->limited && !hs_users_may(x->u, (const char *)sqlite3_value_text(v[1])))
+		return SQLITE_OK;
+	hs_wire_frame(&x->out, HS_F_HISTROW);
+	for (int i = 0; i < 8; i++)
+		hs_wire_put_value(&x->out, v[i]);
+	return hs_wire_end(&x->out) == 0 ? SQLITE_OK : SQLITE_IOERR;
+}
+
 static int do_rows(session *x)
 {
 	int64_t since = hs_wire_get_int(&x->in);
@@ -1328,6 +1348,20 @@ static int do_rows(session *x)
 						     &p, &e)
 			       : hs_master_pull_table(x->m, &x->ms, (int)table, since,
 						      send_row, x, &p, &e);
+	if (rc == 0 && table < 0 && x->history_since >= 0) {
+		rc = hs_master_pull_history(x->m, x->history_since, send_history,
+					    x, &e);
+		if (rc == 1) { /* this store hands it with the pull */
+			hs_pull h;
+			memset(&h, 0, sizeof(h));
+			rc = hs_master_pull(x->m, x->history_since, &h, &e);
+			for (size_t r = 0; rc == 0 && r < h.history.n; r++)
+				if (send_history(x, &h.history.v[r * 8]) != SQLITE_OK)
+					rc = HS_EIO;
+			hs_pull_clear(&h);
+		}
+		x->history_since = -1;
+	}
 	hs_master_read_end(x->m);
 	if (rc != 0) {
 		master_fail(x, rc, &e);
@@ -1408,6 +1442,7 @@ int hs_server_handle(hs_server *s, const hs_server_user *u, FILE *body,
 	int rc = 0, t;
 
 	memset(&x, 0, sizeof(x));
+	x.history_since = -1;
 	x.srv = s;
 	x.u = u;
 	hs_buf_init(&x.err);

@@ -28,6 +28,8 @@
  *   pulled row (HS_F_PULLROW) = table:uint npk:uint ncols:uint flags:uint
  *       value[npk] nchanged:uint col:uint[nchanged] value[ncols] when alive
  *     flags: 1 alive, 2 foreign
+ *   history entry (HS_F_HISTROW) = value[8] (seq, tbl, key, pk, op, user,
+ *       at, changes: a replica's hubsync_history row)
  *
  * Values keep SQLite's type exactly (1, 1.0 and '1' stay distinct).
  * Readers check every count against the bytes left in the frame before

@@ -49,6 +49,7 @@ enum {
 	HS_F_COMMIT = 'C',
 	HS_F_ROWS = 'W',
 	HS_F_PULLROW = 'w',
+	HS_F_HISTROW = 'h', /* an audit trail entry in a ROWS answer */
 	HS_F_RULES = 'J',
 	HS_F_ERROR = 'X',
 };
