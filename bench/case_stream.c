@@ -87,23 +87,32 @@ static void st_path(const st_ctx *c, char *out, size_t cap, const char *name)
 	snprintf(out, cap, "%s/%s", c->dir, name);
 }
 
-/* The app's database with its empty items table, or with n rows too. */
-static int st_app(const st_ctx *c, const char *db, int64_t n)
+/* The one-statement insert of rows 0..n-1 of the items table (the black
+ * box case's rows), in one transaction. */
+static void st_insert_sql(char *out, size_t cap, int64_t n)
 {
-	char sql[1200];
-	int k = snprintf(sql, sizeof sql, "CREATE TABLE items (id TEXT PRIMARY "
-			 "KEY, name TEXT, category TEXT, vendor TEXT, price REAL,"
-			 " qty INTEGER, notes TEXT);");
-	char *argv[] = {"sqlite3", (char *)db, sql, NULL};
-	if (n > 0)
-		snprintf(sql + k, sizeof sql - (size_t)k,
-			 "BEGIN; WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL "
-			 "SELECT i + 1 FROM c WHERE i < %lld) INSERT INTO items "
-			 "SELECT printf('item-%%09d', i), 'Item ' || i || ' rev 0',"
-			 " 'CAT' || (i %% 8), 'Vendor ' || (i %% 5), i * 0.25, "
-			 "i %% 100, 'notes about item ' || i || ', a line of text "
-			 "like a catalog has' FROM c; COMMIT;", (long long)n - 1);
-	return st_run_cmd(c, argv, NULL, NULL);
+	snprintf(out, cap,
+		 "BEGIN; WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1"
+		 " FROM c WHERE i < %lld) INSERT INTO items SELECT "
+		 "printf('item-%%09d', i), 'Item ' || i || ' rev 0', 'CAT' || "
+		 "(i %% 8), 'Vendor ' || (i %% 5), i * 0.25, i %% 100, 'notes "
+		 "about item ' || i || ', a line of text like a catalog has' "
+		 "FROM c; COMMIT;", (long long)n - 1);
+}
+
+/* sql on db with the sqlite3 shell (timed into *r, may be NULL). */
+static int st_sql(const st_ctx *c, const char *db, const char *sql, st_run *r)
+{
+	char *argv[] = {"sqlite3", (char *)db, (char *)sql, NULL};
+	return st_run_cmd(c, argv, NULL, r);
+}
+
+/* The app's database with its empty items table. */
+static int st_app(const st_ctx *c, const char *db)
+{
+	return st_sql(c, db, "CREATE TABLE items (id TEXT PRIMARY KEY, name "
+		      "TEXT, category TEXT, vendor TEXT, price REAL, qty "
+		      "INTEGER, notes TEXT);", NULL);
 }
 
 /* The server: started on a free port of 127.0.0.1, its URL in url. */
@@ -200,22 +209,14 @@ static int st_master(const st_ctx *c, int64_t n, const char *tag,
 	st_path(c, a, sizeof a, name);
 	snprintf(name, sizeof name, "%s-b.db", tag);
 	st_path(c, b, sizeof b, name);
-	if (st_app(c, a, 0) < 0 || st_run_cmd(c, ia, NULL, NULL) < 0 ||
-	    st_app(c, b, 0) < 0 || st_run_cmd(c, ib, NULL, NULL) < 0)
+	char sql[800];
+	if (st_app(c, a) < 0 || st_run_cmd(c, ia, NULL, NULL) < 0 ||
+	    st_app(c, b) < 0 || st_run_cmd(c, ib, NULL, NULL) < 0)
 		return -1;
 	/* the rows after init: tracked, pushed by the first sync */
-	char *fill[] = {"sqlite3", a, NULL, NULL};
-	char sql[800];
-	snprintf(sql, sizeof sql,
-		 "BEGIN; WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1"
-		 " FROM c WHERE i < %lld) INSERT INTO items SELECT "
-		 "printf('item-%%09d', i), 'Item ' || i || ' rev 0', 'CAT' || "
-		 "(i %% 8), 'Vendor ' || (i %% 5), i * 0.25, i %% 100, 'notes "
-		 "about item ' || i || ', a line of text like a catalog has' "
-		 "FROM c; COMMIT;", (long long)n - 1);
-	fill[2] = sql;
-	if (st_run_cmd(c, fill, NULL, NULL) < 0 ||
-	    st_run_cmd(c, sa, NULL, push) < 0 || st_run_cmd(c, sb, NULL, pull) < 0)
+	st_insert_sql(sql, sizeof sql, n);
+	if (st_sql(c, a, sql, NULL) < 0 || st_run_cmd(c, sa, NULL, push) < 0 ||
+	    st_run_cmd(c, sb, NULL, pull) < 0)
 		return -1;
 	if (bench_db_bytes(b) < bench_db_bytes(a) / 2) {
 		report_problem("stream: the %s master's first pull is short", tag);
@@ -252,23 +253,10 @@ int case_stream(const bench_opts *o)
 	st_path(&c, store, sizeof store, "store");
 	st_path(&c, plaindb, sizeof plaindb, "plain.db");
 	{
-		char *argv[] = {"sqlite3", plaindb, NULL, NULL};
 		char sql[800];
-		double t0;
-		if (st_app(&c, plaindb, 0) < 0)
+		st_insert_sql(sql, sizeof sql, n);
+		if (st_app(&c, plaindb) < 0 || st_sql(&c, plaindb, sql, &plain) < 0)
 			return -1;
-		snprintf(sql, sizeof sql,
-			 "BEGIN; WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL "
-			 "SELECT i + 1 FROM c WHERE i < %lld) INSERT INTO items "
-			 "SELECT printf('item-%%09d', i), 'Item ' || i || ' rev 0',"
-			 " 'CAT' || (i %% 8), 'Vendor ' || (i %% 5), i * 0.25, "
-			 "i %% 100, 'notes about item ' || i || ', a line of text "
-			 "like a catalog has' FROM c; COMMIT;", (long long)n - 1);
-		argv[2] = sql;
-		t0 = bench_now_ms();
-		if (st_run_cmd(&c, argv, NULL, &plain) < 0)
-			return -1;
-		plain.ms = bench_now_ms() - t0;
 	}
 	if (st_master(&c, n, "file", master, NULL, &fpush, &fpull) < 0)
 		return -1;

@@ -6,17 +6,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-hs_rowchange *hs_changeset_add(hs_changeset *cs, int table, int ncols)
+/* Room for one more row change. -1 on oom. */
+static int grow(hs_changeset *cs)
 {
-	hs_rowchange *rc;
 	if (cs->n == cs->cap) {
 		size_t cap = cs->cap ? cs->cap * 2 : 64;
 		hs_rowchange *rows = realloc(cs->rows, cap * sizeof(*rows));
 		if (!rows)
-			return NULL;
+			return -1;
 		cs->rows = rows;
 		cs->cap = cap;
 	}
+	return 0;
+}
+
+int hs_changeset_move(hs_changeset *cs, hs_rowchange *rc)
+{
+	if (grow(cs) != 0)
+		return SQLITE_NOMEM;
+	cs->rows[cs->n++] = *rc;
+	memset(rc, 0, sizeof(*rc));
+	return SQLITE_OK;
+}
+
+hs_rowchange *hs_changeset_add(hs_changeset *cs, int table, int ncols)
+{
+	hs_rowchange *rc;
+	if (grow(cs) != 0)
+		return NULL;
 	rc = &cs->rows[cs->n];
 	memset(rc, 0, sizeof(*rc));
 	rc->table = table;

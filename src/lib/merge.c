@@ -1116,22 +1116,6 @@ int hs_merge_begin(hs_store *store, const hs_schema *s,
 	return SQLITE_OK;
 }
 
-/* Move rc (its values and arrays) to the end of cs; rc is left empty. */
-static int keep_for_later(hs_changeset *cs, hs_rowchange *rc)
-{
-	if (cs->n == cs->cap) {
-		size_t cap = cs->cap ? cs->cap * 2 : 16;
-		hs_rowchange *rows = realloc(cs->rows, cap * sizeof(*rows));
-		if (!rows)
-			return SQLITE_NOMEM;
-		cs->rows = rows;
-		cs->cap = cap;
-	}
-	cs->rows[cs->n++] = *rc;
-	memset(rc, 0, sizeof(*rc));
-	return SQLITE_OK;
-}
-
 int hs_merge_rows(hs_store *store, hs_changeset *cs, hs_buf *err)
 {
 	hs_merge *m = store->merging;
@@ -1141,7 +1125,7 @@ int hs_merge_rows(hs_store *store, hs_changeset *cs, hs_buf *err)
 	for (size_t i = 0; sr == SQLITE_OK && i < cs->n; i++) {
 		sr = merge_guarded(m, m->s, &cs->rows[i], m->now_ms, m->stats, 0);
 		if (sr == MERGE_DEFER)
-			sr = keep_for_later(&m->later, &cs->rows[i]);
+			sr = hs_changeset_move(&m->later, &cs->rows[i]);
 		if (++m->nrows % 1024 == 0 && store->ops->keepalive)
 			store->ops->keepalive(store);
 	}
