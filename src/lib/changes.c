@@ -82,6 +82,12 @@ void hs_changeset_clear(hs_changeset *cs)
 int hs_rowchange_reshape(hs_rowchange *rc, int ncols, const int *from,
 			 sqlite3_value *const *dflt)
 {
+	int same = ncols == rc->ncols;
+	for (int j = 0; same && j < ncols; j++)
+		same = from[j] == j;
+	if (same)
+		return SQLITE_OK; /* the same layout (the common case) */
+
 	unsigned char *changed = calloc(hs_count(ncols), 1);
 	int64_t *hlc = calloc(hs_count(ncols), sizeof(int64_t));
 	int64_t *base = calloc(hs_count(ncols), sizeof(int64_t));
