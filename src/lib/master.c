@@ -146,18 +146,6 @@ int hs_master_merge_end(hs_master *m, hs_buf *err)
 	return m->ops->merge_end(m, err);
 }
 
-int hs_master_merge(hs_master *m, const hs_schema *s, hs_changeset *cs,
-		    const int64_t *local_max, int64_t now_ms,
-		    hs_merge_stats *st, hs_buf *err)
-{
-	int rc = hs_master_merge_begin(m, s, local_max, now_ms, st, err);
-	if (rc == 0)
-		rc = hs_master_merge_rows(m, cs, err);
-	if (rc == 0)
-		rc = hs_master_merge_end(m, err);
-	return rc;
-}
-
 int hs_master_resolve(hs_master *m, const hs_rowset *rs, hs_buf *err)
 {
 	return m->ops->resolve(m, rs, err);

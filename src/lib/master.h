@@ -120,10 +120,6 @@ int hs_master_merge_begin(hs_master *m, const hs_schema *s,
 			  hs_merge_stats *st, hs_buf *err);
 int hs_master_merge_rows(hs_master *m, hs_changeset *cs, hs_buf *err);
 int hs_master_merge_end(hs_master *m, hs_buf *err);
-/* The three for a whole push at once (rows in merge order). */
-int hs_master_merge(hs_master *m, const hs_schema *s, hs_changeset *cs,
-		    const int64_t *local_max, int64_t now_ms,
-		    hs_merge_stats *st, hs_buf *err);
 /* Mark conflicts resolved: rs rows are (conflict_id, keep, at). */
 int hs_master_resolve(hs_master *m, const hs_rowset *rs, hs_buf *err);
 /* Record that this site's local changes up to id are merged. */

@@ -1199,20 +1199,6 @@ void hs_merge_free(hs_store *store)
 	store->merging = NULL;
 }
 
-int hs_merge_push(hs_store *store, const hs_schema *s, hs_changeset *cs,
-		  const int64_t *local_max, int64_t now_ms, hs_merge_stats *st,
-		  hs_buf *err)
-{
-	int sr = hs_merge_begin(store, s, local_max, now_ms, st);
-	if (sr == SQLITE_OK)
-		sr = hs_merge_rows(store, cs, err);
-	if (sr == SQLITE_OK)
-		sr = hs_merge_end(store, err);
-	hs_merge_free(store);
-	return sr;
-}
-
-
 /* ---- merge rules ---------------------------------------------------- */
 
 int hs_merge_rules_add(hs_merge_rules *r, const char *table,

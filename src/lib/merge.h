@@ -38,10 +38,6 @@ int hs_merge_rows(hs_store *store, hs_changeset *cs, hs_buf *err);
 int hs_merge_end(hs_store *store, hs_buf *err);
 /* Drop an unfinished merge (accepts a store without one). */
 void hs_merge_free(hs_store *store);
-/* The three above for a whole push at once. */
-int hs_merge_push(hs_store *store, const hs_schema *s, hs_changeset *cs,
-		  const int64_t *local_max, int64_t now_ms, hs_merge_stats *st,
-		  hs_buf *err);
 
 /* Add a rule (copies of the strings; key may be NULL). SQLite code. */
 int hs_merge_rules_add(hs_merge_rules *r, const char *table,
