@@ -275,47 +275,82 @@ static int flush_push(sync_ctx *c, push_state *p)
 	return HS_OK;
 }
 
-/* Fold the log of table ti above the push mark, row by row (its entries
- * in key order), and push the rows of this pass: the deletes, or the
- * rest. Returns an hs_error (a SQLite failure as HS_ERROR + message). */
-static int push_table(sync_ctx *c, push_state *p, int ti, int deletes)
+/* The tables of this pass as "tbl IN (...)" and the order of their
+ * entries: by table (the schema's order, reversed for the deletes), then
+ * by key, then as written. Only tables with a delete above the mark take
+ * part in the deletes' pass (most pushes have none). */
+static int pass_query(sync_ctx *c, int deletes, hs_buf *q)
 {
-	const hs_table *t = &c->s.t[ti];
+	unsigned char *with = calloc(hs_count(c->s.n), 1);
+	int sr = with ? SQLITE_OK : SQLITE_NOMEM, any = 0;
+	sqlite3_stmt *d = NULL;
+	if (sr == SQLITE_OK && deletes) {
+		sr = hs_prepare(c->r->db, &d, "SELECT DISTINCT tbl FROM"
+					      " hubsync_changes WHERE id > ?1 AND"
+					      " op = ?2");
+		if (sr == SQLITE_OK) {
+			sqlite3_bind_int64(d, 1, c->pushed_mark);
+			sqlite3_bind_int(d, 2, HS_OP_DELETE);
+		}
+		while (sr == SQLITE_OK && (sr = sqlite3_step(d)) == SQLITE_ROW) {
+			int ti = table_index(&c->s, sqlite3_column_int(d, 0));
+			if (ti >= 0)
+				with[ti] = 1;
+			sr = SQLITE_OK;
+		}
+		sqlite3_finalize(d);
+		if (sr == SQLITE_DONE)
+			sr = SQLITE_OK;
+	}
+	hs_buf_puts(q, "SELECT id, tbl, op, mask, wall, base, k1, k2, k3, k4"
+		       " FROM hubsync_changes WHERE id > ?1 AND tbl IN (");
+	for (int i = 0; i < c->s.n; i++)
+		if (!deletes || with[i])
+			hs_buf_printf(q, "%s%d", any++ ? ", " : "", c->s.t[i].id);
+	hs_buf_puts(q, ") ORDER BY CASE tbl");
+	for (int i = 0; i < c->s.n; i++)
+		hs_buf_printf(q, " WHEN %d THEN %d", c->s.t[i].id, i);
+	hs_buf_printf(q, " END%s, k1, k2, k3, k4, id", deletes ? " DESC" : "");
+	free(with);
+	if (sr == SQLITE_OK && q->oom)
+		sr = SQLITE_NOMEM;
+	return sr != SQLITE_OK ? sr : any ? SQLITE_OK : SQLITE_DONE;
+}
+
+/* Fold the log above the push mark, row by row (a row's entries are in
+ * key order, one table after the other), and push the rows of this pass:
+ * the deletes, or the rest. Returns an hs_error (a SQLite failure as
+ * HS_ERROR + message). */
+static int push_pass(sync_ctx *c, push_state *p, int deletes)
+{
 	sqlite3_stmt *q = NULL;
 	hs_rowchange *cur = NULL;
+	hs_buf sql;
 	int rc = HS_OK, sr;
 
-	if (deletes) { /* most pushes have none: look before folding */
-		int64_t v[3] = {t->id, c->pushed_mark, HS_OP_DELETE};
-		sr = hs_prepare(c->r->db, &q, "SELECT 1 FROM hubsync_changes WHERE"
-					      " tbl = ?1 AND id > ?2 AND op = ?3");
-		for (int i = 0; sr == SQLITE_OK && i < 3; i++)
-			sqlite3_bind_int64(q, i + 1, v[i]);
-		if (sr == SQLITE_OK)
-			sr = sqlite3_step(q);
-		sqlite3_finalize(q);
-		q = NULL;
-		if (sr == SQLITE_DONE)
-			return HS_OK;
-		if (sr != SQLITE_ROW)
-			goto sqlfail;
+	hs_buf_init(&sql);
+	sr = pass_query(c, deletes, &sql);
+	if (sr == SQLITE_DONE) { /* no table in this pass */
+		hs_buf_free(&sql);
+		return HS_OK;
 	}
-	sr = hs_prepare(c->r->db, &q, "SELECT id, op, mask, wall, base, k1, k2,"
-				      " k3, k4 FROM hubsync_changes WHERE tbl = ?1"
-				      " AND id > ?2 ORDER BY k1, k2, k3, k4, id");
+	if (sr == SQLITE_OK)
+		sr = hs_prepare(c->r->db, &q, sql.s);
+	hs_buf_free(&sql);
 	if (sr != SQLITE_OK)
 		goto sqlfail;
-	sqlite3_bind_int(q, 1, t->id);
-	sqlite3_bind_int64(q, 2, c->pushed_mark);
+	sqlite3_bind_int64(q, 1, c->pushed_mark);
 	while ((sr = sqlite3_step(q)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(q, 0);
-		int op = sqlite3_column_int(q, 1);
-		int64_t mask = sqlite3_column_int64(q, 2);
-		int64_t wall = sqlite3_column_int64(q, 3);
-		int64_t base = sqlite3_column_int64(q, 4);
-		int same = cur != NULL;
+		int ti = table_index(&c->s, sqlite3_column_int(q, 1));
+		int op = sqlite3_column_int(q, 2);
+		int64_t mask = sqlite3_column_int64(q, 3);
+		int64_t wall = sqlite3_column_int64(q, 4);
+		int64_t base = sqlite3_column_int64(q, 5);
+		const hs_table *t = &c->s.t[ti];
+		int same = cur != NULL && cur->table == ti;
 		for (int k = 0; same && k < t->npk; k++)
-			same = hs_value_same(cur->pk[k], sqlite3_column_value(q, 5 + k));
+			same = hs_value_same(cur->pk[k], sqlite3_column_value(q, 6 + k));
 		/* An integer id deleted, then taken again by an insert (SQLite
 		 * hands out max + 1 again): a new row, not the old one back.
 		 * The delete travels as it is (its children go with it) and
@@ -335,7 +370,7 @@ static int push_table(sync_ctx *c, push_state *p, int ti, int deletes)
 			}
 			for (int k = 0; k < t->npk; k++)
 				if (!(cur->pk[k] = sqlite3_value_dup(
-					      sqlite3_column_value(q, 5 + k)))) {
+					      sqlite3_column_value(q, 6 + k)))) {
 					sr = SQLITE_NOMEM;
 					goto sqlfail;
 				}
@@ -448,10 +483,9 @@ static int push(sync_ctx *c)
 		rc = hs_fail(r, rc, "%s", c->err.s);
 		goto cleanup;
 	}
-	for (int i = c->s.n - 1; rc == HS_OK && i >= 0; i--)
-		rc = push_table(c, &p, i, 1);
-	for (int i = 0; rc == HS_OK && i < c->s.n; i++)
-		rc = push_table(c, &p, i, 0);
+	rc = push_pass(c, &p, 1);
+	if (rc == HS_OK)
+		rc = push_pass(c, &p, 0);
 	if (rc == HS_OK)
 		rc = flush_push(c, &p);
 	if (rc == HS_OK && (rc = hs_master_merge_end(c->m, &c->err)) != 0)
