@@ -187,7 +187,9 @@ typedef struct push_state {
 	hs_changeset batch;
 	hs_applier *ap;          /* per table: reads the current rows */
 	sqlite3_stmt *stamps;    /* records rows write_back stamps */
+	hs_spool *spool;         /* the push, read, waiting for the merge */
 	int64_t rows;
+	sync_ctx *c;
 } push_state;
 
 /* Tables whose pushed rows write_back stamps (init --stamp). */
@@ -260,9 +262,22 @@ static int finish_row(sync_ctx *c, push_state *p, int deletes)
 	return hs_rowchange_reshape(rc, c->ms.t[ti].ncols, c->from[ti], c->dflt[ti]);
 }
 
-/* Hand the batch to the master. */
+/* Set the folded rows aside (the spool): they are merged once the local
+ * read transaction has ended. A SQLite code. */
 static int flush_push(sync_ctx *c, push_state *p)
 {
+	int sr = SQLITE_OK;
+	(void)c;
+	for (size_t i = 0; sr == SQLITE_OK && i < p->batch.n; i++)
+		sr = hs_spool_push_row(p->spool, &p->batch.rows[i]);
+	hs_changeset_clear(&p->batch);
+	return sr;
+}
+
+/* Hand the batch to the master. An HS code. */
+static int merge_batch(push_state *p)
+{
+	sync_ctx *c = p->c;
 	int rc;
 	if (!p->batch.n)
 		return HS_OK;
@@ -273,6 +288,25 @@ static int flush_push(sync_ctx *c, push_state *p)
 		return hs_fail(c->r, rc, "%s", c->err.s);
 	progress(c, "push", NULL, p->rows);
 	return HS_OK;
+}
+
+/* A row read back from the spool (hs_spool_reader): taken into the
+ * batch, merged a batch at a time. A SQLite code. */
+static int merge_spooled(void *ctx, hs_rowchange *rc)
+{
+	push_state *p = ctx;
+	if (hs_changeset_move(&p->batch, rc) != SQLITE_OK)
+		return SQLITE_NOMEM;
+	if (p->batch.n >= PUSH_BATCH && merge_batch(p) != HS_OK)
+		return SQLITE_ABORT;
+	return SQLITE_OK;
+}
+
+static int no_mark(void *ctx, int kind, int64_t tag, const unsigned char *mask,
+		   int n)
+{
+	(void)ctx, (void)kind, (void)tag, (void)mask, (void)n;
+	return SQLITE_CORRUPT; /* a push spool has none */
 }
 
 /* The tables of this pass as "tbl IN (...)" and the order of their
@@ -361,8 +395,8 @@ static int push_pass(sync_ctx *c, push_state *p, int deletes)
 			if (cur && (sr = finish_row(c, p, deletes)) != SQLITE_OK)
 				goto sqlfail;
 			if (!same && p->batch.n >= PUSH_BATCH &&
-			    (rc = flush_push(c, p)) != HS_OK)
-				goto cleanup;
+			    (sr = flush_push(c, p)) != SQLITE_OK)
+				goto sqlfail;
 			cur = hs_changeset_add(&p->batch, ti, t->ncols);
 			if (!cur) {
 				sr = SQLITE_NOMEM;
@@ -437,20 +471,23 @@ static int push_extras(sync_ctx *c)
 }
 
 /*
- * Fold the log above the push mark and merge it into the master batch by
- * batch, all in one read transaction of the replica (a consistent
- * snapshot of the log and the rows): deletes first, children before
- * parents, then the rest parents first, so that a re-keyed parent is
- * known before the rows that reference it. The master's merge sees the
- * rows in that order (merge.h).
+ * Fold the log above the push mark in one read transaction of the
+ * replica (a consistent snapshot of the log and the rows) into a spool,
+ * then, with the local database free again for the app, merge it into
+ * the master batch by batch: deletes first, children before parents,
+ * then the rest parents first, so that a re-keyed parent is known before
+ * the rows that reference it (merge.h). The app waits for a local read,
+ * never for the master; memory stays bounded whatever the push's size.
  */
 static int push(sync_ctx *c)
 {
 	hs_replica *r = c->r;
 	push_state p;
+	hs_spool_reader rd;
 	int rc = HS_ERROR, sr, began;
 
 	memset(&p, 0, sizeof(p));
+	p.c = c;
 	p.ap = calloc(hs_count(c->s.n), sizeof(*p.ap));
 	if (!p.ap)
 		return hs_fail(r, HS_ERROR, "out of memory");
@@ -473,25 +510,43 @@ static int push(sync_ctx *c)
 				" ?5, ?6, ?7)");
 	if (sr == SQLITE_OK)
 		sr = push_extras(c);
+	if (sr == SQLITE_OK)
+		p.spool = hs_spool_open(r->db, &c->ms, c->select1, &sr);
 	if (sr != SQLITE_OK) {
 		rc = hs_fail_sqlite(r, sr, "cannot read local changes");
 		goto cleanup;
 	}
+	rc = push_pass(c, &p, 1);
+	if (rc == HS_OK)
+		rc = push_pass(c, &p, 0);
+	if (rc == HS_OK && (sr = flush_push(c, &p)) != SQLITE_OK)
+		rc = hs_fail_sqlite(r, sr, "cannot set the push aside");
+	if (began)
+		hs_exec(r->db, "COMMIT");
+	began = 0;
+	if (rc != HS_OK)
+		goto cleanup;
 	rc = hs_master_merge_begin(c->m, &c->ms, c->local_max, hs_now_ms(r),
 				   &c->mstats, &c->err);
 	if (rc != 0) {
 		rc = hs_fail(r, rc, "%s", c->err.s);
 		goto cleanup;
 	}
-	rc = push_pass(c, &p, 1);
+	rd = (hs_spool_reader){merge_spooled, no_mark, &p};
+	hs_buf_reset(&c->err);
+	sr = hs_spool_read(p.spool, &rd, &c->err);
+	if (sr == SQLITE_ABORT) /* the master failed: its message is set */
+		rc = HS_ERROR;
+	else if (sr != SQLITE_OK)
+		rc = c->err.len ? hs_fail(r, HS_ERROR, "%s", c->err.s)
+				: hs_fail_sqlite(r, sr, "cannot read the push back");
 	if (rc == HS_OK)
-		rc = push_pass(c, &p, 0);
-	if (rc == HS_OK)
-		rc = flush_push(c, &p);
+		rc = merge_batch(&p);
 	if (rc == HS_OK && (rc = hs_master_merge_end(c->m, &c->err)) != 0)
 		rc = hs_fail(r, rc, "%s", c->err.s);
 cleanup:
 	hs_changeset_clear(&p.batch);
+	hs_spool_close(p.spool);
 	sqlite3_finalize(p.stamps);
 	for (int i = 0; i < c->s.n; i++)
 		hs_applier_free(&p.ap[i]);
