@@ -5,13 +5,15 @@
  *     local changes it already has (a re-run after a crash pushes nothing
  *     twice);
  *  2. read the local change log above that mark in one read transaction
- *     and fold it per row (the push change set), with the current rows;
- *  3. merge the push on the master, apply conflict resolutions, record the
- *     push mark, reserve number blocks, commit;
- *  4. still holding the master lock, stream the rows above our pull
- *     watermark into the replica in one write transaction with the new
- *     watermark, skipping columns the app changed meanwhile (they are
- *     pushed next time), drop the pushed log entries, then unlock;
+ *     and fold it per row (the push), with the current rows, into a spool
+ *     (a TEMP table: bounded memory, and the app is not kept waiting);
+ *  3. merge the push on the master a batch at a time, apply conflict
+ *     resolutions, record the push mark, reserve number blocks, commit;
+ *  4. still holding the master lock, read the rows above our pull
+ *     watermark and the audit trail into spools, then apply them in one
+ *     write transaction with the new watermark, skipping columns the app
+ *     changed meanwhile (they are pushed next time), drop the pushed log
+ *     entries, then unlock;
  *  5. append a sync_log row.
  * A failure before 3 commits changes nothing; a failure in 4 leaves the
  * master updated and the replica as before: the next sync completes it.
