@@ -230,21 +230,16 @@ int case_stream(const bench_opts *o)
 	st_ctx c;
 	st_server srv;
 	st_run fpush, fpull, spush, spull, plain;
-	char master[4200], store[4200], plaindb[4200], self[2048];
+	char master[4200], store[4200], plaindb[4200];
+	const char *tool;
 	int64_t n = o->big ? 1000000 : o->pull_rows;
-	ssize_t len;
 	report_row *row;
 	int rc = -1;
 
 	memset(&c, 0, sizeof(c));
-	len = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (getenv("HS_BENCH_HUBSYNC")) {
-		snprintf(c.hubsync, sizeof c.hubsync, "%s", getenv("HS_BENCH_HUBSYNC"));
-	} else if (len > 0) {
-		self[len] = 0;
-		*strrchr(self, '/') = 0;
-		snprintf(c.hubsync, sizeof c.hubsync, "%s/hubsync", self);
-	}
+	if (!(tool = bench_hubsync_path()))
+		return -1;
+	snprintf(c.hubsync, sizeof c.hubsync, "%s", tool);
 	if (bench_path(c.dir, sizeof c.dir, o->dir, "stream", NULL) < 0 ||
 	    bench_mkdir(c.dir) < 0)
 		return -1;
