@@ -12,6 +12,7 @@
  *   report.c       the result table (rows, targets, verdicts)
  *   workload.c     the test table, its rows, plain SQLite writes, files
  *   case_blackbox.c the sqlite3 shell and the hubsync command as processes
+ *   case_stream.c   first push / pull through a file and a server master
  *   case_writes.c  tracked vs untracked inserts and updates, pending size
  *   case_pull.c    first push and first pull of N rows, replica size
  *   case_incr.c    a 10-row sync on growing databases
@@ -206,5 +207,6 @@ int case_realtime(const bench_opts *o);
 /* The hubsync command the bench runs (case_blackbox.c: next to hs_bench,
  * or $HS_BENCH_HUBSYNC); NULL with the reason printed. */
 const char *bench_hubsync_path(void);
+int case_stream(const bench_opts *o);
 
 #endif

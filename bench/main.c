@@ -30,6 +30,7 @@ static const bench_case bench_cases[] = {
 	{ "incr", case_incr, "10-row sync on growing tables" },
 	{ "users", case_users, "5 users x 1,000 edits" },
 	{ "realtime", case_realtime, "daemons on a sync server, latency" },
+	{ "stream", case_stream, "first sync via file and server masters" },
 };
 #define N_CASES (sizeof(bench_cases) / sizeof(bench_cases[0]))
 
@@ -39,9 +40,10 @@ static void usage(FILE *f)
 		"usage: hs_bench [--quick] [--big] [--only CASES] "
 		"[--max-rows N] [--dir DIR] [--keep]\n"
 		"  --quick       small sizes (seconds; the ctest smoke run)\n"
-		"  --big         the black-box case also at 1,000,000 rows\n"
+		"  --big         the black-box case also at 1,000,000 rows, the "
+		"stream case at it only\n"
 		"  --only CASES  comma list of blackbox,writes,pull,incr,"
-		"users,realtime\n"
+		"users,realtime,stream\n"
 		"  --max-rows N  skip incremental sizes above N rows\n"
 		"  --dir DIR     put the scratch folder in DIR (default "
 		"$TMPDIR or /tmp)\n"
@@ -150,7 +152,7 @@ int main(int argc, char **argv)
 			if (!known) {
 				fprintf(stderr, "hs_bench: --only: unknown "
 					"case '%.*s' (blackbox, writes, pull, "
-					"incr, users, realtime)\n", (int)len, p);
+					"incr, users, realtime, stream)\n", (int)len, p);
 				return 2;
 			}
 			p += len + (p[len] == ',');

@@ -51,8 +51,10 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The master format this module recognizes (master.c MASTER_FORMAT). */
-#define BACKUP_MASTER_FORMAT 1
+/* The master formats this module recognizes (store_file.c MASTER_FORMAT
+ * and MASTER_FORMAT_MIN). */
+#define BACKUP_MASTER_FORMAT 2
+#define BACKUP_MASTER_FORMAT_MIN 1
 #define BACKUP_LOCK_TIMEOUT_MS 30000
 /* "2026-11-25T10-30-00Z": '0' stands for a digit. */
 #define STAMP_SHAPE "0000-00-00T00-00-00Z"
@@ -243,10 +245,12 @@ static int check_master_tables(sqlite3 *db, const char *what,
 					" key = 'seq'", -1, &sr);
 	if (sr != SQLITE_OK)
 		return read_failed(db, sr, what, path, err);
-	if (fmt != BACKUP_MASTER_FORMAT || *seq < 0) {
+	if (fmt < BACKUP_MASTER_FORMAT_MIN || fmt > BACKUP_MASTER_FORMAT ||
+	    *seq < 0) {
 		hs_buf_printf(err, "%s %s is not a hubsync master of format %d "
-			      "(it says format %lld)", what, path,
-			      BACKUP_MASTER_FORMAT, (long long)fmt);
+			      "to %d (it says format %lld)", what, path,
+			      BACKUP_MASTER_FORMAT_MIN, BACKUP_MASTER_FORMAT,
+			      (long long)fmt);
 		return HS_ECORRUPT;
 	}
 	return HS_OK;

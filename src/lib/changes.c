@@ -6,17 +6,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-hs_rowchange *hs_changeset_add(hs_changeset *cs, int table, int ncols)
+/* Room for one more row change. -1 on oom. */
+static int grow(hs_changeset *cs)
 {
-	hs_rowchange *rc;
 	if (cs->n == cs->cap) {
 		size_t cap = cs->cap ? cs->cap * 2 : 64;
 		hs_rowchange *rows = realloc(cs->rows, cap * sizeof(*rows));
 		if (!rows)
-			return NULL;
+			return -1;
 		cs->rows = rows;
 		cs->cap = cap;
 	}
+	return 0;
+}
+
+int hs_changeset_move(hs_changeset *cs, hs_rowchange *rc)
+{
+	if (grow(cs) != 0)
+		return SQLITE_NOMEM;
+	cs->rows[cs->n++] = *rc;
+	memset(rc, 0, sizeof(*rc));
+	return SQLITE_OK;
+}
+
+hs_rowchange *hs_changeset_add(hs_changeset *cs, int table, int ncols)
+{
+	hs_rowchange *rc;
+	if (grow(cs) != 0)
+		return NULL;
 	rc = &cs->rows[cs->n];
 	memset(rc, 0, sizeof(*rc));
 	rc->table = table;
@@ -65,6 +82,12 @@ void hs_changeset_clear(hs_changeset *cs)
 int hs_rowchange_reshape(hs_rowchange *rc, int ncols, const int *from,
 			 sqlite3_value *const *dflt)
 {
+	int same = ncols == rc->ncols;
+	for (int j = 0; same && j < ncols; j++)
+		same = from[j] == j;
+	if (same)
+		return SQLITE_OK; /* the same layout (the common case) */
+
 	unsigned char *changed = calloc(hs_count(ncols), 1);
 	int64_t *hlc = calloc(hs_count(ncols), sizeof(int64_t));
 	int64_t *base = calloc(hs_count(ncols), sizeof(int64_t));

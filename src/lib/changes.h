@@ -45,6 +45,9 @@ typedef struct hs_changeset {
 /* Append an empty row change for a table of ncols columns; NULL on oom. */
 hs_rowchange *hs_changeset_add(hs_changeset *cs, int table, int ncols);
 void hs_changeset_clear(hs_changeset *cs);
+/* Move rc (its values and arrays) to the end of cs; rc is left empty (a
+ * row change of no columns, safe to clear). SQLite code. */
+int hs_changeset_move(hs_changeset *cs, hs_rowchange *rc);
 /* Remove and free the last row change. */
 void hs_changeset_pop(hs_changeset *cs);
 

@@ -7,10 +7,26 @@
  * the bytes (text, blob). Equal keys have equal bytes; the type is part of
  * the key (1 and '1' are two rows).
  *
- * A row's clocks (hubsync_rows.clocks) are, for each column of the table in
- * the master's column order, HS_CLOCK_BYTES = 28 big-endian bytes: hlc (8),
- * site (4), vseq (8), seq (8). A blob shorter than the table's columns (a
- * column added later) decodes the missing clocks as zero: set by nobody.
+ * A row's clocks (hubsync_rows.clocks) have two encodings; a reader takes
+ * both (the first byte tells them apart: a fixed clock starts with the top
+ * byte of a non-negative HLC, below 0x80):
+ *
+ *  fixed (master format 1, and the PostgreSQL store): for each column of
+ *    the table in the master's column order, HS_CLOCK_BYTES = 28
+ *    big-endian bytes: hlc (8), site (4), vseq (8), seq (8);
+ *  compact (master format 2): the byte 0x81, then for each column one
+ *    flags byte and the fields it announces, each an unsigned LEB128:
+ *      flags 0x01  the same clock as the column before (nothing follows)
+ *            0x02  hlc follows as zigzag(hlc - the row's hlc)
+ *            0x04  site follows
+ *            0x08  vseq follows as the row's seq - vseq
+ *            0x10  seq follows as the row's seq - seq
+ *    a field that does not follow is the row's own (hlc, site, vseq, seq:
+ *    hubsync_rows' columns, which a reader has first). A row written once
+ *    costs one byte a column instead of 28.
+ *
+ * A blob shorter than the table's columns (a column added later) decodes
+ * the missing clocks as zero: set by nobody.
  */
 #include "encode.h"
 
@@ -168,8 +184,121 @@ void hs_clocks_encode(const hs_row_meta *rm, hs_buf *b)
 	}
 }
 
-void hs_clocks_decode(const unsigned char *p, int n, hs_row_meta *rm)
+/* Unsigned LEB128 into b. */
+static void put_uvar(hs_buf *b, uint64_t v)
 {
+	unsigned char c[10];
+	size_t n = 0;
+	do {
+		c[n] = (unsigned char)(v & 0x7f);
+		v >>= 7;
+		if (v)
+			c[n] |= 0x80;
+		n++;
+	} while (v);
+	hs_buf_putn(b, (const char *)c, n);
+}
+
+/* An unsigned LEB128 at p[*pos..n), or -1 when cut short. */
+static int get_uvar(const unsigned char *p, int n, int *pos, uint64_t *v)
+{
+	*v = 0;
+	for (int shift = 0; shift < 70 && *pos < n; shift += 7) {
+		unsigned char c = p[(*pos)++];
+		*v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return 0;
+	}
+	return -1;
+}
+
+void hs_clocks_encode_compact(const hs_row_meta *rm, hs_buf *b)
+{
+	hs_buf_reset(b);
+	hs_buf_putn(b, "\x81", 1);
+	for (int i = 0; i < rm->ncols; i++) {
+		const hs_col_clock *c = &rm->cols[i], *prev = i ? c - 1 : NULL;
+		unsigned char f = 0;
+		if (prev && c->hlc == prev->hlc && c->site == prev->site &&
+		    c->vseq == prev->vseq && c->seq == prev->seq) {
+			hs_buf_putn(b, "\x01", 1);
+			continue;
+		}
+		f |= c->hlc != rm->hlc ? 0x02 : 0;
+		f |= c->site != rm->site ? 0x04 : 0;
+		f |= c->vseq != rm->vseq ? 0x08 : 0;
+		f |= c->seq != rm->seq ? 0x10 : 0;
+		hs_buf_putn(b, (const char *)&f, 1);
+		if (f & 0x02) {
+			int64_t d = (int64_t)((uint64_t)c->hlc - (uint64_t)rm->hlc);
+			put_uvar(b, ((uint64_t)d << 1) ^ (uint64_t)(d >> 63));
+		}
+		if (f & 0x04)
+			put_uvar(b, (uint32_t)c->site);
+		if (f & 0x08)
+			put_uvar(b, (uint64_t)rm->seq - (uint64_t)c->vseq);
+		if (f & 0x10)
+			put_uvar(b, (uint64_t)rm->seq - (uint64_t)c->seq);
+	}
+}
+
+/* The compact encoding (p[0] == 0x81): -1 if malformed. */
+static int decode_compact(const unsigned char *p, int n, hs_row_meta *rm)
+{
+	int pos = 1;
+	for (int i = 0; i < rm->ncols; i++) {
+		hs_col_clock *c = &rm->cols[i];
+		uint64_t v;
+		if (pos >= n) { /* a column added later */
+			memset(c, 0, sizeof(*c));
+			continue;
+		}
+		unsigned char f = p[pos++];
+		if (f & 0x01) {
+			if (!i || f != 0x01)
+				return -1;
+			*c = c[-1];
+			continue;
+		}
+		if (f & ~0x1e)
+			return -1;
+		c->hlc = rm->hlc;
+		c->site = rm->site;
+		c->vseq = rm->vseq;
+		c->seq = rm->seq;
+		if (f & 0x02) {
+			if (get_uvar(p, n, &pos, &v) != 0)
+				return -1;
+			int64_t d = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+			c->hlc = (int64_t)((uint64_t)rm->hlc + (uint64_t)d);
+		}
+		if (f & 0x04) {
+			if (get_uvar(p, n, &pos, &v) != 0)
+				return -1;
+			c->site = (int)(uint32_t)v;
+		}
+		if (f & 0x08) {
+			if (get_uvar(p, n, &pos, &v) != 0)
+				return -1;
+			c->vseq = (int64_t)((uint64_t)rm->seq - v);
+		}
+		if (f & 0x10) {
+			if (get_uvar(p, n, &pos, &v) != 0)
+				return -1;
+			c->seq = (int64_t)((uint64_t)rm->seq - v);
+		}
+	}
+	return pos == n ? 0 : -1;
+}
+
+int hs_clocks_decode(const unsigned char *p, int n, hs_row_meta *rm)
+{
+	if (n > 0 && p[0] == 0x81) {
+		if (decode_compact(p, n, rm) == 0)
+			return 0;
+		memset(rm->cols, 0, sizeof(hs_col_clock) * hs_count(rm->ncols));
+		return -1;
+	}
 	for (int i = 0; i < rm->ncols; i++) {
 		hs_col_clock *c = &rm->cols[i];
 		if ((i + 1) * HS_CLOCK_BYTES > n) {
@@ -182,6 +311,7 @@ void hs_clocks_decode(const unsigned char *p, int n, hs_row_meta *rm)
 		c->vseq = (int64_t)get_be(q + 12, 8);
 		c->seq = (int64_t)get_be(q + 20, 8);
 	}
+	return 0;
 }
 
 int hs_row_meta_init(hs_row_meta *rm, int ncols)

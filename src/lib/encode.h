@@ -46,9 +46,14 @@ int hs_pk_decode(const unsigned char *p, int n, int npk, sqlite3_value **out,
  * bytes (valid while the blob is). -1 if malformed. */
 int hs_pk_bind(sqlite3_stmt *st, const unsigned char *p, int n, int npk);
 
-/* The clocks of rm into b (reset first); decode n bytes at p into the
- * rm->ncols clocks of rm (missing ones zero). */
+/* The clocks of rm into b (reset first): fixed (28 bytes a column) or
+ * compact (formats at the top of encode.c; compact needs rm's row-level
+ * hlc, site, vseq and seq to decode). */
 void hs_clocks_encode(const hs_row_meta *rm, hs_buf *b);
-void hs_clocks_decode(const unsigned char *p, int n, hs_row_meta *rm);
+void hs_clocks_encode_compact(const hs_row_meta *rm, hs_buf *b);
+/* Decode n bytes at p (either encoding; rm's row-level fields set first)
+ * into the rm->ncols clocks of rm (missing ones zero). -1 (clocks all
+ * zero) if a compact blob is malformed. */
+int hs_clocks_decode(const unsigned char *p, int n, hs_row_meta *rm);
 
 #endif

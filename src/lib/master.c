@@ -129,11 +129,21 @@ int hs_master_set_token(hs_master *m, const char *prev, const char *token,
 
 int hs_master_commit(hs_master *m, hs_buf *err) { return m->ops->commit(m, err); }
 
-int hs_master_merge(hs_master *m, const hs_schema *s, hs_changeset *cs,
-		    const int64_t *local_max, int64_t now_ms,
-		    hs_merge_stats *st, hs_buf *err)
+int hs_master_merge_begin(hs_master *m, const hs_schema *s,
+			  const int64_t *local_max, int64_t now_ms,
+			  hs_merge_stats *st, hs_buf *err)
 {
-	return m->ops->merge(m, s, cs, local_max, now_ms, st, err);
+	return m->ops->merge_begin(m, s, local_max, now_ms, st, err);
+}
+
+int hs_master_merge_rows(hs_master *m, hs_changeset *cs, hs_buf *err)
+{
+	return m->ops->merge_rows(m, cs, err);
+}
+
+int hs_master_merge_end(hs_master *m, hs_buf *err)
+{
+	return m->ops->merge_end(m, err);
 }
 
 int hs_master_resolve(hs_master *m, const hs_rowset *rs, hs_buf *err)
@@ -150,6 +160,14 @@ int hs_master_housekeep(hs_master *m, int64_t since, int set_days,
 			int64_t now_ms, int *days, hs_buf *err)
 {
 	return m->ops->housekeep(m, since, set_days, now_ms, days, err);
+}
+
+int hs_master_pull_history(hs_master *m, int64_t since, hs_history_fn fn,
+			   void *ctx, hs_buf *err)
+{
+	if (!m->ops->pull_history)
+		return 1;
+	return m->ops->pull_history(m, since, fn, ctx, err);
 }
 
 int hs_master_merge_rules(hs_master *m, const hs_merge_rules *set,

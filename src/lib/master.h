@@ -101,18 +101,25 @@ int hs_master_set_token(hs_master *m, const char *prev, const char *token,
 int hs_master_commit(hs_master *m, hs_buf *err);
 
 /*
- * Merge a push (rows of schema s from this site, parents first). Rows of
- * integer-key tables that were created offline with an id another PC's
- * row already has are given a new id above both the master's ids and
- * local_max[table] (the pusher's largest id); references to them later in
- * the same push are rewritten, and the pusher learns the new ids with its
- * pull (hs_pull.rebases). A row that would break a UNIQUE constraint is
- * kept out and recorded as a conflict with the row that holds the value.
- * cs is modified (new ids).
+ * Merge a push (rows of schema s from this site) in batches, so that a
+ * push of any size costs bounded memory: hs_master_merge_begin, then
+ * hs_master_merge_rows for each batch (rows in merge order: deletes
+ * children first, then the rest parents first), then hs_master_merge_end
+ * (merge.h has the rules). Rows of integer-key tables that were created
+ * offline with an id another PC's row already has are given a new id above
+ * both the master's ids and local_max[table] (the pusher's largest id);
+ * references to them later in the same push are rewritten, and the pusher
+ * learns the new ids with its pull (hs_pull.rebases). A row that would
+ * break a UNIQUE constraint is kept out and recorded as a conflict with
+ * the row that holds the value. A batch may be modified or emptied (rows
+ * kept for the end); its rows are the caller's to clear. s and st must
+ * live until hs_master_merge_end (st is complete after hs_master_commit).
  */
-int hs_master_merge(hs_master *m, const hs_schema *s, hs_changeset *cs,
-		    const int64_t *local_max, int64_t now_ms,
-		    hs_merge_stats *st, hs_buf *err);
+int hs_master_merge_begin(hs_master *m, const hs_schema *s,
+			  const int64_t *local_max, int64_t now_ms,
+			  hs_merge_stats *st, hs_buf *err);
+int hs_master_merge_rows(hs_master *m, hs_changeset *cs, hs_buf *err);
+int hs_master_merge_end(hs_master *m, hs_buf *err);
 /* Mark conflicts resolved: rs rows are (conflict_id, keep, at). */
 int hs_master_resolve(hs_master *m, const hs_rowset *rs, hs_buf *err);
 /* Record that this site's local changes up to id are merged. */
@@ -155,8 +162,19 @@ int hs_master_sites(hs_master *m, int64_t now_ms, hs_rowset *sites,
 int hs_master_merge_rules(hs_master *m, const hs_merge_rules *set,
 			  hs_merge_rules *all, hs_buf *err);
 
-/* Read conflicts, history and rebases above since (small). */
+/* Read conflicts, rebases and (a master without pull_history) history
+ * above since. */
 int hs_master_pull(hs_master *m, int64_t since, hs_pull *out, hs_buf *err);
+/* An entry of the audit trail: the HS_HISTORY_COLS values, borrowed for
+ * the call. Return a SQLite code; not OK stops. */
+typedef int (*hs_history_fn)(void *ctx, sqlite3_value **v);
+/* Stream the audit trail above since to fn (inside the master
+ * transaction, or between hs_master_read_begin and _end after it): a
+ * first pull of any size costs bounded memory. Returns 1 when this kind
+ * of master hands the history with hs_master_pull instead (hs_pull.history;
+ * nothing done), else 0 or an hs_error. */
+int hs_master_pull_history(hs_master *m, int64_t since, hs_history_fn fn,
+			   void *ctx, hs_buf *err);
 /* Stream the rows changed above since by anyone (this sync's own pushes
  * aside) to fn: deletes children first, then the rest parents first. */
 int hs_master_pull_rows(hs_master *m, const hs_schema *s, int64_t since,
@@ -184,9 +202,11 @@ struct hs_master_ops {
 	int (*set_token)(hs_master *m, const char *prev, const char *token,
 			 hs_buf *err);
 	int (*commit)(hs_master *m, hs_buf *err);
-	int (*merge)(hs_master *m, const hs_schema *s, hs_changeset *cs,
-		     const int64_t *local_max, int64_t now_ms, hs_merge_stats *st,
-		     hs_buf *err);
+	int (*merge_begin)(hs_master *m, const hs_schema *s,
+			   const int64_t *local_max, int64_t now_ms,
+			   hs_merge_stats *st, hs_buf *err);
+	int (*merge_rows)(hs_master *m, hs_changeset *cs, hs_buf *err);
+	int (*merge_end)(hs_master *m, hs_buf *err);
 	int (*resolve)(hs_master *m, const hs_rowset *rs, hs_buf *err);
 	int (*set_pushed)(hs_master *m, int64_t id, hs_buf *err);
 	int (*housekeep)(hs_master *m, int64_t since, int set_days,
@@ -211,6 +231,9 @@ struct hs_master_ops {
 	const char *(*user)(hs_master *m);
 	/* may be NULL: the master's tables (what a sync server offers) */
 	int (*tables)(hs_master *m, hs_schema *out, hs_buf *err);
+	/* may be NULL: the history comes with pull */
+	int (*pull_history)(hs_master *m, int64_t since, hs_history_fn fn,
+			    void *ctx, hs_buf *err);
 };
 
 /* The file master (store_file.c): open the SQLite file at path. */

@@ -83,7 +83,13 @@ typedef struct http_master {
 	int has_pull;
 	int64_t pull_since;
 	hs_merge_stats *mst;
-	hs_changeset *mcs;
+	/* the push being spooled (hm_merge_begin..end) */
+	FILE *spool;
+	hs_buf spoolbuf;       /* frames not yet written to spool */
+	const hs_schema *mschema;
+	int64_t mnow, *mlocal;
+	int mtables;
+	uint64_t mrows;
 	int *days;
 	hs_pull *pull;
 	hs_rowset *sites;
@@ -94,10 +100,13 @@ typedef struct http_master {
 	hs_wire_in rin;
 	int reading;
 	int rows_ready;        /* the commit's answer holds the pull's rows */
+	int hist_pending;      /* the answer's history is next (h frames) */
+	hs_pull *hist_out;     /* where its ROWS result goes */
 	int64_t rows_since;
 } http_master;
 
 static const hs_master_ops HTTP_OPS;
+static void spool_close(struct http_master *m);
 #define HM(mm) ((http_master *)(mm))
 
 /* ---- requests --------------------------------------------------------- */
@@ -254,6 +263,8 @@ static int post(http_master *m, hs_wire_out *w, hs_buf *b, hs_buf *err)
 		m->reading = 0;
 	}
 	m->rows_ready = 0;
+	m->hist_pending = 0;
+	m->hist_out = NULL;
 	if (m->resp)
 		fclose(m->resp);
 	if (!(m->resp = hs_os_tmpfile())) {
@@ -345,6 +356,7 @@ static void hm_close(hs_master *mm)
 	http_master *m = HM(mm);
 	if (!m)
 		return;
+	spool_close(m);
 	if (m->recording)
 		hs_wire_out_free(&m->req);
 	if (m->reading)
@@ -846,37 +858,133 @@ static int hm_set_token(hs_master *mm, const char *prev, const char *token,
 	return recorded(m, err);
 }
 
-static int hm_merge(hs_master *mm, const hs_schema *s, hs_changeset *cs,
-		    const int64_t *local_max, int64_t now_ms,
-		    hs_merge_stats *st, hs_buf *err)
+/* The push is spooled: its rows' frames go to a temporary file as the
+ * batches come (a push of any size costs bounded memory here), and into
+ * the batch after the MERGE call, whose header counts them, at
+ * hs_master_merge_end. */
+#define SPOOL_CHUNK (256 * 1024)
+
+static int spool_flush(http_master *m, hs_buf *err)
+{
+	if (m->spoolbuf.oom) {
+		hs_buf_puts(err, "out of memory");
+		return HS_ERROR;
+	}
+	if (m->spoolbuf.len &&
+	    fwrite(m->spoolbuf.s, 1, m->spoolbuf.len, m->spool) != m->spoolbuf.len) {
+		hs_buf_puts(err, "cannot write the push to a temporary file: check "
+			    "the temporary folder's free space");
+		return HS_EIO;
+	}
+	hs_buf_reset(&m->spoolbuf);
+	return 0;
+}
+
+static void spool_close(http_master *m)
+{
+	if (m->spool)
+		fclose(m->spool);
+	m->spool = NULL;
+	hs_buf_free(&m->spoolbuf);
+	free(m->mlocal);
+	m->mlocal = NULL;
+}
+
+static int hm_merge_begin(hs_master *mm, const hs_schema *s,
+			  const int64_t *local_max, int64_t now_ms,
+			  hs_merge_stats *st, hs_buf *err)
 {
 	http_master *m = HM(mm);
-	hs_wire_out *w = record(m, HS_F_MERGE);
-	if (!w)
-		return HS_ERROR;
-	hs_wire_put_int(w, now_ms);
-	hs_wire_put_uint(w, (uint64_t)s->n);
-	for (int i = 0; i < s->n; i++)
-		hs_wire_put_int(w, local_max ? local_max[i] : 0);
-	hs_wire_put_uint(w, cs->n);
-	if (recorded(m, err) != 0)
-		return HS_ERROR;
+	spool_close(m);
+	m->mnow = now_ms;
+	m->mtables = s->n;
+	m->mrows = 0;
+	m->mlocal = calloc(hs_count(s->n), sizeof(int64_t));
+	m->spool = tmpfile();
+	if (!m->mlocal || !m->spool) {
+		spool_close(m);
+		hs_buf_puts(err, "cannot make a temporary file for the push: check "
+			    "the temporary folder");
+		return HS_EIO;
+	}
+	for (int i = 0; local_max && i < s->n; i++)
+		m->mlocal[i] = local_max[i];
+	m->mschema = s;
+	m->mst = st;
+	return 0;
+}
+
+static int hm_merge_rows(hs_master *mm, hs_changeset *cs, hs_buf *err)
+{
+	http_master *m = HM(mm);
+	hs_wire_out *w = &m->req;
+	if (!m->spool || !m->recording)
+		return bad_answer(m, err);
+	if (m->read_only && cs->n) {
+		hs_buf_printf(err, "user %s may only read from the sync server %s: "
+			      "changed rows of this PC were not sent; ask for "
+			      "write access", m->user, m->url);
+		return HS_EINVALID;
+	}
 	for (size_t i = 0; i < cs->n; i++) {
 		const hs_rowchange *rc = &cs->rows[i];
 		hs_wire_frame(w, HS_F_PUSHROW);
-		hs_wire_put_pushrow(w, rc, s->t[rc->table].npk);
-		if (recorded(m, err) != 0)
+		hs_wire_put_pushrow(w, rc, m->mschema->t[rc->table].npk);
+		if (hs_wire_end_raw(w, &m->spoolbuf) != 0) {
+			hs_buf_puts(err, "out of memory");
 			return HS_ERROR;
+		}
+		m->mrows++;
+		if (m->spoolbuf.len >= SPOOL_CHUNK && spool_flush(m, err) != 0)
+			return HS_EIO;
 	}
-	if (m->read_only && cs->n) {
-		hs_buf_printf(err, "user %s may only read from the sync server %s: "
-			      "%zu changed rows of this PC were not sent; ask for "
-			      "write access", m->user, m->url, cs->n);
-		return HS_EINVALID;
-	}
-	m->mst = st;
-	m->mcs = cs;
 	return 0;
+}
+
+static int hm_merge_end(hs_master *mm, hs_buf *err)
+{
+	http_master *m = HM(mm);
+	char *chunk = NULL;
+	size_t n;
+	int rc;
+	hs_wire_out *w;
+	if (!m->spool)
+		return bad_answer(m, err);
+	if ((rc = spool_flush(m, err)) != 0)
+		goto out;
+	if (!(w = record(m, HS_F_MERGE))) {
+		rc = HS_ERROR;
+		goto out;
+	}
+	hs_wire_put_int(w, m->mnow);
+	hs_wire_put_uint(w, (uint64_t)m->mtables);
+	for (int i = 0; i < m->mtables; i++)
+		hs_wire_put_int(w, m->mlocal[i]);
+	hs_wire_put_uint(w, m->mrows);
+	if ((rc = recorded(m, err)) != 0)
+		goto out;
+	rewind(m->spool);
+	chunk = malloc(SPOOL_CHUNK);
+	if (!chunk) {
+		hs_buf_puts(err, "out of memory");
+		rc = HS_ERROR;
+		goto out;
+	}
+	while ((n = fread(chunk, 1, SPOOL_CHUNK, m->spool)) > 0)
+		if (hs_wire_out_raw(&m->req, chunk, n) != 0) {
+			hs_buf_puts(err, "out of memory");
+			rc = HS_ERROR;
+			goto out;
+		}
+	if (ferror(m->spool)) {
+		hs_buf_puts(err, "cannot read the push back from its temporary "
+			    "file");
+		rc = HS_EIO;
+	}
+out:
+	free(chunk);
+	spool_close(m);
+	return rc;
 }
 
 static int hm_resolve(hs_master *mm, const hs_rowset *rs, hs_buf *err)
@@ -921,6 +1029,7 @@ static int hm_pull(hs_master *mm, int64_t since, hs_pull *out, hs_buf *err)
 	if (!w)
 		return HS_ERROR;
 	hs_wire_put_int(w, since);
+	hs_wire_put_uint(w, 1); /* the history with the rows, streamed */
 	m->pull = out;
 	m->has_pull = 1;
 	m->pull_since = since;
@@ -986,7 +1095,7 @@ static int read_merge(http_master *m, hs_buf *err)
 {
 	hs_wire_in *in = &m->rin;
 	int64_t n;
-	if (!m->mst || !m->mcs)
+	if (!m->mst)
 		return bad_answer(m, err);
 	m->mst->conflicts = hs_wire_get_int(in);
 	n = hs_wire_get_count(in);
@@ -995,32 +1104,12 @@ static int read_merge(http_master *m, hs_buf *err)
 		if (!in->err)
 			m->mst->pushed[i] = v;
 	}
-	/* rows the master gave new ids (merge.h) */
+	/* Rows the master gave new ids (merge.h): the pull brings them to
+	 * this PC too (hs_pull.rebases), which is where a sync takes them. */
 	n = hs_wire_get_count(in);
 	for (int64_t i = 0; !in->err && i < n; i++) {
-		uint64_t row = hs_wire_get_uint(in);
-		int64_t key = hs_wire_get_int(in);
-		hs_rowchange *rc;
-		if (in->err || row >= m->mcs->n)
-			return bad_answer(m, err);
-		rc = &m->mcs->rows[row];
-		sqlite3_value *v = hs_value_int(m->select1, key);
-		sqlite3_value *v2 = hs_value_int(m->select1, key);
-		if (!v || !v2) {
-			sqlite3_value_free(v);
-			sqlite3_value_free(v2);
-			return bad_answer(m, err);
-		}
-		sqlite3_value_free(rc->pk[0]);
-		rc->pk[0] = v;
-		/* the key column of the row's values (the master's layout) */
-		if (rc->alive && rc->table >= 0 && rc->table < m->nens) {
-			int kc = m->ens[rc->table].mt.pk[0];
-			sqlite3_value_free(rc->vals[kc]);
-			rc->vals[kc] = v2;
-			v2 = NULL;
-		}
-		sqlite3_value_free(v2);
+		hs_wire_get_uint(in);
+		hs_wire_get_int(in);
 	}
 	return in->err ? bad_answer(m, err) : 0;
 }
@@ -1102,13 +1191,42 @@ static int hm_commit(hs_master *mm, hs_buf *err)
 	m->has_pull = 0;
 	m->rules = NULL;
 	m->mst = NULL;
-	m->mcs = NULL;
 	return rc;
 }
 
 /* ---- rows of the pull ----------------------------------------------------- */
 
 /* Read the ROWS answer: each row to fn, then the pull's HLC summary. */
+/* The ROWS result frame (just read): the largest clock of the rows. */
+static void rows_end(http_master *m, hs_pull *out)
+{
+	hs_wire_in *in = &m->rin;
+	int64_t h = hs_wire_get_int(in);
+	int site = (int)hs_wire_get_int(in);
+	char *user = hs_wire_get_text(in);
+	if (out && h > out->max_hlc) {
+		out->max_hlc = h;
+		out->max_hlc_site = site;
+		free(out->max_hlc_user);
+		out->max_hlc_user = user;
+		user = NULL;
+	}
+	free(user);
+}
+
+/* An ERROR frame (just read) into err; its hs_error. */
+static int rows_error(http_master *m, hs_buf *err)
+{
+	hs_wire_in *in = &m->rin;
+	int code = (int)hs_wire_get_int(in);
+	char *msg = hs_wire_get_text(in);
+	hs_buf_puts(err, msg ? msg : "the server failed");
+	free(msg);
+	return code < 0 && code >= HS_EINVALID ? code : HS_ERROR;
+}
+
+/* Hand the PULLROW frames to fn up to the ROWS result, or up to the
+ * history that precedes it (h frames, read by hm_pull_history). */
 static int read_rows(http_master *m, hs_pull_fn fn, void *ctx, hs_pull *out,
 		     hs_buf *err)
 {
@@ -1137,33 +1255,56 @@ static int read_rows(http_master *m, hs_pull_fn fn, void *ctx, hs_pull *out,
 			}
 			continue;
 		}
-		if (t == HS_F_ROWS) {
-			int64_t h = hs_wire_get_int(in);
-			int site = (int)hs_wire_get_int(in);
-			char *user = hs_wire_get_text(in);
-			if (h > out->max_hlc) {
-				out->max_hlc = h;
-				out->max_hlc_site = site;
-				free(out->max_hlc_user);
-				out->max_hlc_user = user;
-				user = NULL;
-			}
-			free(user);
+		if (t == HS_F_HISTROW) { /* the rest is hm_pull_history's */
+			m->hist_pending = 1;
+			m->hist_out = out;
 			break;
 		}
-		if (t == HS_F_ERROR) {
-			int code = (int)hs_wire_get_int(in);
-			char *msg = hs_wire_get_text(in);
-			hs_buf_puts(err, msg ? msg : "the server failed");
-			free(msg);
-			rc = code < 0 && code >= HS_EINVALID ? code : HS_ERROR;
-			break;
-		}
-		rc = bad_answer(m, err);
+		if (t == HS_F_ROWS)
+			rows_end(m, out);
+		else if (t == HS_F_ERROR)
+			rc = rows_error(m, err);
+		else
+			rc = bad_answer(m, err);
 		break;
 	}
 	hs_changeset_clear(&one);
 	m->rows_ready = 0;
+	return rc;
+}
+
+/* The history the server streamed after the rows (asked for by PULL), to
+ * fn; 1 when there is none pending (an older server sent it with the
+ * PULL answer: hs_pull.history). */
+static int hm_pull_history(hs_master *mm, int64_t since, hs_history_fn fn,
+			   void *ctx, hs_buf *err)
+{
+	http_master *m = HM(mm);
+	hs_wire_in *in = &m->rin;
+	sqlite3_value *v[8] = {0};
+	int rc = 0, t = HS_F_HISTROW;
+	(void)since;
+	if (!m->hist_pending)
+		return 1;
+	m->hist_pending = 0;
+	for (; rc == 0 && t == HS_F_HISTROW; t = hs_wire_next(in)) {
+		for (int i = 0; i < 8; i++)
+			if (!(v[i] = hs_wire_get_value(in)))
+				rc = bad_answer(m, err);
+		if (rc == 0 && fn(ctx, v) != SQLITE_OK)
+			rc = HS_ERROR;
+		for (int i = 0; i < 8; i++) {
+			sqlite3_value_free(v[i]);
+			v[i] = NULL;
+		}
+	}
+	if (rc == 0 && t == HS_F_ROWS)
+		rows_end(m, m->hist_out);
+	else if (rc == 0 && t == HS_F_ERROR)
+		rc = rows_error(m, err);
+	else if (rc == 0)
+		rc = bad_answer(m, err);
+	m->hist_out = NULL;
 	return rc;
 }
 
@@ -1214,10 +1355,12 @@ static const hs_master_ops HTTP_OPS = {
 	hm_close,	 hm_read_begin,	  hm_read_end,	     hm_column_default,
 	hm_ensure_table, hm_id,		  hm_user_elsewhere, hm_knows,
 	hm_begin,	 hm_register,	  hm_set_token,	     hm_commit,
-	hm_merge,	 hm_resolve,	  hm_set_pushed,     hm_housekeep,
+	hm_merge_begin,	 hm_merge_rows,	  hm_merge_end,
+	hm_resolve,	 hm_set_pushed,	  hm_housekeep,
 	hm_reserve,	 hm_series,	  hm_restored_at,    hm_seq,
 	hm_sites,	 hm_pull,	  hm_pull_rows,	     hm_pull_table,
 	hm_merge_rules,	 hm_user,	  hm_tables,
+	hm_pull_history,
 };
 
 /* The sequence in a wait's answer {"seq": N, ...}: 0, or -1. */

@@ -44,20 +44,25 @@ typedef struct doomed {
 	int64_t hlc;
 } doomed;
 
-/* One push being merged. */
-typedef struct hs_merge {
+/* One push being merged (store.h: the store's merging), batch after
+ * batch: the state that spans the whole push. */
+struct hs_merge {
 	hs_store *st;
+	const hs_schema *s;
+	hs_merge_stats *stats;
+	hs_changeset later; /* rows that met a UNIQUE value: retried at the end */
+	size_t nrows;     /* rows merged so far */
 	rebase *rebases;  /* ids given to this push's rows */
 	int nrebases;
 	int *unique;      /* per schema table: has UNIQUE columns (lazy) */
 	int failed_table; /* schema index of the row a merge failed on */
 	doomed *doomed;   /* parents this push deleted */
 	size_t ndoomed;
-	const int64_t *local_max;
+	int64_t *local_max; /* per table (a copy), or NULL */
 	int64_t now_ms;
 	hs_merge_rules rules; /* columns merged inside JSON (lazy) */
 	int rules_loaded;
-} hs_merge;
+};
 
 static void doomed_clear(hs_merge *m);
 
@@ -1087,39 +1092,72 @@ static int merge_group(hs_merge *m, const hs_schema *s, hs_changeset *cs,
 	return sr;
 }
 
-int hs_merge_push(hs_store *store, const hs_schema *s, hs_changeset *cs,
-		  const int64_t *local_max, int64_t now_ms, hs_merge_stats *st,
-		  hs_buf *err)
+int hs_merge_begin(hs_store *store, const hs_schema *s,
+		   const int64_t *local_max, int64_t now_ms, hs_merge_stats *st)
 {
-	hs_merge mg, *m = &mg;
-	size_t *later = malloc((cs->n ? cs->n : 1) * sizeof(size_t)), nlater = 0;
-	int sr = later ? SQLITE_OK : SQLITE_NOMEM;
-	memset(m, 0, sizeof(*m));
+	hs_merge *m = calloc(1, sizeof(*m));
+	if (!m)
+		return SQLITE_NOMEM;
 	m->st = store;
-	m->local_max = local_max;
+	m->s = s;
+	m->stats = st;
 	m->now_ms = now_ms;
-	/* cs is parents first: deletes go children first (a PC's own
-	 * children deletes come before its parent's, which then takes only
-	 * children it did not know), then the rest parents first. */
-	for (size_t j = 0; sr == SQLITE_OK && j < 2 * cs->n; j++) {
-		size_t i = j < cs->n ? cs->n - 1 - j : j - cs->n;
-		if (cs->rows[i].alive != (j >= cs->n))
-			continue;
-		sr = merge_guarded(m, s, &cs->rows[i], now_ms, st, 0);
-		if (sr == MERGE_DEFER) {
-			later[nlater++] = i;
-			sr = SQLITE_OK;
+	if (local_max && s->n) {
+		int64_t *lm = malloc((size_t)s->n * sizeof(int64_t));
+		if (!lm) {
+			free(m);
+			return SQLITE_NOMEM;
 		}
-		if (j % 1024 == 1023 && store->ops->keepalive)
+		memcpy(lm, local_max, (size_t)s->n * sizeof(int64_t));
+		m->local_max = lm;
+	}
+	hs_merge_free(store);
+	store->merging = m;
+	return SQLITE_OK;
+}
+
+int hs_merge_rows(hs_store *store, hs_changeset *cs, hs_buf *err)
+{
+	hs_merge *m = store->merging;
+	int sr = SQLITE_OK;
+	if (!m)
+		return SQLITE_MISUSE;
+	for (size_t i = 0; sr == SQLITE_OK && i < cs->n; i++) {
+		sr = merge_guarded(m, m->s, &cs->rows[i], m->now_ms, m->stats, 0);
+		if (sr == MERGE_DEFER)
+			sr = hs_changeset_move(&m->later, &cs->rows[i]);
+		if (++m->nrows % 1024 == 0 && store->ops->keepalive)
 			store->ops->keepalive(store);
 	}
+	if (sr != SQLITE_OK && m->s->n)
+		hs_buf_printf(err, "table \"%s\": ", m->s->t[m->failed_table].name);
+	return sr;
+}
+
+int hs_merge_end(hs_store *store, hs_buf *err)
+{
+	hs_merge *m = store->merging;
+	const hs_schema *s;
+	hs_merge_stats *st;
+	size_t *later, nlater;
+	int sr;
+	if (!m)
+		return SQLITE_MISUSE;
+	s = m->s;
+	st = m->stats;
+	nlater = m->later.n;
+	later = malloc((nlater ? nlater : 1) * sizeof(size_t));
+	sr = later ? SQLITE_OK : SQLITE_NOMEM;
+	for (size_t k = 0; later && k < nlater; k++)
+		later[k] = k;
 	/* Rows that met a UNIQUE value: retry while that helps, then the
 	 * rest are conflicts. */
 	for (int progress = 1; sr == SQLITE_OK && nlater && progress;) {
 		size_t keep = 0;
 		progress = 0;
 		for (size_t k = 0; sr == SQLITE_OK && k < nlater; k++) {
-			sr = merge_guarded(m, s, &cs->rows[later[k]], now_ms, st, 0);
+			sr = merge_guarded(m, s, &m->later.rows[later[k]], m->now_ms,
+					   st, 0);
 			if (sr == MERGE_DEFER) {
 				later[keep++] = later[k];
 				sr = SQLITE_OK;
@@ -1129,26 +1167,37 @@ int hs_merge_push(hs_store *store, const hs_schema *s, hs_changeset *cs,
 		}
 		nlater = keep;
 	}
-	if (sr == SQLITE_OK && nlater > 1 && merge_group(m, s, cs, later, nlater,
-							  now_ms, st) == SQLITE_OK)
+	if (sr == SQLITE_OK && nlater > 1 &&
+	    merge_group(m, s, &m->later, later, nlater, m->now_ms, st) == SQLITE_OK)
 		nlater = 0;
 	for (size_t k = 0; sr == SQLITE_OK && k < nlater; k++)
-		sr = merge_guarded(m, s, &cs->rows[later[k]], now_ms, st, 1);
+		sr = merge_guarded(m, s, &m->later.rows[later[k]], m->now_ms, st, 1);
 	for (size_t k = 0; sr == SQLITE_OK && k < m->ndoomed; k++) {
 		m->failed_table = m->doomed[k].table;
 		sr = cascade_delete(m, s, m->doomed[k].table, m->doomed[k].key,
-				    m->doomed[k].hlc, now_ms, &st->conflicts, 0);
+				    m->doomed[k].hlc, m->now_ms, &st->conflicts, 0);
 	}
 	if (sr != SQLITE_OK && s->n)
 		hs_buf_printf(err, "table \"%s\": ", s->t[m->failed_table].name);
-	doomed_clear(m);
-	hs_merge_rules_clear(&m->rules);
-	free(m->rebases);
-	free(m->unique);
 	free(later);
+	hs_merge_free(store);
 	return sr;
 }
 
+void hs_merge_free(hs_store *store)
+{
+	hs_merge *m = store ? store->merging : NULL;
+	if (!m)
+		return;
+	doomed_clear(m);
+	hs_merge_rules_clear(&m->rules);
+	hs_changeset_clear(&m->later);
+	free(m->rebases);
+	free(m->unique);
+	free(m->local_max);
+	free(m);
+	store->merging = NULL;
+}
 
 /* ---- merge rules ---------------------------------------------------- */
 

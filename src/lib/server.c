@@ -524,6 +524,8 @@ typedef struct session {
 	hs_wire_in in;
 	hs_wire_out out;
 	int committed;
+	int64_t history_since; /* PULL asked for its history with the ROWS
+				* (from this sequence), or -1 */
 	int status;            /* HTTP status of a failure */
 	int code;              /* its hs_error */
 	hs_buf err;
@@ -933,10 +935,14 @@ static int do_token(session *x)
 	return rc;
 }
 
-/* Read the MERGE call's push rows (nrows PUSHROW frames) into cs. */
-static int read_push(session *x, hs_changeset *cs, uint64_t nrows)
+/* Push rows read and merged at a time: the merge streams, so a push of
+ * any size costs the server bounded memory. */
+#define MERGE_BATCH 1024
+
+/* Read up to n of the MERGE call's push rows (PUSHROW frames) into cs. */
+static int read_push(session *x, hs_changeset *cs, uint64_t n)
 {
-	for (uint64_t i = 0; i < nrows; i++) {
+	for (uint64_t i = 0; i < n; i++) {
 		int npk;
 		hs_rowchange *rc;
 		if (hs_wire_next(&x->in) != HS_F_PUSHROW ||
@@ -951,15 +957,28 @@ static int read_push(session *x, hs_changeset *cs, uint64_t nrows)
 	return 0;
 }
 
+/* A row of the push the merge gave a new id: its place in the push. */
+typedef struct new_id {
+	uint64_t row;
+	int64_t key;
+} new_id;
+
+/*
+ * MERGE: the push rows are merged in batches as they are read, in the
+ * order sent (a client sends deletes children first, then the rest
+ * parents first: merge.h). The answer lists the rows given new ids.
+ */
 static int do_merge(session *x)
 {
 	hs_wire_in *in = &x->in;
 	hs_wire_out *w = &x->out;
 	int64_t now = hs_wire_get_int(in);
-	uint64_t ntab = hs_wire_get_uint(in), nrows, nchanged = 0;
+	uint64_t ntab = hs_wire_get_uint(in), nrows, done = 0;
 	hs_changeset cs = {0};
 	hs_merge_stats st = {0};
 	int64_t *local_max = NULL, *old = NULL;
+	new_id *ids = NULL;
+	size_t nids = 0, capids = 0;
 	hs_buf e;
 	int rc = 0;
 
@@ -972,7 +991,8 @@ static int do_merge(session *x)
 	}
 	local_max = calloc(hs_count(x->ms.n), sizeof(int64_t));
 	st.pushed = calloc(hs_count(x->ms.n), sizeof(int64_t));
-	if (!local_max || !st.pushed) {
+	old = calloc(MERGE_BATCH, sizeof(int64_t));
+	if (!local_max || !st.pushed || !old) {
 		rc = fail(x, 500, HS_ERROR, "out of memory");
 		goto out;
 	}
@@ -989,16 +1009,42 @@ static int do_merge(session *x)
 			  x->u->name, (unsigned long long)nrows);
 		goto out;
 	}
-	if ((rc = read_push(x, &cs, nrows)) != 0)
-		goto out;
-	/* the integer keys as sent: the merge may give rows new ones */
-	if (!(old = calloc(cs.n + 1, sizeof(int64_t)))) {
-		rc = fail(x, 500, HS_ERROR, "out of memory");
+	if ((rc = hs_master_merge_begin(x->m, &x->ms, local_max, now, &st, &e)) != 0) {
+		master_fail(x, rc, &e);
 		goto out;
 	}
-	for (size_t i = 0; i < cs.n; i++)
-		old[i] = sqlite3_value_int64(cs.rows[i].pk[0]);
-	if ((rc = hs_master_merge(x->m, &x->ms, &cs, local_max, now, &st, &e)) != 0) {
+	while (done < nrows) {
+		uint64_t n = nrows - done < MERGE_BATCH ? nrows - done : MERGE_BATCH;
+		if ((rc = read_push(x, &cs, n)) != 0)
+			goto out;
+		/* the integer keys as sent: the merge may give rows new ones */
+		for (size_t i = 0; i < cs.n; i++)
+			old[i] = sqlite3_value_int64(cs.rows[i].pk[0]);
+		if ((rc = hs_master_merge_rows(x->m, &cs, &e)) != 0) {
+			master_fail(x, rc, &e);
+			goto out;
+		}
+		for (size_t i = 0; i < cs.n; i++) {
+			const hs_rowchange *r = &cs.rows[i];
+			if (!r->pk[0] || !x->ms.t[r->table].intpk ||
+			    sqlite3_value_int64(r->pk[0]) == old[i])
+				continue; /* kept for the end, or the same id */
+			if (nids == capids) {
+				size_t cap = capids ? capids * 2 : 64;
+				new_id *v = realloc(ids, cap * sizeof(*v));
+				if (!v) {
+					rc = fail(x, 500, HS_ERROR, "out of memory");
+					goto out;
+				}
+				ids = v;
+				capids = cap;
+			}
+			ids[nids++] = (new_id){done + i, sqlite3_value_int64(r->pk[0])};
+		}
+		done += n;
+		hs_changeset_clear(&cs);
+	}
+	if ((rc = hs_master_merge_end(x->m, &e)) != 0) {
 		master_fail(x, rc, &e);
 		goto out;
 	}
@@ -1007,22 +1053,17 @@ static int do_merge(session *x)
 	hs_wire_put_uint(w, (uint64_t)x->ms.n);
 	for (int i = 0; i < x->ms.n; i++)
 		hs_wire_put_int(w, st.pushed[i]);
-	for (size_t i = 0; i < cs.n; i++)
-		nchanged += x->ms.t[cs.rows[i].table].intpk &&
-			    sqlite3_value_int64(cs.rows[i].pk[0]) != old[i];
-	hs_wire_put_uint(w, nchanged);
-	for (size_t i = 0; i < cs.n; i++) {
-		if (!x->ms.t[cs.rows[i].table].intpk ||
-		    sqlite3_value_int64(cs.rows[i].pk[0]) == old[i])
-			continue;
-		hs_wire_put_uint(w, i);
-		hs_wire_put_int(w, sqlite3_value_int64(cs.rows[i].pk[0]));
+	hs_wire_put_uint(w, nids);
+	for (size_t i = 0; i < nids; i++) {
+		hs_wire_put_uint(w, ids[i].row);
+		hs_wire_put_int(w, ids[i].key);
 	}
 	rc = result_end(x);
 out:
 	hs_changeset_clear(&cs);
 	free(local_max);
 	free(old);
+	free(ids);
 	free(st.pushed);
 	hs_buf_free(&e);
 	return rc;
@@ -1174,9 +1215,28 @@ static void filter_rows(hs_rowset *rs, int col, const hs_server_user *u)
 	rs->n = k;
 }
 
+/* An audit trail entry into the PULL's history (hs_history_fn). */
+static int keep_history(void *ctx, sqlite3_value **v)
+{
+	hs_rowset *rs = ctx;
+	sqlite3_value *own[8];
+	for (int i = 0; i < 8; i++)
+		if (!(own[i] = sqlite3_value_dup(v[i]))) {
+			while (i--)
+				sqlite3_value_free(own[i]);
+			return SQLITE_NOMEM;
+		}
+	rs->ncols = 8;
+	return hs_rowset_push(rs, own);
+}
+
+/* PULL since [later:uint]: later = 1 (a PC of this version) moves the
+ * history into the answer of the session's ROWS, streamed (h frames);
+ * without it (an older PC) the history is in the PULL answer. */
 static int do_pull(session *x)
 {
 	int64_t since = hs_wire_get_int(&x->in);
+	int later = x->in.pos < x->in.flen && hs_wire_get_uint(&x->in) == 1;
 	hs_pull p;
 	hs_buf e;
 	int rc;
@@ -1186,6 +1246,13 @@ static int do_pull(session *x)
 		rc = bad_request(x);
 	else if ((rc = need_session(x)) == 0 &&
 		 (rc = hs_master_pull(x->m, since, &p, &e)) != 0)
+		master_fail(x, rc, &e);
+	else if (later)
+		x->history_since = since; /* p.history stays empty */
+	else if ((rc = hs_master_pull_history(x->m, since, keep_history,
+					      &p.history, &e)) == 1)
+		rc = 0; /* it came with the pull */
+	else if (rc != 0)
 		master_fail(x, rc, &e);
 	if (rc == 0) {
 		filter_rows(&p.conflicts, 2, x->u);
@@ -1250,6 +1317,18 @@ static int send_row(void *ctx, hs_rowchange *rc)
 	return hs_wire_end(&x->out) == 0 ? SQLITE_OK : SQLITE_IOERR;
 }
 
+/* hs_history_fn: an audit trail entry the user may see as an h frame. */
+static int send_history(void *ctx, sqlite3_value **v)
+{
+	session *x = ctx;
+	if (x->u->limited && !hs_users_may(x->u, (const char *)sqlite3_value_text(v[1])))
+		return SQLITE_OK;
+	hs_wire_frame(&x->out, HS_F_HISTROW);
+	for (int i = 0; i < 8; i++)
+		hs_wire_put_value(&x->out, v[i]);
+	return hs_wire_end(&x->out) == 0 ? SQLITE_OK : SQLITE_IOERR;
+}
+
 static int do_rows(session *x)
 {
 	int64_t since = hs_wire_get_int(&x->in);
@@ -1269,6 +1348,20 @@ static int do_rows(session *x)
 						     &p, &e)
 			       : hs_master_pull_table(x->m, &x->ms, (int)table, since,
 						      send_row, x, &p, &e);
+	if (rc == 0 && table < 0 && x->history_since >= 0) {
+		rc = hs_master_pull_history(x->m, x->history_since, send_history,
+					    x, &e);
+		if (rc == 1) { /* this store hands it with the pull */
+			hs_pull h;
+			memset(&h, 0, sizeof(h));
+			rc = hs_master_pull(x->m, x->history_since, &h, &e);
+			for (size_t r = 0; rc == 0 && r < h.history.n; r++)
+				if (send_history(x, &h.history.v[r * 8]) != SQLITE_OK)
+					rc = HS_EIO;
+			hs_pull_clear(&h);
+		}
+		x->history_since = -1;
+	}
 	hs_master_read_end(x->m);
 	if (rc != 0) {
 		master_fail(x, rc, &e);
@@ -1349,6 +1442,7 @@ int hs_server_handle(hs_server *s, const hs_server_user *u, FILE *body,
 	int rc = 0, t;
 
 	memset(&x, 0, sizeof(x));
+	x.history_since = -1;
 	x.srv = s;
 	x.u = u;
 	hs_buf_init(&x.err);

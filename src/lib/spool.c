@@ -2,7 +2,8 @@
  * spool.c - pulled rows set aside until they can be applied (spool.h).
  *
  * Format: one stream of the wire format (wire.c), zstd level 1: a
- * HS_F_PULLROW frame per row, laid out as the schema given at open, and a
+ * HS_F_PULLROW frame per pulled row or a HS_F_PUSHROW frame per row of a
+ * push (hs_spool_push_row), laid out as the schema given at open, and a
  * SPOOL_MARK frame per mark (uint kind, int tag, uint n, then n flags as
  * uints; n = 0: no mask). The compressed bytes are cut into chunks of
  * CHUNK bytes, kept in order in temp.hubsync_spool(n, bytes) of the
@@ -102,6 +103,14 @@ int hs_spool_row(void *spool, hs_rowchange *rc)
 	return ended(sp);
 }
 
+int hs_spool_push_row(void *spool, hs_rowchange *rc)
+{
+	hs_spool *sp = spool;
+	hs_wire_frame(&sp->w, HS_F_PUSHROW);
+	hs_wire_put_pushrow(&sp->w, rc, sp->s->t[rc->table].npk);
+	return ended(sp);
+}
+
 int hs_spool_mark(hs_spool *sp, int kind, int64_t tag, const unsigned char *mask,
 		  int n)
 {
@@ -157,11 +166,13 @@ static int read_mark(hs_wire_in *in, const hs_spool_reader *rd)
 }
 
 /* A row frame to the reader's row callback. */
-static int read_row(hs_spool *sp, hs_wire_in *in, const hs_spool_reader *rd)
+static int read_row(hs_spool *sp, hs_wire_in *in, int type,
+		    const hs_spool_reader *rd)
 {
 	hs_changeset one = {0};
 	int npk, sr;
-	if (hs_wire_get_pullrow(in, &one, &npk) != 0)
+	if ((type == HS_F_PUSHROW ? hs_wire_get_pushrow(in, &one, &npk)
+				  : hs_wire_get_pullrow(in, &one, &npk)) != 0)
 		return SQLITE_CORRUPT;
 	hs_rowchange *rc = &one.rows[0];
 	if (rc->table < 0 || rc->table >= sp->s->n ||
@@ -179,7 +190,7 @@ int hs_spool_read(hs_spool *sp, const hs_spool_reader *rd, hs_buf *err)
 	int sr = SQLITE_OK;
 	if (hs_wire_out_finish(&sp->w) != 0 || (sr = put_chunk(sp)) != SQLITE_OK) {
 		sr = sr != SQLITE_OK ? sr : sp->sr != SQLITE_OK ? sp->sr : SQLITE_NOMEM;
-		hs_buf_printf(err, "cannot set the pulled rows aside: %s",
+		hs_buf_printf(err, "cannot set the rows aside: %s",
 			      sqlite3_errstr(sr));
 		return sr;
 	}
@@ -192,7 +203,8 @@ int hs_spool_read(hs_spool *sp, const hs_spool_reader *rd, hs_buf *err)
 	} else {
 		int t;
 		while (sr == SQLITE_OK && (t = hs_wire_next(&in)) > 0)
-			sr = t == HS_F_PULLROW ? read_row(sp, &in, rd)
+			sr = t == HS_F_PULLROW || t == HS_F_PUSHROW
+				     ? read_row(sp, &in, t, rd)
 			     : t == SPOOL_MARK ? read_mark(&in, rd)
 					       : SQLITE_CORRUPT;
 		if (sr == SQLITE_OK && in.err)
@@ -201,7 +213,7 @@ int hs_spool_read(hs_spool *sp, const hs_spool_reader *rd, hs_buf *err)
 	if (in.err && sp->sr != SQLITE_OK)
 		sr = sp->sr; /* the source failed: say why */
 	if (in.err)
-		hs_buf_printf(err, "cannot read back the pulled rows: %s",
+		hs_buf_printf(err, "cannot read back the rows set aside: %s",
 			      sp->sr != SQLITE_OK ? sqlite3_errstr(sp->sr) : in.msg);
 	hs_wire_in_free(&in);
 	sqlite3_finalize(sp->rd);

@@ -30,6 +30,10 @@ hs_spool *hs_spool_open(sqlite3 *db, const hs_schema *s, sqlite3_stmt *select1,
 			int *sr);
 /* Add a row (an hs_pull_fn: returns a SQLite code). */
 int hs_spool_row(void *spool, hs_rowchange *rc);
+/* Add a row of a push (its clocks and flags kept: a push read from the
+ * local log, merged after the local read transaction ended). The reader
+ * may take the row over (hs_changeset_move): it is freed after the call. */
+int hs_spool_push_row(void *spool, hs_rowchange *rc);
 /* Add a mark: kind and tag are the caller's; mask (n flags, or NULL) is
  * kept with them. */
 int hs_spool_mark(hs_spool *sp, int kind, int64_t tag, const unsigned char *mask,

@@ -30,6 +30,7 @@
 #include "schema.h"
 
 typedef struct hs_store hs_store;
+typedef struct hs_merge hs_merge; /* a push being merged (merge.c) */
 
 /* A conflict as the store keeps it (hubsync_conflicts). */
 typedef struct hs_conflict_row {
@@ -148,6 +149,8 @@ struct hs_store {
 	int site;              /* the site syncing in this transaction */
 	char *site_id, *user;  /* its id and user name */
 	sqlite3_stmt *select1; /* makes values (util.h, hs_value_*) */
+	hs_merge *merging;     /* the push being merged (merge.h), or NULL;
+				* the store frees it (hs_merge_free) on close */
 };
 
 #endif

@@ -6,7 +6,8 @@
  *
  * On-disk format (besides the user tables, which mirror the replicas'):
  *
- *   hubsync_master(key, value)      'format' = 1, 'seq' = last sequence
+ *   hubsync_master(key, value)      'format' = 2 (or 1), 'seq' = last
+ *                                   sequence
  *   hubsync_sites(id, site, user, pushed, pulled, token, prev_token,
  *                 last_sync, synced_seq)   (the last two: hs_master_sites)
  *   hubsync_rows(tbl, pk, alive, seq, vseq, hlc, site, clocks)
@@ -17,7 +18,12 @@
  *                                   deleted (older bases are not found)
  *
  * hubsync_rows.pk and .clocks are in the formats of encode.c (a key blob;
- * 28 bytes per column of the master's table, in its column order). Every
+ * the clocks of the master's columns, in its column order). Format 2
+ * writes the compact clocks (one byte a column for a row written once);
+ * format 1, the fixed 28 bytes a column. A format-1 master, which older
+ * hubsync versions on other PCs may still open, is read as it is and
+ * written in format 1 (they would refuse format 2: "update hubsync"); a
+ * master made by this version is format 2. Every
  * sequence number is unique and increasing; "seq" of a row is the largest
  * of its own and its columns' seq.
  *
@@ -41,13 +47,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MASTER_FORMAT 1
-#define CLOCK_BYTES 28
+#define MASTER_FORMAT 2     /* what a new master gets */
+#define MASTER_FORMAT_MIN 1 /* the oldest this version reads and writes */
 
 static const char *MASTER_DDL =
 	"CREATE TABLE IF NOT EXISTS hubsync_master(key TEXT PRIMARY KEY, value)"
 	" WITHOUT ROWID;"
-	"INSERT OR IGNORE INTO hubsync_master VALUES('format', 1), ('seq', 0),"
+	"INSERT OR IGNORE INTO hubsync_master VALUES('format', 2), ('seq', 0),"
 	" ('id', lower(hex(randomblob(16))));"
 	"CREATE TABLE IF NOT EXISTS hubsync_sites(id INTEGER PRIMARY KEY,"
 	" site TEXT NOT NULL UNIQUE, user TEXT,"
@@ -95,6 +101,7 @@ struct file_master {
 	sqlite3_stmt *meta_get, *meta_put, *conflict_put, *history_put;
 	hs_applier *appliers; /* per table written, lazily prepared */
 	int nappliers;
+	int format;           /* the file's: 2 writes compact clocks */
 };
 
 typedef struct file_master file_master;
@@ -262,7 +269,10 @@ int hs_master_open_file(hs_master **out, const char *path, int create,
 	/* Network share: no WAL, and a journal that is truncated rather
 	 * than deleted (deleting failed intermittently over SMB). */
 	sr = hs_exec(m->db, "PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=FULL;"
-			    " PRAGMA foreign_keys=OFF;");
+			    " PRAGMA foreign_keys=OFF;"
+			    /* a large merge spills its cache less (each
+			     * spill re-syncs the journal); still bounded */
+			    " PRAGMA cache_size=-16384;");
 	if (sr != SQLITE_OK) {
 		rc = sqlite_fail(m, err, sr, "cannot read");
 		goto cleanup;
@@ -288,10 +298,10 @@ int hs_master_open_file(hs_master **out, const char *path, int create,
 			rc = sqlite_fail(m, err, sr, "cannot create hubsync tables");
 			goto cleanup;
 		}
-	} else if (fmt != MASTER_FORMAT) {
+	} else if (fmt < MASTER_FORMAT_MIN || fmt > MASTER_FORMAT) {
 		hs_buf_printf(err, "the master %s has format %lld, this hubsync "
-			      "reads format %d: update hubsync on this PC", path,
-			      (long long)fmt, MASTER_FORMAT);
+			      "reads formats %d to %d: update hubsync on this PC",
+			      path, (long long)fmt, MASTER_FORMAT_MIN, MASTER_FORMAT);
 		rc = HS_ECORRUPT;
 		goto cleanup;
 	} else if ((sr = hs_exec(m->db, MASTER_DDL)) != SQLITE_OK ||
@@ -300,7 +310,11 @@ int hs_master_open_file(hs_master **out, const char *path, int create,
 		rc = sqlite_fail(m, err, sr, "cannot update hubsync tables");
 		goto cleanup;
 	}
-	if ((sr = hs_select1_prepare(m->db, &m->base.select1)) != SQLITE_OK) {
+	m->format = (int)hs_query_int(m->db, "SELECT value FROM hubsync_master"
+					     " WHERE key = 'format'", 1, &sr);
+	if (sr == SQLITE_OK)
+		sr = hs_select1_prepare(m->db, &m->base.select1);
+	if (sr != SQLITE_OK) {
 		rc = sqlite_fail(m, err, sr, "cannot read");
 		goto cleanup;
 	}
@@ -316,6 +330,7 @@ static void fm_close(hs_master *mm)
 	file_master *m = (file_master *)mm;
 	if (!m)
 		return;
+	hs_merge_free(&m->base);
 	for (int i = 0; i < m->nappliers; i++)
 		hs_applier_free(&m->appliers[i]);
 	free(m->appliers);
@@ -742,7 +757,10 @@ static int file_meta_put(hs_store *st, const hs_table *t, sqlite3_value **pk,
 		return sr;
 	hs_buf_init(&cb);
 	hs_buf_init(&key);
-	hs_clocks_encode(rm, &cb);
+	if (m->format >= 2)
+		hs_clocks_encode_compact(rm, &cb);
+	else
+		hs_clocks_encode(rm, &cb);
 	hs_pk_encode(pk, t->npk, &key);
 	if (cb.oom || key.oom) {
 		sr = SQLITE_NOMEM;
@@ -1028,12 +1046,26 @@ static const hs_store_ops FILE_OPS = {
 
 /* ---- merge and pull through the store ---------------------------------- */
 
-static int fm_merge(hs_master *mm, const hs_schema *s, hs_changeset *cs,
-		    const int64_t *local_max, int64_t now_ms,
-		    hs_merge_stats *st, hs_buf *err)
+static int fm_merge_begin(hs_master *mm, const hs_schema *s,
+			  const int64_t *local_max, int64_t now_ms,
+			  hs_merge_stats *st, hs_buf *err)
 {
 	file_master *m = (file_master *)mm;
-	int sr = hs_merge_push(&m->base, s, cs, local_max, now_ms, st, err);
+	int sr = hs_merge_begin(&m->base, s, local_max, now_ms, st);
+	return sr == SQLITE_OK ? 0 : sqlite_fail(m, err, sr, "cannot merge");
+}
+
+static int fm_merge_rows(hs_master *mm, hs_changeset *cs, hs_buf *err)
+{
+	file_master *m = (file_master *)mm;
+	int sr = hs_merge_rows(&m->base, cs, err);
+	return sr == SQLITE_OK ? 0 : sqlite_fail(m, err, sr, "cannot merge a row");
+}
+
+static int fm_merge_end(hs_master *mm, hs_buf *err)
+{
+	file_master *m = (file_master *)mm;
+	int sr = hs_merge_end(&m->base, err);
 	return sr == SQLITE_OK ? 0 : sqlite_fail(m, err, sr, "cannot merge a row");
 }
 
@@ -1094,10 +1126,6 @@ static int fm_pull(hs_master *mm, int64_t since, hs_pull *out, hs_buf *err)
 	sr = hs_rowset_fetch(m->db, "SELECT " HS_CONFLICT_COLS
 				    " FROM hubsync_conflicts WHERE seq > ?1",
 			     since, &out->conflicts);
-	if (sr == SQLITE_OK)
-		sr = hs_rowset_fetch(m->db, "SELECT " HS_HISTORY_COLS
-					    " FROM hubsync_history WHERE seq > ?1",
-				     since, &out->history);
 	if (sr == SQLITE_OK) {
 		char rq[160];
 		snprintf(rq, sizeof rq, "SELECT tbl, old_key, new_key FROM"
@@ -1109,6 +1137,31 @@ static int fm_pull(hs_master *mm, int64_t since, hs_pull *out, hs_buf *err)
 		return sqlite_fail(m, err, sr, "cannot read changes");
 	out->seq = m->base.seq;
 	return 0;
+}
+
+/* The history is streamed (fm_pull leaves it out): a first pull of a
+ * large master costs bounded memory. */
+static int fm_pull_history(hs_master *mm, int64_t since, hs_history_fn fn,
+			   void *ctx, hs_buf *err)
+{
+	file_master *m = (file_master *)mm;
+	sqlite3_stmt *q = NULL;
+	sqlite3_value *v[8];
+	int sr = hs_prepare(m->db, &q, "SELECT " HS_HISTORY_COLS " FROM"
+				       " hubsync_history WHERE seq > ?1 ORDER BY seq");
+	if (sr == SQLITE_OK)
+		sqlite3_bind_int64(q, 1, since);
+	while (sr == SQLITE_OK && (sr = sqlite3_step(q)) == SQLITE_ROW) {
+		for (int i = 0; i < 8; i++)
+			v[i] = sqlite3_column_value(q, i);
+		sr = fn(ctx, v);
+	}
+	sqlite3_finalize(q);
+	if (sr == SQLITE_DONE)
+		return 0;
+	if (!err->len)
+		sqlite_fail(m, err, sr, "cannot read the history");
+	return HS_ERROR;
 }
 
 static int64_t fm_seq(const hs_master *mm) { return ((const file_master *)mm)->base.seq; }
@@ -1354,8 +1407,9 @@ static const hs_master_ops FILE_MASTER_OPS = {
 	fm_close,	 fm_read_begin,	  fm_read_end,	  fm_column_default,
 	fm_ensure_table, fm_id,		  fm_user_elsewhere, fm_knows,
 	fm_begin,	 fm_register,	  fm_set_token,	  fm_commit,
-	fm_merge,	 fm_resolve,	  fm_set_pushed,  fm_housekeep,
+	fm_merge_begin,	 fm_merge_rows,	  fm_merge_end,
+	fm_resolve,	 fm_set_pushed,	  fm_housekeep,
 	fm_reserve,	 fm_series,	  fm_restored_at, fm_seq,
 	fm_sites,	 fm_pull,	  fm_pull_rows,	  fm_pull_table,
-	fm_merge_rules,  fm_user,	  fm_tables,
+	fm_merge_rules,  fm_user,	  fm_tables,	  fm_pull_history,
 };

@@ -126,6 +126,7 @@ typedef struct pg_master {
 	int pipe, queued;
 	char qmsg[400], qstate[6];
 	struct pg_ahead *ahead; /* the merge batch's rows, read at once */
+	const hs_schema *mschema; /* the push being merged (merge_begin) */
 	/* versions and history rows waiting to be written as one statement
 	 * each (batch_flush): per column, a PostgreSQL array literal */
 	hs_buf metab[8], histb[8];
@@ -790,6 +791,7 @@ static void pm_close(hs_master *mm)
 		return;
 	ahead_free(m);
 	batch_clear(m);
+	hs_merge_free(&m->base);
 	PQfinish(m->conn); /* the server rolls back what was not committed */
 	for (int i = 0; i < m->ntabs; i++)
 		table_free(m->tabs[i]);
@@ -2175,15 +2177,31 @@ static const hs_store_ops PG_OPS = {
 
 /* ---- merge and pull through the store ----------------------------------- */
 
-static int pm_merge(hs_master *mm, const hs_schema *s, hs_changeset *cs,
-		    const int64_t *local_max, int64_t now_ms,
-		    hs_merge_stats *st, hs_buf *err)
+static int pm_merge_begin(hs_master *mm, const hs_schema *s,
+			  const int64_t *local_max, int64_t now_ms,
+			  hs_merge_stats *st, hs_buf *err)
 {
 	pg_master *m = (pg_master *)mm;
-	int sr = ahead_load(m, s, cs);
+	int sr = hs_merge_begin(&m->base, s, local_max, now_ms, st);
+	m->mschema = s;
+	return sr == SQLITE_OK ? 0 : pg_fail(m, err, sr, "cannot merge");
+}
+
+/* A batch of the push: its rows' versions and values read ahead. */
+static int pm_merge_rows(hs_master *mm, hs_changeset *cs, hs_buf *err)
+{
+	pg_master *m = (pg_master *)mm;
+	int sr = ahead_load(m, m->mschema, cs);
 	if (sr == SQLITE_OK)
-		sr = hs_merge_push(&m->base, s, cs, local_max, now_ms, st, err);
+		sr = hs_merge_rows(&m->base, cs, err);
 	ahead_free(m);
+	return sr == SQLITE_OK ? 0 : pg_fail(m, err, sr, "cannot merge a row");
+}
+
+static int pm_merge_end(hs_master *mm, hs_buf *err)
+{
+	pg_master *m = (pg_master *)mm;
+	int sr = hs_merge_end(&m->base, err);
 	return sr == SQLITE_OK ? 0 : pg_fail(m, err, sr, "cannot merge a row");
 }
 
@@ -2803,10 +2821,12 @@ static const hs_master_ops PG_MASTER_OPS = {
 	pm_close,	 pm_read_begin,	 pm_read_end,	    pm_column_default,
 	pm_ensure_table, pm_id,		 pm_user_elsewhere, pm_knows,
 	pm_begin,	 pm_register,	 pm_set_token,	    pm_commit,
-	pm_merge,	 pm_resolve,	 pm_set_pushed,	    pm_housekeep,
+	pm_merge_begin,	 pm_merge_rows,	 pm_merge_end,
+	pm_resolve,	 pm_set_pushed,	    pm_housekeep,
 	pm_reserve,	 pm_series,	 pm_restored_at,    pm_seq,
 	pm_sites,	 pm_pull,	 pm_pull_rows,	    pm_pull_table,
 	NULL, /* merge_rules: no JSON field merge setting kept yet */
 	NULL, /* user: any name (no tokens) */
 	pm_tables,
+	NULL, /* pull_history: the history comes with pull */
 };

@@ -5,13 +5,15 @@
  *     local changes it already has (a re-run after a crash pushes nothing
  *     twice);
  *  2. read the local change log above that mark in one read transaction
- *     and fold it per row (the push change set), with the current rows;
- *  3. merge the push on the master, apply conflict resolutions, record the
- *     push mark, reserve number blocks, commit;
- *  4. still holding the master lock, stream the rows above our pull
- *     watermark into the replica in one write transaction with the new
- *     watermark, skipping columns the app changed meanwhile (they are
- *     pushed next time), drop the pushed log entries, then unlock;
+ *     and fold it per row (the push), with the current rows, into a spool
+ *     (a TEMP table: bounded memory, and the app is not kept waiting);
+ *  3. merge the push on the master a batch at a time, apply conflict
+ *     resolutions, record the push mark, reserve number blocks, commit;
+ *  4. still holding the master lock, read the rows above our pull
+ *     watermark and the audit trail into spools, then apply them in one
+ *     write transaction with the new watermark, skipping columns the app
+ *     changed meanwhile (they are pushed next time), drop the pushed log
+ *     entries, then unlock;
  *  5. append a sync_log row.
  * A failure before 3 commits changes nothing; a failure in 4 leaves the
  * master updated and the replica as before: the next sync completes it.
@@ -61,7 +63,6 @@ typedef struct sync_ctx {
 	int64_t pulled, clock, clock_seq;
 	int64_t pushed_mark; /* master has our log up to this id */
 	int64_t snap;        /* largest log id read for this push */
-	hs_changeset push;
 	int64_t *local_max; /* per table: largest integer key at the push */
 	hs_rowset resolutions;
 	hs_rowset blocks; /* number blocks reserved in this sync */
@@ -178,49 +179,203 @@ static int stamp_bookkeeping(sync_ctx *c, hs_rowchange *rc)
 	return SQLITE_OK;
 }
 
-/* Parents before children (the schema's order), so that a re-keyed
- * parent is known before the rows that reference it. */
-static int by_table(const void *a, const void *b)
+/* Rows of the push folded and handed to the master at a time: a push of
+ * any size costs bounded memory. */
+#define PUSH_BATCH 1000
+
+/* The push being streamed: the rows folded so far and the local rows
+ * they are read with. */
+typedef struct push_state {
+	hs_changeset batch;
+	hs_applier *ap;          /* per table: reads the current rows */
+	sqlite3_stmt *stamps;    /* records rows write_back stamps */
+	hs_spool *spool;         /* the push, read, waiting for the merge */
+	int64_t rows;
+	sync_ctx *c;
+} push_state;
+
+/* Tables whose pushed rows write_back stamps (init --stamp). */
+static int stamps_rows(const hs_table *t)
 {
-	const hs_rowchange *x = a, *y = b;
-	return (x->table > y->table) - (x->table < y->table);
+	return t->stamp_at || t->stamp_by || t->stamp_synced;
 }
 
-/* Remove row change i (the last one takes its place). */
-static void drop_row(hs_changeset *cs, size_t i)
+/* Remember pushed row rc of a stamped table for write_back (in a TEMP
+ * table: a push of any size costs bounded memory). */
+static int keep_stamp(sync_ctx *c, push_state *p, const hs_rowchange *rc)
 {
-	hs_rowchange tmp = cs->rows[i];
-	cs->rows[i] = cs->rows[cs->n - 1];
-	cs->rows[cs->n - 1] = tmp;
-	hs_changeset_pop(cs);
+	const hs_table *t = &c->s.t[rc->table];
+	int ua = t->stamp_at ? hs_table_col(t, "updated_at") : -1;
+	int ub = t->stamp_by ? hs_table_col(t, "updated_by") : -1;
+	int sr;
+	if (!rc->alive || rc->existing)
+		return SQLITE_OK;
+	sqlite3_bind_int(p->stamps, 1, rc->table);
+	for (int k = 0; k < HS_MAX_PK; k++)
+		if (k < t->npk)
+			sqlite3_bind_value(p->stamps, 2 + k, rc->pk[k]);
+		else
+			sqlite3_bind_null(p->stamps, 2 + k);
+	if (ua >= 0)
+		sqlite3_bind_value(p->stamps, 6, rc->vals[ua]);
+	else
+		sqlite3_bind_null(p->stamps, 6);
+	if (ub >= 0)
+		sqlite3_bind_value(p->stamps, 7, rc->vals[ub]);
+	else
+		sqlite3_bind_null(p->stamps, 7);
+	sr = hs_step_done(p->stamps);
+	sqlite3_reset(p->stamps);
+	return sr;
 }
 
-/* Fold the log above the push mark into c->push (one read transaction). */
-static int build_push(sync_ctx *c)
+/* The last folded row is complete: keep it in the batch (with its
+ * current values, stamped, in the master's layout) when it belongs to
+ * this pass (deletes, or the rest), else drop it. A row made and deleted
+ * since the last push never reached anyone: its delete must not reach
+ * another PC's row that has the same key. */
+static int finish_row(sync_ctx *c, push_state *p, int deletes)
 {
-	hs_replica *r = c->r;
-	sqlite3_stmt *q = NULL;
-	hs_applier *ap = calloc(hs_count(c->s.n), sizeof(*ap));
-	hs_rowchange *cur = NULL;
-	int rc = HS_ERROR, sr;
-
-	if (!ap)
-		return hs_fail(r, HS_ERROR, "out of memory");
-	sr = hs_exec(r->db, "BEGIN");
-	if (sr != SQLITE_OK) {
-		rc = hs_fail_sqlite(r, sr, "cannot read local changes");
-		goto cleanup;
+	hs_rowchange *rc = &p->batch.rows[p->batch.n - 1];
+	int found = 0, sr, ti = rc->table;
+	if (!rc->alive) {
+		if (rc->born || !deletes)
+			hs_changeset_pop(&p->batch);
+		else if (hs_rowchange_reshape(rc, c->ms.t[ti].ncols, c->from[ti],
+					      c->dflt[ti]) != SQLITE_OK)
+			return SQLITE_NOMEM;
+		return SQLITE_OK;
 	}
+	if (deletes) {
+		hs_changeset_pop(&p->batch);
+		return SQLITE_OK;
+	}
+	sr = hs_applier_select(&p->ap[ti], rc->pk, rc->vals, &found);
+	if (sr != SQLITE_OK)
+		return sr;
+	if (!found) { /* gone without a logged delete: nothing to send */
+		hs_changeset_pop(&p->batch);
+		return SQLITE_OK;
+	}
+	if ((sr = stamp_bookkeeping(c, rc)) != SQLITE_OK)
+		return sr;
+	if (stamps_rows(&c->s.t[ti]) && (sr = keep_stamp(c, p, rc)) != SQLITE_OK)
+		return sr;
+	return hs_rowchange_reshape(rc, c->ms.t[ti].ncols, c->from[ti], c->dflt[ti]);
+}
+
+/* Set the folded rows aside (the spool): they are merged once the local
+ * read transaction has ended. A SQLite code. */
+static int flush_push(sync_ctx *c, push_state *p)
+{
+	int sr = SQLITE_OK;
+	(void)c;
+	for (size_t i = 0; sr == SQLITE_OK && i < p->batch.n; i++)
+		sr = hs_spool_push_row(p->spool, &p->batch.rows[i]);
+	hs_changeset_clear(&p->batch);
+	return sr;
+}
+
+/* Hand the batch to the master. An HS code. */
+static int merge_batch(push_state *p)
+{
+	sync_ctx *c = p->c;
+	int rc;
+	if (!p->batch.n)
+		return HS_OK;
+	p->rows += (int64_t)p->batch.n;
+	rc = hs_master_merge_rows(c->m, &p->batch, &c->err);
+	hs_changeset_clear(&p->batch);
+	if (rc != 0)
+		return hs_fail(c->r, rc, "%s", c->err.s);
+	progress(c, "push", NULL, p->rows);
+	return HS_OK;
+}
+
+/* A row read back from the spool (hs_spool_reader): taken into the
+ * batch, merged a batch at a time. A SQLite code. */
+static int merge_spooled(void *ctx, hs_rowchange *rc)
+{
+	push_state *p = ctx;
+	if (hs_changeset_move(&p->batch, rc) != SQLITE_OK)
+		return SQLITE_NOMEM;
+	if (p->batch.n >= PUSH_BATCH && merge_batch(p) != HS_OK)
+		return SQLITE_ABORT;
+	return SQLITE_OK;
+}
+
+static int no_mark(void *ctx, int kind, int64_t tag, const unsigned char *mask,
+		   int n)
+{
+	(void)ctx, (void)kind, (void)tag, (void)mask, (void)n;
+	return SQLITE_CORRUPT; /* a push spool has none */
+}
+
+/* The tables of this pass as "tbl IN (...)" and the order of their
+ * entries: by table (the schema's order, reversed for the deletes), then
+ * by key, then as written. Only tables with a delete above the mark take
+ * part in the deletes' pass (most pushes have none). */
+static int pass_query(sync_ctx *c, int deletes, hs_buf *q)
+{
+	unsigned char *with = calloc(hs_count(c->s.n), 1);
+	int sr = with ? SQLITE_OK : SQLITE_NOMEM, any = 0;
+	sqlite3_stmt *d = NULL;
+	if (sr == SQLITE_OK && deletes) {
+		sr = hs_prepare(c->r->db, &d, "SELECT DISTINCT tbl FROM"
+					      " hubsync_changes WHERE id > ?1 AND"
+					      " op = ?2");
+		if (sr == SQLITE_OK) {
+			sqlite3_bind_int64(d, 1, c->pushed_mark);
+			sqlite3_bind_int(d, 2, HS_OP_DELETE);
+		}
+		while (sr == SQLITE_OK && (sr = sqlite3_step(d)) == SQLITE_ROW) {
+			int ti = table_index(&c->s, sqlite3_column_int(d, 0));
+			if (ti >= 0)
+				with[ti] = 1;
+			sr = SQLITE_OK;
+		}
+		sqlite3_finalize(d);
+		if (sr == SQLITE_DONE)
+			sr = SQLITE_OK;
+	}
+	hs_buf_puts(q, "SELECT id, tbl, op, mask, wall, base, k1, k2, k3, k4"
+		       " FROM hubsync_changes WHERE id > ?1 AND tbl IN (");
 	for (int i = 0; i < c->s.n; i++)
-		if ((sr = hs_applier_prepare(&ap[i], r->db, &c->s.t[i], NULL, 0)) != SQLITE_OK)
-			goto sqlfail;
-	sr = hs_prepare(r->db, &q, "SELECT id, tbl, op, mask, wall, base, k1, k2,"
-				   " k3, k4 FROM hubsync_changes WHERE id > ?1"
-				   " ORDER BY tbl, k1, k2, k3, k4, id");
+		if (!deletes || with[i])
+			hs_buf_printf(q, "%s%d", any++ ? ", " : "", c->s.t[i].id);
+	hs_buf_puts(q, ") ORDER BY CASE tbl");
+	for (int i = 0; i < c->s.n; i++)
+		hs_buf_printf(q, " WHEN %d THEN %d", c->s.t[i].id, i);
+	hs_buf_printf(q, " END%s, k1, k2, k3, k4, id", deletes ? " DESC" : "");
+	free(with);
+	if (sr == SQLITE_OK && q->oom)
+		sr = SQLITE_NOMEM;
+	return sr != SQLITE_OK ? sr : any ? SQLITE_OK : SQLITE_DONE;
+}
+
+/* Fold the log above the push mark, row by row (a row's entries are in
+ * key order, one table after the other), and push the rows of this pass:
+ * the deletes, or the rest. Returns an hs_error (a SQLite failure as
+ * HS_ERROR + message). */
+static int push_pass(sync_ctx *c, push_state *p, int deletes)
+{
+	sqlite3_stmt *q = NULL;
+	hs_rowchange *cur = NULL;
+	hs_buf sql;
+	int rc = HS_OK, sr;
+
+	hs_buf_init(&sql);
+	sr = pass_query(c, deletes, &sql);
+	if (sr == SQLITE_DONE) { /* no table in this pass */
+		hs_buf_free(&sql);
+		return HS_OK;
+	}
+	if (sr == SQLITE_OK)
+		sr = hs_prepare(c->r->db, &q, sql.s);
+	hs_buf_free(&sql);
 	if (sr != SQLITE_OK)
 		goto sqlfail;
 	sqlite3_bind_int64(q, 1, c->pushed_mark);
-	c->snap = c->pushed_mark;
 	while ((sr = sqlite3_step(q)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(q, 0);
 		int ti = table_index(&c->s, sqlite3_column_int(q, 1));
@@ -228,12 +383,8 @@ static int build_push(sync_ctx *c)
 		int64_t mask = sqlite3_column_int64(q, 3);
 		int64_t wall = sqlite3_column_int64(q, 4);
 		int64_t base = sqlite3_column_int64(q, 5);
-		if (id > c->snap)
-			c->snap = id;
-		if (ti < 0)
-			continue; /* a table no longer tracked */
 		const hs_table *t = &c->s.t[ti];
-		int same = cur && cur->table == ti;
+		int same = cur != NULL && cur->table == ti;
 		for (int k = 0; same && k < t->npk; k++)
 			same = hs_value_same(cur->pk[k], sqlite3_column_value(q, 6 + k));
 		/* An integer id deleted, then taken again by an insert (SQLite
@@ -243,7 +394,12 @@ static int build_push(sync_ctx *c)
 		int reborn = same && t->intpk && !cur->alive && !cur->born &&
 			     (op == HS_OP_INSERT || op == HS_OP_EXISTING);
 		if (!same || reborn) {
-			cur = hs_changeset_add(&c->push, ti, t->ncols);
+			if (cur && (sr = finish_row(c, p, deletes)) != SQLITE_OK)
+				goto sqlfail;
+			if (!same && p->batch.n >= PUSH_BATCH &&
+			    (sr = flush_push(c, p)) != SQLITE_OK)
+				goto sqlfail;
+			cur = hs_changeset_add(&p->batch, ti, t->ncols);
 			if (!cur) {
 				sr = SQLITE_NOMEM;
 				goto sqlfail;
@@ -279,29 +435,23 @@ static int build_push(sync_ctx *c)
 	}
 	if (sr != SQLITE_DONE)
 		goto sqlfail;
-	/* The current values of rows that still exist. A row made and
-	 * deleted since the last push never reached anyone: its delete must
-	 * not reach another PC's row that has the same key. */
-	for (size_t i = 0; i < c->push.n; i++) {
-		hs_rowchange *rc2 = &c->push.rows[i];
-		int found = 0;
-		if (!rc2->alive) {
-			if (rc2->born)
-				drop_row(&c->push, i--);
-			continue;
-		}
-		sr = hs_applier_select(&ap[rc2->table], rc2->pk, rc2->vals, &found);
-		if (sr != SQLITE_OK)
-			goto sqlfail;
-		if (!found) /* gone without a logged delete: nothing to send */
-			drop_row(&c->push, i--);
-	}
-	for (size_t i = 0; i < c->push.n; i++)
-		if ((sr = stamp_bookkeeping(c, &c->push.rows[i])) != SQLITE_OK)
-			goto sqlfail;
-	if (c->push.n)
-		qsort(c->push.rows, c->push.n, sizeof(hs_rowchange), by_table);
-	for (int i = 0; i < c->s.n; i++) {
+	if (cur && (sr = finish_row(c, p, deletes)) != SQLITE_OK)
+		goto sqlfail;
+	goto cleanup;
+sqlfail:
+	rc = hs_fail_sqlite(c->r, sr, "cannot read local changes");
+cleanup:
+	sqlite3_finalize(q);
+	return rc;
+}
+
+/* The largest integer key of each table (the master gives re-keyed rows
+ * ids above them) and the conflict resolutions to send. */
+static int push_extras(sync_ctx *c)
+{
+	hs_replica *r = c->r;
+	int sr = SQLITE_OK;
+	for (int i = 0; sr == SQLITE_OK && i < c->s.n; i++) {
 		const hs_table *t = &c->s.t[i];
 		hs_buf q2;
 		if (!t->intpk)
@@ -311,24 +461,100 @@ static int build_push(sync_ctx *c)
 		hs_buf_ident(&q2, t->cols[t->pk[0]]);
 		hs_buf_puts(&q2, ") FROM ");
 		hs_buf_ident(&q2, t->name);
-		c->local_max[i] = q2.oom ? 0 : hs_query_int(r->db, q2.s, 0, NULL);
+		/* a read error here would give re-keyed rows other ids */
+		c->local_max[i] = q2.oom ? 0 : hs_query_int(r->db, q2.s, 0, &sr);
+		if (q2.oom)
+			sr = SQLITE_NOMEM;
 		hs_buf_free(&q2);
 	}
-	sr = hs_rowset_fetch(r->db, "SELECT conflict_id, keep, at FROM"
-				    " hubsync_resolutions WHERE ?1 = ?1",
-			     0, &c->resolutions);
-	if (sr != SQLITE_OK)
-		goto sqlfail;
-	rc = HS_OK;
-	goto cleanup;
-sqlfail:
-	rc = hs_fail_sqlite(r, sr, "cannot read local changes");
+	return sr != SQLITE_OK ? sr : hs_rowset_fetch(r->db, "SELECT conflict_id, keep, at FROM"
+				      " hubsync_resolutions WHERE ?1 = ?1",
+			       0, &c->resolutions);
+}
+
+/*
+ * Fold the log above the push mark in one read transaction of the
+ * replica (a consistent snapshot of the log and the rows) into a spool,
+ * then, with the local database free again for the app, merge it into
+ * the master batch by batch: deletes first, children before parents,
+ * then the rest parents first, so that a re-keyed parent is known before
+ * the rows that reference it (merge.h). The app waits for a local read,
+ * never for the master; memory stays bounded whatever the push's size.
+ */
+static int push(sync_ctx *c)
+{
+	hs_replica *r = c->r;
+	push_state p;
+	hs_spool_reader rd;
+	int rc = HS_ERROR, sr, began;
+
+	memset(&p, 0, sizeof(p));
+	p.c = c;
+	p.ap = calloc(hs_count(c->s.n), sizeof(*p.ap));
+	if (!p.ap)
+		return hs_fail(r, HS_ERROR, "out of memory");
+	sr = hs_exec(r->db, "BEGIN");
+	began = sr == SQLITE_OK;
+	if (sr == SQLITE_OK) {
+		int64_t top = hs_query_int(r->db, "SELECT max(id) FROM"
+						  " hubsync_changes", 0, &sr);
+		c->snap = top > c->pushed_mark ? top : c->pushed_mark;
+	}
+	for (int i = 0; sr == SQLITE_OK && i < c->s.n; i++)
+		sr = hs_applier_prepare(&p.ap[i], r->db, &c->s.t[i], NULL, 0);
+	if (sr == SQLITE_OK)
+		sr = hs_exec(r->db, "CREATE TEMP TABLE IF NOT EXISTS"
+				    " hubsync_push_stamps(tbl, k1, k2, k3, k4, ua,"
+				    " ub); DELETE FROM temp.hubsync_push_stamps");
+	if (sr == SQLITE_OK)
+		sr = hs_prepare(r->db, &p.stamps, "INSERT INTO"
+				" temp.hubsync_push_stamps VALUES(?1, ?2, ?3, ?4,"
+				" ?5, ?6, ?7)");
+	if (sr == SQLITE_OK)
+		sr = push_extras(c);
+	if (sr == SQLITE_OK)
+		p.spool = hs_spool_open(r->db, &c->ms, c->select1, &sr);
+	if (sr != SQLITE_OK) {
+		rc = hs_fail_sqlite(r, sr, "cannot read local changes");
+		goto cleanup;
+	}
+	rc = push_pass(c, &p, 1);
+	if (rc == HS_OK)
+		rc = push_pass(c, &p, 0);
+	if (rc == HS_OK && (sr = flush_push(c, &p)) != SQLITE_OK)
+		rc = hs_fail_sqlite(r, sr, "cannot set the push aside");
+	if (began)
+		hs_exec(r->db, "COMMIT");
+	began = 0;
+	if (rc != HS_OK)
+		goto cleanup;
+	rc = hs_master_merge_begin(c->m, &c->ms, c->local_max, hs_now_ms(r),
+				   &c->mstats, &c->err);
+	if (rc != 0) {
+		rc = hs_fail(r, rc, "%s", c->err.s);
+		goto cleanup;
+	}
+	rd = (hs_spool_reader){merge_spooled, no_mark, &p};
+	hs_buf_reset(&c->err);
+	sr = hs_spool_read(p.spool, &rd, &c->err);
+	if (sr == SQLITE_ABORT) /* the master failed: its message is set */
+		rc = HS_ERROR;
+	else if (sr != SQLITE_OK)
+		rc = c->err.len ? hs_fail(r, HS_ERROR, "%s", c->err.s)
+				: hs_fail_sqlite(r, sr, "cannot read the push back");
+	if (rc == HS_OK)
+		rc = merge_batch(&p);
+	if (rc == HS_OK && (rc = hs_master_merge_end(c->m, &c->err)) != 0)
+		rc = hs_fail(r, rc, "%s", c->err.s);
 cleanup:
-	sqlite3_finalize(q);
+	hs_changeset_clear(&p.batch);
+	hs_spool_close(p.spool);
+	sqlite3_finalize(p.stamps);
 	for (int i = 0; i < c->s.n; i++)
-		hs_applier_free(&ap[i]);
-	free(ap);
-	hs_exec(r->db, "COMMIT");
+		hs_applier_free(&p.ap[i]);
+	free(p.ap);
+	if (began)
+		hs_exec(r->db, "COMMIT");
 	return rc;
 }
 
@@ -505,19 +731,6 @@ static void unmap_tables(sync_ctx *c)
 	hs_schema_clear(&c->ms);
 }
 
-/* The push in the master's column layout. */
-static int reshape_push(sync_ctx *c)
-{
-	for (size_t i = 0; i < c->push.n; i++) {
-		hs_rowchange *rc = &c->push.rows[i];
-		int sr = hs_rowchange_reshape(rc, c->ms.t[rc->table].ncols,
-					      c->from[rc->table], c->dflt[rc->table]);
-		if (sr != SQLITE_OK)
-			return hs_fail(c->r, HS_ERROR, "out of memory");
-	}
-	return HS_OK;
-}
-
 /* The master must be the one this PC synced with: a copy or a restored
  * backup is, a master made anew (or another office's) is not. */
 static int check_master_id(sync_ctx *c)
@@ -579,9 +792,6 @@ static int exchange_with_master(sync_ctx *c)
 		return c->err.len ? hs_fail(r, rc, "%s", c->err.s) : rc;
 	if (c->master_restored && (rc = resend_all(c)) != HS_OK)
 		return rc;
-	if ((rc = build_push(c)) != HS_OK || (rc = reshape_push(c)) != HS_OK)
-		return rc;
-	progress(c, "push", NULL, (int64_t)c->push.n);
 	/* the merge setting first: it applies to the push it travels with */
 	if ((rc = hs_mergeset_pending(r->db, &c->merge_set, &c->merge_sent))
 	    != SQLITE_OK)
@@ -590,9 +800,11 @@ static int exchange_with_master(sync_ctx *c)
 	c->merge_known = rc == 0;
 	if (rc == 1)
 		rc = 0; /* a master that keeps no such setting */
-	if (rc == 0)
-		rc = hs_master_merge(c->m, &c->ms, &c->push, c->local_max, hs_now_ms(r),
-			     &c->mstats, &c->err);
+	if (rc != 0)
+		return hs_fail(r, rc, "%s", c->err.s);
+	progress(c, "push", NULL, 0);
+	if ((rc = push(c)) != HS_OK)
+		return rc;
 	if (rc == 0 && c->resolutions.n)
 		rc = hs_master_resolve(c->m, &c->resolutions, &c->err);
 	if (rc == 0)
@@ -619,6 +831,50 @@ static int exchange_with_master(sync_ctx *c)
 	for (int i = 0; i < c->s.n; i++)
 		c->pushed_total += c->mstats.pushed[i];
 	return HS_OK;
+}
+
+/* An audit trail entry set aside (hs_history_fn). */
+static int put_history(void *ctx, sqlite3_value **v)
+{
+	sqlite3_stmt *st = ctx;
+	for (int i = 0; i < 8; i++)
+		sqlite3_bind_value(st, i + 1, v[i]);
+	int sr = hs_step_done(st);
+	sqlite3_reset(st);
+	return sr;
+}
+
+/* The master's audit trail above our watermark, streamed into a TEMP
+ * table (no lock on the local database; memory stays bounded), which
+ * apply_pull copies into hubsync_history. A master that hands it with
+ * the pull leaves it in c->pull.history instead. An HS code. */
+static int spool_history(sync_ctx *c)
+{
+	sqlite3 *db = c->r->db;
+	sqlite3_stmt *st = NULL;
+	int rc = HS_OK, sr = hs_exec(db, "CREATE TEMP TABLE IF NOT EXISTS"
+				     " hubsync_pull_history(seq, tbl, key, pk, op,"
+				     " user, at, changes);"
+				     " DELETE FROM temp.hubsync_pull_history;"
+				     " SAVEPOINT hs_history");
+	if (sr == SQLITE_OK)
+		sr = hs_prepare(db, &st, "INSERT INTO temp.hubsync_pull_history"
+				" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+	if (sr == SQLITE_OK) {
+		rc = hs_master_pull_history(c->m, c->pulled, put_history, st, &c->err);
+		if (rc == 1)
+			rc = HS_OK; /* it came with the pull */
+		else if (rc != HS_OK)
+			rc = hs_fail(c->r, rc, "%s", c->err.s);
+	}
+	sqlite3_finalize(st);
+	if (sr == SQLITE_OK && rc == HS_OK)
+		sr = hs_exec(db, "RELEASE hs_history");
+	else
+		hs_exec(db, "ROLLBACK TO hs_history; RELEASE hs_history");
+	if (sr != SQLITE_OK && rc == HS_OK)
+		rc = hs_fail_sqlite(c->r, sr, "cannot set the pulled history aside");
+	return rc;
 }
 
 /* Columns of table ti, key pk, that the app changed after the push read
@@ -872,9 +1128,13 @@ static int read_pull(sync_ctx *c, hs_spool **out)
 		return hs_fail_sqlite(r, sr, "cannot set the pulled rows aside");
 	if (hs_master_read_begin(c->m, &c->err) != 0)
 		return hs_fail(r, HS_EIO, "%s", c->err.s ? c->err.s : "cannot read");
-	if (hs_master_pull_rows(c->m, &c->ms, c->pulled, hs_spool_row, sp,
-				&c->pull, &c->err) != 0 ||
-	    (sr = spool_catch_up(c, sp)) != SQLITE_OK)
+	/* the history before a catch-up, whose request (a server master)
+	 * would replace the answer it comes in */
+	int failed = hs_master_pull_rows(c->m, &c->ms, c->pulled, hs_spool_row,
+					 sp, &c->pull, &c->err) != 0;
+	if (!failed && (rc = spool_history(c)) == HS_OK)
+		failed = (sr = spool_catch_up(c, sp)) != SQLITE_OK;
+	if (failed)
 		rc = c->err.len ? hs_fail(r, HS_ERROR, "%s", c->err.s)
 				: hs_fail_sqlite(r, sr != SQLITE_OK ? sr : SQLITE_ERROR,
 						 "cannot read the pulled rows");
@@ -994,17 +1254,35 @@ static int arm(sync_ctx *c, int id, int sticky)
 			: SQLITE_OK;
 }
 
+/* The id the master gave this site's row key of table t in this sync
+ * (pull.rebases), or key itself. */
+static sqlite3_value *rebased(sync_ctx *c, const hs_table *t, sqlite3_value *key)
+{
+	const hs_rowset *rs = &c->pull.rebases;
+	if (!t->intpk || sqlite3_value_type(key) != SQLITE_INTEGER)
+		return key;
+	for (size_t i = 0; i < rs->n; i++) {
+		sqlite3_value **v = &rs->v[i * (size_t)rs->ncols];
+		if (sqlite3_value_int64(v[1]) == sqlite3_value_int64(key) &&
+		    strcmp((const char *)sqlite3_value_text(v[0]), t->name) == 0)
+			return v[2];
+	}
+	return key;
+}
+
 /* init --stamp: pushed rows written by the app get the updated_at and
  * updated_by stamps the master now has, and synced_at = now (not
  * captured: applying is set). Runs before the pulled rows, which may
- * overwrite them. Push rows are laid out as the master's tables. */
+ * overwrite them. The rows are the ones push kept (keep_stamp), under
+ * the ids the master gave them. */
 static int write_back(sync_ctx *c)
 {
 	int sr = SQLITE_OK;
+	sqlite3_stmt *q = NULL;
 	for (int ti = 0; sr == SQLITE_OK && ti < c->s.n; ti++) {
-		const hs_table *t = &c->s.t[ti], *mt = &c->ms.t[ti];
-		int ua = t->stamp_at ? hs_table_col(mt, "updated_at") : -1;
-		int ub = t->stamp_by ? hs_table_col(mt, "updated_by") : -1;
+		const hs_table *t = &c->s.t[ti];
+		int ua = t->stamp_at ? hs_table_col(t, "updated_at") : -1;
+		int ub = t->stamp_by ? hs_table_col(t, "updated_by") : -1;
 		int sy = t->stamp_synced && hs_table_has_column(c->r->db, t->name,
 								 "synced_at");
 		sqlite3_stmt *st = NULL;
@@ -1026,22 +1304,32 @@ static int write_back(sync_ctx *c)
 		    !(now = hs_stamp_value(c->select1, t->stamp_synced,
 					   hs_now_ms(c->r))))
 			sr = SQLITE_NOMEM;
-		for (size_t i = 0; sr == SQLITE_OK && i < c->push.n; i++) {
-			hs_rowchange *rc = &c->push.rows[i];
-			if (rc->table != ti || !rc->alive || rc->existing)
-				continue;
+		if (sr == SQLITE_OK)
+			sr = hs_prepare(c->r->db, &q, "SELECT k1, k2, k3, k4, ua, ub"
+					" FROM temp.hubsync_push_stamps WHERE"
+					" tbl = ?1");
+		if (sr == SQLITE_OK)
+			sqlite3_bind_int(q, 1, ti);
+		while (sr == SQLITE_OK && (sr = sqlite3_step(q)) == SQLITE_ROW) {
 			if ((sr = arm(c, t->id, 0)) != SQLITE_OK)
 				break;
 			sqlite3_bind_value(st, 1, now);
 			if (ua >= 0)
-				sqlite3_bind_value(st, 2, rc->vals[ua]);
+				sqlite3_bind_value(st, 2, sqlite3_column_value(q, 4));
 			if (ub >= 0)
-				sqlite3_bind_value(st, 3, rc->vals[ub]);
+				sqlite3_bind_value(st, 3, sqlite3_column_value(q, 5));
 			for (int k = 0; k < t->npk; k++)
-				sqlite3_bind_value(st, 4 + k, rc->pk[k]);
+				sqlite3_bind_value(st, 4 + k,
+						   k == 0 ? rebased(c, t,
+								    sqlite3_column_value(q, 0))
+							  : sqlite3_column_value(q, k));
 			sr = hs_step_done(st);
 			sqlite3_reset(st);
 		}
+		if (sr == SQLITE_DONE)
+			sr = SQLITE_OK;
+		sqlite3_finalize(q);
+		q = NULL;
 		sqlite3_finalize(st);
 		sqlite3_value_free(now);
 		hs_buf_free(&b);
@@ -1360,6 +1648,10 @@ static int apply_spooled(sync_ctx *c, hs_spool *sp)
 					     " ?4, ?5, ?6, ?7, ?8)",
 				      &c->pull.history);
 	if (sr == SQLITE_OK)
+		sr = hs_exec(r->db, "INSERT OR REPLACE INTO hubsync_history("
+				    HS_HISTORY_COLS ") SELECT * FROM"
+				    " temp.hubsync_pull_history ORDER BY seq");
+	if (sr == SQLITE_OK)
 		sr = hs_rowset_insert(r->db, "DELETE FROM hubsync_resolutions WHERE"
 					     " conflict_id = ?1 AND keep = ?2 AND"
 					     " at = ?3",
@@ -1641,7 +1933,8 @@ out:
 		*result_json = finish(&c, rc, started);
 	else
 		free(finish(&c, rc, started));
-	hs_changeset_clear(&c.push);
+	hs_exec(r->db, "DROP TABLE IF EXISTS temp.hubsync_push_stamps;"
+		       " DROP TABLE IF EXISTS temp.hubsync_pull_history");
 	hs_rowset_clear(&c.resolutions);
 	hs_rowset_clear(&c.blocks);
 	hs_merge_rules_clear(&c.merge_set);

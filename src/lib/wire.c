@@ -28,6 +28,8 @@
  *   pulled row (HS_F_PULLROW) = table:uint npk:uint ncols:uint flags:uint
  *       value[npk] nchanged:uint col:uint[nchanged] value[ncols] when alive
  *     flags: 1 alive, 2 foreign
+ *   history entry (HS_F_HISTROW) = value[8] (seq, tbl, key, pk, op, user,
+ *       at, changes: a replica's hubsync_history row)
  *
  * Values keep SQLite's type exactly (1, 1.0 and '1' stay distinct).
  * Readers check every count against the bytes left in the frame before
@@ -183,15 +185,11 @@ static int compress(hs_wire_out *w, const void *p, size_t n, ZSTD_EndDirective m
 	return 0;
 }
 
-int hs_wire_end(hs_wire_out *w)
+/* The frame's head (type, length) into head; its size. */
+static size_t frame_head(const hs_wire_out *w, unsigned char head[11])
 {
-	unsigned char head[11];
 	size_t n = 1;
 	uint64_t len = w->frame.len;
-	if (w->frame.oom || len > HS_WIRE_MAX_FRAME)
-		w->err = 1;
-	if (w->err)
-		return -1;
 	head[0] = (unsigned char)w->type;
 	do {
 		head[n] = (unsigned char)(len & 0x7f);
@@ -200,10 +198,35 @@ int hs_wire_end(hs_wire_out *w)
 			head[n] |= 0x80;
 		n++;
 	} while (len);
+	return n;
+}
+
+int hs_wire_end(hs_wire_out *w)
+{
+	unsigned char head[11];
+	size_t n;
+	if (w->frame.oom || w->frame.len > HS_WIRE_MAX_FRAME)
+		w->err = 1;
+	if (w->err)
+		return -1;
+	n = frame_head(w, head);
 	if (compress(w, head, n, ZSTD_e_continue) != 0)
 		return -1;
 	return w->frame.len ? compress(w, w->frame.s, w->frame.len, ZSTD_e_continue)
 			    : 0;
+}
+
+int hs_wire_end_raw(hs_wire_out *w, hs_buf *out)
+{
+	unsigned char head[11];
+	size_t n;
+	if (w->frame.oom || w->frame.len > HS_WIRE_MAX_FRAME)
+		return -1;
+	n = frame_head(w, head);
+	hs_buf_putn(out, (const char *)head, n);
+	if (w->frame.len)
+		hs_buf_putn(out, w->frame.s, w->frame.len);
+	return out->oom ? -1 : 0;
 }
 
 int hs_wire_out_raw(hs_wire_out *w, const void *p, size_t n)

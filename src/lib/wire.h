@@ -49,6 +49,7 @@ enum {
 	HS_F_COMMIT = 'C',
 	HS_F_ROWS = 'W',
 	HS_F_PULLROW = 'w',
+	HS_F_HISTROW = 'h', /* an audit trail entry in a ROWS answer */
 	HS_F_RULES = 'J',
 	HS_F_ERROR = 'X',
 };
@@ -82,7 +83,10 @@ void hs_wire_put_value(hs_wire_out *w, sqlite3_value *v);
 void hs_wire_put_rowset(hs_wire_out *w, const hs_rowset *rs);
 /* Hand the frame to the compressor (and, now and then, to the sink). */
 int hs_wire_end(hs_wire_out *w);
-/* Compress n bytes that are frames already (tests, fuzzing). */
+/* The frame as bytes (type, length, payload) appended to out, not
+ * compressed: frames kept aside, handed to hs_wire_out_raw later. */
+int hs_wire_end_raw(hs_wire_out *w, hs_buf *out);
+/* Compress n bytes that are frames already (spooled frames, tests). */
 int hs_wire_out_raw(hs_wire_out *w, const void *p, size_t n);
 /* Flush what is compressed so far to the sink (a reader waiting on it). */
 int hs_wire_flush(hs_wire_out *w);

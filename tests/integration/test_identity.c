@@ -307,6 +307,57 @@ static void int_keys_run(int fk_on)
 	net_close(&N);
 }
 
+/*
+ * A push larger than one batch (sync.c merges 1,000 rows at a time): the
+ * re-keyed parents of the first batches are known when their children
+ * come in later ones, and two rows that swap their UNIQUE numbers from two
+ * batches apart are still merged as a swap (the deferred row waits for
+ * the end of the whole push, not of its batch).
+ */
+static void int_keys_rebased_across_batches(void)
+{
+	enum { QUOTES = 200, NUMS = 1500 }; /* 7 rows a quote: 1,400 a push */
+	char schema[2048];
+	net N;
+	snprintf(schema, sizeof schema, "%s; CREATE TABLE nums (id INTEGER"
+		 " PRIMARY KEY, n INTEGER NOT NULL UNIQUE, v TEXT)", KEYS_SCHEMA);
+	net_open(&N, 2, schema, 0);
+	net_sync_all(&N, 1);
+	for (int i = 0; i < 2; i++) {
+		tu_now_ms += 1000;
+		tu_exec(N.s[i].app, "BEGIN");
+		for (int q = 0; q < QUOTES; q++) {
+			char tag[16];
+			snprintf(tag, sizeof tag, "%d", q);
+			write_offline_batch(&N.s[i], tag);
+		}
+		tu_exec(N.s[i].app, "COMMIT");
+	}
+	tu_exec(N.s[0].app, "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT"
+			    " i + 1 FROM c WHERE i < %d) INSERT INTO nums SELECT"
+			    " i, i, 'v' FROM c", NUMS);
+	net_sync_all(&N, 2);
+	net_check_converged(&N);
+	net_check_children(&N, 2 * QUOTES);
+	/* bob touches every number and swaps the first and the last: the
+	 * two rows are more than a batch apart in his push */
+	tu_exec(N.s[1].app, "BEGIN; UPDATE nums SET v = 'w';"
+			    "UPDATE nums SET n = -1 WHERE id = 1;"
+			    "UPDATE nums SET n = 1 WHERE id = %d;"
+			    "UPDATE nums SET n = %d WHERE id = 1; COMMIT",
+		NUMS, NUMS);
+	net_sync_all(&N, 2);
+	net_check_converged(&N);
+	TU_CHECK(tu_int(N.s[0].app, 0, "SELECT n FROM nums WHERE id = 1") == NUMS &&
+			 tu_int(N.s[0].app, 0, "SELECT n FROM nums WHERE id = %d",
+				NUMS) == 1,
+		 "the swap did not reach alice");
+	TU_CHECK(tu_int(N.s[0].app, -1, "SELECT count(*) FROM hubsync_conflicts")
+			 == 0,
+		 "the swap made conflicts");
+	net_close(&N);
+}
+
 /* The app with SQLite's default (foreign keys not enforced). */
 static void int_keys_rebased_children_follow(void) { int_keys_run(0); }
 
@@ -1263,6 +1314,7 @@ int main(int argc, char **argv)
 		{"int_keys_rebased_children_follow",
 		 int_keys_rebased_children_follow},
 		{"int_keys_rebased_fk_enforced", int_keys_rebased_fk_enforced},
+		{"int_keys_rebased_across_batches", int_keys_rebased_across_batches},
 		{"resolve_column_reaches_everyone",
 		 resolve_column_reaches_everyone},
 		{"resolve_delete_vs_update_restores",

@@ -9,7 +9,10 @@
  *  - a PC is behind when changes reached the master after its last sync;
  *  - the list reads offline (master gone);
  *  - a master made by an older hubsync (hubsync_sites without the new
- *    columns) gets them at the next sync and keeps its format.
+ *    columns) gets them at the next sync and keeps its format;
+ *  - a format-1 master (fixed 28-byte clocks, which older hubsync versions
+ *    on other PCs still open) is read and written as format 1: concurrent
+ *    edits still conflict and converge, and no compact clock is written.
  */
 #include "testutil.h"
 
@@ -151,8 +154,67 @@ static void test_old_master(void)
 	json_decref(p);
 	m = tu_db_open(master, 1);
 	TU_CHECK(tu_int(m, -1, "SELECT value FROM hubsync_master WHERE key ="
+			       " 'format'") == 2, "format stays 2");
+	sqlite3_close(m);
+	tu_check_integrity(master);
+	for (int i = 0; i < 3; i++)
+		tu_site_close(&s[i]);
+}
+
+/* Rows of the master whose clocks are not in the fixed encoding. */
+static int64_t compact_rows(void)
+{
+	sqlite3 *m = tu_db_open(master, 1);
+	int64_t n = tu_int(m, -1, "SELECT count(*) FROM hubsync_rows WHERE"
+				  " length(clocks) %% 28 != 0 OR"
+				  " hex(substr(clocks, 1, 1)) >= '80'");
+	sqlite3_close(m);
+	return n;
+}
+
+static void test_format1_master(void)
+{
+	office(tu_tmpdir("peers-format1"));
+	/* what an older hubsync made (format 1: fixed clocks) */
+	sqlite3 *m = tu_db_open(master, 0);
+	tu_exec(m, "UPDATE hubsync_master SET value = 1 WHERE key = 'format'");
+	sqlite3_close(m);
+	tu_exec(s[0].app, "INSERT INTO quotes VALUES('Q1', 'Conveyor'),"
+			  " ('Q2', 'Press')");
+	for (int i = 0; i < 3; i++) {
+		tu_now_ms += 60000;
+		free(tu_site_sync(&s[i], 0));
+	}
+	/* concurrent edits of one column: one wins, the other is a conflict */
+	tu_exec(s[1].app, "UPDATE quotes SET projectName = 'Belt' WHERE quoteId = 'Q1'");
+	tu_exec(s[2].app, "UPDATE quotes SET projectName = 'Chain' WHERE quoteId = 'Q1'");
+	tu_exec(s[2].app, "DELETE FROM quotes WHERE quoteId = 'Q2'");
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 3; i++) {
+			tu_now_ms += 60000;
+			free(tu_site_sync(&s[i], 0));
+		}
+	for (int i = 1; i < 3; i++) {
+		char *why = NULL;
+		TU_CHECK(tu_db_diff(s[0].app, s[i].app, NULL, &why) == 0,
+			 "%s and alice differ: %s", names[i], why ? why : "");
+		free(why);
+	}
+	char *won = tu_text(s[0].app, "SELECT projectName FROM quotes WHERE"
+				      " quoteId = 'Q1'");
+	TU_CHECK(won && (!strcmp(won, "Chain") || !strcmp(won, "Belt")),
+		 "one of the edits wins: %s", won ? won : "(none)");
+	free(won);
+	json_t *c = tu_site_conflicts(&s[1], 1);
+	TU_CHECK(json_array_size(c) == 1, "one conflict, got %zu",
+		 json_array_size(c));
+	json_decref(c);
+	m = tu_db_open(master, 1);
+	TU_CHECK(tu_int(m, -1, "SELECT value FROM hubsync_master WHERE key ="
 			       " 'format'") == 1, "format stays 1");
 	sqlite3_close(m);
+	TU_CHECK(compact_rows() == 0, "%lld rows with compact clocks in a "
+		 "format-1 master", (long long)compact_rows());
 	tu_check_integrity(master);
 	for (int i = 0; i < 3; i++)
 		tu_site_close(&s[i]);
@@ -163,6 +225,7 @@ int main(int argc, char **argv)
 	static const tu_case cases[] = {
 		{"list", test_list},
 		{"old_master", test_old_master},
+		{"format1_master", test_format1_master},
 	};
 	return tu_run_cases(cases, sizeof cases / sizeof cases[0], argc, argv);
 }
