@@ -900,7 +900,7 @@ static int hm_merge_begin(hs_master *mm, const hs_schema *s,
 	m->mtables = s->n;
 	m->mrows = 0;
 	m->mlocal = calloc(hs_count(s->n), sizeof(int64_t));
-	m->spool = tmpfile();
+	m->spool = hs_os_tmpfile();
 	if (!m->mlocal || !m->spool) {
 		spool_close(m);
 		hs_buf_puts(err, "cannot make a temporary file for the push: check "
