@@ -39,7 +39,8 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=None \
 	{ cat "$build.log" >&2; die "cannot configure $build"; }
 rm -f "$build.log"
 cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" \
-	--target hubsync_cli hubsync_shared hubsync -- --no-print-directory >/dev/null
+	--target hubsync_cli hubsync_shared hubsync hs_dynload_deps \
+	-- --no-print-directory >/dev/null
 
 stage=$build/stage
 rm -rf "$stage"
@@ -78,7 +79,11 @@ sover=${soname#libhubsync.so.}
 work=$build/shlibdeps
 rm -rf "$work" && mkdir -p "$work/debian"
 printf 'Source: hubsync\n\nPackage: hubsync\nArchitecture: any\n' >"$work/debian/control"
-depends=$(cd "$work" && dpkg-shlibdeps -O "$stage/usr/bin/hubsync" "$stage/$lib" 2>"$work/log") ||
+# hs_dynload_deps links the libraries the command loads when first needed
+# (libcurl, libpq, libmicrohttpd: src/lib/dynload.c), which its own ELF
+# header does not name.
+depends=$(cd "$work" && dpkg-shlibdeps -O "$stage/usr/bin/hubsync" "$stage/$lib" \
+	"$build/src/lib/hs_dynload_deps" 2>"$work/log") ||
 	{ cat "$work/log" >&2; die "dpkg-shlibdeps failed"; }
 depends=${depends#shlibs:Depends=}
 [ -n "$depends" ] || die "dpkg-shlibdeps found no dependencies"

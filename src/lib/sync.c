@@ -1626,6 +1626,18 @@ static int apply_spooled(sync_ctx *c, hs_spool *sp)
 		return hs_fail_sqlite(r, sr, "cannot write the local database");
 	sr = hs_exec(r->db, "UPDATE hubsync_ctl SET applying = 1, armed = 0;"
 			    " DELETE FROM hubsync_stash");
+	/* The pushed part of the log goes first: the pages it frees are
+	 * reused by what this transaction writes next (pulled rows, history),
+	 * instead of staying free in the file (docs/PERFORMANCE.md, "Replica
+	 * size"). Nothing below reads it: only entries after the push's
+	 * snapshot (the app's writes since) matter to the pull. The newest
+	 * entry stays as the floor of future ids (rowids restart at max + 1):
+	 * ids must only grow, or the master's push mark would skip new
+	 * changes. */
+	if (sr == SQLITE_OK)
+		sr = hs_exec_ints(r->db, "DELETE FROM hubsync_changes WHERE id <= ?1"
+					 " AND id < (SELECT max(id) FROM"
+					 " hubsync_changes)", 1, &c->snap);
 	if (sr == SQLITE_OK)
 		sr = apply_rebases(c);
 	if (sr == SQLITE_OK)
@@ -1660,14 +1672,7 @@ static int apply_spooled(sync_ctx *c, hs_spool *sp)
 		sr = hs_exec(r->db, "UPDATE hubsync_conflicts SET resolved = 1 WHERE"
 				    " id IN (SELECT conflict_id FROM"
 				    " hubsync_resolutions)");
-	/* The newest entry stays as the floor of future ids (rowids restart
-	 * at max + 1): ids must only grow, or the master's push mark would
-	 * skip new changes. */
 	int64_t marks[2] = {c->pull.seq, c->snap};
-	if (sr == SQLITE_OK)
-		sr = hs_exec_ints(r->db, "DELETE FROM hubsync_changes WHERE id <= ?1"
-					 " AND id < (SELECT max(id) FROM"
-					 " hubsync_changes)", 1, &c->snap);
 	if (sr == SQLITE_OK)
 		sr = hs_exec_ints(r->db, "UPDATE hubsync_ctl SET applying = 0,"
 					 " armed = 0, pulled = ?1, pushed = ?2", 2, marks);
