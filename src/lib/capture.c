@@ -18,21 +18,29 @@
  *                   table with UNIQUE indexes, stash the keys of other rows
  *                   holding one of NEW's unique values (kind 1): a REPLACE
  *                   deletes them without firing any delete trigger.
- *                   Without UNIQUE indexes it runs only when the key exists
- *                   or has a stash row, so a plain INSERT stays cheap.
+ *                   Without UNIQUE indexes it runs only when the key exists,
+ *                   so a plain INSERT stays cheap.
  *   hubsync_ins_T   AFTER INSERT: an insert (mask -1), or, when a kind 0
  *                   stash says the row was there, an update of the stashed
  *                   columns (nothing at all when none changed); the kind 1
  *                   rows that are gone now are logged as deletes.
- *   hubsync_upd_T   AFTER UPDATE: the mask of the columns whose value or
- *                   type changed (nothing when none did); a key change is a
+ *   hubsync_upd_T   AFTER UPDATE of a row that keeps its key: the mask of
+ *                   the columns whose value or type changed (nothing when
+ *                   none did).
+ *   hubsync_updk_T  AFTER UPDATE OF the key columns, when the key changed: a
  *                   delete of the old key and an insert of the new one.
+ *                   SQLite does not even call it for an UPDATE whose SET
+ *                   names no key column (most of them).
  *   hubsync_del_T   AFTER DELETE: a delete.
  * Kind 0 stash rows stay behind (after the insert, or when it did not
- * happen: OR IGNORE, an upsert's DO UPDATE/NOTHING), harmless: every
- * BEFORE INSERT of a key that has one rewrites or removes it first, and
- * kind 1 rows only log rows that are really gone; a sync empties the
- * stash.
+ * happen: OR IGNORE, an upsert's DO UPDATE/NOTHING), harmless as long as
+ * their row is there: every BEFORE INSERT of an existing key rewrites
+ * its stash row first. So whatever makes a row go away removes its kind
+ * 0 stash row: the delete trigger, a key change (updk), and, in tables
+ * with UNIQUE indexes (where a REPLACE deletes rows silently), the BEFORE
+ * INSERT body, which then runs for every insert. Kind 1 rows only log rows
+ * that are really gone; a sync empties the stash. (Before capture version
+ * 2, the BEFORE INSERT also probed the stash for every new key instead.)
  *
  * The wall time is julianday('now') in ms; the app's SQLite computes it,
  * so a test can skew it with a VFS whose xCurrentTimeInt64 is offset.
@@ -216,7 +224,7 @@ static int column_affinities(sqlite3 *db, const hs_table *t, char *aff)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-static const char *const KINDS[] = {"bins", "ins", "upd", "del",
+static const char *const KINDS[] = {"bins", "ins", "upd", "updk", "del",
 				    "gins", "gupd", "gdel"};
 
 static void trigger_name(hs_buf *b, const char *kind, const char *table)
@@ -284,13 +292,24 @@ static void change_insert(hs_buf *b, const hs_table *t, const char *op,
 	hs_buf_puts(b, "; ");
 }
 
+/* "DELETE FROM hubsync_stash ..." of the kind 0 stash row of OLD's key:
+ * its row is gone (see the top of the file). */
+static void forget_stash(hs_buf *b, const hs_table *t)
+{
+	hs_buf_printf(b, "DELETE FROM hubsync_stash WHERE tbl = %d AND kind = 0"
+			 " AND ", t->id);
+	key_match(t, b, "-", "OLD", " IS ");
+	hs_buf_puts(b, "; ");
+}
+
 /*
  * BEFORE INSERT: stash what an insert over an existing row changes, and
  * which other rows a REPLACE may delete through a UNIQUE index. Without
- * UNIQUE indexes the body runs only when a row with NEW's key exists or a
- * stash row of that key was left behind (an insert that did not happen):
- * a plain INSERT of a new key pays two index probes, not a DELETE and an
- * INSERT ... SELECT (docs/PERFORMANCE.md, "Capture triggers").
+ * UNIQUE indexes the body runs only when a row with NEW's key exists: a
+ * plain INSERT of a new key pays one index probe, not a DELETE and an
+ * INSERT ... SELECT (docs/PERFORMANCE.md, "Capture triggers"). A stash
+ * row left behind for a key that is gone was removed with its row (see
+ * the top of the file).
  */
 static void before_insert(hs_buf *b, const hs_table *t, const char *aff,
 			  const hs_colset *u, int nu)
@@ -302,10 +321,6 @@ static void before_insert(hs_buf *b, const hs_table *t, const char *aff,
 		hs_buf_ident(&when, t->name);
 		hs_buf_puts(&when, " AS o WHERE ");
 		key_match(t, &when, "o", "NEW", " = ");
-		hs_buf_printf(&when, ") OR EXISTS (SELECT 1 FROM hubsync_stash AS"
-				     " s WHERE s.tbl = %d AND s.kind = 0 AND ",
-			      t->id);
-		key_match(t, &when, "s", "NEW", " IS ");
 		hs_buf_puts(&when, ")");
 		if (when.oom)
 			b->oom = 1;
@@ -386,35 +401,54 @@ static void after_insert(hs_buf *b, const hs_table *t, int nu)
 	hs_buf_free(&del);
 }
 
-/* AFTER UPDATE: the changed columns; a key change is delete + insert.
- * The mask is computed in the select list and, as a condition that stops
- * at the first changed column, in the WHERE clause: cheaper than a
- * subquery in FROM, which SQLite materializes for every row. */
+/* AFTER UPDATE of a row that keeps its key: the changed columns. The
+ * mask is computed in the select list and, as a condition that stops at
+ * the first changed column, in the WHERE clause: cheaper than a subquery
+ * in FROM, which SQLite materializes for every row. */
 static void after_update(hs_buf *b, const hs_table *t, const char *aff)
 {
-	hs_buf keych, op, mask, cond;
-	hs_buf_init(&keych);
-	hs_buf_init(&op);
+	hs_buf mask, cond;
 	hs_buf_init(&mask);
 	hs_buf_init(&cond);
-	key_changed(t, &keych);
-	hs_buf_printf(&op, "CASE WHEN %s THEN 1 ELSE 2 END", keych.s ? keych.s : "");
-	hs_buf_printf(&mask, "CASE WHEN %s THEN -1 ELSE ", keych.s ? keych.s : "");
 	change_mask(&mask, t, aff, "OLD", "NEW");
-	hs_buf_puts(&mask, " END");
-	hs_buf_printf(&cond, "(%s OR ", keych.s ? keych.s : "");
+	key_match(t, &cond, "OLD", "NEW", " IS ");
+	hs_buf_puts(&cond, " AND (");
 	any_changed(&cond, t, aff, "OLD", "NEW");
 	hs_buf_puts(&cond, ")");
 	trigger_head(b, t, "upd", "AFTER UPDATE", NULL);
-	change_insert(b, t, "3", "0", "OLD", 0, NULL, keych.s);
-	change_insert(b, t, op.s, mask.s, "NEW", 0, NULL, cond.s);
+	change_insert(b, t, "2", mask.s, "NEW", 0, NULL, cond.s);
 	hs_buf_puts(b, "END;");
-	if (keych.oom || op.oom || mask.oom || cond.oom)
+	if (mask.oom || cond.oom)
 		b->oom = 1;
-	hs_buf_free(&keych);
-	hs_buf_free(&op);
 	hs_buf_free(&mask);
 	hs_buf_free(&cond);
+}
+
+/* AFTER UPDATE OF the key columns, when the key changed: a delete of the
+ * old key, an insert of the new one, and the old key's stash row goes
+ * (its row is gone). A separate trigger, so that an UPDATE that sets no
+ * key column neither calls it nor tests the key (docs/PERFORMANCE.md). */
+static void after_key_update(hs_buf *b, const hs_table *t)
+{
+	hs_buf ev, keych;
+	hs_buf_init(&ev);
+	hs_buf_init(&keych);
+	hs_buf_puts(&ev, "AFTER UPDATE OF ");
+	for (int i = 0; i < t->npk; i++) {
+		if (i)
+			hs_buf_puts(&ev, ", ");
+		hs_buf_ident(&ev, t->cols[t->pk[i]]);
+	}
+	key_changed(t, &keych);
+	trigger_head(b, t, "updk", ev.s ? ev.s : "", keych.s ? keych.s : "");
+	change_insert(b, t, "3", "0", "OLD", 0, NULL, NULL);
+	change_insert(b, t, "1", "-1", "NEW", 0, NULL, NULL);
+	forget_stash(b, t);
+	hs_buf_puts(b, "END;");
+	if (ev.oom || keych.oom)
+		b->oom = 1;
+	hs_buf_free(&ev);
+	hs_buf_free(&keych);
 }
 
 /* The guard triggers: while hubsync applies (applying = 1), a write to t
@@ -463,8 +497,10 @@ int hs_capture_install(sqlite3 *db, const hs_table *t, int guard)
 	before_insert(&b, t, aff, u, nu);
 	after_insert(&b, t, nu);
 	after_update(&b, t, aff);
+	after_key_update(&b, t);
 	trigger_head(&b, t, "del", "AFTER DELETE", NULL);
 	change_insert(&b, t, "3", "0", "OLD", 0, NULL, NULL);
+	forget_stash(&b, t);
 	hs_buf_puts(&b, "END;");
 	if (guard)
 		guards(&b, t);

@@ -14,6 +14,11 @@ enum {
 	HS_OP_EXISTING = 4 /* a row already there when tracking started */
 };
 
+/* The generation of the capture triggers: hs_tracking_reconcile
+ * re-creates the triggers of a replica made by a version with another one.
+ * 2: the key change in its own trigger (updk), no stash probe per insert. */
+#define HS_CAPTURE_VERSION 2
+
 /* (Re)create the capture triggers of t (t->id must be set), for its
  * columns as they are now; with guard, also the triggers that keep the
  * app's triggers from writing into t while hubsync applies pulled rows

@@ -621,6 +621,15 @@ static int owe_pull(sqlite3 *db, const char *table)
 	return rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
+/* hubsync_meta.schema_version: the schema version (32 bits) the last
+ * reconcile left, and above it the generation of the capture triggers it
+ * installed. A replica whose triggers an older hubsync made (a plain
+ * schema version there) is reconciled once, which re-creates them. */
+static int64_t schema_mark(int64_t sv)
+{
+	return ((int64_t)HS_CAPTURE_VERSION << 32) | (sv & 0xffffffff);
+}
+
 int hs_tracking_reconcile(hs_replica *r, hs_reconcile *out)
 {
 	int sr, rc;
@@ -630,7 +639,7 @@ int hs_tracking_reconcile(hs_replica *r, hs_reconcile *out)
 	sv = hs_query_int(r->db, "PRAGMA schema_version", 0, &sr);
 	if (sr != SQLITE_OK)
 		return hs_fail_sqlite(r, sr, "cannot read the database schema");
-	if (sv == hs_meta_get_int(r->db, "schema_version", -1))
+	if (schema_mark(sv) == hs_meta_get_int(r->db, "schema_version", -1))
 		return HS_OK;
 	if ((sr = hs_exec(r->db, "BEGIN IMMEDIATE")) != SQLITE_OK)
 		return hs_fail_sqlite(r, sr, "cannot write the local database");
@@ -648,8 +657,9 @@ int hs_tracking_reconcile(hs_replica *r, hs_reconcile *out)
 	free(mode);
 	if (sr == SQLITE_OK) /* as our own DDL left it */
 		sr = hs_meta_set_int(r->db, "schema_version",
-				     hs_query_int(r->db, "PRAGMA schema_version",
-						  0, NULL));
+				     schema_mark(hs_query_int(r->db,
+							      "PRAGMA schema_version",
+							      0, NULL)));
 	if (sr == SQLITE_OK)
 		sr = hs_exec(r->db, "COMMIT");
 	if (sr == SQLITE_OK)

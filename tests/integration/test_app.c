@@ -206,6 +206,124 @@ static void replace_changes_only_changed(void)
 	tu_net_close(&N);
 }
 
+/* The last operation hubsync_changes holds for key k of plainkv. */
+static int last_op(sqlite3 *db, int k)
+{
+	return (int)tu_int(db, -1, "SELECT op FROM hubsync_changes WHERE tbl ="
+			   " (SELECT id FROM hubsync_tables WHERE name ="
+			   " 'plainkv') AND k1 = '%d' ORDER BY id DESC LIMIT 1", k);
+}
+
+/*
+ * Capture version 2 (capture.c): a kind 0 stash row that an insert which
+ * did not happen left behind (OR IGNORE, an upsert) is removed when its
+ * row goes (delete, key change), so a later insert of that key is logged
+ * as an insert; and a replica whose triggers version 1 made (the key
+ * change inside the update trigger, a stash probe per insert, the plain
+ * schema version in hubsync_meta) gets the new ones at its next sync.
+ */
+static void capture_stash_and_upgrade(void)
+{
+	tu_net N;
+	/* TEXT keys: a new INTEGER key would be renumbered (number blocks) */
+	tu_net_open(&N, 2, "capture", "CREATE TABLE plainkv (id TEXT PRIMARY"
+		    " KEY, name TEXT, cnt INTEGER)",
+		    "INSERT INTO plainkv VALUES (1, 'a', 1), (2, 'b', 2),"
+		    " (3, 'c', 3)");
+	tu_net_init(&N, NULL);
+	tu_net_sync_all(&N, 2);
+	sqlite3 *a = N.s[0].app;
+	int id = (int)tu_int(a, -1, "SELECT id FROM hubsync_tables WHERE name ="
+				    " 'plainkv'");
+	/* a replica as version 1 left it */
+	tu_exec(a, "DROP TRIGGER hubsync_updk_plainkv;"
+		   "DROP TRIGGER hubsync_upd_plainkv;"
+		   "DROP TRIGGER hubsync_bins_plainkv;"
+		   "DROP TRIGGER hubsync_del_plainkv;"
+		   "CREATE TRIGGER \"hubsync_bins_plainkv\" BEFORE INSERT ON"
+		   " \"plainkv\" WHEN EXISTS (SELECT 1 FROM \"plainkv\" AS o WHERE"
+		   " o.\"id\" = NEW.\"id\") OR EXISTS (SELECT 1 FROM hubsync_stash"
+		   " AS s WHERE s.tbl = %d AND s.kind = 0 AND s.k1 IS NEW.\"id\")"
+		   " BEGIN DELETE FROM hubsync_stash WHERE tbl = %d AND kind = 0"
+		   " AND k1 IS NEW.\"id\"; INSERT INTO hubsync_stash(tbl, kind,"
+		   " mask, k1) SELECT %d, 0, CASE WHEN o.\"id\" IS NOT NEW.\"id\""
+		   " COLLATE BINARY THEN 1 ELSE 0 END | CASE WHEN o.\"name\" IS"
+		   " NOT NEW.\"name\" COLLATE BINARY THEN 2 ELSE 0 END | CASE WHEN"
+		   " o.\"cnt\" IS NOT NEW.\"cnt\" COLLATE BINARY THEN 4 ELSE 0 END,"
+		   " NEW.\"id\" FROM \"plainkv\" AS o WHERE o.\"id\" = NEW.\"id\";"
+		   " END;"
+		   "CREATE TRIGGER \"hubsync_upd_plainkv\" AFTER UPDATE ON"
+		   " \"plainkv\" BEGIN INSERT INTO hubsync_changes(tbl, op, mask,"
+		   " wall, base, k1) SELECT %d, 3, 0, CAST((julianday('now') -"
+		   " 2440587.5) * 86400000 AS INTEGER), c.pulled, OLD.\"id\" FROM"
+		   " hubsync_ctl AS c WHERE c.applying = 0 AND NOT (OLD.\"id\" IS"
+		   " NEW.\"id\"); INSERT INTO hubsync_changes(tbl, op, mask, wall,"
+		   " base, k1) SELECT %d, CASE WHEN NOT (OLD.\"id\" IS NEW.\"id\")"
+		   " THEN 1 ELSE 2 END, CASE WHEN NOT (OLD.\"id\" IS NEW.\"id\")"
+		   " THEN -1 ELSE CASE WHEN OLD.\"id\" IS NOT NEW.\"id\" COLLATE"
+		   " BINARY THEN 1 ELSE 0 END | CASE WHEN OLD.\"name\" IS NOT"
+		   " NEW.\"name\" COLLATE BINARY THEN 2 ELSE 0 END | CASE WHEN"
+		   " OLD.\"cnt\" IS NOT NEW.\"cnt\" COLLATE BINARY THEN 4 ELSE 0"
+		   " END END, CAST((julianday('now') - 2440587.5) * 86400000 AS"
+		   " INTEGER), c.pulled, NEW.\"id\" FROM hubsync_ctl AS c WHERE"
+		   " c.applying = 0 AND (NOT (OLD.\"id\" IS NEW.\"id\") OR"
+		   " (OLD.\"id\" IS NOT NEW.\"id\" COLLATE BINARY) OR (OLD.\"name\""
+		   " IS NOT NEW.\"name\" COLLATE BINARY) OR (OLD.\"cnt\" IS NOT"
+		   " NEW.\"cnt\" COLLATE BINARY)); END;"
+		   "CREATE TRIGGER \"hubsync_del_plainkv\" AFTER DELETE ON"
+		   " \"plainkv\" BEGIN INSERT INTO hubsync_changes(tbl, op, mask,"
+		   " wall, base, k1) SELECT %d, 3, 0, CAST((julianday('now') -"
+		   " 2440587.5) * 86400000 AS INTEGER), c.pulled, OLD.\"id\" FROM"
+		   " hubsync_ctl AS c WHERE c.applying = 0; END;",
+		id, id, id, id, id, id);
+	tu_exec(a, "UPDATE hubsync_meta SET value = (SELECT schema_version FROM"
+		   " pragma_schema_version) WHERE key = 'schema_version'");
+	/* the old triggers still capture (a key change: delete + insert) */
+	tu_exec(a, "UPDATE plainkv SET id = 10 WHERE id = 1");
+	TU_CHECK(last_op(a, 1) == 3 && last_op(a, 10) == 1,
+		 "version 1 triggers: key change logged as %d / %d",
+		 last_op(a, 1), last_op(a, 10));
+	tu_net_sync_all(&N, 2);
+	tu_net_check_converged(&N, NULL);
+	TU_CHECK(count(a, "SELECT count(*) FROM sqlite_master WHERE name ="
+			  " 'hubsync_updk_plainkv'") == 1 &&
+		 count(a, "SELECT count(*) FROM sqlite_master WHERE name ="
+			  " 'hubsync_bins_plainkv' AND sql LIKE '%hubsync_stash"
+			  " AS s%'") == 0,
+		 "the sync did not re-create version 1 triggers");
+	TU_CHECK(tu_int(a, -1, "SELECT value >> 32 FROM hubsync_meta WHERE key"
+			       " = 'schema_version'") == 2,
+		 "the capture version is not recorded");
+	/* a key change through the new triggers: once each, as before (the
+	 * log keeps its newest entry after a sync: count from there) */
+	int64_t top = tu_int(a, 0, "SELECT max(id) FROM hubsync_changes");
+	tu_exec(a, "UPDATE plainkv SET id = 11 WHERE id = 10");
+	TU_CHECK(tu_int(a, -1, "SELECT count(*) FROM hubsync_changes WHERE id >"
+			       " %lld", (long long)top) == 2 &&
+		 last_op(a, 10) == 3 && last_op(a, 11) == 1,
+		 "key change logged as %d / %d", last_op(a, 10), last_op(a, 11));
+	/* stash rows left by inserts that did not happen, then the row goes:
+	 * by a delete (2), by a key change (3); the key comes back */
+	tu_exec(a, "INSERT OR IGNORE INTO plainkv VALUES (2, 'b-ignored', 20);"
+		   "INSERT INTO plainkv VALUES (3, 'x', 0) ON CONFLICT(id) DO"
+		   " UPDATE SET cnt = 30;"
+		   "DELETE FROM plainkv WHERE id = 2;"
+		   "UPDATE plainkv SET id = 12 WHERE id = 3;"
+		   "INSERT INTO plainkv VALUES (2, 'b-new', 2);"
+		   "INSERT INTO plainkv VALUES (3, 'c-new', 3)");
+	TU_CHECK(last_op(a, 2) == 1 && last_op(a, 3) == 1,
+		 "a new row logged as %d / %d, not as an insert", last_op(a, 2),
+		 last_op(a, 3));
+	TU_CHECK(count(a, "SELECT count(*) FROM hubsync_stash") == 0,
+		 "stash rows of rows that are gone stayed");
+	tu_net_sync_all(&N, 2);
+	tu_net_check_converged(&N, NULL);
+	TU_CHECK_CELL(N.s[1].app, "plainkv", "name", "id = 2", "'b-new'");
+	TU_CHECK_CELL(N.s[1].app, "plainkv", "name", "id = 3", "'c-new'");
+	TU_CHECK_CELL(N.s[1].app, "plainkv", "cnt", "id = 12", "30");
+	tu_net_close(&N);
+}
+
 /* ---- 3. the app's triggers ------------------------------------------ */
 
 static const char *TRIGGERED =
@@ -676,6 +794,7 @@ int main(int argc, char **argv)
 		{"init_leaves_schema", init_leaves_schema},
 		{"init_stamp_keeps_formats", init_stamp_keeps_formats},
 		{"replace_changes_only_changed", replace_changes_only_changed},
+		{"capture_stash_and_upgrade", capture_stash_and_upgrade},
 		{"app_triggers_default", app_triggers_default},
 		{"app_triggers_tracked", app_triggers_tracked},
 		{"upgrade_add_column", upgrade_add_column},
