@@ -39,9 +39,10 @@ struct dynlib {
 	const char *package; /* what to install when it is missing */
 	const char *const *names; /* the functions, NULL-terminated */
 	void **slots;             /* where their addresses go, same order */
-	pthread_once_t once;
-	int ok;
+	int tried, ok;            /* under dynlib_mutex */
 };
+
+static pthread_mutex_t dynlib_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 /* Open l and fill its slots; on failure say so once and leave ok 0. */
 static void dynlib_load(struct dynlib *l)
@@ -64,6 +65,20 @@ static void dynlib_load(struct dynlib *l)
 	l->ok = 1;
 }
 
+/* 1 once l is loaded (loading it on the first call, from any thread). */
+static int dynlib_ready(struct dynlib *l)
+{
+	int ok;
+	pthread_mutex_lock(&dynlib_mutex);
+	if (!l->tried) {
+		l->tried = 1;
+		dynlib_load(l);
+	}
+	ok = l->ok;
+	pthread_mutex_unlock(&dynlib_mutex);
+	return ok;
+}
+
 /* ---- libcurl (master_http.c) --------------------------------------- */
 
 static const char *const CURL_NAMES[] = {
@@ -80,18 +95,11 @@ static struct {
 	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
 	void (*slist_free_all)(struct curl_slist *);
 } curl_fn;
+_Static_assert(sizeof(curl_fn) == (sizeof(CURL_NAMES) / sizeof(*CURL_NAMES) - 1) *
+		       sizeof(void *), "one slot per name");
 static struct dynlib curl_lib = {HS_SONAME_CURL, "libcurl (libcurl3-gnutls)",
-				 CURL_NAMES, (void **)&curl_fn,
-				 PTHREAD_ONCE_INIT, 0};
-static void curl_load(void)
-{
-	dynlib_load(&curl_lib);
-}
-static int curl_ready(void)
-{
-	pthread_once(&curl_lib.once, curl_load);
-	return curl_lib.ok;
-}
+				 CURL_NAMES, (void **)&curl_fn, 0, 0};
+#define curl_ready() dynlib_ready(&curl_lib)
 
 CURL *(curl_easy_init)(void)
 {
@@ -197,17 +205,11 @@ static struct {
 	int (*getisnull)(const PGresult *, int, int);
 	void (*clear)(PGresult *);
 } pq_fn;
+_Static_assert(sizeof(pq_fn) == (sizeof(PQ_NAMES) / sizeof(*PQ_NAMES) - 1) *
+		       sizeof(void *), "one slot per name");
 static struct dynlib pq_lib = {HS_SONAME_PQ, "libpq (libpq5)", PQ_NAMES,
-			       (void **)&pq_fn, PTHREAD_ONCE_INIT, 0};
-static void pq_load(void)
-{
-	dynlib_load(&pq_lib);
-}
-static int pq_ready(void)
-{
-	pthread_once(&pq_lib.once, pq_load);
-	return pq_lib.ok;
-}
+			       (void **)&pq_fn, 0, 0};
+#define pq_ready() dynlib_ready(&pq_lib)
 
 /* Without the library there is no connection: PQconnectdb returns NULL,
  * which PQstatus reports as CONNECTION_BAD (as libpq does). Results are
@@ -357,18 +359,12 @@ static struct {
 					  unsigned int, struct MHD_Response *);
 	void (*destroy_response)(struct MHD_Response *);
 } mhd_fn;
+_Static_assert(sizeof(mhd_fn) == (sizeof(MHD_NAMES) / sizeof(*MHD_NAMES) - 1) *
+		       sizeof(void *), "one slot per name");
 static struct dynlib mhd_lib = {HS_SONAME_MHD,
 				"libmicrohttpd (libmicrohttpd12)", MHD_NAMES,
-				(void **)&mhd_fn, PTHREAD_ONCE_INIT, 0};
-static void mhd_load(void)
-{
-	dynlib_load(&mhd_lib);
-}
-static int mhd_ready(void)
-{
-	pthread_once(&mhd_lib.once, mhd_load);
-	return mhd_lib.ok;
-}
+				(void **)&mhd_fn, 0, 0};
+#define mhd_ready() dynlib_ready(&mhd_lib)
 
 /* The options list goes on as a va_list (MHD_start_daemon_va). */
 struct MHD_Daemon *(MHD_start_daemon)(unsigned int flags, uint16_t port,
