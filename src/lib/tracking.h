@@ -9,7 +9,9 @@
  * the app added here after others had filled it, a table tracked again).
  * meta 'tables' is "all" when init tracked every table (new tables are
  * then tracked as they appear) and meta 'schema_version' the schema a sync
- * last reconciled with (an unchanged schema costs one pragma).
+ * last reconciled with, and the capture triggers' version it installed
+ * (HS_CAPTURE_VERSION << 32 | schema version: an unchanged schema costs
+ * one pragma; triggers an older hubsync made are re-created once).
  */
 #ifndef HS_TRACKING_H
 #define HS_TRACKING_H
