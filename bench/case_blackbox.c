@@ -87,9 +87,11 @@ const char *bench_hubsync_path(void)
 	return bb_hubsync[0] || bb_find_tools() == 0 ? bb_hubsync : NULL;
 }
 
-/* One finished process: wall time from fork to exit, peak RSS (KB). */
+/* One finished process: wall time from fork to exit, its CPU time (user
+ * + system, ms), peak RSS (KB). */
 typedef struct bb_run {
 	double ms;
+	double cpu_ms;
 	long maxrss_kb;
 } bb_run;
 
@@ -129,6 +131,8 @@ static int bb_spawn(char *const argv[], const char *errfile, bb_run *r)
 			return -1;
 		}
 	r->ms = bench_now_ms() - t0;
+	r->cpu_ms = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
+		    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
 	r->maxrss_kb = ru.ru_maxrss;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		char line[512];
@@ -318,11 +322,12 @@ static int bb_size(bb_ctx *c, int64_t n, int reps, bb_result *res,
 	return 0;
 }
 
-/* The 10-row rounds at one size: median push and pull times. */
+/* The 10-row rounds at one size: median push and pull times; cpu[0..1]:
+ * their median CPU times (push, pull). */
 static int bb_rounds(bb_ctx *c, int64_t n, const char *a, const char *b,
-		     double *push_ms, double *pull_ms)
+		     double *push_ms, double *pull_ms, double cpu[2])
 {
-	double vp[BB_ROUNDS], vl[BB_ROUNDS];
+	double vp[BB_ROUNDS], vl[BB_ROUNDS], cp[BB_ROUNDS], cl[BB_ROUNDS];
 	char sql[1024];
 	int k, j;
 
@@ -342,12 +347,16 @@ static int bb_rounds(bb_ctx *c, int64_t n, const char *a, const char *b,
 		    bb_hs(c, "sync", a, NULL, NULL, &r) < 0)
 			return -1;
 		vp[k] = r.ms;
+		cp[k] = r.cpu_ms;
 		if (bb_hs(c, "sync", b, NULL, NULL, &r) < 0)
 			return -1;
 		vl[k] = r.ms;
+		cl[k] = r.cpu_ms;
 	}
 	*push_ms = bench_median(vp, BB_ROUNDS);
 	*pull_ms = bench_median(vl, BB_ROUNDS);
+	cpu[0] = bench_median(cp, BB_ROUNDS);
+	cpu[1] = bench_median(cl, BB_ROUNDS);
 	return 0;
 }
 
@@ -423,7 +432,7 @@ int case_blackbox(const bench_opts *o)
 	bb_result big, small;
 	char a[4096], b[4096], m[4096], a1[4096], b1[4096], m1[4096];
 	char title[200];
-	double push_ms, pull_ms, push1_ms, pull1_ms;
+	double push_ms, pull_ms, push1_ms, pull1_ms, cpu[2], cpu1[2];
 	int reps = o->repeat < 1 ? 1 : o->repeat < BB_MAX_REPEAT ?
 		   o->repeat : BB_MAX_REPEAT;
 	int64_t n = o->pull_rows;
@@ -439,14 +448,14 @@ int case_blackbox(const bench_opts *o)
 	snprintf(c.err, sizeof(c.err), "%s/stderr.txt", c.dir);
 	/* the 1,000-row set first: the 10-row sync's flatness baseline */
 	if (bb_size(&c, BB_SMALL, 1, &small, a1, b1, m1, sizeof(a1)) < 0 ||
-	    bb_rounds(&c, BB_SMALL, a1, b1, &push1_ms, &pull1_ms) < 0)
+	    bb_rounds(&c, BB_SMALL, a1, b1, &push1_ms, &pull1_ms, cpu1) < 0)
 		goto cleanup;
 	snprintf(c.dir, sizeof(c.dir), "%s/blackbox/main", o->dir);
 	if (bench_mkdir(c.dir) < 0)
 		goto cleanup;
 	snprintf(c.err, sizeof(c.err), "%s/stderr.txt", c.dir);
 	if (bb_size(&c, n, reps, &big, a, b, m, sizeof(a)) < 0 ||
-	    bb_rounds(&c, n, a, b, &push_ms, &pull_ms) < 0)
+	    bb_rounds(&c, n, a, b, &push_ms, &pull_ms, cpu) < 0)
 		goto cleanup;
 
 	snprintf(title, sizeof(title),
@@ -464,6 +473,18 @@ int case_blackbox(const bench_opts *o)
 			 (long long)n);
 	row->abs_cmp = CMP_MAX;
 	row->abs_lim = 15;
+	/* what the command itself costs, whatever else runs on the machine
+	 * (wall times above grow with the load average) */
+	row = report_add(REPORT_MS, cpu1[0], cpu[0],
+			 "10-row push at %lld rows, CPU time (user + system)",
+			 (long long)n);
+	snprintf(row->note, sizeof(row->note),
+		 "plain column = hubsync at %d rows", BB_SMALL);
+	row = report_add(REPORT_MS, cpu1[1], cpu[1],
+			 "10-row pull at %lld rows, CPU time (user + system)",
+			 (long long)n);
+	snprintf(row->note, sizeof(row->note),
+		 "plain column = hubsync at %d rows", BB_SMALL);
 	row = report_add(REPORT_MS, push1_ms, push_ms,
 			 "10-row push, %d -> %lld rows (flat)", BB_SMALL,
 			 (long long)n);
