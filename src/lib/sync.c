@@ -1628,8 +1628,8 @@ static int apply_spooled(sync_ctx *c, hs_spool *sp)
 			    " DELETE FROM hubsync_stash");
 	/* The pushed part of the log goes first: the pages it frees are
 	 * reused by what this transaction writes next (pulled rows, history),
-	 * instead of staying free in the file (docs/PERFORMANCE.md, "Replica
-	 * size"). Nothing below reads it: only entries after the push's
+	 * instead of staying free in the file (docs/PERFORMANCE.md, "Second
+	 * round"). Nothing below reads it: only entries after the push's
 	 * snapshot (the app's writes since) matter to the pull. The newest
 	 * entry stays as the floor of future ids (rowids restart at max + 1):
 	 * ids must only grow, or the master's push mark would skip new
