@@ -178,7 +178,11 @@ static const char *const PQ_NAMES[] = {
 	"PQparameterStatus", "PQsetClientEncoding", "PQsetNoticeProcessor",
 	"PQexec", "PQexecParams", "PQprepare", "PQexecPrepared",
 	"PQresultStatus", "PQresultErrorField", "PQntuples", "PQgetvalue",
-	"PQgetlength", "PQgetisnull", "PQclear", NULL};
+	"PQgetlength", "PQgetisnull", "PQclear", "PQsocket", "PQconsumeInput",
+	"PQfreemem", "PQnotifies", "PQtransactionStatus", "PQnfields",
+	"PQcmdTuples", "PQenterPipelineMode", "PQexitPipelineMode",
+	"PQpipelineSync", "PQgetResult", "PQsendPrepare", "PQsendQueryParams",
+	"PQsendQueryPrepared", NULL};
 static struct {
 	PGconn *(*connectdb)(const char *);
 	void (*finish)(PGconn *);
@@ -204,6 +208,25 @@ static struct {
 	int (*getlength)(const PGresult *, int, int);
 	int (*getisnull)(const PGresult *, int, int);
 	void (*clear)(PGresult *);
+	int (*socket)(const PGconn *);
+	int (*consume_input)(PGconn *);
+	void (*freemem)(void *);
+	PGnotify *(*notifies)(PGconn *);
+	PGTransactionStatusType (*transaction_status)(const PGconn *);
+	int (*nfields)(const PGresult *);
+	char *(*cmd_tuples)(PGresult *);
+	int (*enter_pipeline_mode)(PGconn *);
+	int (*exit_pipeline_mode)(PGconn *);
+	int (*pipeline_sync)(PGconn *);
+	PGresult *(*get_result)(PGconn *);
+	int (*send_prepare)(PGconn *, const char *, const char *, int,
+			    const Oid *);
+	int (*send_query_params)(PGconn *, const char *, int, const Oid *,
+				 const char *const *, const int *, const int *,
+				 int);
+	int (*send_query_prepared)(PGconn *, const char *, int,
+				   const char *const *, const int *,
+				   const int *, int);
 } pq_fn;
 _Static_assert(sizeof(pq_fn) == (sizeof(PQ_NAMES) / sizeof(*PQ_NAMES) - 1) *
 		       sizeof(void *), "one slot per name");
@@ -323,6 +346,97 @@ void(PQclear)(PGresult *res)
 {
 	if (res && pq_ready())
 		pq_fn.clear(res);
+}
+
+int(PQsocket)(const PGconn *conn)
+{
+	return conn && pq_ready() ? pq_fn.socket(conn) : -1;
+}
+
+int(PQconsumeInput)(PGconn *conn)
+{
+	return conn && pq_ready() ? pq_fn.consume_input(conn) : 0;
+}
+
+void(PQfreemem)(void *ptr)
+{
+	if (ptr && pq_ready())
+		pq_fn.freemem(ptr);
+}
+
+PGnotify *(PQnotifies)(PGconn *conn)
+{
+	return conn && pq_ready() ? pq_fn.notifies(conn) : NULL;
+}
+
+PGTransactionStatusType(PQtransactionStatus)(const PGconn *conn)
+{
+	return conn && pq_ready() ? pq_fn.transaction_status(conn) :
+				    PQTRANS_UNKNOWN;
+}
+
+int(PQnfields)(const PGresult *res)
+{
+	return res && pq_ready() ? pq_fn.nfields(res) : 0;
+}
+
+char *(PQcmdTuples)(PGresult *res)
+{
+	static char none[] = "";
+	return res && pq_ready() ? pq_fn.cmd_tuples(res) : none;
+}
+
+int(PQenterPipelineMode)(PGconn *conn)
+{
+	return conn && pq_ready() ? pq_fn.enter_pipeline_mode(conn) : 0;
+}
+
+int(PQexitPipelineMode)(PGconn *conn)
+{
+	return conn && pq_ready() ? pq_fn.exit_pipeline_mode(conn) : 0;
+}
+
+int(PQpipelineSync)(PGconn *conn)
+{
+	return conn && pq_ready() ? pq_fn.pipeline_sync(conn) : 0;
+}
+
+PGresult *(PQgetResult)(PGconn *conn)
+{
+	return conn && pq_ready() ? pq_fn.get_result(conn) : NULL;
+}
+
+int(PQsendPrepare)(PGconn *conn, const char *stmtName, const char *query,
+		   int nParams, const Oid *paramTypes)
+{
+	return conn && pq_ready() ? pq_fn.send_prepare(conn, stmtName, query,
+						       nParams, paramTypes) :
+				    0;
+}
+
+int(PQsendQueryParams)(PGconn *conn, const char *command, int nParams,
+		       const Oid *paramTypes, const char *const *paramValues,
+		       const int *paramLengths, const int *paramFormats,
+		       int resultFormat)
+{
+	return conn && pq_ready() ?
+		       pq_fn.send_query_params(conn, command, nParams,
+					       paramTypes, paramValues,
+					       paramLengths, paramFormats,
+					       resultFormat) :
+		       0;
+}
+
+int(PQsendQueryPrepared)(PGconn *conn, const char *stmtName, int nParams,
+			 const char *const *paramValues,
+			 const int *paramLengths, const int *paramFormats,
+			 int resultFormat)
+{
+	return conn && pq_ready() ?
+		       pq_fn.send_query_prepared(conn, stmtName, nParams,
+						 paramValues, paramLengths,
+						 paramFormats, resultFormat) :
+		       0;
 }
 
 /* ---- libmicrohttpd (src/daemon: http.c, serve.c) -------------------- */
