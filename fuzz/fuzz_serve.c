@@ -90,10 +90,14 @@ static int buf_write(void *ctx, const void *p, size_t n)
 	return 0;
 }
 
+/* An error answer's message: one line, not empty. */
 static void check_message(const char *msg)
 {
-	if (!msg || !*msg || strchr(msg, '\n'))
+	if (!msg || !*msg || strchr(msg, '\n')) {
+		fprintf(stderr, "fuzz_serve: message not one line: [%s]\n",
+			msg ? msg : "(none)");
 		abort();
+	}
 }
 
 static void sync_request(const hs_server_user *u, int raw, const uint8_t *p,
@@ -121,14 +125,13 @@ static void sync_request(const hs_server_user *u, int raw, const uint8_t *p,
 	if (!b.len)
 		fgetc(body);
 	rc = hs_server_handle(srv, u, body, sink, &status, &msg);
-	if (rc == HS_OK) {
-		if (status != 200 || msg)
-			abort();
-	} else {
-		if (status < 400 || status > 599)
-			abort();
-		check_message(msg);
+	if (rc == HS_OK ? status != 200 || msg : status < 400 || status > 599) {
+		fprintf(stderr, "fuzz_serve: rc %d with status %d [%s]\n", rc,
+			status, msg ? msg : "");
+		abort();
 	}
+	if (rc != HS_OK)
+		check_message(msg);
 	hs_free(msg);
 	fclose(body);
 	hs_buf_free(&b);

@@ -574,6 +574,9 @@ static int fail(session *x, int status, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
+	for (char *c = line; *c; c++) /* one line, whatever a client sent */
+		if ((unsigned char)*c < ' ')
+			*c = ' ';
 	hs_buf_reset(&x->err);
 	hs_buf_puts(&x->err, line);
 	x->code = code;
@@ -1244,8 +1247,9 @@ static int do_pull(session *x)
 	hs_buf_init(&e);
 	if (x->in.err)
 		rc = bad_request(x);
-	else if ((rc = need_session(x)) == 0 &&
-		 (rc = hs_master_pull(x->m, since, &p, &e)) != 0)
+	else if ((rc = need_session(x)) != 0)
+		; /* answered: no session to pull from */
+	else if ((rc = hs_master_pull(x->m, since, &p, &e)) != 0)
 		master_fail(x, rc, &e);
 	else if (later)
 		x->history_since = since; /* p.history stays empty */
