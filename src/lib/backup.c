@@ -298,7 +298,7 @@ static int verify_file(const char *what, const char *path, int64_t *seq,
 		return HS_EIO;
 	}
 	*bytes = st.size;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+	if (hs_sqlite_open(path, &db, SQLITE_OPEN_READONLY) != SQLITE_OK) {
 		hs_buf_printf(err, "cannot open %s %s: %s", what, path,
 			      db ? sqlite3_errmsg(db) : "out of memory");
 		sqlite3_close(db);
@@ -439,8 +439,8 @@ static int copy_database(sqlite3 *src, const char *path, hs_buf *err)
 {
 	sqlite3 *dst = NULL;
 	sqlite3_backup *bk;
-	int sr = sqlite3_open_v2(path, &dst,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	int sr = hs_sqlite_open(path, &dst,
+				SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
 	if (sr == SQLITE_OK) {
 		bk = sqlite3_backup_init(dst, "main", src, "main");
 		if (!bk) {
@@ -472,7 +472,7 @@ static int copy_database(sqlite3 *src, const char *path, hs_buf *err)
 static int open_master(const char *path, sqlite3 **db, int64_t *seq,
 		       hs_buf *err)
 {
-	int sr = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE, NULL);
+	int sr = hs_sqlite_open(path, db, SQLITE_OPEN_READWRITE);
 	if (sr != SQLITE_OK) {
 		hs_buf_printf(err, "cannot open the master %s: %s", path,
 			      *db ? sqlite3_errmsg(*db) : sqlite3_errstr(sr));
@@ -631,7 +631,7 @@ static int64_t peek_old(const char *path, hs_rowset *numbers,
 	sqlite3 *db = NULL;
 	int64_t seq = -1;
 	*numbers_read = 0;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+	if (hs_sqlite_open(path, &db, SQLITE_OPEN_READONLY) == SQLITE_OK) {
 		seq = hs_query_int(db, "SELECT value FROM hubsync_master WHERE"
 				       " key = 'seq'", -1, NULL);
 		*numbers_read = seq >= 0 &&
@@ -655,7 +655,7 @@ static int mark_restored(const char *path, const char *backup,
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	char now[32];
-	int sr = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+	int sr = hs_sqlite_open(path, &db, SQLITE_OPEN_READWRITE);
 
 	hs_iso_time(hs_system_ms(), now);
 	if (sr == SQLITE_OK)

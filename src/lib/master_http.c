@@ -503,7 +503,8 @@ int hs_master_open_http(hs_master **out, const char *url, const char *token,
 	m->auth = malloc(n);
 	m->curl = curl_easy_init();
 	if (!m->url || !m->auth || !m->curl ||
-	    sqlite3_open_v2(":memory:", &m->mem, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    hs_sqlite_open(":memory:", &m->mem,
+			   SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX) != SQLITE_OK ||
 	    hs_select1_prepare(m->mem, &m->select1) != SQLITE_OK) {
 		hs_buf_puts(err, "out of memory");
 		rc = HS_ERROR;

@@ -144,7 +144,10 @@ int hs_replica_open(hs_replica **out, const char *path,
 	if (hs_os_stat_path(path, &st) != 0 || !st.is_file)
 		return hs_fail(r, HS_ENOTFOUND, "no database file at %s: check the "
 			       "path", path);
-	rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE, NULL);
+	/* a handle is used by one thread at a time (hubsync.h): no per-call
+	 * mutex */
+	rc = hs_sqlite_open(path, &r->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
 	if (rc != SQLITE_OK)
 		return hs_fail_sqlite(r, rc, "cannot open the database");
 	sqlite3_extended_result_codes(r->db, 1);

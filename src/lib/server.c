@@ -186,7 +186,7 @@ static int master_has_data(const char *path)
 	int sr, n = -1;
 	if (hs_os_exists(path) != 0)
 		return 0;
-	sr = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	sr = hs_sqlite_open(path, &db, SQLITE_OPEN_READONLY);
 	if (sr == SQLITE_OK)
 		n = (int)hs_query_int(db, "SELECT (SELECT count(*) FROM hubsync_sites)"
 					  " + (SELECT value FROM hubsync_master WHERE"
@@ -240,7 +240,7 @@ static int migrate_pg(const char *from_master, const char *store,
 	}
 	res = json_loads(doc, 0, NULL);
 	const char *copy = json_string_value(json_object_get(res, "backup"));
-	if (!copy || sqlite3_open_v2(copy, &db, SQLITE_OPEN_READONLY, NULL) !=
+	if (!copy || hs_sqlite_open(copy, &db, SQLITE_OPEN_READONLY) !=
 			     SQLITE_OK) {
 		hs_buf_printf(err, "cannot read the copy of %s in %s: check the "
 			      "temporary folder", from_master, tmp);
@@ -1451,7 +1451,8 @@ int hs_server_handle(hs_server *s, const hs_server_user *u, FILE *body,
 	x.u = u;
 	hs_buf_init(&x.err);
 	pthread_mutex_lock(&s->mu);
-	if (sqlite3_open_v2(":memory:", &x.mem, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	if (hs_sqlite_open(":memory:", &x.mem,
+			   SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX) != SQLITE_OK ||
 	    hs_select1_prepare(x.mem, &x.select1) != SQLITE_OK)
 		rc = fail(&x, 500, HS_ERROR, "out of memory");
 	if (rc == 0)

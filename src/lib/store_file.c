@@ -217,8 +217,9 @@ static void wait_for_share(const char *path, int broke)
 static void roll_back_journal(const char *path)
 {
 	sqlite3 *db = NULL;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-			    NULL) == SQLITE_OK) {
+	if (hs_sqlite_open(path, &db,
+			   SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX) ==
+	    SQLITE_OK) {
 		sqlite3_busy_timeout(db, 5000);
 		hs_exec(db, "PRAGMA journal_mode=TRUNCATE;"
 			    " SELECT count(*) FROM sqlite_master");
@@ -255,10 +256,9 @@ int hs_master_open_file(hs_master **out, const char *path, int create,
 		goto cleanup;
 	wait_for_share(path, m->lock.broke);
 	/* one thread at a time uses the handle: no per-call mutex */
-	sr = sqlite3_open_v2(path, &m->db,
+	sr = hs_sqlite_open(path, &m->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-				     (create ? SQLITE_OPEN_CREATE : 0),
-			     NULL);
+				     (create ? SQLITE_OPEN_CREATE : 0));
 	if (sr != SQLITE_OK) {
 		rc = sqlite_fail(m, err, sr, "cannot open");
 		goto cleanup;

@@ -760,8 +760,8 @@ int hs_master_open_pg(hs_master **out, const char *url, int create,
 		}
 	}
 	free(fmt);
-	sr = sqlite3_open_v2(":memory:", &m->shape,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	sr = hs_sqlite_open(":memory:", &m->shape,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
 	if (sr == SQLITE_OK)
 		sr = hs_select1_prepare(m->shape, &m->base.select1);
 	if (sr == SQLITE_OK)

@@ -300,8 +300,8 @@ static int users_open(const char *store, int create, users_db *db,
 		free(path);
 		return HS_ENOTFOUND;
 	}
-	sr = sqlite3_open_v2(path, &db->lite,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	sr = hs_sqlite_open(path, &db->lite,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
 	if (sr == SQLITE_OK) {
 		sqlite3_busy_timeout(db->lite, 10000);
 		sr = hs_exec(db->lite, "PRAGMA journal_mode=WAL");

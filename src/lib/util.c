@@ -4,6 +4,7 @@
 #include "util.h"
 #include "platform.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,6 +184,19 @@ char *hs_strdup(const char *s)
 	if (d)
 		memcpy(d, s, n);
 	return d;
+}
+
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_setup(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+int hs_sqlite_open(const char *path, sqlite3 **db, int flags)
+{
+	pthread_once(&sqlite_once, sqlite_setup);
+	return sqlite3_open_v2(path, db, flags, NULL);
 }
 
 int hs_prepare(sqlite3 *db, sqlite3_stmt **out, const char *sql)

@@ -50,6 +50,12 @@ static inline size_t hs_count(int n) { return n > 0 ? (size_t)n : 1; }
 /* malloc'd copy of s (NULL stays NULL). */
 char *hs_strdup(const char *s);
 
+/* sqlite3_open_v2 for every connection the library opens. The first call
+ * in the process turns SQLite's memory statistics off (SQLITE_CONFIG_
+ * MEMSTATUS: a global mutex and counters around every allocation, 12-20%
+ * of a sync's CPU; nothing here reads them). When the program set SQLite
+ * up before, that config call is refused and nothing changes. */
+int hs_sqlite_open(const char *path, sqlite3 **db, int flags);
 /* Prepare sql on db; on failure returns the SQLite code, *out is NULL. */
 int hs_prepare(sqlite3 *db, sqlite3_stmt **out, const char *sql);
 /* Step st once: SQLITE_OK when it ran (DONE or a row), else the error
