@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DHS_WERROR=ON
 
-.PHONY: all setup build demo test test-asan bench soak fuzz install deb clean \
+.PHONY: all setup build demo test test-asan bench bench-share soak fuzz install deb clean \
 	windows test-windows
 
 all: build
@@ -57,6 +57,10 @@ test-windows: windows
 # BENCH_ARGS=--big adds the black-box case at 1M rows (see docs/PERFORMANCE.md).
 bench: build
 	./$(BUILD)/hs_bench $(BENCH_ARGS)
+
+# The stream case against a file master on a real SMB share (root).
+bench-share: build
+	bash bench/share.sh $(BUILD) $(BENCH_ARGS)
 
 # Install the command, the library (shared and static), hubsync.h,
 # hubsync.pc, the man pages, the systemd user unit and the docs under PREFIX;

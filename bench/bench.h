@@ -48,6 +48,8 @@ typedef struct bench_opts {
 	int users_edits;      /* edits per user */
 	int keep;             /* keep the databases (--keep) */
 	int big;              /* black box also at 1M rows (--big) */
+	const char *share;    /* a folder on a mounted share: the stream case
+				 also puts a file master there (--share) */
 	int rt_pcs;           /* PCs (daemons) of the real-time case */
 	int rt_rows;          /* rows committed there, one at a time */
 } bench_opts;

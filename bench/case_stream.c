@@ -9,6 +9,10 @@
  * transaction. Targets (issue 9): the server's first push at least as
  * fast as the file master's; every peak under 100 MB at 1,000,000 rows
  * (--big runs that size; the default is pull_rows).
+ *
+ * With --share DIR (bench/share.sh mounts a real SMB share for it), the
+ * same push and pull also run with the file master in DIR, where an
+ * office keeps it: the server against the master it replaces.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -229,8 +233,8 @@ int case_stream(const bench_opts *o)
 {
 	st_ctx c;
 	st_server srv;
-	st_run fpush, fpull, spush, spull, plain;
-	char master[4200], store[4200], plaindb[4200];
+	st_run fpush, fpull, spush, spull, hpush, hpull, plain;
+	char master[4200], store[4200], plaindb[4200], shared[4200];
 	const char *tool;
 	int64_t n = o->big ? 1000000 : o->pull_rows;
 	report_row *row;
@@ -255,6 +259,14 @@ int case_stream(const bench_opts *o)
 	}
 	if (st_master(&c, n, "file", master, NULL, &fpush, &fpull) < 0)
 		return -1;
+	if (o->share) {
+		snprintf(shared, sizeof shared, "%s/hs_bench_stream_%d.db",
+			 o->share, (int)getpid());
+		rc = st_master(&c, n, "share", shared, NULL, &hpush, &hpull);
+		unlink(shared);
+		if (rc < 0)
+			return -1;
+	}
 	if (bench_mkdir(store) < 0 || st_serve(&c, store, &srv) < 0)
 		return -1;
 	rc = st_master(&c, n, "server", srv.url, srv.token, &spush, &spull);
@@ -281,6 +293,18 @@ int case_stream(const bench_opts *o)
 	row = report_add(REPORT_MS, fpull.ms, spull.ms,
 			 "first pull of %lld rows, server vs file master",
 			 (long long)n);
+	if (o->share) {
+		row = report_add(REPORT_MS, hpush.ms, spush.ms,
+				 "first push of %lld rows, server vs file master "
+				 "on the share", (long long)n);
+		row->ratio_cmp = CMP_MAX;
+		row->ratio_lim = 1;
+		snprintf(row->note, sizeof row->note, "file master on %s",
+			 o->share);
+		row = report_add(REPORT_MS, hpull.ms, spull.ms,
+				 "first pull of %lld rows, server vs file master "
+				 "on the share", (long long)n);
+	}
 	for (int k = 0; k < 5; k++) {
 		static const char *what[] = {
 			"peak memory, first push (file master)",

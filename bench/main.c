@@ -38,7 +38,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: hs_bench [--quick] [--big] [--only CASES] "
-		"[--max-rows N] [--dir DIR] [--keep]\n"
+		"[--max-rows N] [--dir DIR] [--share DIR] [--keep]\n"
 		"  --quick       small sizes (seconds; the ctest smoke run)\n"
 		"  --big         the black-box case also at 1,000,000 rows, the "
 		"stream case at it only\n"
@@ -47,6 +47,8 @@ static void usage(FILE *f)
 		"  --max-rows N  skip incremental sizes above N rows\n"
 		"  --dir DIR     put the scratch folder in DIR (default "
 		"$TMPDIR or /tmp)\n"
+		"  --share DIR   the stream case also with a file master in DIR,\n"
+		"                a folder on a mounted share (bench/share.sh)\n"
 		"  --keep        keep the scratch folder\n");
 }
 
@@ -123,6 +125,8 @@ int main(int argc, char **argv)
 			keep = 1;
 		} else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
 			parent = argv[++i];
+		} else if (!strcmp(argv[i], "--share") && i + 1 < argc) {
+			o.share = argv[++i];
 		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
 			only = argv[++i];
 		} else if (!strcmp(argv[i], "--max-rows") && i + 1 < argc) {
