@@ -190,6 +190,10 @@ typedef struct push_state {
 	hs_applier *ap;          /* per table: reads the current rows */
 	sqlite3_stmt *stamps;    /* records rows write_back stamps */
 	hs_spool *spool;         /* the push, read, waiting for the merge */
+	int direct;              /* no spool: batches go to the master as
+				  * they are read (a server master, which
+				  * only records them until its commit) */
+	int failed;              /* the master's failure (an HS code) */
 	int64_t rows;
 	sync_ctx *c;
 } push_state;
@@ -264,19 +268,7 @@ static int finish_row(sync_ctx *c, push_state *p, int deletes)
 	return hs_rowchange_reshape(rc, c->ms.t[ti].ncols, c->from[ti], c->dflt[ti]);
 }
 
-/* Set the folded rows aside (the spool): they are merged once the local
- * read transaction has ended. A SQLite code. */
-static int flush_push(sync_ctx *c, push_state *p)
-{
-	int sr = SQLITE_OK;
-	(void)c;
-	for (size_t i = 0; sr == SQLITE_OK && i < p->batch.n; i++)
-		sr = hs_spool_push_row(p->spool, &p->batch.rows[i]);
-	hs_changeset_clear(&p->batch);
-	return sr;
-}
-
-/* Hand the batch to the master. An HS code. */
+/* Hand the batch to the master. An HS code (also kept in p->failed). */
 static int merge_batch(push_state *p)
 {
 	sync_ctx *c = p->c;
@@ -287,9 +279,33 @@ static int merge_batch(push_state *p)
 	rc = hs_master_merge_rows(c->m, &p->batch, &c->err);
 	hs_changeset_clear(&p->batch);
 	if (rc != 0)
-		return hs_fail(c->r, rc, "%s", c->err.s);
+		return p->failed = hs_fail(c->r, rc, "%s", c->err.s);
 	progress(c, "push", NULL, p->rows);
 	return HS_OK;
+}
+
+/* Set the folded rows aside (the spool): they are merged once the local
+ * read transaction has ended. Direct: to the master at once. A SQLite
+ * code; SQLITE_ABORT when the master failed (p->failed, message set). */
+static int flush_push(sync_ctx *c, push_state *p)
+{
+	int sr = SQLITE_OK;
+	(void)c;
+	if (p->direct)
+		return merge_batch(p) == HS_OK ? SQLITE_OK : SQLITE_ABORT;
+	for (size_t i = 0; sr == SQLITE_OK && i < p->batch.n; i++)
+		sr = hs_spool_push_row(p->spool, &p->batch.rows[i]);
+	hs_changeset_clear(&p->batch);
+	return sr;
+}
+
+/* A failure while reading the push: the master's (message set), or a
+ * SQLite code of the replica. An HS code. */
+static int push_failed(sync_ctx *c, push_state *p, int sr, const char *what)
+{
+	if (sr == SQLITE_ABORT && p->failed)
+		return p->failed;
+	return hs_fail_sqlite(c->r, sr, what);
 }
 
 /* A row read back from the spool (hs_spool_reader): taken into the
@@ -439,7 +455,7 @@ static int push_pass(sync_ctx *c, push_state *p, int deletes)
 		goto sqlfail;
 	goto cleanup;
 sqlfail:
-	rc = hs_fail_sqlite(c->r, sr, "cannot read local changes");
+	rc = push_failed(c, p, sr, "cannot read local changes");
 cleanup:
 	sqlite3_finalize(q);
 	return rc;
@@ -481,6 +497,13 @@ static int push_extras(sync_ctx *c)
  * the rows that reference it (merge.h). The app waits for a local read,
  * never for the master; memory stays bounded whatever the push's size.
  */
+static int merge_begin(sync_ctx *c)
+{
+	int rc = hs_master_merge_begin(c->m, &c->ms, c->local_max,
+				       hs_now_ms(c->r), &c->mstats, &c->err);
+	return rc != 0 ? hs_fail(c->r, rc, "%s", c->err.s) : HS_OK;
+}
+
 static int push(sync_ctx *c)
 {
 	hs_replica *r = c->r;
@@ -512,38 +535,43 @@ static int push(sync_ctx *c)
 				" ?5, ?6, ?7)");
 	if (sr == SQLITE_OK)
 		sr = push_extras(c);
-	if (sr == SQLITE_OK)
+	/* A server master only records the push (in a temporary file) until
+	 * its commit: the batches go to it as they are read, without a
+	 * spool of our own. A file master is written at once: it gets them
+	 * only after the local read transaction, from the spool. */
+	p.direct = hs_master_is_url(c->master);
+	if (sr == SQLITE_OK && !p.direct)
 		p.spool = hs_spool_open(r->db, &c->ms, c->select1, &sr);
 	if (sr != SQLITE_OK) {
 		rc = hs_fail_sqlite(r, sr, "cannot read local changes");
 		goto cleanup;
 	}
+	if (p.direct && (rc = merge_begin(c)) != HS_OK)
+		goto cleanup;
 	rc = push_pass(c, &p, 1);
 	if (rc == HS_OK)
 		rc = push_pass(c, &p, 0);
 	if (rc == HS_OK && (sr = flush_push(c, &p)) != SQLITE_OK)
-		rc = hs_fail_sqlite(r, sr, "cannot set the push aside");
+		rc = push_failed(c, &p, sr, "cannot set the push aside");
 	if (began)
 		hs_exec(r->db, "COMMIT");
 	began = 0;
 	if (rc != HS_OK)
 		goto cleanup;
-	rc = hs_master_merge_begin(c->m, &c->ms, c->local_max, hs_now_ms(r),
-				   &c->mstats, &c->err);
-	if (rc != 0) {
-		rc = hs_fail(r, rc, "%s", c->err.s);
-		goto cleanup;
+	if (!p.direct) {
+		if ((rc = merge_begin(c)) != HS_OK)
+			goto cleanup;
+		rd = (hs_spool_reader){merge_spooled, no_mark, &p};
+		hs_buf_reset(&c->err);
+		sr = hs_spool_read(p.spool, &rd, &c->err);
+		if (sr == SQLITE_ABORT) /* the master failed: its message is set */
+			rc = p.failed ? p.failed : HS_ERROR;
+		else if (sr != SQLITE_OK)
+			rc = c->err.len ? hs_fail(r, HS_ERROR, "%s", c->err.s)
+					: hs_fail_sqlite(r, sr, "cannot read the push back");
+		if (rc == HS_OK)
+			rc = merge_batch(&p);
 	}
-	rd = (hs_spool_reader){merge_spooled, no_mark, &p};
-	hs_buf_reset(&c->err);
-	sr = hs_spool_read(p.spool, &rd, &c->err);
-	if (sr == SQLITE_ABORT) /* the master failed: its message is set */
-		rc = HS_ERROR;
-	else if (sr != SQLITE_OK)
-		rc = c->err.len ? hs_fail(r, HS_ERROR, "%s", c->err.s)
-				: hs_fail_sqlite(r, sr, "cannot read the push back");
-	if (rc == HS_OK)
-		rc = merge_batch(&p);
 	if (rc == HS_OK && (rc = hs_master_merge_end(c->m, &c->err)) != 0)
 		rc = hs_fail(r, rc, "%s", c->err.s);
 cleanup:
