@@ -951,6 +951,7 @@ typedef struct apply_ctx {
 	int retrying;
 	hs_rowchange view;      /* a pulled row in our column layout */
 	unsigned char *only;    /* catching up: only these columns */
+	int row_sr;             /* read from the master: the last row's code */
 } apply_ctx;
 
 /* Keep a copy of rc to apply after the others: the UNIQUE value it takes
@@ -1170,8 +1171,55 @@ static int read_pull(sync_ctx *c, hs_spool **out)
 	return rc;
 }
 
-/* Apply the rows of the pull, read back from the spool, in the open local
- * write transaction. */
+/*
+ * With a server master the pull's rows are on this disk already: its
+ * answer, in a temporary file. They are applied from it directly, in the
+ * local write transaction, without a spool of our own, unless catch-ups
+ * come with this pull (more requests to the server, which replace that
+ * answer: spool_catch_up).
+ */
+static int pull_direct(sync_ctx *c)
+{
+	int sr;
+	if (!hs_master_is_url(c->master))
+		return 0;
+	int64_t n = hs_query_int(c->r->db, "SELECT count(*) FROM hubsync_catchup",
+				 0, &sr);
+	return sr == SQLITE_OK && n == 0;
+}
+
+static int apply_direct_row(void *ctx, hs_rowchange *rc)
+{
+	apply_ctx *x = ctx;
+	return x->row_sr = apply_row(ctx, rc);
+}
+
+/* The pull's rows and history read from the master (pull_direct) into
+ * the open local write transaction. A SQLite code; a failure of the
+ * master's has set the message. */
+static int apply_direct(sync_ctx *c, apply_ctx *x)
+{
+	hs_replica *r = c->r;
+	int sr = SQLITE_OK;
+	if (hs_master_read_begin(c->m, &c->err) != 0) {
+		hs_fail(r, HS_EIO, "%s", c->err.s ? c->err.s : "cannot read");
+		return SQLITE_ERROR;
+	}
+	if (hs_master_pull_rows(c->m, &c->ms, c->pulled, apply_direct_row, x,
+				&c->pull, &c->err) != 0) {
+		sr = x->row_sr != SQLITE_OK ? x->row_sr : SQLITE_ERROR;
+		if (x->row_sr == SQLITE_OK)
+			hs_fail(r, HS_ERROR, "%s", c->err.len ? c->err.s
+							      : "cannot read the pulled rows");
+	} else if (spool_history(c) != HS_OK) {
+		sr = SQLITE_ERROR;
+	}
+	hs_master_read_end(c->m);
+	return sr;
+}
+
+/* Apply the rows of the pull, read back from the spool (NULL: from the
+ * master, pull_direct), in the open local write transaction. */
 static int apply_rows(sync_ctx *c, hs_spool *sp)
 {
 	hs_replica *r = c->r;
@@ -1225,7 +1273,8 @@ static int apply_rows(sync_ctx *c, hs_spool *sp)
 		goto cleanup;
 	hs_spool_reader rd = {apply_row, apply_mark, &x};
 	hs_buf_reset(&c->err);
-	if ((sr = hs_spool_read(sp, &rd, &c->err)) != SQLITE_OK && !r->err[0]) {
+	sr = sp ? hs_spool_read(sp, &rd, &c->err) : apply_direct(c, &x);
+	if (sr != SQLITE_OK && !r->err[0]) {
 		if (c->err.len)
 			hs_fail(r, HS_ERROR, "%s", c->err.s);
 		else
@@ -1736,7 +1785,10 @@ rollback_quiet:
 static int apply_pull(sync_ctx *c)
 {
 	hs_spool *sp = NULL;
-	int rc = read_pull(c, &sp);
+	int rc;
+	if (pull_direct(c))
+		return apply_spooled(c, NULL);
+	rc = read_pull(c, &sp);
 	if (rc != HS_OK) {
 		hs_spool_close(sp);
 		return rc;
