@@ -23,6 +23,10 @@
  *   hubsync.tables     name -> the SQLite CREATE TABLE statement of the
  *                      master's table (columns added by app upgrades
  *                      included): the shape the merge sees
+ *   hubsync.merge_rules (tbl, col) -> key: the columns merged inside JSON
+ *                      (hubsync merge), as the file master's
+ *                      hubsync_merge_rules; hubsync.master 'history_pruned'
+ *                      = the largest history seq housekeeping deleted
  *
  * The shape: an in-memory SQLite database holds every synced table's
  * CREATE TABLE statement (no rows), so that schema.c reads columns, keys,
@@ -41,6 +45,8 @@
 #include "master.h"
 
 #include "hubsync.h"
+#include "json.h"
+#include "merge.h"
 #include "pgtypes.h"
 #include "platform.h"
 
@@ -66,6 +72,14 @@
 #define OID_TEXT 25
 #define OID_FLOAT8 701
 #define OID_JSONB 3802
+
+/* The columns merged inside JSON (DESIGN.md 3.9; added to masters made
+ * before it, pg_upgrade) and the audit trail by row (value_at). */
+#define PG_DDL_JSON                                                            \
+	"CREATE TABLE IF NOT EXISTS hubsync.merge_rules(tbl text NOT NULL,"    \
+	" col text NOT NULL, key text, PRIMARY KEY(tbl, col));"                \
+	"CREATE INDEX IF NOT EXISTS history_key ON hubsync.history(tbl, key,"  \
+	" seq);"
 
 static const char *PG_DDL =
 	"CREATE SCHEMA IF NOT EXISTS hubsync;"
@@ -97,6 +111,7 @@ static const char *PG_DDL =
 	" op text NOT NULL, \"user\" text, at text NOT NULL, changes text);"
 	"CREATE TABLE IF NOT EXISTS hubsync.tables(name text PRIMARY KEY,"
 	" sql text NOT NULL);"
+	PG_DDL_JSON
 	"INSERT INTO hubsync.master VALUES('format', '1'), ('seq', '0')"
 	" ON CONFLICT DO NOTHING;";
 
@@ -677,6 +692,28 @@ static int shape_load(pg_master *m)
 
 /* ---- open, close ------------------------------------------------------ */
 
+/* A master made before the JSON columns' table (PG_DDL_JSON) gets it, under
+ * the lock (two processes opening it at once). SQLite code. */
+static int pg_upgrade(pg_master *m)
+{
+	char *have = pg_text(m, "SELECT to_regclass('hubsync.merge_rules')::text",
+			     0, NULL);
+	int sr;
+	if (have || m->msg[0]) {
+		free(have);
+		return have ? SQLITE_OK : pg_code(m);
+	}
+	sr = pg_cmd(m, "BEGIN; SELECT pg_advisory_xact_lock(" PG_LOCK ");"
+		       PG_DDL_JSON);
+	if (sr == SQLITE_OK)
+		return pg_cmd(m, "COMMIT");
+	char msg[sizeof m->msg];
+	memcpy(msg, m->msg, sizeof msg);
+	pg_cmd(m, "ROLLBACK");
+	memcpy(m->msg, msg, sizeof msg);
+	return sr;
+}
+
 int hs_master_open_pg(hs_master **out, const char *url, int create,
 		      int lock_timeout_ms, hs_buf *err)
 {
@@ -760,6 +797,10 @@ int hs_master_open_pg(hs_master **out, const char *url, int create,
 		}
 	}
 	free(fmt);
+	if ((sr = pg_upgrade(m)) != SQLITE_OK) {
+		rc = pg_fail(m, err, sr, "cannot add hubsync tables");
+		goto cleanup;
+	}
 	sr = hs_sqlite_open(":memory:", &m->shape,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
 	if (sr == SQLITE_OK)
@@ -2164,6 +2205,94 @@ static int pg_savepoint(hs_store *st, int action, const char *name)
 	return pg_queue(PM(st), NULL, q, 0, NULL, NULL, NULL);
 }
 
+/* The columns set to json, in the file master's order. */
+static int pg_merge_rules(hs_store *st, hs_merge_rules *out)
+{
+	pg_master *m = PM(st);
+	PGresult *r = pg_q(m, "SELECT tbl, col, key FROM hubsync.merge_rules"
+			      " ORDER BY tbl COLLATE \"C\", col COLLATE \"C\"",
+			   0, NULL);
+	int sr = r ? SQLITE_OK : pg_code(m);
+	for (int i = 0; r && sr == SQLITE_OK && i < PQntuples(r); i++)
+		sr = hs_merge_rules_add(out, PQgetvalue(r, i, 0),
+					PQgetvalue(r, i, 1), 1,
+					PQgetisnull(r, i, 2) ? NULL
+							     : PQgetvalue(r, i, 2));
+	PQclear(r);
+	return sr;
+}
+
+/* A JSON member of the audit trail as the value json_extract gives the
+ * file store (file_value_at): an array as its text, true/false as 1/0. */
+static sqlite3_value *history_value(pg_master *m, json_t *j)
+{
+	sqlite3_stmt *s1 = m->base.select1;
+	switch (json_typeof(j)) {
+	case JSON_STRING:
+		return hs_value_text(s1, json_string_value(j));
+	case JSON_INTEGER:
+		return hs_value_int(s1, json_integer_value(j));
+	case JSON_REAL:
+		return hs_value_double(s1, json_real_value(j));
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return hs_value_int(s1, json_is_true(j));
+	case JSON_NULL:
+		return hs_value_blob(s1, SQLITE_NULL, NULL, 0);
+	default: {
+		char *t = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+		sqlite3_value *v = t ? hs_value_text(s1, t) : NULL;
+		free(t);
+		return v;
+	}
+	}
+}
+
+/* The history of a row above seq, oldest first, until an entry that has
+ * col (its old value is the one at seq) or the row's insert (none): the
+ * file store's rule (file_value_at, store.h). */
+static int pg_value_at(hs_store *st, const hs_table *t, sqlite3_value **pk,
+		       int col, int64_t seq, sqlite3_value **out, int *found)
+{
+	pg_master *m = PM(st);
+	char *key = hs_key_text(pk, t->npk), s[24];
+	const char *a[3] = {t->name, key, s};
+	PGresult *r;
+	int sr = SQLITE_OK;
+	*out = NULL;
+	*found = 0;
+	if (!key)
+		return SQLITE_NOMEM;
+	snprintf(s, sizeof s, "%lld", (long long)seq);
+	/* no rows when the trail above seq is not whole (pruned) */
+	r = pg_q(m, "SELECT op, changes FROM hubsync.history WHERE tbl = $1 AND"
+		    " key = $2 AND seq > $3::bigint AND $3::bigint >= coalesce(("
+		    "SELECT value::bigint FROM hubsync.master WHERE key ="
+		    " 'history_pruned'), 0) ORDER BY seq",
+		 3, a);
+	free(key);
+	if (!r)
+		return pg_code(m);
+	for (int i = 0; sr == SQLITE_OK && i < PQntuples(r); i++) {
+		if (!strcmp(PQgetvalue(r, i, 0), "insert"))
+			break;
+		json_t *c = PQgetisnull(r, i, 1)
+				    ? NULL
+				    : json_loads(PQgetvalue(r, i, 1), 0, NULL);
+		json_t *v = json_array_get(json_object_get(c, t->cols[col]), 0);
+		if (v && !json_is_object(v)) { /* not a {"$blob"} */
+			*out = history_value(m, v);
+			*found = *out != NULL;
+			sr = *found ? SQLITE_OK : SQLITE_NOMEM;
+		}
+		json_decref(c);
+		if (v)
+			break;
+	}
+	PQclear(r);
+	return sr;
+}
+
 static const hs_store_ops PG_OPS = {
 	pg_row_get,	pg_row_put,	    pg_row_delete,
 	pg_max_key,	pg_unique_holder, pg_has_unique,
@@ -2171,8 +2300,7 @@ static const hs_store_ops PG_OPS = {
 	pg_feed,	pg_conflict_add,  pg_history_add,
 	pg_rebase_add,	pg_site_info,	    pg_savepoint,
 	NULL, /* keepalive: no lease to refresh */
-	NULL, /* merge_rules, value_at: JSON columns merge as one value */
-	NULL, /* (DESIGN.md 3.9 on PostgreSQL: not yet) */
+	pg_merge_rules,	pg_value_at,
 };
 
 /* ---- merge and pull through the store ----------------------------------- */
@@ -2419,7 +2547,13 @@ static int pm_housekeep(hs_master *mm, int64_t since, int set_days,
 		goto out;
 	hs_iso_time(now_ms - (int64_t)*days * 24 * 3600 * 1000, cutoff);
 	const char *c[1] = {cutoff};
-	sr = pg_run(m, "DELETE FROM hubsync.history WHERE at < $1", 1, c);
+	/* how far the audit trail no longer tells old values (value_at) */
+	sr = pg_run(m, "INSERT INTO hubsync.master SELECT 'history_pruned',"
+		       " max(seq)::text FROM hubsync.history WHERE at < $1 HAVING"
+		       " max(seq) IS NOT NULL ON CONFLICT (key) DO UPDATE SET"
+		       " value = excluded.value", 1, c);
+	if (sr == SQLITE_OK)
+		sr = pg_run(m, "DELETE FROM hubsync.history WHERE at < $1", 1, c);
 	if (sr == SQLITE_OK)
 		sr = pg_run(m, "DELETE FROM hubsync.conflicts WHERE resolved = 1"
 			       " AND resolved_at < $1", 1, c);
@@ -2432,6 +2566,29 @@ static int pm_housekeep(hs_master *mm, int64_t since, int set_days,
 		sr = master_set(m, "housekept", now_ms);
 out:
 	return sr == SQLITE_OK ? 0 : pg_fail(m, err, sr, "cannot tidy up");
+}
+
+/* The office's JSON columns: set's changes first (json: add or replace,
+ * else remove), then every rule into all (fm_merge_rules). */
+static int pm_merge_rules(hs_master *mm, const hs_merge_rules *set,
+			  hs_merge_rules *all, hs_buf *err)
+{
+	pg_master *m = (pg_master *)mm;
+	int sr = SQLITE_OK;
+	for (size_t i = 0; sr == SQLITE_OK && set && i < set->n; i++) {
+		const hs_merge_rule *r = &set->v[i];
+		const char *a[3] = {r->table, r->column, r->key};
+		sr = r->json ? pg_run(m, "INSERT INTO hubsync.merge_rules(tbl, col,"
+					 " key) VALUES($1, $2, $3) ON CONFLICT"
+					 " (tbl, col) DO UPDATE SET key ="
+					 " excluded.key", 3, a)
+			     : pg_run(m, "DELETE FROM hubsync.merge_rules WHERE"
+					 " tbl = $1 AND col = $2", 2, a);
+	}
+	if (sr == SQLITE_OK)
+		sr = pg_merge_rules(&m->base, all);
+	return sr == SQLITE_OK ? 0
+			       : pg_fail(m, err, sr, "cannot keep the merge setting");
 }
 
 /* The app's tables the master has (what a sync server offers in its
@@ -2612,15 +2769,6 @@ int hs_master_pg_import(const char *url, sqlite3 *src, hs_buf *err)
 		goto out;
 	}
 	free(used);
-	if (hs_query_int(src, "SELECT count(*) FROM hubsync_merge_rules", 0,
-			 &sr) > 0) {
-		hs_buf_puts(err, "the master merges JSON columns field by field "
-			    "(hubsync merge), which the PostgreSQL store does not "
-			    "keep yet: set them back to whole (hubsync merge DB "
-			    "TABLE.COLUMN whole) before moving, or keep this master");
-		rc = HS_EINVALID;
-		goto out;
-	}
 	/* the app's tables, as the file master has them */
 	hs_rowset names = {0};
 	sr = hs_rowset_fetch(src, "SELECT name FROM sqlite_master WHERE type ="
@@ -2673,17 +2821,25 @@ int hs_master_pg_import(const char *url, sqlite3 *src, hs_buf *err)
 		 " VALUES($1, $2, $3, $4, $5)", "ttttt"},
 		{"SELECT series, next FROM hubsync_numbers",
 		 "INSERT INTO hubsync.numbers(series, next) VALUES($1, $2)", "tt"},
+		/* the columns merged inside JSON (none on a master older
+		 * than hubsync merge) */
+		{"SELECT tbl, col, key FROM hubsync_merge_rules",
+		 "INSERT INTO hubsync.merge_rules(tbl, col, key) VALUES($1, $2,"
+		 " $3)", "ttt"},
 		/* the master's settings: its id (PCs know it), sequence,
 		 * retention, housekeeping, restore marks; not its format */
 		{"SELECT key, value FROM hubsync_master WHERE key <> 'format'",
 		 "INSERT INTO hubsync.master VALUES($1, $2) ON CONFLICT(key) DO"
 		 " UPDATE SET value = excluded.value", "tt"},
 	};
+	int rules = src_has(src, "hubsync_merge_rules", "tbl");
 	const char *stamps = src_has(src, "hubsync_sites", "last_sync")
 				     ? "last_sync, synced_seq"
 				     : "NULL, NULL";
 	for (size_t i = 0; sr == SQLITE_OK && i < sizeof copies / sizeof *copies;
 	     i++) {
+		if (!rules && strstr(copies[i][0], "hubsync_merge_rules"))
+			continue;
 		char *q = sqlite3_mprintf(copies[i][0], stamps);
 		sr = q ? import_rows(m, src, q, copies[i][1], copies[i][2])
 		       : SQLITE_NOMEM;
@@ -2825,7 +2981,7 @@ static const hs_master_ops PG_MASTER_OPS = {
 	pm_resolve,	 pm_set_pushed,	    pm_housekeep,
 	pm_reserve,	 pm_series,	 pm_restored_at,    pm_seq,
 	pm_sites,	 pm_pull,	 pm_pull_rows,	    pm_pull_table,
-	NULL, /* merge_rules: no JSON field merge setting kept yet */
+	pm_merge_rules,
 	NULL, /* user: any name (no tokens) */
 	pm_tables,
 	NULL, /* pull_history: the history comes with pull */
