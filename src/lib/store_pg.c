@@ -149,6 +149,8 @@ typedef struct pg_master {
 	pg_table **tabs;
 	int ntabs, gen;
 	char msg[400], state[6]; /* the last PostgreSQL error */
+	char notice[200];        /* the last notice (an idle connection's
+				  * end: why, hs_master_pg_alive) */
 } pg_master;
 
 static const hs_store_ops PG_OPS;
@@ -714,6 +716,16 @@ static int pg_upgrade(pg_master *m)
 	return sr;
 }
 
+/* Notices are not printed (client_min_messages is warning): the last is
+ * kept, one line, for what an idle connection's end says (the server's
+ * FATAL then arrives as a notice). */
+static void keep_notice(void *arg, const char *msg)
+{
+	pg_master *m = arg;
+	snprintf(m->notice, sizeof m->notice, "%.*s", (int)strcspn(msg, "\n"),
+		 msg);
+}
+
 int hs_master_open_pg(hs_master **out, const char *url, int create,
 		      int lock_timeout_ms, hs_buf *err)
 {
@@ -738,7 +750,7 @@ int hs_master_open_pg(hs_master **out, const char *url, int create,
 		rc = HS_EIO;
 		goto cleanup;
 	}
-	PQsetNoticeProcessor(m->conn, NULL, NULL);
+	PQsetNoticeProcessor(m->conn, keep_notice, m);
 	PQsetClientEncoding(m->conn, "UTF8");
 	const char *enc = PQparameterStatus(m->conn, "server_encoding");
 	if (!enc || strcmp(enc, "UTF8") != 0) {
@@ -860,6 +872,39 @@ int hs_master_pg_reset(hs_master *mm)
 			       PQtransactionStatus(m->conn) == PQTRANS_IDLE
 		       ? 0
 		       : -1;
+}
+
+int hs_pg_conn_alive(PGconn *c, hs_buf *why)
+{
+	/* an ended backend leaves its last message and then the end of the
+	 * stream in the socket: the first read may take only the message */
+	for (int i = 0; i < 8 && PQstatus(c) == CONNECTION_OK; i++) {
+		struct pollfd p = {PQsocket(c), POLLIN, 0};
+		if (p.fd < 0 || poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP)))
+			return 1;
+		if (!PQconsumeInput(c))
+			break;
+		PQisBusy(c); /* parses it: a notice goes to the processor */
+	}
+	if (PQstatus(c) == CONNECTION_OK)
+		return 1;
+	const char *e = PQerrorMessage(c);
+	if (why)
+		hs_buf_printf(why, "%.*s", (int)strcspn(e, "\n"), e);
+	return 0;
+}
+
+int hs_master_pg_alive(hs_master *mm, hs_buf *why)
+{
+	pg_master *m = (pg_master *)mm;
+	m->notice[0] = 0;
+	if (hs_pg_conn_alive(m->conn, why))
+		return 1;
+	if (m->notice[0]) { /* what the server said before it closed */
+		hs_buf_reset(why);
+		hs_buf_puts(why, m->notice);
+	}
+	return 0;
 }
 
 static int pm_read_begin(hs_master *mm, hs_buf *err)
@@ -2891,14 +2936,23 @@ static int listener_stopping(hs_pg_listener *l)
 	return stop;
 }
 
+static void ignore_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
 /* Connect and LISTEN; hand over the current sequence. NULL on failure. */
 static PGconn *listener_connect(hs_pg_listener *l)
 {
 	PGconn *c = PQconnectdb(l->url);
 	PGresult *r = NULL;
-	if (PQstatus(c) == CONNECTION_OK)
+	if (PQstatus(c) == CONNECTION_OK) {
+		/* not on stderr (a server ending the connection says so) */
+		PQsetNoticeProcessor(c, ignore_notice, NULL);
 		r = PQexec(c, "LISTEN hubsync; SELECT value FROM hubsync.master"
 			      " WHERE key = 'seq'");
+	}
 	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
 		PQclear(r);
 		PQfinish(c);
