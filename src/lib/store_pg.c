@@ -115,18 +115,28 @@ static const char *PG_DDL =
 	"INSERT INTO hubsync.master VALUES('format', '1'), ('seq', '0')"
 	" ON CONFLICT DO NOTHING;";
 
+/* A binary COPY stream being gathered (copy_row, copy_field,
+ * copy_send). */
+typedef struct pg_copy {
+	char *sql;       /* COPY ... FROM STDIN (FORMAT binary) */
+	hs_buf b;
+	int n;           /* rows in b */
+} pg_copy;
+
 /* One synced table as this connection writes it. */
-typedef struct pg_table {
+typedef struct pg_table pg_table;
+struct pg_table {
 	hs_table t;       /* from the shape */
 	hs_pg_kind *kind; /* per column */
 	char name[48];    /* prefix of its prepared statements */
 	int prepared;
 	int unique;       /* has UNIQUE constraints besides its key */
+	char *copy_sql;   /* COPY ... FROM STDIN (BINARY), made once */
 	/* scratch for one row's parameters */
 	hs_buf *typed, shadow;
 	const char **pv;
 	int *pl, *pf;
-} pg_table;
+};
 
 typedef struct pg_master {
 	hs_master master; /* first: sync.c sees a hs_master */
@@ -146,6 +156,11 @@ typedef struct pg_master {
 	 * each (batch_flush): per column, a PostgreSQL array literal */
 	hs_buf metab[8], histb[8];
 	int metan, histn;
+	/* rows no one has yet, waiting to be written by one COPY each
+	 * ("new rows by COPY"): the app's rows of table copyt, and their
+	 * versions (hubsync.rows) */
+	pg_copy copy, copym;
+	struct pg_table *copyt;
 	pg_table **tabs;
 	int ntabs, gen;
 	char msg[400], state[6]; /* the last PostgreSQL error */
@@ -162,6 +177,8 @@ static void pm_close(hs_master *mm);
 static void ahead_free(pg_master *m);
 static int batch_flush(pg_master *m);
 static void batch_clear(pg_master *m);
+static int copy_flush(pg_master *m);
+static int copy_send(pg_master *m, pg_copy *c);
 
 /* ---- talking to PostgreSQL ------------------------------------------ */
 
@@ -391,14 +408,27 @@ static PGresult *pg_prepared(pg_master *m, const char *name, int n,
  * rows gathered for multi-row writes (batch_flush). It runs in
  * order with everything else; a failure comes out at the next read or
  * at the commit. Only inside a write transaction. SQLite code. */
+static int queue_send(pg_master *m, const char *name, const char *sql, int n,
+		      const char *const *v, const int *len, const int *fmt);
+
 static int pg_queue(pg_master *m, const char *name, const char *sql, int n,
 		    const char *const *v, const int *len, const int *fmt)
 {
 	int ok;
 	/* a savepoint (or a rollback to one) comes after what was gathered:
-	 * those rows were written before it */
-	if (!name && (ok = batch_flush(m)) != SQLITE_OK)
+	 * those rows were written before it; a row's own write after its
+	 * COPY */
+	if ((ok = !name ? batch_flush(m) : copy_flush(m)) != SQLITE_OK)
 		return ok;
+	return queue_send(m, name, sql, n, v, len, fmt);
+}
+
+/* pg_queue without writing what was gathered first (the gathered
+ * versions and history themselves: batch_send). */
+static int queue_send(pg_master *m, const char *name, const char *sql, int n,
+		      const char *const *v, const int *len, const int *fmt)
+{
+	int ok;
 	if (!m->pipe) {
 		if (!PQenterPipelineMode(m->conn)) {
 			pg_check(m, NULL);
@@ -463,6 +493,9 @@ static int batch_send(pg_master *m, hs_buf *b, int *n, const char *name)
 	int sr = SQLITE_OK;
 	if (!*n)
 		return SQLITE_OK;
+	/* versions written again after their first write by COPY */
+	if (b == m->metab)
+		sr = copy_send(m, &m->copym);
 	for (int i = 0; i < 8; i++) {
 		hs_buf_puts(&b[i], "}");
 		v[i] = b[i].s;
@@ -470,7 +503,7 @@ static int batch_send(pg_master *m, hs_buf *b, int *n, const char *name)
 			sr = SQLITE_NOMEM;
 	}
 	if (sr == SQLITE_OK)
-		sr = pg_queue(m, name, NULL, 8, v, NULL, NULL);
+		sr = queue_send(m, name, NULL, 8, v, NULL, NULL);
 	for (int i = 0; i < 8; i++)
 		hs_buf_reset(&b[i]);
 	*n = 0;
@@ -479,9 +512,10 @@ static int batch_send(pg_master *m, hs_buf *b, int *n, const char *name)
 
 static int batch_flush(pg_master *m)
 {
+	int cr = copy_flush(m);
 	int sr = batch_send(m, m->metab, &m->metan, "hs_meta_many");
 	int hr = batch_send(m, m->histb, &m->histn, "hs_history_many");
-	return sr != SQLITE_OK ? sr : hr;
+	return cr != SQLITE_OK ? cr : sr != SQLITE_OK ? sr : hr;
 }
 
 /* Forget what was gathered (the transaction is rolled back). */
@@ -492,6 +526,148 @@ static void batch_clear(pg_master *m)
 		hs_buf_free(&m->histb[i]);
 	}
 	m->metan = m->histn = 0;
+	hs_buf_free(&m->copy.b);
+	hs_buf_free(&m->copym.b);
+	free(m->copy.sql);
+	free(m->copym.sql);
+	m->copy.sql = m->copym.sql = NULL;
+	m->copy.n = m->copym.n = 0;
+	m->copyt = NULL;
+}
+
+/*
+ * New rows by COPY. A first push of many rows was one upsert each
+ * (pipelined): about 14 times a plain COPY of the same rows. Most rows of
+ * such a push are new: the merge batch's read ahead (ahead_load) found
+ * no row with their key, and no other process writes the app's tables
+ * while this one holds the advisory lock, so their write is a plain
+ * insert with nothing to decide (the merge decided already, in merge.c,
+ * as for every row). pg_row_put gathers such rows of a table without
+ * UNIQUE constraints (whose collisions the merge must see row by row)
+ * into one binary COPY stream, the same typed cells it would bind to the
+ * upsert, written into the table when anything else is sent (a read, a
+ * savepoint, another write of a row: they see the rows or undo them in
+ * order), at COPY_ROWS rows, or at the commit. No temporary table: there
+ * is nothing to merge into. A write of a key already written since the
+ * read ahead (the read ahead no longer holds its values) is an upsert, as
+ * before, after the COPY.
+ */
+#define COPY_ROWS 20000
+
+/* COPY into pt's table: its key, columns and hubsync_extra. */
+static int copy_sql(pg_table *pt)
+{
+	hs_buf q;
+	if (pt->copy_sql)
+		return SQLITE_OK;
+	hs_buf_init(&q);
+	hs_buf_puts(&q, "COPY ");
+	hs_buf_ident(&q, pt->t.name);
+	hs_buf_puts(&q, " (hubsync_pk");
+	for (int i = 0; i < pt->t.ncols; i++) {
+		hs_buf_puts(&q, ", ");
+		hs_buf_ident(&q, pt->t.cols[i]);
+	}
+	hs_buf_puts(&q, ", hubsync_extra) FROM STDIN (FORMAT binary)");
+	pt->copy_sql = hs_buf_take(&q);
+	return pt->copy_sql ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+static void put_u32(hs_buf *b, uint32_t v)
+{
+	unsigned char p[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+			      (unsigned char)(v >> 8), (unsigned char)v};
+	hs_buf_putn(b, (const char *)p, 4);
+}
+
+/* Start a row of nfields fields in c (the stream's header first). */
+static void copy_row(pg_copy *c, const char *sql, int nfields)
+{
+	if (!c->n++) { /* the binary COPY header: signature, flags, extension */
+		free(c->sql);
+		c->sql = hs_strdup(sql);
+		hs_buf_reset(&c->b);
+		hs_buf_putn(&c->b, "PGCOPY\n\377\r\n\0", 11);
+		put_u32(&c->b, 0);
+		put_u32(&c->b, 0);
+	}
+	hs_buf_putn(&c->b, (const char[]){(char)(nfields >> 8), (char)nfields}, 2);
+}
+
+/* A field: len bytes at p in the binary format of its column's type
+ * (p NULL: NULL). */
+static void copy_field(pg_copy *c, const void *p, size_t len)
+{
+	put_u32(&c->b, p ? (uint32_t)len : 0xffffffffu);
+	if (p)
+		hs_buf_putn(&c->b, p, len);
+}
+
+/* Write what c gathered (one COPY, outside pipeline mode). SQLite code. */
+static int copy_send(pg_master *m, pg_copy *c)
+{
+	PGresult *r;
+	int sr, ok = 1;
+	if (!c->n)
+		return SQLITE_OK;
+	c->n = 0;
+	hs_buf_putn(&c->b, "\377\377", 2); /* the end of the rows */
+	if (c->b.oom || !c->sql)
+		return SQLITE_NOMEM;
+	if ((sr = pipe_end(m)) != SQLITE_OK)
+		return sr;
+	r = PQexec(m->conn, c->sql);
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		PQclear(pg_check(m, r));
+		return pg_code(m);
+	}
+	PQclear(r);
+	for (size_t at = 0; ok && at < c->b.len; at += 1 << 20) {
+		size_t n = c->b.len - at < 1 << 20 ? c->b.len - at : 1 << 20;
+		ok = PQputCopyData(m->conn, c->b.s + at, (int)n) == 1;
+	}
+	if (PQputCopyEnd(m->conn, ok ? NULL : "hubsync: cannot send the rows") != 1)
+		ok = 0;
+	r = pg_check(m, PQgetResult(m->conn));
+	sr = r && ok ? SQLITE_OK : pg_code(m);
+	PQclear(r);
+	while ((r = PQgetResult(m->conn))) /* up to the NULL */
+		PQclear(r);
+	hs_buf_reset(&c->b);
+	return sr;
+}
+
+/* Write every gathered new row: the app's, then their versions. */
+static int copy_flush(pg_master *m)
+{
+	int sr = copy_send(m, &m->copy);
+	return sr == SQLITE_OK ? copy_send(m, &m->copym) : sr;
+}
+
+/* Gather the row whose parameters row_params left in pt (a key no row
+ * has: see above). SQLite code. */
+static int copy_add(pg_master *m, pg_table *pt)
+{
+	int n = pt->t.ncols, sr;
+	if (m->copyt != pt && (sr = copy_send(m, &m->copy)) != SQLITE_OK)
+		return sr;
+	if ((sr = copy_sql(pt)) != SQLITE_OK)
+		return sr;
+	m->copyt = pt;
+	copy_row(&m->copy, pt->copy_sql, n + 2);
+	for (int i = 0; i <= n; i++) /* the key, then the typed cells */
+		copy_field(&m->copy, pt->pv[i], (size_t)pt->pl[i]);
+	if (!pt->pv[n + 1]) { /* hubsync_extra: jsonb's version 1, the text */
+		copy_field(&m->copy, NULL, 0);
+	} else {
+		size_t len = strlen(pt->pv[n + 1]);
+		put_u32(&m->copy.b, (uint32_t)len + 1);
+		hs_buf_putn(&m->copy.b, "\1", 1);
+		hs_buf_putn(&m->copy.b, pt->pv[n + 1], len);
+	}
+	if (m->copy.b.oom)
+		return SQLITE_NOMEM;
+	return m->copy.n >= COPY_ROWS ? copy_send(m, &m->copy) : SQLITE_OK;
 }
 
 /* An integer from a text result cell (dflt when NULL or absent). */
@@ -614,6 +790,7 @@ static void table_free(pg_table *pt)
 	free(pt->pl);
 	free(pt->pf);
 	free(pt->kind);
+	free(pt->copy_sql);
 	hs_table_clear(&pt->t);
 	free(pt);
 }
@@ -663,6 +840,8 @@ static pg_table *table_register(pg_master *m, const char *name)
 		m->tabs = v;
 		slot = m->ntabs++;
 	} else {
+		if (m->copyt == m->tabs[slot])
+			m->copyt = NULL; /* its gathered rows go as they are */
 		table_free(m->tabs[slot]);
 	}
 	m->tabs[slot] = pt;
@@ -1380,6 +1559,8 @@ static int ahead_meta(pg_master *m, const hs_table *t, const hs_buf *key,
 		      hs_row_meta *rm);
 static void ahead_forget(pg_master *m, const hs_table *t, const hs_buf *key,
 			 int what);
+static int ahead_absent(pg_master *m, const pg_table *pt, const hs_buf *key);
+static int ahead_no_meta(pg_master *m, const hs_table *t, const hs_buf *key);
 
 static int pg_row_get(hs_store *st, const hs_table *t, sqlite3_value **pk,
 		      sqlite3_value **out, int *found)
@@ -1470,13 +1651,16 @@ static int pg_row_put(hs_store *st, const hs_table *t, sqlite3_value **vals,
 	hs_buf_init(&key);
 	hs_buf_init(&mask);
 	sr = row_params(pt, vals, set, &key, &mask, js);
+	int fresh = !pt->unique && ahead_absent(m, pt, &key);
 	ahead_forget(m, t, &key, 2);
 	/* A failed statement aborts a PostgreSQL transaction, not a SQLite
 	 * one: the merge goes on after a UNIQUE collision (store.h), so a
 	 * write that may collide gets a savepoint of its own, and its answer
 	 * is waited for; any other is queued (pg_queue). */
 	snprintf(name, sizeof name, "%s_put", pt->name);
-	if (sr == SQLITE_OK && !pt->unique)
+	if (sr == SQLITE_OK && fresh)
+		sr = copy_add(m, pt);
+	else if (sr == SQLITE_OK && !pt->unique)
 		sr = pg_queue(m, name, NULL, t->ncols + 5, pt->pv, pt->pl, pt->pf);
 	else if (sr == SQLITE_OK) {
 		sr = pg_queue(m, NULL, "SAVEPOINT hs_put", 0, NULL, NULL, NULL);
@@ -1818,8 +2002,28 @@ static int pg_meta_put(hs_store *st, const hs_table *t, sqlite3_value **pk,
 	hs_buf_init(&key);
 	hs_buf_init(&cb);
 	hs_pk_encode(pk, t->npk, &key);
+	int fresh = ahead_no_meta(m, t, &key);
 	ahead_forget(m, t, &key, 1);
 	hs_clocks_encode(rm, &cb);
+	if (fresh) { /* no versions yet: one COPY ("new rows by COPY") */
+		unsigned char num[5][8];
+		copy_row(&m->copym, "COPY hubsync.rows(tbl, pk, alive, seq, vseq,"
+				    " hlc, site, clocks) FROM STDIN (FORMAT binary)",
+			 8);
+		copy_field(&m->copym, t->name, strlen(t->name));
+		copy_field(&m->copym, key.s ? key.s : "", key.len);
+		for (int i = 0; i < 5; i++) {
+			hs_pg_put_i64(num[i], nv[i]);
+			copy_field(&m->copym, num[i], 8);
+		}
+		copy_field(&m->copym, cb.s ? cb.s : "", cb.len);
+		sr = key.oom || cb.oom || m->copym.b.oom ? SQLITE_NOMEM : SQLITE_OK;
+		if (sr == SQLITE_OK && m->copym.n >= COPY_ROWS)
+			sr = copy_send(m, &m->copym);
+		hs_buf_free(&key);
+		hs_buf_free(&cb);
+		return sr;
+	}
 	int first = m->metan == 0;
 	char num[24];
 	array_put(&m->metab[0], first, t->name);
@@ -2135,15 +2339,37 @@ static int ahead_row(pg_master *m, const hs_table *t, sqlite3_value **pk,
 	return sr;
 }
 
+/* The read ahead's slot of key (a key blob) of pt, or NULL. */
+static ahead_slot *ahead_key(pg_master *m, const pg_table *pt,
+			     const hs_buf *key)
+{
+	return m->ahead && !key->oom
+		       ? ahead_slot_of(m->ahead, pt, key->s, key->len, 0)
+		       : NULL;
+}
+
+/* 1 if the read ahead holds that pt has no row with key (and none was
+ * written since). */
+static int ahead_absent(pg_master *m, const pg_table *pt, const hs_buf *key)
+{
+	ahead_slot *s = ahead_key(m, pt, key);
+	return s && s->vals && !bin_int(s->r, s->row, 7);
+}
+
+/* 1 if the read ahead holds that key of t has no versions (and none were
+ * written since). */
+static int ahead_no_meta(pg_master *m, const hs_table *t, const hs_buf *key)
+{
+	ahead_slot *s = m->ahead ? ahead_key(m, table_of(m, t), key) : NULL;
+	return s && s->meta && PQgetisnull(s->r, s->row, 1);
+}
+
 /* A write of key of t: what = 1 its versions, 2 its values no longer
  * held. */
 static void ahead_forget(pg_master *m, const hs_table *t, const hs_buf *key,
 			 int what)
 {
-	ahead_slot *s = m->ahead && !key->oom
-				? ahead_slot_of(m->ahead, table_of(m, t), key->s,
-						key->len, 0)
-				: NULL;
+	ahead_slot *s = m->ahead ? ahead_key(m, table_of(m, t), key) : NULL;
 	if (s && what == 1)
 		s->meta = 0;
 	else if (s)
