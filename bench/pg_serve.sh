@@ -18,13 +18,18 @@
 #    PostgreSQL master, directly (postgresql://) and through serve, against
 #    psql's \copy of the same rows (CSV) into a table with the same typed
 #    columns: the ratio sync / COPY.
-# --quick: 10 PCs x 3 rounds, 2,000 rows (a smoke run). Prints a table;
+# --quick: 10 PCs x 3 rounds, 2,000 rows (a smoke run). --first: only the
+# first sync (2.). HUBSYNC_BEFORE=PATH: another hubsync command (an older
+# build) measured in the same run for the first sync, just before this
+# one, for a before/after on the same machine load. Prints a table;
 # exits 1 when a sync fails or the PCs do not converge.
 set -eu
-HUBSYNC=${1:?usage: pg_serve.sh HUBSYNC [--quick]}
+HUBSYNC=${1:?usage: pg_serve.sh HUBSYNC [--quick|--first]}
 : "${HS_TEST_PG:?run through tests/integration/pg_run.sh}"
-PCS=100 ROUNDS=5 ROWS=100000
+PCS=100 ROUNDS=5 ROWS=100000 FLEET=1
 [ "${2:-}" = --quick ] && { PCS=10; ROUNDS=3; ROWS=2000; }
+[ "${2:-}" = --first ] && FLEET=
+BEFORE=${HUBSYNC_BEFORE:-}
 PSQL="$HS_TEST_PG_BIN/psql -X -q -A -t -h $HS_TEST_PG_DIR -U $HS_TEST_PG_USER"
 T=$(mktemp -d "${TMPDIR:-/tmp}/hs-pgbench.XXXXXX")
 chmod 755 "$T"
@@ -125,12 +130,15 @@ fleet() {
 }
 
 echo "pg_serve.sh: $PCS PCs x $ROUNDS rounds; first sync of $ROWS rows"
-serve "$T/folder-store" f1
-fleet folder "$T/folder-store" "$(cat "$T/f1.url")"
-newdb fleet
-serve "$HS_TEST_PG/fleet" p1
-serve "$HS_TEST_PG/fleet" p2
-fleet pg "$HS_TEST_PG/fleet" "$(cat "$T/p1.url")" "$(cat "$T/p2.url")"
+: >"$T/fleet.txt"
+if [ -n "$FLEET" ]; then
+	serve "$T/folder-store" f1
+	fleet folder "$T/folder-store" "$(cat "$T/f1.url")"
+	newdb fleet
+	serve "$HS_TEST_PG/fleet" p1
+	serve "$HS_TEST_PG/fleet" p2
+	fleet pg "$HS_TEST_PG/fleet" "$(cat "$T/p1.url")" "$(cat "$T/p2.url")"
+fi
 
 # ---- first sync of ROWS rows against COPY ----
 SEED="CREATE TABLE items(id INTEGER PRIMARY KEY, sku TEXT, name TEXT,
@@ -149,11 +157,25 @@ first() { # first NAME MASTER [TOKEN]: ms of the first sync
 	"$HUBSYNC" sync "$T/$1.db" >/dev/null || die "first sync $1"
 	echo $(( $(now_ms) - _s ))
 }
-newdb direct
-ms_direct=$(first direct "$HS_TEST_PG/direct")
-newdb served
-serve "$HS_TEST_PG/served" s1
-ms_served=$(first served "$(cat "$T/s1.url")" "$("$HUBSYNC" user add "$HS_TEST_PG/served" first)")
+# first_pg TAG: the direct and served first syncs with $HUBSYNC, into
+# databases named after TAG: ms in FD and FS
+first_pg() {
+	newdb "direct$1"
+	FD=$(first "direct$1" "$HS_TEST_PG/direct$1")
+	newdb "served$1"
+	serve "$HS_TEST_PG/served$1" "s$1"
+	FS=$(first "served$1" "$(cat "$T/s$1.url")" \
+		"$("$HUBSYNC" user add "$HS_TEST_PG/served$1" first)")
+}
+if [ -n "$BEFORE" ]; then
+	AFTER=$HUBSYNC
+	HUBSYNC=$BEFORE
+	first_pg _before
+	ms_direct_before=$FD ms_served_before=$FS
+	HUBSYNC=$AFTER
+fi
+first_pg ""
+ms_direct=$FD ms_served=$FS
 mkdir -p "$T/first-store"
 ms_folder=$(first folder "$T/first-store/master.db")
 n=$($PSQL -d direct -c "SELECT count(*) FROM items")
@@ -167,13 +189,18 @@ $PSQL -d copy -c "\\copy items FROM '$T/items.csv' WITH (FORMAT csv)"
 ms_copy=$(( $(now_ms) - _s ))
 [ "$ms_copy" -gt 0 ] || ms_copy=1
 
-echo
-printf '%-44s %6s %6s %6s %8s\n' "fleet: latency per sync (ms)" p50 p95 max "syncs/s"
-cat "$T/fleet.txt"
+if [ -n "$FLEET" ]; then
+	echo
+	printf '%-44s %6s %6s %6s %8s\n' "fleet: latency per sync (ms)" p50 p95 max "syncs/s"
+	cat "$T/fleet.txt"
+fi
 echo
 printf '%-44s %8s %8s\n' "first sync of $ROWS rows" ms "x COPY"
-for x in "postgresql:// (direct)=$ms_direct" "serve on PostgreSQL=$ms_served" \
-	"file master (for reference)=$ms_folder" "psql \\copy (CSV)=$ms_copy"; do
+set -- "postgresql:// (direct)=$ms_direct" "serve on PostgreSQL=$ms_served" \
+	"file master (for reference)=$ms_folder" "psql \\copy (CSV)=$ms_copy"
+[ -n "$BEFORE" ] && set -- "before: postgresql:// (direct)=$ms_direct_before" \
+	"before: serve on PostgreSQL=$ms_served_before" "$@"
+for x in "$@"; do
 	v=${x##*=}
 	printf '%-44s %8s %8s\n' "${x%=*}" "$v" "$(echo "scale=1; $v / $ms_copy" | bc)"
 done

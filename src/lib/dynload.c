@@ -182,7 +182,8 @@ static const char *const PQ_NAMES[] = {
 	"PQfreemem", "PQnotifies", "PQtransactionStatus", "PQnfields",
 	"PQcmdTuples", "PQenterPipelineMode", "PQexitPipelineMode",
 	"PQpipelineSync", "PQgetResult", "PQsendPrepare", "PQsendQueryParams",
-	"PQsendQueryPrepared", NULL};
+	"PQsendQueryPrepared", "PQisBusy", "PQputCopyData", "PQputCopyEnd",
+	NULL};
 static struct {
 	PGconn *(*connectdb)(const char *);
 	void (*finish)(PGconn *);
@@ -227,6 +228,9 @@ static struct {
 	int (*send_query_prepared)(PGconn *, const char *, int,
 				   const char *const *, const int *,
 				   const int *, int);
+	int (*is_busy)(PGconn *);
+	int (*put_copy_data)(PGconn *, const char *, int);
+	int (*put_copy_end)(PGconn *, const char *);
 } pq_fn;
 _Static_assert(sizeof(pq_fn) == (sizeof(PQ_NAMES) / sizeof(*PQ_NAMES) - 1) *
 		       sizeof(void *), "one slot per name");
@@ -437,6 +441,22 @@ int(PQsendQueryPrepared)(PGconn *conn, const char *stmtName, int nParams,
 						 paramValues, paramLengths,
 						 paramFormats, resultFormat) :
 		       0;
+}
+
+int(PQisBusy)(PGconn *conn)
+{
+	return conn && pq_ready() ? pq_fn.is_busy(conn) : 0;
+}
+
+int(PQputCopyData)(PGconn *conn, const char *buffer, int nbytes)
+{
+	return conn && pq_ready() ? pq_fn.put_copy_data(conn, buffer, nbytes)
+				  : -1;
+}
+
+int(PQputCopyEnd)(PGconn *conn, const char *errormsg)
+{
+	return conn && pq_ready() ? pq_fn.put_copy_end(conn, errormsg) : -1;
 }
 
 /* ---- libmicrohttpd (src/daemon: http.c, serve.c) -------------------- */

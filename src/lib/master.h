@@ -265,6 +265,14 @@ void hs_pg_listen_stop(hs_pg_listener *l);
  * committed rolled back. 0, or -1 when the connection is lost (close
  * it). */
 int hs_master_pg_reset(hs_master *m);
+/* Before a connection kept idle is used again (hubsync serve between
+ * requests): 1 if it is still usable, else 0 and (why not NULL) the
+ * server's last word, one line. The server may have ended it meanwhile
+ * (its backend terminated, the server restarted), which libpq only
+ * learns by reading: reads what the socket holds, without waiting. */
+struct pg_conn;
+int hs_pg_conn_alive(struct pg_conn *c, hs_buf *why);
+int hs_master_pg_alive(hs_master *m, hs_buf *why);
 /* 1 if path is an address (scheme://...), not a file: kept as given. */
 int hs_master_is_address(const char *path);
 

@@ -54,6 +54,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -135,6 +136,27 @@ static int store_master(hs_server *s, hs_master **out, hs_buf *err)
 	if (s->idle) {
 		*out = s->idle;
 		s->idle = NULL;
+#ifdef HS_WITH_POSTGRES
+		/* the database ended the connection meanwhile: a new one,
+		 * and one line on stderr saying so */
+		hs_buf why;
+		hs_buf_init(&why);
+		if (!hs_master_pg_alive(*out, &why)) {
+			hs_master_close(*out);
+			*out = NULL;
+			int rc = hs_master_open(out, s->master, NULL, 0,
+						LOCK_TIMEOUT_MS, err);
+			fprintf(stderr, "hubsync serve: the connection to %s was "
+				"lost (%s); %s%s\n", s->describe,
+				why.s ? why.s : "?", rc == 0 ? "connected again"
+							     : "cannot connect again: ",
+				rc == 0 ? "" : err->s ? err->s : "?");
+			fflush(stderr);
+			hs_buf_free(&why);
+			return rc;
+		}
+		hs_buf_free(&why);
+#endif
 		return 0;
 	}
 	return hs_master_open(out, s->master, NULL, 0, LOCK_TIMEOUT_MS, err);

@@ -23,6 +23,10 @@
  *   hubsync.tables     name -> the SQLite CREATE TABLE statement of the
  *                      master's table (columns added by app upgrades
  *                      included): the shape the merge sees
+ *   hubsync.merge_rules (tbl, col) -> key: the columns merged inside JSON
+ *                      (hubsync merge), as the file master's
+ *                      hubsync_merge_rules; hubsync.master 'history_pruned'
+ *                      = the largest history seq housekeeping deleted
  *
  * The shape: an in-memory SQLite database holds every synced table's
  * CREATE TABLE statement (no rows), so that schema.c reads columns, keys,
@@ -41,6 +45,8 @@
 #include "master.h"
 
 #include "hubsync.h"
+#include "json.h"
+#include "merge.h"
 #include "pgtypes.h"
 #include "platform.h"
 
@@ -66,6 +72,14 @@
 #define OID_TEXT 25
 #define OID_FLOAT8 701
 #define OID_JSONB 3802
+
+/* The columns merged inside JSON (DESIGN.md 3.9; added to masters made
+ * before it, pg_upgrade) and the audit trail by row (value_at). */
+#define PG_DDL_JSON                                                            \
+	"CREATE TABLE IF NOT EXISTS hubsync.merge_rules(tbl text NOT NULL,"    \
+	" col text NOT NULL, key text, PRIMARY KEY(tbl, col));"                \
+	"CREATE INDEX IF NOT EXISTS history_key ON hubsync.history(tbl, key,"  \
+	" seq);"
 
 static const char *PG_DDL =
 	"CREATE SCHEMA IF NOT EXISTS hubsync;"
@@ -97,21 +111,32 @@ static const char *PG_DDL =
 	" op text NOT NULL, \"user\" text, at text NOT NULL, changes text);"
 	"CREATE TABLE IF NOT EXISTS hubsync.tables(name text PRIMARY KEY,"
 	" sql text NOT NULL);"
+	PG_DDL_JSON
 	"INSERT INTO hubsync.master VALUES('format', '1'), ('seq', '0')"
 	" ON CONFLICT DO NOTHING;";
 
+/* A binary COPY stream being gathered (copy_row, copy_field,
+ * copy_send). */
+typedef struct pg_copy {
+	char *sql;       /* COPY ... FROM STDIN (FORMAT binary) */
+	hs_buf b;
+	int n;           /* rows in b */
+} pg_copy;
+
 /* One synced table as this connection writes it. */
-typedef struct pg_table {
+typedef struct pg_table pg_table;
+struct pg_table {
 	hs_table t;       /* from the shape */
 	hs_pg_kind *kind; /* per column */
 	char name[48];    /* prefix of its prepared statements */
 	int prepared;
 	int unique;       /* has UNIQUE constraints besides its key */
+	char *copy_sql;   /* COPY ... FROM STDIN (BINARY), made once */
 	/* scratch for one row's parameters */
 	hs_buf *typed, shadow;
 	const char **pv;
 	int *pl, *pf;
-} pg_table;
+};
 
 typedef struct pg_master {
 	hs_master master; /* first: sync.c sees a hs_master */
@@ -131,9 +156,16 @@ typedef struct pg_master {
 	 * each (batch_flush): per column, a PostgreSQL array literal */
 	hs_buf metab[8], histb[8];
 	int metan, histn;
+	/* rows no one has yet, waiting to be written by one COPY each
+	 * ("new rows by COPY"): the app's rows of table copyt, and their
+	 * versions (hubsync.rows) */
+	pg_copy copy, copym;
+	struct pg_table *copyt;
 	pg_table **tabs;
 	int ntabs, gen;
 	char msg[400], state[6]; /* the last PostgreSQL error */
+	char notice[200];        /* the last notice (an idle connection's
+				  * end: why, hs_master_pg_alive) */
 } pg_master;
 
 static const hs_store_ops PG_OPS;
@@ -145,6 +177,8 @@ static void pm_close(hs_master *mm);
 static void ahead_free(pg_master *m);
 static int batch_flush(pg_master *m);
 static void batch_clear(pg_master *m);
+static int copy_flush(pg_master *m);
+static int copy_send(pg_master *m, pg_copy *c);
 
 /* ---- talking to PostgreSQL ------------------------------------------ */
 
@@ -374,14 +408,27 @@ static PGresult *pg_prepared(pg_master *m, const char *name, int n,
  * rows gathered for multi-row writes (batch_flush). It runs in
  * order with everything else; a failure comes out at the next read or
  * at the commit. Only inside a write transaction. SQLite code. */
+static int queue_send(pg_master *m, const char *name, const char *sql, int n,
+		      const char *const *v, const int *len, const int *fmt);
+
 static int pg_queue(pg_master *m, const char *name, const char *sql, int n,
 		    const char *const *v, const int *len, const int *fmt)
 {
 	int ok;
 	/* a savepoint (or a rollback to one) comes after what was gathered:
-	 * those rows were written before it */
-	if (!name && (ok = batch_flush(m)) != SQLITE_OK)
+	 * those rows were written before it; a row's own write after its
+	 * COPY */
+	if ((ok = !name ? batch_flush(m) : copy_flush(m)) != SQLITE_OK)
 		return ok;
+	return queue_send(m, name, sql, n, v, len, fmt);
+}
+
+/* pg_queue without writing what was gathered first (the gathered
+ * versions and history themselves: batch_send). */
+static int queue_send(pg_master *m, const char *name, const char *sql, int n,
+		      const char *const *v, const int *len, const int *fmt)
+{
+	int ok;
 	if (!m->pipe) {
 		if (!PQenterPipelineMode(m->conn)) {
 			pg_check(m, NULL);
@@ -446,6 +493,9 @@ static int batch_send(pg_master *m, hs_buf *b, int *n, const char *name)
 	int sr = SQLITE_OK;
 	if (!*n)
 		return SQLITE_OK;
+	/* versions written again after their first write by COPY */
+	if (b == m->metab)
+		sr = copy_send(m, &m->copym);
 	for (int i = 0; i < 8; i++) {
 		hs_buf_puts(&b[i], "}");
 		v[i] = b[i].s;
@@ -453,7 +503,7 @@ static int batch_send(pg_master *m, hs_buf *b, int *n, const char *name)
 			sr = SQLITE_NOMEM;
 	}
 	if (sr == SQLITE_OK)
-		sr = pg_queue(m, name, NULL, 8, v, NULL, NULL);
+		sr = queue_send(m, name, NULL, 8, v, NULL, NULL);
 	for (int i = 0; i < 8; i++)
 		hs_buf_reset(&b[i]);
 	*n = 0;
@@ -462,9 +512,10 @@ static int batch_send(pg_master *m, hs_buf *b, int *n, const char *name)
 
 static int batch_flush(pg_master *m)
 {
+	int cr = copy_flush(m);
 	int sr = batch_send(m, m->metab, &m->metan, "hs_meta_many");
 	int hr = batch_send(m, m->histb, &m->histn, "hs_history_many");
-	return sr != SQLITE_OK ? sr : hr;
+	return cr != SQLITE_OK ? cr : sr != SQLITE_OK ? sr : hr;
 }
 
 /* Forget what was gathered (the transaction is rolled back). */
@@ -475,6 +526,148 @@ static void batch_clear(pg_master *m)
 		hs_buf_free(&m->histb[i]);
 	}
 	m->metan = m->histn = 0;
+	hs_buf_free(&m->copy.b);
+	hs_buf_free(&m->copym.b);
+	free(m->copy.sql);
+	free(m->copym.sql);
+	m->copy.sql = m->copym.sql = NULL;
+	m->copy.n = m->copym.n = 0;
+	m->copyt = NULL;
+}
+
+/*
+ * New rows by COPY. A first push of many rows was one upsert each
+ * (pipelined): about 14 times a plain COPY of the same rows. Most rows of
+ * such a push are new: the merge batch's read ahead (ahead_load) found
+ * no row with their key, and no other process writes the app's tables
+ * while this one holds the advisory lock, so their write is a plain
+ * insert with nothing to decide (the merge decided already, in merge.c,
+ * as for every row). pg_row_put gathers such rows of a table without
+ * UNIQUE constraints (whose collisions the merge must see row by row)
+ * into one binary COPY stream, the same typed cells it would bind to the
+ * upsert, written into the table when anything else is sent (a read, a
+ * savepoint, another write of a row: they see the rows or undo them in
+ * order), at COPY_ROWS rows, or at the commit. No temporary table: there
+ * is nothing to merge into. A write of a key already written since the
+ * read ahead (the read ahead no longer holds its values) is an upsert, as
+ * before, after the COPY.
+ */
+#define COPY_ROWS 20000
+
+/* COPY into pt's table: its key, columns and hubsync_extra. */
+static int copy_sql(pg_table *pt)
+{
+	hs_buf q;
+	if (pt->copy_sql)
+		return SQLITE_OK;
+	hs_buf_init(&q);
+	hs_buf_puts(&q, "COPY ");
+	hs_buf_ident(&q, pt->t.name);
+	hs_buf_puts(&q, " (hubsync_pk");
+	for (int i = 0; i < pt->t.ncols; i++) {
+		hs_buf_puts(&q, ", ");
+		hs_buf_ident(&q, pt->t.cols[i]);
+	}
+	hs_buf_puts(&q, ", hubsync_extra) FROM STDIN (FORMAT binary)");
+	pt->copy_sql = hs_buf_take(&q);
+	return pt->copy_sql ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+static void put_u32(hs_buf *b, uint32_t v)
+{
+	unsigned char p[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+			      (unsigned char)(v >> 8), (unsigned char)v};
+	hs_buf_putn(b, (const char *)p, 4);
+}
+
+/* Start a row of nfields fields in c (the stream's header first). */
+static void copy_row(pg_copy *c, const char *sql, int nfields)
+{
+	if (!c->n++) { /* the binary COPY header: signature, flags, extension */
+		free(c->sql);
+		c->sql = hs_strdup(sql);
+		hs_buf_reset(&c->b);
+		hs_buf_putn(&c->b, "PGCOPY\n\377\r\n\0", 11);
+		put_u32(&c->b, 0);
+		put_u32(&c->b, 0);
+	}
+	hs_buf_putn(&c->b, (const char[]){(char)(nfields >> 8), (char)nfields}, 2);
+}
+
+/* A field: len bytes at p in the binary format of its column's type
+ * (p NULL: NULL). */
+static void copy_field(pg_copy *c, const void *p, size_t len)
+{
+	put_u32(&c->b, p ? (uint32_t)len : 0xffffffffu);
+	if (p)
+		hs_buf_putn(&c->b, p, len);
+}
+
+/* Write what c gathered (one COPY, outside pipeline mode). SQLite code. */
+static int copy_send(pg_master *m, pg_copy *c)
+{
+	PGresult *r;
+	int sr, ok = 1;
+	if (!c->n)
+		return SQLITE_OK;
+	c->n = 0;
+	hs_buf_putn(&c->b, "\377\377", 2); /* the end of the rows */
+	if (c->b.oom || !c->sql)
+		return SQLITE_NOMEM;
+	if ((sr = pipe_end(m)) != SQLITE_OK)
+		return sr;
+	r = PQexec(m->conn, c->sql);
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		PQclear(pg_check(m, r));
+		return pg_code(m);
+	}
+	PQclear(r);
+	for (size_t at = 0; ok && at < c->b.len; at += 1 << 20) {
+		size_t n = c->b.len - at < 1 << 20 ? c->b.len - at : 1 << 20;
+		ok = PQputCopyData(m->conn, c->b.s + at, (int)n) == 1;
+	}
+	if (PQputCopyEnd(m->conn, ok ? NULL : "hubsync: cannot send the rows") != 1)
+		ok = 0;
+	r = pg_check(m, PQgetResult(m->conn));
+	sr = r && ok ? SQLITE_OK : pg_code(m);
+	PQclear(r);
+	while ((r = PQgetResult(m->conn))) /* up to the NULL */
+		PQclear(r);
+	hs_buf_reset(&c->b);
+	return sr;
+}
+
+/* Write every gathered new row: the app's, then their versions. */
+static int copy_flush(pg_master *m)
+{
+	int sr = copy_send(m, &m->copy);
+	return sr == SQLITE_OK ? copy_send(m, &m->copym) : sr;
+}
+
+/* Gather the row whose parameters row_params left in pt (a key no row
+ * has: see above). SQLite code. */
+static int copy_add(pg_master *m, pg_table *pt)
+{
+	int n = pt->t.ncols, sr;
+	if (m->copyt != pt && (sr = copy_send(m, &m->copy)) != SQLITE_OK)
+		return sr;
+	if ((sr = copy_sql(pt)) != SQLITE_OK)
+		return sr;
+	m->copyt = pt;
+	copy_row(&m->copy, pt->copy_sql, n + 2);
+	for (int i = 0; i <= n; i++) /* the key, then the typed cells */
+		copy_field(&m->copy, pt->pv[i], (size_t)pt->pl[i]);
+	if (!pt->pv[n + 1]) { /* hubsync_extra: jsonb's version 1, the text */
+		copy_field(&m->copy, NULL, 0);
+	} else {
+		size_t len = strlen(pt->pv[n + 1]);
+		put_u32(&m->copy.b, (uint32_t)len + 1);
+		hs_buf_putn(&m->copy.b, "\1", 1);
+		hs_buf_putn(&m->copy.b, pt->pv[n + 1], len);
+	}
+	if (m->copy.b.oom)
+		return SQLITE_NOMEM;
+	return m->copy.n >= COPY_ROWS ? copy_send(m, &m->copy) : SQLITE_OK;
 }
 
 /* An integer from a text result cell (dflt when NULL or absent). */
@@ -597,6 +790,7 @@ static void table_free(pg_table *pt)
 	free(pt->pl);
 	free(pt->pf);
 	free(pt->kind);
+	free(pt->copy_sql);
 	hs_table_clear(&pt->t);
 	free(pt);
 }
@@ -646,6 +840,8 @@ static pg_table *table_register(pg_master *m, const char *name)
 		m->tabs = v;
 		slot = m->ntabs++;
 	} else {
+		if (m->copyt == m->tabs[slot])
+			m->copyt = NULL; /* its gathered rows go as they are */
 		table_free(m->tabs[slot]);
 	}
 	m->tabs[slot] = pt;
@@ -677,6 +873,38 @@ static int shape_load(pg_master *m)
 
 /* ---- open, close ------------------------------------------------------ */
 
+/* A master made before the JSON columns' table (PG_DDL_JSON) gets it, under
+ * the lock (two processes opening it at once). SQLite code. */
+static int pg_upgrade(pg_master *m)
+{
+	char *have = pg_text(m, "SELECT to_regclass('hubsync.merge_rules')::text",
+			     0, NULL);
+	int sr;
+	if (have || m->msg[0]) {
+		free(have);
+		return have ? SQLITE_OK : pg_code(m);
+	}
+	sr = pg_cmd(m, "BEGIN; SELECT pg_advisory_xact_lock(" PG_LOCK ");"
+		       PG_DDL_JSON);
+	if (sr == SQLITE_OK)
+		return pg_cmd(m, "COMMIT");
+	char msg[sizeof m->msg];
+	memcpy(msg, m->msg, sizeof msg);
+	pg_cmd(m, "ROLLBACK");
+	memcpy(m->msg, msg, sizeof msg);
+	return sr;
+}
+
+/* Notices are not printed (client_min_messages is warning): the last is
+ * kept, one line, for what an idle connection's end says (the server's
+ * FATAL then arrives as a notice). */
+static void keep_notice(void *arg, const char *msg)
+{
+	pg_master *m = arg;
+	snprintf(m->notice, sizeof m->notice, "%.*s", (int)strcspn(msg, "\n"),
+		 msg);
+}
+
 int hs_master_open_pg(hs_master **out, const char *url, int create,
 		      int lock_timeout_ms, hs_buf *err)
 {
@@ -701,7 +929,7 @@ int hs_master_open_pg(hs_master **out, const char *url, int create,
 		rc = HS_EIO;
 		goto cleanup;
 	}
-	PQsetNoticeProcessor(m->conn, NULL, NULL);
+	PQsetNoticeProcessor(m->conn, keep_notice, m);
 	PQsetClientEncoding(m->conn, "UTF8");
 	const char *enc = PQparameterStatus(m->conn, "server_encoding");
 	if (!enc || strcmp(enc, "UTF8") != 0) {
@@ -760,6 +988,10 @@ int hs_master_open_pg(hs_master **out, const char *url, int create,
 		}
 	}
 	free(fmt);
+	if ((sr = pg_upgrade(m)) != SQLITE_OK) {
+		rc = pg_fail(m, err, sr, "cannot add hubsync tables");
+		goto cleanup;
+	}
 	sr = hs_sqlite_open(":memory:", &m->shape,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
 	if (sr == SQLITE_OK)
@@ -819,6 +1051,39 @@ int hs_master_pg_reset(hs_master *mm)
 			       PQtransactionStatus(m->conn) == PQTRANS_IDLE
 		       ? 0
 		       : -1;
+}
+
+int hs_pg_conn_alive(PGconn *c, hs_buf *why)
+{
+	/* an ended backend leaves its last message and then the end of the
+	 * stream in the socket: the first read may take only the message */
+	for (int i = 0; i < 8 && PQstatus(c) == CONNECTION_OK; i++) {
+		struct pollfd p = {PQsocket(c), POLLIN, 0};
+		if (p.fd < 0 || poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP)))
+			return 1;
+		if (!PQconsumeInput(c))
+			break;
+		PQisBusy(c); /* parses it: a notice goes to the processor */
+	}
+	if (PQstatus(c) == CONNECTION_OK)
+		return 1;
+	const char *e = PQerrorMessage(c);
+	if (why)
+		hs_buf_printf(why, "%.*s", (int)strcspn(e, "\n"), e);
+	return 0;
+}
+
+int hs_master_pg_alive(hs_master *mm, hs_buf *why)
+{
+	pg_master *m = (pg_master *)mm;
+	m->notice[0] = 0;
+	if (hs_pg_conn_alive(m->conn, why))
+		return 1;
+	if (m->notice[0]) { /* what the server said before it closed */
+		hs_buf_reset(why);
+		hs_buf_puts(why, m->notice);
+	}
+	return 0;
 }
 
 static int pm_read_begin(hs_master *mm, hs_buf *err)
@@ -1294,6 +1559,8 @@ static int ahead_meta(pg_master *m, const hs_table *t, const hs_buf *key,
 		      hs_row_meta *rm);
 static void ahead_forget(pg_master *m, const hs_table *t, const hs_buf *key,
 			 int what);
+static int ahead_absent(pg_master *m, const pg_table *pt, const hs_buf *key);
+static int ahead_no_meta(pg_master *m, const hs_table *t, const hs_buf *key);
 
 static int pg_row_get(hs_store *st, const hs_table *t, sqlite3_value **pk,
 		      sqlite3_value **out, int *found)
@@ -1384,13 +1651,16 @@ static int pg_row_put(hs_store *st, const hs_table *t, sqlite3_value **vals,
 	hs_buf_init(&key);
 	hs_buf_init(&mask);
 	sr = row_params(pt, vals, set, &key, &mask, js);
+	int fresh = !pt->unique && ahead_absent(m, pt, &key);
 	ahead_forget(m, t, &key, 2);
 	/* A failed statement aborts a PostgreSQL transaction, not a SQLite
 	 * one: the merge goes on after a UNIQUE collision (store.h), so a
 	 * write that may collide gets a savepoint of its own, and its answer
 	 * is waited for; any other is queued (pg_queue). */
 	snprintf(name, sizeof name, "%s_put", pt->name);
-	if (sr == SQLITE_OK && !pt->unique)
+	if (sr == SQLITE_OK && fresh)
+		sr = copy_add(m, pt);
+	else if (sr == SQLITE_OK && !pt->unique)
 		sr = pg_queue(m, name, NULL, t->ncols + 5, pt->pv, pt->pl, pt->pf);
 	else if (sr == SQLITE_OK) {
 		sr = pg_queue(m, NULL, "SAVEPOINT hs_put", 0, NULL, NULL, NULL);
@@ -1732,8 +2002,28 @@ static int pg_meta_put(hs_store *st, const hs_table *t, sqlite3_value **pk,
 	hs_buf_init(&key);
 	hs_buf_init(&cb);
 	hs_pk_encode(pk, t->npk, &key);
+	int fresh = ahead_no_meta(m, t, &key);
 	ahead_forget(m, t, &key, 1);
 	hs_clocks_encode(rm, &cb);
+	if (fresh) { /* no versions yet: one COPY ("new rows by COPY") */
+		unsigned char num[5][8];
+		copy_row(&m->copym, "COPY hubsync.rows(tbl, pk, alive, seq, vseq,"
+				    " hlc, site, clocks) FROM STDIN (FORMAT binary)",
+			 8);
+		copy_field(&m->copym, t->name, strlen(t->name));
+		copy_field(&m->copym, key.s ? key.s : "", key.len);
+		for (int i = 0; i < 5; i++) {
+			hs_pg_put_i64(num[i], nv[i]);
+			copy_field(&m->copym, num[i], 8);
+		}
+		copy_field(&m->copym, cb.s ? cb.s : "", cb.len);
+		sr = key.oom || cb.oom || m->copym.b.oom ? SQLITE_NOMEM : SQLITE_OK;
+		if (sr == SQLITE_OK && m->copym.n >= COPY_ROWS)
+			sr = copy_send(m, &m->copym);
+		hs_buf_free(&key);
+		hs_buf_free(&cb);
+		return sr;
+	}
 	int first = m->metan == 0;
 	char num[24];
 	array_put(&m->metab[0], first, t->name);
@@ -2049,15 +2339,37 @@ static int ahead_row(pg_master *m, const hs_table *t, sqlite3_value **pk,
 	return sr;
 }
 
+/* The read ahead's slot of key (a key blob) of pt, or NULL. */
+static ahead_slot *ahead_key(pg_master *m, const pg_table *pt,
+			     const hs_buf *key)
+{
+	return m->ahead && !key->oom
+		       ? ahead_slot_of(m->ahead, pt, key->s, key->len, 0)
+		       : NULL;
+}
+
+/* 1 if the read ahead holds that pt has no row with key (and none was
+ * written since). */
+static int ahead_absent(pg_master *m, const pg_table *pt, const hs_buf *key)
+{
+	ahead_slot *s = ahead_key(m, pt, key);
+	return s && s->vals && !bin_int(s->r, s->row, 7);
+}
+
+/* 1 if the read ahead holds that key of t has no versions (and none were
+ * written since). */
+static int ahead_no_meta(pg_master *m, const hs_table *t, const hs_buf *key)
+{
+	ahead_slot *s = m->ahead ? ahead_key(m, table_of(m, t), key) : NULL;
+	return s && s->meta && PQgetisnull(s->r, s->row, 1);
+}
+
 /* A write of key of t: what = 1 its versions, 2 its values no longer
  * held. */
 static void ahead_forget(pg_master *m, const hs_table *t, const hs_buf *key,
 			 int what)
 {
-	ahead_slot *s = m->ahead && !key->oom
-				? ahead_slot_of(m->ahead, table_of(m, t), key->s,
-						key->len, 0)
-				: NULL;
+	ahead_slot *s = m->ahead ? ahead_key(m, table_of(m, t), key) : NULL;
 	if (s && what == 1)
 		s->meta = 0;
 	else if (s)
@@ -2164,6 +2476,94 @@ static int pg_savepoint(hs_store *st, int action, const char *name)
 	return pg_queue(PM(st), NULL, q, 0, NULL, NULL, NULL);
 }
 
+/* The columns set to json, in the file master's order. */
+static int pg_merge_rules(hs_store *st, hs_merge_rules *out)
+{
+	pg_master *m = PM(st);
+	PGresult *r = pg_q(m, "SELECT tbl, col, key FROM hubsync.merge_rules"
+			      " ORDER BY tbl COLLATE \"C\", col COLLATE \"C\"",
+			   0, NULL);
+	int sr = r ? SQLITE_OK : pg_code(m);
+	for (int i = 0; r && sr == SQLITE_OK && i < PQntuples(r); i++)
+		sr = hs_merge_rules_add(out, PQgetvalue(r, i, 0),
+					PQgetvalue(r, i, 1), 1,
+					PQgetisnull(r, i, 2) ? NULL
+							     : PQgetvalue(r, i, 2));
+	PQclear(r);
+	return sr;
+}
+
+/* A JSON member of the audit trail as the value json_extract gives the
+ * file store (file_value_at): an array as its text, true/false as 1/0. */
+static sqlite3_value *history_value(pg_master *m, json_t *j)
+{
+	sqlite3_stmt *s1 = m->base.select1;
+	switch (json_typeof(j)) {
+	case JSON_STRING:
+		return hs_value_text(s1, json_string_value(j));
+	case JSON_INTEGER:
+		return hs_value_int(s1, json_integer_value(j));
+	case JSON_REAL:
+		return hs_value_double(s1, json_real_value(j));
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return hs_value_int(s1, json_is_true(j));
+	case JSON_NULL:
+		return hs_value_blob(s1, SQLITE_NULL, NULL, 0);
+	default: {
+		char *t = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+		sqlite3_value *v = t ? hs_value_text(s1, t) : NULL;
+		free(t);
+		return v;
+	}
+	}
+}
+
+/* The history of a row above seq, oldest first, until an entry that has
+ * col (its old value is the one at seq) or the row's insert (none): the
+ * file store's rule (file_value_at, store.h). */
+static int pg_value_at(hs_store *st, const hs_table *t, sqlite3_value **pk,
+		       int col, int64_t seq, sqlite3_value **out, int *found)
+{
+	pg_master *m = PM(st);
+	char *key = hs_key_text(pk, t->npk), s[24];
+	const char *a[3] = {t->name, key, s};
+	PGresult *r;
+	int sr = SQLITE_OK;
+	*out = NULL;
+	*found = 0;
+	if (!key)
+		return SQLITE_NOMEM;
+	snprintf(s, sizeof s, "%lld", (long long)seq);
+	/* no rows when the trail above seq is not whole (pruned) */
+	r = pg_q(m, "SELECT op, changes FROM hubsync.history WHERE tbl = $1 AND"
+		    " key = $2 AND seq > $3::bigint AND $3::bigint >= coalesce(("
+		    "SELECT value::bigint FROM hubsync.master WHERE key ="
+		    " 'history_pruned'), 0) ORDER BY seq",
+		 3, a);
+	free(key);
+	if (!r)
+		return pg_code(m);
+	for (int i = 0; sr == SQLITE_OK && i < PQntuples(r); i++) {
+		if (!strcmp(PQgetvalue(r, i, 0), "insert"))
+			break;
+		json_t *c = PQgetisnull(r, i, 1)
+				    ? NULL
+				    : json_loads(PQgetvalue(r, i, 1), 0, NULL);
+		json_t *v = json_array_get(json_object_get(c, t->cols[col]), 0);
+		if (v && !json_is_object(v)) { /* not a {"$blob"} */
+			*out = history_value(m, v);
+			*found = *out != NULL;
+			sr = *found ? SQLITE_OK : SQLITE_NOMEM;
+		}
+		json_decref(c);
+		if (v)
+			break;
+	}
+	PQclear(r);
+	return sr;
+}
+
 static const hs_store_ops PG_OPS = {
 	pg_row_get,	pg_row_put,	    pg_row_delete,
 	pg_max_key,	pg_unique_holder, pg_has_unique,
@@ -2171,8 +2571,7 @@ static const hs_store_ops PG_OPS = {
 	pg_feed,	pg_conflict_add,  pg_history_add,
 	pg_rebase_add,	pg_site_info,	    pg_savepoint,
 	NULL, /* keepalive: no lease to refresh */
-	NULL, /* merge_rules, value_at: JSON columns merge as one value */
-	NULL, /* (DESIGN.md 3.9 on PostgreSQL: not yet) */
+	pg_merge_rules,	pg_value_at,
 };
 
 /* ---- merge and pull through the store ----------------------------------- */
@@ -2419,7 +2818,13 @@ static int pm_housekeep(hs_master *mm, int64_t since, int set_days,
 		goto out;
 	hs_iso_time(now_ms - (int64_t)*days * 24 * 3600 * 1000, cutoff);
 	const char *c[1] = {cutoff};
-	sr = pg_run(m, "DELETE FROM hubsync.history WHERE at < $1", 1, c);
+	/* how far the audit trail no longer tells old values (value_at) */
+	sr = pg_run(m, "INSERT INTO hubsync.master SELECT 'history_pruned',"
+		       " max(seq)::text FROM hubsync.history WHERE at < $1 HAVING"
+		       " max(seq) IS NOT NULL ON CONFLICT (key) DO UPDATE SET"
+		       " value = excluded.value", 1, c);
+	if (sr == SQLITE_OK)
+		sr = pg_run(m, "DELETE FROM hubsync.history WHERE at < $1", 1, c);
 	if (sr == SQLITE_OK)
 		sr = pg_run(m, "DELETE FROM hubsync.conflicts WHERE resolved = 1"
 			       " AND resolved_at < $1", 1, c);
@@ -2432,6 +2837,29 @@ static int pm_housekeep(hs_master *mm, int64_t since, int set_days,
 		sr = master_set(m, "housekept", now_ms);
 out:
 	return sr == SQLITE_OK ? 0 : pg_fail(m, err, sr, "cannot tidy up");
+}
+
+/* The office's JSON columns: set's changes first (json: add or replace,
+ * else remove), then every rule into all (fm_merge_rules). */
+static int pm_merge_rules(hs_master *mm, const hs_merge_rules *set,
+			  hs_merge_rules *all, hs_buf *err)
+{
+	pg_master *m = (pg_master *)mm;
+	int sr = SQLITE_OK;
+	for (size_t i = 0; sr == SQLITE_OK && set && i < set->n; i++) {
+		const hs_merge_rule *r = &set->v[i];
+		const char *a[3] = {r->table, r->column, r->key};
+		sr = r->json ? pg_run(m, "INSERT INTO hubsync.merge_rules(tbl, col,"
+					 " key) VALUES($1, $2, $3) ON CONFLICT"
+					 " (tbl, col) DO UPDATE SET key ="
+					 " excluded.key", 3, a)
+			     : pg_run(m, "DELETE FROM hubsync.merge_rules WHERE"
+					 " tbl = $1 AND col = $2", 2, a);
+	}
+	if (sr == SQLITE_OK)
+		sr = pg_merge_rules(&m->base, all);
+	return sr == SQLITE_OK ? 0
+			       : pg_fail(m, err, sr, "cannot keep the merge setting");
 }
 
 /* The app's tables the master has (what a sync server offers in its
@@ -2612,15 +3040,6 @@ int hs_master_pg_import(const char *url, sqlite3 *src, hs_buf *err)
 		goto out;
 	}
 	free(used);
-	if (hs_query_int(src, "SELECT count(*) FROM hubsync_merge_rules", 0,
-			 &sr) > 0) {
-		hs_buf_puts(err, "the master merges JSON columns field by field "
-			    "(hubsync merge), which the PostgreSQL store does not "
-			    "keep yet: set them back to whole (hubsync merge DB "
-			    "TABLE.COLUMN whole) before moving, or keep this master");
-		rc = HS_EINVALID;
-		goto out;
-	}
 	/* the app's tables, as the file master has them */
 	hs_rowset names = {0};
 	sr = hs_rowset_fetch(src, "SELECT name FROM sqlite_master WHERE type ="
@@ -2673,17 +3092,25 @@ int hs_master_pg_import(const char *url, sqlite3 *src, hs_buf *err)
 		 " VALUES($1, $2, $3, $4, $5)", "ttttt"},
 		{"SELECT series, next FROM hubsync_numbers",
 		 "INSERT INTO hubsync.numbers(series, next) VALUES($1, $2)", "tt"},
+		/* the columns merged inside JSON (none on a master older
+		 * than hubsync merge) */
+		{"SELECT tbl, col, key FROM hubsync_merge_rules",
+		 "INSERT INTO hubsync.merge_rules(tbl, col, key) VALUES($1, $2,"
+		 " $3)", "ttt"},
 		/* the master's settings: its id (PCs know it), sequence,
 		 * retention, housekeeping, restore marks; not its format */
 		{"SELECT key, value FROM hubsync_master WHERE key <> 'format'",
 		 "INSERT INTO hubsync.master VALUES($1, $2) ON CONFLICT(key) DO"
 		 " UPDATE SET value = excluded.value", "tt"},
 	};
+	int rules = src_has(src, "hubsync_merge_rules", "tbl");
 	const char *stamps = src_has(src, "hubsync_sites", "last_sync")
 				     ? "last_sync, synced_seq"
 				     : "NULL, NULL";
 	for (size_t i = 0; sr == SQLITE_OK && i < sizeof copies / sizeof *copies;
 	     i++) {
+		if (!rules && strstr(copies[i][0], "hubsync_merge_rules"))
+			continue;
 		char *q = sqlite3_mprintf(copies[i][0], stamps);
 		sr = q ? import_rows(m, src, q, copies[i][1], copies[i][2])
 		       : SQLITE_NOMEM;
@@ -2735,14 +3162,23 @@ static int listener_stopping(hs_pg_listener *l)
 	return stop;
 }
 
+static void ignore_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
 /* Connect and LISTEN; hand over the current sequence. NULL on failure. */
 static PGconn *listener_connect(hs_pg_listener *l)
 {
 	PGconn *c = PQconnectdb(l->url);
 	PGresult *r = NULL;
-	if (PQstatus(c) == CONNECTION_OK)
+	if (PQstatus(c) == CONNECTION_OK) {
+		/* not on stderr (a server ending the connection says so) */
+		PQsetNoticeProcessor(c, ignore_notice, NULL);
 		r = PQexec(c, "LISTEN hubsync; SELECT value FROM hubsync.master"
 			      " WHERE key = 'seq'");
+	}
 	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
 		PQclear(r);
 		PQfinish(c);
@@ -2825,7 +3261,7 @@ static const hs_master_ops PG_MASTER_OPS = {
 	pm_resolve,	 pm_set_pushed,	    pm_housekeep,
 	pm_reserve,	 pm_series,	 pm_restored_at,    pm_seq,
 	pm_sites,	 pm_pull,	 pm_pull_rows,	    pm_pull_table,
-	NULL, /* merge_rules: no JSON field merge setting kept yet */
+	pm_merge_rules,
 	NULL, /* user: any name (no tokens) */
 	pm_tables,
 	NULL, /* pull_history: the history comes with pull */

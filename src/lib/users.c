@@ -569,7 +569,7 @@ static int users_find_open(const char *store, users_db *db, hs_buf *err)
 	if (store_is_pg(store)) {
 		int rc = HS_OK;
 		pthread_mutex_lock(&find_mu);
-		if (find_conn && (PQstatus(find_conn) != CONNECTION_OK ||
+		if (find_conn && (!hs_pg_conn_alive(find_conn, NULL) ||
 				  strcmp(find_store, store) != 0)) {
 			PQfinish(find_conn);
 			find_conn = NULL;

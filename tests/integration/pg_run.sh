@@ -4,8 +4,11 @@
 # that folder (no TCP port to collide with), as the user nobody when run
 # as root (initdb refuses root); HS_TEST_PG is set to the server's address
 # without a database name (testutil.c's tu_master_new makes one database
-# per office), HS_TEST_PG_DIR, _BIN and _USER to the socket folder, the
-# server's programs (psql) and the user to connect as; the cluster is stopped and removed afterwards, whatever the
+# per office), HS_TEST_PG_DIR, _BIN and _USER to the socket folder (the
+# cluster's data in its data/, its log server.log), the server's programs
+# (psql) and the user to connect as, HS_TEST_PG_AS to the command prefix
+# that runs pg_ctl as the cluster's owner (empty unless root); the cluster
+# is stopped and removed afterwards, whatever the
 # command did. Exit status: the command's; 77 (skipped) only when the
 # PostgreSQL server binaries are not installed (scripts/setup.sh test
 # installs them).
@@ -51,7 +54,8 @@ HS_TEST_PG="postgresql://$user@$(printf %s "$dir" | sed 's|/|%2F|g')"
 HS_TEST_PG_DIR=$dir
 HS_TEST_PG_BIN=$bin
 HS_TEST_PG_USER=$user
-export HS_TEST_PG HS_TEST_PG_DIR HS_TEST_PG_BIN HS_TEST_PG_USER
+HS_TEST_PG_AS=$as
+export HS_TEST_PG HS_TEST_PG_DIR HS_TEST_PG_BIN HS_TEST_PG_USER HS_TEST_PG_AS
 set +e
 "$@"
 rc=$?

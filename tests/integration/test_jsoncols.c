@@ -20,6 +20,9 @@
  *  - fallbacks, never errors: a value that is not JSON, a base the history
  *    no longer has, a column not set to json: one value, whole-column
  *    conflict.
+ *
+ * The master: a file, a folder store behind hubsync serve, or PostgreSQL
+ * (directly, or behind two serve processes): tests/integration/CMakeLists.
  */
 #include "testutil.h"
 
@@ -89,15 +92,17 @@ static char *cell(int i, const char *col)
 		free(got_);                                                   \
 	} while (0)
 
+/* Every PC holds the master's quotes (a PostgreSQL master: as seen
+ * through the first PC, tu_master_view). */
 static void converged(int n)
 {
-	sqlite3 *m = tu_db_open(master, 1);
-	for (int i = 0; i < n; i++) {
+	sqlite3 *m = tu_master_view(master, &s[0]);
+	for (int i = m == s[0].app; i < n; i++) {
 		char *why = NULL;
 		if (tu_table_diff(s[i].app, m, "quotes", NULL, &why))
 			tu_fail("%s differs from the master: %s", names[i], why);
 	}
-	sqlite3_close(m);
+	tu_master_view_done(master, m);
 }
 
 /* The unresolved conflicts of PC i, and the one whose column is col. */
@@ -156,10 +161,9 @@ static void test_setting(void)
 			 json_is_false(json_object_get(bom, "pending")),
 		 "bom keyed by sku, from the master");
 	json_decref(r);
-	sqlite3 *m = tu_db_open(master, 1);
-	TU_CHECK(tu_int(m, 0, "SELECT count(*) FROM hubsync_merge_rules") == 2,
+	TU_CHECK(tu_master_int(master, "SELECT count(*) FROM hubsync_merge_rules",
+			       "SELECT count(*) FROM hubsync.merge_rules") == 2,
 		 "the master keeps the setting");
-	sqlite3_close(m);
 
 	/* erin turns pricing back to whole values: dave learns it */
 	TU_CHECK(hs_replica_merge_set(s[1].hs, "quotes", "pricing",
@@ -336,12 +340,11 @@ static void test_fallbacks(void)
 	json_decref(list);
 
 	/* the history that held the base is gone: one value */
-	sqlite3 *m = tu_db_open(master, 0);
 	edit(0, "pricing", "{\"margin\":0.31}");
 	edit(1, "pricing", "{\"margin\":0.30,\"total\":1}");
 	sync(1);
-	tu_exec(m, "DELETE FROM hubsync_history");
-	sqlite3_close(m);
+	tu_master_int(master, "DELETE FROM hubsync_history",
+		      "DELETE FROM hubsync.history");
 	sync_all(2, 2);
 	CHECK_CELL(0, "pricing", "{\"margin\":0.30,\"total\":1}");
 	c = conflict_on(0, "pricing", &list);

@@ -3,13 +3,15 @@
 # 10): an office moves from its NAS master file (or a folder store) to PostgreSQL behind
 # `hubsync serve`, losing nothing. The file master has rows in two tables
 # (one with an integer key, re-keyed ids included), versions, a conflict,
-# audit history, a number series and three PCs. After the migrate:
+# audit history, a number series, a column merged as JSON (hubsync merge)
+# and three PCs. After the migrate:
 #   - the database holds exactly what the file held: every table's rows,
-#     hubsync.rows, conflicts, history, rebases, numbers, sites, and the
-#     master's id and sequence;
+#     hubsync.rows, conflicts, history, rebases, numbers, sites, the JSON
+#     columns, and the master's id and sequence;
 #   - the PCs relocate to a serve process on it and sync with nothing sent
 #     again either way; the conflict is still listed, a number is never
-#     handed out twice, new changes flow;
+#     handed out twice, new changes flow; the JSON column still merges
+#     member by member;
 #   - a database that already holds a master is refused, nothing changed;
 #   - a folder store moves too, its users with it (their tokens work).
 # Run by pg_run.sh. Usage: test_pg_migrate.sh HUBSYNC
@@ -44,6 +46,9 @@ for p in n1 n2 n3 n1 n2; do run 0 sync $p.db; done
 sql n1.db "UPDATE items SET qty = 10 WHERE id = 'm1'"
 sql n2.db "UPDATE items SET qty = 20 WHERE id = 'm1'; DELETE FROM items WHERE id = 'm2'"
 for p in n1 n2 n3 n1; do run 0 sync $p.db; done
+run 0 merge n1.db items.name json
+run 0 sync n1.db
+[ "$(mq "SELECT count(*) FROM hubsync_merge_rules")" = 1 ] || fail "no JSON column to move"
 run 0 number n1.db quote
 Q1=$(cat "$OUT")
 run 0 number n3.db quote
@@ -60,6 +65,7 @@ for q in "SELECT count(*) FROM hubsync_sites@@SELECT count(*) FROM hubsync.sites
 	"SELECT count(*) FROM hubsync_rebases@@SELECT count(*) FROM hubsync.rebases" \
 	"SELECT group_concat(series || '=' || next) FROM hubsync_numbers@@SELECT string_agg(series || '=' || next, ',') FROM hubsync.numbers" \
 	"SELECT group_concat(tbl || hex(pk) || alive || '.' || seq || '.' || vseq || '.' || hlc || '.' || site || hex(clocks), ',') FROM (SELECT * FROM hubsync_rows ORDER BY tbl, pk)@@SELECT string_agg(tbl || upper(encode(pk, 'hex')) || alive || '.' || seq || '.' || vseq || '.' || hlc || '.' || site || upper(encode(clocks, 'hex')), ',' ORDER BY tbl, pk) FROM hubsync.rows" \
+	"SELECT group_concat(tbl || '.' || col || '=' || ifnull(key, ''), ',') FROM hubsync_merge_rules@@SELECT string_agg(tbl || '.' || col || '=' || coalesce(key, ''), ',') FROM hubsync.merge_rules" \
 	"SELECT value FROM hubsync_master WHERE key = 'seq'@@SELECT value FROM hubsync.master WHERE key = 'seq'" \
 	"SELECT value FROM hubsync_master WHERE key = 'id'@@SELECT value FROM hubsync.master WHERE key = 'id'" \
 	"SELECT group_concat(id || '=' || qty, ',') FROM (SELECT * FROM items ORDER BY id)@@SELECT string_agg(id || '=' || qty, ',' ORDER BY id) FROM items" \
@@ -96,6 +102,13 @@ sql n3.db "INSERT INTO items VALUES ('m3', 'three', 3, 3.25, x'03');
 	INSERT INTO notes(body, v) VALUES ('e', 2)"
 for p in n3 n1 n2; do run 0 sync $p.db; done
 expect_eq "new rows flow" "$(sqlite3 n1.db "SELECT name || (SELECT body FROM notes WHERE v = 2) FROM items WHERE id = 'm3'")" threee
+# items.name moved as a JSON column: two PCs' edits of different members
+sql n1.db "UPDATE items SET name = '{\"a\":1,\"b\":1}' WHERE id = 'm3'"
+for p in n1 n2; do run 0 sync $p.db; done
+sql n1.db "UPDATE items SET name = '{\"a\":2,\"b\":1}' WHERE id = 'm3'"
+sql n2.db "UPDATE items SET name = '{\"a\":1,\"b\":2}' WHERE id = 'm3'"
+for p in n1 n2 n3 n1; do run 0 sync $p.db; done
+expect_eq "both members kept" "$(sqlite3 n1.db "SELECT name FROM items WHERE id = 'm3'")" '{"a":2,"b":2}'
 for p in n2 n3; do
 	expect_eq "$p agrees with n1" \
 		"$(sqlite3 $p.db "SELECT group_concat(quote(id) || quote(name) || quote(qty) || quote(price) || quote(data), ',') FROM (SELECT * FROM items ORDER BY id); SELECT group_concat(id || quote(body) || quote(v), ',') FROM (SELECT * FROM notes ORDER BY id)")" \

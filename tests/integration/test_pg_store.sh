@@ -10,6 +10,7 @@
 #   - a reporting tool (psql) reads typed columns: bigint, double
 #     precision, text, bytea, the values of the column's own type in them,
 #     hubsync's metadata in the schema hubsync;
+#   - a master made before the JSON columns' table gets it when opened;
 #   - bad addresses get a one-line error, nothing created.
 . "$(dirname "$0")/test_cli_lib.sh"
 
@@ -75,8 +76,21 @@ expect_eq "a whole real in an INTEGER column reads as a number" \
 	"$(psql_q "SELECT qty FROM t WHERE id = 10")" "0"
 expect_eq "hubsync's own tables" "$(psql_q "SELECT string_agg(table_name, ' '
  ORDER BY table_name) FROM information_schema.tables WHERE table_schema = 'hubsync'")" \
-	"conflicts history master numbers rebases rows sites tables"
+	"conflicts history master merge_rules numbers rebases rows sites tables"
 expect_eq "the PCs" "$(psql_q 'SELECT string_agg("user", $$ $$ ORDER BY id) FROM hubsync.sites')" "alice bob"
+
+step "a master made before JSON columns gets their table"
+psql_q "DROP TABLE hubsync.merge_rules; DROP INDEX hubsync.history_key" ||
+	fail "cannot drop"
+run 0 merge alice.db t.name json
+run 0 sync alice.db
+expect_eq "the setting is kept" \
+	"$(psql_q "SELECT tbl || '.' || col FROM hubsync.merge_rules")" t.name
+expect_eq "the index is back" \
+	"$(psql_q "SELECT count(*) FROM pg_indexes WHERE indexname = 'history_key'")" 1
+run 0 sync bob.db
+run 0 merge bob.db --json
+expect_match "bob has the setting" "$OUT" '"column":"name"'
 
 step "bad addresses: one line, nothing made"
 sql carol.db "$SCHEMA"

@@ -1010,6 +1010,43 @@ void tu_master_view_done(const char *master, sqlite3 *m)
 		sqlite3_close(m);
 }
 
+int64_t tu_master_int(const char *master, const char *file_sql,
+		      const char *pg_sql)
+{
+	int64_t v = 0;
+	if (tu_master_is_file(master)) {
+		sqlite3 *m = tu_db_open(master, 0);
+		sqlite3_stmt *st;
+		TU_CHECK(sqlite3_prepare_v2(m, file_sql, -1, &st, NULL) == SQLITE_OK,
+			 "%s: %s", file_sql, sqlite3_errmsg(m));
+		int rc = sqlite3_step(st);
+		TU_CHECK(rc == SQLITE_ROW || rc == SQLITE_DONE, "%s: %s", file_sql,
+			 sqlite3_errmsg(m));
+		if (rc == SQLITE_ROW)
+			v = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		sqlite3_close(m);
+		return v;
+	}
+#ifdef _WIN32
+	(void)pg_sql;
+	tu_fail("no PostgreSQL master in the Windows build");
+#else
+	PGconn *c = PQconnectdb(master);
+	TU_CHECK(PQstatus(c) == CONNECTION_OK, "%s: %s", master,
+		 PQerrorMessage(c));
+	PGresult *r = PQexec(c, pg_sql);
+	ExecStatusType st = PQresultStatus(r);
+	TU_CHECK(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s",
+		 pg_sql, PQerrorMessage(c));
+	if (st == PGRES_TUPLES_OK && PQntuples(r) && !PQgetisnull(r, 0, 0))
+		v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	PQfinish(c);
+#endif
+	return v;
+}
+
 void tu_check_master_rows(const char *master, tu_site *s, int n,
 			  const char *skip)
 {

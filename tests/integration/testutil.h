@@ -115,6 +115,12 @@ void tu_master_view_done(const char *master, sqlite3 *m);
  * directly; another kind through the replicas, which must all agree. */
 void tu_check_master_rows(const char *master, tu_site *s, int n,
 			  const char *skip);
+/* Run sql (file_sql on a file master, pg_sql on a PostgreSQL one) on the
+ * master itself: the integer in the first cell of its result (0 when
+ * none). For checks of the master's own tables, and cases that break
+ * them. */
+int64_t tu_master_int(const char *master, const char *file_sql,
+		      const char *pg_sql);
 int tu_server_mode(void);
 /* The address of the server of master, or NULL (not a server's). */
 const char *tu_server_url(const char *master);
