@@ -36,6 +36,7 @@
  * (hubsync_numbers.next) to the old master's, when that one can be read:
  * blocks PCs reserved after the backup must not be reserved again.
  */
+#include "error.h"
 #include "hubsync.h"
 #include "json.h"
 #include "lock.h"
@@ -208,7 +209,7 @@ cleanup:
 static int read_failed(sqlite3 *db, int sr, const char *what,
 		       const char *path, hs_buf *err)
 {
-	if ((sr & 0xff) == SQLITE_NOTADB || (sr & 0xff) == SQLITE_CORRUPT) {
+	if (hs_error_from_sqlite(sr) == HS_ECORRUPT) {
 		hs_buf_printf(err, "%s %s is damaged or not a SQLite database "
 			      "(%s)", what, path, sqlite3_errmsg(db));
 		return HS_ECORRUPT;

@@ -74,27 +74,6 @@ int hs_replica_master(hs_replica *r, char **out)
 				      "hubsync init", r->path);
 }
 
-int hs_error_from_sqlite(int sqlite_rc)
-{
-	switch (sqlite_rc & 0xff) {
-	case SQLITE_OK:
-		return HS_OK;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return HS_EBUSY;
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		return HS_ECORRUPT;
-	case SQLITE_IOERR:
-	case SQLITE_FULL:
-	case SQLITE_CANTOPEN:
-	case SQLITE_READONLY:
-		return HS_EIO;
-	default:
-		return HS_ERROR;
-	}
-}
-
 int hs_fail_sqlite(hs_replica *r, int sqlite_rc, const char *what)
 {
 	int code = hs_error_from_sqlite(sqlite_rc);

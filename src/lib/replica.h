@@ -5,6 +5,7 @@
 #ifndef HS_REPLICA_H
 #define HS_REPLICA_H
 
+#include "error.h"
 #include "hubsync.h"
 #include "util.h"
 
@@ -30,8 +31,6 @@ int hs_fail(hs_replica *r, int code, const char *fmt, ...)
 /* Map a SQLite result on r->db to an hs_error and set the message
  * "what: sqlite message". */
 int hs_fail_sqlite(hs_replica *r, int sqlite_rc, const char *what);
-/* hs_error for a SQLite result code. */
-int hs_error_from_sqlite(int sqlite_rc);
 
 /* Now, from the injected clock or the system clock. */
 int64_t hs_now_ms(const hs_replica *r);

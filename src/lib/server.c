@@ -564,26 +564,6 @@ static long file_read(void *ctx, void *p, size_t n)
 	return got ? (long)got : ferror((FILE *)ctx) ? -1 : 0;
 }
 
-static int http_status(int code)
-{
-	switch (code) {
-	case HS_EINVALID:
-		return 400;
-	case HS_ENOTFOUND:
-		return 404;
-	case HS_ECONFLICT:
-		return 409;
-	case HS_ECORRUPT:
-		return 422;
-	case HS_EBUSY:
-		return 423;
-	case HS_EIO:
-		return 503;
-	default:
-		return 500;
-	}
-}
-
 /* Record a failure: status 0 takes the code's. Returns code. */
 static int fail(session *x, int status, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -602,7 +582,7 @@ static int fail(session *x, int status, int code, const char *fmt, ...)
 	hs_buf_reset(&x->err);
 	hs_buf_puts(&x->err, line);
 	x->code = code;
-	x->status = status ? status : http_status(code);
+	x->status = status ? status : hs_error_http_status(code);
 	return code;
 }
 

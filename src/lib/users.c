@@ -25,6 +25,7 @@
  */
 #include "users.h"
 
+#include "error.h"
 #include "json.h"
 #include "master.h"
 #include "platform.h"
@@ -316,8 +317,8 @@ static int users_open(const char *store, int create, users_db *db,
 		sqlite3_close(db->lite);
 		db->lite = NULL;
 		free(path);
-		return sr == SQLITE_NOTADB || sr == SQLITE_CORRUPT ? HS_ECORRUPT
-								    : HS_EIO;
+		return hs_error_from_sqlite(sr) == HS_ECORRUPT ? HS_ECORRUPT
+							       : HS_EIO;
 	}
 	free(path);
 	return HS_OK;
