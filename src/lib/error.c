@@ -49,8 +49,9 @@ int hs_err_out(hs_buf *err, int code, char **errmsg, const char *fallback)
 	if (errmsg) {
 		*errmsg = NULL;
 		if (code != HS_OK)
-			*errmsg = hs_strdup(err->s && err->s[0] && !err->oom
-						    ? err->s : fallback);
+			*errmsg = hs_strdup(err->oom	      ? "out of memory"
+					    : err->len ? err->s
+							: fallback);
 	}
 	hs_buf_free(err);
 	return code;

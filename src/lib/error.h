@@ -46,8 +46,9 @@ int hs_err_sqlite(hs_buf *err, sqlite3 *db, int sqlite_rc, const char *what);
 int hs_errf(hs_buf *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Hand err's message to a public char **errmsg (may be NULL; malloc'd,
- * hs_free; fallback when err is empty) and free err. Returns code. */
+/* At the public API boundary: hand err's message to a char **errmsg (may
+ * be NULL; malloc'd, hs_free; NULL on success; fallback when err holds no
+ * message, "out of memory" when it ran out) and free err. Returns code. */
 int hs_err_out(hs_buf *err, int code, char **errmsg, const char *fallback);
 
 #endif

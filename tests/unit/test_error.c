@@ -2,7 +2,8 @@
  * test_error.c - the library's one error channel (error.c): SQLite result
  * codes, extended ones included, map to hs_error codes in one place;
  * hs_err_sqlite words a real SQLite failure and returns its code; the
- * HTTP status of each code; a message handed to a public char **errmsg.
+ * HTTP status of each code; a message handed to a public char **errmsg;
+ * hs_table_load (once "-1 and a message") returns the code of the failure.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 
 #include "error.h"
 #include "platform.h"
+#include "schema.h"
 
 static void test_from_sqlite(void **state)
 {
@@ -113,6 +115,53 @@ static void test_errf_and_out(void **state)
 	assert_int_equal(hs_err_out(&err, HS_EIO, NULL, "failed"), HS_EIO);
 }
 
+/* hs_table_load: a table hubsync cannot sync is HS_EINVALID, a schema
+ * that cannot be read is the SQLite failure's code; the message says so. */
+static void test_table_load_codes(void **state)
+{
+	sqlite3 *db = NULL;
+	hs_table t;
+	hs_buf err;
+	(void)state;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE nokey(a, b);"
+				      "CREATE TABLE ok(id INTEGER PRIMARY KEY, v);",
+				      NULL, NULL, NULL), SQLITE_OK);
+	hs_buf_init(&err);
+	assert_int_equal(hs_table_load(db, "ok", &t, &err), HS_OK);
+	assert_int_equal(t.ncols, 2);
+	assert_int_equal(t.intpk, 1);
+	hs_table_clear(&t);
+	assert_int_equal(hs_table_load(db, "missing", &t, &err), HS_EINVALID);
+	assert_non_null(strstr(err.s, "no table \"missing\" in the database"));
+	hs_buf_reset(&err);
+	assert_int_equal(hs_table_load(db, "nokey", &t, &err), HS_EINVALID);
+	assert_non_null(strstr(err.s, "table \"nokey\" has no primary key"));
+	hs_buf_reset(&err);
+	/* the schema cannot be read: a connection that another holds locked */
+	sqlite3 *other = NULL;
+	char name[] = "file:hs_test_error_lock?mode=memory&cache=shared";
+	assert_int_equal(sqlite3_open_v2(name, &other, SQLITE_OPEN_READWRITE |
+					 SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, NULL),
+			 SQLITE_OK);
+	sqlite3 *locked = NULL;
+	assert_int_equal(sqlite3_open_v2(name, &locked, SQLITE_OPEN_READWRITE |
+					 SQLITE_OPEN_URI, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "CREATE TABLE x(id INTEGER PRIMARY "
+				      "KEY); BEGIN EXCLUSIVE; INSERT INTO x "
+				      "VALUES(1)", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(hs_table_load(locked, "x", &t, &err), HS_EBUSY);
+	assert_non_null(strstr(err.s, "cannot read the columns of table \"x\""));
+	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	hs_buf_reset(&err);
+	assert_int_equal(hs_table_load(locked, "x", &t, &err), HS_OK);
+	hs_table_clear(&t);
+	sqlite3_close(locked);
+	sqlite3_close(other);
+	hs_buf_free(&err);
+	sqlite3_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -120,6 +169,7 @@ int main(void)
 		cmocka_unit_test(test_err_sqlite_real),
 		cmocka_unit_test(test_http_status),
 		cmocka_unit_test(test_errf_and_out),
+		cmocka_unit_test(test_table_load_codes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
