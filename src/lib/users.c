@@ -425,9 +425,7 @@ out:
 	rows_free(&r);
 	users_close(&db);
 	free(list);
-	if (rc != HS_OK && errmsg)
-		*errmsg = hs_buf_take(&err);
-	hs_buf_free(&err);
+	hs_err_out(&err, rc, errmsg, "");
 	hs_buf_free(&why);
 	return rc;
 }
@@ -485,9 +483,7 @@ int hs_user_list_json(const char *store, char **out, char **errmsg)
 	json_decref(arr);
 	rows_free(&r);
 	users_close(&db);
-	if (rc != HS_OK && errmsg)
-		*errmsg = hs_buf_take(&err);
-	hs_buf_free(&err);
+	hs_err_out(&err, rc, errmsg, "");
 	hs_buf_free(&why);
 	return rc;
 }
@@ -517,9 +513,7 @@ int hs_user_remove(const char *store, const char *name, char **errmsg)
 	}
 	rows_free(&r);
 	users_close(&db);
-	if (rc != HS_OK && errmsg)
-		*errmsg = hs_buf_take(&err);
-	hs_buf_free(&err);
+	hs_err_out(&err, rc, errmsg, "");
 	hs_buf_free(&why);
 	return rc;
 }
