@@ -74,15 +74,36 @@ int hs_replica_master(hs_replica *r, char **out)
 				      "hubsync init", r->path);
 }
 
-int hs_fail_sqlite(hs_replica *r, int sqlite_rc, const char *what)
+int hs_replica_err_sqlite(const hs_replica *r, hs_buf *err, int sqlite_rc,
+			  const char *what)
 {
 	int code = hs_error_from_sqlite(sqlite_rc);
 	const char *hint = code == HS_EBUSY ? "; the database is busy, try again"
 			   : code == HS_EIO ? "; check the disk and permissions"
 			   : code == HS_ECORRUPT ? "; restore the file from a backup"
 						 : "";
-	return hs_fail(r, code == HS_OK ? HS_ERROR : code, "%s: %s (%s)%s", what,
-		       sqlite3_errmsg(r->db), r->path, hint);
+	hs_buf_printf(err, "%s: %s (%s)%s", what, sqlite3_errmsg(r->db), r->path,
+		      hint);
+	return code == HS_OK ? HS_ERROR : code;
+}
+
+int hs_fail_buf(hs_replica *r, int code, const hs_buf *err)
+{
+	if (code != HS_OK)
+		snprintf(r->err, sizeof r->err, "%s",
+			 err->oom ? "out of memory" : err->s ? err->s : "");
+	return code;
+}
+
+int hs_fail_sqlite(hs_replica *r, int sqlite_rc, const char *what)
+{
+	hs_buf err;
+	int code;
+	hs_buf_init(&err);
+	code = hs_replica_err_sqlite(r, &err, sqlite_rc, what);
+	hs_fail_buf(r, code, &err);
+	hs_buf_free(&err);
+	return code;
 }
 
 int64_t hs_now_ms(const hs_replica *r)
