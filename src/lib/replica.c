@@ -503,8 +503,10 @@ int hs_replica_init(hs_replica *r, const hs_init_options *opts)
 	for (int i = 0; i < n; i++) {
 		hs_table mt;
 		hs_table t;
-		if (hs_tracking_track(r, names[i], stamp, guard) != HS_OK) {
-			rc = r->err[0] ? HS_EINVALID : HS_ERROR;
+		hs_buf_reset(&err);
+		if (hs_tracking_track(r, names[i], stamp, guard, &err) != HS_OK) {
+			/* every refusal here is the request's */
+			rc = hs_fail_buf(r, err.len ? HS_EINVALID : HS_ERROR, &err);
 			goto rollback;
 		}
 		hs_buf_reset(&err);
