@@ -54,7 +54,9 @@ int64_t hs_meta_get_int(sqlite3 *db, const char *key, int64_t dflt);
 int hs_meta_set(sqlite3 *db, const char *key, const char *value);
 int hs_meta_set_int(sqlite3 *db, const char *key, int64_t value);
 
-/* HS_OK if r was initialised by hs_replica_init, else a failure message. */
+/* HS_OK if r was initialised by hs_replica_init, else the failure, with
+ * its message set on r: the first step of the public functions (only they
+ * call it: part of the API boundary, error.h). */
 int hs_replica_check_init(hs_replica *r);
 
 #endif
