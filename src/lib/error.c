@@ -47,11 +47,10 @@ int hs_errf(hs_buf *err, int code, const char *fmt, ...)
 int hs_err_out(hs_buf *err, int code, char **errmsg, const char *fallback)
 {
 	if (errmsg) {
-		*errmsg = NULL;
-		if (code != HS_OK)
-			*errmsg = hs_strdup(err->oom	      ? "out of memory"
-					    : err->len ? err->s
-							: fallback);
+		const char *msg = err->oom ? "out of memory"
+				  : err->len ? err->s
+					     : fallback;
+		*errmsg = code != HS_OK ? hs_strdup(msg) : NULL;
 	}
 	hs_buf_free(err);
 	return code;
