@@ -40,6 +40,12 @@ typedef enum hs_error {
 	HS_EINVALID = -7   /* bad argument or request; nothing was changed */
 } hs_error;
 
+/* The HTTP status that answers a failure with code (the sync server's
+ * answers, docs/PROTOCOL.md): 200 HS_OK, 400 HS_EINVALID, 404 HS_ENOTFOUND,
+ * 409 HS_ECONFLICT, 422 HS_ECORRUPT, 423 HS_EBUSY, 503 HS_EIO, 500 any
+ * other. */
+int hs_error_http_status(int code);
+
 /* An open local replica (or a plain app database before hs_replica_init). */
 typedef struct hs_replica hs_replica;
 

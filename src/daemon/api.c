@@ -30,18 +30,12 @@ typedef struct route {
 
 /* ---- helpers ---- */
 
+/* The local API answers 400, 404, 409 or 500 (DESIGN.md 3.4): a code
+ * whose status is another (a damaged, locked or unreachable master) is 500. */
 static int http_status_of(int rc)
 {
-	switch (rc) {
-	case HS_EINVALID:
-		return 400;
-	case HS_ENOTFOUND:
-		return 404;
-	case HS_ECONFLICT:
-		return 409;
-	default:
-		return 500;
-	}
+	int status = hs_error_http_status(rc);
+	return status == 400 || status == 404 || status == 409 ? status : 500;
 }
 
 static void reply_failure(hsd_reply *reply, int rc, const hs_replica *r)

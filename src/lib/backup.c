@@ -36,6 +36,7 @@
  * (hubsync_numbers.next) to the old master's, when that one can be read:
  * blocks PCs reserved after the backup must not be reserved again.
  */
+#include "error.h"
 #include "hubsync.h"
 #include "json.h"
 #include "lock.h"
@@ -61,17 +62,6 @@
 #define STAMP_LEN (sizeof(STAMP_SHAPE) - 1)
 
 /* ---- small helpers ------------------------------------------------- */
-
-/* Hand err to *errmsg (when wanted); returns code. */
-static int give_error(int code, hs_buf *err, char **errmsg)
-{
-	if (errmsg) {
-		*errmsg = hs_buf_take(err);
-		if (!*errmsg)
-			*errmsg = hs_strdup("out of memory");
-	}
-	return code;
-}
 
 /* Serialize doc (reference stolen) into *out when wanted. */
 static int give_result(json_t *doc, char **out)
@@ -152,23 +142,22 @@ static char *fresh_name(const char *prefix, const char *suffix, hs_buf *err)
 
 /*
  * Copy the bytes of src to a new file dst (replaced if there) and fsync it.
- * On failure dst is removed and err says why.
+ * HS_OK, or HS_EIO with dst removed and err saying why.
  */
 static int copy_file(const char *src, const char *dst, hs_buf *err)
 {
 	char buf[65536];
-	int in = hs_os_open(src, O_RDONLY, 0), out = -1, rc = -1;
+	int in = hs_os_open(src, O_RDONLY, 0), out = -1, rc = HS_EIO;
 	ssize_t n = 0;
 
-	if (in < 0) {
-		hs_buf_printf(err, "cannot read %s: %s", src, strerror(errno));
-		return -1;
-	}
+	if (in < 0)
+		return hs_errf(err, HS_EIO, "cannot read %s: %s", src,
+			       strerror(errno));
 	out = hs_os_open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0666);
 	if (out < 0) {
 		hs_buf_printf(err, "cannot write %s: %s", dst, strerror(errno));
 		close(in);
-		return -1;
+		return HS_EIO;
 	}
 	while ((n = read(in, buf, sizeof buf)) > 0) {
 		for (ssize_t done = 0; done < n;) {
@@ -186,18 +175,17 @@ static int copy_file(const char *src, const char *dst, hs_buf *err)
 	}
 	if (hs_os_fsync(out) != 0)
 		goto write_failed;
-	rc = 0;
+	rc = HS_OK;
 	goto cleanup;
 write_failed:
 	hs_buf_printf(err, "cannot write %s: %s (is the disk full?)", dst,
 		      strerror(errno));
 cleanup:
 	close(in);
-	if (close(out) != 0 && rc == 0) {
-		hs_buf_printf(err, "cannot write %s: %s", dst, strerror(errno));
-		rc = -1;
-	}
-	if (rc != 0)
+	if (close(out) != 0 && rc == HS_OK)
+		rc = hs_errf(err, HS_EIO, "cannot write %s: %s", dst,
+			     strerror(errno));
+	if (rc != HS_OK)
 		hs_os_unlink(dst);
 	return rc;
 }
@@ -208,7 +196,7 @@ cleanup:
 static int read_failed(sqlite3 *db, int sr, const char *what,
 		       const char *path, hs_buf *err)
 {
-	if ((sr & 0xff) == SQLITE_NOTADB || (sr & 0xff) == SQLITE_CORRUPT) {
+	if (hs_error_from_sqlite(sr) == HS_ECORRUPT) {
 		hs_buf_printf(err, "%s %s is damaged or not a SQLite database "
 			      "(%s)", what, path, sqlite3_errmsg(db));
 		return HS_ECORRUPT;
@@ -325,11 +313,11 @@ int hs_backup_verify(const char *path, char **result_json, char **errmsg)
 		*errmsg = NULL;
 	if (!path || !*path) {
 		hs_buf_puts(&err, "no backup file given");
-		return give_error(HS_EINVALID, &err, errmsg);
+		return hs_err_out(&err, HS_EINVALID, errmsg, "");
 	}
 	rc = verify_file("the file", path, &seq, &bytes, &err);
 	if (rc != HS_OK)
-		return give_error(rc, &err, errmsg);
+		return hs_err_out(&err, rc, errmsg, "");
 	hs_buf_free(&err);
 	return give_result(json_pack("{s:s,s:I,s:I}", "path", path, "bytes",
 				     (json_int_t)bytes, "seq", (json_int_t)seq),
@@ -509,14 +497,14 @@ int hs_backup_create(const char *master_path, const hs_backup_options *opts,
 	    o.keep > HS_BACKUP_KEEP_MAX || o.lock_timeout_ms < 0) {
 		hs_buf_printf(&err, "bad backup request: give the master and keep "
 			      "from 1 to %d copies", HS_BACKUP_KEEP_MAX);
-		return give_error(HS_EINVALID, &err, errmsg);
+		return hs_err_out(&err, HS_EINVALID, errmsg, "");
 	}
 	if (o.keep == 0)
 		o.keep = HS_BACKUP_KEEP_DEFAULT;
 	if (hs_os_stat_path(master_path, &st) != 0 || !st.is_file) {
 		hs_buf_printf(&err, "the master %s is not there: is the share "
 			      "mounted? check the path", master_path);
-		return give_error(HS_EIO, &err, errmsg);
+		return hs_err_out(&err, HS_EIO, errmsg, "");
 	}
 	folder = folder_of(master_path);
 	if (o.dir && *o.dir) {
@@ -612,10 +600,7 @@ cleanup:
 	free(tmp);
 	hs_buf_free(&prefix);
 	hs_buf_free(&warn);
-	if (rc != HS_OK)
-		return give_error(rc, &err, errmsg);
-	hs_buf_free(&err);
-	return HS_OK;
+	return hs_err_out(&err, rc, errmsg, "");
 }
 
 /* ---- restore ------------------------------------------------------- */
@@ -730,24 +715,24 @@ int hs_backup_restore(const char *master_path, const char *backup_path,
 	if (!master_path || !*master_path || !backup_path || !*backup_path) {
 		hs_buf_puts(&err, "bad restore request: give the master and the "
 			    "backup file");
-		return give_error(HS_EINVALID, &err, errmsg);
+		return hs_err_out(&err, HS_EINVALID, errmsg, "");
 	}
 	if (hs_os_stat_path(master_path, &mst) != 0 || !mst.is_file) {
 		hs_buf_printf(&err, "the master %s is not there: is the share "
 			      "mounted? (to restore a master file that was "
 			      "deleted, see docs/BACKUP.md)", master_path);
-		return give_error(HS_EIO, &err, errmsg);
+		return hs_err_out(&err, HS_EIO, errmsg, "");
 	}
 	if (hs_os_stat_path(backup_path, &bst) == 0 && bst.dev == mst.dev &&
 	    bst.ino == mst.ino) {
 		hs_buf_printf(&err, "%s is the master itself: give a backup "
 			      "file", backup_path);
-		return give_error(HS_EINVALID, &err, errmsg);
+		return hs_err_out(&err, HS_EINVALID, errmsg, "");
 	}
 	rc = verify_file("the backup", backup_path, &seq, &bytes, &err);
 	if (rc != HS_OK) {
 		hs_buf_puts(&err, "; choose another backup (nothing was changed)");
-		return give_error(rc, &err, errmsg);
+		return hs_err_out(&err, rc, errmsg, "");
 	}
 	folder = folder_of(master_path);
 	prefix = path_plus(master_path, ".before-restore-");
@@ -774,11 +759,10 @@ int hs_backup_restore(const char *master_path, const char *backup_path,
 		rc = HS_EIO;
 		goto cleanup;
 	}
-	rc = HS_EIO;
-	if (copy_file(master_path, aside, &err) != 0)
+	if ((rc = copy_file(master_path, aside, &err)) != HS_OK)
 		goto cleanup;
 	hs_lock_refresh(&lock);
-	if (copy_file(backup_path, tmp, &err) != 0)
+	if ((rc = copy_file(backup_path, tmp, &err)) != HS_OK)
 		goto cleanup;
 	if ((rc = mark_restored(tmp, backup_path, &numbers, &err)) != HS_OK ||
 	    (rc = verify_file("the restored copy", tmp, &seq2, &bytes,
@@ -838,8 +822,5 @@ cleanup:
 	free(tmp);
 	free(journal);
 	free(prefix);
-	if (rc != HS_OK)
-		return give_error(rc, &err, errmsg);
-	hs_buf_free(&err);
-	return HS_OK;
+	return hs_err_out(&err, rc, errmsg, "");
 }

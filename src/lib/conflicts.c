@@ -184,9 +184,10 @@ static int path_column(const hs_table *t, const char *col, const char **path)
 
 /* The JSON text of t's column ci after setting path in its current value
  * to the kept one (a conflict inside a JSON column): malloc'd into *out.
- * HS_OK or a failure set on r. */
+ * HS_OK or an hs_error with err set. */
 static int json_kept(hs_replica *r, const hs_table *t, json_t *pk, int ci,
-		     const char *path, sqlite3_value *kept, char **out)
+		     const char *path, sqlite3_value *kept, char **out,
+		     hs_buf *err)
 {
 	hs_buf b;
 	sqlite3_stmt *st = NULL;
@@ -203,12 +204,13 @@ static int json_kept(hs_replica *r, const hs_table *t, json_t *pk, int ci,
 	if (sr == SQLITE_OK)
 		sr = bind_pk_json(st, t, pk, 1);
 	if (sr == SQLITE_OK && sqlite3_step(st) != SQLITE_ROW) {
-		rc = hs_fail(r, HS_EINVALID, "the row of this conflict no longer "
-			     "exists: nothing to set");
+		rc = hs_errf(err, HS_EINVALID, "the row of this conflict no longer "
+			       "exists: nothing to set");
 		goto out;
 	}
 	if (sr != SQLITE_OK) {
-		rc = hs_fail_sqlite(r, sr, "cannot read the row of the conflict");
+		rc = hs_replica_err_sqlite(r, err, sr,
+					   "cannot read the row of the conflict");
 		goto out;
 	}
 	root = sqlite3_column_type(st, 0) == SQLITE_TEXT
@@ -219,18 +221,18 @@ static int json_kept(hs_replica *r, const hs_table *t, json_t *pk, int ci,
 		v = hs_jm_parse((const char *)sqlite3_value_text(kept),
 				(size_t)sqlite3_value_bytes(kept));
 	if (!root || (sqlite3_value_type(kept) != SQLITE_NULL && !v)) {
-		rc = hs_fail(r, HS_EINVALID, "%s of this row no longer holds JSON: "
-			     "set the value in the app instead", t->cols[ci]);
+		rc = hs_errf(err, HS_EINVALID, "%s of this row no longer holds JSON: "
+			       "set the value in the app instead", t->cols[ci]);
 		goto out;
 	}
 	if (hs_jm_path_set(&root, path, v) != 0) {
-		rc = hs_fail(r, HS_EINVALID, "%s%s is no longer there to set (its "
-			     "element or object is gone): set it in the app "
-			     "instead", t->cols[ci], path);
+		rc = hs_errf(err, HS_EINVALID, "%s%s is no longer there to set (its "
+			       "element or object is gone): set it in the app "
+			       "instead", t->cols[ci], path);
 		goto out;
 	}
 	if (!(*out = hs_jm_canonical(root)))
-		rc = hs_fail(r, HS_ERROR, "out of memory");
+		rc = hs_errf(err, HS_ERROR, "out of memory");
 out:
 	sqlite3_finalize(st);
 	hs_buf_free(&b);
@@ -240,9 +242,10 @@ out:
 }
 
 /* Make the kept side of a conflict current in the replica. col is a
- * column, a path inside a JSON column, or NULL (the whole row). */
+ * column, a path inside a JSON column, or NULL (the whole row). HS_OK or
+ * an hs_error with err set. */
 static int write_kept(hs_replica *r, const hs_table *t, json_t *pk,
-		      const char *col, sqlite3_value *kept)
+		      const char *col, sqlite3_value *kept, hs_buf *err)
 {
 	hs_buf b;
 	sqlite3_stmt *st = NULL;
@@ -252,10 +255,10 @@ static int write_kept(hs_replica *r, const hs_table *t, json_t *pk,
 	if (col) {
 		int ci = path_column(t, col, &path);
 		if (ci < 0)
-			return hs_fail(r, HS_EINVALID, "table \"%s\" has no column "
-				       "\"%s\" any more: nothing to set", t->name,
-				       col);
-		int rc = *path ? json_kept(r, t, pk, ci, path, kept, &text) : HS_OK;
+			return hs_errf(err, HS_EINVALID, "table \"%s\" has no column "
+				         "\"%s\" any more: nothing to set", t->name,
+				         col);
+		int rc = *path ? json_kept(r, t, pk, ci, path, kept, &text, err) : HS_OK;
 		if (rc != HS_OK)
 			return rc;
 		col = t->cols[ci];
@@ -281,9 +284,9 @@ static int write_kept(hs_replica *r, const hs_table *t, json_t *pk,
 				sqlite3_finalize(st);
 				hs_buf_free(&b);
 				free(text);
-				return hs_fail(r, HS_EINVALID, "the row of this "
-					       "conflict no longer exists: nothing "
-					       "to set");
+				return hs_errf(err, HS_EINVALID, "the row of this "
+					         "conflict no longer exists: nothing "
+					         "to set");
 			}
 		}
 	} else if (sqlite3_value_type(kept) == SQLITE_NULL) {
@@ -318,15 +321,16 @@ static int write_kept(hs_replica *r, const hs_table *t, json_t *pk,
 	hs_buf_free(&b);
 	free(text);
 	if (sr == SQLITE_MISMATCH || sr == SQLITE_CORRUPT)
-		return hs_fail(r, HS_ECORRUPT, "the stored values of this conflict "
-			       "are damaged: resolve it by editing the row in the "
-			       "app instead");
+		return hs_errf(err, HS_ECORRUPT, "the stored values of this conflict "
+			         "are damaged: resolve it by editing the row in the "
+			         "app instead");
 	if (sr == SQLITE_CONSTRAINT_UNIQUE)
-		return hs_fail(r, HS_EINVALID, "the kept value is held by another "
-			       "row of \"%s\" (%s): give one of them another value, "
-			       "then resolve again", t->name, sqlite3_errmsg(r->db));
+		return hs_errf(err, HS_EINVALID, "the kept value is held by another "
+			         "row of \"%s\" (%s): give one of them another value, "
+			         "then resolve again", t->name, sqlite3_errmsg(r->db));
 	return sr == SQLITE_OK ? HS_OK
-			       : hs_fail_sqlite(r, sr, "cannot apply the kept value");
+			       : hs_replica_err_sqlite(r, err, sr,
+						       "cannot apply the kept value");
 }
 
 int hs_replica_resolve(hs_replica *r, int64_t conflict_id, hs_keep keep)
@@ -392,9 +396,12 @@ int hs_replica_resolve(hs_replica *r, int64_t conflict_id, hs_keep keep)
 			goto rollback;
 		}
 		rc = write_kept(r, t, pk, (const char *)sqlite3_column_text(st, 3),
-				sqlite3_column_value(st, keep == HS_KEEP_LOCAL ? 4 : 5));
-		if (rc != HS_OK)
+				sqlite3_column_value(st, keep == HS_KEEP_LOCAL ? 4 : 5),
+				&err);
+		if (rc != HS_OK) {
+			hs_fail_buf(r, rc, &err);
 			goto rollback;
+		}
 	}
 	sqlite3_finalize(st);
 	st = NULL;

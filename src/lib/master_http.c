@@ -173,28 +173,19 @@ static size_t on_send(char *p, size_t size, size_t n, void *ctx)
 	return max;
 }
 
-/* An hs_error for an HTTP status the server answered with. */
+/* An hs_error for an HTTP status the server answered with: the code
+ * hs_error_http_status gives that status, and 401/403 (token refused, user
+ * not allowed) and 507 (a proxy's full disk). */
 static int status_error(long status)
 {
-	switch (status) {
-	case 400:
-	case 401:
-	case 403:
+	if (status == 401 || status == 403)
 		return HS_EINVALID;
-	case 404:
-		return HS_ENOTFOUND;
-	case 409:
-		return HS_ECONFLICT;
-	case 422:
-		return HS_ECORRUPT;
-	case 423:
-		return HS_EBUSY;
-	case 503:
-	case 507:
+	if (status == 507)
 		return HS_EIO;
-	default:
-		return HS_ERROR;
-	}
+	for (int code = HS_ERROR; code >= HS_EINVALID; code--)
+		if (hs_error_http_status(code) == status)
+			return code;
+	return HS_ERROR;
 }
 
 /* The first line of the answer (a failure's message), at most n - 1 bytes. */

@@ -474,10 +474,6 @@ static int parent_deleted(hs_merge *m, const hs_schema *s,
 	return 0;
 }
 
-/* merge_row's answer when a UNIQUE value is held by a row that this
- * same push may still move away (not a SQLite code). */
-#define MERGE_DEFER 1000
-
 /* One pushed row being merged: the push's row, the master's versions
  * and values of it, and what the merge decides. */
 typedef struct row_merge {
@@ -495,6 +491,9 @@ typedef struct row_merge {
 	sqlite3_value **parked; /* the master's row, taken out for a moment */
 	int64_t *conflicts;
 	int merged;           /* the row changed the master */
+	int deferred;         /* a UNIQUE value it takes is held by a row this
+			       * push may still move: retry it later (not in
+			       * the final round); nothing of it is kept */
 } row_merge;
 
 /*
@@ -604,9 +603,12 @@ static int merge_insert(row_merge *x)
 	}
 	memset(x->win, 1, (size_t)t->ncols);
 	if ((sr = m->st->ops->row_put(m->st, t, rc->vals, x->win)) != SQLITE_OK) {
-		if (is_constraint(sr))
-			sr = x->final ? reject_row(m, t, rc, rm, 0, x->conflicts)
-				      : MERGE_DEFER;
+		if (is_constraint(sr) && x->final)
+			sr = reject_row(m, t, rc, rm, 0, x->conflicts);
+		else if (is_constraint(sr)) {
+			x->deferred = 1;
+			sr = SQLITE_OK;
+		}
 		return sr;
 	}
 	int64_t seq = ++m->st->seq;
@@ -873,7 +875,8 @@ static int merge_columns(row_merge *x)
 				       (size_t)t->ncols * sizeof(hs_col_clock));
 				sr = reject_row(m, t, rc, rm, 1, x->conflicts);
 			} else if (is_constraint(sr)) {
-				sr = MERGE_DEFER;
+				x->deferred = 1;
+				sr = SQLITE_OK;
 			}
 			goto out;
 		}
@@ -896,12 +899,13 @@ out:
 /*
  * Merge one pushed row (parked: the master's row was taken out for a
  * moment, these are its values). *merged is set when it changed the
- * master. Returns a SQLite code or MERGE_DEFER (a UNIQUE value held by a
- * row this push may still move; not in the final round).
+ * master; *deferred when it must be retried after the others (a UNIQUE
+ * value held by a row this push may still move; never in the final round:
+ * the caller undoes what it wrote). Returns a SQLite code.
  */
 static int merge_row(hs_merge *m, const hs_schema *s, hs_rowchange *rc,
 		     int64_t now_ms, int64_t *conflicts, int *merged, int final,
-		     sqlite3_value **parked)
+		     sqlite3_value **parked, int *deferred)
 {
 	row_merge x;
 	const hs_table *t = &s->t[rc->table];
@@ -920,6 +924,7 @@ static int merge_row(hs_merge *m, const hs_schema *s, hs_rowchange *rc,
 	x.jhlc = calloc(hs_count(t->ncols), sizeof(*x.jhlc));
 	x.jmade = calloc(hs_count(t->ncols), 1);
 	*merged = 0;
+	*deferred = 0;
 	if (!x.old || !x.win || !x.jhlc || !x.jmade) {
 		sr = SQLITE_NOMEM;
 		goto cleanup;
@@ -954,6 +959,7 @@ static int merge_row(hs_merge *m, const hs_schema *s, hs_rowchange *rc,
 	else
 		sr = merge_columns(&x);
 	*merged = x.merged;
+	*deferred = x.deferred;
 cleanup:
 	if (x.old)
 		for (int i = 0; i < t->ncols; i++)
@@ -985,11 +991,12 @@ static int has_unique(hs_merge *m, const hs_schema *s, int ti)
  * Merge one row inside a savepoint when its table has UNIQUE columns: a
  * value it takes may be held by a row this same push moves away later
  * (one user swapping two numbers), so a collision is undone and the row
- * retried after the others (MERGE_DEFER); only in the final round is it a
- * conflict.
+ * retried after the others (*deferred); only in the final round is it a
+ * conflict. Returns a SQLite code.
  */
 static int merge_guarded(hs_merge *m, const hs_schema *s, hs_rowchange *rc,
-			 int64_t now_ms, hs_merge_stats *st, int final)
+			 int64_t now_ms, hs_merge_stats *st, int final,
+			 int *deferred)
 {
 	const hs_table *t = &s->t[rc->table];
 	int merged = 0, sr, guard = !final && has_unique(m, s, rc->table);
@@ -1003,8 +1010,9 @@ static int merge_guarded(hs_merge *m, const hs_schema *s, hs_rowchange *rc,
 		if (t->intpk && !(key0 = sqlite3_value_dup(rc->pk[0])))
 			return SQLITE_NOMEM;
 	}
-	sr = merge_row(m, s, rc, now_ms, &st->conflicts, &merged, final, NULL);
-	if (guard && sr == MERGE_DEFER) {
+	sr = merge_row(m, s, rc, now_ms, &st->conflicts, &merged, final, NULL,
+		       deferred);
+	if (guard && sr == SQLITE_OK && *deferred) {
 		/* Undo the row entirely, new id included: the retry decides
 		 * again. */
 		savepoint(m, HS_ROLLBACK_TO, "hs_row");
@@ -1024,10 +1032,10 @@ static int merge_guarded(hs_merge *m, const hs_schema *s, hs_rowchange *rc,
 	if (guard)
 		savepoint(m, HS_RELEASE, "hs_row");
 	sqlite3_value_free(key0);
-	if (sr == SQLITE_OK)
-		st->pushed[rc->table] += merged;
-	else if (sr != MERGE_DEFER)
+	if (sr != SQLITE_OK)
 		m->failed_table = rc->table;
+	else if (!*deferred)
+		st->pushed[rc->table] += merged;
 	return sr;
 }
 
@@ -1065,9 +1073,11 @@ static int merge_group(hs_merge *m, const hs_schema *s, hs_changeset *cs,
 		}
 	}
 	for (size_t k = 0; sr == SQLITE_OK && k < n; k++) {
-		int one = 0;
+		int one = 0, deferred = 0;
 		sr = merge_row(m, s, &cs->rows[rows[k]], now_ms, &st->conflicts,
-			       &one, 0, parked[k]);
+			       &one, 0, parked[k], &deferred);
+		if (sr == SQLITE_OK && deferred)
+			sr = SQLITE_CONSTRAINT; /* a value still held: no fit */
 		merged[k] = one;
 	}
 	if (sr == SQLITE_OK) {
@@ -1123,8 +1133,10 @@ int hs_merge_rows(hs_store *store, hs_changeset *cs, hs_buf *err)
 	if (!m)
 		return SQLITE_MISUSE;
 	for (size_t i = 0; sr == SQLITE_OK && i < cs->n; i++) {
-		sr = merge_guarded(m, m->s, &cs->rows[i], m->now_ms, m->stats, 0);
-		if (sr == MERGE_DEFER)
+		int deferred = 0;
+		sr = merge_guarded(m, m->s, &cs->rows[i], m->now_ms, m->stats, 0,
+				   &deferred);
+		if (sr == SQLITE_OK && deferred)
 			sr = hs_changeset_move(&m->later, &cs->rows[i]);
 		if (++m->nrows % 1024 == 0 && store->ops->keepalive)
 			store->ops->keepalive(store);
@@ -1156,22 +1168,24 @@ int hs_merge_end(hs_store *store, hs_buf *err)
 		size_t keep = 0;
 		progress = 0;
 		for (size_t k = 0; sr == SQLITE_OK && k < nlater; k++) {
+			int deferred = 0;
 			sr = merge_guarded(m, s, &m->later.rows[later[k]], m->now_ms,
-					   st, 0);
-			if (sr == MERGE_DEFER) {
+					   st, 0, &deferred);
+			if (sr == SQLITE_OK && deferred)
 				later[keep++] = later[k];
-				sr = SQLITE_OK;
-			} else {
+			else
 				progress = 1;
-			}
 		}
 		nlater = keep;
 	}
 	if (sr == SQLITE_OK && nlater > 1 &&
 	    merge_group(m, s, &m->later, later, nlater, m->now_ms, st) == SQLITE_OK)
 		nlater = 0;
-	for (size_t k = 0; sr == SQLITE_OK && k < nlater; k++)
-		sr = merge_guarded(m, s, &m->later.rows[later[k]], m->now_ms, st, 1);
+	for (size_t k = 0; sr == SQLITE_OK && k < nlater; k++) {
+		int deferred = 0; /* never in the final round */
+		sr = merge_guarded(m, s, &m->later.rows[later[k]], m->now_ms, st, 1,
+				   &deferred);
+	}
 	for (size_t k = 0; sr == SQLITE_OK && k < m->ndoomed; k++) {
 		m->failed_table = m->doomed[k].table;
 		sr = cascade_delete(m, s, m->doomed[k].table, m->doomed[k].key,

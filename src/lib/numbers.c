@@ -65,12 +65,13 @@ int hs_numbers_top_up(hs_replica *r, hs_master *m, hs_rowset *blocks,
 		sqlite3_bind_int64(v, 2, first);
 		sqlite3_bind_int64(v, 3, first + size - 1);
 		if (sqlite3_step(v) == SQLITE_ROW && hs_rowset_add(blocks, v) != SQLITE_OK)
-			rc = hs_fail(r, HS_ERROR, "out of memory");
+			rc = hs_errf(err, HS_ERROR, "out of memory");
 		sqlite3_finalize(v);
 	}
 	sqlite3_finalize(st);
 	if (rc == 0 && step != SQLITE_DONE) /* no silent half top-up */
-		rc = hs_fail_sqlite(r, step, "cannot read the number series");
+		rc = hs_replica_err_sqlite(r, err, step,
+					   "cannot read the number series");
 	return rc;
 }
 
@@ -124,8 +125,9 @@ static int take_local(hs_replica *r, const char *series, int64_t *out, int *sr)
 	return got;
 }
 
-/* Reserve a first block directly from the master (the PC has none). */
-static int reserve_now(hs_replica *r, const char *series)
+/* Reserve a first block directly from the master (the PC has none).
+ * HS_OK, or an hs_error with out saying why. */
+static int reserve_now(hs_replica *r, const char *series, hs_buf *out)
 {
 	hs_master *m = NULL;
 	hs_rowset blocks = {0};
@@ -150,9 +152,10 @@ static int reserve_now(hs_replica *r, const char *series)
 		rc = hs_master_commit(m, &err);
 	hs_master_close(m);
 	if (rc == 0 && hs_numbers_store(r, &blocks) != SQLITE_OK)
-		rc = hs_fail_sqlite(r, sqlite3_errcode(r->db), "cannot save numbers");
+		rc = hs_replica_err_sqlite(r, out, sqlite3_errcode(r->db),
+					   "cannot save numbers");
 	else if (rc != 0)
-		rc = hs_fail(r, rc, "no %s numbers are left on this PC and the "
+		rc = hs_errf(out, rc, "no %s numbers are left on this PC and the "
 			     "master cannot give more (%s): sync once while the "
 			     "share is reachable", series, err.s ? err.s : "");
 	hs_rowset_clear(&blocks);
@@ -196,8 +199,14 @@ int hs_replica_number_next(hs_replica *r, const char *series, int64_t *out)
 		}
 		if (got)
 			return HS_OK;
-		if (attempt == 0 && (rc = reserve_now(r, series)) != HS_OK)
-			return rc;
+		if (attempt == 0) {
+			hs_buf err;
+			hs_buf_init(&err);
+			rc = hs_fail_buf(r, reserve_now(r, series, &err), &err);
+			hs_buf_free(&err);
+			if (rc != HS_OK)
+				return rc;
+		}
 	}
 	return hs_fail(r, HS_ERROR, "no %s numbers could be reserved", series);
 }

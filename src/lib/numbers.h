@@ -13,7 +13,8 @@
 
 /* Under the master lock: reserve a fresh block for every series this
  * replica uses whose reserve is below half a block. The blocks are kept
- * in *blocks (series, first, last) for hs_numbers_store. */
+ * in *blocks (series, first, last) for hs_numbers_store. HS_OK, or an
+ * hs_error with err set. */
 int hs_numbers_top_up(hs_replica *r, hs_master *m, hs_rowset *blocks,
 		      hs_buf *err);
 /* In the local transaction: add the reserved blocks. SQLite code. */

@@ -74,36 +74,36 @@ int hs_replica_master(hs_replica *r, char **out)
 				      "hubsync init", r->path);
 }
 
-int hs_error_from_sqlite(int sqlite_rc)
-{
-	switch (sqlite_rc & 0xff) {
-	case SQLITE_OK:
-		return HS_OK;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return HS_EBUSY;
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		return HS_ECORRUPT;
-	case SQLITE_IOERR:
-	case SQLITE_FULL:
-	case SQLITE_CANTOPEN:
-	case SQLITE_READONLY:
-		return HS_EIO;
-	default:
-		return HS_ERROR;
-	}
-}
-
-int hs_fail_sqlite(hs_replica *r, int sqlite_rc, const char *what)
+int hs_replica_err_sqlite(const hs_replica *r, hs_buf *err, int sqlite_rc,
+			  const char *what)
 {
 	int code = hs_error_from_sqlite(sqlite_rc);
 	const char *hint = code == HS_EBUSY ? "; the database is busy, try again"
 			   : code == HS_EIO ? "; check the disk and permissions"
 			   : code == HS_ECORRUPT ? "; restore the file from a backup"
 						 : "";
-	return hs_fail(r, code == HS_OK ? HS_ERROR : code, "%s: %s (%s)%s", what,
-		       sqlite3_errmsg(r->db), r->path, hint);
+	hs_buf_printf(err, "%s: %s (%s)%s", what, sqlite3_errmsg(r->db), r->path,
+		      hint);
+	return code == HS_OK ? HS_ERROR : code;
+}
+
+int hs_fail_buf(hs_replica *r, int code, const hs_buf *err)
+{
+	if (code != HS_OK)
+		snprintf(r->err, sizeof r->err, "%s",
+			 err->oom ? "out of memory" : err->s ? err->s : "");
+	return code;
+}
+
+int hs_fail_sqlite(hs_replica *r, int sqlite_rc, const char *what)
+{
+	hs_buf err;
+	int code;
+	hs_buf_init(&err);
+	code = hs_replica_err_sqlite(r, &err, sqlite_rc, what);
+	hs_fail_buf(r, code, &err);
+	hs_buf_free(&err);
+	return code;
 }
 
 int64_t hs_now_ms(const hs_replica *r)
@@ -296,8 +296,10 @@ static char *absolute_path(const char *path)
 }
 
 /* The names of the tables to track: the given list, or every table of
- * the app that can be synced (virtual tables and their parts are not). */
-static int table_names(hs_replica *r, const char *list, char ***names, int *n)
+ * the app that can be synced (virtual tables and their parts are not).
+ * HS_OK, or an hs_error with err set. */
+static int table_names(hs_replica *r, const char *list, char ***names, int *n,
+		       hs_buf *err)
 {
 	sqlite3_stmt *st = NULL;
 	int cap = 0, sr = SQLITE_OK;
@@ -306,7 +308,7 @@ static int table_names(hs_replica *r, const char *list, char ***names, int *n)
 	*n = 0;
 	if (list) {
 		if (!(copy = hs_strdup(list)))
-			return hs_fail(r, HS_ERROR, "out of memory");
+			return hs_errf(err, HS_ERROR, "out of memory");
 		for (char *tok = strtok_r(copy, ",", &save); tok;
 		     tok = strtok_r(NULL, ",", &save)) {
 			while (*tok == ' ')
@@ -316,39 +318,40 @@ static int table_names(hs_replica *r, const char *list, char ***names, int *n)
 		}
 		free(copy);
 		if (sr != SQLITE_OK)
-			return hs_fail(r, HS_ERROR, "out of memory");
-		return *n ? HS_OK : hs_fail(r, HS_EINVALID, "--tables is empty: "
-					  "give table names separated by commas");
+			return hs_errf(err, HS_ERROR, "out of memory");
+		return *n ? HS_OK : hs_errf(err, HS_EINVALID, "--tables is empty: "
+					    "give table names separated by commas");
 	}
 	if (hs_prepare(r->db, &st, "SELECT name FROM pragma_table_list WHERE"
 				   " schema = 'main' AND type = 'table' AND name NOT"
 				   " LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE"
 				   " 'hubsync\\_%' ESCAPE '\\' AND name <> 'sync_log'"
 				   " ORDER BY name") != SQLITE_OK)
-		return hs_fail_sqlite(r, sqlite3_errcode(r->db), "cannot list tables");
+		return hs_replica_err_sqlite(r, err, sqlite3_errcode(r->db),
+					     "cannot list tables");
 	while ((sr = sqlite3_step(st)) == SQLITE_ROW &&
 	       (sr = names_add(names, n, &cap,
 			       (const char *)sqlite3_column_text(st, 0))) == SQLITE_OK)
 		;
 	sqlite3_finalize(st);
 	if (sr != SQLITE_DONE)
-		return hs_fail_sqlite(r, sr, "cannot list tables");
-	return *n ? HS_OK : hs_fail(r, HS_EINVALID, "%s has no tables to sync: "
-				  "create the app's tables first", r->path);
+		return hs_replica_err_sqlite(r, err, sr, "cannot list tables");
+	return *n ? HS_OK : hs_errf(err, HS_EINVALID, "%s has no tables to sync: "
+				    "create the app's tables first", r->path);
 }
 
 /* Refuse tables that cannot be synced, by name, before anything is
- * created. */
-static int check_tables(hs_replica *r, char **names, int n)
+ * created: HS_EINVALID with err set. */
+static int check_tables(hs_replica *r, char **names, int n, hs_buf *err)
 {
 	for (int i = 0; i < n; i++) {
 		const char *why;
 		if (!hs_tracking_can_track(r->db, names[i], &why))
-			return hs_fail(r, HS_EINVALID, "table \"%s\" cannot be "
-				       "synced: %s; %s", names[i], why,
-				       strcmp(why, "no such table") == 0
-					       ? "check the name"
-					       : "leave it out with --tables");
+			return hs_errf(err, HS_EINVALID, "table \"%s\" cannot be "
+				         "synced: %s; %s", names[i], why,
+				         strcmp(why, "no such table") == 0
+					         ? "check the name"
+					         : "leave it out with --tables");
 	}
 	return HS_OK;
 }
@@ -438,12 +441,16 @@ int hs_replica_init(hs_replica *r, const hs_init_options *opts)
 			     r->path, old_master, r->path, master);
 		goto rollback;
 	}
-	if ((rc = table_names(r, opts->tables, &names, &n)) != HS_OK)
+	if ((rc = table_names(r, opts->tables, &names, &n, &err)) != HS_OK) {
+		hs_fail_buf(r, rc, &err);
 		goto rollback;
+	}
 	if (!opts->tables)
 		leave_derived(r, names, &n);
-	if ((rc = check_tables(r, names, n)) != HS_OK)
+	if ((rc = check_tables(r, names, n, &err)) != HS_OK) {
+		hs_fail_buf(r, rc, &err);
 		goto rollback;
+	}
 	rc = hs_master_open(&m, master, token, 1, 30000, &err);
 	if (rc != 0) {
 		rc = hs_fail(r, rc, "%s", err.s);
@@ -496,8 +503,10 @@ int hs_replica_init(hs_replica *r, const hs_init_options *opts)
 	for (int i = 0; i < n; i++) {
 		hs_table mt;
 		hs_table t;
-		if (hs_tracking_track(r, names[i], stamp, guard) != HS_OK) {
-			rc = r->err[0] ? HS_EINVALID : HS_ERROR;
+		hs_buf_reset(&err);
+		if (hs_tracking_track(r, names[i], stamp, guard, &err) != HS_OK) {
+			/* every refusal here is the request's */
+			rc = hs_fail_buf(r, err.len ? HS_EINVALID : HS_ERROR, &err);
 			goto rollback;
 		}
 		hs_buf_reset(&err);

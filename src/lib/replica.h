@@ -5,6 +5,7 @@
 #ifndef HS_REPLICA_H
 #define HS_REPLICA_H
 
+#include "error.h"
 #include "hubsync.h"
 #include "util.h"
 
@@ -24,14 +25,20 @@ struct hs_replica {
 void hs_warn(hs_replica *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Set r's message from fmt and return code (so: return hs_fail(...)). */
+/* The handle's message is set by the public functions (error.h): from an
+ * hs_buf a helper filled (hs_fail_buf), or directly (hs_fail,
+ * hs_fail_sqlite). Each returns code. */
 int hs_fail(hs_replica *r, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Map a SQLite result on r->db to an hs_error and set the message
- * "what: sqlite message". */
+/* r's message from err (when code is a failure). */
+int hs_fail_buf(hs_replica *r, int code, const hs_buf *err);
+/* A SQLite failure on r->db: the hs_error of sqlite_rc (error.h), and the
+ * message "what: sqlite message (path); hint". */
 int hs_fail_sqlite(hs_replica *r, int sqlite_rc, const char *what);
-/* hs_error for a SQLite result code. */
-int hs_error_from_sqlite(int sqlite_rc);
+/* The same message written into err, for a helper below the public
+ * function. */
+int hs_replica_err_sqlite(const hs_replica *r, hs_buf *err, int sqlite_rc,
+			  const char *what);
 
 /* Now, from the injected clock or the system clock. */
 int64_t hs_now_ms(const hs_replica *r);
@@ -47,7 +54,9 @@ int64_t hs_meta_get_int(sqlite3 *db, const char *key, int64_t dflt);
 int hs_meta_set(sqlite3 *db, const char *key, const char *value);
 int hs_meta_set_int(sqlite3 *db, const char *key, int64_t value);
 
-/* HS_OK if r was initialised by hs_replica_init, else a failure message. */
+/* HS_OK if r was initialised by hs_replica_init, else the failure, with
+ * its message set on r: the first step of the public functions (only they
+ * call it: part of the API boundary, error.h). */
 int hs_replica_check_init(hs_replica *r);
 
 #endif

@@ -7,6 +7,7 @@
  * rows are applied parents before children and deletes in reverse.
  */
 #include "schema.h"
+#include "error.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -251,23 +252,23 @@ int hs_table_col(const hs_table *t, const char *name)
 }
 
 /* Single-column foreign keys of t (multi-column ones are not rewritten
- * by key rebasing and are left out). Returns 0 or -1. */
+ * by key rebasing and are left out). A SQLite code. */
 static int load_fkeys(sqlite3 *db, hs_table *t)
 {
 	sqlite3_stmt *st;
-	if (hs_prepare(db, &st, "SELECT \"table\", \"from\", \"to\" FROM"
-				" pragma_foreign_key_list(?1) WHERE id IN (SELECT id"
-				" FROM pragma_foreign_key_list(?1) GROUP BY id"
-				" HAVING count(*) = 1)") != SQLITE_OK)
-		return -1;
+	int step = hs_prepare(db, &st, "SELECT \"table\", \"from\", \"to\" FROM"
+				       " pragma_foreign_key_list(?1) WHERE id IN"
+				       " (SELECT id FROM pragma_foreign_key_list(?1)"
+				       " GROUP BY id HAVING count(*) = 1)");
+	if (step != SQLITE_OK)
+		return step;
 	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
-	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		int col = hs_table_col(t, (const char *)sqlite3_column_text(st, 1));
 		hs_fkey *fk = realloc(t->fk, (size_t)(t->nfk + 1) * sizeof(*fk));
 		if (!fk) {
 			sqlite3_finalize(st);
-			return -1;
+			return SQLITE_NOMEM;
 		}
 		t->fk = fk;
 		if (col < 0)
@@ -283,9 +284,7 @@ static int load_fkeys(sqlite3 *db, hs_table *t)
 		}
 	}
 	sqlite3_finalize(st);
-	if (step != SQLITE_DONE)
-		return -1;
-	return 0;
+	return step == SQLITE_DONE ? SQLITE_OK : step;
 }
 
 int hs_fkey_targets_pk(const hs_fkey *fk, const hs_table *parent)
@@ -303,12 +302,13 @@ int hs_fkey_targets_key(const hs_fkey *fk, const hs_table *parent)
 int hs_table_load(sqlite3 *db, const char *name, hs_table *t, hs_buf *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = -1, cap = 0, sr = SQLITE_OK;
+	int rc = HS_ERROR, cap = 0, sr = SQLITE_NOMEM;
 	memset(t, 0, sizeof(*t));
 	if (!(t->name = hs_strdup(name)))
 		goto cleanup;
-	if (hs_prepare(db, &st, "SELECT name, pk, upper(type) = 'INTEGER' FROM"
-				" pragma_table_info(?1) ORDER BY cid") != SQLITE_OK)
+	if ((sr = hs_prepare(db, &st, "SELECT name, pk, upper(type) = 'INTEGER'"
+				      " FROM pragma_table_info(?1) ORDER BY cid"))
+	    != SQLITE_OK)
 		goto cleanup;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
@@ -319,17 +319,22 @@ int hs_table_load(sqlite3 *db, const char *name, hs_table *t, hs_buf *err)
 		if (t->ncols == cap) {
 			cap = cap ? cap * 2 : 16;
 			char **c = realloc(t->cols, (size_t)cap * sizeof(*c));
-			if (!c)
+			if (!c) {
+				sr = SQLITE_NOMEM;
 				goto cleanup;
+			}
 			t->cols = c;
 		}
-		if (!(t->cols[t->ncols] = hs_strdup(col)))
+		if (!(t->cols[t->ncols] = hs_strdup(col))) {
+			sr = SQLITE_NOMEM;
 			goto cleanup;
+		}
 		if (pk > 0) {
 			if (pk > HS_MAX_PK) {
-				hs_buf_printf(err, "table \"%s\" has a primary key of more "
-					      "than %d columns, which hubsync does not support",
-					      name, HS_MAX_PK);
+				rc = hs_errf(err, HS_EINVALID, "table \"%s\" has a "
+					     "primary key of more than %d columns, "
+					     "which hubsync does not support",
+					     name, HS_MAX_PK);
 				goto cleanup;
 			}
 			t->pk[pk - 1] = t->ncols;
@@ -342,28 +347,32 @@ int hs_table_load(sqlite3 *db, const char *name, hs_table *t, hs_buf *err)
 	if (sr != SQLITE_DONE)
 		goto cleanup; /* a read error: the message below says so */
 	if (t->ncols == 0) {
-		hs_buf_printf(err, "no table \"%s\" in the database: check the name "
-			      "(hubsync conflicts and hubsync status list tracked tables)",
-			      name);
+		rc = hs_errf(err, HS_EINVALID, "no table \"%s\" in the database: "
+			     "check the name (hubsync conflicts and hubsync status "
+			     "list tracked tables)", name);
 		goto cleanup;
 	}
 	if (t->npk == 0) {
-		hs_buf_printf(err, "table \"%s\" has no primary key: hubsync needs one "
-			      "to match rows between PCs; add one or leave the table "
-			      "out with --tables", name);
+		rc = hs_errf(err, HS_EINVALID, "table \"%s\" has no primary key: "
+			     "hubsync needs one to match rows between PCs; add one "
+			     "or leave the table out with --tables", name);
 		goto cleanup;
 	}
 	if (t->npk != 1)
 		t->intpk = 0;
-	if (load_fkeys(db, t) != 0)
+	if ((sr = load_fkeys(db, t)) != SQLITE_OK)
 		goto cleanup;
-	rc = 0;
+	rc = HS_OK;
 cleanup:
 	sqlite3_finalize(st);
-	if (rc != 0 && err->len == 0)
-		hs_buf_printf(err, "cannot read the columns of table \"%s\": %s",
-			      name, sqlite3_errmsg(db));
-	if (rc != 0)
+	if (rc == HS_ERROR) { /* a read error, or out of memory: sr says */
+		if (err->len == 0)
+			hs_buf_printf(err, "cannot read the columns of table \"%s\": %s",
+				      name, sqlite3_errmsg(db));
+		if (hs_error_from_sqlite(sr) != HS_OK)
+			rc = hs_error_from_sqlite(sr);
+	}
+	if (rc != HS_OK)
 		hs_table_clear(t);
 	return rc;
 }
@@ -408,20 +417,21 @@ int hs_schema_load_some(sqlite3 *db, hs_schema *s,
 			void *skip_ctx, hs_buf *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = -1, n;
+	int rc = HS_ERROR, n;
 	int sr;
 	memset(s, 0, sizeof(*s));
 	n = (int)hs_query_int(db, "SELECT count(*) FROM hubsync_tables", 0, &sr);
-	if (sr != SQLITE_OK) {
-		hs_buf_printf(err, "cannot read the tracked tables: %s",
-			      sqlite3_errmsg(db));
-		return -1;
-	}
+	if (sr != SQLITE_OK)
+		return hs_err_sqlite(err, db, sr, "cannot read the tracked tables");
 	s->t = calloc(hs_count(n), sizeof(hs_table));
-	if (!s->t || hs_prepare(db, &st, "SELECT id, name, stamp_at, stamp_by,"
-					 " stamp_synced FROM hubsync_tables"
-					 " ORDER BY id") != SQLITE_OK)
+	if (!s->t)
 		goto cleanup;
+	if ((sr = hs_prepare(db, &st, "SELECT id, name, stamp_at, stamp_by,"
+				      " stamp_synced FROM hubsync_tables"
+				      " ORDER BY id")) != SQLITE_OK) {
+		rc = hs_err_sqlite(err, db, sr, "cannot read the tracked tables");
+		goto cleanup;
+	}
 	while (s->n < n && (sr = sqlite3_step(st)) == SQLITE_ROW) {
 		hs_table *t = &s->t[s->n];
 		const char *name = (const char *)sqlite3_column_text(st, 1);
@@ -429,7 +439,7 @@ int hs_schema_load_some(sqlite3 *db, hs_schema *s,
 			n--;
 			continue;
 		}
-		if (hs_table_load(db, name, t, err) != 0)
+		if ((rc = hs_table_load(db, name, t, err)) != HS_OK)
 			goto cleanup;
 		t->id = sqlite3_column_int(st, 0);
 		t->stamp_at = sqlite3_column_int(st, 2);
@@ -438,16 +448,16 @@ int hs_schema_load_some(sqlite3 *db, hs_schema *s,
 		s->n++;
 	}
 	if (s->n < n) { /* a read error, not fewer tables */
-		if (!err->len)
-			hs_buf_printf(err, "cannot read the tracked tables: %s",
-				      sqlite3_errmsg(db));
+		rc = err->len ? HS_ERROR
+			      : hs_err_sqlite(err, db, sr,
+					      "cannot read the tracked tables");
 		goto cleanup;
 	}
 	order_parents_first(db, s);
-	rc = 0;
+	rc = HS_OK;
 cleanup:
 	sqlite3_finalize(st);
-	if (rc != 0)
+	if (rc != HS_OK)
 		hs_schema_clear(s);
 	return rc;
 }

@@ -41,9 +41,10 @@ typedef struct hs_schema {
 	hs_table *t; /* parents before children (foreign keys) */
 } hs_schema;
 
-/* Read table name's columns and primary key from db. On failure writes a
- * one-line reason to err and returns -1 (no such table, no primary key,
- * too many key columns). */
+/* Read table name's columns and primary key from db. HS_OK, or an
+ * hs_error with a one-line reason in err: HS_EINVALID for a table hubsync
+ * cannot sync (no such table, no primary key, too many key columns), the
+ * code of the SQLite failure (error.h) when the schema cannot be read. */
 int hs_table_load(sqlite3 *db, const char *name, hs_table *t, hs_buf *err);
 void hs_table_clear(hs_table *t);
 /* 1 if table has a column called col (synced or not). */
@@ -78,7 +79,8 @@ char *hs_table_create_sql(sqlite3 *db, const char *name);
 /* Index of column name in t->cols, or -1. */
 int hs_table_col(const hs_table *t, const char *name);
 
-/* Load every table listed in hubsync_tables, parents first. */
+/* Load every table listed in hubsync_tables, parents first. HS_OK or an
+ * hs_error with err set, as hs_table_load. */
 int hs_schema_load(sqlite3 *db, hs_schema *s, hs_buf *err);
 /* The same, leaving out the tables for which skip(ctx, name) is 1. */
 int hs_schema_load_some(sqlite3 *db, hs_schema *s,

@@ -41,6 +41,7 @@
  * woken whatever tables changed: a table-limited user's next pull may find
  * nothing for it (cheap, and it keeps the store's feed out of the wait).
  */
+#include "error.h"
 #include "hubsync.h"
 
 #include "lock.h"
@@ -313,9 +314,7 @@ int hs_server_migrate(const char *from_master, const char *store,
 		if (result_json)
 			*result_json = NULL;
 		prc = migrate_pg(from_master, store, result_json, &e);
-		if (prc != HS_OK && errmsg)
-			*errmsg = hs_buf_take(&e);
-		hs_buf_free(&e);
+		hs_err_out(&e, prc, errmsg, "");
 		return prc;
 	}
 	hs_backup_options o = HS_BACKUP_OPTIONS_INIT;
@@ -385,9 +384,7 @@ out:
 	hs_free(msg);
 	free(tmp);
 	hs_server_free(s);
-	if (rc != HS_OK && errmsg)
-		*errmsg = hs_buf_take(&err);
-	hs_buf_free(&err);
+	hs_err_out(&err, rc, errmsg, "");
 	hs_buf_free(&b);
 	return rc;
 }
@@ -437,9 +434,7 @@ int hs_server_open(hs_server **out, const char *store, char **errmsg)
 	}
 #endif
 	if (rc != HS_OK) {
-		if (errmsg)
-			*errmsg = hs_buf_take(&err);
-		hs_buf_free(&err);
+		hs_err_out(&err, rc, errmsg, "");
 		hs_server_free(s);
 		return rc;
 	}
@@ -522,9 +517,7 @@ int hs_server_auth(hs_server *s, const char *authorization,
 	if (authorization && strncmp(authorization, "Bearer ", 7) == 0)
 		token = authorization + 7;
 	rc = hs_users_find(s->store, token, out, &err);
-	if (rc != HS_OK && errmsg)
-		*errmsg = hs_buf_take(&err);
-	hs_buf_free(&err);
+	hs_err_out(&err, rc, errmsg, "");
 	return rc;
 }
 
@@ -564,26 +557,6 @@ static long file_read(void *ctx, void *p, size_t n)
 	return got ? (long)got : ferror((FILE *)ctx) ? -1 : 0;
 }
 
-static int http_status(int code)
-{
-	switch (code) {
-	case HS_EINVALID:
-		return 400;
-	case HS_ENOTFOUND:
-		return 404;
-	case HS_ECONFLICT:
-		return 409;
-	case HS_ECORRUPT:
-		return 422;
-	case HS_EBUSY:
-		return 423;
-	case HS_EIO:
-		return 503;
-	default:
-		return 500;
-	}
-}
-
 /* Record a failure: status 0 takes the code's. Returns code. */
 static int fail(session *x, int status, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -602,7 +575,7 @@ static int fail(session *x, int status, int code, const char *fmt, ...)
 	hs_buf_reset(&x->err);
 	hs_buf_puts(&x->err, line);
 	x->code = code;
-	x->status = status ? status : http_status(code);
+	x->status = status ? status : hs_error_http_status(code);
 	return code;
 }
 

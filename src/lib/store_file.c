@@ -34,6 +34,7 @@
 #include "master.h"
 
 #include "apply.h"
+#include "error.h"
 #include "hubsync.h"
 #include "json.h"
 #include "merge.h"
@@ -115,34 +116,26 @@ static void fm_close(hs_master *mm);
  * return the hs_error for rc. */
 static int sqlite_fail(file_master *m, hs_buf *err, int rc, const char *what)
 {
-	int code = HS_ERROR;
+	int code = hs_error_from_sqlite(rc);
 	const char *hint = "";
-	switch (rc & 0xff) {
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		code = HS_ECORRUPT;
+	switch (code) {
+	case HS_ECORRUPT:
 		hint = "; the master is damaged: restore it from a backup"
 		       " (hubsync restore)";
 		break;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		code = HS_EBUSY;
+	case HS_EBUSY:
 		hint = "; another program holds the master open: close it"
 		       " (only hubsync should open it) and try again";
 		break;
-	case SQLITE_READONLY:
-		code = HS_EIO;
-		hint = "; the master file and its folder must be writable";
+	case HS_EIO:
+		hint = (rc & 0xff) == SQLITE_READONLY
+			       ? "; the master file and its folder must be writable"
+		       : (rc & 0xff) == SQLITE_FULL
+			       ? "; the share is full: free some space"
+			       : "; check that the share is reachable";
 		break;
-	case SQLITE_FULL:
-		code = HS_EIO;
-		hint = "; the share is full: free some space";
-		break;
-	case SQLITE_IOERR:
-	case SQLITE_CANTOPEN:
-		code = HS_EIO;
-		hint = "; check that the share is reachable";
-		break;
+	default:
+		code = HS_ERROR;
 	}
 	hs_buf_printf(err, "%s on the master %s: %s%s", what, m->path,
 		      m->db ? sqlite3_errmsg(m->db) : sqlite3_errstr(rc), hint);

@@ -1974,8 +1974,10 @@ int hs_replica_sync(hs_replica *r, const hs_sync_options *opts,
 	c.clock_seq = hs_meta_get_int(r->db, "clock_seq", 0);
 	c.pulled = hs_query_int(r->db, "SELECT pulled FROM hubsync_ctl", 0, NULL);
 	r->warn[0] = 0;
-	if ((rc = hs_tracking_reconcile(r, &c.rec)) != HS_OK)
+	if ((rc = hs_tracking_reconcile(r, &c.rec, &c.err)) != HS_OK) {
+		hs_fail_buf(r, rc, &c.err);
 		goto out;
+	}
 	if (c.rec.warning.len)
 		snprintf(c.warning, sizeof c.warning, "%s", c.rec.warning.s);
 	if ((rc = hs_capture_guarded(r->db, &c.guard)) != SQLITE_OK) {

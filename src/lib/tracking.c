@@ -255,22 +255,21 @@ static int untracked_row(sqlite3 *db, const char *name, int *found,
 	return sr == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
 }
 
-int hs_tracking_track(hs_replica *r, const char *name, int stamp, int guard)
+int hs_tracking_track(hs_replica *r, const char *name, int stamp, int guard,
+		      hs_buf *err)
 {
 	hs_table t;
-	hs_buf err;
 	const char *why;
 	char *added = NULL;
 	int64_t pulled = 0, at = 0;
 	int id, is_new, was, sr, rc = HS_OK;
 
 	memset(&t, 0, sizeof(t));
-	hs_buf_init(&err);
 	if (!hs_tracking_can_track(r->db, name, &why)) {
-		rc = hs_fail(r, HS_EINVALID, "table \"%s\" cannot be synced: %s%s",
-			     name, why, strcmp(why, "no such table") == 0
-						? " (check the name)"
-						: "; leave it out with --tables");
+		rc = hs_errf(err, HS_EINVALID, "table \"%s\" cannot be synced: "
+			     "%s%s", name, why, strcmp(why, "no such table") == 0
+						  ? " (check the name)"
+						  : "; leave it out with --tables");
 		goto cleanup;
 	}
 	sr = untracked_row(r->db, name, &was, &pulled, &at, &added);
@@ -284,8 +283,8 @@ int hs_tracking_track(hs_replica *r, const char *name, int stamp, int guard)
 				  added, name);
 	if (sr != SQLITE_OK)
 		goto sqlfail;
-	if (hs_table_load(r->db, name, &t, &err) != 0) {
-		rc = hs_fail(r, HS_EINVALID, "%s", err.s ? err.s : name);
+	if (hs_table_load(r->db, name, &t, err) != HS_OK) {
+		rc = HS_EINVALID; /* err says why */
 		goto cleanup;
 	}
 	t.id = id;
@@ -310,10 +309,9 @@ int hs_tracking_track(hs_replica *r, const char *name, int stamp, int guard)
 	if (sr == SQLITE_OK)
 		goto cleanup;
 sqlfail:
-	rc = hs_fail_sqlite(r, sr, "cannot set up tracking");
+	rc = hs_replica_err_sqlite(r, err, sr, "cannot set up tracking");
 cleanup:
 	hs_table_clear(&t);
-	hs_buf_free(&err);
 	free(added);
 	return rc;
 }
@@ -582,6 +580,8 @@ static int track_new_tables(hs_replica *r, int guard, hs_reconcile *out)
 	int n, sr = app_tables(r->db, &names, &n);
 	int stamp = (int)hs_meta_get_int(r->db, "stamp", 0);
 	const char *why;
+	hs_buf why_not;
+	hs_buf_init(&why_not);
 	for (int i = 0; sr == SQLITE_OK && i < n; i++) {
 		char trig[300];
 		if (is_tracked(r->db, names[i]) != 0 || is_untracked(r->db, names[i]) ||
@@ -590,10 +590,11 @@ static int track_new_tables(hs_replica *r, int guard, hs_reconcile *out)
 			continue;
 		if ((sr = hs_exec(r->db, "SAVEPOINT hs_track")) != SQLITE_OK)
 			break;
-		if (hs_tracking_track(r, names[i], stamp, guard) != HS_OK) {
+		hs_buf_reset(&why_not);
+		if (hs_tracking_track(r, names[i], stamp, guard, &why_not) != HS_OK) {
 			hs_buf_printf(&out->warning, "%snew table \"%s\" is not "
 				      "synced: %s", out->warning.len ? "; " : "",
-				      names[i], r->err);
+				      names[i], why_not.s ? why_not.s : "");
 			hs_exec(r->db, "ROLLBACK TO hs_track");
 			sr = hs_exec(r->db, "RELEASE hs_track");
 			continue;
@@ -604,6 +605,7 @@ static int track_new_tables(hs_replica *r, int guard, hs_reconcile *out)
 			      "on", out->warning.len ? "; " : "", names[i]);
 	}
 	free_names(names, n);
+	hs_buf_free(&why_not);
 	return sr;
 }
 
@@ -630,7 +632,7 @@ static int64_t schema_mark(int64_t sv)
 	return ((int64_t)HS_CAPTURE_VERSION << 32) | (sv & 0xffffffff);
 }
 
-int hs_tracking_reconcile(hs_replica *r, hs_reconcile *out)
+int hs_tracking_reconcile(hs_replica *r, hs_reconcile *out, hs_buf *err)
 {
 	int sr, rc;
 	int64_t sv;
@@ -638,11 +640,11 @@ int hs_tracking_reconcile(hs_replica *r, hs_reconcile *out)
 	hs_buf_init(&out->warning);
 	sv = hs_query_int(r->db, "PRAGMA schema_version", 0, &sr);
 	if (sr != SQLITE_OK)
-		return hs_fail_sqlite(r, sr, "cannot read the database schema");
+		return hs_replica_err_sqlite(r, err, sr, "cannot read the database schema");
 	if (schema_mark(sv) == hs_meta_get_int(r->db, "schema_version", -1))
 		return HS_OK;
 	if ((sr = hs_exec(r->db, "BEGIN IMMEDIATE")) != SQLITE_OK)
-		return hs_fail_sqlite(r, sr, "cannot write the local database");
+		return hs_replica_err_sqlite(r, err, sr, "cannot write the local database");
 	int guard = 0;
 	sr = hs_schema_create_meta(r->db);
 	if (sr == SQLITE_OK)
@@ -664,7 +666,7 @@ int hs_tracking_reconcile(hs_replica *r, hs_reconcile *out)
 		sr = hs_exec(r->db, "COMMIT");
 	if (sr == SQLITE_OK)
 		return HS_OK;
-	rc = hs_fail_sqlite(r, sr, "cannot follow the database's schema");
+	rc = hs_replica_err_sqlite(r, err, sr, "cannot follow the database's schema");
 	hs_exec(r->db, "ROLLBACK");
 	return rc;
 }
@@ -726,7 +728,12 @@ int hs_replica_track(hs_replica *r, const char *const *tables, int n)
 	for (int i = 0; i < n; i++) {
 		if (is_tracked(r->db, tables[i]) > 0)
 			continue;
-		if ((rc = hs_tracking_track(r, tables[i], stamp, guard)) != HS_OK)
+		hs_buf err;
+		hs_buf_init(&err);
+		rc = hs_fail_buf(r, hs_tracking_track(r, tables[i], stamp, guard,
+						      &err), &err);
+		hs_buf_free(&err);
+		if (rc != HS_OK)
 			goto rollback;
 	}
 	sr = hs_exec(r->db, "COMMIT");

@@ -37,9 +37,10 @@ int hs_tracking_fed_by(sqlite3 *db, const char *name, char *trigger,
  * stamp, add and record the bookkeeping columns (stamp.h); record its
  * columns, install its triggers (guard: the app has triggers), and queue
  * its rows for the next push (a table untracked before: as of then, with
- * a catch-up pull from then). Returns an hs_error, message on r.
+ * a catch-up pull from then). HS_OK, or an hs_error with err set.
  */
-int hs_tracking_track(hs_replica *r, const char *name, int stamp, int guard);
+int hs_tracking_track(hs_replica *r, const char *name, int stamp, int guard,
+		      hs_buf *err);
 
 /* A table the sync leaves out this time, and why (one line). */
 typedef struct hs_skipped {
@@ -61,8 +62,9 @@ typedef struct hs_reconcile {
  * app untracked with a warning; new tables tracked when init tracked
  * every table. A renamed or dropped column leaves its table out (listed
  * in out->skipped with what to do). Runs its own write transaction.
+ * HS_OK, or an hs_error with err set.
  */
-int hs_tracking_reconcile(hs_replica *r, hs_reconcile *out);
+int hs_tracking_reconcile(hs_replica *r, hs_reconcile *out, hs_buf *err);
 void hs_reconcile_clear(hs_reconcile *rc);
 
 /* [{"table", "reason"}] of the app's tables that are not synced. */

@@ -25,6 +25,7 @@
  */
 #include "users.h"
 
+#include "error.h"
 #include "json.h"
 #include "master.h"
 #include "platform.h"
@@ -316,8 +317,8 @@ static int users_open(const char *store, int create, users_db *db,
 		sqlite3_close(db->lite);
 		db->lite = NULL;
 		free(path);
-		return sr == SQLITE_NOTADB || sr == SQLITE_CORRUPT ? HS_ECORRUPT
-								    : HS_EIO;
+		return hs_error_from_sqlite(sr) == HS_ECORRUPT ? HS_ECORRUPT
+							       : HS_EIO;
 	}
 	free(path);
 	return HS_OK;
@@ -424,9 +425,7 @@ out:
 	rows_free(&r);
 	users_close(&db);
 	free(list);
-	if (rc != HS_OK && errmsg)
-		*errmsg = hs_buf_take(&err);
-	hs_buf_free(&err);
+	hs_err_out(&err, rc, errmsg, "");
 	hs_buf_free(&why);
 	return rc;
 }
@@ -484,9 +483,7 @@ int hs_user_list_json(const char *store, char **out, char **errmsg)
 	json_decref(arr);
 	rows_free(&r);
 	users_close(&db);
-	if (rc != HS_OK && errmsg)
-		*errmsg = hs_buf_take(&err);
-	hs_buf_free(&err);
+	hs_err_out(&err, rc, errmsg, "");
 	hs_buf_free(&why);
 	return rc;
 }
@@ -516,9 +513,7 @@ int hs_user_remove(const char *store, const char *name, char **errmsg)
 	}
 	rows_free(&r);
 	users_close(&db);
-	if (rc != HS_OK && errmsg)
-		*errmsg = hs_buf_take(&err);
-	hs_buf_free(&err);
+	hs_err_out(&err, rc, errmsg, "");
 	hs_buf_free(&why);
 	return rc;
 }

@@ -56,18 +56,24 @@ void hs_buf_putn(hs_buf *b, const char *s, size_t n)
 
 void hs_buf_puts(hs_buf *b, const char *s) { hs_buf_putn(b, s, strlen(s)); }
 
+void hs_buf_vprintf(hs_buf *b, const char *fmt, va_list ap)
+{
+	va_list again;
+	va_copy(again, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	if (n >= 0 && buf_grow(b, (size_t)n) == 0) {
+		vsnprintf(b->s + b->len, (size_t)n + 1, fmt, again);
+		b->len += (size_t)n;
+	}
+	va_end(again);
+}
+
 void hs_buf_printf(hs_buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	hs_buf_vprintf(b, fmt, ap);
 	va_end(ap);
-	if (n < 0 || buf_grow(b, (size_t)n) < 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
 }
 
 void hs_buf_ident(hs_buf *b, const char *name)

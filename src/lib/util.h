@@ -1,7 +1,8 @@
 /*
  * util.h - small helpers shared by every module of the library: a growable
- * string buffer, SQL identifier quoting, time formatting, and the error
- * message kept on a handle.
+ * string buffer, SQL identifier quoting, time formatting and small SQLite
+ * helpers. How a failure travels (an hs_error code and a message in an
+ * hs_buf *err) is error.h.
  */
 #ifndef HS_UTIL_H
 #define HS_UTIL_H
@@ -26,6 +27,8 @@ void hs_buf_puts(hs_buf *b, const char *s);
 void hs_buf_putn(hs_buf *b, const char *s, size_t n);
 void hs_buf_printf(hs_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+void hs_buf_vprintf(hs_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 /* Append name as a quoted SQL identifier: "na""me". */
 void hs_buf_ident(hs_buf *b, const char *name);
 /* Hand the string to the caller (malloc'd, NULL on oom) and reset b. */
