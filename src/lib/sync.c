@@ -881,12 +881,14 @@ static int spool_history(sync_ctx *c)
 	sqlite3 *db = c->r->db;
 	sqlite3_stmt *st = NULL;
 	int rc = HS_OK, sr = hs_exec(db, "CREATE TEMP TABLE IF NOT EXISTS"
-				     " hubsync_pull_history(seq, tbl, key, pk, op,"
+				     " hubsync_pull_history(seq INTEGER PRIMARY KEY,"
+				     " tbl, key, pk, op,"
 				     " user, at, changes);"
 				     " DELETE FROM temp.hubsync_pull_history;"
 				     " SAVEPOINT hs_history");
 	if (sr == SQLITE_OK)
-		sr = hs_prepare(db, &st, "INSERT INTO temp.hubsync_pull_history"
+		sr = hs_prepare(db, &st, "INSERT OR REPLACE INTO"
+				" temp.hubsync_pull_history"
 				" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 	if (sr == SQLITE_OK) {
 		rc = hs_master_pull_history(c->m, c->pulled, put_history, st, &c->err);
