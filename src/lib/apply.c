@@ -196,18 +196,23 @@ static int ready_writes(hs_applier *a)
 	return rc;
 }
 
-/* The DELETE by key, prepared on first use. */
-static int ready_delete(hs_applier *a)
+/* *out, the DELETE (or with select, the SELECT) by key, prepared on
+ * first use. */
+static int ready_by_key(hs_applier *a, sqlite3_stmt **out, int select)
 {
 	hs_buf b;
 	int rc;
-	if (a->del)
+	if (*out)
 		return SQLITE_OK;
 	hs_buf_init(&b);
-	hs_buf_puts(&b, "DELETE FROM ");
-	hs_buf_ident(&b, a->t->name);
+	if (select) {
+		hs_table_select(a->t, &b);
+	} else {
+		hs_buf_puts(&b, "DELETE FROM ");
+		hs_buf_ident(&b, a->t->name);
+	}
 	hs_table_pk_where(a->t, &b, 1);
-	rc = b.oom ? SQLITE_NOMEM : hs_prepare(a->db, &a->del, b.s);
+	rc = b.oom ? SQLITE_NOMEM : hs_prepare(a->db, out, b.s);
 	hs_buf_free(&b);
 	return rc;
 }
@@ -220,15 +225,7 @@ sqlite3_stmt *hs_applier_upsert_stmt(hs_applier *a, int *rc)
 
 sqlite3_stmt *hs_applier_sel(hs_applier *a, int *rc)
 {
-	hs_buf b;
-	*rc = SQLITE_OK;
-	if (a->sel)
-		return a->sel;
-	hs_buf_init(&b);
-	hs_table_select(a->t, &b);
-	hs_table_pk_where(a->t, &b, 1);
-	*rc = b.oom ? SQLITE_NOMEM : hs_prepare(a->db, &a->sel, b.s);
-	hs_buf_free(&b);
+	*rc = ready_by_key(a, &a->sel, 1);
 	return *rc == SQLITE_OK ? a->sel : NULL;
 }
 
@@ -339,7 +336,7 @@ static void bind_pk(sqlite3_stmt *st, const hs_table *t, sqlite3_value **pk)
 
 int hs_applier_delete(hs_applier *a, sqlite3_value **pk)
 {
-	int rc = ready_delete(a);
+	int rc = ready_by_key(a, &a->del, 0);
 	if (rc == SQLITE_OK && a->guard)
 		rc = ready_writes(a); /* the arm statement */
 	if (rc == SQLITE_OK)
