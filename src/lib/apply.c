@@ -152,42 +152,81 @@ static sqlite3_stmt *update_for(hs_applier *a, const unsigned char *cols,
 	return *rc == SQLITE_OK ? u->st : NULL;
 }
 
+/* Statements are prepared when first used (a 10-row sync writes one or
+ * two tables and rarely deletes: preparing every statement of every
+ * table, each compiling the capture triggers into itself, was 17% of
+ * it). Here only what they need is kept. */
 int hs_applier_prepare(hs_applier *a, sqlite3 *db, const hs_table *t,
 		       sqlite3_value *synced_at, int guard)
 {
-	hs_buf b;
-	int rc;
 	memset(a, 0, sizeof(*a));
 	a->t = t;
 	a->db = db;
 	a->guard = guard;
-	hs_buf_init(&b);
-	if (synced_at && hs_table_has_column(db, t->name, "synced_at") &&
-	    !(a->synced_at = sqlite3_value_dup(synced_at))) {
-		rc = SQLITE_NOMEM;
-		goto cleanup;
+	if (synced_at && !(a->synced_at = sqlite3_value_dup(synced_at)))
+		return SQLITE_NOMEM;
+	return SQLITE_OK;
+}
+
+/* The write statements (upsert, or the guarded insert, exists, arm),
+ * prepared on first use; synced_at is dropped here when the table has
+ * no such column. */
+static int ready_writes(hs_applier *a)
+{
+	hs_buf b;
+	int rc;
+	if (a->writes_ready)
+		return SQLITE_OK;
+	if (a->synced_at && !hs_table_has_column(a->db, a->t->name, "synced_at")) {
+		sqlite3_value_free(a->synced_at);
+		a->synced_at = NULL;
 	}
+	hs_buf_init(&b);
 	rc = prepare_writes(a, &b);
-	if (rc != SQLITE_OK)
-		goto cleanup;
-
-	hs_buf_reset(&b);
-	hs_buf_puts(&b, "DELETE FROM ");
-	hs_buf_ident(&b, t->name);
-	hs_table_pk_where(t, &b, 1);
-	rc = b.oom ? SQLITE_NOMEM : hs_prepare(db, &a->del, b.s);
-	if (rc != SQLITE_OK)
-		goto cleanup;
-
-	hs_buf_reset(&b);
-	hs_table_select(t, &b);
-	hs_table_pk_where(t, &b, 1);
-	rc = b.oom ? SQLITE_NOMEM : hs_prepare(db, &a->sel, b.s);
-cleanup:
 	hs_buf_free(&b);
-	if (rc != SQLITE_OK)
-		hs_applier_free(a);
+	if (rc == SQLITE_OK) {
+		a->writes_ready = 1;
+	} else {
+		sqlite3_finalize(a->upsert);
+		sqlite3_finalize(a->insert);
+		sqlite3_finalize(a->exists);
+		sqlite3_finalize(a->arm);
+		a->upsert = a->insert = a->exists = a->arm = NULL;
+	}
 	return rc;
+}
+
+/* *out, the DELETE (or with select, the SELECT) by key, prepared on
+ * first use. */
+static int ready_by_key(hs_applier *a, sqlite3_stmt **out, int select)
+{
+	hs_buf b;
+	int rc;
+	if (*out)
+		return SQLITE_OK;
+	hs_buf_init(&b);
+	if (select) {
+		hs_table_select(a->t, &b);
+	} else {
+		hs_buf_puts(&b, "DELETE FROM ");
+		hs_buf_ident(&b, a->t->name);
+	}
+	hs_table_pk_where(a->t, &b, 1);
+	rc = b.oom ? SQLITE_NOMEM : hs_prepare(a->db, out, b.s);
+	hs_buf_free(&b);
+	return rc;
+}
+
+sqlite3_stmt *hs_applier_upsert_stmt(hs_applier *a, int *rc)
+{
+	*rc = ready_writes(a);
+	return *rc == SQLITE_OK ? a->upsert : NULL;
+}
+
+sqlite3_stmt *hs_applier_sel(hs_applier *a, int *rc)
+{
+	*rc = ready_by_key(a, &a->sel, 1);
+	return *rc == SQLITE_OK ? a->sel : NULL;
 }
 
 void hs_applier_free(hs_applier *a)
@@ -245,7 +284,9 @@ int hs_applier_upsert(hs_applier *a, sqlite3_value **vals,
 		      const unsigned char *changed)
 {
 	sqlite3_stmt *up;
-	int rc;
+	int rc = ready_writes(a);
+	if (rc != SQLITE_OK)
+		return rc;
 	if (!a->guard) {
 		bind_row(a, a->upsert, vals, changed);
 		if ((rc = step_done(a->upsert)) != SQLITE_OK)
@@ -295,7 +336,11 @@ static void bind_pk(sqlite3_stmt *st, const hs_table *t, sqlite3_value **pk)
 
 int hs_applier_delete(hs_applier *a, sqlite3_value **pk)
 {
-	int rc = arm(a);
+	int rc = ready_by_key(a, &a->del, 0);
+	if (rc == SQLITE_OK && a->guard)
+		rc = ready_writes(a); /* the arm statement */
+	if (rc == SQLITE_OK)
+		rc = arm(a);
 	if (rc != SQLITE_OK)
 		return rc;
 	bind_pk(a->del, a->t, pk);
@@ -307,6 +352,8 @@ int hs_applier_select(hs_applier *a, sqlite3_value **pk, sqlite3_value **out,
 {
 	int rc;
 	*found = 0;
+	if (!hs_applier_sel(a, &rc))
+		return rc;
 	bind_pk(a->sel, a->t, pk);
 	rc = sqlite3_step(a->sel);
 	if (rc == SQLITE_ROW) {

@@ -26,10 +26,11 @@ typedef struct hs_applier {
 	sqlite3_stmt *arm;    /* guarded: hubsync_ctl.armed = guard */
 	sqlite3_stmt *del;    /* ?1..?npk */
 	sqlite3_stmt *sel;    /* ?1..?npk -> ncols columns */
+	int writes_ready;     /* the write statements are prepared */
 } hs_applier;
 
 /*
- * Prepare a's statements for t on db. Rows written get synced_at (a value
+ * Set a up for t on db; its statements are prepared when first used. Rows written get synced_at (a value
  * copied, may be NULL: not written) in the table's synced_at column. With guard (a
  * hubsync_tables id, 0 for none), every write is one single-row INSERT,
  * UPDATE or DELETE preceded by arming hubsync_ctl.armed with it: the
@@ -52,7 +53,14 @@ int hs_applier_delete(hs_applier *a, sqlite3_value **pk);
 int hs_applier_select(hs_applier *a, sqlite3_value **pk, sqlite3_value **out,
 		      int *found);
 
-/* After stepping a->sel by hand: reset it and clear its bindings. */
+/* a's upsert (unguarded a only: ?1..?n values, ?n+1..?2n apply flags),
+ * prepared on first use; NULL with *rc set when it cannot be. */
+sqlite3_stmt *hs_applier_upsert_stmt(hs_applier *a, int *rc);
+/* a's select by key (?1..?npk -> ncols columns), prepared on first use;
+ * NULL with *rc set when it cannot be. */
+sqlite3_stmt *hs_applier_sel(hs_applier *a, int *rc);
+/* After stepping hs_applier_sel's statement by hand: reset it and clear
+ * its bindings. */
 void hs_applier_done(hs_applier *a);
 
 #endif

@@ -304,13 +304,14 @@ static int write_kept(hs_replica *r, const hs_table *t, json_t *pk,
 					 NULL);
 		sr = row ? hs_applier_prepare(&a, r->db, t, NULL, 0) : SQLITE_CORRUPT;
 		if (sr == SQLITE_OK) {
-			for (int i = 0; sr == SQLITE_OK && i < t->ncols; i++) {
-				sr = hs_json_bind(a.upsert, i + 1,
+			sqlite3_stmt *up = hs_applier_upsert_stmt(&a, &sr);
+			for (int i = 0; up && sr == SQLITE_OK && i < t->ncols; i++) {
+				sr = hs_json_bind(up, i + 1,
 						  json_object_get(row, t->cols[i]));
-				sqlite3_bind_int(a.upsert, t->ncols + i + 1, 1);
+				sqlite3_bind_int(up, t->ncols + i + 1, 1);
 			}
-			if (sr == SQLITE_OK)
-				sr = sqlite3_step(a.upsert) == SQLITE_DONE
+			if (up && sr == SQLITE_OK)
+				sr = sqlite3_step(up) == SQLITE_DONE
 					     ? SQLITE_OK
 					     : sqlite3_errcode(r->db);
 			hs_applier_free(&a);

@@ -148,7 +148,7 @@ static int history_put(hs_merge *m, const hs_table *t, sqlite3_value **pk,
 		       int64_t hlc)
 {
 	char when[32], *key, *pkj, *ch;
-	json_t *o = json_object();
+	json_t *o = oldv || newv ? json_object() : NULL;
 	int sr;
 	for (int i = 0; o && (oldv || newv) && i < t->ncols; i++) {
 		if (changed && (!changed[i] || hs_value_same(oldv[i], newv[i])))
@@ -160,14 +160,15 @@ static int history_put(hs_merge *m, const hs_table *t, sqlite3_value **pk,
 						 : json_null());
 		json_object_set_new(o, t->cols[i], pair);
 	}
-	if (json_object_size(o) == 0 && strcmp(op, "update") == 0) {
+	if (o && json_object_size(o) == 0 && strcmp(op, "update") == 0) {
 		json_decref(o); /* only values written again: nothing to show */
 		return SQLITE_OK;
 	}
 	hs_iso_time(hlc >> 16, when);
 	key = hs_key_text(pk, t->npk);
 	pkj = hs_json_dump(hs_json_pk(t, pk));
-	ch = hs_json_dump(o);
+	/* an insert's: no values (jansson's "{}" without building it) */
+	ch = oldv || newv ? hs_json_dump(o) : strdup("{}");
 	hs_history_row h = {m->st->seq, t->name, key ? key : "",
 			    pkj ? pkj : "{}", op, m->st->user, when, ch};
 	sr = key && pkj && ch ? m->st->ops->history_add(m->st, &h) : SQLITE_NOMEM;

@@ -821,15 +821,18 @@ static int file_feed(hs_store *st, const hs_table *t, int alive, int64_t since,
 				pk[k] = NULL;
 			}
 		} else {
-			if (hs_pk_bind(a->sel, pkb, pkn, t->npk) != 0) {
+			sqlite3_stmt *sel = hs_applier_sel(a, &sr);
+			if (!sel)
+				break;
+			if (hs_pk_bind(sel, pkb, pkn, t->npk) != 0) {
 				sr = SQLITE_CORRUPT;
 				break;
 			}
-			sr = sqlite3_step(a->sel);
+			sr = sqlite3_step(sel);
 			found = sr == SQLITE_ROW;
 			sr = found || sr == SQLITE_DONE ? SQLITE_OK : sr;
 			for (int i = 0; found && i < t->ncols; i++)
-				vals[i] = sqlite3_column_value(a->sel, i);
+				vals[i] = sqlite3_column_value(sel, i);
 			for (int k = 0; found && k < t->npk; k++)
 				pk[k] = vals[t->pk[k]];
 			if (sr == SQLITE_OK)

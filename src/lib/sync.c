@@ -69,6 +69,7 @@ typedef struct sync_ctx {
 	hs_pull pull;
 	hs_merge_stats mstats;
 	int64_t *pulled_rows;
+	int64_t spooled; /* rows of the pull set aside */
 	int64_t pulled_total, pushed_total;
 	int master_committed;
 	int applied; /* the pull is in too: only left-out tables failed */
@@ -881,12 +882,14 @@ static int spool_history(sync_ctx *c)
 	sqlite3 *db = c->r->db;
 	sqlite3_stmt *st = NULL;
 	int rc = HS_OK, sr = hs_exec(db, "CREATE TEMP TABLE IF NOT EXISTS"
-				     " hubsync_pull_history(seq, tbl, key, pk, op,"
+				     " hubsync_pull_history(seq INTEGER PRIMARY KEY,"
+				     " tbl, key, pk, op,"
 				     " user, at, changes);"
 				     " DELETE FROM temp.hubsync_pull_history;"
 				     " SAVEPOINT hs_history");
 	if (sr == SQLITE_OK)
-		sr = hs_prepare(db, &st, "INSERT INTO temp.hubsync_pull_history"
+		sr = hs_prepare(db, &st, "INSERT OR REPLACE INTO"
+				" temp.hubsync_pull_history"
 				" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 	if (sr == SQLITE_OK) {
 		rc = hs_master_pull_history(c->m, c->pulled, put_history, st, &c->err);
@@ -1143,6 +1146,78 @@ static int apply_mark(void *ctx, int kind, int64_t tag,
 					 " tbl = ?1", 1, &tag);
 }
 
+/* Rows set aside, counted (hs_pull_fn). */
+typedef struct spool_count {
+	hs_spool *sp;
+	int64_t n;
+} spool_count;
+
+static int count_row(void *ctx, hs_rowchange *rc)
+{
+	spool_count *k = ctx;
+	k->n++;
+	return hs_spool_row(k->sp, rc);
+}
+
+/*
+ * A large pull (a new PC's first) is applied with the capture triggers
+ * set aside: while hubsync applies they log nothing (hubsync_ctl.applying)
+ * yet SQLite still calls them for every row, with the BEFORE INSERT's key
+ * probe: 11.6k of the 16.4k instructions a pulled row's upsert costs
+ * (docs/PERFORMANCE.md, "Third round"). Only when the tables' triggers are
+ * all hubsync's (no guard: the app has none); dropped and made again from
+ * their own text in the apply's transaction, so no app write ever meets a
+ * table without them. The stash they would write is empty during the
+ * apply (cleared at its start), so nothing they do is missed.
+ * hubsync_meta.schema_version follows the DDL when it was current, so the
+ * next sync does not take it for a schema change.
+ */
+#define BULK_APPLY_ROWS 1000
+
+static int triggers_aside(sync_ctx *c, hs_buf *saved)
+{
+	sqlite3 *db = c->r->db;
+	sqlite3_stmt *q = NULL;
+	hs_buf drop;
+	int sr;
+	hs_buf_init(&drop);
+	sr = hs_prepare(db, &q, "SELECT name, sql FROM sqlite_schema WHERE"
+				" type = 'trigger' AND tbl_name = ?1 AND"
+				" name GLOB 'hubsync_*'");
+	for (int i = 0; sr == SQLITE_OK && i < c->s.n; i++) {
+		sqlite3_bind_text(q, 1, c->s.t[i].name, -1, SQLITE_STATIC);
+		while ((sr = sqlite3_step(q)) == SQLITE_ROW) {
+			hs_buf_puts(&drop, "DROP TRIGGER ");
+			hs_buf_ident(&drop, (const char *)sqlite3_column_text(q, 0));
+			hs_buf_puts(&drop, ";");
+			hs_buf_puts(saved, (const char *)sqlite3_column_text(q, 1));
+			hs_buf_puts(saved, ";\n");
+		}
+		sr = sr == SQLITE_DONE ? SQLITE_OK : sr;
+		sqlite3_reset(q);
+	}
+	sqlite3_finalize(q);
+	if (sr == SQLITE_OK && (drop.oom || saved->oom))
+		sr = SQLITE_NOMEM;
+	if (sr == SQLITE_OK && drop.len)
+		sr = hs_exec(db, drop.s);
+	hs_buf_free(&drop);
+	return sr;
+}
+
+static int triggers_back(sync_ctx *c, const hs_buf *saved, int64_t sv0)
+{
+	sqlite3 *db = c->r->db;
+	int64_t mark = hs_meta_get_int(db, "schema_version", -1), sv;
+	int sr = saved->len ? hs_exec(db, saved->s) : SQLITE_OK;
+	if (sr != SQLITE_OK || (mark & 0xffffffff) != (sv0 & 0xffffffff))
+		return sr;
+	sv = hs_query_int(db, "PRAGMA schema_version", 0, &sr);
+	return sr != SQLITE_OK ? sr : hs_meta_set_int(db, "schema_version",
+					(mark & ~(int64_t)0xffffffff) |
+						(sv & 0xffffffff));
+}
+
 /*
  * Read the pull's rows from the master (locked, in a read transaction)
  * into a spool, with no lock on the local database: the app goes on
@@ -1159,8 +1234,10 @@ static int read_pull(sync_ctx *c, hs_spool **out)
 		return hs_fail(r, HS_EIO, "%s", c->err.s ? c->err.s : "cannot read");
 	/* the history before a catch-up, whose request (a server master)
 	 * would replace the answer it comes in */
-	int failed = hs_master_pull_rows(c->m, &c->ms, c->pulled, hs_spool_row,
-					 sp, &c->pull, &c->err) != 0;
+	spool_count cnt = {sp, 0};
+	int failed = hs_master_pull_rows(c->m, &c->ms, c->pulled, count_row,
+					 &cnt, &c->pull, &c->err) != 0;
+	c->spooled = cnt.n;
 	if (!failed && (rc = spool_history(c)) == HS_OK)
 		failed = (sr = spool_catch_up(c, sp)) != SQLITE_OK;
 	if (failed)
@@ -1224,8 +1301,11 @@ static int apply_rows(sync_ctx *c, hs_spool *sp)
 {
 	hs_replica *r = c->r;
 	apply_ctx x;
-	int sr = SQLITE_NOMEM, maxcols = 1;
+	int sr = SQLITE_NOMEM, maxcols = 1, aside = 0;
+	int64_t sv0 = 0;
+	hs_buf saved; /* the capture triggers set aside (bulk apply) */
 
+	hs_buf_init(&saved);
 	memset(&x, 0, sizeof(x));
 	x.c = c;
 	x.table = -1;
@@ -1271,6 +1351,14 @@ static int apply_rows(sync_ctx *c, hs_spool *sp)
 					 " AND k3 IS ?5 AND k4 IS ?6");
 	if (sr != SQLITE_OK)
 		goto cleanup;
+	if (!c->guard && c->spooled >= BULK_APPLY_ROWS) {
+		sv0 = hs_query_int(r->db, "PRAGMA schema_version", 0, &sr);
+		if (sr == SQLITE_OK)
+			sr = triggers_aside(c, &saved);
+		if (sr != SQLITE_OK)
+			goto cleanup;
+		aside = 1;
+	}
 	hs_spool_reader rd = {apply_row, apply_mark, &x};
 	hs_buf_reset(&c->err);
 	sr = sp ? hs_spool_read(sp, &rd, &c->err) : apply_direct(c, &x);
@@ -1305,7 +1393,13 @@ static int apply_rows(sync_ctx *c, hs_spool *sp)
 		hs_changeset_clear(&round);
 	}
 	table_done(&x);
+	if (sr == SQLITE_OK && aside) {
+		aside = 0; /* the statements below would fire them again */
+		if ((sr = triggers_back(c, &saved, sv0)) != SQLITE_OK && !r->err[0])
+			hs_fail_sqlite(r, sr, "cannot restore the capture triggers");
+	}
 cleanup:
+	hs_buf_free(&saved);
 	hs_changeset_clear(&x.later);
 	sqlite3_finalize(x.tailq);
 	hs_exec(r->db, "DROP TABLE IF EXISTS temp.hubsync_tail");

@@ -324,6 +324,70 @@ static void capture_stash_and_upgrade(void)
 	tu_net_close(&N);
 }
 
+/*
+ * A pull of 1,000 rows or more is applied with the capture triggers set
+ * aside (sync.c, BULK_APPLY_ROWS): afterwards they are all back, as they
+ * were, the schema mark follows them (no reconcile taken for a schema
+ * change), and the app's writes of every kind are captured as before,
+ * the REPLACE of a pulled row by column.
+ */
+static void bulk_pull_keeps_capture(void)
+{
+	tu_net N;
+	tu_net_open(&N, 2, "bulk", "CREATE TABLE bulk (id TEXT PRIMARY KEY,"
+		    " name TEXT, cnt INTEGER)", NULL);
+	tu_net_init(&N, NULL);
+	sqlite3 *a = N.s[0].app, *b = N.s[1].app;
+	tu_net_sync_all(&N, 1); /* both reconciled */
+	tu_exec(a, "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1"
+		   " FROM c WHERE i < 1500) INSERT INTO bulk SELECT 'k' || i,"
+		   " 'n' || i, i FROM c");
+	tu_site_sync(&N.s[0], 0);
+	char *before = tu_text(b, "SELECT group_concat(name || ':' || sql, '|')"
+				  " FROM (SELECT name, sql FROM sqlite_schema"
+				  " WHERE type = 'trigger' ORDER BY name)");
+	int64_t changes0 = tu_int(b, -1, "SELECT count(*) FROM hubsync_changes");
+	tu_site_sync(&N.s[1], 0); /* the bulk pull */
+	char *after = tu_text(b, "SELECT group_concat(name || ':' || sql, '|')"
+				 " FROM (SELECT name, sql FROM sqlite_schema"
+				 " WHERE type = 'trigger' ORDER BY name)");
+	TU_CHECK(before && after && strcmp(before, after) == 0,
+		 "the capture triggers differ after a bulk pull");
+	TU_CHECK(count(b, "SELECT count(*) FROM bulk") == 1500,
+		 "the bulk pull applied %d rows", count(b, "SELECT count(*) FROM bulk"));
+	TU_CHECK(tu_int(b, -1, "SELECT count(*) FROM hubsync_changes") <= changes0 + 1,
+		 "the bulk pull logged its own rows as changes");
+	TU_CHECK(tu_int(b, -1, "SELECT (value & 4294967295) = (SELECT"
+			       " schema_version FROM pragma_schema_version)"
+			       " FROM hubsync_meta WHERE key = 'schema_version'") == 1,
+		 "the schema mark did not follow the triggers' DDL");
+	free(before);
+	free(after);
+	/* the app writes on B: every kind is captured and reaches A */
+	tu_exec(b, "INSERT INTO bulk VALUES ('new', 'fresh', 0);"
+		   "UPDATE bulk SET cnt = -2 WHERE id = 'k2';"
+		   "DELETE FROM bulk WHERE id = 'k3';"
+		   "INSERT OR REPLACE INTO bulk VALUES ('k4', 'n4', 44);"
+		   "UPDATE bulk SET id = 'k5x' WHERE id = 'k5'");
+	tu_site_sync(&N.s[1], 0);
+	tu_site_sync(&N.s[0], 0);
+	TU_CHECK_CELL(a, "bulk", "name", "id = 'new'", "'fresh'");
+	TU_CHECK_CELL(a, "bulk", "cnt", "id = 'k2'", "-2");
+	TU_CHECK(count(a, "SELECT count(*) FROM bulk WHERE id IN ('k3', 'k5')") == 0,
+		 "a delete or a key change did not reach A");
+	TU_CHECK_CELL(a, "bulk", "cnt", "id = 'k4'", "44");
+	TU_CHECK_CELL(a, "bulk", "cnt", "id = 'k5x'", "5");
+	/* A changed another column of k4 meanwhile: B's REPLACE was logged
+	 * by column (only cnt), so A's name survives the next round */
+	tu_exec(a, "UPDATE bulk SET name = 'a-name' WHERE id = 'k6'");
+	tu_exec(b, "INSERT OR REPLACE INTO bulk VALUES ('k6', 'n6', 66)");
+	tu_net_sync_all(&N, 2);
+	tu_net_check_converged(&N, NULL);
+	TU_CHECK_CELL(b, "bulk", "name", "id = 'k6'", "'a-name'");
+	TU_CHECK_CELL(b, "bulk", "cnt", "id = 'k6'", "66");
+	tu_net_close(&N);
+}
+
 /* ---- 3. the app's triggers ------------------------------------------ */
 
 static const char *TRIGGERED =
@@ -795,6 +859,7 @@ int main(int argc, char **argv)
 		{"init_stamp_keeps_formats", init_stamp_keeps_formats},
 		{"replace_changes_only_changed", replace_changes_only_changed},
 		{"capture_stash_and_upgrade", capture_stash_and_upgrade},
+		{"bulk_pull_keeps_capture", bulk_pull_keeps_capture},
 		{"app_triggers_default", app_triggers_default},
 		{"app_triggers_tracked", app_triggers_tracked},
 		{"upgrade_add_column", upgrade_add_column},
