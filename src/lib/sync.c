@@ -87,6 +87,42 @@ typedef struct sync_ctx {
 	hs_buf err;
 } sync_ctx;
 
+/*
+ * The one error channel (error.h): a step of the sync writes its failure's
+ * one-line message into c->err and returns its hs_error; hs_replica_sync,
+ * the public function, sets the handle's message from it once, at its end.
+ * The master's functions write into c->err themselves (sync_failed keeps
+ * what they wrote).
+ */
+static int sync_fail(sync_ctx *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int sync_fail(sync_ctx *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+	hs_buf_reset(&c->err);
+	va_start(ap, fmt);
+	hs_buf_vprintf(&c->err, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* A SQLite failure on the replica: "what: SQLite's message (path); hint". */
+static int sync_fail_sqlite(sync_ctx *c, int sqlite_rc, const char *what)
+{
+	hs_buf_reset(&c->err);
+	return hs_replica_err_sqlite(c->r, &c->err, sqlite_rc, what);
+}
+
+/* A failure whose message is in c->err already (the master's); without
+ * one, fallback (NULL: "the master failed"). */
+static int sync_failed(sync_ctx *c, int code, const char *fallback)
+{
+	if (!c->err.len)
+		hs_buf_puts(&c->err, fallback ? fallback : "the master failed");
+	return code;
+}
+
 static void progress(sync_ctx *c, const char *phase, const char *table,
 		     int64_t rows)
 {
@@ -280,7 +316,7 @@ static int merge_batch(push_state *p)
 	rc = hs_master_merge_rows(c->m, &p->batch, &c->err);
 	hs_changeset_clear(&p->batch);
 	if (rc != 0)
-		return p->failed = hs_fail(c->r, rc, "%s", c->err.s);
+		return p->failed = sync_failed(c, rc, NULL);
 	progress(c, "push", NULL, p->rows);
 	return HS_OK;
 }
@@ -306,7 +342,7 @@ static int push_failed(sync_ctx *c, push_state *p, int sr, const char *what)
 {
 	if (sr == SQLITE_ABORT && p->failed)
 		return p->failed;
-	return hs_fail_sqlite(c->r, sr, what);
+	return sync_fail_sqlite(c, sr, what);
 }
 
 /* A row read back from the spool (hs_spool_reader): taken into the
@@ -502,7 +538,7 @@ static int merge_begin(sync_ctx *c)
 {
 	int rc = hs_master_merge_begin(c->m, &c->ms, c->local_max,
 				       hs_now_ms(c->r), &c->mstats, &c->err);
-	return rc != 0 ? hs_fail(c->r, rc, "%s", c->err.s) : HS_OK;
+	return rc != 0 ? sync_failed(c, rc, NULL) : HS_OK;
 }
 
 static int push(sync_ctx *c)
@@ -516,7 +552,7 @@ static int push(sync_ctx *c)
 	p.c = c;
 	p.ap = calloc(hs_count(c->s.n), sizeof(*p.ap));
 	if (!p.ap)
-		return hs_fail(r, HS_ERROR, "out of memory");
+		return sync_fail(c, HS_ERROR, "out of memory");
 	sr = hs_exec(r->db, "BEGIN");
 	began = sr == SQLITE_OK;
 	if (sr == SQLITE_OK) {
@@ -544,7 +580,7 @@ static int push(sync_ctx *c)
 	if (sr == SQLITE_OK && !p.direct)
 		p.spool = hs_spool_open(r->db, &c->ms, c->select1, &sr);
 	if (sr != SQLITE_OK) {
-		rc = hs_fail_sqlite(r, sr, "cannot read local changes");
+		rc = sync_fail_sqlite(c, sr, "cannot read local changes");
 		goto cleanup;
 	}
 	if (p.direct && (rc = merge_begin(c)) != HS_OK)
@@ -568,13 +604,13 @@ static int push(sync_ctx *c)
 		if (sr == SQLITE_ABORT) /* the master failed: its message is set */
 			rc = p.failed ? p.failed : HS_ERROR;
 		else if (sr != SQLITE_OK)
-			rc = c->err.len ? hs_fail(r, HS_ERROR, "%s", c->err.s)
-					: hs_fail_sqlite(r, sr, "cannot read the push back");
+			rc = c->err.len ? sync_failed(c, HS_ERROR, NULL)
+					: sync_fail_sqlite(c, sr, "cannot read the push back");
 		if (rc == HS_OK)
 			rc = merge_batch(&p);
 	}
 	if (rc == HS_OK && (rc = hs_master_merge_end(c->m, &c->err)) != 0)
-		rc = hs_fail(r, rc, "%s", c->err.s);
+		rc = sync_failed(c, rc, NULL);
 cleanup:
 	hs_changeset_clear(&p.batch);
 	hs_spool_close(p.spool);
@@ -605,7 +641,7 @@ static int resend_all(sync_ctx *c)
 		sr = hs_exec(c->r->db, "COMMIT");
 	if (sr != SQLITE_OK) {
 		hs_exec(c->r->db, "ROLLBACK");
-		return hs_fail_sqlite(c->r, sr, "cannot queue rows for a restored "
+		return sync_fail_sqlite(c, sr, "cannot queue rows for a restored "
 				      "master");
 	}
 	c->pulled = 0;
@@ -644,7 +680,7 @@ static int register_site(sync_ctx *c)
 				       0, &sr);
 	if (sr != SQLITE_OK) { /* a read error is no evidence of a restore */
 		free(mine);
-		return hs_fail_sqlite(c->r, sr, "cannot read the local database");
+		return sync_fail_sqlite(c, sr, "cannot read the local database");
 	}
 	rc = hs_master_register(c->m, c->site, c->user, &c->pushed_mark, &token,
 				&prev, &c->err);
@@ -657,7 +693,7 @@ static int register_site(sync_ctx *c)
 		char site[33];
 		if (hs_random_hex(site) != 0 ||
 		    hs_meta_set(c->r->db, "site", site) != SQLITE_OK) {
-			rc = hs_fail(c->r, HS_EIO, "cannot give %s a new site id: %s",
+			rc = sync_fail(c, HS_EIO, "cannot give %s a new site id: %s",
 				     c->r->path, sqlite3_errmsg(c->r->db));
 			goto out;
 		}
@@ -671,7 +707,7 @@ static int register_site(sync_ctx *c)
 			 c->r->path);
 	}
 	if (rc == 0 && hs_random_hex(fresh) != 0)
-		rc = hs_fail(c->r, HS_EIO, "cannot read /dev/urandom");
+		rc = sync_fail(c, HS_EIO, "cannot read /dev/urandom");
 	if (rc == 0) {
 		c->token = hs_strdup(fresh);
 		rc = hs_master_set_token(c->m, mine, fresh, &c->err);
@@ -717,24 +753,24 @@ static int map_tables(sync_ctx *c)
 	c->to = calloc(hs_count(n), sizeof(int *));
 	c->dflt = calloc(hs_count(n), sizeof(sqlite3_value **));
 	if (!c->ms.t || !c->from || !c->to || !c->dflt)
-		return hs_fail(r, HS_ERROR, "out of memory");
+		return sync_fail(c, HS_ERROR, "out of memory");
 	for (int i = 0; i < n; i++) {
 		const hs_table *t = &c->s.t[i];
 		hs_table *mt = &c->ms.t[i];
 		if ((rc = hs_master_ensure_table(c->m, r->db, t, mt, &c->err)))
-			return hs_fail(r, rc, "%s", c->err.s);
+			return sync_failed(c, rc, NULL);
 		c->ms.n++;
 		mt->id = t->id;
 		c->from[i] = calloc(hs_count(mt->ncols), sizeof(int));
 		c->to[i] = calloc(hs_count(t->ncols), sizeof(int));
 		c->dflt[i] = calloc(hs_count(mt->ncols), sizeof(sqlite3_value *));
 		if (!c->from[i] || !c->to[i] || !c->dflt[i])
-			return hs_fail(r, HS_ERROR, "out of memory");
+			return sync_fail(c, HS_ERROR, "out of memory");
 		for (int j = 0; j < mt->ncols; j++) {
 			c->from[i][j] = hs_table_col(t, mt->cols[j]);
 			if (c->from[i][j] < 0 &&
 			    !(c->dflt[i][j] = master_default(c, mt, j)))
-				return hs_fail(r, HS_ERROR, "out of memory");
+				return sync_fail(c, HS_ERROR, "out of memory");
 		}
 		for (int k = 0; k < t->ncols; k++)
 			c->to[i][k] = hs_table_col(mt, t->cols[k]);
@@ -768,7 +804,7 @@ static int check_master_id(sync_ctx *c)
 	int rc = HS_OK;
 	c->master_id = hs_master_id(c->m);
 	if (mine && c->master_id && strcmp(mine, c->master_id) != 0)
-		rc = hs_fail(c->r, HS_ECORRUPT, "the master %s is not the one %s "
+		rc = sync_fail(c, HS_ECORRUPT, "the master %s is not the one %s "
 			     "synced with (it was made anew or is another "
 			     "office's): nothing was sent; check the path, or "
 			     "restore the master from a backup", c->master,
@@ -799,12 +835,12 @@ static int exchange_with_master(sync_ctx *c)
 				    lock_waiting, c, &c->err);
 	free(token);
 	if (rc != 0)
-		return hs_fail(r, rc, "%s", c->err.s);
+		return sync_failed(c, rc, NULL);
 	if (c->opts && c->opts->version >= 3 && c->opts->max_rate_kbps > 0)
 		hs_master_http_max_rate(c->m, (long)c->opts->max_rate_kbps * 1024);
 	rc = hs_master_begin(c->m, &c->err);
 	if (rc != 0)
-		return hs_fail(r, rc, "%s", c->err.s);
+		return sync_failed(c, rc, NULL);
 	if ((rc = check_master_id(c)) != HS_OK || (rc = map_tables(c)) != HS_OK)
 		return rc;
 	/* The master restored from a backup: its sequence may be below our
@@ -818,19 +854,19 @@ static int exchange_with_master(sync_ctx *c)
 	free(seen);
 	rc = register_site(c);
 	if (rc != 0)
-		return c->err.len ? hs_fail(r, rc, "%s", c->err.s) : rc;
+		return rc;
 	if (c->master_restored && (rc = resend_all(c)) != HS_OK)
 		return rc;
 	/* the merge setting first: it applies to the push it travels with */
 	if ((rc = hs_mergeset_pending(r->db, &c->merge_set, &c->merge_sent))
 	    != SQLITE_OK)
-		return hs_fail_sqlite(r, rc, "cannot read the merge setting");
+		return sync_fail_sqlite(c, rc, "cannot read the merge setting");
 	rc = hs_master_merge_rules(c->m, &c->merge_set, &c->merge_rules, &c->err);
 	c->merge_known = rc == 0;
 	if (rc == 1)
 		rc = 0; /* a master that keeps no such setting */
 	if (rc != 0)
-		return hs_fail(r, rc, "%s", c->err.s);
+		return sync_failed(c, rc, NULL);
 	progress(c, "push", NULL, 0);
 	if ((rc = push(c)) != HS_OK)
 		return rc;
@@ -853,7 +889,7 @@ static int exchange_with_master(sync_ctx *c)
 	if (rc == 0)
 		rc = hs_master_commit(c->m, &c->err);
 	if (rc != 0)
-		return hs_fail(r, rc, "%s", c->err.s);
+		return sync_failed(c, rc, NULL);
 	c->master_committed = 1;
 	/* The master stays locked: its rows are read into a spool
 	 * (apply_pull), then it is closed. */
@@ -896,7 +932,7 @@ static int spool_history(sync_ctx *c)
 		if (rc == 1)
 			rc = HS_OK; /* it came with the pull */
 		else if (rc != HS_OK)
-			rc = hs_fail(c->r, rc, "%s", c->err.s);
+			rc = sync_failed(c, rc, NULL);
 	}
 	sqlite3_finalize(st);
 	if (sr == SQLITE_OK && rc == HS_OK)
@@ -904,7 +940,7 @@ static int spool_history(sync_ctx *c)
 	else
 		hs_exec(db, "ROLLBACK TO hs_history; RELEASE hs_history");
 	if (sr != SQLITE_OK && rc == HS_OK)
-		rc = hs_fail_sqlite(c->r, sr, "cannot set the pulled history aside");
+		rc = sync_fail_sqlite(c, sr, "cannot set the pulled history aside");
 	return rc;
 }
 
@@ -1033,11 +1069,12 @@ static int apply_local(apply_ctx *x, hs_rowchange *rc)
 	if (sr == SQLITE_CONSTRAINT_UNIQUE && !x->retrying)
 		return defer_row(x, rc);
 	if (sr != SQLITE_OK) {
-		hs_fail_sqlite(c->r, sr, "cannot apply a pulled row");
-		char *why = hs_strdup(c->r->err);
-		hs_fail(c->r, HS_ERROR, "table \"%s\": %s", c->s.t[ti].name,
-			why ? why : "");
-		free(why);
+		hs_buf why;
+		hs_buf_init(&why);
+		hs_replica_err_sqlite(c->r, &why, sr, "cannot apply a pulled row");
+		sync_fail(c, HS_ERROR, "table \"%s\": %s", c->s.t[ti].name,
+			  why.s ? why.s : "");
+		hs_buf_free(&why);
 		return sr;
 	}
 	x->done += rc->foreign; /* our own rows coming back are not news */
@@ -1229,9 +1266,9 @@ static int read_pull(sync_ctx *c, hs_spool **out)
 	int sr, rc = HS_OK;
 	hs_spool *sp = *out = hs_spool_open(r->db, &c->ms, c->select1, &sr);
 	if (!sp)
-		return hs_fail_sqlite(r, sr, "cannot set the pulled rows aside");
+		return sync_fail_sqlite(c, sr, "cannot set the pulled rows aside");
 	if (hs_master_read_begin(c->m, &c->err) != 0)
-		return hs_fail(r, HS_EIO, "%s", c->err.s ? c->err.s : "cannot read");
+		return sync_failed(c, HS_EIO, "cannot read");
 	/* the history before a catch-up, whose request (a server master)
 	 * would replace the answer it comes in */
 	spool_count cnt = {sp, 0};
@@ -1241,8 +1278,8 @@ static int read_pull(sync_ctx *c, hs_spool **out)
 	if (!failed && (rc = spool_history(c)) == HS_OK)
 		failed = (sr = spool_catch_up(c, sp)) != SQLITE_OK;
 	if (failed)
-		rc = c->err.len ? hs_fail(r, HS_ERROR, "%s", c->err.s)
-				: hs_fail_sqlite(r, sr != SQLITE_OK ? sr : SQLITE_ERROR,
+		rc = c->err.len ? sync_failed(c, HS_ERROR, NULL)
+				: sync_fail_sqlite(c, sr != SQLITE_OK ? sr : SQLITE_ERROR,
 						 "cannot read the pulled rows");
 	hs_master_read_end(c->m);
 	return rc;
@@ -1276,18 +1313,16 @@ static int apply_direct_row(void *ctx, hs_rowchange *rc)
  * master's has set the message. */
 static int apply_direct(sync_ctx *c, apply_ctx *x)
 {
-	hs_replica *r = c->r;
 	int sr = SQLITE_OK;
 	if (hs_master_read_begin(c->m, &c->err) != 0) {
-		hs_fail(r, HS_EIO, "%s", c->err.s ? c->err.s : "cannot read");
+		sync_failed(c, HS_EIO, "cannot read");
 		return SQLITE_ERROR;
 	}
 	if (hs_master_pull_rows(c->m, &c->ms, c->pulled, apply_direct_row, x,
 				&c->pull, &c->err) != 0) {
 		sr = x->row_sr != SQLITE_OK ? x->row_sr : SQLITE_ERROR;
 		if (x->row_sr == SQLITE_OK)
-			hs_fail(r, HS_ERROR, "%s", c->err.len ? c->err.s
-							      : "cannot read the pulled rows");
+			sync_failed(c, HS_ERROR, "cannot read the pulled rows");
 	} else if (spool_history(c) != HS_OK) {
 		sr = SQLITE_ERROR;
 	}
@@ -1362,12 +1397,8 @@ static int apply_rows(sync_ctx *c, hs_spool *sp)
 	hs_spool_reader rd = {apply_row, apply_mark, &x};
 	hs_buf_reset(&c->err);
 	sr = sp ? hs_spool_read(sp, &rd, &c->err) : apply_direct(c, &x);
-	if (sr != SQLITE_OK && !r->err[0]) {
-		if (c->err.len)
-			hs_fail(r, HS_ERROR, "%s", c->err.s);
-		else
-			hs_fail_sqlite(r, sr, "cannot apply pulled rows");
-	}
+	if (sr != SQLITE_OK && !c->err.len)
+		sync_fail_sqlite(c, sr, "cannot apply pulled rows");
 	free(x.only);
 	x.only = NULL;
 	table_done(&x);
@@ -1410,8 +1441,8 @@ cleanup:
 	free(x.blocked);
 	free(x.view.changed);
 	free(x.view.vals);
-	if (sr != SQLITE_OK && !r->err[0])
-		hs_fail_sqlite(r, sr, "cannot apply pulled rows");
+	if (sr != SQLITE_OK && !c->err.len)
+		sync_fail_sqlite(c, sr, "cannot apply pulled rows");
 	return sr;
 }
 
@@ -1506,7 +1537,7 @@ static int write_back(sync_ctx *c)
 		hs_buf_free(&b);
 	}
 	if (sr != SQLITE_OK)
-		hs_fail_sqlite(c->r, sr, "cannot mark pushed rows as synced");
+		sync_fail_sqlite(c, sr, "cannot mark pushed rows as synced");
 	return sr;
 }
 
@@ -1690,7 +1721,7 @@ static int apply_rebases(sync_ctx *c)
 	if (!rs->n)
 		return SQLITE_OK;
 	if (!(moved = calloc(hs_count(c->s.n), 1))) {
-		hs_fail_sqlite(c->r, SQLITE_NOMEM, "cannot give rows their new ids");
+		sync_fail_sqlite(c, SQLITE_NOMEM, "cannot give rows their new ids");
 		return SQLITE_NOMEM;
 	}
 	sr = hs_exec(c->r->db, "CREATE TEMP TABLE IF NOT EXISTS hubsync_moved(tbl"
@@ -1733,7 +1764,7 @@ static int apply_rebases(sync_ctx *c)
 	if (sr == SQLITE_OK)
 		sr = hs_exec(c->r->db, "DELETE FROM temp.hubsync_moved");
 	if (sr != SQLITE_OK)
-		hs_fail_sqlite(c->r, sr, "cannot give rows their new ids");
+		sync_fail_sqlite(c, sr, "cannot give rows their new ids");
 	return sr;
 }
 
@@ -1794,7 +1825,7 @@ static int apply_spooled(sync_ctx *c, hs_spool *sp)
 	hs_replica *r = c->r;
 	int sr = hs_exec(r->db, "BEGIN IMMEDIATE");
 	if (sr != SQLITE_OK)
-		return hs_fail_sqlite(r, sr, "cannot write the local database");
+		return sync_fail_sqlite(c, sr, "cannot write the local database");
 	sr = hs_exec(r->db, "UPDATE hubsync_ctl SET applying = 1, armed = 0;"
 			    " DELETE FROM hubsync_stash");
 	/* The pushed part of the log goes first: the pages it frees are
@@ -1869,7 +1900,7 @@ static int apply_spooled(sync_ctx *c, hs_spool *sp)
 		sr = hs_exec(r->db, "COMMIT");
 	if (sr == SQLITE_OK)
 		return HS_OK;
-	hs_fail_sqlite(r, sr, "cannot save pulled changes");
+	sync_fail_sqlite(c, sr, "cannot save pulled changes");
 rollback_quiet:
 	hs_exec(r->db, "ROLLBACK");
 	return hs_error_from_sqlite(sr) ? hs_error_from_sqlite(sr) : HS_ERROR;
@@ -2006,7 +2037,7 @@ static int left_out(void *ctx, const char *table)
  * the lock file cannot be made (then the sync goes ahead unguarded: the
  * master lock still keeps it correct).
  */
-static int take_sync_lock(hs_replica *r)
+static int take_sync_lock(hs_replica *r, hs_buf *err)
 {
 	hs_buf b;
 	int fd;
@@ -2015,18 +2046,18 @@ static int take_sync_lock(hs_replica *r)
 	fd = b.oom ? -2 : hs_os_lock_file(b.s);
 	hs_buf_free(&b);
 	if (fd == -1)
-		hs_fail(r, HS_ECONFLICT, "a sync of %s is already running: wait "
-			"for it to finish", r->path);
+		hs_buf_printf(err, "a sync of %s is already running: wait for it "
+			      "to finish", r->path);
 	return fd;
 }
 
 int hs_replica_sync_running(hs_replica *r)
 {
-	char err[sizeof r->err];
-	memcpy(err, r->err, sizeof err); /* asking is not failing */
-	int fd = take_sync_lock(r);
+	hs_buf err; /* asking is not failing: the handle's message stays */
+	hs_buf_init(&err);
+	int fd = take_sync_lock(r, &err);
 	hs_os_unlock_file(fd);
-	memcpy(r->err, err, sizeof err);
+	hs_buf_free(&err);
 	return fd == -1;
 }
 
@@ -2046,16 +2077,16 @@ int hs_replica_sync(hs_replica *r, const hs_sync_options *opts,
 	r->err[0] = 0;
 	int lock_fd = -2;
 	if (opts && (opts->version < 1 || opts->version > HS_SYNC_OPTIONS_VERSION)) {
-		rc = hs_fail(r, HS_EINVALID, "hs_sync_options version %d is not one "
-			     "this library knows: use HS_SYNC_OPTIONS_INIT",
-			     opts->version);
+		rc = sync_fail(&c, HS_EINVALID, "hs_sync_options version %d is not "
+			       "one this library knows: use HS_SYNC_OPTIONS_INIT",
+			       opts->version);
 		c.opts = NULL; /* not to be read */
 		c.no_log = 1;
 		goto out;
 	}
 	if ((rc = hs_replica_check_init(r)) != HS_OK)
 		goto out; /* not set up or unreadable: the log may not take a row */
-	lock_fd = take_sync_lock(r);
+	lock_fd = take_sync_lock(r, &c.err);
 	if (lock_fd == -1) {
 		rc = HS_ECONFLICT; /* the running sync writes the log */
 		c.no_log = 1;
@@ -2068,32 +2099,29 @@ int hs_replica_sync(hs_replica *r, const hs_sync_options *opts,
 	c.clock_seq = hs_meta_get_int(r->db, "clock_seq", 0);
 	c.pulled = hs_query_int(r->db, "SELECT pulled FROM hubsync_ctl", 0, NULL);
 	r->warn[0] = 0;
-	if ((rc = hs_tracking_reconcile(r, &c.rec, &c.err)) != HS_OK) {
-		hs_fail_buf(r, rc, &c.err);
+	if ((rc = hs_tracking_reconcile(r, &c.rec, &c.err)) != HS_OK)
 		goto out;
-	}
 	if (c.rec.warning.len)
 		snprintf(c.warning, sizeof c.warning, "%s", c.rec.warning.s);
 	if ((rc = hs_capture_guarded(r->db, &c.guard)) != SQLITE_OK) {
-		rc = hs_fail_sqlite(r, rc, "cannot read the database schema");
+		rc = sync_fail_sqlite(&c, rc, "cannot read the database schema");
 		goto out;
 	}
 	if (hs_schema_load_some(r->db, &c.s, left_out, &c.rec, &c.err) != 0) {
 		int code = hs_error_from_sqlite(sqlite3_errcode(r->db));
-		rc = hs_fail(r, code ? code : HS_ECORRUPT, "%s",
-			     c.err.s ? c.err.s : "bad schema");
+		rc = sync_failed(&c, code ? code : HS_ECORRUPT, "bad schema");
 		goto out;
 	}
 	c.mstats.pushed = calloc((size_t)c.s.n + 1, sizeof(int64_t));
 	c.pulled_rows = calloc((size_t)c.s.n + 1, sizeof(int64_t));
 	c.local_max = calloc((size_t)c.s.n + 1, sizeof(int64_t));
 	if (hs_select1_prepare(r->db, &c.select1) != SQLITE_OK) {
-		rc = hs_fail_sqlite(r, sqlite3_errcode(r->db), "cannot read");
+		rc = sync_fail_sqlite(&c, sqlite3_errcode(r->db), "cannot read");
 		goto out;
 	}
 	if (!c.mstats.pushed || !c.pulled_rows || !c.local_max || !c.site || !c.user || !c.master) {
-		rc = hs_fail(r, HS_ERROR, "cannot read the sync setup of %s",
-			     r->path);
+		rc = sync_fail(&c, HS_ERROR, "cannot read the sync setup of %s",
+			       r->path);
 		goto out;
 	}
 	rc = exchange_with_master(&c);
@@ -2101,11 +2129,15 @@ int hs_replica_sync(hs_replica *r, const hs_sync_options *opts,
 		rc = apply_pull(&c);
 	if (rc == HS_OK && c.rec.nskipped) {
 		c.applied = 1;
-		rc = hs_fail(r, HS_ERROR, "%s (the other tables were synced)",
-			     c.rec.skipped[0].why);
+		rc = sync_fail(&c, HS_ERROR, "%s (the other tables were synced)",
+			       c.rec.skipped[0].why);
 	}
 	progress(&c, "done", NULL, c.pulled_total + c.pushed_total);
 out:
+	/* the one place the handle's message is set (hs_replica_check_init,
+	 * a public function's first step, sets it itself) */
+	if (rc != HS_OK && c.err.len)
+		hs_fail_buf(r, rc, &c.err);
 	if (c.m) {
 		hs_master_close(c.m);
 		c.m = NULL;
