@@ -504,9 +504,11 @@ int hs_replica_init(hs_replica *r, const hs_init_options *opts)
 		hs_table mt;
 		hs_table t;
 		hs_buf_reset(&err);
-		if (hs_tracking_track(r, names[i], stamp, guard, &err) != HS_OK) {
-			/* every refusal here is the request's */
-			rc = hs_fail_buf(r, err.len ? HS_EINVALID : HS_ERROR, &err);
+		if ((rc = hs_tracking_track(r, names[i], stamp, guard, &err)) !=
+		    HS_OK) {
+			/* a refusal is HS_EINVALID, a busy or failing database
+			 * its own code */
+			rc = hs_fail_buf(r, rc, &err);
 			goto rollback;
 		}
 		hs_buf_reset(&err);
