@@ -69,7 +69,8 @@ typedef struct sync_ctx {
 	hs_pull pull;
 	hs_merge_stats mstats;
 	int64_t *pulled_rows;
-	int64_t spooled; /* rows of the pull set aside */
+	int64_t incoming; /* rows the pull brings: counted into the spool, or
+			   * at most this many when applied directly */
 	int64_t pulled_total, pushed_total;
 	int master_committed;
 	int applied; /* the pull is in too: only left-out tables failed */
@@ -1274,7 +1275,7 @@ static int read_pull(sync_ctx *c, hs_spool **out)
 	spool_count cnt = {sp, 0};
 	int failed = hs_master_pull_rows(c->m, &c->ms, c->pulled, count_row,
 					 &cnt, &c->pull, &c->err) != 0;
-	c->spooled = cnt.n;
+	c->incoming = cnt.n;
 	if (!failed && (rc = spool_history(c)) == HS_OK)
 		failed = (sr = spool_catch_up(c, sp)) != SQLITE_OK;
 	if (failed)
@@ -1386,7 +1387,7 @@ static int apply_rows(sync_ctx *c, hs_spool *sp)
 					 " AND k3 IS ?5 AND k4 IS ?6");
 	if (sr != SQLITE_OK)
 		goto cleanup;
-	if (!c->guard && c->spooled >= BULK_APPLY_ROWS) {
+	if (!c->guard && c->incoming >= BULK_APPLY_ROWS) {
 		sv0 = hs_query_int(r->db, "PRAGMA schema_version", 0, &sr);
 		if (sr == SQLITE_OK)
 			sr = triggers_aside(c, &saved);
@@ -1426,8 +1427,8 @@ static int apply_rows(sync_ctx *c, hs_spool *sp)
 	table_done(&x);
 	if (sr == SQLITE_OK && aside) {
 		aside = 0; /* the statements below would fire them again */
-		if ((sr = triggers_back(c, &saved, sv0)) != SQLITE_OK && !r->err[0])
-			hs_fail_sqlite(r, sr, "cannot restore the capture triggers");
+		if ((sr = triggers_back(c, &saved, sv0)) != SQLITE_OK)
+			sync_fail_sqlite(c, sr, "cannot restore the capture triggers");
 	}
 cleanup:
 	hs_buf_free(&saved);
@@ -1911,8 +1912,11 @@ static int apply_pull(sync_ctx *c)
 {
 	hs_spool *sp = NULL;
 	int rc;
-	if (pull_direct(c))
+	if (pull_direct(c)) {
+		/* what the master's sequence moved by, ours left out */
+		c->incoming = c->pull.seq - c->pulled - c->pushed_total;
 		return apply_spooled(c, NULL);
+	}
 	rc = read_pull(c, &sp);
 	if (rc != HS_OK) {
 		hs_spool_close(sp);
