@@ -8,11 +8,9 @@
 . "$(dirname "$0")/test_cli_lib.sh"
 . "$(dirname "$0")/test_serve_lib.sh"
 
-: "${HS_TEST_PG:?run through pg_run.sh}"
 command -v curl >/dev/null || fail "curl is missing (scripts/setup.sh test)"
-PSQL="$HS_TEST_PG_BIN/psql -X -q -A -t -h $HS_TEST_PG_DIR -U $HS_TEST_PG_USER"
-$PSQL -d postgres -c "CREATE DATABASE office ENCODING 'UTF8' TEMPLATE template0" ||
-	fail "cannot create the database"
+. "$(dirname "$0")/test_pg_lib.sh"
+pg_create_db office
 STORE=$HS_TEST_PG/office
 DB=$STORE
 trap 'kill ${SPID_1:-} ${SPID_2:-} 2>/dev/null; rm -rf "$T"' EXIT

@@ -18,11 +18,9 @@
 . "$(dirname "$0")/test_cli_lib.sh"
 . "$(dirname "$0")/test_serve_lib.sh"
 
-: "${HS_TEST_PG:?run through pg_run.sh}"
-PSQL="$HS_TEST_PG_BIN/psql -X -q -A -t -h $HS_TEST_PG_DIR -U $HS_TEST_PG_USER"
+. "$(dirname "$0")/test_pg_lib.sh"
 for d in office other fromfolder; do
-	$PSQL -d postgres -c "CREATE DATABASE $d ENCODING 'UTF8' TEMPLATE template0" ||
-		fail "cannot create the database $d"
+	pg_create_db $d
 done
 DB=$HS_TEST_PG/office
 pq() { $PSQL -d office -c "$1" || fail "psql: $1"; }

@@ -14,10 +14,8 @@
 #   - bad addresses get a one-line error, nothing created.
 . "$(dirname "$0")/test_cli_lib.sh"
 
-: "${HS_TEST_PG:?run through pg_run.sh}"
-PSQL="$HS_TEST_PG_BIN/psql -X -q -A -t -h $HS_TEST_PG_DIR -U $HS_TEST_PG_USER"
-$PSQL -d postgres -c "CREATE DATABASE office ENCODING 'UTF8' TEMPLATE template0" ||
-	fail "cannot create the database"
+. "$(dirname "$0")/test_pg_lib.sh"
+pg_create_db office
 URL=$HS_TEST_PG/office
 psql_q() { $PSQL -d office -c "$1"; }
 
@@ -97,7 +95,7 @@ sql carol.db "$SCHEMA"
 run 1 init carol.db --master "postgresql://nobody@%2Fnonexistent%2Fdir/office" --user carol
 one_line_error
 expect_match "unreachable server" "$ERR" "cannot connect to the master"
-$PSQL -d postgres -c "CREATE DATABASE other ENCODING 'UTF8' TEMPLATE template0"
+pg_create_db other
 expect_eq "carol was left as she was" \
 	"$(sqlite3 carol.db "SELECT count(*) FROM sqlite_master WHERE name LIKE 'hubsync%'")" 0
 sql dave.db "$SCHEMA"

@@ -21,9 +21,8 @@
 . "$(dirname "$0")/test_serve_lib.sh"
 
 if [ -n "${HS_TEST_PG:-}" ]; then
-	PSQL="$HS_TEST_PG_BIN/psql -X -q -A -t -h $HS_TEST_PG_DIR -U $HS_TEST_PG_USER"
-	$PSQL -d postgres -c "CREATE DATABASE office ENCODING 'UTF8' TEMPLATE template0" ||
-		fail "cannot create the database"
+	. "$(dirname "$0")/test_pg_lib.sh"
+	pg_create_db office
 	STORE=$HS_TEST_PG/office
 	SERVES="a b"
 	PCS="p1 p2 p3 p4"
