@@ -1287,16 +1287,22 @@ static int read_pull(sync_ctx *c, hs_spool **out)
 }
 
 /*
- * With a server master the pull's rows are on this disk already: its
- * answer, in a temporary file. They are applied from it directly, in the
- * local write transaction, without a spool of our own, unless catch-ups
- * come with this pull (more requests to the server, which replace that
- * answer: spool_catch_up).
+ * Whether the pull is applied as it is read, in the local write
+ * transaction, without a spool of our own:
+ * - with a server master the pull's rows are on this disk already: its
+ *   answer, in a temporary file;
+ * - with a file master, on this PC's first pull (watermark 0): the whole
+ *   master comes, and the spool would be a second copy of it. The app's
+ *   writes wait for the read of the master too, once (later pulls read
+ *   into the spool first, so a slow share never keeps the app waiting
+ *   longer than the apply).
+ * Not when catch-ups come with this pull (more reads of the master, or
+ * requests to the server that replace its answer: spool_catch_up).
  */
 static int pull_direct(sync_ctx *c)
 {
 	int sr;
-	if (!hs_master_is_url(c->master))
+	if (!hs_master_is_url(c->master) && c->pulled != 0)
 		return 0;
 	int64_t n = hs_query_int(c->r->db, "SELECT count(*) FROM hubsync_catchup",
 				 0, &sr);
