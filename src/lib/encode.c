@@ -80,42 +80,64 @@ void hs_pk_encode(sqlite3_value **pk, int npk, hs_buf *b)
 	}
 }
 
+/* One value of a key blob. */
+typedef struct pk_part {
+	int type; /* SQLITE_INTEGER, _FLOAT, _TEXT, _BLOB or _NULL */
+	int64_t i;
+	double d;
+	const unsigned char *s; /* text or blob bytes, borrowed */
+	int len;
+} pk_part;
+
+/* The value at *pos of the key blob p of n bytes into *out, *pos past
+ * it. -1 if malformed. */
+static int pk_next(const unsigned char *p, int n, int *pos, pk_part *out)
+{
+	if (*pos >= n)
+		return -1;
+	int t = p[(*pos)++];
+	if (t == 1 || t == 2) {
+		if (*pos + 8 > n)
+			return -1;
+		uint64_t u = get_be(p + *pos, 8);
+		*pos += 8;
+		out->type = t == 1 ? SQLITE_INTEGER : SQLITE_FLOAT;
+		out->i = (int64_t)u;
+		memcpy(&out->d, &u, 8);
+	} else if (t == 3 || t == 4) {
+		if (*pos + 4 > n)
+			return -1;
+		int64_t len = (int64_t)get_be(p + *pos, 4);
+		*pos += 4;
+		if (len > n - *pos)
+			return -1;
+		out->type = t == 3 ? SQLITE_TEXT : SQLITE_BLOB;
+		out->s = p + *pos;
+		out->len = (int)len;
+		*pos += (int)len;
+	} else if (t == 5) {
+		out->type = SQLITE_NULL;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
 int hs_pk_decode(const unsigned char *p, int n, int npk,
 		     sqlite3_value **out, sqlite3_stmt *select1)
 {
 	int pos = 0;
+	pk_part v;
 	memset(out, 0, sizeof(*out) * (size_t)npk);
 	for (int i = 0; i < npk; i++) {
-		if (pos >= n)
+		if (pk_next(p, n, &pos, &v) != 0)
 			goto bad;
-		int t = p[pos++];
-		if (t == 1 || t == 2) {
-			if (pos + 8 > n)
-				goto bad;
-			uint64_t u = get_be(p + pos, 8);
-			pos += 8;
-			if (t == 1) {
-				out[i] = hs_value_int(select1, (int64_t)u);
-			} else {
-				double d;
-				memcpy(&d, &u, 8);
-				out[i] = hs_value_double(select1, d);
-			}
-		} else if (t == 3 || t == 4) {
-			if (pos + 4 > n)
-				goto bad;
-			int64_t len = (int64_t)get_be(p + pos, 4);
-			pos += 4;
-			if (len > n - pos)
-				goto bad;
-			out[i] = hs_value_blob(select1, t == 3 ? SQLITE_TEXT : SQLITE_BLOB,
-					       p + pos, (int)len);
-			pos += (int)len;
-		} else if (t == 5) {
-			out[i] = hs_value_blob(select1, SQLITE_NULL, NULL, 0);
-		} else {
-			goto bad;
-		}
+		if (v.type == SQLITE_INTEGER)
+			out[i] = hs_value_int(select1, v.i);
+		else if (v.type == SQLITE_FLOAT)
+			out[i] = hs_value_double(select1, v.d);
+		else
+			out[i] = hs_value_blob(select1, v.type, v.s, v.len);
 		if (!out[i])
 			goto bad;
 	}
@@ -132,43 +154,52 @@ bad:
 int hs_pk_bind(sqlite3_stmt *st, const unsigned char *p, int n, int npk)
 {
 	int pos = 0;
+	pk_part v;
 	for (int i = 0; i < npk; i++) {
-		if (pos >= n)
+		if (pk_next(p, n, &pos, &v) != 0)
 			return -1;
-		int t = p[pos++];
-		if (t == 1 || t == 2) {
-			if (pos + 8 > n)
-				return -1;
-			uint64_t u = get_be(p + pos, 8);
-			pos += 8;
-			if (t == 1) {
-				sqlite3_bind_int64(st, i + 1, (sqlite3_int64)u);
-			} else {
-				double d;
-				memcpy(&d, &u, 8);
-				sqlite3_bind_double(st, i + 1, d);
-			}
-		} else if (t == 3 || t == 4) {
-			if (pos + 4 > n)
-				return -1;
-			int64_t len = (int64_t)get_be(p + pos, 4);
-			pos += 4;
-			if (len > n - pos)
-				return -1;
-			if (t == 3)
-				sqlite3_bind_text(st, i + 1, (const char *)p + pos,
-						  (int)len, SQLITE_STATIC);
-			else
-				sqlite3_bind_blob(st, i + 1, p + pos, (int)len,
-						  SQLITE_STATIC);
-			pos += (int)len;
-		} else if (t == 5) {
+		if (v.type == SQLITE_INTEGER)
+			sqlite3_bind_int64(st, i + 1, v.i);
+		else if (v.type == SQLITE_FLOAT)
+			sqlite3_bind_double(st, i + 1, v.d);
+		else if (v.type == SQLITE_TEXT)
+			sqlite3_bind_text(st, i + 1, (const char *)v.s, v.len,
+					  SQLITE_STATIC);
+		else if (v.type == SQLITE_BLOB)
+			sqlite3_bind_blob(st, i + 1, v.s, v.len, SQLITE_STATIC);
+		else
 			sqlite3_bind_null(st, i + 1);
-		} else {
-			return -1;
-		}
 	}
 	return pos == n ? 0 : -1;
+}
+
+/* hubsync_pk(blob, k): value k (from 0) of a key blob; NULL past its end
+ * or for a malformed blob. */
+static void sql_pk_part(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char *p = sqlite3_value_blob(argv[0]);
+	int n = sqlite3_value_bytes(argv[0]), pos = 0;
+	int64_t k = sqlite3_value_int64(argv[1]);
+	pk_part v;
+	(void)argc;
+	for (int64_t i = 0; i <= k; i++)
+		if (pk_next(p, n, &pos, &v) != 0)
+			return; /* NULL */
+	if (v.type == SQLITE_INTEGER)
+		sqlite3_result_int64(ctx, v.i);
+	else if (v.type == SQLITE_FLOAT)
+		sqlite3_result_double(ctx, v.d);
+	else if (v.type == SQLITE_TEXT)
+		sqlite3_result_text(ctx, (const char *)v.s, v.len, SQLITE_TRANSIENT);
+	else if (v.type == SQLITE_BLOB)
+		sqlite3_result_blob(ctx, v.s, v.len, SQLITE_TRANSIENT);
+}
+
+int hs_pk_register(sqlite3 *db)
+{
+	return sqlite3_create_function(db, "hubsync_pk", 2,
+				       SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+				       sql_pk_part, NULL, NULL);
 }
 
 void hs_clocks_encode(const hs_row_meta *rm, hs_buf *b)

@@ -45,6 +45,10 @@ int hs_pk_decode(const unsigned char *p, int n, int npk, sqlite3_value **out,
 /* Bind the values of a key blob to st's ?1..?npk, borrowing the blob's
  * bytes (valid while the blob is). -1 if malformed. */
 int hs_pk_bind(sqlite3_stmt *st, const unsigned char *p, int n, int npk);
+/* The SQL function hubsync_pk(blob, k) on db: value k (from 0) of a key
+ * blob, as its own type (NULL past the end or if malformed). Lets a query
+ * join a table to its rows' metadata by key. SQLite code. */
+int hs_pk_register(sqlite3 *db);
 
 /* The clocks of rm into b (reset first): fixed (28 bytes a column) or
  * compact (formats at the top of encode.c; compact needs rm's row-level

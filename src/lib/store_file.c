@@ -307,6 +307,8 @@ int hs_master_open_file(hs_master **out, const char *path, int create,
 					     " WHERE key = 'format'", 1, &sr);
 	if (sr == SQLITE_OK)
 		sr = hs_select1_prepare(m->db, &m->base.select1);
+	if (sr == SQLITE_OK)
+		sr = hs_pk_register(m->db); /* the feed's join (file_feed) */
 	if (sr != SQLITE_OK) {
 		rc = sqlite_fail(m, err, sr, "cannot read");
 		goto cleanup;
@@ -780,38 +782,65 @@ out:
 /* The change feed: hubsync_rows of t above since, in sequence order. A
  * deleted row's key comes from its blob; a live row's key and values
  * from the master's row itself (no copies). */
+/* The feed's query: hubsync_rows of table ?1 above ?2 with alive = ?3,
+ * in seq order; for live rows joined by key with the table's row (its
+ * columns from column 7, NULL when the table lacks it). One pass instead
+ * of a point select a row: statement calls cost more than the lookups. */
+static void feed_query(const hs_table *t, int alive, hs_buf *b)
+{
+	hs_buf_puts(b, "SELECT r.pk, r.alive, r.seq, r.vseq, r.hlc, r.site,"
+		       " r.clocks");
+	for (int i = 0; alive && i < t->ncols; i++) {
+		hs_buf_puts(b, ", t.");
+		hs_buf_ident(b, t->cols[i]);
+	}
+	hs_buf_puts(b, " FROM hubsync_rows AS r");
+	if (alive) {
+		hs_buf_puts(b, " LEFT JOIN ");
+		hs_buf_ident(b, t->name);
+		hs_buf_puts(b, " AS t ON ");
+		for (int k = 0; k < t->npk; k++) {
+			hs_buf_puts(b, k ? " AND t." : "t.");
+			hs_buf_ident(b, t->cols[t->pk[k]]);
+			hs_buf_printf(b, " = hubsync_pk(r.pk, %d)", k);
+		}
+	}
+	hs_buf_puts(b, " WHERE r.tbl = ?1 AND r.seq > ?2 AND r.alive = ?3"
+		       " ORDER BY r.seq");
+}
+
 static int file_feed(hs_store *st, const hs_table *t, int alive, int64_t since,
 		     hs_feed_filter filter, hs_feed_fn fn, void *ctx)
 {
 	file_master *m = FM(st);
-	hs_applier *a = applier_for(m, t);
 	sqlite3_stmt *q = NULL;
 	sqlite3_value *pk[HS_MAX_PK] = {0};
 	sqlite3_value **vals = calloc(hs_count(t->ncols), sizeof(*vals));
 	hs_row_meta rm;
+	hs_buf sql;
 	int sr = hs_row_meta_init(&rm, t->ncols);
 
-	if (sr == SQLITE_OK && (!a || !vals))
-		sr = a ? SQLITE_NOMEM : applier_fail(m);
+	hs_buf_init(&sql);
+	feed_query(t, alive, &sql);
+	if (sr == SQLITE_OK && (!vals || sql.oom))
+		sr = SQLITE_NOMEM;
 	if (sr == SQLITE_OK)
-		sr = hs_prepare(m->db, &q, "SELECT pk, alive, seq, vseq, hlc, site,"
-					   " clocks FROM hubsync_rows WHERE tbl = ?1"
-					   " AND seq > ?2 AND alive = ?3 ORDER BY seq");
+		sr = hs_prepare(m->db, &q, sql.s);
 	if (sr != SQLITE_OK)
 		goto out;
 	sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, since);
 	sqlite3_bind_int(q, 3, alive);
 	while ((sr = sqlite3_step(q)) == SQLITE_ROW) {
-		const unsigned char *pkb = sqlite3_column_blob(q, 0);
-		int pkn = sqlite3_column_bytes(q, 0), found = 0;
 		meta_read(q, 1, &rm);
 		if (!filter(ctx, &rm)) {
 			sr = SQLITE_OK;
 			continue;
 		}
 		if (!alive) {
-			if (hs_pk_decode(pkb, pkn, t->npk, pk, m->base.select1) != 0) {
+			if (hs_pk_decode(sqlite3_column_blob(q, 0),
+					 sqlite3_column_bytes(q, 0), t->npk, pk,
+					 m->base.select1) != 0) {
 				sr = SQLITE_CORRUPT;
 				break;
 			}
@@ -821,23 +850,13 @@ static int file_feed(hs_store *st, const hs_table *t, int alive, int64_t since,
 				pk[k] = NULL;
 			}
 		} else {
-			sqlite3_stmt *sel = hs_applier_sel(a, &sr);
-			if (!sel)
-				break;
-			if (hs_pk_bind(sel, pkb, pkn, t->npk) != 0) {
-				sr = SQLITE_CORRUPT;
-				break;
-			}
-			sr = sqlite3_step(sel);
-			found = sr == SQLITE_ROW;
-			sr = found || sr == SQLITE_DONE ? SQLITE_OK : sr;
+			/* joined by equal keys: a found row's key is not NULL */
+			int found = sqlite3_column_type(q, 7 + t->pk[0]) != SQLITE_NULL;
 			for (int i = 0; found && i < t->ncols; i++)
-				vals[i] = sqlite3_column_value(sel, i);
+				vals[i] = sqlite3_column_value(q, 7 + i);
 			for (int k = 0; found && k < t->npk; k++)
 				pk[k] = vals[t->pk[k]];
-			if (sr == SQLITE_OK)
-				sr = fn(ctx, &rm, pk, found ? vals : NULL);
-			hs_applier_done(a);
+			sr = fn(ctx, &rm, pk, found ? vals : NULL);
 			memset(pk, 0, sizeof(pk)); /* borrowed */
 		}
 		if (sr != SQLITE_OK)
@@ -847,6 +866,7 @@ static int file_feed(hs_store *st, const hs_table *t, int alive, int64_t since,
 		sr = SQLITE_OK;
 out:
 	sqlite3_finalize(q);
+	hs_buf_free(&sql);
 	free(vals);
 	hs_row_meta_clear(&rm);
 	return sr;

@@ -3,7 +3,9 @@
  * compact clocks (master format 2) and the fixed ones (format 1, the
  * PostgreSQL store) round-trip, a reader takes both, a blob shorter than
  * the table (a column added later) reads as zero clocks, and malformed
- * compact blobs are refused.
+ * compact blobs are refused. A key blob's values come back one by one
+ * through the SQL function hubsync_pk (the file master's feed joins by it),
+ * each as its own type.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +17,7 @@
 #include <cmocka.h>
 
 #include "encode.h"
+#include "util.h"
 
 static uint64_t rng = 88172645463325252ULL;
 
@@ -188,6 +191,52 @@ static void test_malformed(void **state)
 	}
 }
 
+static void test_pk_sql(void **state)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q, *one;
+	hs_buf key;
+	(void)state;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(hs_pk_register(db), SQLITE_OK);
+	/* a key of every type, made by SQLite itself */
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT -7, 2.5, 'a''b', x'00ff',"
+					    " NULL", -1, &one, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(one), SQLITE_ROW);
+	sqlite3_value *pk[5];
+	for (int i = 0; i < 5; i++)
+		pk[i] = sqlite3_column_value(one, i);
+	hs_buf_init(&key);
+	hs_pk_encode(pk, 5, &key);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT hubsync_pk(?1, ?2),"
+					    " typeof(hubsync_pk(?1, ?2)),"
+					    " hubsync_pk(?1, ?2) IS ?3", -1, &q, NULL),
+			 SQLITE_OK);
+	static const char *const types[] = {"integer", "real", "text", "blob",
+					    "null", "null"};
+	for (int k = 0; k < 6; k++) {
+		sqlite3_bind_blob(q, 1, key.s, (int)key.len, SQLITE_STATIC);
+		sqlite3_bind_int(q, 2, k);
+		if (k < 5)
+			sqlite3_bind_value(q, 3, pk[k]);
+		else
+			sqlite3_bind_null(q, 3);
+		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(q, 1), types[k]);
+		assert_int_equal(sqlite3_column_int(q, 2), 1); /* the same value */
+		sqlite3_reset(q);
+	}
+	/* a malformed blob (a text cut short) gives NULL */
+	sqlite3_bind_blob(q, 1, key.s, 20, SQLITE_STATIC);
+	sqlite3_bind_int(q, 2, 2);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_type(q, 0), SQLITE_NULL);
+	sqlite3_finalize(q);
+	sqlite3_finalize(one);
+	hs_buf_free(&key);
+	sqlite3_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -196,6 +245,7 @@ int main(void)
 		cmocka_unit_test(test_compact_size),
 		cmocka_unit_test(test_short_blob),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_pk_sql),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
