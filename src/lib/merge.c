@@ -62,6 +62,8 @@ struct hs_merge {
 	int64_t now_ms;
 	hs_merge_rules rules; /* columns merged inside JSON (lazy) */
 	int rules_loaded;
+	size_t set_min; /* the shortest run of new rows written as a set
+			 * (0: never; HS_MERGE_SET_MIN, see hs_merge_begin) */
 };
 
 static void doomed_clear(hs_merge *m);
@@ -141,13 +143,37 @@ static int conflict_put(hs_merge *m, const conflict_rec *c)
 	return sr;
 }
 
+/* h: the history row of op on row pk at the store's current sequence,
+ * written by hlc, with changes ch (malloc'd, taken over; NULL: out of
+ * memory); when holds its time's text. SQLite code; event_free(h) in
+ * any case. */
+static int event_fill(hs_merge *m, const hs_table *t, sqlite3_value **pk,
+		      const char *op, char *ch, int64_t hlc, hs_history_row *h,
+		      char when[32])
+{
+	char *key = hs_key_text(pk, t->npk);
+	char *pkj = hs_json_dump(hs_json_pk(t, pk));
+	hs_iso_time(hlc >> 16, when);
+	*h = (hs_history_row){m->st->seq, t->name, key, pkj, op, m->st->user,
+			      when, ch};
+	return key && pkj && ch ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+static void event_free(hs_history_row *h)
+{
+	free((char *)h->key);
+	free((char *)h->pk_json);
+	free((char *)h->changes);
+	memset(h, 0, sizeof(*h));
+}
+
 /* Append a history row: op and {"col": [old, new]} of changed columns. */
 static int history_put(hs_merge *m, const hs_table *t, sqlite3_value **pk,
 		       const char *op, sqlite3_value **oldv,
 		       sqlite3_value **newv, const unsigned char *changed,
 		       int64_t hlc)
 {
-	char when[32], *key, *pkj, *ch;
+	char when[32], *ch;
 	json_t *o = oldv || newv ? json_object() : NULL;
 	int sr;
 	for (int i = 0; o && (oldv || newv) && i < t->ncols; i++) {
@@ -164,17 +190,13 @@ static int history_put(hs_merge *m, const hs_table *t, sqlite3_value **pk,
 		json_decref(o); /* only values written again: nothing to show */
 		return SQLITE_OK;
 	}
-	hs_iso_time(hlc >> 16, when);
-	key = hs_key_text(pk, t->npk);
-	pkj = hs_json_dump(hs_json_pk(t, pk));
 	/* an insert's: no values (jansson's "{}" without building it) */
 	ch = oldv || newv ? hs_json_dump(o) : strdup("{}");
-	hs_history_row h = {m->st->seq, t->name, key ? key : "",
-			    pkj ? pkj : "{}", op, m->st->user, when, ch};
-	sr = key && pkj && ch ? m->st->ops->history_add(m->st, &h) : SQLITE_NOMEM;
-	free(key);
-	free(pkj);
-	free(ch);
+	hs_history_row h;
+	sr = event_fill(m, t, pk, op, ch, hlc, &h, when);
+	if (sr == SQLITE_OK)
+		sr = m->st->ops->history_add(m->st, &h);
+	event_free(&h);
 	return sr;
 }
 
@@ -579,6 +601,32 @@ static int merge_delete(row_merge *x)
 	return sr;
 }
 
+/* rm: the versions of row rc of t written whole at seq (a new row). */
+static void inserted_meta(hs_merge *m, const hs_table *t,
+			  const hs_rowchange *rc, hs_row_meta *rm, int64_t seq)
+{
+	rm->alive = 1;
+	rm->seq = rm->vseq = seq;
+	rm->hlc = rc->row_hlc;
+	rm->site = m->st->site;
+	for (int i = 0; i < t->ncols; i++) {
+		hs_col_clock *cc = &rm->cols[i];
+		cc->seq = seq;
+		if (rc->inserted && !rc->changed[i]) {
+			/* a column the pusher does not have (an app upgrade
+			 * it has not had): its default, set by nobody, so any
+			 * write of it wins */
+			cc->hlc = 0;
+			cc->site = 0;
+			cc->vseq = 0;
+			continue;
+		}
+		cc->hlc = rc->changed[i] ? rc->hlc[i] : rc->row_hlc;
+		cc->site = m->st->site;
+		cc->vseq = seq;
+	}
+}
+
 /* A pushed row the master does not have alive: a new row, unless it was
  * deleted concurrently (the delete wins; the row is kept as a conflict). */
 static int merge_insert(row_merge *x)
@@ -612,27 +660,7 @@ static int merge_insert(row_merge *x)
 		}
 		return sr;
 	}
-	int64_t seq = ++m->st->seq;
-	rm->alive = 1;
-	rm->seq = rm->vseq = seq;
-	rm->hlc = rc->row_hlc;
-	rm->site = m->st->site;
-	for (int i = 0; i < t->ncols; i++) {
-		hs_col_clock *cc = &rm->cols[i];
-		cc->seq = seq;
-		if (rc->inserted && !rc->changed[i]) {
-			/* a column the pusher does not have (an app upgrade
-			 * it has not had): its default, set by nobody, so any
-			 * write of it wins */
-			cc->hlc = 0;
-			cc->site = 0;
-			cc->vseq = 0;
-			continue;
-		}
-		cc->hlc = rc->changed[i] ? rc->hlc[i] : rc->row_hlc;
-		cc->site = m->st->site;
-		cc->vseq = seq;
-	}
+	inserted_meta(m, t, rc, rm, ++m->st->seq);
 	/* An insert's values are the row itself: the log says who and when.
 	 * Rows that were there before tracking are not an event at all. */
 	sr = rc->existing ? SQLITE_OK
@@ -1103,6 +1131,15 @@ static int merge_group(hs_merge *m, const hs_schema *s, hs_changeset *cs,
 	return sr;
 }
 
+/* The shortest run of new rows merged as a set: HS_MERGE_SET_MIN when
+ * set (0: every row alone; the tests set 1 to take the set path with
+ * their small pushes, or 0 to compare), else 16. */
+static size_t merge_set_min(void)
+{
+	const char *v = getenv("HS_MERGE_SET_MIN");
+	return v && *v ? (size_t)strtoul(v, NULL, 10) : 16;
+}
+
 int hs_merge_begin(hs_store *store, const hs_schema *s,
 		   const int64_t *local_max, int64_t now_ms, hs_merge_stats *st)
 {
@@ -1113,6 +1150,7 @@ int hs_merge_begin(hs_store *store, const hs_schema *s,
 	m->s = s;
 	m->stats = st;
 	m->now_ms = now_ms;
+	m->set_min = merge_set_min();
 	if (local_max && s->n) {
 		int64_t *lm = malloc((size_t)s->n * sizeof(int64_t));
 		if (!lm) {
@@ -1127,20 +1165,141 @@ int hs_merge_begin(hs_store *store, const hs_schema *s,
 	return SQLITE_OK;
 }
 
+/* n more rows merged: the store's keepalive every 1,024 rows. */
+static void count_rows(hs_merge *m, size_t n)
+{
+	size_t before = m->nrows;
+	m->nrows += n;
+	if (before / 1024 != m->nrows / 1024 && m->st->ops->keepalive)
+		m->st->ops->keepalive(m->st);
+}
+
+/* Merge row rc of a batch alone (the rules above). */
+static int merge_one(hs_merge *m, hs_rowchange *rc)
+{
+	int deferred = 0;
+	int sr = merge_guarded(m, m->s, rc, m->now_ms, m->stats, 0, &deferred);
+	if (sr == SQLITE_OK && deferred)
+		sr = hs_changeset_move(&m->later, rc);
+	count_rows(m, 1);
+	return sr;
+}
+
+/*
+ * New rows as a set. A pushed insert whose key the master has neither a
+ * row nor versions of meets no rule: merge_insert writes it whole at the
+ * next sequence, with the clocks inserted_meta gives it and its insert
+ * event. Rows of a table without foreign keys (no reference to rewrite,
+ * no parent that may be gone) or UNIQUE columns (no value another row may
+ * hold) can take that without a decision per row: runs of such inserts in
+ * a batch go to the store as one set (store ops absent and put_new),
+ * numbered in batch order as one by one; the store tells which of them
+ * it has, and those go the way of every row, in their place. A run is
+ * one table's rows with distinct keys (a key in the batch twice, the
+ * second goes alone). The result is the master row by row would write
+ * (test_merge_set compares the two).
+ */
+static int set_candidate(hs_merge *m, const hs_changeset *cs, size_t i,
+			 size_t first)
+{
+	const hs_rowchange *rc = &cs->rows[i];
+	const hs_table *t = &m->s->t[rc->table];
+	if (!rc->alive || !rc->inserted || t->nfk || has_unique(m, m->s, rc->table))
+		return 0;
+	if (i == first)
+		return 1;
+	const hs_rowchange *prev = &cs->rows[i - 1];
+	int same = prev->table == rc->table;
+	for (int k = 0; same && k < t->npk; k++)
+		same = hs_value_same(prev->pk[k], rc->pk[k]);
+	return prev->table == rc->table && !same;
+}
+
+/* Write rows nr[0..n) (new to the store, of table t) as one set. */
+static int merge_fresh(hs_merge *m, const hs_table *t, hs_new_row *nr,
+		       size_t n)
+{
+	int sr = SQLITE_OK;
+	for (size_t k = 0; sr == SQLITE_OK && k < n; k++) {
+		hs_rowchange *rc = nr[k].rc;
+		if ((sr = hs_row_meta_init(&nr[k].rm, t->ncols)) != SQLITE_OK)
+			break;
+		inserted_meta(m, t, rc, &nr[k].rm, ++m->st->seq);
+		if (!rc->existing)
+			sr = event_fill(m, t, rc->pk, "insert", strdup("{}"),
+					rc->row_hlc, &nr[k].h, nr[k].at);
+	}
+	if (sr == SQLITE_OK)
+		sr = m->st->ops->put_new(m->st, t, nr, n);
+	if (sr == SQLITE_OK)
+		m->stats->pushed[nr[0].rc->table] += (int64_t)n;
+	for (size_t k = 0; k < n; k++) {
+		hs_row_meta_clear(&nr[k].rm);
+		event_free(&nr[k].h);
+	}
+	count_rows(m, n);
+	return sr;
+}
+
+/* Rows cs->rows[i..e) (set candidates of one table): those new to the
+ * store as sets, the others alone, in batch order. */
+static int merge_run(hs_merge *m, hs_changeset *cs, size_t i, size_t e)
+{
+	const hs_table *t = &m->s->t[cs->rows[i].table];
+	size_t n = e - i;
+	hs_new_row *nr = calloc(n, sizeof(*nr));
+	unsigned char *fresh = malloc(n);
+	int sr = nr && fresh ? SQLITE_OK : SQLITE_NOMEM;
+	for (size_t k = 0; nr && k < n; k++)
+		nr[k].rc = &cs->rows[i + k];
+	if (sr == SQLITE_OK) {
+		memset(fresh, 1, n);
+		sr = m->st->ops->absent(m->st, t, nr, n, fresh);
+	}
+	for (size_t k = 0; sr == SQLITE_OK && k < n;) {
+		size_t j = k;
+		if (!fresh[k]) {
+			int nrebases = m->nrebases;
+			sr = merge_one(m, &cs->rows[i + k]);
+			k++;
+			/* a row given a new id took a key the rest may have */
+			if (sr == SQLITE_OK && m->nrebases != nrebases && k < n)
+				sr = m->st->ops->absent(m->st, t, nr + k, n - k,
+							fresh + k);
+			continue;
+		}
+		while (j < n && fresh[j])
+			j++;
+		sr = merge_fresh(m, t, nr + k, j - k);
+		if (sr != SQLITE_OK)
+			m->failed_table = cs->rows[i].table;
+		k = j;
+	}
+	free(nr);
+	free(fresh);
+	return sr;
+}
+
 int hs_merge_rows(hs_store *store, hs_changeset *cs, hs_buf *err)
 {
 	hs_merge *m = store->merging;
-	int sr = SQLITE_OK;
+	int sr = SQLITE_OK, sets;
 	if (!m)
 		return SQLITE_MISUSE;
-	for (size_t i = 0; sr == SQLITE_OK && i < cs->n; i++) {
-		int deferred = 0;
-		sr = merge_guarded(m, m->s, &cs->rows[i], m->now_ms, m->stats, 0,
-				   &deferred);
-		if (sr == SQLITE_OK && deferred)
-			sr = hs_changeset_move(&m->later, &cs->rows[i]);
-		if (++m->nrows % 1024 == 0 && store->ops->keepalive)
-			store->ops->keepalive(store);
+	sets = m->set_min && store->ops->absent && store->ops->put_new;
+	for (size_t i = 0; sr == SQLITE_OK && i < cs->n;) {
+		size_t e = i;
+		while (sets && e < cs->n && set_candidate(m, cs, e, i))
+			e++;
+		if (e - i >= m->set_min && e > i && sets) {
+			sr = merge_run(m, cs, i, e);
+			i = e;
+			continue;
+		}
+		if (e == i)
+			e = i + 1;
+		for (; sr == SQLITE_OK && i < e; i++)
+			sr = merge_one(m, &cs->rows[i]);
 	}
 	if (sr != SQLITE_OK && m->s->n)
 		hs_buf_printf(err, "table \"%s\": ", m->s->t[m->failed_table].name);

@@ -25,6 +25,7 @@
 #ifndef HS_STORE_H
 #define HS_STORE_H
 
+#include "changes.h"
 #include "encode.h"
 #include "rows.h"
 #include "schema.h"
@@ -51,6 +52,17 @@ typedef struct hs_history_row {
 	int64_t seq;
 	const char *tbl, *key, *pk_json, *op, *user, *at, *changes;
 } hs_history_row;
+
+/* A row new to the store (neither its key's row nor versions there),
+ * written with others as one set (store ops absent and put_new): the
+ * pushed row (alive, every column in vals), its versions and its insert
+ * event (h.seq 0: none, a row there before tracking). */
+typedef struct hs_new_row {
+	hs_rowchange *rc;
+	hs_row_meta rm;
+	hs_history_row h;
+	char at[32]; /* h.at's text */
+} hs_new_row;
 
 /* A column whose concurrent edits are merged inside its JSON value
  * (`hubsync merge DB TABLE.COLUMN json [--key NAME]`, office-wide). */
@@ -137,6 +149,15 @@ typedef struct hs_store_ops {
 	 * pruned; the file store keeps hubsync_master 'history_pruned'). */
 	int (*value_at)(hs_store *st, const hs_table *t, sqlite3_value **pk,
 			int col, int64_t seq, sqlite3_value **out, int *found);
+	/* New rows as a set (both may be NULL: the merge writes every row
+	 * alone). absent clears fresh[i] for each of rows[0..n) (only .rc
+	 * used) whose key t has a row or versions of; put_new writes rows
+	 * absent left fresh: their values, versions and insert events, as
+	 * row_put, meta_put and history_add would one by one. */
+	int (*absent)(hs_store *st, const hs_table *t, const hs_new_row *rows,
+		      size_t n, unsigned char *fresh);
+	int (*put_new)(hs_store *st, const hs_table *t, const hs_new_row *rows,
+		       size_t n);
 } hs_store_ops;
 
 /* The part every store shares: its operations and the transaction's

@@ -103,6 +103,11 @@ struct file_master {
 	hs_applier *appliers; /* per table written, lazily prepared */
 	int nappliers;
 	int format;           /* the file's: 2 writes compact clocks */
+	/* the rows temp.hs_fresh_N shows (file_absent, file_put_new) */
+	const hs_table *fresh_t;
+	const hs_new_row *fresh;
+	size_t nfresh;
+	int fresh_module;     /* hs_fresh registered on db */
 };
 
 typedef struct file_master file_master;
@@ -931,6 +936,18 @@ static int file_history_add(hs_store *st, const hs_history_row *h)
 	return sr == SQLITE_DONE ? SQLITE_OK : sr;
 }
 
+/* The history events of the new rows temp.hs_fresh_N (tab) shows, as
+ * file_history_add writes one (the columns of hs_fresh_columns). */
+static int file_history_add_set(file_master *m, const char *tab)
+{
+	char sql[256];
+	snprintf(sql, sizeof sql, "INSERT INTO hubsync_history(seq, tbl, key,"
+		 " pk, op, user, at, changes) SELECT h_seq, h_tbl, h_key, h_pk,"
+		 " h_op, h_user, h_at, h_changes FROM %s WHERE h_seq IS NOT"
+		 " NULL", tab);
+	return hs_exec(m->db, sql);
+}
+
 static int file_rebase_add(hs_store *st, int64_t seq, const hs_table *t,
 			   int64_t old_key, int64_t new_key)
 {
@@ -1051,6 +1068,304 @@ static int file_value_at(hs_store *st, const hs_table *t, sqlite3_value **pk,
 	return sr;
 }
 
+/* ---- new rows as a set (store.h: absent, put_new) --------------------
+ *
+ * temp.hs_fresh_N, a virtual table over the rows m->fresh of a table of
+ * N columns: v0..vN-1 (the row's values), then its key blob and versions
+ * as hubsync_rows holds them, then its history event (NULLs: none). The
+ * rows go into the table, hubsync_rows and hubsync_history by one
+ * INSERT ... SELECT each, instead of three statements run per row. */
+enum { FR_PK, FR_ALIVE, FR_SEQ, FR_VSEQ, FR_HLC, FR_SITE, FR_CLOCKS,
+       FR_HSEQ, FR_HTBL, FR_HKEY, FR_HPK, FR_HOP, FR_HUSER, FR_HAT,
+       FR_HCHANGES, FR_N };
+static const char *const FRESH_COLUMNS[FR_N] = {
+	"pk", "alive", "seq", "vseq", "hlc", "site", "clocks", "h_seq",
+	"h_tbl", "h_key", "h_pk", "h_op", "h_user", "h_at", "h_changes"};
+
+typedef struct fresh_vtab {
+	sqlite3_vtab base;
+	file_master *m;
+	int ncols;
+} fresh_vtab;
+
+typedef struct fresh_cursor {
+	sqlite3_vtab_cursor base;
+	size_t i;
+	hs_buf b; /* the key blob or clocks of the current row */
+} fresh_cursor;
+
+static int fresh_connect(sqlite3 *db, void *aux, int argc,
+			 const char *const *argv, sqlite3_vtab **out,
+			 char **err)
+{
+	int ncols = argc > 3 ? atoi(argv[3]) : 0, sr;
+	fresh_vtab *v;
+	hs_buf d;
+	if (ncols <= 0)
+		return SQLITE_ERROR;
+	hs_buf_init(&d);
+	hs_buf_puts(&d, "CREATE TABLE x(");
+	for (int i = 0; i < ncols; i++)
+		hs_buf_printf(&d, "v%d, ", i);
+	for (int i = 0; i < FR_N; i++)
+		hs_buf_printf(&d, "%s%s", i ? ", " : "", FRESH_COLUMNS[i]);
+	hs_buf_puts(&d, ")");
+	sr = d.oom ? SQLITE_NOMEM : sqlite3_declare_vtab(db, d.s);
+	hs_buf_free(&d);
+	if (sr != SQLITE_OK)
+		return sr;
+	if (!(v = sqlite3_malloc(sizeof(*v))))
+		return SQLITE_NOMEM;
+	memset(v, 0, sizeof(*v));
+	v->m = aux;
+	v->ncols = ncols;
+	*out = &v->base;
+	(void)err;
+	return SQLITE_OK;
+}
+
+static int fresh_disconnect(sqlite3_vtab *v)
+{
+	sqlite3_free(v);
+	return SQLITE_OK;
+}
+
+static int fresh_best_index(sqlite3_vtab *v, sqlite3_index_info *info)
+{
+	info->estimatedCost = 1000;
+	info->estimatedRows = 1000;
+	(void)v;
+	return SQLITE_OK;
+}
+
+static int fresh_open(sqlite3_vtab *v, sqlite3_vtab_cursor **out)
+{
+	fresh_cursor *c = sqlite3_malloc(sizeof(*c));
+	if (!c)
+		return SQLITE_NOMEM;
+	memset(c, 0, sizeof(*c));
+	hs_buf_init(&c->b);
+	*out = &c->base;
+	(void)v;
+	return SQLITE_OK;
+}
+
+static int fresh_close(sqlite3_vtab_cursor *cur)
+{
+	fresh_cursor *c = (fresh_cursor *)cur;
+	hs_buf_free(&c->b);
+	sqlite3_free(c);
+	return SQLITE_OK;
+}
+
+static int fresh_filter(sqlite3_vtab_cursor *cur, int idx, const char *s,
+			int argc, sqlite3_value **argv)
+{
+	((fresh_cursor *)cur)->i = 0;
+	(void)idx, (void)s, (void)argc, (void)argv;
+	return SQLITE_OK;
+}
+
+static int fresh_next(sqlite3_vtab_cursor *cur)
+{
+	((fresh_cursor *)cur)->i++;
+	return SQLITE_OK;
+}
+
+static int fresh_eof(sqlite3_vtab_cursor *cur)
+{
+	fresh_cursor *c = (fresh_cursor *)cur;
+	return c->i >= ((fresh_vtab *)cur->pVtab)->m->nfresh;
+}
+
+static int fresh_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *out)
+{
+	*out = (sqlite3_int64)((fresh_cursor *)cur)->i;
+	return SQLITE_OK;
+}
+
+static void result_text(sqlite3_context *ctx, const char *s)
+{
+	if (s)
+		sqlite3_result_text(ctx, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_result_null(ctx);
+}
+
+static int fresh_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
+{
+	fresh_cursor *c = (fresh_cursor *)cur;
+	fresh_vtab *v = (fresh_vtab *)cur->pVtab;
+	file_master *m = v->m;
+	const hs_new_row *r = &m->fresh[c->i];
+	const hs_history_row *h = &r->h;
+	int event = h->seq != 0;
+	if (col < v->ncols) {
+		if (r->rc->vals[col])
+			sqlite3_result_value(ctx, r->rc->vals[col]);
+		else
+			sqlite3_result_null(ctx);
+		return SQLITE_OK;
+	}
+	switch (col - v->ncols) {
+	case FR_PK:
+	case FR_CLOCKS:
+		hs_buf_reset(&c->b);
+		if (col - v->ncols == FR_PK)
+			hs_pk_encode(r->rc->pk, m->fresh_t->npk, &c->b);
+		else if (m->format >= 2)
+			hs_clocks_encode_compact(&r->rm, &c->b);
+		else
+			hs_clocks_encode(&r->rm, &c->b);
+		if (c->b.oom)
+			return SQLITE_NOMEM;
+		sqlite3_result_blob(ctx, c->b.s ? c->b.s : "", (int)c->b.len,
+				    SQLITE_TRANSIENT);
+		break;
+	case FR_ALIVE: sqlite3_result_int(ctx, r->rm.alive); break;
+	case FR_SEQ: sqlite3_result_int64(ctx, r->rm.seq); break;
+	case FR_VSEQ: sqlite3_result_int64(ctx, r->rm.vseq); break;
+	case FR_HLC: sqlite3_result_int64(ctx, r->rm.hlc); break;
+	case FR_SITE: sqlite3_result_int(ctx, r->rm.site); break;
+	case FR_HSEQ:
+		if (event)
+			sqlite3_result_int64(ctx, h->seq);
+		else
+			sqlite3_result_null(ctx);
+		break;
+	case FR_HTBL: result_text(ctx, event ? h->tbl : NULL); break;
+	case FR_HKEY: result_text(ctx, event ? h->key : NULL); break;
+	case FR_HPK: result_text(ctx, event ? h->pk_json : NULL); break;
+	case FR_HOP: result_text(ctx, event ? h->op : NULL); break;
+	case FR_HUSER: result_text(ctx, event ? h->user : NULL); break;
+	case FR_HAT: result_text(ctx, event ? h->at : NULL); break;
+	case FR_HCHANGES: result_text(ctx, event ? h->changes : NULL); break;
+	default: sqlite3_result_null(ctx);
+	}
+	return SQLITE_OK;
+}
+
+static const sqlite3_module FRESH_MODULE = {
+	.xCreate = fresh_connect,
+	.xConnect = fresh_connect,
+	.xBestIndex = fresh_best_index,
+	.xDisconnect = fresh_disconnect,
+	.xDestroy = fresh_disconnect,
+	.xOpen = fresh_open,
+	.xClose = fresh_close,
+	.xFilter = fresh_filter,
+	.xNext = fresh_next,
+	.xEof = fresh_eof,
+	.xColumn = fresh_column,
+	.xRowid = fresh_rowid,
+};
+
+/* Show rows[0..n) of t as temp.hs_fresh_N (its name into tab). */
+static int fresh_show(file_master *m, const hs_table *t, const hs_new_row *rows,
+		      size_t n, char tab[40])
+{
+	char sql[120];
+	int sr = SQLITE_OK;
+	if (!m->fresh_module) {
+		sr = sqlite3_create_module(m->db, "hs_fresh", &FRESH_MODULE, m);
+		if (sr != SQLITE_OK)
+			return sr;
+		m->fresh_module = 1;
+	}
+	snprintf(tab, 40, "temp.hs_fresh_%d", t->ncols);
+	snprintf(sql, sizeof sql, "CREATE VIRTUAL TABLE IF NOT EXISTS %s USING"
+		 " hs_fresh(%d)", tab, t->ncols);
+	if ((sr = hs_exec(m->db, sql)) != SQLITE_OK)
+		return sr;
+	m->fresh_t = t;
+	m->fresh = rows;
+	m->nfresh = n;
+	return SQLITE_OK;
+}
+
+static void fresh_hide(file_master *m)
+{
+	m->fresh_t = NULL;
+	m->fresh = NULL;
+	m->nfresh = 0;
+}
+
+static int file_absent(hs_store *st, const hs_table *t, const hs_new_row *rows,
+		       size_t n, unsigned char *fresh)
+{
+	file_master *m = FM(st);
+	char tab[40];
+	sqlite3_stmt *q = NULL;
+	hs_buf sql;
+	int sr = fresh_show(m, t, rows, n, tab);
+	hs_buf_init(&sql);
+	hs_buf_printf(&sql, "SELECT rowid FROM %s AS f WHERE EXISTS(SELECT 1"
+		      " FROM hubsync_rows WHERE tbl = ?1 AND pk = f.pk) OR"
+		      " EXISTS(SELECT 1 FROM ", tab);
+	hs_buf_ident(&sql, t->name);
+	for (int k = 0; k < t->npk; k++) {
+		hs_buf_puts(&sql, k ? " AND " : " WHERE ");
+		hs_buf_ident(&sql, t->cols[t->pk[k]]);
+		hs_buf_printf(&sql, " = f.v%d", t->pk[k]);
+	}
+	hs_buf_puts(&sql, ")");
+	if (sr == SQLITE_OK)
+		sr = sql.oom ? SQLITE_NOMEM : hs_prepare(m->db, &q, sql.s);
+	if (sr == SQLITE_OK)
+		sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
+	while (sr == SQLITE_OK && (sr = sqlite3_step(q)) == SQLITE_ROW) {
+		sqlite3_int64 i = sqlite3_column_int64(q, 0);
+		if (i >= 0 && (size_t)i < n)
+			fresh[i] = 0;
+		sr = SQLITE_OK;
+	}
+	if (sr == SQLITE_DONE)
+		sr = SQLITE_OK;
+	sqlite3_finalize(q);
+	hs_buf_free(&sql);
+	fresh_hide(m);
+	return sr;
+}
+
+static int file_put_new(hs_store *st, const hs_table *t, const hs_new_row *rows,
+			size_t n)
+{
+	file_master *m = FM(st);
+	char tab[40];
+	sqlite3_stmt *q = NULL;
+	hs_buf sql;
+	int sr = fresh_show(m, t, rows, n, tab);
+	hs_buf_init(&sql);
+	hs_buf_puts(&sql, "INSERT INTO ");
+	hs_buf_ident(&sql, t->name);
+	for (int i = 0; i < t->ncols; i++) {
+		hs_buf_puts(&sql, i ? ", " : "(");
+		hs_buf_ident(&sql, t->cols[i]);
+	}
+	for (int i = 0; i < t->ncols; i++)
+		hs_buf_printf(&sql, "%sv%d", i ? ", " : ") SELECT ", i);
+	hs_buf_printf(&sql, " FROM %s", tab);
+	if (sr == SQLITE_OK)
+		sr = sql.oom ? SQLITE_NOMEM : hs_exec(m->db, sql.s);
+	if (sr == SQLITE_OK) {
+		hs_buf_reset(&sql);
+		hs_buf_printf(&sql, "INSERT INTO hubsync_rows(tbl, pk, alive, seq,"
+			      " vseq, hlc, site, clocks) SELECT ?1, pk, alive,"
+			      " seq, vseq, hlc, site, clocks FROM %s", tab);
+		sr = sql.oom ? SQLITE_NOMEM : hs_prepare(m->db, &q, sql.s);
+	}
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
+		sr = hs_step_done(q);
+	}
+	if (sr == SQLITE_OK)
+		sr = file_history_add_set(m, tab);
+	sqlite3_finalize(q);
+	hs_buf_free(&sql);
+	fresh_hide(m);
+	return sr;
+}
+
 static const hs_store_ops FILE_OPS = {
 	file_row_get,     file_row_put,      file_row_delete,
 	file_max_key,     file_unique_holder, file_has_unique,
@@ -1058,6 +1373,7 @@ static const hs_store_ops FILE_OPS = {
 	file_feed,        file_conflict_add, file_history_add,
 	file_rebase_add,  file_site_info,    file_savepoint,
 	file_keepalive,   file_merge_rules,  file_value_at,
+	file_absent,      file_put_new,
 };
 
 /* ---- merge and pull through the store ---------------------------------- */

@@ -2572,6 +2572,7 @@ static const hs_store_ops PG_OPS = {
 	pg_rebase_add,	pg_site_info,	    pg_savepoint,
 	NULL, /* keepalive: no lease to refresh */
 	pg_merge_rules,	pg_value_at,
+	NULL, NULL, /* absent, put_new: every row alone */
 };
 
 /* ---- merge and pull through the store ----------------------------------- */

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Instructions of the black box's first push (`hubsync sync A` of N rows
+# inserted by one statement after `hubsync init`, a file master on the
+# local disk), counted by valgrind's callgrind: the whole process, a row,
+# and the callgrind output kept for callgrind_annotate (docs/PERFORMANCE.md,
+# "Fourth round"). Instruction counts repeat on a loaded machine.
+#
+#   bench/push_cost.sh build/hubsync [OUT.callgrind]
+# Needs valgrind and the sqlite3 shell. N: $N (default 20000).
+set -eu
+h=$1
+out=${2:-/dev/null}
+n=${N:-20000}
+dir=$(mktemp -d "${TMPDIR:-/tmp}/hs_push_cost.XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+command -v valgrind >/dev/null || { echo "push_cost: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+sqlite3 "$dir/a.db" "CREATE TABLE items(id TEXT PRIMARY KEY, name TEXT,
+	category TEXT, vendor TEXT, price REAL, qty INTEGER, notes TEXT)"
+"$h" init "$dir/a.db" --master "$dir/m.db" --user bench >/dev/null
+sqlite3 "$dir/a.db" "BEGIN; WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL
+	SELECT i + 1 FROM c WHERE i < $n) INSERT INTO items(id, name, category,
+	vendor, price, qty, notes) SELECT printf('item-%09d', i), 'name ' || i,
+	'cat ' || (i % 20), 'vendor ' || (i % 50), i * 0.25, i % 100,
+	'some notes about item ' || i FROM c; COMMIT;"
+total=$(valgrind --tool=callgrind --callgrind-out-file="$out" \
+	"$h" sync "$dir/a.db" 2>&1 >/dev/null | awk '/Collected/ {print $4}')
+echo "first push of $n rows: $total instructions, $((total / n)) a row"
