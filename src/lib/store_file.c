@@ -108,6 +108,11 @@ struct file_master {
 	const hs_new_row *fresh;
 	size_t nfresh;
 	int fresh_module;     /* hs_fresh registered on db */
+	/* sequences of rows the last write transaction wrote whole, new,
+	 * for its site (file_put_new): the feed skips them (0, 0: none).
+	 * Kept for the pull's read after the commit, which reads as of that
+	 * transaction (base.began), until the next one begins. */
+	int64_t own_lo, own_hi;
 };
 
 typedef struct file_master file_master;
@@ -512,6 +517,7 @@ static int fm_begin(hs_master *mm, hs_buf *err)
 	if (sr != SQLITE_OK)
 		return sqlite_fail(m, err, sr, "cannot start a transaction");
 	m->in_txn = 1;
+	m->own_lo = m->own_hi = 0;
 	m->base.seq = hs_query_int(m->db, "SELECT value FROM hubsync_master"
 				     " WHERE key = 'seq'", 0, &sr);
 	m->base.began = m->base.seq;
@@ -787,8 +793,8 @@ out:
 /* The change feed: hubsync_rows of t above since, in sequence order. A
  * deleted row's key comes from its blob; a live row's key and values
  * from the master's row itself (no copies). */
-/* The feed's query: hubsync_rows of table ?1 above ?2 with alive = ?3,
- * in seq order; for live rows joined by key with the table's row (its
+/* The feed's query: hubsync_rows of table ?1 above ?2 and below ?4 with
+ * alive = ?3, in seq order; for live rows joined by key with the table's row (its
  * columns from column 7, NULL when the table lacks it). One pass instead
  * of a point select a row: statement calls cost more than the lookups. */
 static void feed_query(const hs_table *t, int alive, hs_buf *b)
@@ -810,8 +816,8 @@ static void feed_query(const hs_table *t, int alive, hs_buf *b)
 			hs_buf_printf(b, " = hubsync_pk(r.pk, %d)", k);
 		}
 	}
-	hs_buf_puts(b, " WHERE r.tbl = ?1 AND r.seq > ?2 AND r.alive = ?3"
-		       " ORDER BY r.seq");
+	hs_buf_puts(b, " WHERE r.tbl = ?1 AND r.seq > ?2 AND r.seq < ?4"
+		       " AND r.alive = ?3 ORDER BY r.seq");
 }
 
 static int file_feed(hs_store *st, const hs_table *t, int alive, int64_t since,
@@ -834,38 +840,54 @@ static int file_feed(hs_store *st, const hs_table *t, int alive, int64_t since,
 	if (sr != SQLITE_OK)
 		goto out;
 	sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, since);
 	sqlite3_bind_int(q, 3, alive);
-	while ((sr = sqlite3_step(q)) == SQLITE_ROW) {
-		meta_read(q, 1, &rm);
-		if (!filter(ctx, &rm)) {
-			sr = SQLITE_OK;
-			continue;
-		}
-		if (!alive) {
-			if (hs_pk_decode(sqlite3_column_blob(q, 0),
-					 sqlite3_column_bytes(q, 0), t->npk, pk,
-					 m->base.select1) != 0) {
-				sr = SQLITE_CORRUPT;
+	/* Rows this transaction wrote whole as new for the site pulling
+	 * (file_put_new: alive, nothing in them for it) are not read: two
+	 * ranges around them. */
+	int64_t from[2] = {since, since}, upto[2] = {INT64_MAX, INT64_MAX};
+	int nranges = 1;
+	if (m->own_lo > since) {
+		upto[0] = m->own_lo;
+		from[1] = m->own_hi;
+		nranges = 2;
+	}
+	for (int r = 0; r < nranges && (sr == SQLITE_OK || sr == SQLITE_DONE);
+	     r++) {
+		sqlite3_reset(q);
+		sqlite3_bind_int64(q, 2, from[r]);
+		sqlite3_bind_int64(q, 4, upto[r]);
+		while ((sr = sqlite3_step(q)) == SQLITE_ROW) {
+			meta_read(q, 1, &rm);
+			if (!filter(ctx, &rm)) {
+				sr = SQLITE_OK;
+				continue;
+			}
+			if (!alive) {
+				if (hs_pk_decode(sqlite3_column_blob(q, 0),
+						 sqlite3_column_bytes(q, 0), t->npk, pk,
+						 m->base.select1) != 0) {
+					sr = SQLITE_CORRUPT;
+					break;
+				}
+				sr = fn(ctx, &rm, pk, NULL);
+				for (int k = 0; k < HS_MAX_PK; k++) {
+					sqlite3_value_free(pk[k]);
+					pk[k] = NULL;
+				}
+			} else {
+				/* joined by equal keys: a found row's key is not NULL */
+				int found = sqlite3_column_type(q, 7 + t->pk[0]) !=
+					    SQLITE_NULL;
+				for (int i = 0; found && i < t->ncols; i++)
+					vals[i] = sqlite3_column_value(q, 7 + i);
+				for (int k = 0; found && k < t->npk; k++)
+					pk[k] = vals[t->pk[k]];
+				sr = fn(ctx, &rm, pk, found ? vals : NULL);
+				memset(pk, 0, sizeof(pk)); /* borrowed */
+			}
+			if (sr != SQLITE_OK)
 				break;
-			}
-			sr = fn(ctx, &rm, pk, NULL);
-			for (int k = 0; k < HS_MAX_PK; k++) {
-				sqlite3_value_free(pk[k]);
-				pk[k] = NULL;
-			}
-		} else {
-			/* joined by equal keys: a found row's key is not NULL */
-			int found = sqlite3_column_type(q, 7 + t->pk[0]) != SQLITE_NULL;
-			for (int i = 0; found && i < t->ncols; i++)
-				vals[i] = sqlite3_column_value(q, 7 + i);
-			for (int k = 0; found && k < t->npk; k++)
-				pk[k] = vals[t->pk[k]];
-			sr = fn(ctx, &rm, pk, found ? vals : NULL);
-			memset(pk, 0, sizeof(pk)); /* borrowed */
 		}
-		if (sr != SQLITE_OK)
-			break;
 	}
 	if (sr == SQLITE_DONE)
 		sr = SQLITE_OK;
@@ -1192,6 +1214,33 @@ static void result_text(sqlite3_context *ctx, const char *s)
 		sqlite3_result_null(ctx);
 }
 
+/* The value x as the column's, without a copy (the rows outlive the
+ * statement that reads them). */
+static void result_borrowed(sqlite3_context *ctx, sqlite3_value *x)
+{
+	switch (x ? sqlite3_value_type(x) : SQLITE_NULL) {
+	case SQLITE_INTEGER:
+		sqlite3_result_int64(ctx, sqlite3_value_int64(x));
+		break;
+	case SQLITE_FLOAT:
+		sqlite3_result_double(ctx, sqlite3_value_double(x));
+		break;
+	case SQLITE_TEXT:
+		sqlite3_result_text(ctx, (const char *)sqlite3_value_text(x),
+				    sqlite3_value_bytes(x), SQLITE_STATIC);
+		break;
+	case SQLITE_BLOB: /* an empty one has no pointer: not NULL */
+		if (sqlite3_value_bytes(x))
+			sqlite3_result_blob(ctx, sqlite3_value_blob(x),
+					    sqlite3_value_bytes(x), SQLITE_STATIC);
+		else
+			sqlite3_result_zeroblob(ctx, 0);
+		break;
+	default:
+		sqlite3_result_null(ctx);
+	}
+}
+
 static int fresh_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 {
 	fresh_cursor *c = (fresh_cursor *)cur;
@@ -1201,10 +1250,7 @@ static int fresh_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 	const hs_history_row *h = &r->h;
 	int event = h->seq != 0;
 	if (col < v->ncols) {
-		if (r->rc->vals[col])
-			sqlite3_result_value(ctx, r->rc->vals[col]);
-		else
-			sqlite3_result_null(ctx);
+		result_borrowed(ctx, r->rc->vals[col]);
 		return SQLITE_OK;
 	}
 	switch (col - v->ncols) {
@@ -1327,6 +1373,46 @@ static int file_absent(hs_store *st, const hs_table *t, const hs_new_row *rows,
 	return sr;
 }
 
+/* 1 if row r of t holds nothing the pull of its own site in this
+ * transaction has to bring: written now by that site, every column
+ * (pull.c: pull_filter's "mine_now"). The key columns aside: a new row's
+ * are nobody's (the push does not list them among its changes), which
+ * makes the filter hand the row back, with the key the pusher has. */
+static int own_whole(const file_master *m, const hs_table *t,
+		     const hs_new_row *r)
+{
+	const hs_row_meta *rm = &r->rm;
+	if (rm->site != m->base.site || rm->vseq <= m->base.began)
+		return 0;
+	for (int i = 0; i < rm->ncols; i++) {
+		int key = 0;
+		for (int k = 0; k < t->npk; k++)
+			key |= t->pk[k] == i;
+		if (!key && (rm->cols[i].site != m->base.site ||
+			     rm->cols[i].vseq <= m->base.began))
+			return 0;
+	}
+	return 1;
+}
+
+/* Rows rows[0..n) just written: their sequences join m->own_lo..own_hi
+ * when they are a range of such rows next to it (else the longer range
+ * is kept). */
+static void own_range_add(file_master *m, const hs_table *t,
+			  const hs_new_row *rows, size_t n)
+{
+	int64_t lo = rows[0].rm.seq, hi = rows[n - 1].rm.seq;
+	for (size_t k = 0; k < n; k++)
+		if (rows[k].rm.seq != lo + (int64_t)k || !own_whole(m, t, &rows[k]))
+			return;
+	if (m->own_hi && lo == m->own_hi + 1)
+		m->own_hi = hi;
+	else if (!m->own_hi || hi - lo > m->own_hi - m->own_lo) {
+		m->own_lo = lo;
+		m->own_hi = hi;
+	}
+}
+
 static int file_put_new(hs_store *st, const hs_table *t, const hs_new_row *rows,
 			size_t n)
 {
@@ -1360,6 +1446,8 @@ static int file_put_new(hs_store *st, const hs_table *t, const hs_new_row *rows,
 	}
 	if (sr == SQLITE_OK)
 		sr = file_history_add_set(m, tab);
+	if (sr == SQLITE_OK)
+		own_range_add(m, t, rows, n);
 	sqlite3_finalize(q);
 	hs_buf_free(&sql);
 	fresh_hide(m);
