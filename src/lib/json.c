@@ -125,6 +125,37 @@ char *hs_key_text(sqlite3_value **pk, int npk)
 	return hs_buf_take(&b);
 }
 
+/* 1 if s (n bytes) is text jansson writes as it is between quotes:
+ * printable ASCII without '"' and '\\'. */
+static int plain_ascii(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e || s[i] == '"' || s[i] == '\\')
+			return 0;
+	return 1;
+}
+
+char *hs_json_pk_text(const hs_table *t, sqlite3_value **pk)
+{
+	const char *col = t->npk == 1 ? t->cols[t->pk[0]] : NULL;
+	int type = col ? sqlite3_value_type(pk[0]) : SQLITE_NULL;
+	const char *v = type == SQLITE_TEXT ? (const char *)sqlite3_value_text(pk[0])
+					    : NULL;
+	if (col && plain_ascii(col, strlen(col)) &&
+	    (type == SQLITE_INTEGER ||
+	     (v && plain_ascii(v, (size_t)sqlite3_value_bytes(pk[0]))))) {
+		hs_buf b;
+		hs_buf_init(&b);
+		if (type == SQLITE_INTEGER)
+			hs_buf_printf(&b, "{\"%s\":%lld}", col,
+				      (long long)sqlite3_value_int64(pk[0]));
+		else
+			hs_buf_printf(&b, "{\"%s\":\"%s\"}", col, v);
+		return hs_buf_take(&b);
+	}
+	return hs_json_dump(hs_json_pk(t, pk));
+}
+
 char *hs_json_dump(json_t *j)
 {
 	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;

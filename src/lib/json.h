@@ -22,6 +22,9 @@ int hs_json_bind(sqlite3_stmt *st, int i, json_t *j);
 json_t *hs_json_pk(const hs_table *t, sqlite3_value **pk);
 /* "v1|v2" text form of a key, as matched by `hubsync log --key`. */
 char *hs_key_text(sqlite3_value **pk, int npk);
+/* hs_json_dump(hs_json_pk(t, pk)), malloc'd (NULL: out of memory); a
+ * one-column key of an integer or of plain ASCII text without jansson. */
+char *hs_json_pk_text(const hs_table *t, sqlite3_value **pk);
 /* Serialize j compactly, steal the reference; NULL on failure. */
 char *hs_json_dump(json_t *j);
 

@@ -115,7 +115,7 @@ static int conflict_put(hs_merge *m, const conflict_rec *c)
 	hs_conflict_row row;
 	int sr;
 	hs_iso_time(m->now_ms, when);
-	pk = hs_json_dump(hs_json_pk(c->t, c->pk));
+	pk = hs_json_pk_text(c->t, c->pk);
 	sr = m->st->ops->site_info(m->st, c->remote_site, &ru, &rs);
 	memset(&row, 0, sizeof(row));
 	row.seq = ++m->st->seq;
@@ -152,7 +152,7 @@ static int event_fill(hs_merge *m, const hs_table *t, sqlite3_value **pk,
 		      char when[32])
 {
 	char *key = hs_key_text(pk, t->npk);
-	char *pkj = hs_json_dump(hs_json_pk(t, pk));
+	char *pkj = hs_json_pk_text(t, pk);
 	hs_iso_time(hlc >> 16, when);
 	*h = (hs_history_row){m->st->seq, t->name, key, pkj, op, m->st->user,
 			      when, ch};
