@@ -1271,10 +1271,10 @@ static int merge_run(hs_merge *m, hs_changeset *cs, size_t i, size_t e)
 		while (j < n && fresh[j])
 			j++;
 		sr = merge_fresh(m, t, nr + k, j - k);
-		if (sr != SQLITE_OK)
-			m->failed_table = cs->rows[i].table;
 		k = j;
 	}
+	if (sr != SQLITE_OK)
+		m->failed_table = cs->rows[i].table; /* the run's one table */
 	free(nr);
 	free(fresh);
 	return sr;
