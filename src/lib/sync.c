@@ -542,6 +542,22 @@ static int merge_begin(sync_ctx *c)
 	return rc != 0 ? sync_failed(c, rc, NULL) : HS_OK;
 }
 
+/*
+ * Whether the push's batches go to the master as they are read, without
+ * a spool of our own: a server master only records the push (in a
+ * temporary file) until its commit. A file master is written at once, so
+ * it gets them from the spool, after the local read transaction, except
+ * on this PC's first sync (nothing pushed or pulled yet: every row the
+ * app had when hubsync was set up comes at once, and the spool would copy
+ * all of them twice); the app's commits then wait for the merge on the
+ * share (in rollback-journal mode; WAL lets them through), that once.
+ */
+static int push_direct(const sync_ctx *c)
+{
+	return hs_master_is_url(c->master) ||
+	       (c->pushed_mark == 0 && c->pulled == 0);
+}
+
 static int push(sync_ctx *c)
 {
 	hs_replica *r = c->r;
@@ -573,11 +589,7 @@ static int push(sync_ctx *c)
 				" ?5, ?6, ?7)");
 	if (sr == SQLITE_OK)
 		sr = push_extras(c);
-	/* A server master only records the push (in a temporary file) until
-	 * its commit: the batches go to it as they are read, without a
-	 * spool of our own. A file master is written at once: it gets them
-	 * only after the local read transaction, from the spool. */
-	p.direct = hs_master_is_url(c->master);
+	p.direct = push_direct(c);
 	if (sr == SQLITE_OK && !p.direct)
 		p.spool = hs_spool_open(r->db, &c->ms, c->select1, &sr);
 	if (sr != SQLITE_OK) {
