@@ -40,6 +40,7 @@
 #include "hubsync.h"
 #include "json.h"
 #include "lock.h"
+#include "master.h"
 #include "platform.h"
 #include "rows.h"
 #include "util.h"
@@ -52,10 +53,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The master formats this module recognizes (store_file.c MASTER_FORMAT
- * and MASTER_FORMAT_MIN). */
-#define BACKUP_MASTER_FORMAT 2
-#define BACKUP_MASTER_FORMAT_MIN 1
 #define BACKUP_LOCK_TIMEOUT_MS 30000
 /* "2026-11-25T10-30-00Z": '0' stands for a digit. */
 #define STAMP_SHAPE "0000-00-00T00-00-00Z"
@@ -233,11 +230,11 @@ static int check_master_tables(sqlite3 *db, const char *what,
 					" key = 'seq'", -1, &sr);
 	if (sr != SQLITE_OK)
 		return read_failed(db, sr, what, path, err);
-	if (fmt < BACKUP_MASTER_FORMAT_MIN || fmt > BACKUP_MASTER_FORMAT ||
+	if (fmt < HS_MASTER_FORMAT_MIN || fmt > HS_MASTER_FORMAT ||
 	    *seq < 0) {
 		hs_buf_printf(err, "%s %s is not a hubsync master of format %d "
 			      "to %d (it says format %lld)", what, path,
-			      BACKUP_MASTER_FORMAT_MIN, BACKUP_MASTER_FORMAT,
+			      HS_MASTER_FORMAT_MIN, HS_MASTER_FORMAT,
 			      (long long)fmt);
 		return HS_ECORRUPT;
 	}

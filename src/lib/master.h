@@ -16,11 +16,17 @@
 #define HS_MASTER_H
 
 #include "changes.h"
+#include "history.h"
 #include "lock.h"
 #include "merge.h"
 #include "pull.h"
 #include "rows.h"
 #include "schema.h"
+
+/* The file master's formats (store_file.c): what a new master gets, and
+ * the oldest this version reads and writes. */
+#define HS_MASTER_FORMAT 3
+#define HS_MASTER_FORMAT_MIN 1
 
 typedef struct hs_master hs_master;
 typedef struct hs_master_ops hs_master_ops;
@@ -298,6 +304,5 @@ int hs_master_http_wait(const char *url, const char *token, int64_t since,
 	"id, seq, tbl, pk, col, local_value, remote_value, winner, local_user," \
 	" remote_user, detected_at, resolved, resolved_at, resolved_by,"      \
 	" local_site, remote_site"
-#define HS_HISTORY_COLS "seq, tbl, key, pk, op, user, at, changes"
 
 #endif

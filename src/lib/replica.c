@@ -154,6 +154,8 @@ int hs_replica_open(hs_replica **out, const char *path,
 	sqlite3_busy_timeout(r->db, r->busy_timeout_ms);
 	rc = hs_exec(r->db, "PRAGMA foreign_keys=OFF");
 	if (rc == SQLITE_OK)
+		rc = hs_history_functions(r->db);
+	if (rc == SQLITE_OK)
 		rc = hs_exec(r->db, "SELECT count(*) FROM sqlite_master");
 	if (rc != SQLITE_OK)
 		return hs_fail_sqlite(r, rc, "cannot read the database");

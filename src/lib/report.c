@@ -5,6 +5,7 @@
 #include "replica.h"
 
 #include "capture.h"
+#include "history.h"
 #include "json.h"
 #include "schema.h"
 #include "tracking.h"
@@ -244,8 +245,9 @@ int hs_replica_log_query_json(hs_replica *r, const hs_log_options *opts,
 	hs_buf err;
 	sqlite3_stmt *st;
 	int64_t since_ms = 0;
-	int rc;
+	int rc, compact;
 	char since_iso[32];
+	hs_buf sql;
 
 	*out = NULL;
 	if ((rc = hs_replica_check_init(r)) != HS_OK)
@@ -277,11 +279,17 @@ int hs_replica_log_query_json(hs_replica *r, const hs_log_options *opts,
 		goto fail;
 	}
 	hs_iso_time(since_ms, since_iso);
-	rc = hs_prepare(r->db, &st, "SELECT seq, tbl, key, pk, op, user, at,"
-				    " changes FROM hubsync_history WHERE"
-				    " (?1 IS NULL OR tbl = ?1) AND (?2 IS NULL OR"
-				    " key = ?2) AND at >= ?3 AND (?5 IS NULL OR"
-				    " user = ?5) ORDER BY seq DESC LIMIT ?4");
+	rc = (compact = hs_history_compact(r->db)) < 0 ? sqlite3_errcode(r->db)
+						       : SQLITE_OK;
+	hs_buf_init(&sql);
+	hs_buf_puts(&sql, "SELECT " HS_HISTORY_COLS " FROM ");
+	hs_history_source(&sql, compact);
+	hs_buf_puts(&sql, " WHERE (?1 IS NULL OR tbl = ?1) AND (?2 IS NULL OR"
+			  " key = ?2) AND at >= ?3 AND (?5 IS NULL OR user = ?5)"
+			  " ORDER BY seq DESC LIMIT ?4");
+	if (rc == SQLITE_OK)
+		rc = sql.oom ? SQLITE_NOMEM : hs_prepare(r->db, &st, sql.s);
+	hs_buf_free(&sql);
 	if (rc != SQLITE_OK) {
 		rc = hs_fail_sqlite(r, rc, "cannot read the change log");
 		goto fail;

@@ -8,6 +8,7 @@
  */
 #include "schema.h"
 #include "error.h"
+#include "history.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -48,10 +49,7 @@ static const char *META_DDL =
 	" resolved INTEGER NOT NULL DEFAULT 0, resolved_at TEXT,"
 	" resolved_by TEXT, local_site TEXT, remote_site TEXT);"
 	"CREATE TABLE IF NOT EXISTS hubsync_resolutions(conflict_id INTEGER"
-	" PRIMARY KEY, keep TEXT NOT NULL, at TEXT NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS hubsync_history(seq INTEGER PRIMARY KEY,"
-	" tbl TEXT NOT NULL, key TEXT NOT NULL, pk TEXT NOT NULL,"
-	" op TEXT NOT NULL, user TEXT, at TEXT NOT NULL, changes TEXT);";
+	" PRIMARY KEY, keep TEXT NOT NULL, at TEXT NOT NULL);";
 
 /* The sync_log of the contract (3.2), created only where the app has
  * none: an app that keeps its own keeps it after uninstall. */
@@ -82,6 +80,10 @@ static const char *const META_COLUMNS[][3] = {
 int hs_schema_create_meta(sqlite3 *db)
 {
 	int rc = hs_exec(db, META_DDL);
+	/* the audit trail (history.c): a replica of an older version keeps
+	 * its table until its next sync converts it (hs_history_upgrade) */
+	if (rc == SQLITE_OK)
+		rc = hs_exec(db, HS_HISTORY_DDL);
 	if (rc == SQLITE_OK && hs_table_exists(db, "sync_log") == 0) {
 		rc = hs_exec(db, SYNC_LOG_DDL);
 		if (rc == SQLITE_OK)

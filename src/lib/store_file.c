@@ -35,6 +35,7 @@
 
 #include "apply.h"
 #include "error.h"
+#include "history.h"
 #include "hubsync.h"
 #include "json.h"
 #include "merge.h"
@@ -48,14 +49,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MASTER_FORMAT 2     /* what a new master gets */
-#define MASTER_FORMAT_MIN 1 /* the oldest this version reads and writes */
+#define MASTER_FORMAT HS_MASTER_FORMAT /* what a new master gets */
+#define MASTER_FORMAT_MIN HS_MASTER_FORMAT_MIN /* the oldest it writes */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
+/* The tables of every format (the audit trail's: history.c). */
 static const char *MASTER_DDL =
 	"CREATE TABLE IF NOT EXISTS hubsync_master(key TEXT PRIMARY KEY, value)"
 	" WITHOUT ROWID;"
-	"INSERT OR IGNORE INTO hubsync_master VALUES('format', 2), ('seq', 0),"
-	" ('id', lower(hex(randomblob(16))));"
+	"INSERT OR IGNORE INTO hubsync_master VALUES('format', "
+	STR(MASTER_FORMAT) "), ('seq', 0), ('id', lower(hex(randomblob(16))));"
 	"CREATE TABLE IF NOT EXISTS hubsync_sites(id INTEGER PRIMARY KEY,"
 	" site TEXT NOT NULL UNIQUE, user TEXT,"
 	" pushed INTEGER NOT NULL DEFAULT 0, pulled INTEGER NOT NULL DEFAULT 0,"
@@ -79,9 +83,6 @@ static const char *MASTER_DDL =
 	"CREATE TABLE IF NOT EXISTS hubsync_rebases(seq INTEGER PRIMARY KEY,"
 	" site INTEGER NOT NULL, tbl TEXT NOT NULL, old_key INTEGER NOT NULL,"
 	" new_key INTEGER NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS hubsync_history(seq INTEGER PRIMARY KEY,"
-	" tbl TEXT NOT NULL, key TEXT NOT NULL, pk TEXT NOT NULL,"
-	" op TEXT NOT NULL, user TEXT, at TEXT NOT NULL, changes TEXT);"
 	"CREATE TABLE IF NOT EXISTS hubsync_merge_rules(tbl TEXT NOT NULL,"
 	" col TEXT NOT NULL, key TEXT, PRIMARY KEY(tbl, col)) WITHOUT ROWID;";
 
@@ -102,7 +103,9 @@ struct file_master {
 	sqlite3_stmt *meta_get, *meta_put, *conflict_put, *history_put;
 	hs_applier *appliers; /* per table written, lazily prepared */
 	int nappliers;
-	int format;           /* the file's: 2 writes compact clocks */
+	int format;           /* the file's: 2 writes compact clocks, 3 the
+			       * compact audit trail too */
+	hs_history_writer hist; /* format 3's history_put */
 	/* the rows temp.hs_fresh_N shows (file_absent, file_put_new) */
 	const hs_table *fresh_t;
 	const hs_new_row *fresh;
@@ -316,6 +319,11 @@ int hs_master_open_file(hs_master **out, const char *path, int create,
 	m->format = (int)hs_query_int(m->db, "SELECT value FROM hubsync_master"
 					     " WHERE key = 'format'", 1, &sr);
 	if (sr == SQLITE_OK)
+		sr = hs_history_functions(m->db);
+	if (sr == SQLITE_OK)
+		sr = hs_exec(m->db, m->format >= 3 ? HS_HISTORY_DDL
+						   : HS_HISTORY_DDL_OLD);
+	if (sr == SQLITE_OK)
 		sr = hs_select1_prepare(m->db, &m->base.select1);
 	if (sr == SQLITE_OK)
 		sr = hs_pk_register(m->db); /* the feed's join (file_feed) */
@@ -343,6 +351,7 @@ static void fm_close(hs_master *mm)
 	sqlite3_finalize(m->meta_put);
 	sqlite3_finalize(m->conflict_put);
 	sqlite3_finalize(m->history_put);
+	hs_history_writer_free(&m->hist);
 	sqlite3_finalize(m->base.select1);
 	int failed = m->db && m->in_txn;
 	if (failed)
@@ -936,10 +945,15 @@ static int file_conflict_add(hs_store *st, const hs_conflict_row *c)
 	return sr == SQLITE_DONE ? SQLITE_OK : sr;
 }
 
+/* The one place an entry of the master's audit trail is written. */
 static int file_history_add(hs_store *st, const hs_history_row *h)
 {
 	file_master *m = FM(st);
 	int sr = SQLITE_OK;
+	const char *txt[7] = {h->tbl, h->key, h->pk_json, h->op, h->user, h->at,
+			      h->changes};
+	if (m->format >= 3)
+		return hs_history_writer_put(&m->hist, m->db, h->seq, txt);
 	if (!m->history_put &&
 	    (sr = hs_prepare(m->db, &m->history_put,
 			     "INSERT INTO hubsync_history(seq, tbl, key, pk, op,"
@@ -947,8 +961,6 @@ static int file_history_add(hs_store *st, const hs_history_row *h)
 			     " ?7, ?8)")) != SQLITE_OK)
 		return sr;
 	sqlite3_stmt *q = m->history_put;
-	const char *txt[7] = {h->tbl, h->key, h->pk_json, h->op, h->user, h->at,
-			      h->changes};
 	sqlite3_bind_int64(q, 1, h->seq);
 	for (int i = 0; i < 7; i++)
 		sqlite3_bind_text(q, i + 2, txt[i], -1, SQLITE_STATIC);
@@ -1040,7 +1052,7 @@ static int file_value_at(hs_store *st, const hs_table *t, sqlite3_value **pk,
 	file_master *m = FM(st);
 	sqlite3_stmt *q = NULL;
 	char *key = hs_key_text(pk, t->npk);
-	hs_buf path;
+	hs_buf path, sql;
 	int sr;
 	*out = NULL;
 	*found = 0;
@@ -1055,12 +1067,15 @@ static int file_value_at(hs_store *st, const hs_table *t, sqlite3_value **pk,
 		hs_buf_printf(&path, "%s%c", *c == '"' || *c == '\\' ? "\\" : "",
 			      *c);
 	hs_buf_puts(&path, "\"[0]");
-	sr = key && !path.oom
-		     ? hs_prepare(m->db, &q, "SELECT op, json_type(changes, ?4),"
-					     " json_extract(changes, ?4) FROM"
-					     " hubsync_history WHERE seq > ?3 AND"
-					     " tbl = ?1 AND key = ?2 ORDER BY seq")
-		     : SQLITE_NOMEM;
+	hs_buf_init(&sql);
+	hs_buf_puts(&sql, "SELECT op, json_type(changes, ?4), json_extract("
+			  "changes, ?4) FROM ");
+	hs_history_source(&sql, m->format >= 3);
+	hs_buf_puts(&sql, " WHERE seq > ?3 AND tbl = ?1 AND key = ?2 ORDER BY"
+			  " seq");
+	sr = key && !path.oom && !sql.oom ? hs_prepare(m->db, &q, sql.s)
+					  : SQLITE_NOMEM;
+	hs_buf_free(&sql);
 	if (sr == SQLITE_OK) {
 		sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
 		sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC);
@@ -1567,8 +1582,14 @@ static int fm_pull_history(hs_master *mm, int64_t since, hs_history_fn fn,
 	file_master *m = (file_master *)mm;
 	sqlite3_stmt *q = NULL;
 	sqlite3_value *v[8];
-	int sr = hs_prepare(m->db, &q, "SELECT " HS_HISTORY_COLS " FROM"
-				       " hubsync_history WHERE seq > ?1 ORDER BY seq");
+	hs_buf sql;
+	int sr;
+	hs_buf_init(&sql);
+	hs_buf_puts(&sql, "SELECT " HS_HISTORY_COLS " FROM ");
+	hs_history_source(&sql, m->format >= 3);
+	hs_buf_puts(&sql, " WHERE seq > ?1 ORDER BY seq");
+	sr = sql.oom ? SQLITE_NOMEM : hs_prepare(m->db, &q, sql.s);
+	hs_buf_free(&sql);
 	if (sr == SQLITE_OK)
 		sqlite3_bind_int64(q, 1, since);
 	while (sr == SQLITE_OK && (sr = sqlite3_step(q)) == SQLITE_ROW) {
@@ -1707,24 +1728,14 @@ static int fm_housekeep(hs_master *mm, int64_t since, int set_days,
 					   " WHERE key = 'housekept'", 0, NULL);
 	if (sr != SQLITE_OK || now_ms - last < 24LL * 3600 * 1000)
 		goto out;
-	hs_iso_time(now_ms - (int64_t)*days * 24 * 3600 * 1000, cutoff);
+	int64_t cutoff_ms = now_ms - (int64_t)*days * 24 * 3600 * 1000, pruned = -1;
+	hs_iso_time(cutoff_ms, cutoff);
+	sr = hs_history_prune(m->db, m->format >= 3, cutoff_ms, &pruned);
 	/* how far the audit trail no longer tells old values (value_at) */
-	sr = hs_prepare(m->db, &st, "INSERT OR REPLACE INTO hubsync_master"
-				    " SELECT 'history_pruned', max(seq) FROM"
-				    " hubsync_history WHERE at < ?1 HAVING"
-				    " max(seq) IS NOT NULL");
-	if (sr == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
-		sr = hs_step_done(st);
-		sqlite3_finalize(st);
-	}
-	if (sr == SQLITE_OK)
-		sr = hs_prepare(m->db, &st, "DELETE FROM hubsync_history WHERE"
-					    " at < ?1");
-	if (sr == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
-		sr = hs_step_done(st);
-		sqlite3_finalize(st);
+	if (sr == SQLITE_OK && pruned >= 0) {
+		int64_t v1 = pruned;
+		sr = hs_exec_ints(m->db, "INSERT OR REPLACE INTO hubsync_master"
+					 " VALUES('history_pruned', ?1)", 1, &v1);
 	}
 	if (sr == SQLITE_OK)
 		sr = hs_prepare(m->db, &st, "DELETE FROM hubsync_conflicts WHERE"

@@ -3084,8 +3084,8 @@ int hs_master_pg_import(const char *url, sqlite3 *src, hs_buf *err)
 		 " resolved, resolved_at, resolved_by, local_site, remote_site)"
 		 " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
 		 " $14, $15, $16)", "tttttvvttttttttt"},
-		{"SELECT seq, tbl, key, pk, op, user, at, changes FROM"
-		 " hubsync_history",
+		/* the audit trail in its old shape (history.c) */
+		{"SELECT " HS_HISTORY_COLS " FROM %s",
 		 "INSERT INTO hubsync.history(seq, tbl, key, pk, op, \"user\", at,"
 		 " changes) VALUES($1, $2, $3, $4, $5, $6, $7, $8)", "tttttttt"},
 		{"SELECT seq, site, tbl, old_key, new_key FROM hubsync_rebases",
@@ -3108,15 +3108,25 @@ int hs_master_pg_import(const char *url, sqlite3 *src, hs_buf *err)
 	const char *stamps = src_has(src, "hubsync_sites", "last_sync")
 				     ? "last_sync, synced_seq"
 				     : "NULL, NULL";
+	int compact = hs_history_compact(src);
+	hs_buf hist;
+	hs_buf_init(&hist);
+	hs_history_source(&hist, compact > 0);
+	if (sr == SQLITE_OK)
+		sr = compact < 0 ? sqlite3_errcode(src)
+				 : hist.oom ? SQLITE_NOMEM : hs_history_functions(src);
 	for (size_t i = 0; sr == SQLITE_OK && i < sizeof copies / sizeof *copies;
 	     i++) {
 		if (!rules && strstr(copies[i][0], "hubsync_merge_rules"))
 			continue;
-		char *q = sqlite3_mprintf(copies[i][0], stamps);
+		char *q = sqlite3_mprintf(copies[i][0],
+					  strstr(copies[i][1], "hubsync.history")
+						  ? hist.s : stamps);
 		sr = q ? import_rows(m, src, q, copies[i][1], copies[i][2])
 		       : SQLITE_NOMEM;
 		sqlite3_free(q);
 	}
+	hs_buf_free(&hist);
 	if (sr == SQLITE_OK)
 		sr = pg_cmd(m, "SELECT setval(pg_get_serial_sequence('hubsync.sites',"
 			       " 'id'), coalesce(max(id), 0) + 1, false) FROM"

@@ -23,6 +23,7 @@
 #include "apply.h"
 #include "capture.h"
 #include "changes.h"
+#include "history.h"
 #include "json.h"
 #include "master.h"
 #include "mergeset.h"
@@ -922,6 +923,11 @@ static int put_history(void *ctx, sqlite3_value **v)
 	return sr;
 }
 
+/* The pulled audit trail, in the old shape (HS_HISTORY_COLS) as it came. */
+static const char *PULL_HISTORY_DDL =
+	"CREATE TEMP TABLE IF NOT EXISTS hubsync_pull_history(seq INTEGER"
+	" PRIMARY KEY, tbl, key, pk, op, user, at, changes);";
+
 /* The master's audit trail above our watermark, streamed into a TEMP
  * table (no lock on the local database; memory stays bounded), which
  * apply_pull copies into hubsync_history. A master that hands it with
@@ -930,12 +936,10 @@ static int spool_history(sync_ctx *c)
 {
 	sqlite3 *db = c->r->db;
 	sqlite3_stmt *st = NULL;
-	int rc = HS_OK, sr = hs_exec(db, "CREATE TEMP TABLE IF NOT EXISTS"
-				     " hubsync_pull_history(seq INTEGER PRIMARY KEY,"
-				     " tbl, key, pk, op,"
-				     " user, at, changes);"
-				     " DELETE FROM temp.hubsync_pull_history;"
-				     " SAVEPOINT hs_history");
+	int rc = HS_OK, sr = hs_exec(db, PULL_HISTORY_DDL);
+	if (sr == SQLITE_OK)
+		sr = hs_exec(db, "DELETE FROM temp.hubsync_pull_history;"
+				 " SAVEPOINT hs_history");
 	if (sr == SQLITE_OK)
 		sr = hs_prepare(db, &st, "INSERT OR REPLACE INTO"
 				" temp.hubsync_pull_history"
@@ -1791,13 +1795,11 @@ static int apply_rebases(sync_ctx *c)
  * retention setting has reached the master. */
 static int prune_history(sync_ctx *c)
 {
-	sqlite3_stmt *st;
-	char cutoff[32];
 	int64_t days = c->retention_days > 0 ? c->retention_days
 					     : HS_RETENTION_DAYS_DEFAULT;
 	int64_t now = hs_now_ms(c->r);
 	int sr = hs_exec(c->r->db, "DELETE FROM hubsync_meta WHERE key ="
-				   " 'retention_set'");
+				   " 'retention_set'"), compact;
 	if (sr == SQLITE_OK)
 		sr = hs_meta_set_int(c->r->db, "retention_days", days);
 	/* The scan of the history runs once a day, not on every sync. */
@@ -1806,14 +1808,10 @@ static int prune_history(sync_ctx *c)
 		return sr;
 	if ((sr = hs_meta_set_int(c->r->db, "pruned_at", now)) != SQLITE_OK)
 		return sr;
-	hs_iso_time(hs_now_ms(c->r) - days * 24 * 3600 * 1000, cutoff);
-	sr = hs_prepare(c->r->db, &st, "DELETE FROM hubsync_history WHERE at < ?1");
-	if (sr != SQLITE_OK)
-		return sr;
-	sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
-	sr = hs_step_done(st);
-	sqlite3_finalize(st);
-	return sr;
+	if ((compact = hs_history_compact(c->r->db)) < 0)
+		return sqlite3_errcode(c->r->db);
+	return hs_history_prune(c->r->db, compact,
+				hs_now_ms(c->r) - days * 24 * 3600 * 1000, NULL);
 }
 
 /* Raise the local clock to what was received, within the drift bound. */
@@ -1835,6 +1833,27 @@ static int update_clock(sync_ctx *c)
 		if (sr == SQLITE_OK)
 			sr = hs_meta_set_int(c->r->db, "clock_seq", c->pull.seq);
 	}
+	return sr;
+}
+
+/* The pulled audit trail (spooled, or c->pull.history from a master that
+ * hands it with the pull) into hubsync_history: the one place a replica
+ * writes it. A replica's older table is converted first (history.c). */
+static int copy_history(sync_ctx *c)
+{
+	sqlite3 *db = c->r->db;
+	int sr = hs_history_upgrade(db);
+	if (sr == SQLITE_OK)
+		sr = hs_exec(db, PULL_HISTORY_DDL);
+	if (sr == SQLITE_OK)
+		sr = hs_rowset_insert(db, "INSERT OR REPLACE INTO"
+					  " temp.hubsync_pull_history VALUES(?1, ?2,"
+					  " ?3, ?4, ?5, ?6, ?7, ?8)",
+				      &c->pull.history);
+	if (sr == SQLITE_OK)
+		sr = hs_history_copy(db, "temp.hubsync_pull_history", 1);
+	if (sr == SQLITE_OK)
+		sr = hs_exec(db, "DELETE FROM temp.hubsync_pull_history");
 	return sr;
 }
 
@@ -1876,14 +1895,7 @@ static int apply_spooled(sync_ctx *c, hs_spool *sp)
 					     " ?13, ?14, ?15, ?16)",
 				      &c->pull.conflicts);
 	if (sr == SQLITE_OK)
-		sr = hs_rowset_insert(r->db, "INSERT OR REPLACE INTO hubsync_history("
-					     HS_HISTORY_COLS ") VALUES(?1, ?2, ?3,"
-					     " ?4, ?5, ?6, ?7, ?8)",
-				      &c->pull.history);
-	if (sr == SQLITE_OK)
-		sr = hs_exec(r->db, "INSERT OR REPLACE INTO hubsync_history("
-				    HS_HISTORY_COLS ") SELECT * FROM"
-				    " temp.hubsync_pull_history ORDER BY seq");
+		sr = copy_history(c);
 	if (sr == SQLITE_OK)
 		sr = hs_rowset_insert(r->db, "DELETE FROM hubsync_resolutions WHERE"
 					     " conflict_id = ?1 AND keep = ?2 AND"

@@ -1,0 +1,68 @@
+/*
+ * history.h - the audit trail's compact format (hubsync_history in a
+ * replica and in a format-3 file master): how an entry is written, read
+ * back in its old 8-value shape, pruned by age, and how an older table is
+ * upgraded. The format itself is described at the top of history.c.
+ */
+#ifndef HS_HISTORY_H
+#define HS_HISTORY_H
+
+#include "util.h"
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+/* The columns of an entry in the old shape, as the wire and every reader
+ * see it. */
+#define HS_HISTORY_COLS "seq, tbl, key, pk, op, user, at, changes"
+
+/* The compact hubsync_history and its dictionary (hubsync_names), for
+ * hs_exec (CREATE ... IF NOT EXISTS). */
+extern const char *const HS_HISTORY_DDL;
+/* The old hubsync_history (a format 1 or 2 master; a replica before this
+ * version). */
+extern const char *const HS_HISTORY_DDL_OLD;
+
+/* Register the SQL functions the compact format is written and read with
+ * (hs_hist_*) on db: every connection that reads or writes an audit trail
+ * needs them. SQLite code. */
+int hs_history_functions(sqlite3 *db);
+
+/* 1 if db's hubsync_history has the compact shape, 0 if the old one (or
+ * none), -1 on a read error. */
+int hs_history_compact(sqlite3 *db);
+
+/* Append to b a FROM-clause source with the old shape's columns (seq,
+ * tbl, key, pk, op, user, at, changes: HS_HISTORY_COLS) over db's
+ * hubsync_history: the table itself (old) or its decoding (compact). */
+void hs_history_source(hs_buf *b, int compact);
+
+/* Write the rows of source (a FROM-clause source with the HS_HISTORY_COLS
+ * columns in the old shape: a table, or a subquery of bound parameters)
+ * into a compact hubsync_history. `replace`: INSERT OR REPLACE (a pulled
+ * copy) instead of INSERT. SQLite code. */
+int hs_history_copy(sqlite3 *db, const char *source, int replace);
+
+/* One entry at a time into a compact hubsync_history (the master's
+ * merge): statements prepared once. */
+typedef struct hs_history_writer {
+	sqlite3_stmt *put, *names[2];
+} hs_history_writer;
+
+/* Write the entry with the given old-shape texts (NULL binds NULL).
+ * Prepares w on first use. SQLite code. */
+int hs_history_writer_put(hs_history_writer *w, sqlite3 *db, int64_t seq,
+			  const char *const txt[7]);
+void hs_history_writer_free(hs_history_writer *w);
+
+/* Delete the entries older than cutoff_ms (their `at`); *max_seq (if not
+ * NULL) gets the largest seq deleted, or is left alone when none is. */
+int hs_history_prune(sqlite3 *db, int compact, int64_t cutoff_ms,
+		     int64_t *max_seq);
+
+/* Convert db's old-shape hubsync_history to the compact one, in place,
+ * under a savepoint (inside the caller's transaction, or its own): all or
+ * nothing, and a no-op once done. SQLite code. */
+int hs_history_upgrade(sqlite3 *db);
+
+#endif

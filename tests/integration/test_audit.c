@@ -1,0 +1,239 @@
+/*
+ * test_audit.c - the audit trail's formats (history.c) through the
+ * public API: two PCs, a file master, virtual time.
+ *
+ *  - a new master is format 3 and keeps the compact trail; the same
+ *    writes (inserts, updates, deletes; text, integer, two-column and
+ *    odd keys; JSON values) on a format-2 master (what an older hubsync
+ *    made, which older PCs still open) give the same `hubsync log` JSON,
+ *    with every filter, and the format-2 master stays format 2 with its
+ *    old table;
+ *  - a replica whose trail an older hubsync wrote (the old shape) reads
+ *    the same log before its next sync, and is converted by that sync;
+ *  - housekeeping by age still prunes the master's trail and each
+ *    replica's, in both formats.
+ */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T0 1893456000000LL /* 2030-01-01T00:00:00Z: virtual time */
+
+static char master[600];
+static tu_site s[2];
+static const char *names[] = {"alice", "bob"};
+
+/* Two PCs on a new master; format 2: the master as an older hubsync
+ * made it (its trail in the old shape). */
+static void office(const char *dir, int format)
+{
+	snprintf(master, sizeof master, "%s/server.db", dir);
+	for (int i = 0; i < 2; i++) {
+		tu_site_open(&s[i], dir, names[i], 0);
+		tu_exec(s[i].app, "CREATE TABLE items(id TEXT PRIMARY KEY,"
+				  " name TEXT, data TEXT);"
+				  "CREATE TABLE nums(n INTEGER PRIMARY KEY, v TEXT);"
+				  "CREATE TABLE pairs(a TEXT, b INTEGER, v TEXT,"
+				  " PRIMARY KEY(a, b))");
+		tu_site_hs_open(&s[i]);
+		tu_site_init(&s[i], master, NULL);
+	}
+	sqlite3 *m = tu_db_open(master, 0);
+	TU_CHECK(tu_int(m, -1, "SELECT value FROM hubsync_master WHERE key ="
+			       " 'format'") == 3, "a new master is format 3");
+	if (format == 2)
+		tu_exec(m, "UPDATE hubsync_master SET value = 2 WHERE key ="
+			   " 'format'; DROP TABLE hubsync_history;"
+			   " DROP TABLE hubsync_names");
+	sqlite3_close(m);
+}
+
+static int64_t entries(sqlite3 *db)
+{
+	return tu_int(db, -1, "SELECT count(*) FROM hubsync_history");
+}
+
+static void sync_both(void)
+{
+	for (int i = 0; i < 2; i++) {
+		tu_now_ms += 60000;
+		free(tu_site_sync(&s[i], 0));
+	}
+}
+
+static char *log_of(tu_site *site, const char *table, const char *key,
+		    const char *user, const char *since)
+{
+	hs_log_options o = HS_LOG_OPTIONS_INIT;
+	char *out = NULL;
+	o.table = table;
+	o.key = key;
+	o.user = user;
+	o.since = since;
+	int rc = hs_replica_log_query_json(site->hs, &o, &out);
+	TU_CHECK(rc == HS_OK, "log of %s: %s", site->name,
+		 hs_replica_errmsg(site->hs));
+	char *copy = strdup(out);
+	hs_free(out);
+	return copy;
+}
+
+/* Every PC's log, whole and filtered, one text. */
+static char *logs(void)
+{
+	static const char *const f[][4] = {
+		{NULL, NULL, NULL, NULL},
+		{"items", NULL, NULL, NULL},
+		{"items", "item-1", NULL, NULL},
+		{"pairs", "p|2", NULL, NULL},
+		{NULL, NULL, "bob", NULL},
+		{NULL, NULL, NULL, "2030-01-01T00:03:00Z"},
+	};
+	char *all = strdup("");
+	for (int i = 0; i < 2; i++)
+		for (size_t k = 0; k < sizeof f / sizeof *f; k++) {
+			char *l = log_of(&s[i], f[k][0], f[k][1], f[k][2], f[k][3]);
+			char *next = malloc(strlen(all) + strlen(l) + 2);
+			sprintf(next, "%s%s\n", all, l);
+			free(all);
+			free(l);
+			all = next;
+		}
+	return all;
+}
+
+/* Bob's trail as an older hubsync kept it: the old shape, the rows the
+ * (format-2) master holds. */
+static void old_replica_trail(tu_site *site)
+{
+	tu_exec(site->app, "DROP TABLE hubsync_history; DROP TABLE hubsync_names;"
+			   " CREATE TABLE hubsync_history(seq INTEGER PRIMARY KEY,"
+			   " tbl TEXT NOT NULL, key TEXT NOT NULL, pk TEXT NOT NULL,"
+			   " op TEXT NOT NULL, user TEXT, at TEXT NOT NULL,"
+			   " changes TEXT); ATTACH '%s' AS m;"
+			   " INSERT INTO hubsync_history SELECT * FROM"
+			   " m.hubsync_history; DETACH m", master);
+}
+
+/* The writes of the office (made at T0); the logs after them. old_bob:
+ * bob's trail is made old-shape midway. */
+static char *writes(int old_bob, char **bob_before, char **bob_old)
+{
+	tu_exec(s[0].app, "INSERT INTO items VALUES('item-1', 'one', '{\"a\":1}'),"
+			  " ('q\"uote', 'two', NULL), ('\xc3\xbc\\back', 'three',"
+			  " '[1,2]'), ('007', 'x', '{}'), ('{\"id\":\"x\"}', 'json',"
+			  " '1');"
+			  "INSERT INTO nums VALUES(1, 'a'), (-5, 'b'), (42, 'c');"
+			  "INSERT INTO pairs VALUES('p', 1, 'x'), ('p', 2, 'y')");
+	sync_both();
+	tu_exec(s[1].app, "UPDATE items SET data = '{\"a\":2,\"b\":[1]}' WHERE"
+			  " id = 'item-1'; UPDATE nums SET v = 'z' WHERE n = 42;"
+			  " DELETE FROM pairs WHERE a = 'p' AND b = 1;"
+			  " DELETE FROM items WHERE id = '007';"
+			  " UPDATE pairs SET v = NULL WHERE b = 2");
+	sync_both();
+	if (old_bob) {
+		*bob_before = log_of(&s[1], NULL, NULL, NULL, NULL);
+		old_replica_trail(&s[1]);
+		*bob_old = log_of(&s[1], NULL, NULL, NULL, NULL);
+	}
+	tu_exec(s[0].app, "UPDATE items SET name = 'uno', data = NULL WHERE"
+			  " id = 'item-1'; INSERT INTO nums VALUES(7, 'seven');"
+			  " DELETE FROM nums WHERE n = -5");
+	sync_both();
+	sync_both();
+	return logs();
+}
+
+static void test_formats(void)
+{
+	char *bob_before = NULL, *bob_old = NULL;
+	tu_now_ms = T0;
+	office(tu_tmpdir("history-format3"), 3);
+	char *new_logs = writes(0, NULL, NULL);
+	sqlite3 *m = tu_db_open(master, 1);
+	TU_CHECK(tu_int(m, -1, "SELECT count(*) FROM hubsync_history WHERE"
+			       " typeof(at) <> 'integer' OR typeof(tbl) <> 'integer'")
+			 == 0, "the format-3 trail is compact");
+	TU_CHECK(entries(m) == 18, "18 entries, got %lld", (long long)entries(m));
+	sqlite3_close(m);
+	for (int i = 0; i < 2; i++)
+		tu_site_close(&s[i]);
+
+	tu_now_ms = T0;
+	office(tu_tmpdir("history-format2"), 2);
+	char *old_logs = writes(1, &bob_before, &bob_old);
+	TU_CHECK(strcmp(new_logs, old_logs) == 0, "the logs differ:\n%s\n%s",
+		 new_logs, old_logs);
+	TU_CHECK(strstr(new_logs, "\"op\": \"delete\"") ||
+			 strstr(new_logs, "\"op\":\"delete\""),
+		 "the log shows the deletes: %s", new_logs);
+	TU_CHECK(strcmp(bob_before, bob_old) == 0, "an old-shape trail reads "
+		 "the same:\n%s\n%s", bob_before, bob_old);
+	m = tu_db_open(master, 1);
+	TU_CHECK(tu_int(m, -1, "SELECT value FROM hubsync_master WHERE key ="
+			       " 'format'") == 2, "format stays 2");
+	TU_CHECK(tu_int(m, -1, "SELECT count(*) FROM hubsync_history WHERE"
+			       " typeof(at) = 'text' AND typeof(tbl) = 'text'") == 18,
+		 "the format-2 trail keeps the old shape");
+	sqlite3_close(m);
+	TU_CHECK(tu_int(s[1].app, -1, "SELECT count(*) FROM hubsync_history"
+				       " WHERE typeof(tbl) = 'integer'") == 18,
+		 "bob's old trail was converted by his sync");
+	tu_check_integrity(master);
+	for (int i = 0; i < 2; i++) {
+		tu_check_integrity(s[i].path);
+		tu_site_close(&s[i]);
+	}
+	free(new_logs);
+	free(old_logs);
+	free(bob_before);
+	free(bob_old);
+}
+
+static void housekeeping(int format)
+{
+	char tag[40];
+	snprintf(tag, sizeof tag, "history-prune%d", format);
+	tu_now_ms = T0;
+	office(tu_tmpdir(tag), format);
+	tu_exec(s[0].app, "INSERT INTO items VALUES('old-1', 'a', NULL),"
+			  " ('old-2', 'b', NULL)");
+	sync_both();
+	/* 100 days later (retention 90): the next day's housekeeping */
+	tu_now_ms += 100LL * 24 * 3600 * 1000;
+	tu_exec(s[0].app, "INSERT INTO items VALUES('new-1', 'c', NULL)");
+	sync_both();
+	sync_both();
+	sqlite3 *m = tu_db_open(master, 1);
+	TU_CHECK(entries(m) == 1, "format %d: the master keeps 1 entry, has %lld",
+		 format, (long long)entries(m));
+	TU_CHECK(tu_int(m, -1, "SELECT value FROM hubsync_master WHERE key ="
+			       " 'history_pruned'") == 2,
+		 "format %d: the master knows what was pruned", format);
+	sqlite3_close(m);
+	for (int i = 0; i < 2; i++) {
+		TU_CHECK(entries(s[i].app) == 1, "format %d: %s keeps 1 entry, "
+			 "has %lld", format, names[i], (long long)entries(s[i].app));
+		char *l = log_of(&s[i], NULL, NULL, NULL, NULL);
+		TU_CHECK(strstr(l, "new-1") && !strstr(l, "old-1"),
+			 "format %d: %s's log: %s", format, names[i], l);
+		free(l);
+		tu_site_close(&s[i]);
+	}
+}
+
+static void test_prune3(void) { housekeeping(3); }
+static void test_prune2(void) { housekeeping(2); }
+
+int main(int argc, char **argv)
+{
+	static const tu_case cases[] = {
+		{"formats", test_formats},
+		{"prune3", test_prune3},
+		{"prune2", test_prune2},
+	};
+	return tu_run_cases(cases, sizeof cases / sizeof cases[0], argc, argv);
+}
