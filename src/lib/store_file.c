@@ -6,12 +6,15 @@
  *
  * On-disk format (besides the user tables, which mirror the replicas'):
  *
- *   hubsync_master(key, value)      'format' = 2 (or 1), 'seq' = last
+ *   hubsync_master(key, value)      'format' = 3 (or 2, 1), 'seq' = last
  *                                   sequence
  *   hubsync_sites(id, site, user, pushed, pulled, token, prev_token,
  *                 last_sync, synced_seq)   (the last two: hs_master_sites)
  *   hubsync_rows(tbl, pk, alive, seq, vseq, hlc, site, clocks)
- *   hubsync_conflicts(...), hubsync_history(...)   (same as a replica's)
+ *   hubsync_conflicts(...)          (same as a replica's)
+ *   hubsync_history(...)            the audit trail, in history.c's
+ *                                   compact shape (format 3, with its
+ *                                   names in hubsync_names) or the old one
  *   hubsync_merge_rules(tbl, col, key)   the columns merged inside JSON
  *                                   (hubsync merge; key: the array key)
  *   hubsync_master 'history_pruned' = the largest history seq housekeeping
@@ -22,8 +25,11 @@
  * writes the compact clocks (one byte a column for a row written once);
  * format 1, the fixed 28 bytes a column. A format-1 master, which older
  * hubsync versions on other PCs may still open, is read as it is and
- * written in format 1 (they would refuse format 2: "update hubsync"); a
- * master made by this version is format 2. Every
+ * written in format 1 (they would refuse format 2: "update hubsync").
+ * Format 3 also keeps the audit trail compact (history.c); a format 1 or
+ * 2 master keeps its old trail and is written in it, so that older
+ * versions still open it. A master made by this version is format 3;
+ * backup.c takes the same formats (HS_MASTER_FORMAT*, master.h). Every
  * sequence number is unique and increasing; "seq" of a row is the largest
  * of its own and its columns' seq.
  *
