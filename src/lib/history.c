@@ -45,6 +45,7 @@
  */
 #include "history.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,37 +197,37 @@ static void fn_pkjson(sqlite3_context *cx, int argc, sqlite3_value **v)
 	}
 	const char *q = type == SQLITE_NULL ? "\"" : "";
 	hs_buf_reset(&s->b);
-	hs_buf_printf(&s->b, "{\"%s\":%s%s%s}", col, q, key, q);
+	hs_buf_putn(&s->b, "{\"", 2);
+	hs_buf_putn(&s->b, col, (size_t)sqlite3_value_bytes(v[1]));
+	hs_buf_putn(&s->b, "\":", 2);
+	hs_buf_puts(&s->b, q);
+	hs_buf_putn(&s->b, key, (size_t)sqlite3_value_bytes(v[2]));
+	hs_buf_puts(&s->b, q);
+	hs_buf_putn(&s->b, "}", 1);
 	if (s->b.oom)
 		sqlite3_result_error_nomem(cx);
 	else
 		sqlite3_result_text(cx, s->b.s, (int)s->b.len, SQLITE_TRANSIENT);
 }
 
-/* hs_hist_pkcol(pk, key): the column name of a key JSON of a short form
- * ({"col":"key"} or {"col":key}), else NULL. */
-static void fn_pkcol(sqlite3_context *cx, int argc, sqlite3_value **v)
+/* The column name of a key JSON of a short form ({"col":"key"} or
+ * {"col":key}): malloc'd, or NULL (none, or out of memory). */
+static char *pkcol_of(const char *pk, const char *key)
 {
-	const char *pk = (const char *)sqlite3_value_text(v[0]);
-	const char *key = (const char *)sqlite3_value_text(v[1]);
 	const char *end;
-	(void)argc;
-	sqlite3_result_null(cx);
 	if (!pk || !key || strncmp(pk, "{\"", 2) != 0 ||
 	    !(end = strchr(pk + 2, '"')))
-		return;
-	size_t n = (size_t)sqlite3_value_bytes(v[0]), lc = (size_t)(end - pk - 2);
+		return NULL;
+	size_t n = strlen(pk), lc = (size_t)(end - pk - 2);
 	char *col = malloc(lc + 1);
-	if (!col) {
-		sqlite3_result_error_nomem(cx);
-		return;
-	}
+	if (!col)
+		return NULL;
 	memcpy(col, pk + 2, lc);
 	col[lc] = 0;
 	if (derives(pk, n, col, key, 1) || derives(pk, n, col, key, 0))
-		sqlite3_result_text(cx, col, -1, free);
-	else
-		free(col);
+		return col;
+	free(col);
+	return NULL;
 }
 
 int hs_history_functions(sqlite3 *db)
@@ -238,7 +239,6 @@ int hs_history_functions(sqlite3 *db)
 	} fns[] = {
 		{"hs_hist_iso", 1, fn_iso},	  {"hs_hist_at", 1, fn_at},
 		{"hs_hist_pk", 3, fn_pk},	  {"hs_hist_pkjson", 3, fn_pkjson},
-		{"hs_hist_pkcol", 2, fn_pkcol},
 	};
 	fn_state *s = calloc(1, sizeof(*s));
 	int sr = SQLITE_OK;
@@ -289,77 +289,137 @@ void hs_history_source(hs_buf *b, int compact)
 		       " h.tbl LEFT JOIN hubsync_names u ON u.id = h.user)");
 }
 
-/* The dictionary entries of kind (0 tables, 1 users) that source's rows
- * need. */
-static void names_sql(hs_buf *b, int kind, const char *source)
+/* ---- the dictionary ------------------------------------------------- */
+
+/* Index of (kind, name) in nm, or -1. */
+static int names_find(const hs_history_names *nm, int kind, const char *name)
 {
-	if (kind == 0)
-		hs_buf_printf(b, "INSERT OR IGNORE INTO hubsync_names(kind, name,"
-				 " pkcol) SELECT 0, tbl, hs_hist_pkcol(pk, key) FROM"
-				 " (SELECT tbl, pk, key, min(seq) FROM %s GROUP BY"
-				 " tbl);", source);
-	else
-		hs_buf_printf(b, "INSERT OR IGNORE INTO hubsync_names(kind, name)"
-				 " SELECT DISTINCT 1, user FROM %s WHERE user IS"
-				 " NOT NULL;", source);
+	if (nm->last < nm->n && nm->v[nm->last].kind == kind &&
+	    strcmp(nm->v[nm->last].name, name) == 0)
+		return (int)nm->last;
+	for (size_t i = 0; i < nm->n; i++)
+		if (nm->v[i].kind == kind && strcmp(nm->v[i].name, name) == 0)
+			return (int)i;
+	return -1;
 }
 
-/* source's rows, compact, into hubsync_history (no row for an entry
- * whose names are not in the dictionary yet). */
+static void names_add(hs_history_names *nm, int kind, const char *name,
+		      const char *pk, const char *key)
+{
+	int i = names_find(nm, kind, name);
+	if (i >= 0) {
+		nm->last = (size_t)i;
+		return;
+	}
+	if (nm->n == nm->cap) {
+		size_t cap = nm->cap ? nm->cap * 2 : 8;
+		struct hs_history_name *v = realloc(nm->v, cap * sizeof(*v));
+		if (!v) {
+			nm->oom = 1;
+			return;
+		}
+		nm->v = v;
+		nm->cap = cap;
+	}
+	struct hs_history_name *e = &nm->v[nm->n];
+	e->kind = kind;
+	e->name = hs_strdup(name);
+	e->pkcol = kind == 0 ? pkcol_of(pk, key) : NULL;
+	if (!e->name) {
+		free(e->pkcol);
+		nm->oom = 1;
+		return;
+	}
+	nm->last = nm->n++;
+}
+
+void hs_history_names_note(hs_history_names *nm, const char *tbl,
+			   const char *pk, const char *key, const char *user)
+{
+	if (tbl)
+		names_add(nm, 0, tbl, pk, key);
+	if (user)
+		names_add(nm, 1, user, NULL, NULL);
+}
+
+void hs_history_names_clear(hs_history_names *nm)
+{
+	for (size_t i = 0; i < nm->n; i++) {
+		free(nm->v[i].name);
+		free(nm->v[i].pkcol);
+	}
+	free(nm->v);
+	memset(nm, 0, sizeof(*nm));
+}
+
+/* nm's names into hubsync_names (those there already stay as they are). */
+static int names_write(sqlite3 *db, const hs_history_names *nm)
+{
+	sqlite3_stmt *st;
+	if (nm->oom)
+		return SQLITE_NOMEM;
+	if (!nm->n)
+		return SQLITE_OK;
+	int sr = hs_prepare(db, &st, "INSERT OR IGNORE INTO hubsync_names(kind,"
+				     " name, pkcol) VALUES(?1, ?2, ?3)");
+	for (size_t i = 0; sr == SQLITE_OK && i < nm->n; i++) {
+		sqlite3_bind_int(st, 1, nm->v[i].kind);
+		sqlite3_bind_text(st, 2, nm->v[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, nm->v[i].pkcol, -1, SQLITE_STATIC);
+		sr = hs_step_done(st);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return sr;
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
+/* The INSERT of entries in the old shape into the compact table: from
+ * source's rows (a table keyed by seq, walked in order), or from the
+ * bound parameters ?1..?8 (source NULL). Entries whose names are not in
+ * hubsync_names are left out (the caller writes the names first). */
 static void insert_sql(hs_buf *b, const char *source, int replace)
 {
+	static const char *const cols[] = {"seq", "tbl", "key", "pk",
+					   "op",  "user", "at", "changes"};
+	char c[8][16];
+	for (int i = 0; i < 8; i++) {
+		if (source)
+			snprintf(c[i], sizeof c[i], "h.%s", cols[i]);
+		else
+			snprintf(c[i], sizeof c[i], "?%d", i + 1);
+	}
 	hs_buf_printf(b, "INSERT %sINTO hubsync_history(seq, tbl, key, pk, op,"
-			 " user, at, changes) SELECT h.seq, t.id, h.key,"
-			 " hs_hist_pk(h.pk, t.pkcol, h.key), CASE h.op WHEN"
-			 " 'insert' THEN 0 WHEN 'update' THEN 1 WHEN 'delete'"
-			 " THEN 2 ELSE h.op END, u.id, hs_hist_at(h.at), CASE"
-			 " WHEN h.changes = '{}' THEN NULL WHEN h.changes IS"
-			 " NULL THEN X'' ELSE h.changes END FROM %s AS h JOIN"
-			 " hubsync_names t ON t.kind = 0 AND t.name = h.tbl"
-			 " LEFT JOIN hubsync_names u ON u.kind = 1 AND u.name ="
-			 " h.user WHERE h.user IS NULL OR u.id IS NOT NULL"
-			 " ORDER BY h.seq;",
-		       replace ? "OR REPLACE " : "", source);
+			 " user, at, changes) SELECT %s, t.id, %s, hs_hist_pk(%s,"
+			 " t.pkcol, %s), CASE %s WHEN 'insert' THEN 0 WHEN"
+			 " 'update' THEN 1 WHEN 'delete' THEN 2 ELSE %s END, u.id,"
+			 " hs_hist_at(%s), CASE WHEN %s = '{}' THEN NULL WHEN %s"
+			 " IS NULL THEN X'' ELSE %s END FROM ",
+		       replace ? "OR REPLACE " : "", c[0], c[2], c[3], c[2], c[4],
+		       c[4], c[6], c[7], c[7], c[7]);
+	if (source) /* walked in seq order, no sort */
+		hs_buf_printf(b, "%s AS h CROSS JOIN ", source);
+	hs_buf_printf(b, "hubsync_names t LEFT JOIN hubsync_names u ON u.kind = 1"
+			 " AND u.name = %s WHERE t.kind = 0 AND t.name = %s AND"
+			 " (%s IS NULL OR u.id IS NOT NULL)%s",
+		       c[5], c[1], c[5], source ? " ORDER BY h.seq" : "");
 }
 
-int hs_history_copy(sqlite3 *db, const char *source, int replace)
+int hs_history_copy(sqlite3 *db, const char *source, int replace,
+		    const hs_history_names *nm)
 {
 	hs_buf b;
-	int sr;
+	int sr = names_write(db, nm);
 	hs_buf_init(&b);
-	names_sql(&b, 0, source);
-	names_sql(&b, 1, source);
 	insert_sql(&b, source, replace);
-	sr = b.oom ? SQLITE_NOMEM : hs_exec(db, b.s);
+	if (sr == SQLITE_OK)
+		sr = b.oom ? SQLITE_NOMEM : hs_exec(db, b.s);
 	hs_buf_free(&b);
 	return sr;
 }
 
-/* One entry as a source of bound parameters. */
-static const char *const PARAMS =
-	"(SELECT ?1 AS seq, ?2 AS tbl, ?3 AS key, ?4 AS pk, ?5 AS op,"
-	" ?6 AS user, ?7 AS at, ?8 AS changes)";
-
-static int writer_prepare(hs_history_writer *w, sqlite3 *db)
-{
-	hs_buf b;
-	int sr = SQLITE_OK;
-	hs_buf_init(&b);
-	insert_sql(&b, PARAMS, 0);
-	if (b.oom || (sr = hs_prepare(db, &w->put, b.s)) != SQLITE_OK)
-		goto out;
-	for (int k = 0; k < 2; k++) {
-		hs_buf_reset(&b);
-		names_sql(&b, k, PARAMS);
-		if (b.oom || (sr = hs_prepare(db, &w->names[k], b.s)) != SQLITE_OK)
-			break;
-	}
-out:
-	hs_buf_free(&b);
-	return b.oom ? SQLITE_NOMEM : sr;
-}
-
-/* Step st with the entry bound; *added: rows it wrote. SQLite code. */
+/* Step the writer's insert with the entry bound; *added: rows written. */
 static int step_entry(sqlite3_stmt *st, int64_t seq, const char *const txt[7],
 		      int *added)
 {
@@ -367,8 +427,7 @@ static int step_entry(sqlite3_stmt *st, int64_t seq, const char *const txt[7],
 	for (int i = 0; i < 7; i++)
 		sqlite3_bind_text(st, i + 2, txt[i], -1, SQLITE_STATIC);
 	int sr = sqlite3_step(st);
-	if (added)
-		*added = sqlite3_changes(sqlite3_db_handle(st));
+	*added = sqlite3_changes(sqlite3_db_handle(st));
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return sr == SQLITE_DONE ? SQLITE_OK : sr;
@@ -378,14 +437,23 @@ int hs_history_writer_put(hs_history_writer *w, sqlite3 *db, int64_t seq,
 			  const char *const txt[7])
 {
 	int sr = SQLITE_OK, added = 0;
-	if (!w->put && (sr = writer_prepare(w, db)) != SQLITE_OK)
-		return sr;
+	if (!w->put) {
+		hs_buf b;
+		hs_buf_init(&b);
+		insert_sql(&b, NULL, 0);
+		sr = b.oom ? SQLITE_NOMEM : hs_prepare(db, &w->put, b.s);
+		hs_buf_free(&b);
+		if (sr != SQLITE_OK)
+			return sr;
+	}
 	sr = step_entry(w->put, seq, txt, &added);
 	if (sr != SQLITE_OK || added)
 		return sr;
 	/* a table or user not named before */
-	for (int k = 0; sr == SQLITE_OK && k < 2; k++)
-		sr = step_entry(w->names[k], seq, txt, NULL);
+	hs_history_names nm = {0};
+	hs_history_names_note(&nm, txt[0], txt[2], txt[1], txt[4]);
+	sr = names_write(db, &nm);
+	hs_history_names_clear(&nm);
 	if (sr == SQLITE_OK)
 		sr = step_entry(w->put, seq, txt, &added);
 	return sr == SQLITE_OK && !added ? SQLITE_CONSTRAINT_NOTNULL : sr;
@@ -394,8 +462,6 @@ int hs_history_writer_put(hs_history_writer *w, sqlite3 *db, int64_t seq,
 void hs_history_writer_free(hs_history_writer *w)
 {
 	sqlite3_finalize(w->put);
-	sqlite3_finalize(w->names[0]);
-	sqlite3_finalize(w->names[1]);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -431,6 +497,25 @@ int hs_history_prune(sqlite3 *db, int compact, int64_t cutoff_ms,
 	return b.oom ? SQLITE_NOMEM : sr;
 }
 
+/* The renamed old table's entries into the compact one. */
+static int copy_old(sqlite3 *db)
+{
+	hs_history_names nm = {0};
+	sqlite3_stmt *st;
+	int sr = hs_prepare(db, &st, "SELECT tbl, pk, key, user FROM"
+				     " hubsync_history_old");
+	while (st && (sr = sqlite3_step(st)) == SQLITE_ROW)
+		hs_history_names_note(&nm, (const char *)sqlite3_column_text(st, 0),
+				      (const char *)sqlite3_column_text(st, 1),
+				      (const char *)sqlite3_column_text(st, 2),
+				      (const char *)sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+	if (sr == SQLITE_DONE)
+		sr = hs_history_copy(db, "hubsync_history_old", 0, &nm);
+	hs_history_names_clear(&nm);
+	return sr;
+}
+
 int hs_history_upgrade(sqlite3 *db)
 {
 	int compact = hs_history_compact(db), sr;
@@ -449,7 +534,7 @@ int hs_history_upgrade(sqlite3 *db)
 	if (sr == SQLITE_OK)
 		sr = hs_exec(db, HS_HISTORY_DDL);
 	if (sr == SQLITE_OK && there)
-		sr = hs_history_copy(db, "hubsync_history_old", 0);
+		sr = copy_old(db);
 	if (sr == SQLITE_OK && there)
 		sr = hs_exec(db, "DROP TABLE hubsync_history_old");
 	if (sr == SQLITE_OK)

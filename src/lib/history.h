@@ -37,20 +37,38 @@ int hs_history_compact(sqlite3 *db);
  * hubsync_history: the table itself (old) or its decoding (compact). */
 void hs_history_source(hs_buf *b, int compact);
 
-/* Write the rows of source (a FROM-clause source with the HS_HISTORY_COLS
- * columns in the old shape: a table, or a subquery of bound parameters)
- * into a compact hubsync_history. `replace`: INSERT OR REPLACE (a pulled
- * copy) instead of INSERT. SQLite code. */
-int hs_history_copy(sqlite3 *db, const char *source, int replace);
+/* The dictionary entries (tables, users) of entries about to be written,
+ * noted as the entries are read: a handful, written before them. */
+typedef struct hs_history_names {
+	size_t n, cap, last;
+	struct hs_history_name {
+		int kind;          /* 0 a table, 1 a user */
+		char *name, *pkcol; /* pkcol: of the table's first entry */
+	} *v;
+	int oom;
+} hs_history_names;
+
+/* Note the names an entry (its old-shape texts) uses. */
+void hs_history_names_note(hs_history_names *nm, const char *tbl,
+			   const char *pk, const char *key, const char *user);
+void hs_history_names_clear(hs_history_names *nm);
+
+/* Write the rows of source (a table keyed by seq with the HS_HISTORY_COLS
+ * columns in the old shape) into a compact hubsync_history, nm's names
+ * first (every name the rows use must be in nm or written before).
+ * `replace`: INSERT OR REPLACE (a pulled copy) instead of INSERT. SQLite
+ * code. */
+int hs_history_copy(sqlite3 *db, const char *source, int replace,
+		    const hs_history_names *nm);
 
 /* One entry at a time into a compact hubsync_history (the master's
- * merge): statements prepared once. */
+ * merge): the statement prepared once. */
 typedef struct hs_history_writer {
-	sqlite3_stmt *put, *names[2];
+	sqlite3_stmt *put;
 } hs_history_writer;
 
-/* Write the entry with the given old-shape texts (NULL binds NULL).
- * Prepares w on first use. SQLite code. */
+/* Write the entry with the given old-shape texts (tbl, key, pk, op, user,
+ * at, changes; NULL binds NULL), its names first when new. SQLite code. */
 int hs_history_writer_put(hs_history_writer *w, sqlite3 *db, int64_t seq,
 			  const char *const txt[7]);
 void hs_history_writer_free(hs_history_writer *w);

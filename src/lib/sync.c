@@ -68,6 +68,7 @@ typedef struct sync_ctx {
 	hs_rowset resolutions;
 	hs_rowset blocks; /* number blocks reserved in this sync */
 	hs_pull pull;
+	hs_history_names hist_names; /* the names the pulled history uses */
 	hs_merge_stats mstats;
 	int64_t *pulled_rows;
 	int64_t incoming; /* rows the pull brings: counted into the spool, or
@@ -912,14 +913,24 @@ static int exchange_with_master(sync_ctx *c)
 	return HS_OK;
 }
 
-/* An audit trail entry set aside (hs_history_fn). */
+/* Where the audit trail is set aside. */
+typedef struct history_aside {
+	sqlite3_stmt *put;
+	hs_history_names *names;
+} history_aside;
+
+/* An audit trail entry set aside (hs_history_fn), its names noted. */
 static int put_history(void *ctx, sqlite3_value **v)
 {
-	sqlite3_stmt *st = ctx;
+	history_aside *a = ctx;
 	for (int i = 0; i < 8; i++)
-		sqlite3_bind_value(st, i + 1, v[i]);
-	int sr = hs_step_done(st);
-	sqlite3_reset(st);
+		sqlite3_bind_value(a->put, i + 1, v[i]);
+	hs_history_names_note(a->names, (const char *)sqlite3_value_text(v[1]),
+			      (const char *)sqlite3_value_text(v[3]),
+			      (const char *)sqlite3_value_text(v[2]),
+			      (const char *)sqlite3_value_text(v[5]));
+	int sr = hs_step_done(a->put);
+	sqlite3_reset(a->put);
 	return sr;
 }
 
@@ -945,7 +956,9 @@ static int spool_history(sync_ctx *c)
 				" temp.hubsync_pull_history"
 				" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 	if (sr == SQLITE_OK) {
-		rc = hs_master_pull_history(c->m, c->pulled, put_history, st, &c->err);
+		history_aside a = {st, &c->hist_names};
+		rc = hs_master_pull_history(c->m, c->pulled, put_history, &a,
+					    &c->err);
 		if (rc == 1)
 			rc = HS_OK; /* it came with the pull */
 		else if (rc != HS_OK)
@@ -1845,13 +1858,18 @@ static int copy_history(sync_ctx *c)
 	int sr = hs_history_upgrade(db);
 	if (sr == SQLITE_OK)
 		sr = hs_exec(db, PULL_HISTORY_DDL);
+	sqlite3_stmt *st = NULL;
+	if (sr == SQLITE_OK && c->pull.history.n)
+		sr = hs_prepare(db, &st, "INSERT OR REPLACE INTO"
+					 " temp.hubsync_pull_history VALUES(?1, ?2,"
+					 " ?3, ?4, ?5, ?6, ?7, ?8)");
+	history_aside a = {st, &c->hist_names};
+	for (size_t r = 0; st && sr == SQLITE_OK && r < c->pull.history.n; r++)
+		sr = put_history(&a, &c->pull.history.v[r * 8]);
+	sqlite3_finalize(st);
 	if (sr == SQLITE_OK)
-		sr = hs_rowset_insert(db, "INSERT OR REPLACE INTO"
-					  " temp.hubsync_pull_history VALUES(?1, ?2,"
-					  " ?3, ?4, ?5, ?6, ?7, ?8)",
-				      &c->pull.history);
-	if (sr == SQLITE_OK)
-		sr = hs_history_copy(db, "temp.hubsync_pull_history", 1);
+		sr = hs_history_copy(db, "temp.hubsync_pull_history", 1,
+				     &c->hist_names);
 	if (sr == SQLITE_OK)
 		sr = hs_exec(db, "DELETE FROM temp.hubsync_pull_history");
 	return sr;
@@ -2188,6 +2206,7 @@ out:
 	hs_merge_rules_clear(&c.merge_rules);
 	free(c.merge_sent);
 	hs_pull_clear(&c.pull);
+	hs_history_names_clear(&c.hist_names);
 	unmap_tables(&c);
 	hs_schema_clear(&c.s);
 	hs_reconcile_clear(&c.rec);
