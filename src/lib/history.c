@@ -107,34 +107,6 @@ static void fn_iso(sqlite3_context *cx, int argc, sqlite3_value **v)
 			    -1, SQLITE_TRANSIENT);
 }
 
-/* hs_hist_at(text): ms when text is hs_iso_time's text of it, else text
- * (a number as text, as the old TEXT column kept it). */
-static void fn_at(sqlite3_context *cx, int argc, sqlite3_value **v)
-{
-	fn_state *s = sqlite3_user_data(cx);
-	int type = sqlite3_value_type(v[0]);
-	(void)argc;
-	if (type == SQLITE_INTEGER || type == SQLITE_FLOAT) {
-		sqlite3_result_text(cx, (const char *)sqlite3_value_text(v[0]), -1,
-				    SQLITE_TRANSIENT);
-		return;
-	}
-	if (type != SQLITE_TEXT) {
-		sqlite3_result_value(cx, v[0]);
-		return;
-	}
-	const char *t = (const char *)sqlite3_value_text(v[0]);
-	if (s->ok && strcmp(t, s->iso) == 0) {
-		sqlite3_result_int64(cx, s->ms);
-		return;
-	}
-	int64_t ms = hs_parse_time(t);
-	if (ms >= 0 && ms < ISO_MAX_MS && strcmp(state_iso(s, ms), t) == 0)
-		sqlite3_result_int64(cx, ms);
-	else
-		sqlite3_result_value(cx, v[0]);
-}
-
 /* 1 if pk (n bytes) is {"col":"key"} (quoted) or {"col":key} (!quoted). */
 static int derives(const char *pk, size_t n, const char *col, const char *key,
 		   int quoted)
@@ -147,32 +119,6 @@ static int derives(const char *pk, size_t n, const char *col, const char *key,
 	       (!quoted || pk[4 + lc] == '"') &&
 	       memcmp(pk + 4 + lc + q, key, lk) == 0 &&
 	       (!quoted || pk[4 + lc + 1 + lk] == '"') && pk[n - 1] == '}';
-}
-
-/* hs_hist_pk(pk, pkcol, key): the stored form of the key JSON. */
-static void fn_pk(sqlite3_context *cx, int argc, sqlite3_value **v)
-{
-	int type = sqlite3_value_type(v[0]);
-	(void)argc;
-	if (type == SQLITE_NULL) {
-		sqlite3_result_zeroblob(cx, 0);
-		return;
-	}
-	if (type == SQLITE_INTEGER || type == SQLITE_FLOAT) {
-		sqlite3_result_text(cx, (const char *)sqlite3_value_text(v[0]), -1,
-				    SQLITE_TRANSIENT);
-		return;
-	}
-	const char *pk = (const char *)sqlite3_value_text(v[0]);
-	const char *col = (const char *)sqlite3_value_text(v[1]);
-	const char *key = (const char *)sqlite3_value_text(v[2]);
-	size_t n = (size_t)sqlite3_value_bytes(v[0]);
-	if (type == SQLITE_TEXT && col && key && derives(pk, n, col, key, 1))
-		sqlite3_result_null(cx);
-	else if (type == SQLITE_TEXT && col && key && derives(pk, n, col, key, 0))
-		sqlite3_result_int(cx, 1);
-	else
-		sqlite3_result_value(cx, v[0]);
 }
 
 /* hs_hist_pkjson(pk, pkcol, key): the key JSON's text of the stored pk. */
@@ -210,26 +156,6 @@ static void fn_pkjson(sqlite3_context *cx, int argc, sqlite3_value **v)
 		sqlite3_result_text(cx, s->b.s, (int)s->b.len, SQLITE_TRANSIENT);
 }
 
-/* The column name of a key JSON of a short form ({"col":"key"} or
- * {"col":key}): malloc'd, or NULL (none, or out of memory). */
-static char *pkcol_of(const char *pk, const char *key)
-{
-	const char *end;
-	if (!pk || !key || strncmp(pk, "{\"", 2) != 0 ||
-	    !(end = strchr(pk + 2, '"')))
-		return NULL;
-	size_t n = strlen(pk), lc = (size_t)(end - pk - 2);
-	char *col = malloc(lc + 1);
-	if (!col)
-		return NULL;
-	memcpy(col, pk + 2, lc);
-	col[lc] = 0;
-	if (derives(pk, n, col, key, 1) || derives(pk, n, col, key, 0))
-		return col;
-	free(col);
-	return NULL;
-}
-
 int hs_history_functions(sqlite3 *db)
 {
 	static const struct {
@@ -237,8 +163,8 @@ int hs_history_functions(sqlite3 *db)
 		int n;
 		void (*fn)(sqlite3_context *, int, sqlite3_value **);
 	} fns[] = {
-		{"hs_hist_iso", 1, fn_iso},	  {"hs_hist_at", 1, fn_at},
-		{"hs_hist_pk", 3, fn_pk},	  {"hs_hist_pkjson", 3, fn_pkjson},
+		{"hs_hist_iso", 1, fn_iso},
+		{"hs_hist_pkjson", 3, fn_pkjson},
 	};
 	fn_state *s = calloc(1, sizeof(*s));
 	int sr = SQLITE_OK;
@@ -289,180 +215,250 @@ void hs_history_source(hs_buf *b, int compact)
 		       " h.tbl LEFT JOIN hubsync_names u ON u.id = h.user)");
 }
 
-/* ---- the dictionary ------------------------------------------------- */
+/* ---- writing ----------------------------------------------------------- */
 
-/* Index of (kind, name) in nm, or -1. */
-static int names_find(const hs_history_names *nm, int kind, const char *name)
+/* The stored pk of an entry: NULL, 1, or the text (*text). */
+enum { PK_QUOTED, PK_INTEGER, PK_TEXT };
+
+static int encode_pk(const char *pk, const char *col, const char *key)
 {
-	if (nm->last < nm->n && nm->v[nm->last].kind == kind &&
-	    strcmp(nm->v[nm->last].name, name) == 0)
-		return (int)nm->last;
-	for (size_t i = 0; i < nm->n; i++)
-		if (nm->v[i].kind == kind && strcmp(nm->v[i].name, name) == 0)
-			return (int)i;
-	return -1;
+	size_t n = strlen(pk);
+	if (col && key && derives(pk, n, col, key, 1))
+		return PK_QUOTED;
+	if (col && key && derives(pk, n, col, key, 0))
+		return PK_INTEGER;
+	return PK_TEXT;
 }
 
-static void names_add(hs_history_names *nm, int kind, const char *name,
-		      const char *pk, const char *key)
+/* The column name of a key JSON of a short form ({"col":"key"} or
+ * {"col":key}): malloc'd, or NULL (none, or out of memory). */
+static char *pkcol_of(const char *pk, const char *key)
 {
-	int i = names_find(nm, kind, name);
-	if (i >= 0) {
-		nm->last = (size_t)i;
-		return;
+	const char *end;
+	if (!pk || !key || strncmp(pk, "{\"", 2) != 0 ||
+	    !(end = strchr(pk + 2, '"')))
+		return NULL;
+	size_t lc = (size_t)(end - pk - 2);
+	char *col = malloc(lc + 1);
+	if (!col)
+		return NULL;
+	memcpy(col, pk + 2, lc);
+	col[lc] = 0;
+	if (encode_pk(pk, col, key) != PK_TEXT)
+		return col;
+	free(col);
+	return NULL;
+}
+
+/* The stored time of at: 1 and *ms when at is hs_iso_time's text of it. */
+static int encode_at(hs_history_writer *w, const char *at, int64_t *ms)
+{
+	if (w->at_ok && strcmp(at, w->at_iso) == 0) {
+		*ms = w->at_ms;
+		return 1;
 	}
+	int64_t t = hs_parse_time(at);
+	char iso[32];
+	if (t < 0 || t >= ISO_MAX_MS)
+		return 0;
+	hs_iso_time(t, iso);
+	if (strcmp(iso, at) != 0)
+		return 0;
+	memcpy(w->at_iso, iso, sizeof iso);
+	w->at_ms = *ms = t;
+	w->at_ok = 1;
+	return 1;
+}
+
+/* The hubsync_names entry (kind, name) into *e, made when new (a table's
+ * pkcol from pk and key). SQLite code. */
+static int name_id(hs_history_writer *w, int kind, const char *name,
+		   const char *pk, const char *key,
+		   const struct hs_history_name **e)
+{
+	struct hs_history_names *nm = &w->names;
+	if (nm->last < nm->n && nm->v[nm->last].kind == kind &&
+	    strcmp(nm->v[nm->last].name, name) == 0) {
+		*e = &nm->v[nm->last];
+		return SQLITE_OK;
+	}
+	for (size_t i = 0; i < nm->n; i++)
+		if (nm->v[i].kind == kind && strcmp(nm->v[i].name, name) == 0) {
+			*e = &nm->v[nm->last = i];
+			return SQLITE_OK;
+		}
+	int sr = SQLITE_OK;
+	if (!w->name_put &&
+	    (sr = hs_prepare(w->db, &w->name_put, "INSERT OR IGNORE INTO"
+				 " hubsync_names(kind, name, pkcol) VALUES(?1, ?2,"
+				 " ?3)")) != SQLITE_OK)
+		return sr;
+	if (!w->name_get &&
+	    (sr = hs_prepare(w->db, &w->name_get, "SELECT id, pkcol FROM"
+				 " hubsync_names WHERE kind = ?1 AND name = ?2"))
+		    != SQLITE_OK)
+		return sr;
 	if (nm->n == nm->cap) {
 		size_t cap = nm->cap ? nm->cap * 2 : 8;
 		struct hs_history_name *v = realloc(nm->v, cap * sizeof(*v));
-		if (!v) {
-			nm->oom = 1;
-			return;
-		}
+		if (!v)
+			return SQLITE_NOMEM;
 		nm->v = v;
 		nm->cap = cap;
 	}
-	struct hs_history_name *e = &nm->v[nm->n];
-	e->kind = kind;
-	e->name = hs_strdup(name);
-	e->pkcol = kind == 0 ? pkcol_of(pk, key) : NULL;
-	if (!e->name) {
-		free(e->pkcol);
-		nm->oom = 1;
-		return;
+	char *pkcol = kind == 0 ? pkcol_of(pk, key) : NULL;
+	sqlite3_bind_int(w->name_put, 1, kind);
+	sqlite3_bind_text(w->name_put, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(w->name_put, 3, pkcol, -1, SQLITE_STATIC);
+	sr = hs_step_done(w->name_put);
+	sqlite3_reset(w->name_put);
+	free(pkcol);
+	if (sr != SQLITE_OK)
+		return sr;
+	struct hs_history_name *n = &nm->v[nm->n];
+	sqlite3_bind_int(w->name_get, 1, kind);
+	sqlite3_bind_text(w->name_get, 2, name, -1, SQLITE_STATIC);
+	sr = sqlite3_step(w->name_get);
+	if (sr == SQLITE_ROW) {
+		n->kind = kind;
+		n->id = sqlite3_column_int64(w->name_get, 0);
+		n->name = hs_strdup(name);
+		n->pkcol = hs_strdup((const char *)sqlite3_column_text(w->name_get, 1));
+		sr = n->name && (n->pkcol || sqlite3_column_type(w->name_get, 1) ==
+						     SQLITE_NULL)
+			     ? SQLITE_OK : SQLITE_NOMEM;
+		if (sr == SQLITE_OK)
+			*e = &nm->v[nm->last = nm->n++];
+		else {
+			free(n->name);
+			free(n->pkcol);
+		}
+	} else if (sr == SQLITE_DONE) {
+		sr = SQLITE_CONSTRAINT_NOTNULL; /* a NULL name */
 	}
-	nm->last = nm->n++;
-}
-
-void hs_history_names_note(hs_history_names *nm, const char *tbl,
-			   const char *pk, const char *key, const char *user)
-{
-	if (tbl)
-		names_add(nm, 0, tbl, pk, key);
-	if (user)
-		names_add(nm, 1, user, NULL, NULL);
-}
-
-void hs_history_names_clear(hs_history_names *nm)
-{
-	for (size_t i = 0; i < nm->n; i++) {
-		free(nm->v[i].name);
-		free(nm->v[i].pkcol);
-	}
-	free(nm->v);
-	memset(nm, 0, sizeof(*nm));
-}
-
-/* nm's names into hubsync_names (those there already stay as they are). */
-static int names_write(sqlite3 *db, const hs_history_names *nm)
-{
-	sqlite3_stmt *st;
-	if (nm->oom)
-		return SQLITE_NOMEM;
-	if (!nm->n)
-		return SQLITE_OK;
-	int sr = hs_prepare(db, &st, "INSERT OR IGNORE INTO hubsync_names(kind,"
-				     " name, pkcol) VALUES(?1, ?2, ?3)");
-	for (size_t i = 0; sr == SQLITE_OK && i < nm->n; i++) {
-		sqlite3_bind_int(st, 1, nm->v[i].kind);
-		sqlite3_bind_text(st, 2, nm->v[i].name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, nm->v[i].pkcol, -1, SQLITE_STATIC);
-		sr = hs_step_done(st);
-		sqlite3_reset(st);
-	}
-	sqlite3_finalize(st);
+	sqlite3_reset(w->name_get);
 	return sr;
-}
-
-/* ---- writing ----------------------------------------------------------- */
-
-/* The INSERT of entries in the old shape into the compact table: from
- * source's rows (a table keyed by seq, walked in order), or from the
- * bound parameters ?1..?8 (source NULL). Entries whose names are not in
- * hubsync_names are left out (the caller writes the names first). */
-static void insert_sql(hs_buf *b, const char *source, int replace)
-{
-	static const char *const cols[] = {"seq", "tbl", "key", "pk",
-					   "op",  "user", "at", "changes"};
-	char c[8][16];
-	for (int i = 0; i < 8; i++) {
-		if (source)
-			snprintf(c[i], sizeof c[i], "h.%s", cols[i]);
-		else
-			snprintf(c[i], sizeof c[i], "?%d", i + 1);
-	}
-	hs_buf_printf(b, "INSERT %sINTO hubsync_history(seq, tbl, key, pk, op,"
-			 " user, at, changes) SELECT %s, t.id, %s, hs_hist_pk(%s,"
-			 " t.pkcol, %s), CASE %s WHEN 'insert' THEN 0 WHEN"
-			 " 'update' THEN 1 WHEN 'delete' THEN 2 ELSE %s END, u.id,"
-			 " hs_hist_at(%s), CASE WHEN %s = '{}' THEN NULL WHEN %s"
-			 " IS NULL THEN X'' ELSE %s END FROM ",
-		       replace ? "OR REPLACE " : "", c[0], c[2], c[3], c[2], c[4],
-		       c[4], c[6], c[7], c[7], c[7]);
-	if (source) /* walked in seq order, no sort */
-		hs_buf_printf(b, "%s AS h CROSS JOIN ", source);
-	hs_buf_printf(b, "hubsync_names t LEFT JOIN hubsync_names u ON u.kind = 1"
-			 " AND u.name = %s WHERE t.kind = 0 AND t.name = %s AND"
-			 " (%s IS NULL OR u.id IS NOT NULL)%s",
-		       c[5], c[1], c[5], source ? " ORDER BY h.seq" : "");
-}
-
-int hs_history_copy(sqlite3 *db, const char *source, int replace,
-		    const hs_history_names *nm)
-{
-	hs_buf b;
-	int sr = names_write(db, nm);
-	hs_buf_init(&b);
-	insert_sql(&b, source, replace);
-	if (sr == SQLITE_OK)
-		sr = b.oom ? SQLITE_NOMEM : hs_exec(db, b.s);
-	hs_buf_free(&b);
-	return sr;
-}
-
-/* Step the writer's insert with the entry bound; *added: rows written. */
-static int step_entry(sqlite3_stmt *st, int64_t seq, const char *const txt[7],
-		      int *added)
-{
-	sqlite3_bind_int64(st, 1, seq);
-	for (int i = 0; i < 7; i++)
-		sqlite3_bind_text(st, i + 2, txt[i], -1, SQLITE_STATIC);
-	int sr = sqlite3_step(st);
-	*added = sqlite3_changes(sqlite3_db_handle(st));
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return sr == SQLITE_DONE ? SQLITE_OK : sr;
 }
 
 int hs_history_writer_put(hs_history_writer *w, sqlite3 *db, int64_t seq,
 			  const char *const txt[7])
 {
-	int sr = SQLITE_OK, added = 0;
-	if (!w->put) {
-		hs_buf b;
-		hs_buf_init(&b);
-		insert_sql(&b, NULL, 0);
-		sr = b.oom ? SQLITE_NOMEM : hs_prepare(db, &w->put, b.s);
-		hs_buf_free(&b);
-		if (sr != SQLITE_OK)
-			return sr;
-	}
-	sr = step_entry(w->put, seq, txt, &added);
-	if (sr != SQLITE_OK || added)
+	const char *tbl = txt[0], *key = txt[1], *pk = txt[2], *op = txt[3],
+		   *user = txt[4], *at = txt[5], *changes = txt[6];
+	const struct hs_history_name *t = NULL, *u = NULL;
+	int sr = SQLITE_OK;
+	int64_t ms;
+	w->db = db;
+	if (!w->put &&
+	    (sr = hs_prepare(db, &w->put, w->replace
+				 ? "INSERT OR REPLACE INTO hubsync_history(seq,"
+				   " tbl, key, pk, op, user, at, changes)"
+				   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+				 : "INSERT INTO hubsync_history(seq, tbl, key, pk,"
+				   " op, user, at, changes) VALUES(?1, ?2, ?3, ?4,"
+				   " ?5, ?6, ?7, ?8)")) != SQLITE_OK)
 		return sr;
-	/* a table or user not named before */
-	hs_history_names nm = {0};
-	hs_history_names_note(&nm, txt[0], txt[2], txt[1], txt[4]);
-	sr = names_write(db, &nm);
-	hs_history_names_clear(&nm);
-	if (sr == SQLITE_OK)
-		sr = step_entry(w->put, seq, txt, &added);
-	return sr == SQLITE_OK && !added ? SQLITE_CONSTRAINT_NOTNULL : sr;
+	if (!tbl)
+		return SQLITE_CONSTRAINT_NOTNULL;
+	if ((sr = name_id(w, 0, tbl, pk, key, &t)) != SQLITE_OK ||
+	    (user && (sr = name_id(w, 1, user, NULL, NULL, &u)) != SQLITE_OK))
+		return sr;
+	sqlite3_stmt *q = w->put;
+	sqlite3_bind_int64(q, 1, seq);
+	sqlite3_bind_int64(q, 2, t->id);
+	sqlite3_bind_text(q, 3, key, -1, SQLITE_STATIC);
+	if (!pk)
+		sqlite3_bind_zeroblob(q, 4, 0);
+	else
+		switch (encode_pk(pk, t->pkcol, key)) {
+		case PK_QUOTED:
+			sqlite3_bind_null(q, 4);
+			break;
+		case PK_INTEGER:
+			sqlite3_bind_int(q, 4, 1);
+			break;
+		default:
+			sqlite3_bind_text(q, 4, pk, -1, SQLITE_STATIC);
+		}
+	if (op && strcmp(op, "insert") == 0)
+		sqlite3_bind_int(q, 5, 0);
+	else if (op && strcmp(op, "update") == 0)
+		sqlite3_bind_int(q, 5, 1);
+	else if (op && strcmp(op, "delete") == 0)
+		sqlite3_bind_int(q, 5, 2);
+	else
+		sqlite3_bind_text(q, 5, op, -1, SQLITE_STATIC);
+	if (u)
+		sqlite3_bind_int64(q, 6, u->id);
+	else
+		sqlite3_bind_null(q, 6);
+	if (at && encode_at(w, at, &ms))
+		sqlite3_bind_int64(q, 7, ms);
+	else
+		sqlite3_bind_text(q, 7, at, -1, SQLITE_STATIC);
+	if (!changes)
+		sqlite3_bind_zeroblob(q, 8, 0);
+	else if (strcmp(changes, "{}") == 0)
+		sqlite3_bind_null(q, 8);
+	else
+		sqlite3_bind_text(q, 8, changes, -1, SQLITE_STATIC);
+	sr = hs_step_done(q);
+	sqlite3_reset(q);
+	return sr;
+}
+
+int hs_history_writer_put_values(hs_history_writer *w, sqlite3 *db,
+				 sqlite3_value **v)
+{
+	const char *txt[7];
+	for (int i = 0; i < 7; i++)
+		txt[i] = (const char *)sqlite3_value_text(v[i + 1]);
+	return hs_history_writer_put(w, db, sqlite3_value_int64(v[0]), txt);
+}
+
+void hs_history_writer_reset(hs_history_writer *w)
+{
+	struct hs_history_names *nm = &w->names;
+	for (size_t i = 0; i < nm->n; i++) {
+		free(nm->v[i].name);
+		free(nm->v[i].pkcol);
+	}
+	nm->n = nm->last = 0;
 }
 
 void hs_history_writer_free(hs_history_writer *w)
 {
+	hs_history_writer_reset(w);
+	free(w->names.v);
 	sqlite3_finalize(w->put);
+	sqlite3_finalize(w->name_put);
+	sqlite3_finalize(w->name_get);
 	memset(w, 0, sizeof(*w));
+}
+
+int hs_history_copy(sqlite3 *db, const char *source, int replace)
+{
+	hs_history_writer w = {0};
+	sqlite3_stmt *st;
+	hs_buf q;
+	int sr;
+	w.replace = replace;
+	hs_buf_init(&q);
+	hs_buf_printf(&q, "SELECT " HS_HISTORY_COLS " FROM %s ORDER BY seq",
+		      source);
+	sr = q.oom ? SQLITE_NOMEM : hs_prepare(db, &st, q.s);
+	hs_buf_free(&q);
+	while (sr == SQLITE_OK && (sr = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *txt[7];
+		for (int i = 0; i < 7; i++)
+			txt[i] = (const char *)sqlite3_column_text(st, i + 1);
+		sr = hs_history_writer_put(&w, db, sqlite3_column_int64(st, 0), txt);
+	}
+	if (sr == SQLITE_DONE)
+		sr = SQLITE_OK;
+	sqlite3_finalize(st);
+	hs_history_writer_free(&w);
+	return sr;
 }
 
 int hs_history_prune(sqlite3 *db, int compact, int64_t cutoff_ms,
@@ -497,25 +493,6 @@ int hs_history_prune(sqlite3 *db, int compact, int64_t cutoff_ms,
 	return b.oom ? SQLITE_NOMEM : sr;
 }
 
-/* The renamed old table's entries into the compact one. */
-static int copy_old(sqlite3 *db)
-{
-	hs_history_names nm = {0};
-	sqlite3_stmt *st;
-	int sr = hs_prepare(db, &st, "SELECT tbl, pk, key, user FROM"
-				     " hubsync_history_old");
-	while (st && (sr = sqlite3_step(st)) == SQLITE_ROW)
-		hs_history_names_note(&nm, (const char *)sqlite3_column_text(st, 0),
-				      (const char *)sqlite3_column_text(st, 1),
-				      (const char *)sqlite3_column_text(st, 2),
-				      (const char *)sqlite3_column_text(st, 3));
-	sqlite3_finalize(st);
-	if (sr == SQLITE_DONE)
-		sr = hs_history_copy(db, "hubsync_history_old", 0, &nm);
-	hs_history_names_clear(&nm);
-	return sr;
-}
-
 int hs_history_upgrade(sqlite3 *db)
 {
 	int compact = hs_history_compact(db), sr;
@@ -534,7 +511,7 @@ int hs_history_upgrade(sqlite3 *db)
 	if (sr == SQLITE_OK)
 		sr = hs_exec(db, HS_HISTORY_DDL);
 	if (sr == SQLITE_OK && there)
-		sr = copy_old(db);
+		sr = hs_history_copy(db, "hubsync_history_old", 0);
 	if (sr == SQLITE_OK && there)
 		sr = hs_exec(db, "DROP TABLE hubsync_history_old");
 	if (sr == SQLITE_OK)

@@ -37,41 +37,42 @@ int hs_history_compact(sqlite3 *db);
  * hubsync_history: the table itself (old) or its decoding (compact). */
 void hs_history_source(hs_buf *b, int compact);
 
-/* The dictionary entries (tables, users) of entries about to be written,
- * noted as the entries are read: a handful, written before them. */
-typedef struct hs_history_names {
-	size_t n, cap, last;
-	struct hs_history_name {
-		int kind;          /* 0 a table, 1 a user */
-		char *name, *pkcol; /* pkcol: of the table's first entry */
-	} *v;
-	int oom;
-} hs_history_names;
-
-/* Note the names an entry (its old-shape texts) uses. */
-void hs_history_names_note(hs_history_names *nm, const char *tbl,
-			   const char *pk, const char *key, const char *user);
-void hs_history_names_clear(hs_history_names *nm);
-
-/* Write the rows of source (a table keyed by seq with the HS_HISTORY_COLS
- * columns in the old shape) into a compact hubsync_history, nm's names
- * first (every name the rows use must be in nm or written before).
- * `replace`: INSERT OR REPLACE (a pulled copy) instead of INSERT. SQLite
- * code. */
-int hs_history_copy(sqlite3 *db, const char *source, int replace,
-		    const hs_history_names *nm);
-
-/* One entry at a time into a compact hubsync_history (the master's
- * merge): the statement prepared once. */
+/* Write entries in the old shape (tbl, key, pk, op, user, at, changes as
+ * text; NULL binds NULL) into a compact hubsync_history, one at a time:
+ * the one place an entry is written. It keeps the dictionary ids it used:
+ * after a rollback (of the transaction or to a savepoint) that may have
+ * undone new ones, hs_history_writer_reset. Zero-initialized; `replace`
+ * (set before the first entry): INSERT OR REPLACE, for a pulled copy. */
 typedef struct hs_history_writer {
-	sqlite3_stmt *put;
+	int replace;
+	sqlite3 *db;
+	sqlite3_stmt *put, *name_put, *name_get;
+	struct hs_history_names {
+		size_t n, cap, last;
+		struct hs_history_name {
+			int kind;       /* 0 a table, 1 a user */
+			int64_t id;
+			char *name, *pkcol;
+		} *v;
+	} names;
+	int64_t at_ms; /* the last time encoded (a sync's entries share it) */
+	char at_iso[32];
+	int at_ok;
 } hs_history_writer;
 
-/* Write the entry with the given old-shape texts (tbl, key, pk, op, user,
- * at, changes; NULL binds NULL), its names first when new. SQLite code. */
+/* One entry (SQLite code; the dictionary entry of a new name first). */
 int hs_history_writer_put(hs_history_writer *w, sqlite3 *db, int64_t seq,
 			  const char *const txt[7]);
+/* The same with the entry as the 8 values of HS_HISTORY_COLS (an
+ * hs_history_fn's). */
+int hs_history_writer_put_values(hs_history_writer *w, sqlite3 *db,
+				 sqlite3_value **v);
+void hs_history_writer_reset(hs_history_writer *w);
 void hs_history_writer_free(hs_history_writer *w);
+
+/* Every row of source (a table with the HS_HISTORY_COLS columns in the
+ * old shape), in seq order, through a writer. SQLite code. */
+int hs_history_copy(sqlite3 *db, const char *source, int replace);
 
 /* Delete the entries older than cutoff_ms (their `at`); *max_seq (if not
  * NULL) gets the largest seq deleted, or is left alone when none is. */

@@ -533,6 +533,7 @@ static int fm_begin(hs_master *mm, hs_buf *err)
 		return sqlite_fail(m, err, sr, "cannot start a transaction");
 	m->in_txn = 1;
 	m->own_lo = m->own_hi = 0;
+	hs_history_writer_reset(&m->hist); /* ids of a transaction undone */
 	m->base.seq = hs_query_int(m->db, "SELECT value FROM hubsync_master"
 				     " WHERE key = 'seq'", 0, &sr);
 	m->base.began = m->base.seq;
@@ -1028,6 +1029,8 @@ static int file_site_info(hs_store *st, int site, char **user, char **id)
 static int file_savepoint(hs_store *st, int action, const char *name)
 {
 	char q[80];
+	if (action == HS_ROLLBACK_TO) /* may undo new dictionary ids */
+		hs_history_writer_reset(&FM(st)->hist);
 	snprintf(q, sizeof q, "%s %s",
 		 action == HS_SAVEPOINT ? "SAVEPOINT"
 		 : action == HS_ROLLBACK_TO ? "ROLLBACK TO" : "RELEASE",

@@ -68,7 +68,6 @@ typedef struct sync_ctx {
 	hs_rowset resolutions;
 	hs_rowset blocks; /* number blocks reserved in this sync */
 	hs_pull pull;
-	hs_history_names hist_names; /* the names the pulled history uses */
 	hs_merge_stats mstats;
 	int64_t *pulled_rows;
 	int64_t incoming; /* rows the pull brings: counted into the spool, or
@@ -913,24 +912,14 @@ static int exchange_with_master(sync_ctx *c)
 	return HS_OK;
 }
 
-/* Where the audit trail is set aside. */
-typedef struct history_aside {
-	sqlite3_stmt *put;
-	hs_history_names *names;
-} history_aside;
-
-/* An audit trail entry set aside (hs_history_fn), its names noted. */
+/* An audit trail entry set aside (hs_history_fn). */
 static int put_history(void *ctx, sqlite3_value **v)
 {
-	history_aside *a = ctx;
+	sqlite3_stmt *st = ctx;
 	for (int i = 0; i < 8; i++)
-		sqlite3_bind_value(a->put, i + 1, v[i]);
-	hs_history_names_note(a->names, (const char *)sqlite3_value_text(v[1]),
-			      (const char *)sqlite3_value_text(v[3]),
-			      (const char *)sqlite3_value_text(v[2]),
-			      (const char *)sqlite3_value_text(v[5]));
-	int sr = hs_step_done(a->put);
-	sqlite3_reset(a->put);
+		sqlite3_bind_value(st, i + 1, v[i]);
+	int sr = hs_step_done(st);
+	sqlite3_reset(st);
 	return sr;
 }
 
@@ -939,32 +928,46 @@ static const char *PULL_HISTORY_DDL =
 	"CREATE TEMP TABLE IF NOT EXISTS hubsync_pull_history(seq INTEGER"
 	" PRIMARY KEY, tbl, key, pk, op, user, at, changes);";
 
+/* An audit trail entry into hubsync_history (hs_history_fn). */
+static int write_history(void *ctx, sqlite3_value **v)
+{
+	hs_history_writer *w = ctx;
+	return hs_history_writer_put_values(w, w->db, v);
+}
+
 /* The master's audit trail above our watermark, streamed into a TEMP
  * table (no lock on the local database; memory stays bounded), which
- * apply_pull copies into hubsync_history. A master that hands it with
- * the pull leaves it in c->pull.history instead. An HS code. */
-static int spool_history(sync_ctx *c)
+ * apply_pull copies into hubsync_history; or, `direct` (the local write
+ * transaction is open: apply_direct), into hubsync_history at once. A
+ * master that hands it with the pull leaves it in c->pull.history
+ * instead. An HS code. */
+static int spool_history(sync_ctx *c, int direct)
 {
 	sqlite3 *db = c->r->db;
 	sqlite3_stmt *st = NULL;
-	int rc = HS_OK, sr = hs_exec(db, PULL_HISTORY_DDL);
+	hs_history_writer w = {.replace = 1, .db = db};
+	int rc = HS_OK, sr = direct ? hs_history_upgrade(db)
+				    : hs_exec(db, PULL_HISTORY_DDL);
 	if (sr == SQLITE_OK)
-		sr = hs_exec(db, "DELETE FROM temp.hubsync_pull_history;"
-				 " SAVEPOINT hs_history");
-	if (sr == SQLITE_OK)
+		sr = hs_exec(db, direct ? "SAVEPOINT hs_history"
+					: "DELETE FROM temp.hubsync_pull_history;"
+					  " SAVEPOINT hs_history");
+	if (sr == SQLITE_OK && !direct)
 		sr = hs_prepare(db, &st, "INSERT OR REPLACE INTO"
 				" temp.hubsync_pull_history"
 				" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 	if (sr == SQLITE_OK) {
-		history_aside a = {st, &c->hist_names};
-		rc = hs_master_pull_history(c->m, c->pulled, put_history, &a,
-					    &c->err);
+		rc = direct ? hs_master_pull_history(c->m, c->pulled, write_history,
+						     &w, &c->err)
+			    : hs_master_pull_history(c->m, c->pulled, put_history,
+						     st, &c->err);
 		if (rc == 1)
 			rc = HS_OK; /* it came with the pull */
 		else if (rc != HS_OK)
 			rc = sync_failed(c, rc, NULL);
 	}
 	sqlite3_finalize(st);
+	hs_history_writer_free(&w);
 	if (sr == SQLITE_OK && rc == HS_OK)
 		sr = hs_exec(db, "RELEASE hs_history");
 	else
@@ -1305,7 +1308,7 @@ static int read_pull(sync_ctx *c, hs_spool **out)
 	int failed = hs_master_pull_rows(c->m, &c->ms, c->pulled, count_row,
 					 &cnt, &c->pull, &c->err) != 0;
 	c->incoming = cnt.n;
-	if (!failed && (rc = spool_history(c)) == HS_OK)
+	if (!failed && (rc = spool_history(c, 0)) == HS_OK)
 		failed = (sr = spool_catch_up(c, sp)) != SQLITE_OK;
 	if (failed)
 		rc = c->err.len ? sync_failed(c, HS_ERROR, NULL)
@@ -1359,7 +1362,7 @@ static int apply_direct(sync_ctx *c, apply_ctx *x)
 		sr = x->row_sr != SQLITE_OK ? x->row_sr : SQLITE_ERROR;
 		if (x->row_sr == SQLITE_OK)
 			sync_failed(c, HS_ERROR, "cannot read the pulled rows");
-	} else if (spool_history(c) != HS_OK) {
+	} else if (spool_history(c, 1) != HS_OK) {
 		sr = SQLITE_ERROR;
 	}
 	hs_master_read_end(c->m);
@@ -1855,21 +1858,16 @@ static int update_clock(sync_ctx *c)
 static int copy_history(sync_ctx *c)
 {
 	sqlite3 *db = c->r->db;
+	hs_history_writer w = {0};
 	int sr = hs_history_upgrade(db);
+	w.replace = 1;
+	for (size_t r = 0; sr == SQLITE_OK && r < c->pull.history.n; r++)
+		sr = hs_history_writer_put_values(&w, db, &c->pull.history.v[r * 8]);
+	hs_history_writer_free(&w);
 	if (sr == SQLITE_OK)
 		sr = hs_exec(db, PULL_HISTORY_DDL);
-	sqlite3_stmt *st = NULL;
-	if (sr == SQLITE_OK && c->pull.history.n)
-		sr = hs_prepare(db, &st, "INSERT OR REPLACE INTO"
-					 " temp.hubsync_pull_history VALUES(?1, ?2,"
-					 " ?3, ?4, ?5, ?6, ?7, ?8)");
-	history_aside a = {st, &c->hist_names};
-	for (size_t r = 0; st && sr == SQLITE_OK && r < c->pull.history.n; r++)
-		sr = put_history(&a, &c->pull.history.v[r * 8]);
-	sqlite3_finalize(st);
 	if (sr == SQLITE_OK)
-		sr = hs_history_copy(db, "temp.hubsync_pull_history", 1,
-				     &c->hist_names);
+		sr = hs_history_copy(db, "temp.hubsync_pull_history", 1);
 	if (sr == SQLITE_OK)
 		sr = hs_exec(db, "DELETE FROM temp.hubsync_pull_history");
 	return sr;
@@ -2206,7 +2204,6 @@ out:
 	hs_merge_rules_clear(&c.merge_rules);
 	free(c.merge_sent);
 	hs_pull_clear(&c.pull);
-	hs_history_names_clear(&c.hist_names);
 	unmap_tables(&c);
 	hs_schema_clear(&c.s);
 	hs_reconcile_clear(&c.rec);

@@ -146,12 +146,7 @@ static void test_copy_and_upgrade(void **state)
 				     " PRIMARY KEY, tbl, key, pk, op, user, at,"
 				     " changes)"), SQLITE_OK);
 	fill_old(db, "temp.pulled");
-	hs_history_names nm = {0};
-	for (size_t r = 0; r < NROWS; r++)
-		hs_history_names_note(&nm, ROWS[r][1], ROWS[r][3], ROWS[r][2],
-				      ROWS[r][5]);
-	assert_int_equal(hs_history_copy(db, "temp.pulled", 1, &nm), SQLITE_OK);
-	hs_history_names_clear(&nm);
+	assert_int_equal(hs_history_copy(db, "temp.pulled", 1), SQLITE_OK);
 	check_rows(db, 1);
 	sqlite3_close(db);
 }
@@ -169,13 +164,7 @@ static void test_prune(void **state)
 						 " PRIMARY KEY, tbl, key, pk, op,"
 						 " user, at, changes)"), SQLITE_OK);
 			fill_old(db, "old");
-			hs_history_names nm = {0};
-			for (size_t r = 0; r < NROWS; r++)
-				hs_history_names_note(&nm, ROWS[r][1], ROWS[r][3],
-						      ROWS[r][2], ROWS[r][5]);
-			assert_int_equal(hs_history_copy(db, "old", 0, &nm),
-					 SQLITE_OK);
-			hs_history_names_clear(&nm);
+			assert_int_equal(hs_history_copy(db, "old", 0), SQLITE_OK);
 		} else {
 			fill_old(db, "hubsync_history");
 		}
