@@ -5,7 +5,8 @@
  * HS_HISTORY_COLS (seq, tbl, key, pk, op, user, at, changes, all text but
  * seq): `hubsync log`, the wire (h frames), the PostgreSQL store. That
  * shape cost ~95 bytes for an insert, mostly text every entry repeats
- * (docs/PERFORMANCE.md, "Fourth round"); the compact one ~40.
+ * (docs/PERFORMANCE.md, "Fourth round: the audit trail's size"); the
+ * compact one ~36.
  *
  * The old shape (a format 1 or 2 master; a replica before this version):
  *
@@ -31,17 +32,22 @@
  *       changes  NULL: '{}' (an insert's); X'': NULL; else the text)
  *
  * SQLite stores the integers 0 and 1 and NULL in the record header alone,
- * so an insert event is its key text, a 6-byte time and a few bytes. The
- * short forms are SQL functions of this file (hs_hist_*, registered by
- * hs_history_functions on each connection that reads or writes the
- * trail: a replica's, a file master's, the migration's); a reader outside hubsync (the
- * sqlite3 shell) sees the stored form. A table's pkcol is set when its
- * first entry is written: a table whose first key is not of a short form
- * keeps every key JSON as text.
+ * so an insert event is its key text, a 6-byte time and a few bytes. A
+ * table's pkcol is set when its first entry is written: a table whose
+ * first key is not of a short form keeps every key JSON as text.
  *
- * The rows written by this version's replicas are compact; a replica's
- * old table is converted in place by its next sync (hs_history_upgrade, in
- * the sync's local transaction). Readers choose by hs_history_compact.
+ * Entries are written in one place, hs_history_writer (the master's merge,
+ * a replica's pulled copy, the upgrade): it computes the short forms in C
+ * and keeps the dictionary ids it used while a transaction lasts. They are
+ * read through hs_history_source, a query that gives the old shape back
+ * with two SQL functions of this file (hs_hist_iso, hs_hist_pkjson,
+ * registered by hs_history_functions on each connection that reads a
+ * trail: a replica's, a file master's, the migration's); a reader outside
+ * hubsync (the sqlite3 shell) sees the stored form.
+ *
+ * A replica's old table is converted in place by its next sync
+ * (hs_history_upgrade, in the sync's local transaction); until then it is
+ * read as it is. Readers choose by hs_history_compact.
  */
 #include "history.h"
 
@@ -65,7 +71,7 @@ const char *const HS_HISTORY_DDL_OLD =
 /* The largest time whose ISO text has a 4-digit year (10000-01-01). */
 #define ISO_MAX_MS 253402300800000LL
 
-/* ---- the SQL functions ------------------------------------------------ */
+/* ---- reading: the SQL functions --------------------------------------- */
 
 /* Per connection: the last time converted (entries of one sync mostly
  * share it), a buffer for key JSON. */
@@ -217,7 +223,7 @@ void hs_history_source(hs_buf *b, int compact)
 
 /* ---- writing ----------------------------------------------------------- */
 
-/* The stored pk of an entry: NULL, 1, or the text (*text). */
+/* The stored form of an entry's key JSON: NULL, 1, or its text. */
 enum { PK_QUOTED, PK_INTEGER, PK_TEXT };
 
 static int encode_pk(const char *pk, const char *col, const char *key)

@@ -23,9 +23,9 @@ extern const char *const HS_HISTORY_DDL;
  * version). */
 extern const char *const HS_HISTORY_DDL_OLD;
 
-/* Register the SQL functions the compact format is written and read with
- * (hs_hist_*) on db: every connection that reads or writes an audit trail
- * needs them. SQLite code. */
+/* Register the SQL functions the compact format is read with (hs_hist_*,
+ * used by hs_history_source) on db: every connection that reads an audit
+ * trail needs them. SQLite code. */
 int hs_history_functions(sqlite3 *db);
 
 /* 1 if db's hubsync_history has the compact shape, 0 if the old one (or
