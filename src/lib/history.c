@@ -442,28 +442,24 @@ void hs_history_writer_free(hs_history_writer *w)
 	memset(w, 0, sizeof(*w));
 }
 
-int hs_history_copy(sqlite3 *db, const char *source, int replace)
+int hs_history_copy(hs_history_writer *w, sqlite3 *db, const char *source)
 {
-	hs_history_writer w = {0};
 	sqlite3_stmt *st;
 	hs_buf q;
 	int sr;
-	w.replace = replace;
 	hs_buf_init(&q);
-	hs_buf_printf(&q, "SELECT " HS_HISTORY_COLS " FROM %s ORDER BY seq",
-		      source);
+	hs_buf_printf(&q, "SELECT " HS_HISTORY_COLS " FROM %s", source);
 	sr = q.oom ? SQLITE_NOMEM : hs_prepare(db, &st, q.s);
 	hs_buf_free(&q);
 	while (sr == SQLITE_OK && (sr = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *txt[7];
 		for (int i = 0; i < 7; i++)
 			txt[i] = (const char *)sqlite3_column_text(st, i + 1);
-		sr = hs_history_writer_put(&w, db, sqlite3_column_int64(st, 0), txt);
+		sr = hs_history_writer_put(w, db, sqlite3_column_int64(st, 0), txt);
 	}
 	if (sr == SQLITE_DONE)
 		sr = SQLITE_OK;
 	sqlite3_finalize(st);
-	hs_history_writer_free(&w);
 	return sr;
 }
 
@@ -501,6 +497,7 @@ int hs_history_prune(sqlite3 *db, int compact, int64_t cutoff_ms,
 
 int hs_history_upgrade(sqlite3 *db)
 {
+	hs_history_writer w = {0};
 	int compact = hs_history_compact(db), sr;
 	if (compact < 0)
 		return sqlite3_errcode(db);
@@ -517,7 +514,8 @@ int hs_history_upgrade(sqlite3 *db)
 	if (sr == SQLITE_OK)
 		sr = hs_exec(db, HS_HISTORY_DDL);
 	if (sr == SQLITE_OK && there)
-		sr = hs_history_copy(db, "hubsync_history_old", 0);
+		sr = hs_history_copy(&w, db, "hubsync_history_old");
+	hs_history_writer_free(&w);
 	if (sr == SQLITE_OK && there)
 		sr = hs_exec(db, "DROP TABLE hubsync_history_old");
 	if (sr == SQLITE_OK)

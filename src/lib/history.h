@@ -70,9 +70,10 @@ int hs_history_writer_put_values(hs_history_writer *w, sqlite3 *db,
 void hs_history_writer_reset(hs_history_writer *w);
 void hs_history_writer_free(hs_history_writer *w);
 
-/* Every row of source (a table with the HS_HISTORY_COLS columns in the
- * old shape), in seq order, through a writer. SQLite code. */
-int hs_history_copy(sqlite3 *db, const char *source, int replace);
+/* Every row of source (a FROM-clause source with the HS_HISTORY_COLS
+ * columns in the old shape), in the order it gives them (a table keyed by
+ * seq: seq order), through w. SQLite code. */
+int hs_history_copy(hs_history_writer *w, sqlite3 *db, const char *source);
 
 /* Delete the entries older than cutoff_ms (their `at`); *max_seq (if not
  * NULL) gets the largest seq deleted, or is left alone when none is. */

@@ -982,6 +982,13 @@ static int file_history_add(hs_store *st, const hs_history_row *h)
 static int file_history_add_set(file_master *m, const char *tab)
 {
 	char sql[256];
+	if (m->format >= 3) { /* through the one writer (history.c) */
+		snprintf(sql, sizeof sql, "(SELECT h_seq AS seq, h_tbl AS tbl,"
+			 " h_key AS key, h_pk AS pk, h_op AS op, h_user AS user,"
+			 " h_at AS at, h_changes AS changes FROM %s WHERE h_seq"
+			 " IS NOT NULL)", tab);
+		return hs_history_copy(&m->hist, m->db, sql);
+	}
 	snprintf(sql, sizeof sql, "INSERT INTO hubsync_history(seq, tbl, key,"
 		 " pk, op, user, at, changes) SELECT h_seq, h_tbl, h_key, h_pk,"
 		 " h_op, h_user, h_at, h_changes FROM %s WHERE h_seq IS NOT"

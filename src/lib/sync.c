@@ -1863,11 +1863,11 @@ static int copy_history(sync_ctx *c)
 	w.replace = 1;
 	for (size_t r = 0; sr == SQLITE_OK && r < c->pull.history.n; r++)
 		sr = hs_history_writer_put_values(&w, db, &c->pull.history.v[r * 8]);
-	hs_history_writer_free(&w);
 	if (sr == SQLITE_OK)
 		sr = hs_exec(db, PULL_HISTORY_DDL);
 	if (sr == SQLITE_OK)
-		sr = hs_history_copy(db, "temp.hubsync_pull_history", 1);
+		sr = hs_history_copy(&w, db, "temp.hubsync_pull_history");
+	hs_history_writer_free(&w);
 	if (sr == SQLITE_OK)
 		sr = hs_exec(db, "DELETE FROM temp.hubsync_pull_history");
 	return sr;

@@ -146,7 +146,9 @@ static void test_copy_and_upgrade(void **state)
 				     " PRIMARY KEY, tbl, key, pk, op, user, at,"
 				     " changes)"), SQLITE_OK);
 	fill_old(db, "temp.pulled");
-	assert_int_equal(hs_history_copy(db, "temp.pulled", 1), SQLITE_OK);
+	hs_history_writer w = {.replace = 1};
+	assert_int_equal(hs_history_copy(&w, db, "temp.pulled"), SQLITE_OK);
+	hs_history_writer_free(&w);
 	check_rows(db, 1);
 	sqlite3_close(db);
 }
@@ -164,7 +166,9 @@ static void test_prune(void **state)
 						 " PRIMARY KEY, tbl, key, pk, op,"
 						 " user, at, changes)"), SQLITE_OK);
 			fill_old(db, "old");
-			assert_int_equal(hs_history_copy(db, "old", 0), SQLITE_OK);
+			hs_history_writer w = {0};
+			assert_int_equal(hs_history_copy(&w, db, "old"), SQLITE_OK);
+			hs_history_writer_free(&w);
 		} else {
 			fill_old(db, "hubsync_history");
 		}
