@@ -1853,8 +1853,9 @@ static int update_clock(sync_ctx *c)
 }
 
 /* The pulled audit trail (spooled, or c->pull.history from a master that
- * hands it with the pull) into hubsync_history: the one place a replica
- * writes it. A replica's older table is converted first (history.c). */
+ * hands it with the pull) into hubsync_history, through the writer of
+ * history.c like spool_history's direct path. A replica's older table is
+ * converted first. */
 static int copy_history(sync_ctx *c)
 {
 	sqlite3 *db = c->r->db;
