@@ -276,21 +276,22 @@ static int encode_at(hs_history_writer *w, const char *at, int64_t *ms)
 	return 1;
 }
 
-/* The hubsync_names entry (kind, name) into *e, made when new (a table's
- * pkcol from pk and key). SQLite code. */
+/* The index in w->names of the hubsync_names entry (kind, name) into *e,
+ * made when new (a table's pkcol from pk and key): an index, since a new
+ * entry may move the array. SQLite code. */
 static int name_id(hs_history_writer *w, int kind, const char *name,
 		   const char *pk, const char *key,
-		   const struct hs_history_name **e)
+		   size_t *e)
 {
 	struct hs_history_names *nm = &w->names;
 	if (nm->last < nm->n && nm->v[nm->last].kind == kind &&
 	    strcmp(nm->v[nm->last].name, name) == 0) {
-		*e = &nm->v[nm->last];
+		*e = nm->last;
 		return SQLITE_OK;
 	}
 	for (size_t i = 0; i < nm->n; i++)
 		if (nm->v[i].kind == kind && strcmp(nm->v[i].name, name) == 0) {
-			*e = &nm->v[nm->last = i];
+			*e = nm->last = i;
 			return SQLITE_OK;
 		}
 	int sr = SQLITE_OK;
@@ -334,7 +335,7 @@ static int name_id(hs_history_writer *w, int kind, const char *name,
 						     SQLITE_NULL)
 			     ? SQLITE_OK : SQLITE_NOMEM;
 		if (sr == SQLITE_OK)
-			*e = &nm->v[nm->last = nm->n++];
+			*e = nm->last = nm->n++;
 		else {
 			free(n->name);
 			free(n->pkcol);
@@ -351,7 +352,8 @@ int hs_history_writer_put(hs_history_writer *w, sqlite3 *db, int64_t seq,
 {
 	const char *tbl = txt[0], *key = txt[1], *pk = txt[2], *op = txt[3],
 		   *user = txt[4], *at = txt[5], *changes = txt[6];
-	const struct hs_history_name *t = NULL, *u = NULL;
+	const struct hs_history_name *t, *u = NULL;
+	size_t ti = 0, ui = 0;
 	int sr = SQLITE_OK;
 	int64_t ms;
 	w->db = db;
@@ -366,9 +368,12 @@ int hs_history_writer_put(hs_history_writer *w, sqlite3 *db, int64_t seq,
 		return sr;
 	if (!tbl)
 		return SQLITE_CONSTRAINT_NOTNULL;
-	if ((sr = name_id(w, 0, tbl, pk, key, &t)) != SQLITE_OK ||
-	    (user && (sr = name_id(w, 1, user, NULL, NULL, &u)) != SQLITE_OK))
+	if ((sr = name_id(w, 0, tbl, pk, key, &ti)) != SQLITE_OK ||
+	    (user && (sr = name_id(w, 1, user, NULL, NULL, &ui)) != SQLITE_OK))
 		return sr;
+	t = &w->names.v[ti];
+	if (user)
+		u = &w->names.v[ui];
 	sqlite3_stmt *q = w->put;
 	sqlite3_bind_int64(q, 1, seq);
 	sqlite3_bind_int64(q, 2, t->id);

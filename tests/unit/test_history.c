@@ -2,7 +2,8 @@
  * test_history.c - the audit trail's compact format (history.c): entries
  * of every shape written compact and read back byte for byte in the old
  * shape (short forms where they apply, the text kept where not), one at a
- * time (the master's writer) and set-based (a replica's copy); an old
+ * time and copied from a table (the master's writer, a replica's copy),
+ * with many tables and users at once; an old
  * table upgraded in place, twice (a no-op the second time); the prune by
  * age over integer and text times.
  */
@@ -127,6 +128,46 @@ static void test_writer_round_trip(void **state)
 	sqlite3_close(db);
 }
 
+/* Many tables and users: the writer's names grow while an entry holds
+ * them (each entry names a new table and a new user). */
+static void test_many_names(void **state)
+{
+	(void)state;
+	sqlite3 *db = open_db();
+	hs_history_writer w = {0};
+	char tbl[40][16], key[40][16], pk[40][40], user[40][16];
+	assert_int_equal(hs_exec(db, HS_HISTORY_DDL), SQLITE_OK);
+	for (int i = 0; i < 40; i++) {
+		snprintf(tbl[i], sizeof tbl[i], "t%02d", i);
+		snprintf(key[i], sizeof key[i], "%d", i);
+		snprintf(pk[i], sizeof pk[i], "{\"id\":%d}", i);
+		snprintf(user[i], sizeof user[i], "u%02d", i);
+		const char *txt[7] = {tbl[i], key[i], pk[i], "insert", user[i],
+				      "2026-11-30T17:04:00.000Z", "{}"};
+		assert_int_equal(hs_history_writer_put(&w, db, i + 1, txt), SQLITE_OK);
+	}
+	hs_history_writer_free(&w);
+	sqlite3_stmt *st;
+	hs_buf q;
+	hs_buf_init(&q);
+	hs_buf_puts(&q, "SELECT tbl, pk, user FROM ");
+	hs_history_source(&q, 1);
+	hs_buf_puts(&q, " ORDER BY seq");
+	assert_int_equal(sqlite3_prepare_v2(db, q.s, -1, &st, NULL), SQLITE_OK);
+	for (int i = 0; i < 40; i++) {
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(st, 0), tbl[i]);
+		assert_string_equal((const char *)sqlite3_column_text(st, 1), pk[i]);
+		assert_string_equal((const char *)sqlite3_column_text(st, 2), user[i]);
+	}
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	hs_buf_free(&q);
+	assert_int_equal(hs_query_int(db, "SELECT count(*) FROM hubsync_history"
+					  " WHERE pk IS 1", -1, NULL), 40);
+	sqlite3_close(db);
+}
+
 static void test_copy_and_upgrade(void **state)
 {
 	(void)state;
@@ -195,6 +236,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_writer_round_trip),
+		cmocka_unit_test(test_many_names),
 		cmocka_unit_test(test_copy_and_upgrade),
 		cmocka_unit_test(test_prune),
 	};
