@@ -93,6 +93,7 @@ typedef struct pk_part {
  * it. -1 if malformed. */
 static int pk_next(const unsigned char *p, int n, int *pos, pk_part *out)
 {
+	memset(out, 0, sizeof(*out));
 	if (*pos >= n)
 		return -1;
 	int t = p[(*pos)++];
@@ -127,7 +128,7 @@ int hs_pk_decode(const unsigned char *p, int n, int npk,
 		     sqlite3_value **out, sqlite3_stmt *select1)
 {
 	int pos = 0;
-	pk_part v;
+	pk_part v = {0};
 	memset(out, 0, sizeof(*out) * (size_t)npk);
 	for (int i = 0; i < npk; i++) {
 		if (pk_next(p, n, &pos, &v) != 0)
@@ -154,7 +155,7 @@ bad:
 int hs_pk_bind(sqlite3_stmt *st, const unsigned char *p, int n, int npk)
 {
 	int pos = 0;
-	pk_part v;
+	pk_part v = {0};
 	for (int i = 0; i < npk; i++) {
 		if (pk_next(p, n, &pos, &v) != 0)
 			return -1;
@@ -180,8 +181,10 @@ static void sql_pk_part(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	const unsigned char *p = sqlite3_value_blob(argv[0]);
 	int n = sqlite3_value_bytes(argv[0]), pos = 0;
 	int64_t k = sqlite3_value_int64(argv[1]);
-	pk_part v;
+	pk_part v = {0};
 	(void)argc;
+	if (k < 0)
+		return; /* NULL */
 	for (int64_t i = 0; i <= k; i++)
 		if (pk_next(p, n, &pos, &v) != 0)
 			return; /* NULL */
