@@ -1209,10 +1209,12 @@ static int set_candidate(hs_merge *m, const hs_changeset *cs, size_t i,
 	if (i == first)
 		return 1;
 	const hs_rowchange *prev = &cs->rows[i - 1];
-	int same = prev->table == rc->table;
+	if (prev->table != rc->table)
+		return 0;
+	int same = 1;
 	for (int k = 0; same && k < t->npk; k++)
 		same = hs_value_same(prev->pk[k], rc->pk[k]);
-	return prev->table == rc->table && !same;
+	return !same;
 }
 
 /* Write rows nr[0..n) (new to the store, of table t) as one set. */
@@ -1291,7 +1293,7 @@ int hs_merge_rows(hs_store *store, hs_changeset *cs, hs_buf *err)
 		size_t e = i;
 		while (sets && e < cs->n && set_candidate(m, cs, e, i))
 			e++;
-		if (e - i >= m->set_min && e > i && sets) {
+		if (e > i && e - i >= m->set_min) {
 			sr = merge_run(m, cs, i, e);
 			i = e;
 			continue;
