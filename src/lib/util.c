@@ -101,8 +101,48 @@ char *hs_buf_take(hs_buf *b)
 	return s;
 }
 
+/* n decimal digits of v at p. */
+static void put_digits(char *p, int v, int n)
+{
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* The civil date of day d since 1970-01-01, d >= 0 (the proleptic
+ * Gregorian calendar in eras of 400 years: H. Hinnant's algorithm). */
+static void civil_date(int64_t d, int *y, int *m, int *day)
+{
+	int64_t z = d + 719468, era = z / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	*day = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+/* Called for every audit trail entry a sync writes or reads: formatted
+ * here for the years 1970-9999 (gmtime_r and strftime cost ~2k
+ * instructions a call), by the C library otherwise. */
 void hs_iso_time(int64_t ms, char out[32])
 {
+	if (ms >= 0 && ms < 253402300800000LL) {
+		int64_t s = ms / 1000;
+		int y, mo, d, sod = (int)(s % 86400);
+		civil_date(s / 86400, &y, &mo, &d);
+		memcpy(out, "0000-00-00T00:00:00.000Z", 25);
+		put_digits(out, y, 4);
+		put_digits(out + 5, mo, 2);
+		put_digits(out + 8, d, 2);
+		put_digits(out + 11, sod / 3600, 2);
+		put_digits(out + 14, sod / 60 % 60, 2);
+		put_digits(out + 17, sod % 60, 2);
+		put_digits(out + 20, (int)(ms % 1000), 3);
+		return;
+	}
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
 	gmtime_r(&t, &tm);
