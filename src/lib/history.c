@@ -347,16 +347,96 @@ static int name_id(hs_history_writer *w, int kind, const char *name,
 	return sr;
 }
 
-int hs_history_writer_put(hs_history_writer *w, sqlite3 *db, int64_t seq,
-			  const char *const txt[7])
+int hs_history_writer_encode(hs_history_writer *w, sqlite3 *db,
+			     const char *const txt[7], hs_history_cell out[7])
 {
 	const char *tbl = txt[0], *key = txt[1], *pk = txt[2], *op = txt[3],
 		   *user = txt[4], *at = txt[5], *changes = txt[6];
-	const struct hs_history_name *t, *u = NULL;
+	static const char *const OPS[] = {"insert", "update", "delete"};
 	size_t ti = 0, ui = 0;
-	int sr = SQLITE_OK;
+	int sr;
 	int64_t ms;
 	w->db = db;
+	if (!tbl)
+		return SQLITE_CONSTRAINT_NOTNULL;
+	if ((sr = name_id(w, 0, tbl, pk, key, &ti)) != SQLITE_OK ||
+	    (user && (sr = name_id(w, 1, user, NULL, NULL, &ui)) != SQLITE_OK))
+		return sr;
+	const struct hs_history_name *t = &w->names.v[ti];
+	out[0] = (hs_history_cell){SQLITE_INTEGER, t->id, NULL};
+	out[1] = (hs_history_cell){key ? SQLITE_TEXT : SQLITE_NULL, 0, key};
+	if (!pk)
+		out[2] = (hs_history_cell){SQLITE_BLOB, 0, NULL};
+	else
+		switch (encode_pk(pk, t->pkcol, key)) {
+		case PK_QUOTED:
+			out[2] = (hs_history_cell){SQLITE_NULL, 0, NULL};
+			break;
+		case PK_INTEGER:
+			out[2] = (hs_history_cell){SQLITE_INTEGER, 1, NULL};
+			break;
+		default:
+			out[2] = (hs_history_cell){SQLITE_TEXT, 0, pk};
+		}
+	out[3] = (hs_history_cell){op ? SQLITE_TEXT : SQLITE_NULL, 0, op};
+	for (int i = 0; op && i < 3; i++)
+		if (strcmp(op, OPS[i]) == 0)
+			out[3] = (hs_history_cell){SQLITE_INTEGER, i, NULL};
+	out[4] = user ? (hs_history_cell){SQLITE_INTEGER, w->names.v[ui].id, NULL}
+		      : (hs_history_cell){SQLITE_NULL, 0, NULL};
+	if (at && encode_at(w, at, &ms))
+		out[5] = (hs_history_cell){SQLITE_INTEGER, ms, NULL};
+	else
+		out[5] = (hs_history_cell){at ? SQLITE_TEXT : SQLITE_NULL, 0, at};
+	if (!changes)
+		out[6] = (hs_history_cell){SQLITE_BLOB, 0, NULL};
+	else if (strcmp(changes, "{}") == 0)
+		out[6] = (hs_history_cell){SQLITE_NULL, 0, NULL};
+	else
+		out[6] = (hs_history_cell){SQLITE_TEXT, 0, changes};
+	return SQLITE_OK;
+}
+
+void hs_history_cell_result(sqlite3_context *cx, const hs_history_cell *c)
+{
+	switch (c->type) {
+	case SQLITE_INTEGER:
+		sqlite3_result_int64(cx, c->i);
+		break;
+	case SQLITE_TEXT:
+		sqlite3_result_text(cx, c->s, -1, SQLITE_STATIC);
+		break;
+	case SQLITE_BLOB:
+		sqlite3_result_zeroblob(cx, 0);
+		break;
+	default:
+		sqlite3_result_null(cx);
+	}
+}
+
+/* Bind cell c to parameter i of q. */
+static void bind_cell(sqlite3_stmt *q, int i, const hs_history_cell *c)
+{
+	switch (c->type) {
+	case SQLITE_INTEGER:
+		sqlite3_bind_int64(q, i, c->i);
+		break;
+	case SQLITE_TEXT:
+		sqlite3_bind_text(q, i, c->s, -1, SQLITE_STATIC);
+		break;
+	case SQLITE_BLOB:
+		sqlite3_bind_zeroblob(q, i, 0);
+		break;
+	default:
+		sqlite3_bind_null(q, i);
+	}
+}
+
+int hs_history_writer_put(hs_history_writer *w, sqlite3 *db, int64_t seq,
+			  const char *const txt[7])
+{
+	hs_history_cell cell[7];
+	int sr = SQLITE_OK;
 	if (!w->put &&
 	    (sr = hs_prepare(db, &w->put, w->replace
 				 ? "INSERT OR REPLACE INTO hubsync_history(seq,"
@@ -366,53 +446,12 @@ int hs_history_writer_put(hs_history_writer *w, sqlite3 *db, int64_t seq,
 				   " op, user, at, changes) VALUES(?1, ?2, ?3, ?4,"
 				   " ?5, ?6, ?7, ?8)")) != SQLITE_OK)
 		return sr;
-	if (!tbl)
-		return SQLITE_CONSTRAINT_NOTNULL;
-	if ((sr = name_id(w, 0, tbl, pk, key, &ti)) != SQLITE_OK ||
-	    (user && (sr = name_id(w, 1, user, NULL, NULL, &ui)) != SQLITE_OK))
+	if ((sr = hs_history_writer_encode(w, db, txt, cell)) != SQLITE_OK)
 		return sr;
-	t = &w->names.v[ti];
-	if (user)
-		u = &w->names.v[ui];
 	sqlite3_stmt *q = w->put;
 	sqlite3_bind_int64(q, 1, seq);
-	sqlite3_bind_int64(q, 2, t->id);
-	sqlite3_bind_text(q, 3, key, -1, SQLITE_STATIC);
-	if (!pk)
-		sqlite3_bind_zeroblob(q, 4, 0);
-	else
-		switch (encode_pk(pk, t->pkcol, key)) {
-		case PK_QUOTED:
-			sqlite3_bind_null(q, 4);
-			break;
-		case PK_INTEGER:
-			sqlite3_bind_int(q, 4, 1);
-			break;
-		default:
-			sqlite3_bind_text(q, 4, pk, -1, SQLITE_STATIC);
-		}
-	if (op && strcmp(op, "insert") == 0)
-		sqlite3_bind_int(q, 5, 0);
-	else if (op && strcmp(op, "update") == 0)
-		sqlite3_bind_int(q, 5, 1);
-	else if (op && strcmp(op, "delete") == 0)
-		sqlite3_bind_int(q, 5, 2);
-	else
-		sqlite3_bind_text(q, 5, op, -1, SQLITE_STATIC);
-	if (u)
-		sqlite3_bind_int64(q, 6, u->id);
-	else
-		sqlite3_bind_null(q, 6);
-	if (at && encode_at(w, at, &ms))
-		sqlite3_bind_int64(q, 7, ms);
-	else
-		sqlite3_bind_text(q, 7, at, -1, SQLITE_STATIC);
-	if (!changes)
-		sqlite3_bind_zeroblob(q, 8, 0);
-	else if (strcmp(changes, "{}") == 0)
-		sqlite3_bind_null(q, 8);
-	else
-		sqlite3_bind_text(q, 8, changes, -1, SQLITE_STATIC);
+	for (int i = 0; i < 7; i++)
+		bind_cell(q, i + 2, &cell[i]);
 	sr = hs_step_done(q);
 	sqlite3_reset(q);
 	return sr;

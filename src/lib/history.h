@@ -60,6 +60,23 @@ typedef struct hs_history_writer {
 	int at_ok;
 } hs_history_writer;
 
+/* A value of an entry as stored: type SQLITE_INTEGER (i), SQLITE_TEXT (s,
+ * borrowed from the entry's text), SQLITE_NULL, or SQLITE_BLOB (empty). */
+typedef struct hs_history_cell {
+	int type;
+	int64_t i;
+	const char *s;
+} hs_history_cell;
+
+/* The stored form of an entry's 7 values after seq (tbl, key, pk, op,
+ * user, at, changes) into out, for a caller that writes a set of entries
+ * with one statement (the file master's new rows): the dictionary entry
+ * of a new name is written here. SQLite code. */
+int hs_history_writer_encode(hs_history_writer *w, sqlite3 *db,
+			     const char *const txt[7], hs_history_cell out[7]);
+/* Cell c as the result of an SQL function or a virtual table's column. */
+void hs_history_cell_result(sqlite3_context *cx, const hs_history_cell *c);
+
 /* One entry (SQLite code; the dictionary entry of a new name first). */
 int hs_history_writer_put(hs_history_writer *w, sqlite3 *db, int64_t seq,
 			  const char *const txt[7]);

@@ -116,6 +116,8 @@ struct file_master {
 	const hs_table *fresh_t;
 	const hs_new_row *fresh;
 	size_t nfresh;
+	hs_history_cell *fresh_h; /* format 3: the events as stored, 7 a row
+				   * (file_put_new), or NULL */
 	int fresh_module;     /* hs_fresh registered on db */
 	/* sequences of rows the last write transaction wrote whole, new,
 	 * for its site (file_put_new): the feed skips them (0, 0: none).
@@ -952,15 +954,26 @@ static int file_conflict_add(hs_store *st, const hs_conflict_row *c)
 	return sr == SQLITE_DONE ? SQLITE_OK : sr;
 }
 
-/* The one place an entry of the master's audit trail is written. */
+/* Event h's values after seq, as text in HS_HISTORY_COLS order. */
+typedef struct event_txt {
+	const char *v[7];
+} event_txt;
+
+static event_txt event_text(const hs_history_row *h)
+{
+	return (event_txt){{h->tbl, h->key, h->pk_json, h->op, h->user, h->at,
+			    h->changes}};
+}
+
+/* The one place an entry of the master's audit trail is written (a set
+ * of new rows' entries: file_history_add_set). */
 static int file_history_add(hs_store *st, const hs_history_row *h)
 {
 	file_master *m = FM(st);
 	int sr = SQLITE_OK;
-	const char *txt[7] = {h->tbl, h->key, h->pk_json, h->op, h->user, h->at,
-			      h->changes};
+	event_txt txt = event_text(h);
 	if (m->format >= 3)
-		return hs_history_writer_put(&m->hist, m->db, h->seq, txt);
+		return hs_history_writer_put(&m->hist, m->db, h->seq, txt.v);
 	if (!m->history_put &&
 	    (sr = hs_prepare(m->db, &m->history_put,
 			     "INSERT INTO hubsync_history(seq, tbl, key, pk, op,"
@@ -970,7 +983,7 @@ static int file_history_add(hs_store *st, const hs_history_row *h)
 	sqlite3_stmt *q = m->history_put;
 	sqlite3_bind_int64(q, 1, h->seq);
 	for (int i = 0; i < 7; i++)
-		sqlite3_bind_text(q, i + 2, txt[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, i + 2, txt.v[i], -1, SQLITE_STATIC);
 	sr = sqlite3_step(q);
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
@@ -978,22 +991,30 @@ static int file_history_add(hs_store *st, const hs_history_row *h)
 }
 
 /* The history events of the new rows temp.hs_fresh_N (tab) shows, as
- * file_history_add writes one (the columns of hs_fresh_columns). */
+ * file_history_add writes one (the columns of hs_fresh_columns): a
+ * format 3 file's as the writer of history.c stores them, encoded first
+ * (m->fresh_h), so that one INSERT ... SELECT writes them all. */
 static int file_history_add_set(file_master *m, const char *tab)
 {
 	char sql[256];
-	if (m->format >= 3) { /* through the one writer (history.c) */
-		snprintf(sql, sizeof sql, "(SELECT h_seq AS seq, h_tbl AS tbl,"
-			 " h_key AS key, h_pk AS pk, h_op AS op, h_user AS user,"
-			 " h_at AS at, h_changes AS changes FROM %s WHERE h_seq"
-			 " IS NOT NULL)", tab);
-		return hs_history_copy(&m->hist, m->db, sql);
+	int sr = SQLITE_OK;
+	if (m->format >= 3) {
+		m->fresh_h = calloc(m->nfresh ? m->nfresh * 7 : 1, sizeof(*m->fresh_h));
+		if (!m->fresh_h)
+			return SQLITE_NOMEM;
+		for (size_t i = 0; sr == SQLITE_OK && i < m->nfresh; i++) {
+			const hs_history_row *h = &m->fresh[i].h;
+			if (h->seq)
+				sr = hs_history_writer_encode(&m->hist, m->db,
+							      event_text(h).v,
+							      &m->fresh_h[i * 7]);
+		}
 	}
 	snprintf(sql, sizeof sql, "INSERT INTO hubsync_history(seq, tbl, key,"
 		 " pk, op, user, at, changes) SELECT h_seq, h_tbl, h_key, h_pk,"
 		 " h_op, h_user, h_at, h_changes FROM %s WHERE h_seq IS NOT"
 		 " NULL", tab);
-	return hs_exec(m->db, sql);
+	return sr == SQLITE_OK ? hs_exec(m->db, sql) : sr;
 }
 
 static int file_rebase_add(hs_store *st, int64_t seq, const hs_table *t,
@@ -1310,17 +1331,26 @@ static int fresh_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 		else
 			sqlite3_result_null(ctx);
 		break;
-	case FR_HTBL: result_text(ctx, event ? h->tbl : NULL); break;
-	case FR_HKEY: result_text(ctx, event ? h->key : NULL); break;
-	case FR_HPK: result_text(ctx, event ? h->pk_json : NULL); break;
-	case FR_HOP: result_text(ctx, event ? h->op : NULL); break;
-	case FR_HUSER: result_text(ctx, event ? h->user : NULL); break;
-	case FR_HAT: result_text(ctx, event ? h->at : NULL); break;
-	case FR_HCHANGES: result_text(ctx, event ? h->changes : NULL); break;
+	case FR_HTBL:
+	case FR_HKEY:
+	case FR_HPK:
+	case FR_HOP:
+	case FR_HUSER:
+	case FR_HAT:
+	case FR_HCHANGES:
+		if (!event)
+			sqlite3_result_null(ctx);
+		else if (m->fresh_h)
+			hs_history_cell_result(
+				ctx, &m->fresh_h[c->i * 7 + (size_t)(col - v->ncols - FR_HTBL)]);
+		else
+			result_text(ctx, event_text(h).v[col - v->ncols - FR_HTBL]);
+		break;
 	default: sqlite3_result_null(ctx);
 	}
 	return SQLITE_OK;
 }
+
 
 static const sqlite3_module FRESH_MODULE = {
 	.xCreate = fresh_connect,
@@ -1362,6 +1392,8 @@ static int fresh_show(file_master *m, const hs_table *t, const hs_new_row *rows,
 
 static void fresh_hide(file_master *m)
 {
+	free(m->fresh_h);
+	m->fresh_h = NULL;
 	m->fresh_t = NULL;
 	m->fresh = NULL;
 	m->nfresh = 0;

@@ -32,8 +32,8 @@ static const char *SCHEMA =
  * agree; the sites' random sync tokens are left out). */
 static const char *const MASTER_TABLES[] = {
 	"items", "nums", "pairs", "codes", "parent", "child", "hubsync_rows",
-	"hubsync_history", "hubsync_conflicts", "hubsync_rebases",
-	"hubsync_master", "hubsync_sites", NULL};
+	"hubsync_history", "hubsync_names", "hubsync_conflicts",
+	"hubsync_rebases", "hubsync_master", "hubsync_sites", NULL};
 
 static void check_same(const char *what, sqlite3 *a, sqlite3 *b,
 		       const char *const *tables)
