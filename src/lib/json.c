@@ -5,6 +5,7 @@
 
 #include "util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,14 +145,29 @@ char *hs_json_pk_text(const hs_table *t, sqlite3_value **pk)
 	if (col && plain_ascii(col, strlen(col)) &&
 	    (type == SQLITE_INTEGER ||
 	     (v && plain_ascii(v, (size_t)sqlite3_value_bytes(pk[0]))))) {
-		hs_buf b;
-		hs_buf_init(&b);
-		if (type == SQLITE_INTEGER)
-			hs_buf_printf(&b, "{\"%s\":%lld}", col,
-				      (long long)sqlite3_value_int64(pk[0]));
-		else
-			hs_buf_printf(&b, "{\"%s\":\"%s\"}", col, v);
-		return hs_buf_take(&b);
+		/* {"col":"v"} or {"col":123}, without printf's format parsing
+		 * (one per audit trail entry a merge writes) */
+		char num[24];
+		int q = type == SQLITE_TEXT;
+		if (!q) {
+			snprintf(num, sizeof num, "%lld",
+				 (long long)sqlite3_value_int64(pk[0]));
+			v = num;
+		}
+		size_t lc = strlen(col), lv = strlen(v), n = 0;
+		char *out = malloc(lc + lv + 8);
+		if (!out)
+			return NULL;
+		out[n++] = '{';
+		out[n++] = '"';
+		memcpy(out + n, col, lc);
+		n += lc;
+		memcpy(out + n, q ? "\":\"" : "\":", q ? 3 : 2);
+		n += q ? 3 : 2;
+		memcpy(out + n, v, lv);
+		n += lv;
+		memcpy(out + n, q ? "\"}" : "}", q ? 3 : 2); /* with the NUL */
+		return out;
 	}
 	return hs_json_dump(hs_json_pk(t, pk));
 }
