@@ -29,6 +29,24 @@ int hs_changeset_move(hs_changeset *cs, hs_rowchange *rc)
 	return SQLITE_OK;
 }
 
+/* A row change's arrays of ncols columns in one block (two a row change
+ * fewer mallocs and frees than four: a push of 100k rows made 400k),
+ * owned by hlc: the 64-bit arrays first, then the pointers, then the
+ * flags. Zeroed; NULL on oom. */
+static void *arrays_alloc(int ncols, unsigned char **changed, int64_t **hlc,
+			  int64_t **base, sqlite3_value ***vals)
+{
+	size_t n = hs_count(ncols);
+	char *p = calloc(1, n * (2 * sizeof(int64_t) + sizeof(sqlite3_value *) + 1));
+	if (!p)
+		return NULL;
+	*hlc = (int64_t *)(void *)p;
+	*base = *hlc + n;
+	*vals = (sqlite3_value **)(void *)(*base + n);
+	*changed = (unsigned char *)(*vals + n);
+	return p;
+}
+
 hs_rowchange *hs_changeset_add(hs_changeset *cs, int table, int ncols)
 {
 	hs_rowchange *rc;
@@ -37,17 +55,8 @@ hs_rowchange *hs_changeset_add(hs_changeset *cs, int table, int ncols)
 	rc = &cs->rows[cs->n];
 	memset(rc, 0, sizeof(*rc));
 	rc->table = table;
-	rc->changed = calloc((size_t)ncols, 1);
-	rc->hlc = calloc((size_t)ncols, sizeof(int64_t));
-	rc->base = calloc((size_t)ncols, sizeof(int64_t));
-	rc->vals = calloc((size_t)ncols, sizeof(sqlite3_value *));
-	if (!rc->changed || !rc->hlc || !rc->base || !rc->vals) {
-		free(rc->changed);
-		free(rc->hlc);
-		free(rc->base);
-		free(rc->vals);
+	if (!arrays_alloc(ncols, &rc->changed, &rc->hlc, &rc->base, &rc->vals))
 		return NULL;
-	}
 	rc->ncols = ncols;
 	cs->n++;
 	return rc;
@@ -59,10 +68,7 @@ static void rowchange_free(hs_rowchange *rc)
 		sqlite3_value_free(rc->pk[k]);
 	for (int k = 0; k < rc->ncols; k++)
 		sqlite3_value_free(rc->vals[k]);
-	free(rc->changed);
-	free(rc->hlc);
-	free(rc->base);
-	free(rc->vals);
+	free(rc->hlc); /* the block of all four */
 }
 
 void hs_changeset_pop(hs_changeset *cs)
@@ -88,15 +94,12 @@ int hs_rowchange_reshape(hs_rowchange *rc, int ncols, const int *from,
 	if (same)
 		return SQLITE_OK; /* the same layout (the common case) */
 
-	unsigned char *changed = calloc(hs_count(ncols), 1);
-	int64_t *hlc = calloc(hs_count(ncols), sizeof(int64_t));
-	int64_t *base = calloc(hs_count(ncols), sizeof(int64_t));
-	sqlite3_value **vals = calloc(hs_count(ncols), sizeof(sqlite3_value *));
+	unsigned char *changed;
+	int64_t *hlc, *base;
+	sqlite3_value **vals;
 	int rc_ = SQLITE_OK;
-	if (!changed || !hlc || !base || !vals) {
-		rc_ = SQLITE_NOMEM;
-		goto out;
-	}
+	if (!arrays_alloc(ncols, &changed, &hlc, &base, &vals))
+		return SQLITE_NOMEM;
 	for (int j = 0; j < ncols; j++) {
 		int i = from[j];
 		if (i >= 0) {
@@ -109,23 +112,18 @@ int hs_rowchange_reshape(hs_rowchange *rc, int ncols, const int *from,
 			rc_ = SQLITE_NOMEM;
 		}
 	}
-out:
-	if (rc_ != SQLITE_OK) {
-		for (int j = 0; vals && j < ncols; j++)
+	if (rc_ != SQLITE_OK) { /* rc as it was: its values back */
+		for (int j = 0; j < ncols; j++)
 			if (from[j] < 0)
 				sqlite3_value_free(vals[j]);
-		free(changed);
+			else
+				rc->vals[from[j]] = vals[j];
 		free(hlc);
-		free(base);
-		free(vals);
 		return rc_;
 	}
 	for (int i = 0; i < rc->ncols; i++)
 		sqlite3_value_free(rc->vals[i]);
-	free(rc->changed);
 	free(rc->hlc);
-	free(rc->base);
-	free(rc->vals);
 	rc->changed = changed;
 	rc->hlc = hlc;
 	rc->base = base;
