@@ -55,19 +55,19 @@
 #define WALL_SQL "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
 #define MAX_UNIQUE 16
 
-/* ", k1, k2" column list of the change row for t's key. */
-static void key_cols(const hs_table *t, hs_buf *b)
+/* ", k1, k2" column list of key columns lo..hi-1 (0-based). */
+static void key_cols(hs_buf *b, int lo, int hi)
 {
-	for (int i = 0; i < t->npk; i++)
+	for (int i = lo; i < hi; i++)
 		hs_buf_printf(b, ", k%d", i + 1);
 }
 
-/* ", A."a", A."b"" for t's key under alias A (NEW, OLD, o, s...). With
- * stash, the alias is a stash row: its k1.. columns. */
+/* ", A."a", A."b"" for key columns lo..hi-1 of t under alias A (NEW,
+ * OLD, o, s...). With stash, the alias is a stash row: its k1.. columns. */
 static void key_vals(const hs_table *t, hs_buf *b, const char *alias,
-		     int stash)
+		     int stash, int lo, int hi)
 {
-	for (int i = 0; i < t->npk; i++) {
+	for (int i = lo; i < hi; i++) {
 		hs_buf_printf(b, ", %s.", alias);
 		if (stash)
 			hs_buf_printf(b, "k%d", i + 1);
@@ -271,18 +271,9 @@ static void trigger_head(hs_buf *b, const hs_table *t, const char *kind,
 	hs_buf_free(&name);
 }
 
-/* Append "INSERT INTO hubsync_changes(tbl, op, mask, wall, base, k..)
- * SELECT N, op, mask, wall, c.pulled, <key of alias> FROM hubsync_ctl AS c
- * [from] WHERE c.applying = 0 [AND cond];". */
-static void change_insert(hs_buf *b, const hs_table *t, const char *op,
-			  const char *mask, const char *alias, int stash,
-			  const char *from, const char *cond)
+/* " FROM hubsync_ctl AS c [from] WHERE c.applying = 0 [AND cond]; " */
+static void change_source(hs_buf *b, const char *from, const char *cond)
 {
-	hs_buf_puts(b, "INSERT INTO hubsync_changes(tbl, op, mask, wall, base");
-	key_cols(t, b);
-	hs_buf_printf(b, ") SELECT %d, %s, %s, " WALL_SQL ", c.pulled", t->id, op,
-		      mask);
-	key_vals(t, b, alias, stash);
 	hs_buf_puts(b, " FROM hubsync_ctl AS c");
 	if (from)
 		hs_buf_puts(b, from);
@@ -290,6 +281,33 @@ static void change_insert(hs_buf *b, const hs_table *t, const char *op,
 	if (cond)
 		hs_buf_printf(b, " AND %s", cond);
 	hs_buf_puts(b, "; ");
+}
+
+/* Append "INSERT INTO hubsync_changes(tbl, op, mask, wall, base, k1)
+ * SELECT N, op, mask, wall, c.pulled, <k1 of alias> FROM hubsync_ctl AS c
+ * [from] WHERE c.applying = 0 [AND cond];", and for a key of 2-4 columns
+ * the rest of it into hubsync_changes_key under the same id, on the same
+ * condition: while a trigger runs, last_insert_rowid() is the entry it
+ * just wrote. So from and cond give one row at most (after_insert takes
+ * its several deletes one at a time), and the first statement changes
+ * neither. */
+static void change_insert(hs_buf *b, const hs_table *t, const char *op,
+			  const char *mask, const char *alias, int stash,
+			  const char *from, const char *cond)
+{
+	hs_buf_puts(b, "INSERT INTO hubsync_changes(tbl, op, mask, wall, base");
+	key_cols(b, 0, 1);
+	hs_buf_printf(b, ") SELECT %d, %s, %s, " WALL_SQL ", c.pulled", t->id, op,
+		      mask);
+	key_vals(t, b, alias, stash, 0, 1);
+	change_source(b, from, cond);
+	if (t->npk < 2)
+		return;
+	hs_buf_puts(b, "INSERT INTO hubsync_changes_key(id");
+	key_cols(b, 1, t->npk);
+	hs_buf_puts(b, ") SELECT last_insert_rowid()");
+	key_vals(t, b, alias, stash, 1, t->npk);
+	change_source(b, from, cond);
 }
 
 /* "DELETE FROM hubsync_stash ..." of the kind 0 stash row of OLD's key:
@@ -331,10 +349,10 @@ static void before_insert(hs_buf *b, const hs_table *t, const char *aff,
 			 " AND ", t->id);
 	key_match(t, b, "-", "NEW", " IS ");
 	hs_buf_puts(b, "; INSERT INTO hubsync_stash(tbl, kind, mask");
-	key_cols(t, b);
+	key_cols(b, 0, t->npk);
 	hs_buf_printf(b, ") SELECT %d, 0, ", t->id);
 	change_mask(b, t, aff, "o", "NEW");
-	key_vals(t, b, "NEW", 0);
+	key_vals(t, b, "NEW", 0, 0, t->npk);
 	hs_buf_puts(b, " FROM ");
 	hs_buf_ident(b, t->name);
 	hs_buf_puts(b, " AS o WHERE ");
@@ -342,9 +360,9 @@ static void before_insert(hs_buf *b, const hs_table *t, const char *aff,
 	hs_buf_puts(b, "; ");
 	if (nu) {
 		hs_buf_puts(b, "INSERT INTO hubsync_stash(tbl, kind");
-		key_cols(t, b);
+		key_cols(b, 0, t->npk);
 		hs_buf_printf(b, ") SELECT %d, 1", t->id);
-		key_vals(t, b, "o", 0);
+		key_vals(t, b, "o", 0, 0, t->npk);
 		hs_buf_puts(b, " FROM ");
 		hs_buf_ident(b, t->name);
 		hs_buf_puts(b, " AS o WHERE (");
@@ -390,7 +408,23 @@ static void after_insert(hs_buf *b, const hs_table *t, int nu)
 		hs_buf_puts(&from, " AS o WHERE ");
 		key_match(t, &from, "o", "s", " IS ");
 		hs_buf_puts(&from, ")");
-		change_insert(b, t, "3", "0", "s", 1, del.s, from.s);
+		if (t->npk < 2) {
+			change_insert(b, t, "3", "0", "s", 1, del.s, from.s);
+		} else {
+			/* one row at a time (change_insert), newest first: at
+			 * most nu rows are this insert's; older ones are left
+			 * by inserts that did not happen, their rows not gone */
+			hs_buf_printf(&del, " AND s.rowid = (SELECT max(rowid)"
+					    " FROM hubsync_stash WHERE tbl = %d"
+					    " AND kind = 1)", t->id);
+			for (int k = 0; k < nu; k++) {
+				change_insert(b, t, "3", "0", "s", 1, del.s, from.s);
+				hs_buf_printf(b, "DELETE FROM hubsync_stash WHERE"
+						 " rowid = (SELECT max(rowid) FROM"
+						 " hubsync_stash WHERE tbl = %d AND"
+						 " kind = 1); ", t->id);
+			}
+		}
 		hs_buf_printf(b, "DELETE FROM hubsync_stash WHERE tbl = %d AND"
 				 " kind = 1; ", t->id);
 	}
@@ -511,26 +545,141 @@ cleanup:
 	return rc;
 }
 
+/* A key of 2-4 columns: the keys sel selects into temp.hubsync_queue
+ * (rowids 1..n; its columns without a type, so that no value changes
+ * type on the way), then the entries and their hubsync_changes_key rows
+ * with the ids top + rowid, above every id of the log. */
+static int queue_composite(sqlite3 *db, const hs_table *t, const char *sel,
+			   const char *entry)
+{
+	hs_buf ins, key;
+	int rc;
+	int64_t top = 0;
+	hs_buf_init(&ins);
+	hs_buf_init(&key);
+	hs_buf_puts(&ins, "INSERT INTO temp.hubsync_queue(k1");
+	key_cols(&ins, 1, t->npk);
+	hs_buf_printf(&ins, ") %s", sel);
+	hs_buf_puts(&key, "INSERT INTO main.hubsync_changes_key(id");
+	key_cols(&key, 1, t->npk);
+	hs_buf_puts(&key, ") SELECT ?1 + rowid");
+	key_cols(&key, 1, t->npk);
+	hs_buf_puts(&key, " FROM temp.hubsync_queue");
+	rc = hs_exec(db, "DROP TABLE IF EXISTS temp.hubsync_queue; CREATE TEMP"
+			 " TABLE hubsync_queue(k1, k2, k3, k4)");
+	if (rc == SQLITE_OK)
+		rc = ins.oom ? SQLITE_NOMEM : hs_exec(db, ins.s);
+	if (rc == SQLITE_OK)
+		top = hs_query_int(db, "SELECT max(id) FROM main.hubsync_changes",
+				   0, &rc);
+	if (rc == SQLITE_OK) {
+		hs_buf_reset(&ins);
+		hs_buf_printf(&ins, "INSERT INTO main.hubsync_changes(id, tbl, op,"
+			      " mask, wall, base, k1) SELECT ?1 + rowid, %s, k1"
+			      " FROM temp.hubsync_queue", entry);
+		rc = ins.oom ? SQLITE_NOMEM : hs_exec_ints(db, ins.s, 1, &top);
+	}
+	if (rc == SQLITE_OK)
+		rc = key.oom ? SQLITE_NOMEM : hs_exec_ints(db, key.s, 1, &top);
+	if (rc == SQLITE_OK)
+		rc = hs_exec(db, "DROP TABLE temp.hubsync_queue");
+	hs_buf_free(&ins);
+	hs_buf_free(&key);
+	return rc;
+}
+
 int hs_capture_queue(sqlite3 *db, const hs_table *t, int op, int64_t mask,
 		     int64_t wall_ms, int64_t base, const char *where)
 {
-	hs_buf b;
+	hs_buf b, entry;
 	int rc;
 	hs_buf_init(&b);
-	hs_buf_puts(&b, "INSERT INTO hubsync_changes(tbl, op, mask, wall, base");
-	key_cols(t, &b);
-	hs_buf_printf(&b, ") SELECT %d, %d, %lld, %lld, %lld", t->id, op,
+	hs_buf_init(&entry);
+	hs_buf_printf(&entry, "%d, %d, %lld, %lld, %lld", t->id, op,
 		      (long long)mask, (long long)wall_ms, (long long)base);
+	if (t->npk < 2)
+		hs_buf_printf(&b, "INSERT INTO hubsync_changes(tbl, op, mask,"
+			      " wall, base, k1) SELECT %s, ", entry.s);
+	else
+		hs_buf_puts(&b, "SELECT ");
 	for (int i = 0; i < t->npk; i++) {
-		hs_buf_puts(&b, ", ");
+		if (i)
+			hs_buf_puts(&b, ", ");
 		hs_buf_ident(&b, t->cols[t->pk[i]]);
+		hs_buf_printf(&b, " AS k%d", i + 1);
 	}
 	hs_buf_puts(&b, " FROM ");
 	hs_buf_ident(&b, t->name);
 	if (where)
 		hs_buf_printf(&b, " WHERE %s", where);
-	rc = b.oom ? SQLITE_NOMEM : hs_exec(db, b.s);
+	if (b.oom || entry.oom)
+		rc = SQLITE_NOMEM;
+	else
+		rc = t->npk < 2 ? hs_exec(db, b.s)
+				: queue_composite(db, t, b.s, entry.s);
 	hs_buf_free(&b);
+	hs_buf_free(&entry);
+	return rc;
+}
+
+/* The log with its whole key (capture.h): the new layout, and the one an
+ * older version wrote, read as it is until hs_capture_log_upgrade. */
+static const char LOG_SQL[] =
+	"(SELECT c.id AS id, c.tbl AS tbl, c.op AS op, c.mask AS mask, c.wall"
+	" AS wall, c.base AS base, c.k1 AS k1, x.k2 AS k2, x.k3 AS k3, x.k4"
+	" AS k4 FROM main.hubsync_changes AS c LEFT JOIN"
+	" main.hubsync_changes_key AS x ON x.id = c.id)";
+static const char OLD_LOG_SQL[] =
+	"(SELECT id, tbl, op, mask, wall, base, k1, k2, k3, k4 FROM"
+	" main.hubsync_changes)";
+
+const char *hs_capture_log(sqlite3 *db)
+{
+	return hs_table_has_column(db, "hubsync_changes", "k2") ? OLD_LOG_SQL
+								 : LOG_SQL;
+}
+
+int hs_capture_log_prune(sqlite3 *db)
+{
+	return hs_exec(db, "DELETE FROM main.hubsync_changes_key WHERE NOT"
+			   " EXISTS (SELECT 1 FROM main.hubsync_changes AS c"
+			   " WHERE c.id = hubsync_changes_key.id)");
+}
+
+int hs_capture_log_upgrade(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	hs_buf b;
+	int rc;
+	if (!hs_table_has_column(db, "hubsync_changes", "k2"))
+		return SQLITE_OK;
+	/* SQLite drops no column a trigger names: the triggers that write
+	 * k2.. go first (composite keys' own: capture versions 1 and 2 named
+	 * the key columns a table has) */
+	rc = hs_prepare(db, &st, "SELECT name FROM sqlite_master WHERE type ="
+				 " 'trigger' AND sql LIKE '%INSERT INTO"
+				 " hubsync_changes(tbl, op, mask, wall, base, k1,"
+				 " k2%'");
+	if (rc != SQLITE_OK)
+		return rc;
+	hs_buf_init(&b);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		hs_buf_puts(&b, "DROP TRIGGER ");
+		hs_buf_ident(&b, (const char *)sqlite3_column_text(st, 0));
+		hs_buf_puts(&b, ";");
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		rc = b.oom ? SQLITE_NOMEM : b.s ? hs_exec(db, b.s) : SQLITE_OK;
+	hs_buf_free(&b);
+	if (rc == SQLITE_OK)
+		rc = hs_exec(db, "INSERT INTO main.hubsync_changes_key(id, k2, k3,"
+				 " k4) SELECT id, k2, k3, k4 FROM"
+				 " main.hubsync_changes WHERE k2 IS NOT NULL OR"
+				 " k3 IS NOT NULL OR k4 IS NOT NULL;"
+				 " ALTER TABLE main.hubsync_changes DROP COLUMN k4;"
+				 " ALTER TABLE main.hubsync_changes DROP COLUMN k3;"
+				 " ALTER TABLE main.hubsync_changes DROP COLUMN k2;");
 	return rc;
 }
 

@@ -16,8 +16,10 @@ enum {
 
 /* The generation of the capture triggers: hs_tracking_reconcile
  * re-creates the triggers of a replica made by a version with another one.
- * 2: the key change in its own trigger (updk), no stash probe per insert. */
-#define HS_CAPTURE_VERSION 2
+ * 2: the key change in its own trigger (updk), no stash probe per insert.
+ * 3: the log keeps k1 only; k2..k4 of a composite key in
+ *    hubsync_changes_key (hs_capture_log_upgrade moves an older log). */
+#define HS_CAPTURE_VERSION 3
 
 /* (Re)create the capture triggers of t (t->id must be set), for its
  * columns as they are now; with guard, also the triggers that keep the
@@ -37,5 +39,24 @@ int hs_capture_remove(sqlite3 *db, const char *table);
  * wall_ms by a writer who had pulled up to base. */
 int hs_capture_queue(sqlite3 *db, const hs_table *t, int op, int64_t mask,
 		     int64_t wall_ms, int64_t base, const char *where);
+
+/*
+ * The capture log: hubsync_changes(id, tbl, op, mask, wall, base, k1)
+ * holds an entry and the first key column; a key of 2-4 columns keeps the
+ * others in hubsync_changes_key(id, k2, k3, k4), same id, written by the
+ * same trigger. hs_capture_log gives the SQL of the log with its whole
+ * key, to use as a table in FROM: columns id, tbl, op, mask, wall, base,
+ * k1, k2, k3, k4 (a replica whose log an older version wrote, with
+ * k1..k4 in one table, until its reconcile moves it). Whoever deletes
+ * entries calls hs_capture_log_prune.
+ */
+const char *hs_capture_log(sqlite3 *db);
+/* Delete the hubsync_changes_key rows whose entry is gone. SQLite code. */
+int hs_capture_log_prune(sqlite3 *db);
+/* A log an older version wrote (k1..k4 in hubsync_changes): the triggers
+ * that write k2.. dropped (the caller re-creates every table's), the
+ * pending entries' k2..k4 moved to hubsync_changes_key, the columns
+ * dropped. Nothing when the log has the new layout. SQLite code. */
+int hs_capture_log_upgrade(sqlite3 *db);
 
 #endif

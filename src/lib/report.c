@@ -171,15 +171,18 @@ static int log_pending(hs_replica *r, const hs_schema *s,
 	sqlite3_stmt *st;
 	char *user = hs_meta_get(r->db, "user");
 	int step;
+	hs_buf q;
 	if (o->user && (!user || strcmp(o->user, user) != 0)) {
 		free(user); /* pending changes are this replica's user's */
 		return SQLITE_OK;
 	}
-	if ((step = hs_prepare(r->db, &st, "SELECT id, tbl, op, mask, wall, k1,"
-					   " k2, k3, k4 FROM hubsync_changes WHERE"
-					   " wall >= ?1 AND id > (SELECT pushed"
-					   " FROM hubsync_ctl) ORDER BY id DESC"))
-	    != SQLITE_OK) {
+	hs_buf_init(&q);
+	hs_buf_printf(&q, "SELECT id, tbl, op, mask, wall, k1, k2, k3, k4 FROM %s"
+		      " WHERE wall >= ?1 AND id > (SELECT pushed FROM"
+		      " hubsync_ctl) ORDER BY id DESC", hs_capture_log(r->db));
+	step = q.oom ? SQLITE_NOMEM : hs_prepare(r->db, &st, q.s);
+	hs_buf_free(&q);
+	if (step != SQLITE_OK) {
 		free(user);
 		return step;
 	}

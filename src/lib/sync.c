@@ -393,8 +393,9 @@ static int pass_query(sync_ctx *c, int deletes, hs_buf *q)
 		if (sr == SQLITE_DONE)
 			sr = SQLITE_OK;
 	}
-	hs_buf_puts(q, "SELECT id, tbl, op, mask, wall, base, k1, k2, k3, k4"
-		       " FROM hubsync_changes WHERE id > ?1 AND tbl IN (");
+	hs_buf_printf(q, "SELECT id, tbl, op, mask, wall, base, k1, k2, k3, k4"
+		      " FROM %s WHERE id > ?1 AND tbl IN (",
+		      hs_capture_log(c->r->db));
 	for (int i = 0; i < c->s.n; i++)
 		if (!deletes || with[i])
 			hs_buf_printf(q, "%s%d", any++ ? ", " : "", c->s.t[i].id);
@@ -1371,6 +1372,20 @@ static int apply_direct(sync_ctx *c, apply_ctx *x)
 
 /* Apply the rows of the pull, read back from the spool (NULL: from the
  * master, pull_direct), in the open local write transaction. */
+/* temp.hubsync_tail: the log's entries above id snap with their keys. */
+static int tail_copy(sqlite3 *db, int64_t snap)
+{
+	hs_buf q;
+	int sr;
+	hs_buf_init(&q);
+	hs_buf_printf(&q, "CREATE TEMP TABLE hubsync_tail AS SELECT tbl, k1, k2,"
+		      " k3, k4, op, mask FROM %s WHERE id > ?1",
+		      hs_capture_log(db));
+	sr = q.oom ? SQLITE_NOMEM : hs_exec_ints(db, q.s, 1, &snap);
+	hs_buf_free(&q);
+	return sr;
+}
+
 static int apply_rows(sync_ctx *c, hs_spool *sp)
 {
 	hs_replica *r = c->r;
@@ -1410,10 +1425,7 @@ static int apply_rows(sync_ctx *c, hs_spool *sp)
 	 * (scanning the log's tail per row took seconds, with the app
 	 * writing thousands of rows during a sync). */
 	if ((sr = hs_exec(r->db, "DROP TABLE IF EXISTS temp.hubsync_tail")) != SQLITE_OK ||
-	    (sr = hs_exec_ints(r->db, "CREATE TEMP TABLE hubsync_tail AS SELECT"
-				      " tbl, k1, k2, k3, k4, op, mask FROM"
-				      " main.hubsync_changes WHERE id > ?1",
-			       1, &c->snap)) != SQLITE_OK ||
+	    (sr = tail_copy(r->db, c->snap)) != SQLITE_OK ||
 	    (sr = hs_exec(r->db, "CREATE INDEX temp.hubsync_tail_key ON"
 				 " hubsync_tail(tbl, k1, k2, k3, k4)")) != SQLITE_OK)
 		goto cleanup;
@@ -1895,6 +1907,8 @@ static int apply_spooled(sync_ctx *c, hs_spool *sp)
 		sr = hs_exec_ints(r->db, "DELETE FROM hubsync_changes WHERE id <= ?1"
 					 " AND id < (SELECT max(id) FROM"
 					 " hubsync_changes)", 1, &c->snap);
+	if (sr == SQLITE_OK)
+		sr = hs_capture_log_prune(r->db);
 	if (sr == SQLITE_OK)
 		sr = apply_rebases(c);
 	if (sr == SQLITE_OK)

@@ -347,6 +347,8 @@ static int untrack_one(hs_replica *r, int id, const char *name, int remember)
 					 " AND id > (SELECT pushed FROM hubsync_ctl)",
 				  1, v);
 	if (sr == SQLITE_OK)
+		sr = hs_capture_log_prune(r->db);
+	if (sr == SQLITE_OK)
 		sr = hs_exec_ints(r->db, "DELETE FROM hubsync_catchup WHERE tbl = ?1;",
 				  1, v);
 	if (sr == SQLITE_OK)
@@ -647,6 +649,8 @@ int hs_tracking_reconcile(hs_replica *r, hs_reconcile *out, hs_buf *err)
 		return hs_replica_err_sqlite(r, err, sr, "cannot write the local database");
 	int guard = 0;
 	sr = hs_schema_create_meta(r->db);
+	if (sr == SQLITE_OK) /* before follow_tracked re-creates the triggers */
+		sr = hs_capture_log_upgrade(r->db);
 	if (sr == SQLITE_OK)
 		sr = hs_capture_app_triggers(r->db, &guard);
 	if (sr == SQLITE_OK)

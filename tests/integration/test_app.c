@@ -292,7 +292,7 @@ static void capture_stash_and_upgrade(void)
 			  " AS s%'") == 0,
 		 "the sync did not re-create version 1 triggers");
 	TU_CHECK(tu_int(a, -1, "SELECT value >> 32 FROM hubsync_meta WHERE key"
-			       " = 'schema_version'") == 2,
+			       " = 'schema_version'") == 3,
 		 "the capture version is not recorded");
 	/* a key change through the new triggers: once each, as before (the
 	 * log keeps its newest entry after a sync: count from there) */
@@ -321,6 +321,168 @@ static void capture_stash_and_upgrade(void)
 	TU_CHECK_CELL(N.s[1].app, "plainkv", "name", "id = 2", "'b-new'");
 	TU_CHECK_CELL(N.s[1].app, "plainkv", "name", "id = 3", "'c-new'");
 	TU_CHECK_CELL(N.s[1].app, "plainkv", "cnt", "id = 12", "30");
+	tu_net_close(&N);
+}
+
+/* Composite keys for capture_log_upgrade: seed rows (queued at init),
+ * a key of 3 columns, and a REPLACE deleting two rows at once. */
+static const char *CAPLOG_SCHEMA =
+	"CREATE TABLE single (id TEXT PRIMARY KEY, v TEXT);"
+	"CREATE TABLE pair (a TEXT, b INTEGER, v TEXT, PRIMARY KEY (a, b));"
+	"CREATE TABLE tri (x TEXT, y INTEGER, z BLOB, v TEXT,"
+	" PRIMARY KEY (x, y, z));"
+	"CREATE TABLE uq (a TEXT, b INTEGER, u1 TEXT UNIQUE, u2 TEXT UNIQUE,"
+	" PRIMARY KEY (a, b))";
+
+/* What capture version 2 wrote for a composite key of n columns (2 or 3,
+ * the last one of the table's columns the only other): k1..kn in
+ * hubsync_changes. Without the stash or the key change: the test needs
+ * none. */
+static void old_triggers(sqlite3 *db, const char *tbl, int id,
+			 const char *const *key, int n, int vbit)
+{
+	char cols[64] = "", nv[128] = "", ov[128] = "", same[256] = "";
+	for (int i = 0; i < n; i++) {
+		char k[8];
+		snprintf(k, sizeof k, ", k%d", i + 1);
+		strcat(cols, k);
+		snprintf(nv + strlen(nv), sizeof nv - strlen(nv), ", NEW.%s", key[i]);
+		snprintf(ov + strlen(ov), sizeof ov - strlen(ov), ", OLD.%s", key[i]);
+		snprintf(same + strlen(same), sizeof same - strlen(same),
+			 "%sOLD.%s IS NEW.%s", i ? " AND " : "", key[i], key[i]);
+	}
+	const char *wall = "CAST((julianday('now') - 2440587.5) * 86400000 AS"
+			   " INTEGER)";
+	tu_exec(db,
+		"DROP TRIGGER hubsync_bins_%s; DROP TRIGGER hubsync_ins_%s;"
+		"DROP TRIGGER hubsync_upd_%s; DROP TRIGGER hubsync_updk_%s;"
+		"DROP TRIGGER hubsync_del_%s;"
+		"CREATE TRIGGER hubsync_ins_%s AFTER INSERT ON %s BEGIN INSERT"
+		" INTO hubsync_changes(tbl, op, mask, wall, base%s) SELECT %d, 1,"
+		" -1, %s, c.pulled%s FROM hubsync_ctl AS c WHERE c.applying = 0;"
+		" END;"
+		"CREATE TRIGGER hubsync_upd_%s AFTER UPDATE ON %s WHEN %s BEGIN"
+		" INSERT INTO hubsync_changes(tbl, op, mask, wall, base%s) SELECT"
+		" %d, 2, %d, %s, c.pulled%s FROM hubsync_ctl AS c WHERE"
+		" c.applying = 0; END;"
+		"CREATE TRIGGER hubsync_del_%s AFTER DELETE ON %s BEGIN INSERT"
+		" INTO hubsync_changes(tbl, op, mask, wall, base%s) SELECT %d, 3,"
+		" 0, %s, c.pulled%s FROM hubsync_ctl AS c WHERE c.applying = 0;"
+		" END;",
+		tbl, tbl, tbl, tbl, tbl, tbl, tbl, cols, id, wall, nv, tbl, tbl,
+		same, cols, id, vbit, wall, nv, tbl, tbl, cols, id, wall, ov);
+}
+
+/*
+ * Capture version 3 (capture.c, "The capture log" in docs/INTERNALS.md):
+ * the log keeps k1, a composite key's other columns go to
+ * hubsync_changes_key. A replica whose log and triggers version 2 made
+ * (k1..k4 in hubsync_changes), with changes written offline through
+ * them, is converted by its next sync (the entries' keys moved, the
+ * columns dropped, the triggers re-created) and every change reaches the
+ * master; then the new layout captures composite keys, the seed rows
+ * queued at init (several rows in one statement) and a REPLACE that
+ * deletes two rows through two UNIQUE indexes included.
+ */
+static void capture_log_upgrade(void)
+{
+	tu_net N;
+	tu_net_open(&N, 2, "caplog", CAPLOG_SCHEMA,
+		    "INSERT INTO single VALUES ('s1', 'a'), ('s2', 'b');"
+		    "INSERT INTO pair VALUES ('p', 1, 'a'), ('p', 2, 'b'),"
+		    " ('q', 1, 'c');"
+		    "INSERT INTO tri VALUES ('t', 1, x'01', 'a'), ('t', 1, x'02',"
+		    " 'b');"
+		    "INSERT INTO uq VALUES ('x', 1, 'p', 'q'), ('y', 2, 'r', 's')");
+	tu_net_init(&N, NULL);
+	sqlite3 *a = N.s[0].app, *b = N.s[1].app;
+	TU_CHECK(count(a, "SELECT count(*) FROM hubsync_changes_key") == 7,
+		 "the seed rows' keys: %d side rows",
+		 count(a, "SELECT count(*) FROM hubsync_changes_key"));
+	tu_net_sync_all(&N, 2);
+	tu_net_check_converged(&N, NULL);
+	TU_CHECK_CELL(b, "tri", "v", "x = 't' AND z = x'02'", "'b'");
+
+	/* A as version 2 left it: the log's old columns, old triggers */
+	static const char *const pk2[] = {"a", "b"}, *const pk3[] = {"x", "y", "z"};
+	old_triggers(a, "pair", (int)tu_int(a, -1, "SELECT id FROM hubsync_tables"
+						   " WHERE name = 'pair'"), pk2, 2, 4);
+	old_triggers(a, "tri", (int)tu_int(a, -1, "SELECT id FROM hubsync_tables"
+						  " WHERE name = 'tri'"), pk3, 3, 8);
+	tu_exec(a, "DROP TABLE hubsync_changes_key;"
+		   "ALTER TABLE hubsync_changes ADD COLUMN k2;"
+		   "ALTER TABLE hubsync_changes ADD COLUMN k3;"
+		   "ALTER TABLE hubsync_changes ADD COLUMN k4;"
+		   "UPDATE hubsync_meta SET value = (2 << 32) | (SELECT"
+		   " schema_version FROM pragma_schema_version) WHERE key ="
+		   " 'schema_version'");
+	/* offline writes through the old triggers */
+	tu_exec(a, "INSERT INTO pair VALUES ('p', 3, 'new'), ('r', 1, 'new');"
+		   "UPDATE pair SET v = 'changed' WHERE a = 'p' AND b = 1;"
+		   "DELETE FROM pair WHERE a = 'q' AND b = 1;"
+		   "INSERT INTO tri VALUES ('t', 2, x'01', 'new');"
+		   "UPDATE tri SET v = 'changed' WHERE z = x'02';"
+		   "DELETE FROM tri WHERE y = 1 AND z = x'01';"
+		   "INSERT INTO single VALUES ('s3', 'new');"
+		   "UPDATE single SET v = 'changed' WHERE id = 's1'");
+	TU_CHECK(count(a, "SELECT count(*) FROM hubsync_changes WHERE k2 IS NOT"
+			  " NULL") == 7 &&
+		 count(a, "SELECT count(*) FROM hubsync_changes WHERE k3 = x'01'") == 2,
+		 "the old triggers did not write the old layout");
+	tu_site_sync(&N.s[0], 0);
+	TU_CHECK(count(a, "SELECT count(*) FROM pragma_table_info("
+			  "'hubsync_changes') WHERE name IN ('k2', 'k3', 'k4')") == 0,
+		 "the log keeps its old columns after the upgrade");
+	TU_CHECK(count(a, "SELECT count(*) FROM sqlite_master WHERE name IN"
+			  " ('hubsync_updk_pair', 'hubsync_updk_tri')") == 2,
+		 "the triggers were not re-created");
+	tu_site_sync(&N.s[1], 0);
+	tu_net_check_converged(&N, NULL);
+	TU_CHECK_CELL(b, "pair", "v", "a = 'p' AND b = 3", "'new'");
+	TU_CHECK_CELL(b, "pair", "v", "a = 'r' AND b = 1", "'new'");
+	TU_CHECK_CELL(b, "pair", "v", "a = 'p' AND b = 1", "'changed'");
+	TU_CHECK(count(b, "SELECT count(*) FROM pair WHERE a = 'q'") == 0 &&
+		 count(b, "SELECT count(*) FROM pair") == 4,
+		 "pair on B: the delete did not arrive");
+	TU_CHECK_CELL(b, "tri", "v", "y = 2", "'new'");
+	TU_CHECK_CELL(b, "tri", "v", "z = x'02'", "'changed'");
+	TU_CHECK(count(b, "SELECT count(*) FROM tri") == 2,
+		 "tri on B: %d rows", count(b, "SELECT count(*) FROM tri"));
+	TU_CHECK_CELL(b, "single", "v", "id = 's3'", "'new'");
+	TU_CHECK_CELL(b, "single", "v", "id = 's1'", "'changed'");
+
+	/* the new layout: composite keys both ways, a REPLACE's two deletes */
+	int64_t top = tu_int(a, 0, "SELECT max(id) FROM hubsync_changes");
+	tu_exec(a, "UPDATE pair SET v = 'again' WHERE a = 'p' AND b = 2;"
+		   "UPDATE pair SET b = 9 WHERE a = 'r';"
+		   "DELETE FROM tri WHERE y = 2;"
+		   "REPLACE INTO uq VALUES ('z', 3, 'p', 's')");
+	TU_CHECK(tu_int(a, -1, "SELECT count(*) FROM hubsync_changes WHERE id >"
+			       " %lld", (long long)top) == 7 &&
+		 tu_int(a, -1, "SELECT count(*) FROM hubsync_changes AS c JOIN"
+			       " hubsync_changes_key AS x USING (id) WHERE c.id >"
+			       " %lld", (long long)top) == 7,
+		 "the new layout: entries without their key's other columns");
+	char *dels = tu_text(a, "SELECT group_concat(k, ',') FROM (SELECT c.k1 ||"
+				" x.k2 AS k FROM hubsync_changes AS c JOIN"
+				" hubsync_changes_key AS x USING (id) WHERE c.id >"
+				" %lld AND c.op = 3 AND c.tbl = (SELECT id FROM"
+				" hubsync_tables WHERE name = 'uq') ORDER BY k)",
+			     (long long)top);
+	TU_CHECK(dels && strcmp(dels, "x1,y2") == 0,
+		 "the REPLACE's deletes logged as %s", dels ? dels : "(none)");
+	free(dels);
+	tu_net_sync_all(&N, 2);
+	tu_net_check_converged(&N, NULL);
+	TU_CHECK_CELL(b, "pair", "v", "a = 'p' AND b = 2", "'again'");
+	TU_CHECK_CELL(b, "pair", "v", "a = 'r' AND b = 9", "'new'");
+	TU_CHECK(count(b, "SELECT count(*) FROM tri") == 1 &&
+		 count(b, "SELECT count(*) FROM uq") == 1,
+		 "tri / uq on B: %d / %d rows", count(b, "SELECT count(*) FROM tri"),
+		 count(b, "SELECT count(*) FROM uq"));
+	TU_CHECK(count(a, "SELECT count(*) FROM hubsync_changes_key WHERE id NOT"
+			  " IN (SELECT id FROM hubsync_changes)") == 0,
+		 "side rows of pushed entries stayed");
 	tu_net_close(&N);
 }
 
@@ -859,6 +1021,7 @@ int main(int argc, char **argv)
 		{"init_stamp_keeps_formats", init_stamp_keeps_formats},
 		{"replace_changes_only_changed", replace_changes_only_changed},
 		{"capture_stash_and_upgrade", capture_stash_and_upgrade},
+		{"capture_log_upgrade", capture_log_upgrade},
 		{"bulk_pull_keeps_capture", bulk_pull_keeps_capture},
 		{"app_triggers_default", app_triggers_default},
 		{"app_triggers_tracked", app_triggers_tracked},
