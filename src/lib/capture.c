@@ -20,7 +20,7 @@
  *                   deletes them without firing any delete trigger.
  *                   Without UNIQUE indexes it runs only when the key exists,
  *                   so a plain INSERT stays cheap.
- *   hubsync_ins_T   AFTER INSERT: an insert (mask -1), or, when a kind 0
+ *   hubsync_ins_T   AFTER INSERT: an insert (mask 0), or, when a kind 0
  *                   stash says the row was there, an update of the stashed
  *                   columns (nothing at all when none changed); the kind 1
  *                   rows that are gone now are logged as deletes.
@@ -41,6 +41,10 @@
  * INSERT body, which then runs for every insert. Kind 1 rows only log rows
  * that are really gone; a sync empties the stash. (Before capture version
  * 2, the BEFORE INSERT also probed the stash for every new key instead.)
+ *
+ * The mask is read for updates only (bit i: column i); an insert's is 0,
+ * which SQLite stores in the record header alone (-1 before capture
+ * version 3: 1 byte more an insert).
  *
  * The wall time is julianday('now') in ms; the app's SQLite computes it,
  * so a test can skew it with a VFS whose xCurrentTimeInt64 is offset.
@@ -397,7 +401,7 @@ static void after_insert(hs_buf *b, const hs_table *t, int nu)
 	key_match(t, &from, "s", "NEW", " IS ");
 	trigger_head(b, t, "ins", "AFTER INSERT", NULL);
 	change_insert(b, t, "CASE WHEN s.mask IS NULL THEN 1 ELSE 2 END",
-		      "coalesce(s.mask, -1)", "NEW", 0, from.s,
+		      "coalesce(s.mask, 0)", "NEW", 0, from.s,
 		      "coalesce(s.mask, -1) <> 0");
 	if (nu) {
 		hs_buf_printf(&del, " JOIN hubsync_stash AS s ON s.tbl = %d AND"
@@ -476,7 +480,7 @@ static void after_key_update(hs_buf *b, const hs_table *t)
 	key_changed(t, &keych);
 	trigger_head(b, t, "updk", ev.s ? ev.s : "", keych.s ? keych.s : "");
 	change_insert(b, t, "3", "0", "OLD", 0, NULL, NULL);
-	change_insert(b, t, "1", "-1", "NEW", 0, NULL, NULL);
+	change_insert(b, t, "1", "0", "NEW", 0, NULL, NULL);
 	forget_stash(b, t);
 	hs_buf_puts(b, "END;");
 	if (ev.oom || keych.oom)

@@ -6,7 +6,8 @@
 
 #include "schema.h"
 
-/* Operations recorded in hubsync_changes.op. */
+/* Operations recorded in hubsync_changes.op. Its mask (the changed
+ * columns, bit i = column i, -1 all) is read for HS_OP_UPDATE only. */
 enum {
 	HS_OP_INSERT = 1,
 	HS_OP_UPDATE = 2,
