@@ -290,11 +290,13 @@ static void change_source(hs_buf *b, const char *from, const char *cond)
 /* Append "INSERT INTO hubsync_changes(tbl, op, mask, wall, base, k1)
  * SELECT N, op, mask, wall, c.pulled, <k1 of alias> FROM hubsync_ctl AS c
  * [from] WHERE c.applying = 0 [AND cond];", and for a key of 2-4 columns
- * the rest of it into hubsync_changes_key under the same id, on the same
- * condition: while a trigger runs, last_insert_rowid() is the entry it
- * just wrote. So from and cond give one row at most (after_insert takes
- * its several deletes one at a time), and the first statement changes
- * neither. */
+ * the rest of it into hubsync_changes_key under the same id: while a
+ * trigger runs, last_insert_rowid() is the entry it just wrote, and
+ * changes() the rows its last statement wrote (SQLite saves and restores
+ * both around a trigger). So from and cond give one row at most
+ * (after_insert takes its several deletes one at a time). The key of a
+ * stash row is read from it again, on the same condition (the first
+ * statement changes neither). */
 static void change_insert(hs_buf *b, const hs_table *t, const char *op,
 			  const char *mask, const char *alias, int stash,
 			  const char *from, const char *cond)
@@ -311,7 +313,10 @@ static void change_insert(hs_buf *b, const hs_table *t, const char *op,
 	key_cols(b, 1, t->npk);
 	hs_buf_puts(b, ") SELECT last_insert_rowid()");
 	key_vals(t, b, alias, stash, 1, t->npk);
-	change_source(b, from, cond);
+	if (stash)
+		change_source(b, from, cond);
+	else /* NEW or OLD: whether the entry was written is enough */
+		hs_buf_puts(b, " WHERE changes() = 1; ");
 }
 
 /* "DELETE FROM hubsync_stash ..." of the kind 0 stash row of OLD's key:

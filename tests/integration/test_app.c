@@ -483,6 +483,25 @@ static void capture_log_upgrade(void)
 	TU_CHECK(count(a, "SELECT count(*) FROM hubsync_changes_key WHERE id NOT"
 			  " IN (SELECT id FROM hubsync_changes)") == 0,
 		 "side rows of pushed entries stayed");
+	/* rows an UPDATE leaves as they were write no entry, and no side row
+	 * (the side row follows the entry's own insert: changes()) */
+	top = tu_int(a, 0, "SELECT max(id) FROM hubsync_changes");
+	tu_exec(a, "UPDATE pair SET v = v; UPDATE pair SET v = 'again' WHERE"
+		   " a = 'p'");
+	char *keys = tu_text(a, "SELECT group_concat(k, ',') FROM (SELECT c.k1 ||"
+				" x.k2 AS k FROM hubsync_changes AS c JOIN"
+				" hubsync_changes_key AS x USING (id) WHERE c.id >"
+				" %lld ORDER BY k)", (long long)top);
+	TU_CHECK(keys && strcmp(keys, "p1,p3") == 0 &&
+		 tu_int(a, -1, "SELECT count(*) FROM hubsync_changes WHERE id >"
+			       " %lld", (long long)top) == 2 &&
+		 tu_int(a, -1, "SELECT count(*) FROM hubsync_changes_key WHERE id >"
+			       " %lld", (long long)top) == 2,
+		 "an UPDATE of 3 rows, 2 changed, logged %s", keys ? keys : "(none)");
+	free(keys);
+	tu_net_sync_all(&N, 2);
+	tu_net_check_converged(&N, NULL);
+	TU_CHECK_CELL(b, "pair", "v", "a = 'p' AND b = 3", "'again'");
 	tu_net_close(&N);
 }
 
