@@ -631,21 +631,31 @@ int hs_capture_queue(sqlite3 *db, const hs_table *t, int op, int64_t mask,
 	return rc;
 }
 
-/* The log with its whole key (capture.h): the new layout, and the one an
- * older version wrote, read as it is until hs_capture_log_upgrade. */
-static const char LOG_SQL[] =
-	"(SELECT c.id AS id, c.tbl AS tbl, c.op AS op, c.mask AS mask, c.wall"
-	" AS wall, c.base AS base, c.k1 AS k1, x.k2 AS k2, x.k3 AS k3, x.k4"
-	" AS k4 FROM main.hubsync_changes AS c LEFT JOIN"
-	" main.hubsync_changes_key AS x ON x.id = c.id)";
-static const char OLD_LOG_SQL[] =
-	"(SELECT id, tbl, op, mask, wall, base, k1, k2, k3, k4 FROM"
-	" main.hubsync_changes)";
+/* The log with its whole key (capture.h). A log that still has k2..k4
+ * (an older version's, or one whose columns SQLite would not drop, see
+ * hs_capture_log_upgrade) has each key's rest in one of two places: in
+ * those columns for the entries written before the upgrade (until it
+ * moves them), in hubsync_changes_key (when there is one) for the
+ * others. */
+#define LOG_SELECT                                                           \
+	"(SELECT c.id AS id, c.tbl AS tbl, c.op AS op, c.mask AS mask, c.wall" \
+	" AS wall, c.base AS base, c.k1 AS k1, "
+#define LOG_JOIN                                                             \
+	" FROM main.hubsync_changes AS c LEFT JOIN main.hubsync_changes_key"  \
+	" AS x ON x.id = c.id)"
+static const char LOG_SQL[] = LOG_SELECT "x.k2 AS k2, x.k3 AS k3, x.k4 AS k4"
+	LOG_JOIN;
+static const char WIDE_LOG_SQL[] = LOG_SELECT "coalesce(x.k2, c.k2) AS k2,"
+	" coalesce(x.k3, c.k3) AS k3, coalesce(x.k4, c.k4) AS k4" LOG_JOIN;
+static const char OLD_LOG_SQL[] = LOG_SELECT "c.k2 AS k2, c.k3 AS k3, c.k4"
+	" AS k4 FROM main.hubsync_changes AS c)";
 
 const char *hs_capture_log(sqlite3 *db)
 {
-	return hs_table_has_column(db, "hubsync_changes", "k2") ? OLD_LOG_SQL
-								 : LOG_SQL;
+	if (!hs_table_has_column(db, "hubsync_changes", "k2"))
+		return LOG_SQL;
+	return hs_table_exists(db, "hubsync_changes_key") == 1 ? WIDE_LOG_SQL
+							       : OLD_LOG_SQL;
 }
 
 int hs_capture_log_prune(sqlite3 *db)
@@ -686,10 +696,20 @@ int hs_capture_log_upgrade(sqlite3 *db)
 				 " k4) SELECT id, k2, k3, k4 FROM"
 				 " main.hubsync_changes WHERE k2 IS NOT NULL OR"
 				 " k3 IS NOT NULL OR k4 IS NOT NULL;"
-				 " ALTER TABLE main.hubsync_changes DROP COLUMN k4;"
-				 " ALTER TABLE main.hubsync_changes DROP COLUMN k3;"
-				 " ALTER TABLE main.hubsync_changes DROP COLUMN k2;");
-	return rc;
+				 " UPDATE main.hubsync_changes SET k2 = NULL, k3 ="
+				 " NULL, k4 = NULL WHERE k2 IS NOT NULL OR k3 IS NOT"
+				 " NULL OR k4 IS NOT NULL");
+	if (rc != SQLITE_OK || (rc = hs_exec(db, "SAVEPOINT hs_log")) != SQLITE_OK)
+		return rc;
+	/* DROP COLUMN checks every trigger and view of the schema: one of
+	 * the app's that names a table gone makes it fail. The columns then
+	 * stay, NULL (hs_capture_log reads both places), until a later
+	 * reconcile drops them. */
+	if (hs_exec(db, "ALTER TABLE main.hubsync_changes DROP COLUMN k4;"
+			" ALTER TABLE main.hubsync_changes DROP COLUMN k3;"
+			" ALTER TABLE main.hubsync_changes DROP COLUMN k2;") != SQLITE_OK)
+		hs_exec(db, "ROLLBACK TO hs_log");
+	return hs_exec(db, "RELEASE hs_log");
 }
 
 /* *out = 1 if the count query sql finds any. SQLite code. */

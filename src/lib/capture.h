@@ -57,7 +57,8 @@ int hs_capture_log_prune(sqlite3 *db);
 /* A log an older version wrote (k1..k4 in hubsync_changes): the triggers
  * that write k2.. dropped (the caller re-creates every table's), the
  * pending entries' k2..k4 moved to hubsync_changes_key, the columns
- * dropped. Nothing when the log has the new layout. SQLite code. */
+ * dropped (or left NULL when SQLite refuses: a broken trigger of the
+ * app's). Nothing when the log has the new layout. SQLite code. */
 int hs_capture_log_upgrade(sqlite3 *db);
 
 #endif

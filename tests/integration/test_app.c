@@ -332,7 +332,8 @@ static const char *CAPLOG_SCHEMA =
 	"CREATE TABLE tri (x TEXT, y INTEGER, z BLOB, v TEXT,"
 	" PRIMARY KEY (x, y, z));"
 	"CREATE TABLE uq (a TEXT, b INTEGER, u1 TEXT UNIQUE, u2 TEXT UNIQUE,"
-	" PRIMARY KEY (a, b))";
+	" PRIMARY KEY (a, b));"
+	"CREATE TABLE junk (x TEXT PRIMARY KEY)";
 
 /* What capture version 2 wrote for a composite key of n columns (2 or 3,
  * the last one of the table's columns the only other): k1..kn in
@@ -382,9 +383,12 @@ static void old_triggers(sqlite3 *db, const char *tbl, int id,
  * columns dropped, the triggers re-created) and every change reaches the
  * master; then the new layout captures composite keys, the seed rows
  * queued at init (several rows in one statement) and a REPLACE that
- * deletes two rows through two UNIQUE indexes included.
+ * deletes two rows through two UNIQUE indexes included. With broken, A
+ * has a trigger of the app's that names a table gone, which makes SQLite
+ * refuse any DROP COLUMN: the old columns stay, NULL, and are dropped by
+ * the reconcile after the trigger is.
  */
-static void capture_log_upgrade(void)
+static void log_upgrade(int broken)
 {
 	tu_net N;
 	tu_net_open(&N, 2, "caplog", CAPLOG_SCHEMA,
@@ -403,20 +407,28 @@ static void capture_log_upgrade(void)
 	tu_net_check_converged(&N, NULL);
 	TU_CHECK_CELL(b, "tri", "v", "x = 't' AND z = x'02'", "'b'");
 
+	if (broken)
+		tu_exec(a, "CREATE TABLE gone (y); CREATE TRIGGER junk_gone AFTER"
+			   " INSERT ON junk BEGIN INSERT INTO gone VALUES"
+			   " (NEW.x); END; DROP TABLE gone");
 	/* A as version 2 left it: the log's old columns, old triggers */
 	static const char *const pk2[] = {"a", "b"}, *const pk3[] = {"x", "y", "z"};
 	old_triggers(a, "pair", (int)tu_int(a, -1, "SELECT id FROM hubsync_tables"
 						   " WHERE name = 'pair'"), pk2, 2, 4);
 	old_triggers(a, "tri", (int)tu_int(a, -1, "SELECT id FROM hubsync_tables"
 						  " WHERE name = 'tri'"), pk3, 3, 8);
-	tu_exec(a, "DROP TABLE hubsync_changes_key;"
-		   "ALTER TABLE hubsync_changes ADD COLUMN k2;"
+	tu_exec(a, "ALTER TABLE hubsync_changes ADD COLUMN k2;"
 		   "ALTER TABLE hubsync_changes ADD COLUMN k3;"
 		   "ALTER TABLE hubsync_changes ADD COLUMN k4;"
+		   "UPDATE hubsync_changes SET (k2, k3, k4) = (SELECT k2, k3, k4"
+		   " FROM hubsync_changes_key AS x WHERE x.id ="
+		   " hubsync_changes.id);"
+		   "DROP TABLE hubsync_changes_key;"
 		   "UPDATE hubsync_meta SET value = (2 << 32) | (SELECT"
 		   " schema_version FROM pragma_schema_version) WHERE key ="
 		   " 'schema_version'");
 	/* offline writes through the old triggers */
+	int64_t top0 = tu_int(a, 0, "SELECT max(id) FROM hubsync_changes");
 	tu_exec(a, "INSERT INTO pair VALUES ('p', 3, 'new'), ('r', 1, 'new');"
 		   "UPDATE pair SET v = 'changed' WHERE a = 'p' AND b = 1;"
 		   "DELETE FROM pair WHERE a = 'q' AND b = 1;"
@@ -425,17 +437,40 @@ static void capture_log_upgrade(void)
 		   "DELETE FROM tri WHERE y = 1 AND z = x'01';"
 		   "INSERT INTO single VALUES ('s3', 'new');"
 		   "UPDATE single SET v = 'changed' WHERE id = 's1'");
-	TU_CHECK(count(a, "SELECT count(*) FROM hubsync_changes WHERE k2 IS NOT"
-			  " NULL") == 7 &&
+	TU_CHECK(tu_int(a, -1, "SELECT count(*) FROM hubsync_changes WHERE id >"
+			       " %lld AND k2 IS NOT NULL", (long long)top0) == 7 &&
 		 count(a, "SELECT count(*) FROM hubsync_changes WHERE k3 = x'01'") == 2,
 		 "the old triggers did not write the old layout");
-	tu_site_sync(&N.s[0], 0);
+	/* the upgrade before any push: a sync that cannot reach its master
+	 * has reconciled first */
+	char *master = tu_text(a, "SELECT value FROM hubsync_meta WHERE key ="
+				  " 'master'");
+	tu_exec(a, "UPDATE hubsync_meta SET value = '/nonexistent-hubsync/m.db'"
+		   " WHERE key = 'master'");
+	TU_CHECK(tu_site_sync_rc(&N.s[0], NULL) != 0,
+		 "a sync without its master succeeded");
+	tu_exec(a, "UPDATE hubsync_meta SET value = '%s' WHERE key = 'master'",
+		master ? master : "");
+	free(master);
 	TU_CHECK(count(a, "SELECT count(*) FROM pragma_table_info("
-			  "'hubsync_changes') WHERE name IN ('k2', 'k3', 'k4')") == 0,
-		 "the log keeps its old columns after the upgrade");
+			  "'hubsync_changes') WHERE name IN ('k2', 'k3', 'k4')") ==
+			 (broken ? 3 : 0),
+		 "the log after the upgrade: its old columns (broken %d)", broken);
+	TU_CHECK(tu_int(a, -1, "SELECT count(*) FROM hubsync_changes AS c JOIN"
+			       " hubsync_changes_key AS x USING (id) WHERE c.id >"
+			       " %lld", (long long)top0) == 7 &&
+		 tu_int(a, -1, "SELECT count(*) FROM hubsync_changes AS c JOIN"
+			       " hubsync_changes_key AS x USING (id) WHERE c.id >"
+			       " %lld AND x.k3 = x'01'", (long long)top0) == 2,
+		 "the pending entries' keys were not moved");
+	if (broken)
+		TU_CHECK(count(a, "SELECT count(*) FROM hubsync_changes WHERE k2 IS"
+				  " NOT NULL OR k3 IS NOT NULL") == 0,
+			 "keys left in the old columns");
 	TU_CHECK(count(a, "SELECT count(*) FROM sqlite_master WHERE name IN"
 			  " ('hubsync_updk_pair', 'hubsync_updk_tri')") == 2,
 		 "the triggers were not re-created");
+	tu_site_sync(&N.s[0], 0);
 	tu_site_sync(&N.s[1], 0);
 	tu_net_check_converged(&N, NULL);
 	TU_CHECK_CELL(b, "pair", "v", "a = 'p' AND b = 3", "'new'");
@@ -502,7 +537,28 @@ static void capture_log_upgrade(void)
 	tu_net_sync_all(&N, 2);
 	tu_net_check_converged(&N, NULL);
 	TU_CHECK_CELL(b, "pair", "v", "a = 'p' AND b = 3", "'again'");
+	if (broken) { /* the app mends its trigger: the columns go */
+		tu_exec(a, "DROP TRIGGER junk_gone");
+		tu_site_sync(&N.s[0], 0);
+		TU_CHECK(count(a, "SELECT count(*) FROM pragma_table_info("
+				  "'hubsync_changes') WHERE name = 'k2'") == 0,
+			 "the old columns outlived the broken trigger");
+		tu_exec(a, "UPDATE tri SET v = 'last'");
+		tu_net_sync_all(&N, 2);
+		tu_net_check_converged(&N, NULL);
+		TU_CHECK_CELL(b, "tri", "v", "z = x'02'", "'last'");
+	}
 	tu_net_close(&N);
+}
+
+static void capture_log_upgrade(void)
+{
+	log_upgrade(0);
+}
+
+static void capture_log_upgrade_kept(void)
+{
+	log_upgrade(1);
 }
 
 /*
@@ -1041,6 +1097,7 @@ int main(int argc, char **argv)
 		{"replace_changes_only_changed", replace_changes_only_changed},
 		{"capture_stash_and_upgrade", capture_stash_and_upgrade},
 		{"capture_log_upgrade", capture_log_upgrade},
+		{"capture_log_upgrade_kept", capture_log_upgrade_kept},
 		{"bulk_pull_keeps_capture", bulk_pull_keeps_capture},
 		{"app_triggers_default", app_triggers_default},
 		{"app_triggers_tracked", app_triggers_tracked},
