@@ -4,7 +4,9 @@
  * The app loads nothing from hubsync: these are plain SQL triggers. Each
  * app write adds one small row to hubsync_changes (table id, operation,
  * changed-column mask, wall time in ms, the master sequence this replica
- * had pulled, and the primary key). hubsync_ctl.applying is 1 only inside
+ * had pulled, and the primary key's first column; the others of a
+ * composite key go to hubsync_changes_key, see change_insert and
+ * hs_capture_log). hubsync_ctl.applying is 1 only inside
  * hubsync's own write transactions, which no other connection can see, so
  * the triggers skip exactly the changes hubsync makes; hubsync also turns
  * triggers off on its own connection while it applies pulled rows, so the
