@@ -344,9 +344,8 @@ static void old_triggers(sqlite3 *db, const char *tbl, int id,
 {
 	char cols[64] = "", nv[128] = "", ov[128] = "", same[256] = "";
 	for (int i = 0; i < n; i++) {
-		char k[8];
-		snprintf(k, sizeof k, ", k%d", i + 1);
-		strcat(cols, k);
+		snprintf(cols + strlen(cols), sizeof cols - strlen(cols), ", k%d",
+			 i + 1);
 		snprintf(nv + strlen(nv), sizeof nv - strlen(nv), ", NEW.%s", key[i]);
 		snprintf(ov + strlen(ov), sizeof ov - strlen(ov), ", OLD.%s", key[i]);
 		snprintf(same + strlen(same), sizeof same - strlen(same),
