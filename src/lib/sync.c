@@ -1370,8 +1370,6 @@ static int apply_direct(sync_ctx *c, apply_ctx *x)
 	return sr;
 }
 
-/* Apply the rows of the pull, read back from the spool (NULL: from the
- * master, pull_direct), in the open local write transaction. */
 /* temp.hubsync_tail: the log's entries above id snap with their keys. */
 static int tail_copy(sqlite3 *db, int64_t snap)
 {
@@ -1386,6 +1384,8 @@ static int tail_copy(sqlite3 *db, int64_t snap)
 	return sr;
 }
 
+/* Apply the rows of the pull, read back from the spool (NULL: from the
+ * master, pull_direct), in the open local write transaction. */
 static int apply_rows(sync_ctx *c, hs_spool *sp)
 {
 	hs_replica *r = c->r;
