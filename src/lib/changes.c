@@ -29,8 +29,8 @@ int hs_changeset_move(hs_changeset *cs, hs_rowchange *rc)
 	return SQLITE_OK;
 }
 
-/* A row change's arrays of ncols columns in one block (two a row change
- * fewer mallocs and frees than four: a push of 100k rows made 400k),
+/* A row change's arrays of ncols columns in one block (one malloc and
+ * free a row change instead of four: a push of 100k rows made 400k),
  * owned by hlc: the 64-bit arrays first, then the pointers, then the
  * flags. Zeroed; NULL on oom. */
 static void *arrays_alloc(int ncols, unsigned char **changed, int64_t **hlc,
