@@ -22,7 +22,10 @@
  * that its lock is still its own before it commits (hs_lock_held).
  *
  * mkdir through a contended SMB client often fails with EIO rather than
- * EEXIST: both mean "busy, retry".
+ * EEXIST: both mean "busy, retry". Now and then the owner file's write
+ * right after a mkdir that worked fails with EIO too: the folder is
+ * removed and the lock taken again, within the same wait (a bare Debian
+ * test run of test_smb's lock part saw it once).
  */
 #include "lock.h"
 #include "hubsync.h"
@@ -222,6 +225,14 @@ static void holder_of(const char *owner, char *out, size_t n)
 		snprintf(out, n, "%s (process %ld)", host, pid);
 }
 
+/* Sleep *wait ms (and a little jitter), doubling it up to 0.5 s. */
+static void backoff(int *wait)
+{
+	hs_os_sleep_ms(*wait + (int)(hs_system_ms() % 17));
+	if (*wait < 500)
+		*wait *= 2;
+}
+
 int hs_lock_acquire(hs_lock *l, const char *master_path, int timeout_ms,
 		    hs_lock_wait_fn waiting, void *waiting_ctx, hs_buf *err)
 {
@@ -250,10 +261,17 @@ int hs_lock_acquire(hs_lock *l, const char *master_path, int timeout_ms,
 			 * now: touch nothing there, try again. */
 			if (wrote || errno == ENOENT)
 				continue;
+			int e = errno;
 			hs_os_rmdir(l->dir);
+			/* EIO through a contended SMB client, as mkdir's can
+			 * be: try again, within the wait */
+			if (e == EIO && hs_system_ms() - start < timeout_ms) {
+				backoff(&wait);
+				continue;
+			}
 			hs_buf_printf(err, "cannot write the lock file %s: %s; check "
 				      "that the share is writable", l->owner,
-				      strerror(errno));
+				      strerror(e));
 			return HS_EIO;
 		}
 		int e = errno;
@@ -289,9 +307,7 @@ int hs_lock_acquire(hs_lock *l, const char *master_path, int timeout_ms,
 			told = hs_system_ms();
 			waiting(waiting_ctx, who[0] ? who : NULL, told - start);
 		}
-		hs_os_sleep_ms(wait + (int)(hs_system_ms() % 17));
-		if (wait < 500)
-			wait *= 2;
+		backoff(&wait);
 	}
 }
 
