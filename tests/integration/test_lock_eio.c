@@ -1,0 +1,134 @@
+/*
+ * test_lock_eio.c - the master lock when writing its owner file fails
+ * (src/lib/lock.c). A contended SMB client answers that write with EIO
+ * now and then, right after the mkdir worked (the bare-Debian run of
+ * test_smb saw it): the lock is taken again within the wait. Any other
+ * error fails at once with its message, and an EIO that lasts fails when
+ * the wait is over; neither leaves a lock behind.
+ *
+ * The failures are made by this program's own fopen, which the library's
+ * calls reach (the executable's definition comes first), for the owner
+ * file only; every other file goes to the C library's fopen.
+ */
+#define _GNU_SOURCE
+#include "lock.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hubsync.h"
+
+static int fail_left; /* owner writes still to fail */
+static int fail_errno;
+static int owner_opens;
+
+FILE *fopen(const char *path, const char *mode)
+{
+	static FILE *(*real)(const char *, const char *);
+	size_t n = strlen(path);
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "fopen");
+	if (mode[0] == 'w' && n >= 6 && strcmp(path + n - 6, "/owner") == 0) {
+		owner_opens++;
+		if (fail_left != 0) {
+			if (fail_left > 0)
+				fail_left--;
+			errno = fail_errno;
+			return NULL;
+		}
+	}
+	return real(path, mode);
+}
+
+static int failures;
+
+static void check(int ok, const char *what)
+{
+	if (!ok) {
+		fprintf(stderr, "FAIL test_lock_eio: %s\n", what);
+		failures++;
+	}
+}
+
+static int exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Take and release the lock of master with the owner write failing
+ * `times` times (-1: always) with error e; the result and message. */
+static int attempt(const char *master, int times, int e, int timeout_ms,
+		   hs_buf *err)
+{
+	hs_lock l;
+	fail_left = times;
+	fail_errno = e;
+	owner_opens = 0;
+	hs_buf_reset(err);
+	int rc = hs_lock_acquire(&l, master, timeout_ms, NULL, NULL, err);
+	fail_left = 0;
+	if (rc == 0)
+		check(hs_lock_held(&l), "the lock taken is held");
+	hs_lock_release(&l);
+	return rc;
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/hs_lock_eio.XXXXXX", master[128], lockdir[160];
+	hs_buf err;
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(master, sizeof master, "%s/master.db", dir);
+	snprintf(lockdir, sizeof lockdir, "%s.lock", master);
+	hs_buf_init(&err);
+
+	/* EIO twice: the third try holds it */
+	int rc = attempt(master, 2, EIO, 10000, &err);
+	check(rc == 0, "two EIO answers: the lock is taken");
+	check(owner_opens == 3, "two EIO answers: taken at the third try");
+	check(!exists(lockdir), "two EIO answers: nothing left after release");
+
+	/* another error: at once, with its message */
+	double t0 = now_ms();
+	rc = attempt(master, 1, EACCES, 10000, &err);
+	check(rc == HS_EIO, "EACCES: the lock fails");
+	check(owner_opens == 1, "EACCES: not tried again");
+	check(now_ms() - t0 < 5000, "EACCES: fails at once");
+	check(err.s && strstr(err.s, "cannot write the lock file") &&
+		      strstr(err.s, "check that the share is writable"),
+	      "EACCES: the message says what and what to do");
+	check(!exists(lockdir), "EACCES: no lock left");
+
+	/* EIO that lasts: fails when the wait is over, with the message */
+	rc = attempt(master, -1, EIO, 600, &err);
+	check(rc == HS_EIO, "lasting EIO: the lock fails");
+	check(owner_opens > 1, "lasting EIO: tried again");
+	check(err.s && strstr(err.s, "cannot write the lock file"),
+	      "lasting EIO: the write's message");
+	check(!exists(lockdir), "lasting EIO: no lock left");
+
+	hs_buf_free(&err);
+	rmdir(dir);
+	if (failures)
+		return 1;
+	printf("lock: owner write EIO retried, EACCES at once, lasting EIO"
+	       " ends with the wait; nothing left\n");
+	return 0;
+}
