@@ -999,7 +999,8 @@ static int file_history_add_set(file_master *m, const char *tab)
 	char sql[256];
 	int sr = SQLITE_OK;
 	if (m->format >= 3) {
-		m->fresh_h = calloc(m->nfresh ? m->nfresh * 7 : 1, sizeof(*m->fresh_h));
+		m->fresh_h = calloc(m->nfresh ? m->nfresh * 7 : 7,
+				    sizeof(*m->fresh_h));
 		if (!m->fresh_h)
 			return SQLITE_NOMEM;
 		for (size_t i = 0; sr == SQLITE_OK && i < m->nfresh; i++) {
@@ -1300,7 +1301,7 @@ static int fresh_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 	file_master *m = v->m;
 	const hs_new_row *r = &m->fresh[c->i];
 	const hs_history_row *h = &r->h;
-	int event = h->seq != 0;
+	int event = h->seq != 0, k;
 	if (col < v->ncols) {
 		result_borrowed(ctx, r->rc->vals[col]);
 		return SQLITE_OK;
@@ -1338,19 +1339,18 @@ static int fresh_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 	case FR_HUSER:
 	case FR_HAT:
 	case FR_HCHANGES:
+		k = col - v->ncols - FR_HTBL; /* 0 tbl .. 6 changes */
 		if (!event)
 			sqlite3_result_null(ctx);
 		else if (m->fresh_h)
-			hs_history_cell_result(
-				ctx, &m->fresh_h[c->i * 7 + (size_t)(col - v->ncols - FR_HTBL)]);
+			hs_history_cell_result(ctx, &m->fresh_h[c->i * 7 + (size_t)k]);
 		else
-			result_text(ctx, event_text(h).v[col - v->ncols - FR_HTBL]);
+			result_text(ctx, event_text(h).v[k]);
 		break;
 	default: sqlite3_result_null(ctx);
 	}
 	return SQLITE_OK;
 }
-
 
 static const sqlite3_module FRESH_MODULE = {
 	.xCreate = fresh_connect,
