@@ -1773,9 +1773,13 @@ static int fm_housekeep(hs_master *mm, int64_t since, int set_days,
 					 " WHERE key = 'retention_days'",
 				  HS_RETENTION_DAYS_DEFAULT, NULL);
 	int64_t last = hs_query_int(m->db, "SELECT value FROM hubsync_master"
-					   " WHERE key = 'housekept'", 0, NULL);
+					   " WHERE key = 'housekept'", -1, NULL);
 	if (sr != SQLITE_OK || now_ms - last < 24LL * 3600 * 1000)
 		goto out;
+	/* A new master's first sync only starts the daily clock: nothing in
+	 * it is old yet, and that sync, often the biggest, does not scan. */
+	if (last < 0)
+		goto housekept;
 	int64_t cutoff_ms = now_ms - (int64_t)*days * 24 * 3600 * 1000, pruned = -1;
 	hs_iso_time(cutoff_ms, cutoff);
 	sr = hs_history_prune(m->db, m->format >= 3, cutoff_ms, &pruned);
@@ -1799,6 +1803,7 @@ static int fm_housekeep(hs_master *mm, int64_t since, int set_days,
 				    "DELETE FROM hubsync_rebases WHERE seq <= (SELECT"
 				    " pulled FROM hubsync_sites s WHERE s.id ="
 				    " hubsync_rebases.site)");
+housekept:
 	if (sr == SQLITE_OK) {
 		char q[128];
 		snprintf(q, sizeof q, "INSERT OR REPLACE INTO hubsync_master"

@@ -2813,10 +2813,12 @@ static int pm_housekeep(hs_master *mm, int64_t since, int set_days,
 	free(d);
 	char *h = pg_text(m, "SELECT value FROM hubsync.master WHERE key ="
 			     " 'housekept'", 0, NULL);
-	int64_t last = h ? strtoll(h, NULL, 10) : 0;
+	int64_t last = h ? strtoll(h, NULL, 10) : -1;
 	free(h);
 	if (sr != SQLITE_OK || now_ms - last < 24LL * 3600 * 1000)
 		goto out;
+	if (last < 0) /* a new master: its first sync starts the clock (fm_housekeep) */
+		goto housekept;
 	hs_iso_time(now_ms - (int64_t)*days * 24 * 3600 * 1000, cutoff);
 	const char *c[1] = {cutoff};
 	/* how far the audit trail no longer tells old values (value_at) */
@@ -2834,6 +2836,7 @@ static int pm_housekeep(hs_master *mm, int64_t since, int set_days,
 			       " <= (SELECT min(pulled) FROM hubsync.sites);"
 			       "DELETE FROM hubsync.rebases r WHERE seq <= (SELECT"
 			       " pulled FROM hubsync.sites s WHERE s.id = r.site)");
+housekept:
 	if (sr == SQLITE_OK)
 		sr = master_set(m, "housekept", now_ms);
 out:

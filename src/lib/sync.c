@@ -1830,11 +1830,16 @@ static int prune_history(sync_ctx *c)
 				   " 'retention_set'"), compact;
 	if (sr == SQLITE_OK)
 		sr = hs_meta_set_int(c->r->db, "retention_days", days);
-	/* The scan of the history runs once a day, not on every sync. */
-	if (sr != SQLITE_OK ||
-	    now - hs_meta_get_int(c->r->db, "pruned_at", 0) < 24LL * 3600 * 1000)
+	/* The scan of the history runs once a day, not on every sync; a
+	 * replica's first sync (often the biggest) only starts the clock:
+	 * what it copied is the master's, pruned there. */
+	if (sr != SQLITE_OK)
 		return sr;
-	if ((sr = hs_meta_set_int(c->r->db, "pruned_at", now)) != SQLITE_OK)
+	int64_t last = hs_meta_get_int(c->r->db, "pruned_at", -1);
+	if (now - last < 24LL * 3600 * 1000)
+		return SQLITE_OK;
+	if ((sr = hs_meta_set_int(c->r->db, "pruned_at", now)) != SQLITE_OK ||
+	    last < 0)
 		return sr;
 	if ((compact = hs_history_compact(c->r->db)) < 0)
 		return sqlite3_errcode(c->r->db);
