@@ -1239,8 +1239,34 @@ static int merge_fresh(hs_merge *m, const hs_table *t, hs_new_row *nr,
 		hs_row_meta_clear(&nr[k].rm);
 		event_free(&nr[k].h);
 	}
-	count_rows(m, n);
+	if (sr == SQLITE_OK)
+		count_rows(m, n);
 	return sr;
+}
+
+/* Rows nr[0..n) as one set before anyone asked the store which of them it
+ * has (put_new_checks): in a savepoint, undone when a key was there after
+ * all. *done = 1 when they were written. */
+static int merge_fresh_first(hs_merge *m, const hs_table *t, hs_new_row *nr,
+			     size_t n, int *done)
+{
+	int64_t seq = m->st->seq;
+	int sr = savepoint(m, HS_SAVEPOINT, "hs_fresh");
+	*done = 0;
+	if (sr != SQLITE_OK)
+		return sr;
+	sr = merge_fresh(m, t, nr, n);
+	if (sr == SQLITE_OK) {
+		*done = 1;
+		return savepoint(m, HS_RELEASE, "hs_fresh");
+	}
+	int undo = savepoint(m, HS_ROLLBACK_TO, "hs_fresh");
+	if (undo == SQLITE_OK)
+		undo = savepoint(m, HS_RELEASE, "hs_fresh");
+	m->st->seq = seq;
+	/* a key the store has: the rows go the way of absent below */
+	return undo != SQLITE_OK ? undo
+	       : (sr & 0xff) == SQLITE_CONSTRAINT ? SQLITE_OK : sr;
 }
 
 /* Rows cs->rows[i..e) (set candidates of one table): those new to the
@@ -1252,11 +1278,16 @@ static int merge_run(hs_merge *m, hs_changeset *cs, size_t i, size_t e)
 	hs_new_row *nr = calloc(n, sizeof(*nr));
 	unsigned char *fresh = malloc(n);
 	int sr = nr && fresh ? SQLITE_OK : SQLITE_NOMEM;
+	int done = 0;
 	for (size_t k = 0; nr && k < n; k++)
 		nr[k].rc = &cs->rows[i + k];
-	if (sr == SQLITE_OK) {
+	if (sr == SQLITE_OK && m->st->ops->put_new_checks)
+		sr = merge_fresh_first(m, t, nr, n, &done);
+	if (sr == SQLITE_OK && !done) {
 		memset(fresh, 1, n);
 		sr = m->st->ops->absent(m->st, t, nr, n, fresh);
+	} else {
+		n = 0;
 	}
 	for (size_t k = 0; sr == SQLITE_OK && k < n;) {
 		size_t j = k;

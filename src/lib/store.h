@@ -158,6 +158,11 @@ typedef struct hs_store_ops {
 		      size_t n, unsigned char *fresh);
 	int (*put_new)(hs_store *st, const hs_table *t, const hs_new_row *rows,
 		       size_t n);
+	/* 1: put_new fails with an SQLITE_CONSTRAINT code, whatever it wrote
+	 * undone by a rollback to a savepoint taken before it, when a key of
+	 * rows has a row or versions in t (its own unique keys see them): the
+	 * merge may then write a run without asking absent first. */
+	int put_new_checks;
 } hs_store_ops;
 
 /* The part every store shares: its operations and the transaction's

@@ -1525,6 +1525,7 @@ static const hs_store_ops FILE_OPS = {
 	file_rebase_add,  file_site_info,    file_savepoint,
 	file_keepalive,   file_merge_rules,  file_value_at,
 	file_absent,      file_put_new,
+	1, /* put_new_checks: the table's key and hubsync_rows' */
 };
 
 /* ---- merge and pull through the store ---------------------------------- */

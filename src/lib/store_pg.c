@@ -2573,6 +2573,7 @@ static const hs_store_ops PG_OPS = {
 	NULL, /* keepalive: no lease to refresh */
 	pg_merge_rules,	pg_value_at,
 	NULL, NULL, /* absent, put_new: every row alone */
+	0,
 };
 
 /* ---- merge and pull through the store ----------------------------------- */
