@@ -368,9 +368,10 @@ static int no_mark(void *ctx, int kind, int64_t tag, const unsigned char *mask,
 
 /* The tables of this pass as "tbl IN (...)" and the order of their
  * entries: by table (the schema's order, reversed for the deletes), then
- * by key, then as written. Only tables with a delete above the mark take
- * part in the deletes' pass (most pushes have none). */
-static int pass_query(sync_ctx *c, int deletes, hs_buf *q)
+ * by key, then as written; or, by_id, as written (log_in_order). Only
+ * tables with a delete above the mark take part in the deletes' pass
+ * (most pushes have none). */
+static int pass_query(sync_ctx *c, int deletes, int by_id, hs_buf *q)
 {
 	unsigned char *with = calloc(hs_count(c->s.n), 1);
 	int sr = with ? SQLITE_OK : SQLITE_NOMEM, any = 0;
@@ -399,14 +400,91 @@ static int pass_query(sync_ctx *c, int deletes, hs_buf *q)
 	for (int i = 0; i < c->s.n; i++)
 		if (!deletes || with[i])
 			hs_buf_printf(q, "%s%d", any++ ? ", " : "", c->s.t[i].id);
-	hs_buf_puts(q, ") ORDER BY CASE tbl");
-	for (int i = 0; i < c->s.n; i++)
-		hs_buf_printf(q, " WHEN %d THEN %d", c->s.t[i].id, i);
-	hs_buf_printf(q, " END%s, k1, k2, k3, k4, id", deletes ? " DESC" : "");
+	if (by_id) {
+		hs_buf_puts(q, ") ORDER BY id");
+	} else {
+		hs_buf_puts(q, ") ORDER BY CASE tbl");
+		for (int i = 0; i < c->s.n; i++)
+			hs_buf_printf(q, " WHEN %d THEN %d", c->s.t[i].id, i);
+		hs_buf_printf(q, " END%s, k1, k2, k3, k4, id",
+			      deletes ? " DESC" : "");
+	}
 	free(with);
 	if (sr == SQLITE_OK && q->oom)
 		sr = SQLITE_NOMEM;
 	return sr != SQLITE_OK ? sr : any ? SQLITE_OK : SQLITE_DONE;
+}
+
+/* A key column of the last entry log_in_order saw. */
+typedef struct log_cell {
+	int type;
+	int64_t i;
+	hs_buf s;
+} log_cell;
+
+/* Where column v of an entry's key goes against the last one's (cell p),
+ * as the log's columns sort (BINARY): -1, 0, 1, or 2 when this does not
+ * know (a REAL, a BLOB, a NULL or two types). p takes v. */
+static int log_cell_step(log_cell *p, sqlite3_value *v)
+{
+	int type = sqlite3_value_type(v), cmp = 2;
+	if (type == SQLITE_INTEGER) {
+		int64_t i = sqlite3_value_int64(v);
+		if (p->type == type)
+			cmp = i < p->i ? -1 : i > p->i;
+		p->i = i;
+	} else if (type == SQLITE_TEXT) {
+		const char *t = (const char *)sqlite3_value_text(v);
+		size_t n = (size_t)sqlite3_value_bytes(v);
+		if (p->type == type) {
+			int m = memcmp(t, p->s.s ? p->s.s : "", n < p->s.len ? n : p->s.len);
+			cmp = m ? (m < 0 ? -1 : 1)
+				: n < p->s.len ? -1 : n > p->s.len;
+		}
+		hs_buf_reset(&p->s);
+		hs_buf_putn(&p->s, t, n);
+	}
+	p->type = type;
+	return cmp;
+}
+
+/* 1 if the entries q gives (pass_query by_id) are already in the order
+ * pass_query sorts them into: each key at or after the one before in its
+ * table, the tables in the schema's order. An app that adds rows in key
+ * order writes its log so, and the push's read then needs no sort (5k
+ * instructions an entry). A key of other values than integers and texts,
+ * or a database not in UTF-8 (texts would sort in another encoding),
+ * counts as out of order. q is reset. */
+static int log_in_order(sync_ctx *c, sqlite3_stmt *q)
+{
+	log_cell p[4];
+	sqlite3_stmt *e;
+	int in_order = 0, last = -1, sr = SQLITE_DONE;
+	memset(p, 0, sizeof p);
+	if (hs_prepare(c->r->db, &e, "PRAGMA encoding") == SQLITE_OK) {
+		in_order = sqlite3_step(e) == SQLITE_ROW &&
+			   strcmp((const char *)sqlite3_column_text(e, 0),
+				  "UTF-8") == 0;
+		sqlite3_finalize(e);
+	}
+	while (in_order && (sr = sqlite3_step(q)) == SQLITE_ROW) {
+		int ti = table_index(&c->s, sqlite3_column_int(q, 1)), cmp = 0;
+		if (ti < 0 || ti < last) {
+			in_order = 0;
+			break;
+		}
+		for (int k = 0; k < c->s.t[ti].npk; k++) {
+			int d = log_cell_step(&p[k], sqlite3_column_value(q, 6 + k));
+			if (ti == last && cmp == 0)
+				cmp = d;
+		}
+		in_order = ti > last || cmp == 0 || cmp == 1;
+		last = ti;
+	}
+	for (int k = 0; k < 4; k++)
+		hs_buf_free(&p[k].s);
+	sqlite3_reset(q);
+	return in_order && sr == SQLITE_DONE;
 }
 
 /* Fold the log above the push mark, row by row (a row's entries are in
@@ -421,17 +499,27 @@ static int push_pass(sync_ctx *c, push_state *p, int deletes)
 	int rc = HS_OK, sr;
 
 	hs_buf_init(&sql);
-	sr = pass_query(c, deletes, &sql);
-	if (sr == SQLITE_DONE) { /* no table in this pass */
-		hs_buf_free(&sql);
-		return HS_OK;
+	/* the log as written when that is already the order, else sorted */
+	for (int by_id = !deletes; !q; by_id = 0) {
+		hs_buf_reset(&sql);
+		sr = pass_query(c, deletes, by_id, &sql);
+		if (sr == SQLITE_DONE) { /* no table in this pass */
+			hs_buf_free(&sql);
+			return HS_OK;
+		}
+		if (sr == SQLITE_OK)
+			sr = hs_prepare(c->r->db, &q, sql.s);
+		if (sr != SQLITE_OK)
+			break;
+		sqlite3_bind_int64(q, 1, c->pushed_mark);
+		if (by_id && !log_in_order(c, q)) {
+			sqlite3_finalize(q);
+			q = NULL;
+		}
 	}
-	if (sr == SQLITE_OK)
-		sr = hs_prepare(c->r->db, &q, sql.s);
 	hs_buf_free(&sql);
 	if (sr != SQLITE_OK)
 		goto sqlfail;
-	sqlite3_bind_int64(q, 1, c->pushed_mark);
 	while ((sr = sqlite3_step(q)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(q, 0);
 		int ti = table_index(&c->s, sqlite3_column_int(q, 1));

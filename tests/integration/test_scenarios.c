@@ -881,6 +881,100 @@ static void table_without_pk_refused(void)
 	net_close(&N);
 }
 
+/* ---- the push's read of the log ------------------------------------- */
+
+/* Entries of table tbl in alice's copy of the audit trail, and how many
+ * of them are not inserts. */
+static void trail_of(net *N, const char *tbl, int *all, int *not_inserts)
+{
+#define TRAIL_OF " FROM hubsync_history h JOIN hubsync_names n ON n.id =" \
+		 " h.tbl AND n.kind = 0 WHERE n.name = '%q'"
+	sqlite3 *a = N->s[0].app;
+	*all = (int)tu_int(a, -1, "SELECT count(*)" TRAIL_OF, tbl);
+	*not_inserts = (int)tu_int(a, -1, "SELECT count(*)" TRAIL_OF
+					  " AND h.op != 0", tbl);
+#undef TRAIL_OF
+}
+
+/* The push's progress: the row changes handed to the master so far. */
+static void count_pushed(void *ctx, const char *phase, const char *table,
+			 int64_t rows)
+{
+	(void)table;
+	if (strcmp(phase, "push") == 0)
+		*(int64_t *)ctx = rows;
+}
+
+/*
+ * A push folds each row's entries into one change, whether the log is
+ * read as written (already in key order: sync.c, log_in_order) or sorted:
+ * a new row and its later updates are one change pushed and one insert
+ * on the master. Round 1 writes every table's keys in order (a key's
+ * update right after it); each later round breaks the order one way only:
+ * a text key descending, a composite key's second column, keys of three
+ * types in one column, the tables in turn.
+ */
+static void push_folds_rows_in_any_log_order(void)
+{
+	static const char *const TABLES[] = {"ka", "kb", "kc"};
+	static const struct {
+		const char *sql;
+		int pushed, rows[3]; /* rows: each table's trail after it */
+	} ROUNDS[] = {
+		{"INSERT INTO ka VALUES ('a1', 1), ('a2', 2), ('a3', 3);"
+		 "UPDATE ka SET v = 33 WHERE id = 'a3';"
+		 "INSERT INTO kb VALUES ('x', 1, 1), ('x', 2, 2), ('y', 1, 3);"
+		 "UPDATE kb SET v = 31 WHERE a = 'y';"
+		 "INSERT INTO kc VALUES (1, 1), (2, 2), (3, 3);"
+		 "UPDATE kc SET v = 32 WHERE id = 3", 9, {3, 3, 3}},
+		{"INSERT INTO ka VALUES ('a9', 9), ('a5', 5);"
+		 "UPDATE ka SET v = 99 WHERE id = 'a9'", 2, {5, 3, 3}},
+		{"INSERT INTO kb VALUES ('z', 2, 2), ('z', 1, 1);"
+		 "UPDATE kb SET v = 22 WHERE a = 'z' AND b = 2", 2, {5, 5, 3}},
+		{"INSERT INTO kc VALUES (10, 10), ('10', 11), (2.5, 12);"
+		 "UPDATE kc SET v = 100 WHERE id = 10", 3, {5, 5, 6}},
+		{"INSERT INTO kc VALUES (20, 20);"
+		 "INSERT INTO ka VALUES ('b1', 1);"
+		 "UPDATE kc SET v = 200 WHERE id = 20", 2, {6, 5, 7}},
+	};
+	net N;
+	net_open(&N, 2, "CREATE TABLE ka (id TEXT PRIMARY KEY, v INTEGER);"
+			"CREATE TABLE kb (a TEXT, b INTEGER, v INTEGER,"
+			" PRIMARY KEY(a, b));"
+			"CREATE TABLE kc (id PRIMARY KEY, v INTEGER)", NULL);
+	net_init(&N);
+	net_sync_all(&N, 1);
+	for (size_t r = 0; r < sizeof ROUNDS / sizeof ROUNDS[0]; r++) {
+		hs_sync_options o = HS_SYNC_OPTIONS_INIT;
+		int64_t pushed = 0;
+		tu_exec(N.s[0].app, "%s", ROUNDS[r].sql);
+		tu_now_ms += 1000;
+		o.progress = count_pushed;
+		o.progress_ctx = &pushed;
+		TU_CHECK(hs_replica_sync(N.s[0].hs, &o, NULL) == 0,
+			 "round %zu: %s", r + 1, hs_replica_errmsg(N.s[0].hs));
+		TU_CHECK(pushed == ROUNDS[r].pushed, "round %zu pushed %lld row"
+			 " changes, want %d (one a row)", r + 1,
+			 (long long)pushed, ROUNDS[r].pushed);
+		for (int t = 0; t < 3; t++) {
+			int all, not_inserts;
+			trail_of(&N, TABLES[t], &all, &not_inserts);
+			TU_CHECK(all == ROUNDS[r].rows[t] && not_inserts == 0,
+				 "round %zu, table %s: %d trail entries, %d not"
+				 " inserts; want %d inserts (one a row)", r + 1,
+				 TABLES[t], all, not_inserts, ROUNDS[r].rows[t]);
+		}
+	}
+	net_sync_all(&N, 1);
+	CHECK_CELL(N.s[1].app, "ka", "v", "id = 'a9'", "99");
+	CHECK_CELL(N.s[1].app, "kb", "v", "a = 'z' AND b = 2", "22");
+	CHECK_CELL(N.s[1].app, "kc", "v", "id = 10", "100");
+	CHECK_CELL(N.s[1].app, "kc", "v", "id = '10'", "11");
+	CHECK_CELL(N.s[1].app, "kc", "v", "id = 20", "200");
+	net_check_converged(&N);
+	net_close(&N);
+}
+
 int main(int argc, char **argv)
 {
 	static const tu_case cases[] = {
@@ -903,6 +997,8 @@ int main(int argc, char **argv)
 		{"failed_sync_rerunnable", failed_sync_rerunnable},
 		{"sync_never_creates_master", sync_never_creates_master},
 		{"table_without_pk_refused", table_without_pk_refused},
+		{"push_folds_rows_in_any_log_order",
+		 push_folds_rows_in_any_log_order},
 	};
 	return tu_run_cases(cases, sizeof(cases) / sizeof(*cases), argc, argv);
 }
