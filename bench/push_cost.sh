@@ -3,7 +3,10 @@
 # inserted by one statement after `hubsync init`, a file master on the
 # local disk), counted by valgrind's callgrind: the whole process, a row,
 # and the callgrind output kept for callgrind_annotate (docs/PERFORMANCE.md,
-# "Fourth round"). Instruction counts repeat on a loaded machine.
+# "Fourth round"). Then the same for the first pull of a fresh PC (`sqlite3`
+# creates the empty table, `hubsync init B` on the same master, `hubsync
+# sync B`: the N rows and their audit trail), its output in OUT.pull.
+# Instruction counts repeat on a loaded machine.
 #
 #   bench/push_cost.sh build/hubsync [OUT.callgrind]
 # Needs valgrind and the sqlite3 shell. N: $N (default 20000).
@@ -25,3 +28,13 @@ sqlite3 "$dir/a.db" "BEGIN; WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL
 total=$(valgrind --tool=callgrind --callgrind-out-file="$out" \
 	"$h" sync "$dir/a.db" 2>&1 >/dev/null | awk '/Collected/ {print $4}')
 echo "first push of $n rows: $total instructions, $((total / n)) a row"
+sqlite3 "$dir/b.db" "CREATE TABLE items(id TEXT PRIMARY KEY, name TEXT,
+	category TEXT, vendor TEXT, price REAL, qty INTEGER, notes TEXT)"
+"$h" init "$dir/b.db" --master "$dir/m.db" --user bench2 >/dev/null
+pull_out=/dev/null
+[ "$out" = /dev/null ] || pull_out=$out.pull
+total=$(valgrind --tool=callgrind --callgrind-out-file="$pull_out" \
+	"$h" sync "$dir/b.db" 2>&1 >/dev/null | awk '/Collected/ {print $4}')
+got=$(sqlite3 "$dir/b.db" "SELECT count(*) FROM items")
+[ "$got" = "$n" ] || { echo "push_cost: the pull gave $got rows, not $n" >&2; exit 1; }
+echo "first pull of $n rows: $total instructions, $((total / n)) a row"

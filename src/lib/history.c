@@ -127,6 +127,22 @@ static int derives(const char *pk, size_t n, const char *col, const char *key,
 	       (!quoted || pk[4 + lc + 1 + lk] == '"') && pk[n - 1] == '}';
 }
 
+/* The key JSON of a short form into b: {"col":"key"} (quoted) or
+ * {"col":key}. */
+static void pk_json(hs_buf *b, const char *col, size_t lc, const char *key,
+		    size_t lk, int quoted)
+{
+	const char *q = quoted ? "\"" : "";
+	hs_buf_reset(b);
+	hs_buf_putn(b, "{\"", 2);
+	hs_buf_putn(b, col, lc);
+	hs_buf_putn(b, "\":", 2);
+	hs_buf_puts(b, q);
+	hs_buf_putn(b, key, lk);
+	hs_buf_puts(b, q);
+	hs_buf_putn(b, "}", 1);
+}
+
 /* hs_hist_pkjson(pk, pkcol, key): the key JSON's text of the stored pk. */
 static void fn_pkjson(sqlite3_context *cx, int argc, sqlite3_value **v)
 {
@@ -147,15 +163,8 @@ static void fn_pkjson(sqlite3_context *cx, int argc, sqlite3_value **v)
 		sqlite3_result_null(cx);
 		return;
 	}
-	const char *q = type == SQLITE_NULL ? "\"" : "";
-	hs_buf_reset(&s->b);
-	hs_buf_putn(&s->b, "{\"", 2);
-	hs_buf_putn(&s->b, col, (size_t)sqlite3_value_bytes(v[1]));
-	hs_buf_putn(&s->b, "\":", 2);
-	hs_buf_puts(&s->b, q);
-	hs_buf_putn(&s->b, key, (size_t)sqlite3_value_bytes(v[2]));
-	hs_buf_puts(&s->b, q);
-	hs_buf_putn(&s->b, "}", 1);
+	pk_json(&s->b, col, (size_t)sqlite3_value_bytes(v[1]), key,
+		(size_t)sqlite3_value_bytes(v[2]), type == SQLITE_NULL);
 	if (s->b.oom)
 		sqlite3_result_error_nomem(cx);
 	else
@@ -221,6 +230,75 @@ void hs_history_source(hs_buf *b, int compact)
 		       " h.tbl LEFT JOIN hubsync_names u ON u.id = h.user)");
 }
 
+/* ---- the dictionary ------------------------------------------------------ */
+
+int hs_history_names_load(sqlite3 *db, hs_history_names *out)
+{
+	sqlite3_stmt *st;
+	int sr = hs_prepare(db, &st, "SELECT id, kind, name, pkcol FROM"
+				     " hubsync_names ORDER BY id");
+	memset(out, 0, sizeof(*out));
+	if (sr != SQLITE_OK)
+		return sr;
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		if (out->n == out->cap) {
+			size_t cap = out->cap ? out->cap * 2 : 8;
+			struct hs_history_name *v = realloc(out->v, cap * sizeof(*v));
+			if (!v) {
+				sr = SQLITE_NOMEM;
+				break;
+			}
+			out->v = v;
+			out->cap = cap;
+		}
+		struct hs_history_name *e = &out->v[out->n++];
+		const char *name = (const char *)sqlite3_column_text(st, 2);
+		const char *pkcol = (const char *)sqlite3_column_text(st, 3);
+		e->id = sqlite3_column_int64(st, 0);
+		e->kind = sqlite3_column_int(st, 1);
+		e->name = hs_strdup(name ? name : "");
+		e->pkcol = pkcol ? hs_strdup(pkcol) : NULL;
+		if (!e->name || (pkcol && !e->pkcol)) {
+			sr = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return sr == SQLITE_DONE ? SQLITE_OK : sr;
+}
+
+void hs_history_names_free(hs_history_names *nm)
+{
+	for (size_t i = 0; i < nm->n; i++) {
+		free(nm->v[i].name);
+		free(nm->v[i].pkcol);
+	}
+	free(nm->v);
+	memset(nm, 0, sizeof(*nm));
+}
+
+/* The entry of a loaded dictionary (by id) that the stored id v names, as
+ * hs_history_source's join on hubsync_names.id finds it (an integer id
+ * alone), or NULL. */
+static const struct hs_history_name *names_get(const hs_history_names *nm,
+					       sqlite3_value *v)
+{
+	if (sqlite3_value_type(v) != SQLITE_INTEGER)
+		return NULL;
+	int64_t id = sqlite3_value_int64(v);
+	size_t lo = 0, hi = nm->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (nm->v[mid].id == id)
+			return &nm->v[mid];
+		if (nm->v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 /* ---- writing ----------------------------------------------------------- */
 
 /* The stored form of an entry's key JSON: NULL, 1, or its text. */
@@ -276,24 +354,27 @@ static int encode_at(hs_history_writer *w, const char *at, int64_t *ms)
 	return 1;
 }
 
-/* The index in w->names of the hubsync_names entry (kind, name) into *e,
- * made when new (a table's pkcol from pk and key): an index, since a new
- * entry may move the array. SQLite code. */
-static int name_id(hs_history_writer *w, int kind, const char *name,
-		   const char *pk, const char *key,
-		   size_t *e)
+/* The index in w->names of the entry (kind, name), or w->names.n when the
+ * writer has not used it yet. */
+static size_t name_find(hs_history_writer *w, int kind, const char *name)
 {
 	struct hs_history_names *nm = &w->names;
 	if (nm->last < nm->n && nm->v[nm->last].kind == kind &&
-	    strcmp(nm->v[nm->last].name, name) == 0) {
-		*e = nm->last;
-		return SQLITE_OK;
-	}
+	    strcmp(nm->v[nm->last].name, name) == 0)
+		return nm->last;
 	for (size_t i = 0; i < nm->n; i++)
-		if (nm->v[i].kind == kind && strcmp(nm->v[i].name, name) == 0) {
-			*e = nm->last = i;
-			return SQLITE_OK;
-		}
+		if (nm->v[i].kind == kind && strcmp(nm->v[i].name, name) == 0)
+			return nm->last = i;
+	return nm->n;
+}
+
+/* The hubsync_names entry (kind, name), which the writer has not used yet,
+ * into w->names (its index in *e: a new entry may move the array), made
+ * when new (a table's pkcol from pk and key). SQLite code. */
+static int name_add(hs_history_writer *w, int kind, const char *name,
+		    const char *pk, const char *key, size_t *e)
+{
+	struct hs_history_names *nm = &w->names;
 	int sr = SQLITE_OK;
 	if (!w->name_put &&
 	    (sr = hs_prepare(w->db, &w->name_put, "INSERT OR IGNORE INTO"
@@ -347,53 +428,79 @@ static int name_id(hs_history_writer *w, int kind, const char *name,
 	return sr;
 }
 
+/* The index in w->names of the hubsync_names entry (kind, name) into *e,
+ * made when new (name_add). SQLite code. */
+static int name_id(hs_history_writer *w, int kind, const char *name,
+		   const char *pk, const char *key, size_t *e)
+{
+	if ((*e = name_find(w, kind, name)) < w->names.n)
+		return SQLITE_OK;
+	return name_add(w, kind, name, pk, key, e);
+}
+
+/* The stored cells of an entry's values in the old shape, given as text
+ * (NULL: NULL); col is the table's pkcol in this trail. */
+static hs_history_cell encode_pk_cell(const char *pk, const char *col,
+				      const char *key)
+{
+	if (!pk)
+		return (hs_history_cell){SQLITE_BLOB, 0, NULL};
+	switch (encode_pk(pk, col, key)) {
+	case PK_QUOTED:
+		return (hs_history_cell){SQLITE_NULL, 0, NULL};
+	case PK_INTEGER:
+		return (hs_history_cell){SQLITE_INTEGER, 1, NULL};
+	default:
+		return (hs_history_cell){SQLITE_TEXT, 0, pk};
+	}
+}
+
+static hs_history_cell encode_op(const char *op)
+{
+	static const char *const OPS[] = {"insert", "update", "delete"};
+	for (int i = 0; op && i < 3; i++)
+		if (strcmp(op, OPS[i]) == 0)
+			return (hs_history_cell){SQLITE_INTEGER, i, NULL};
+	return (hs_history_cell){op ? SQLITE_TEXT : SQLITE_NULL, 0, op};
+}
+
+static hs_history_cell encode_at_cell(hs_history_writer *w, const char *at)
+{
+	int64_t ms;
+	if (at && encode_at(w, at, &ms))
+		return (hs_history_cell){SQLITE_INTEGER, ms, NULL};
+	return (hs_history_cell){at ? SQLITE_TEXT : SQLITE_NULL, 0, at};
+}
+
+static hs_history_cell encode_changes(const char *changes)
+{
+	if (!changes)
+		return (hs_history_cell){SQLITE_BLOB, 0, NULL};
+	if (strcmp(changes, "{}") == 0)
+		return (hs_history_cell){SQLITE_NULL, 0, NULL};
+	return (hs_history_cell){SQLITE_TEXT, 0, changes};
+}
+
 int hs_history_writer_encode(hs_history_writer *w, sqlite3 *db,
 			     const char *const txt[7], hs_history_cell out[7])
 {
-	const char *tbl = txt[0], *key = txt[1], *pk = txt[2], *op = txt[3],
-		   *user = txt[4], *at = txt[5], *changes = txt[6];
-	static const char *const OPS[] = {"insert", "update", "delete"};
+	const char *tbl = txt[0], *key = txt[1], *pk = txt[2], *user = txt[4];
 	size_t ti = 0, ui = 0;
 	int sr;
-	int64_t ms;
 	w->db = db;
 	if (!tbl)
 		return SQLITE_CONSTRAINT_NOTNULL;
 	if ((sr = name_id(w, 0, tbl, pk, key, &ti)) != SQLITE_OK ||
 	    (user && (sr = name_id(w, 1, user, NULL, NULL, &ui)) != SQLITE_OK))
 		return sr;
-	const struct hs_history_name *t = &w->names.v[ti];
-	out[0] = (hs_history_cell){SQLITE_INTEGER, t->id, NULL};
+	out[0] = (hs_history_cell){SQLITE_INTEGER, w->names.v[ti].id, NULL};
 	out[1] = (hs_history_cell){key ? SQLITE_TEXT : SQLITE_NULL, 0, key};
-	if (!pk)
-		out[2] = (hs_history_cell){SQLITE_BLOB, 0, NULL};
-	else
-		switch (encode_pk(pk, t->pkcol, key)) {
-		case PK_QUOTED:
-			out[2] = (hs_history_cell){SQLITE_NULL, 0, NULL};
-			break;
-		case PK_INTEGER:
-			out[2] = (hs_history_cell){SQLITE_INTEGER, 1, NULL};
-			break;
-		default:
-			out[2] = (hs_history_cell){SQLITE_TEXT, 0, pk};
-		}
-	out[3] = (hs_history_cell){op ? SQLITE_TEXT : SQLITE_NULL, 0, op};
-	for (int i = 0; op && i < 3; i++)
-		if (strcmp(op, OPS[i]) == 0)
-			out[3] = (hs_history_cell){SQLITE_INTEGER, i, NULL};
+	out[2] = encode_pk_cell(pk, w->names.v[ti].pkcol, key);
+	out[3] = encode_op(txt[3]);
 	out[4] = user ? (hs_history_cell){SQLITE_INTEGER, w->names.v[ui].id, NULL}
 		      : (hs_history_cell){SQLITE_NULL, 0, NULL};
-	if (at && encode_at(w, at, &ms))
-		out[5] = (hs_history_cell){SQLITE_INTEGER, ms, NULL};
-	else
-		out[5] = (hs_history_cell){at ? SQLITE_TEXT : SQLITE_NULL, 0, at};
-	if (!changes)
-		out[6] = (hs_history_cell){SQLITE_BLOB, 0, NULL};
-	else if (strcmp(changes, "{}") == 0)
-		out[6] = (hs_history_cell){SQLITE_NULL, 0, NULL};
-	else
-		out[6] = (hs_history_cell){SQLITE_TEXT, 0, changes};
+	out[5] = encode_at_cell(w, txt[5]);
+	out[6] = encode_changes(txt[6]);
 	return SQLITE_OK;
 }
 
@@ -432,11 +539,11 @@ static void bind_cell(sqlite3_stmt *q, int i, const hs_history_cell *c)
 	}
 }
 
-int hs_history_writer_put(hs_history_writer *w, sqlite3 *db, int64_t seq,
-			  const char *const txt[7])
+/* Insert the entry seq of stored cells cell. SQLite code. */
+static int put_cells(hs_history_writer *w, sqlite3 *db, int64_t seq,
+		     const hs_history_cell cell[7])
 {
-	hs_history_cell cell[7];
-	int sr = SQLITE_OK;
+	int sr;
 	if (!w->put &&
 	    (sr = hs_prepare(db, &w->put, w->replace
 				 ? "INSERT OR REPLACE INTO hubsync_history(seq,"
@@ -445,8 +552,6 @@ int hs_history_writer_put(hs_history_writer *w, sqlite3 *db, int64_t seq,
 				 : "INSERT INTO hubsync_history(seq, tbl, key, pk,"
 				   " op, user, at, changes) VALUES(?1, ?2, ?3, ?4,"
 				   " ?5, ?6, ?7, ?8)")) != SQLITE_OK)
-		return sr;
-	if ((sr = hs_history_writer_encode(w, db, txt, cell)) != SQLITE_OK)
 		return sr;
 	sqlite3_stmt *q = w->put;
 	sqlite3_bind_int64(q, 1, seq);
@@ -457,6 +562,14 @@ int hs_history_writer_put(hs_history_writer *w, sqlite3 *db, int64_t seq,
 	return sr;
 }
 
+int hs_history_writer_put(hs_history_writer *w, sqlite3 *db, int64_t seq,
+			  const char *const txt[7])
+{
+	hs_history_cell cell[7];
+	int sr = hs_history_writer_encode(w, db, txt, cell);
+	return sr == SQLITE_OK ? put_cells(w, db, seq, cell) : sr;
+}
+
 int hs_history_writer_put_values(hs_history_writer *w, sqlite3 *db,
 				 sqlite3_value **v)
 {
@@ -464,6 +577,100 @@ int hs_history_writer_put_values(hs_history_writer *w, sqlite3 *db,
 	for (int i = 0; i < 7; i++)
 		txt[i] = (const char *)sqlite3_value_text(v[i + 1]);
 	return hs_history_writer_put(w, db, sqlite3_value_int64(v[0]), txt);
+}
+
+/* The key JSON's text that hs_hist_pkjson reads back from the stored pk v
+ * of an entry with key, col the pkcol of its table where it is stored:
+ * NULL for NULL, else borrowed from v or w->pk. */
+static const char *stored_pk_text(hs_history_writer *w, sqlite3_value *v,
+				   const char *col, const char *key)
+{
+	int type = sqlite3_value_type(v);
+	if (type == SQLITE_BLOB && sqlite3_value_bytes(v) == 0)
+		return NULL;
+	if (type != SQLITE_NULL && type != SQLITE_INTEGER)
+		return (const char *)sqlite3_value_text(v);
+	if (!col || !key)
+		return NULL;
+	pk_json(&w->pk, col, strlen(col), key, strlen(key), type == SQLITE_NULL);
+	return w->pk.oom ? NULL : w->pk.s;
+}
+
+/*
+ * The stored cells of an entry of another compact trail are this trail's
+ * as they are where both agree (the writer's own short forms, which
+ * hs_history_writer_encode would make again from their text): an op of
+ * 0-2, a time of 1970-9999, changes NULL or X'', a short-form key JSON when
+ * the table has the same pkcol here. Any other cell is read as
+ * hs_history_source reads it there and encoded from that text; the ids
+ * are this trail's ids of the same names.
+ */
+int hs_history_writer_put_stored(hs_history_writer *w, sqlite3 *db,
+				 const hs_history_names *from,
+				 sqlite3_value **v)
+{
+	const struct hs_history_name *t = names_get(from, v[1]);
+	const struct hs_history_name *u = names_get(from, v[5]);
+	const char *key = (const char *)sqlite3_value_text(v[2]);
+	hs_history_cell cell[7];
+	char iso[32];
+	size_t ti, ui;
+	int sr = SQLITE_OK, type;
+	if (!t)
+		return SQLITE_OK;
+	w->db = db;
+	if ((ti = name_find(w, 0, t->name)) == w->names.n) {
+		const char *pk = stored_pk_text(w, v[3], t->pkcol, key);
+		if (w->pk.oom)
+			return SQLITE_NOMEM;
+		sr = name_add(w, 0, t->name, pk, key, &ti);
+	}
+	if (sr == SQLITE_OK && u)
+		sr = name_id(w, 1, u->name, NULL, NULL, &ui);
+	if (sr != SQLITE_OK)
+		return sr;
+	const char *col = w->names.v[ti].pkcol;
+	cell[0] = (hs_history_cell){SQLITE_INTEGER, w->names.v[ti].id, NULL};
+	cell[1] = (hs_history_cell){key ? SQLITE_TEXT : SQLITE_NULL, 0, key};
+	type = sqlite3_value_type(v[3]);
+	if ((type == SQLITE_NULL || type == SQLITE_INTEGER) && key && col &&
+	    t->pkcol && strcmp(col, t->pkcol) == 0)
+		cell[2] = type == SQLITE_NULL
+				  ? (hs_history_cell){SQLITE_NULL, 0, NULL}
+				  : (hs_history_cell){SQLITE_INTEGER, 1, NULL};
+	else {
+		const char *pk = stored_pk_text(w, v[3], t->pkcol, key);
+		if (w->pk.oom)
+			return SQLITE_NOMEM;
+		cell[2] = encode_pk_cell(pk, col, key);
+	}
+	/* hs_history_source's CASE compares the op as a number */
+	type = sqlite3_value_type(v[4]);
+	double op = type == SQLITE_INTEGER || type == SQLITE_FLOAT
+			    ? sqlite3_value_double(v[4]) : -1;
+	if (op == 0 || op == 1 || op == 2)
+		cell[3] = (hs_history_cell){SQLITE_INTEGER, (int64_t)op, NULL};
+	else
+		cell[3] = encode_op((const char *)sqlite3_value_text(v[4]));
+	cell[4] = u ? (hs_history_cell){SQLITE_INTEGER, w->names.v[ui].id, NULL}
+		    : (hs_history_cell){SQLITE_NULL, 0, NULL};
+	int64_t at = sqlite3_value_int64(v[6]);
+	if (sqlite3_value_type(v[6]) != SQLITE_INTEGER) {
+		cell[5] = encode_at_cell(w, (const char *)sqlite3_value_text(v[6]));
+	} else if (at >= 0 && at < ISO_MAX_MS) {
+		cell[5] = (hs_history_cell){SQLITE_INTEGER, at, NULL};
+	} else {
+		hs_iso_time(at, iso);
+		cell[5] = encode_at_cell(w, iso);
+	}
+	type = sqlite3_value_type(v[7]);
+	if (type == SQLITE_NULL)
+		cell[6] = (hs_history_cell){SQLITE_NULL, 0, NULL};
+	else if (type == SQLITE_BLOB && sqlite3_value_bytes(v[7]) == 0)
+		cell[6] = (hs_history_cell){SQLITE_BLOB, 0, NULL};
+	else
+		cell[6] = encode_changes((const char *)sqlite3_value_text(v[7]));
+	return put_cells(w, db, sqlite3_value_int64(v[0]), cell);
 }
 
 void hs_history_writer_reset(hs_history_writer *w)
@@ -478,17 +685,19 @@ void hs_history_writer_reset(hs_history_writer *w)
 
 void hs_history_writer_free(hs_history_writer *w)
 {
-	hs_history_writer_reset(w);
-	free(w->names.v);
+	hs_history_names_free(&w->names);
+	hs_buf_free(&w->pk);
 	sqlite3_finalize(w->put);
 	sqlite3_finalize(w->name_put);
 	sqlite3_finalize(w->name_get);
 	memset(w, 0, sizeof(*w));
 }
 
-int hs_history_copy(hs_history_writer *w, sqlite3 *db, const char *source)
+int hs_history_copy(hs_history_writer *w, sqlite3 *db, const char *source,
+		    const hs_history_names *from)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
+	sqlite3_value *v[8];
 	hs_buf q;
 	int sr;
 	hs_buf_init(&q);
@@ -496,10 +705,10 @@ int hs_history_copy(hs_history_writer *w, sqlite3 *db, const char *source)
 	sr = q.oom ? SQLITE_NOMEM : hs_prepare(db, &st, q.s);
 	hs_buf_free(&q);
 	while (sr == SQLITE_OK && (sr = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *txt[7];
-		for (int i = 0; i < 7; i++)
-			txt[i] = (const char *)sqlite3_column_text(st, i + 1);
-		sr = hs_history_writer_put(w, db, sqlite3_column_int64(st, 0), txt);
+		for (int i = 0; i < 8; i++)
+			v[i] = sqlite3_column_value(st, i);
+		sr = from ? hs_history_writer_put_stored(w, db, from, v)
+			  : hs_history_writer_put_values(w, db, v);
 	}
 	if (sr == SQLITE_DONE)
 		sr = SQLITE_OK;
@@ -558,7 +767,7 @@ int hs_history_upgrade(sqlite3 *db)
 	if (sr == SQLITE_OK)
 		sr = hs_exec(db, HS_HISTORY_DDL);
 	if (sr == SQLITE_OK && there)
-		sr = hs_history_copy(&w, db, "hubsync_history_old");
+		sr = hs_history_copy(&w, db, "hubsync_history_old", NULL);
 	hs_history_writer_free(&w);
 	if (sr == SQLITE_OK && there)
 		sr = hs_exec(db, "DROP TABLE hubsync_history_old");

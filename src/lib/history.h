@@ -37,27 +37,39 @@ int hs_history_compact(sqlite3 *db);
  * hubsync_history: the table itself (old) or its decoding (compact). */
 void hs_history_source(hs_buf *b, int compact);
 
+/* Entries of a compact hubsync_history name their table and user by ids
+ * of its hubsync_names: a list of them (a writer's, or a trail's whole
+ * dictionary read by hs_history_names_load). Zero-initialized. */
+typedef struct hs_history_names {
+	size_t n, cap, last;
+	struct hs_history_name {
+		int kind;       /* 0 a table, 1 a user */
+		int64_t id;
+		char *name, *pkcol;
+	} *v;
+} hs_history_names;
+
+/* Every entry of db's hubsync_names into *out, by id (hs_history_names_free
+ * even on error). SQLite code. */
+int hs_history_names_load(sqlite3 *db, hs_history_names *out);
+void hs_history_names_free(hs_history_names *nm);
+
 /* Write entries in the old shape (tbl, key, pk, op, user, at, changes as
- * text; NULL binds NULL) into a compact hubsync_history, one at a time:
- * the one place an entry is written. It keeps the dictionary ids it used:
- * after a rollback (of the transaction or to a savepoint) that may have
- * undone new ones, hs_history_writer_reset. Zero-initialized; `replace`
- * (set before the first entry): INSERT OR REPLACE, for a pulled copy. */
+ * text; NULL binds NULL), or as another compact trail stores them, into a
+ * compact hubsync_history, one at a time: the one place an entry is
+ * written. It keeps the dictionary ids it used: after a rollback (of the
+ * transaction or to a savepoint) that may have undone new ones,
+ * hs_history_writer_reset. Zero-initialized; `replace` (set before the
+ * first entry): INSERT OR REPLACE, for a pulled copy. */
 typedef struct hs_history_writer {
 	int replace;
 	sqlite3 *db;
 	sqlite3_stmt *put, *name_put, *name_get;
-	struct hs_history_names {
-		size_t n, cap, last;
-		struct hs_history_name {
-			int kind;       /* 0 a table, 1 a user */
-			int64_t id;
-			char *name, *pkcol;
-		} *v;
-	} names;
+	hs_history_names names;
 	int64_t at_ms; /* the last time encoded (a sync's entries share it) */
 	char at_iso[32];
 	int at_ok;
+	hs_buf pk; /* a stored entry's key JSON, when it must be read */
 } hs_history_writer;
 
 /* A value of an entry as stored: type SQLITE_INTEGER (i), SQLITE_TEXT (s,
@@ -84,13 +96,28 @@ int hs_history_writer_put(hs_history_writer *w, sqlite3 *db, int64_t seq,
  * hs_history_fn's). */
 int hs_history_writer_put_values(hs_history_writer *w, sqlite3 *db,
 				 sqlite3_value **v);
+/* One entry as another compact trail stores it, v its 8 values
+ * (HS_HISTORY_COLS of that hubsync_history itself, not of
+ * hs_history_source), whose ids are those of from (that trail's
+ * hs_history_names_load): written as hs_history_writer_put_values writes
+ * the entry hs_history_source reads back there, the same values stored
+ * (the ids this trail's own), without making its text where the stored
+ * form can be kept (a replica's copy of a file master's trail). An entry
+ * whose table id from lacks is no entry (hs_history_source's join leaves
+ * it out): nothing is written. SQLite code. */
+int hs_history_writer_put_stored(hs_history_writer *w, sqlite3 *db,
+				 const hs_history_names *from,
+				 sqlite3_value **v);
 void hs_history_writer_reset(hs_history_writer *w);
 void hs_history_writer_free(hs_history_writer *w);
 
 /* Every row of source (a FROM-clause source with the HS_HISTORY_COLS
- * columns in the old shape), in the order it gives them (a table keyed by
- * seq: seq order), through w. SQLite code. */
-int hs_history_copy(hs_history_writer *w, sqlite3 *db, const char *source);
+ * columns in the old shape; or, from not NULL, as a compact trail whose
+ * ids are from's stores them: hs_history_writer_put_stored), in the order
+ * it gives them (a table keyed by seq: seq order), through w. SQLite
+ * code. */
+int hs_history_copy(hs_history_writer *w, sqlite3 *db, const char *source,
+		    const hs_history_names *from);
 
 /* Delete the entries older than cutoff_ms (their `at`); *max_seq (if not
  * NULL) gets the largest seq deleted, or is left alone when none is. */

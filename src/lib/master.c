@@ -170,6 +170,15 @@ int hs_master_pull_history(hs_master *m, int64_t since, hs_history_fn fn,
 	return m->ops->pull_history(m, since, fn, ctx, err);
 }
 
+int hs_master_pull_history_stored(hs_master *m, int64_t since,
+				  hs_history_names *names, hs_history_fn fn,
+				  void *ctx, hs_buf *err)
+{
+	if (!m->ops->pull_history_stored)
+		return 1;
+	return m->ops->pull_history_stored(m, since, names, fn, ctx, err);
+}
+
 int hs_master_merge_rules(hs_master *m, const hs_merge_rules *set,
 			  hs_merge_rules *all, hs_buf *err)
 {

@@ -181,6 +181,15 @@ typedef int (*hs_history_fn)(void *ctx, sqlite3_value **v);
  * nothing done), else 0 or an hs_error. */
 int hs_master_pull_history(hs_master *m, int64_t since, hs_history_fn fn,
 			   void *ctx, hs_buf *err);
+/* The same in the stored form of a compact audit trail (history.h): *names
+ * (empty) receives its dictionary (the caller's to hs_history_names_free,
+ * even on error), then fn each entry's 8 values as its hubsync_history stores them
+ * (hs_history_writer_put_stored writes them): no text made to be parsed
+ * again. Returns 1 when this master keeps no compact trail (nothing done:
+ * hs_master_pull_history hands it), else 0 or an hs_error. */
+int hs_master_pull_history_stored(hs_master *m, int64_t since,
+				  hs_history_names *names, hs_history_fn fn,
+				  void *ctx, hs_buf *err);
 /* Stream the rows changed above since by anyone (this sync's own pushes
  * aside) to fn: deletes children first, then the rest parents first. */
 int hs_master_pull_rows(hs_master *m, const hs_schema *s, int64_t since,
@@ -240,6 +249,11 @@ struct hs_master_ops {
 	/* may be NULL: the history comes with pull */
 	int (*pull_history)(hs_master *m, int64_t since, hs_history_fn fn,
 			    void *ctx, hs_buf *err);
+	/* may be NULL: no compact trail (hs_master_pull_history_stored
+	 * returns 1) */
+	int (*pull_history_stored)(hs_master *m, int64_t since,
+				   hs_history_names *names, hs_history_fn fn,
+				   void *ctx, hs_buf *err);
 };
 
 /* The file master (store_file.c): open the SQLite file at path. */

@@ -1353,6 +1353,7 @@ static const hs_master_ops HTTP_OPS = {
 	hm_sites,	 hm_pull,	  hm_pull_rows,	     hm_pull_table,
 	hm_merge_rules,	 hm_user,	  hm_tables,
 	hm_pull_history,
+	NULL, /* pull_history_stored: the wire carries the old shape */
 };
 
 /* The sequence in a wait's answer {"seq": N, ...}: 0, or -1. */

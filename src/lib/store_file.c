@@ -1624,19 +1624,19 @@ static int fm_pull(hs_master *mm, int64_t since, hs_pull *out, hs_buf *err)
 }
 
 /* The history is streamed (fm_pull leaves it out): a first pull of a
- * large master costs bounded memory. */
-static int fm_pull_history(hs_master *mm, int64_t since, hs_history_fn fn,
-			   void *ctx, hs_buf *err)
+ * large master costs bounded memory. The entries of source (a FROM-clause
+ * source with the HS_HISTORY_COLS columns) above since to fn. */
+static int pull_history_from(file_master *m, const char *source,
+			     int64_t since, hs_history_fn fn, void *ctx,
+			     hs_buf *err)
 {
-	file_master *m = (file_master *)mm;
 	sqlite3_stmt *q = NULL;
 	sqlite3_value *v[8];
 	hs_buf sql;
 	int sr;
 	hs_buf_init(&sql);
-	hs_buf_puts(&sql, "SELECT " HS_HISTORY_COLS " FROM ");
-	hs_history_source(&sql, m->format >= 3);
-	hs_buf_puts(&sql, " WHERE seq > ?1 ORDER BY seq");
+	hs_buf_printf(&sql, "SELECT " HS_HISTORY_COLS " FROM %s WHERE seq > ?1"
+			    " ORDER BY seq", source);
 	sr = sql.oom ? SQLITE_NOMEM : hs_prepare(m->db, &q, sql.s);
 	hs_buf_free(&sql);
 	if (sr == SQLITE_OK)
@@ -1652,6 +1652,35 @@ static int fm_pull_history(hs_master *mm, int64_t since, hs_history_fn fn,
 	if (!err->len)
 		sqlite_fail(m, err, sr, "cannot read the history");
 	return HS_ERROR;
+}
+
+static int fm_pull_history(hs_master *mm, int64_t since, hs_history_fn fn,
+			   void *ctx, hs_buf *err)
+{
+	file_master *m = (file_master *)mm;
+	hs_buf source;
+	int rc;
+	hs_buf_init(&source);
+	hs_history_source(&source, m->format >= 3);
+	rc = source.oom ? sqlite_fail(m, err, SQLITE_NOMEM, "cannot read the history")
+			: pull_history_from(m, source.s, since, fn, ctx, err);
+	hs_buf_free(&source);
+	return rc;
+}
+
+/* A format 3 trail as it is stored: the replica's writer keeps what it
+ * can of it (hs_history_writer_put_stored). */
+static int fm_pull_history_stored(hs_master *mm, int64_t since,
+				  hs_history_names *names, hs_history_fn fn,
+				  void *ctx, hs_buf *err)
+{
+	file_master *m = (file_master *)mm;
+	int sr;
+	if (m->format < 3)
+		return 1;
+	if ((sr = hs_history_names_load(m->db, names)) != SQLITE_OK)
+		return sqlite_fail(m, err, sr, "cannot read the history");
+	return pull_history_from(m, "hubsync_history", since, fn, ctx, err);
 }
 
 static int64_t fm_seq(const hs_master *mm) { return ((const file_master *)mm)->base.seq; }
@@ -1897,4 +1926,5 @@ static const hs_master_ops FILE_MASTER_OPS = {
 	fm_reserve,	 fm_series,	  fm_restored_at, fm_seq,
 	fm_sites,	 fm_pull,	  fm_pull_rows,	  fm_pull_table,
 	fm_merge_rules,  fm_user,	  fm_tables,	  fm_pull_history,
+	fm_pull_history_stored,
 };

@@ -3280,4 +3280,5 @@ static const hs_master_ops PG_MASTER_OPS = {
 	NULL, /* user: any name (no tokens) */
 	pm_tables,
 	NULL, /* pull_history: the history comes with pull */
+	NULL, /* pull_history_stored: no compact trail */
 };

@@ -68,6 +68,8 @@ typedef struct sync_ctx {
 	hs_rowset resolutions;
 	hs_rowset blocks; /* number blocks reserved in this sync */
 	hs_pull pull;
+	hs_history_names pull_names; /* the master's, for its trail's entries
+				      * set aside as stored */
 	hs_merge_stats mstats;
 	int64_t *pulled_rows;
 	int64_t incoming; /* rows the pull brings: counted into the spool, or
@@ -1001,62 +1003,86 @@ static int exchange_with_master(sync_ctx *c)
 	return HS_OK;
 }
 
-/* An audit trail entry set aside (hs_history_fn). */
-static int put_history(void *ctx, sqlite3_value **v)
-{
-	sqlite3_stmt *st = ctx;
-	for (int i = 0; i < 8; i++)
-		sqlite3_bind_value(st, i + 1, v[i]);
-	int sr = hs_step_done(st);
-	sqlite3_reset(st);
-	return sr;
-}
-
-/* The pulled audit trail, in the old shape (HS_HISTORY_COLS) as it came. */
+/* The pulled audit trail as it came: in the old shape (HS_HISTORY_COLS),
+ * or stored (a file master's compact trail, its ids c->pull_names'). */
 static const char *PULL_HISTORY_DDL =
 	"CREATE TEMP TABLE IF NOT EXISTS hubsync_pull_history(seq INTEGER"
+	" PRIMARY KEY, tbl, key, pk, op, user, at, changes);"
+	"CREATE TEMP TABLE IF NOT EXISTS hubsync_pull_stored(seq INTEGER"
 	" PRIMARY KEY, tbl, key, pk, op, user, at, changes);";
 
-/* An audit trail entry into hubsync_history (hs_history_fn). */
-static int write_history(void *ctx, sqlite3_value **v)
+/* Where spool_history puts the entries the master hands: the TEMP
+ * table of st, else hubsync_history through w (with names: as stored);
+ * sr: the first failure of this side's. */
+typedef struct spool_ctx {
+	sqlite3_stmt *st;
+	hs_history_writer w;
+	const hs_history_names *names;
+	int sr;
+} spool_ctx;
+
+/* An audit trail entry set aside or written (hs_history_fn). */
+static int spool_entry(void *ctx, sqlite3_value **v)
 {
-	hs_history_writer *w = ctx;
-	return hs_history_writer_put_values(w, w->db, v);
+	spool_ctx *x = ctx;
+	if (!x->st)
+		return x->sr = x->names ? hs_history_writer_put_stored(&x->w, x->w.db,
+								       x->names, v)
+					: hs_history_writer_put_values(&x->w, x->w.db, v);
+	for (int i = 0; i < 8; i++)
+		sqlite3_bind_value(x->st, i + 1, v[i]);
+	x->sr = hs_step_done(x->st);
+	sqlite3_reset(x->st);
+	return x->sr;
 }
 
 /* The master's audit trail above our watermark, streamed into a TEMP
  * table (no lock on the local database; memory stays bounded), which
  * apply_pull copies into hubsync_history; or, `direct` (the local write
- * transaction is open: apply_direct), into hubsync_history at once. A
- * master that hands it with the pull leaves it in c->pull.history
- * instead. An HS code. */
+ * transaction is open: apply_direct), into hubsync_history at once. It
+ * comes as the master stores it when the master can (a file master's
+ * compact trail: nothing decoded to be encoded again), else in the old
+ * shape; a master that hands it with the pull leaves it in
+ * c->pull.history instead. An HS code. */
 static int spool_history(sync_ctx *c, int direct)
 {
 	sqlite3 *db = c->r->db;
-	sqlite3_stmt *st = NULL;
-	hs_history_writer w = {.replace = 1, .db = db};
+	spool_ctx x = {.w = {.replace = 1, .db = db}, .names = &c->pull_names};
 	int rc = HS_OK, sr = direct ? hs_history_upgrade(db)
 				    : hs_exec(db, PULL_HISTORY_DDL);
+	hs_history_names_free(&c->pull_names);
 	if (sr == SQLITE_OK)
 		sr = hs_exec(db, direct ? "SAVEPOINT hs_history"
 					: "DELETE FROM temp.hubsync_pull_history;"
+					  " DELETE FROM temp.hubsync_pull_stored;"
 					  " SAVEPOINT hs_history");
 	if (sr == SQLITE_OK && !direct)
-		sr = hs_prepare(db, &st, "INSERT OR REPLACE INTO"
-				" temp.hubsync_pull_history"
+		sr = hs_prepare(db, &x.st, "INSERT OR REPLACE INTO"
+				" temp.hubsync_pull_stored"
 				" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-	if (sr == SQLITE_OK) {
-		rc = direct ? hs_master_pull_history(c->m, c->pulled, write_history,
-						     &w, &c->err)
-			    : hs_master_pull_history(c->m, c->pulled, put_history,
-						     st, &c->err);
-		if (rc == 1)
-			rc = HS_OK; /* it came with the pull */
-		else if (rc != HS_OK)
-			rc = sync_failed(c, rc, NULL);
+	if (sr == SQLITE_OK)
+		rc = hs_master_pull_history_stored(c->m, c->pulled, &c->pull_names,
+						   spool_entry, &x, &c->err);
+	if (sr == SQLITE_OK && rc == 1) { /* no compact trail: the old shape */
+		x.names = NULL;
+		sqlite3_finalize(x.st);
+		x.st = NULL;
+		if (!direct)
+			sr = hs_prepare(db, &x.st, "INSERT OR REPLACE INTO"
+					" temp.hubsync_pull_history"
+					" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+		if (sr == SQLITE_OK)
+			rc = hs_master_pull_history(c->m, c->pulled, spool_entry,
+						    &x, &c->err);
 	}
-	sqlite3_finalize(st);
-	hs_history_writer_free(&w);
+	if (rc == 1)
+		rc = HS_OK; /* it came with the pull */
+	else if (rc != HS_OK && x.sr != SQLITE_OK) /* not the master's */
+		rc = sync_fail_sqlite(c, x.sr, "cannot write the pulled history");
+	else if (rc != HS_OK)
+		rc = sync_failed(c, rc, NULL);
+	sqlite3_finalize(x.st);
+	hs_history_writer_free(&x.w);
 	if (sr == SQLITE_OK && rc == HS_OK)
 		sr = hs_exec(db, "RELEASE hs_history");
 	else
@@ -1957,10 +1983,10 @@ static int update_clock(sync_ctx *c)
 	return sr;
 }
 
-/* The pulled audit trail (spooled, or c->pull.history from a master that
- * hands it with the pull) into hubsync_history, through the writer of
- * history.c like spool_history's direct path. A replica's older table is
- * converted first. */
+/* The pulled audit trail (spooled in either shape, or c->pull.history
+ * from a master that hands it with the pull) into hubsync_history,
+ * through the writer of history.c like spool_history's direct path. A
+ * replica's older table is converted first. */
 static int copy_history(sync_ctx *c)
 {
 	sqlite3 *db = c->r->db;
@@ -1972,10 +1998,14 @@ static int copy_history(sync_ctx *c)
 	if (sr == SQLITE_OK)
 		sr = hs_exec(db, PULL_HISTORY_DDL);
 	if (sr == SQLITE_OK)
-		sr = hs_history_copy(&w, db, "temp.hubsync_pull_history");
+		sr = hs_history_copy(&w, db, "temp.hubsync_pull_history", NULL);
+	if (sr == SQLITE_OK)
+		sr = hs_history_copy(&w, db, "temp.hubsync_pull_stored",
+				     &c->pull_names);
 	hs_history_writer_free(&w);
 	if (sr == SQLITE_OK)
-		sr = hs_exec(db, "DELETE FROM temp.hubsync_pull_history");
+		sr = hs_exec(db, "DELETE FROM temp.hubsync_pull_history;"
+				 " DELETE FROM temp.hubsync_pull_stored");
 	return sr;
 }
 
@@ -2305,13 +2335,15 @@ out:
 	else
 		free(finish(&c, rc, started));
 	hs_exec(r->db, "DROP TABLE IF EXISTS temp.hubsync_push_stamps;"
-		       " DROP TABLE IF EXISTS temp.hubsync_pull_history");
+		       " DROP TABLE IF EXISTS temp.hubsync_pull_history;"
+		       " DROP TABLE IF EXISTS temp.hubsync_pull_stored");
 	hs_rowset_clear(&c.resolutions);
 	hs_rowset_clear(&c.blocks);
 	hs_merge_rules_clear(&c.merge_set);
 	hs_merge_rules_clear(&c.merge_rules);
 	free(c.merge_sent);
 	hs_pull_clear(&c.pull);
+	hs_history_names_free(&c.pull_names);
 	unmap_tables(&c);
 	hs_schema_clear(&c.s);
 	hs_reconcile_clear(&c.rec);

@@ -188,7 +188,7 @@ static void test_copy_and_upgrade(void **state)
 				     " changes)"), SQLITE_OK);
 	fill_old(db, "temp.pulled");
 	hs_history_writer w = {.replace = 1};
-	assert_int_equal(hs_history_copy(&w, db, "temp.pulled"), SQLITE_OK);
+	assert_int_equal(hs_history_copy(&w, db, "temp.pulled", NULL), SQLITE_OK);
 	hs_history_writer_free(&w);
 	check_rows(db, 1);
 	sqlite3_close(db);
@@ -208,7 +208,7 @@ static void test_prune(void **state)
 						 " user, at, changes)"), SQLITE_OK);
 			fill_old(db, "old");
 			hs_history_writer w = {0};
-			assert_int_equal(hs_history_copy(&w, db, "old"), SQLITE_OK);
+			assert_int_equal(hs_history_copy(&w, db, "old", NULL), SQLITE_OK);
 			hs_history_writer_free(&w);
 		} else {
 			fill_old(db, "hubsync_history");
