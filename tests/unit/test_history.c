@@ -5,7 +5,9 @@
  * time and copied from a table (the master's writer, a replica's copy),
  * with many tables and users at once; an old
  * table upgraded in place, twice (a no-op the second time); the prune by
- * age over integer and text times.
+ * age over integer and text times; another compact trail copied as it is
+ * stored (a replica's copy of a file master's), which writes exactly what
+ * its text would, into a replica whose dictionary has other ids.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -232,6 +234,255 @@ static void test_prune(void **state)
 	}
 }
 
+/* ---- a copy of another compact trail as it is stored ------------------ */
+
+/* More entries for the stored copy: a deleted row's NULL key JSON, times
+ * outside 1970-9999 (kept as text), no user. */
+static const char *const MORE[][8] = {
+	{"10", "pairs", "q|2", "{\"a\":\"q\",\"b\":2}", "update", "bob",
+	 "2026-11-30T17:05:00.000Z", "{\"v\":[1,{\"x\":null}]}"},
+	{"11", "items", "item-4", NULL, "delete", "alice",
+	 "10000-01-01T00:00:00.000Z", NULL},
+	{"12", "nums", "8", "{\"n\":8}", "update", NULL,
+	 "0999-12-31T23:59:59.000Z", "{}"},
+	{"13", "nums", "9", "{\"n\":\"9\"}", "delete", "dave",
+	 "2026-11-30T17:05:00.000Z", "{\"v\":[\"a\",null]}"},
+};
+
+/* A master's compact trail: ROWS and MORE through the writer, then cells
+ * no writer of this version makes (an older or later one might): a key
+ * JSON of 7, an op of 1.0, times of -5 ms and of year 10000 as integers, an
+ * unknown table (no entry) and user (none), names of the other kind, a
+ * time and changes that have a short form kept as text, changes as a blob. */
+static sqlite3 *master_trail(void)
+{
+	sqlite3 *db = open_db();
+	hs_history_writer w = {0};
+	assert_int_equal(hs_exec(db, HS_HISTORY_DDL), SQLITE_OK);
+	for (size_t r = 0; r < NROWS; r++)
+		assert_int_equal(hs_history_writer_put(&w, db, atoi(ROWS[r][0]),
+						       &ROWS[r][1]), SQLITE_OK);
+	for (size_t r = 0; r < sizeof MORE / sizeof *MORE; r++)
+		assert_int_equal(hs_history_writer_put(&w, db, atoi(MORE[r][0]),
+						       &MORE[r][1]), SQLITE_OK);
+	hs_history_writer_free(&w);
+	assert_int_equal(hs_exec(db,
+		"INSERT INTO hubsync_history VALUES"
+		"(20, (SELECT id FROM hubsync_names WHERE name = 'items'),"
+		" 'item-5', 7, 1.0, (SELECT id FROM hubsync_names WHERE name ="
+		" 'alice'), -5, X''),"
+		"(21, 999, 'gone', NULL, 0, NULL, 0, NULL),"
+		"(22, (SELECT id FROM hubsync_names WHERE name = 'nums'), '10',"
+		" 'not json', 'update', 998, '2026-11-30T17:04:00.000Z', '{}'),"
+		"(23, (SELECT id FROM hubsync_names WHERE name = 'alice'), 'x',"
+		" NULL, 2, (SELECT id FROM hubsync_names WHERE kind = 0 AND name ="
+		" 'items'), 253402300800000, X'7b7d'),"
+		"(24, (SELECT id FROM hubsync_names WHERE name = 'pairs'), 'r|3',"
+		" 1, 'insert', NULL, 1796058240000.0, X'')"), SQLITE_OK);
+	return db;
+}
+
+/* Every value of db's trail and dictionary as stored, one text. */
+static char *dump(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	char *out;
+	assert_int_equal(sqlite3_prepare_v2(db,
+		"SELECT (SELECT group_concat(v, char(10)) FROM (SELECT"
+		" printf('%s %s %s %s %s %s %s %s', quote(seq), quote(tbl),"
+		" quote(key), quote(pk), quote(op), quote(user), quote(at),"
+		" quote(changes)) AS v FROM hubsync_history ORDER BY seq)) || char(10)"
+		" || (SELECT group_concat(v, char(10)) FROM (SELECT printf('%s %s"
+		" %s %s', id, kind, quote(name), quote(pkcol)) AS v FROM"
+		" hubsync_names ORDER BY id))", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	out = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return out;
+}
+
+/* The old shape of db's trail as its readers see it (hs_history_source,
+ * each value as text), one text. */
+static char *decoded(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	hs_buf q;
+	char *out;
+	hs_buf_init(&q);
+	hs_buf_puts(&q, "SELECT group_concat(v, char(10)) FROM (SELECT printf("
+			"'%s %s %s %s %s %s %s %s', seq, quote(CAST(tbl AS TEXT)),"
+			" quote(CAST(key AS TEXT)), quote(CAST(pk AS TEXT)),"
+			" quote(CAST(op AS TEXT)), quote(CAST(user AS TEXT)),"
+			" quote(CAST(at AS TEXT)), quote(CAST(changes AS TEXT))) AS v"
+			" FROM ");
+	hs_history_source(&q, 1);
+	hs_buf_puts(&q, " ORDER BY seq)");
+	assert_int_equal(sqlite3_prepare_v2(db, q.s, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	out = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	hs_buf_free(&q);
+	return out;
+}
+
+/* a equals b, else both printed whole (cmocka cuts long strings). */
+static void check_same(const char *what, const char *a, const char *b)
+{
+	if (strcmp(a, b) != 0)
+		fprintf(stderr, "%s differ:\n%s\n----\n%s\n", what, a, b);
+	assert_string_equal(a, b);
+}
+
+/* The entries of master, read with sql (their seq first), each to put. */
+static void each_entry(sqlite3 *master, const char *sql,
+		       void (*put)(void *ctx, sqlite3_value **v), void *ctx)
+{
+	sqlite3_stmt *st;
+	sqlite3_value *v[8];
+	assert_int_equal(sqlite3_prepare_v2(master, sql, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		for (int i = 0; i < 8; i++)
+			v[i] = sqlite3_column_value(st, i);
+		put(ctx, v);
+	}
+	sqlite3_finalize(st);
+}
+
+typedef struct copy_ctx {
+	hs_history_writer w;
+	sqlite3 *db;
+	hs_history_names names;
+	sqlite3_stmt *spool;
+} copy_ctx;
+
+static void put_text(void *ctx, sqlite3_value **v)
+{
+	copy_ctx *x = ctx;
+	assert_int_equal(hs_history_writer_put_values(&x->w, x->db, v), SQLITE_OK);
+}
+
+static void put_stored(void *ctx, sqlite3_value **v)
+{
+	copy_ctx *x = ctx;
+	assert_int_equal(hs_history_writer_put_stored(&x->w, x->db, &x->names, v),
+			 SQLITE_OK);
+}
+
+static void put_spool(void *ctx, sqlite3_value **v)
+{
+	copy_ctx *x = ctx;
+	for (int i = 0; i < 8; i++)
+		sqlite3_bind_value(x->spool, i + 1, v[i]);
+	assert_int_equal(sqlite3_step(x->spool), SQLITE_DONE);
+	sqlite3_reset(x->spool);
+}
+
+/* A replica's trail before the copy (setup: SQL after HS_HISTORY_DDL). */
+static sqlite3 *replica(const char *setup)
+{
+	sqlite3 *db = open_db();
+	assert_int_equal(hs_exec(db, HS_HISTORY_DDL), SQLITE_OK);
+	if (setup)
+		assert_int_equal(hs_exec(db, setup), SQLITE_OK);
+	return db;
+}
+
+/* The master's trail copied into three replicas made by setup: in the old
+ * shape (the text path), as stored one entry at a time, and as stored set
+ * aside in a TEMP table first (hs_history_copy): the same values stored,
+ * the dictionary too. The text returned: the copy's dump. */
+static char *copy_three_ways(sqlite3 *master, const char *setup)
+{
+	hs_buf q;
+	char *dumps[3];
+	hs_buf_init(&q);
+	hs_buf_puts(&q, "SELECT " HS_HISTORY_COLS " FROM ");
+	hs_history_source(&q, 1);
+	hs_buf_puts(&q, " ORDER BY seq");
+	for (int way = 0; way < 3; way++) {
+		copy_ctx x = {.w = {.replace = 1}, .db = replica(setup)};
+		if (way == 0) {
+			each_entry(master, q.s, put_text, &x);
+		} else {
+			assert_int_equal(hs_history_names_load(master, &x.names),
+					 SQLITE_OK);
+			if (way == 1) {
+				each_entry(master, "SELECT " HS_HISTORY_COLS " FROM"
+					   " hubsync_history ORDER BY seq",
+					   put_stored, &x);
+			} else {
+				assert_int_equal(hs_exec(x.db, "CREATE TEMP TABLE"
+							 " pulled(seq INTEGER PRIMARY"
+							 " KEY, tbl, key, pk, op, user,"
+							 " at, changes)"), SQLITE_OK);
+				assert_int_equal(sqlite3_prepare_v2(x.db, "INSERT INTO"
+								    " pulled VALUES(?1, ?2, ?3, ?4,"
+								    " ?5, ?6, ?7, ?8)", -1,
+								    &x.spool, NULL), SQLITE_OK);
+				each_entry(master, "SELECT " HS_HISTORY_COLS " FROM"
+					   " hubsync_history ORDER BY seq",
+					   put_spool, &x);
+				sqlite3_finalize(x.spool);
+				assert_int_equal(hs_history_copy(&x.w, x.db,
+								 "temp.pulled", &x.names),
+						 SQLITE_OK);
+			}
+			hs_history_names_free(&x.names);
+		}
+		hs_history_writer_free(&x.w);
+		dumps[way] = dump(x.db);
+		if (way == 2) {
+			/* what it reads back is the master's trail (an entry
+			 * seq 2 the replica had is replaced) */
+			char *got = decoded(x.db), *want = decoded(master);
+			check_same("decoded trails", got, want);
+			free(got);
+			free(want);
+		}
+		sqlite3_close(x.db);
+	}
+	hs_buf_free(&q);
+	check_same("stored and text copies", dumps[1], dumps[0]);
+	check_same("spooled and text copies", dumps[2], dumps[0]);
+	free(dumps[1]);
+	free(dumps[2]);
+	return dumps[0];
+}
+
+static void test_stored_copy(void **state)
+{
+	(void)state;
+	sqlite3 *master = master_trail();
+	/* a new replica: the master's own ids, the short forms kept */
+	char *d = copy_three_ways(master, NULL);
+	char *m = dump(master);
+	assert_non_null(strstr(m, "1 1 'item-1' NULL 0 2 1796058239548 NULL\n"));
+	assert_non_null(strstr(d, "1 1 'item-1' NULL 0 2 1796058239548 NULL\n"));
+	free(d);
+	free(m);
+	/* a replica that has the names in another order (other ids), a
+	 * table with another key column (items: its key JSON re-encoded),
+	 * and an entry the copy replaces */
+	d = copy_three_ways(master,
+			    "INSERT INTO hubsync_names(kind, name, pkcol) VALUES"
+			    "(1, 'dave', NULL), (0, 'extra', 'k'), (1, 'bob', NULL),"
+			    "(0, 'pairs', NULL), (0, 'nums', 'n'), (1, 'alice', NULL),"
+			    "(0, 'items', 'other');"
+			    "INSERT INTO hubsync_history VALUES(2, 2, 'old', NULL, 0,"
+			    " NULL, 0, NULL)");
+	/* seq 1: items (id 7 here) by alice (id 6), its key JSON as text */
+	assert_non_null(strstr(d, "1 7 'item-1' '{\"id\":\"item-1\"}' 0 6"
+				  " 1796058239548 NULL\n"));
+	/* seq 3: nums has the master's key column: the short form kept */
+	assert_non_null(strstr(d, "\n3 5 '42' 1 0 6 "));
+	free(d);
+	/* the same key columns, other ids; a replica with only some names */
+	free(copy_three_ways(master, "INSERT INTO hubsync_names(kind, name, pkcol)"
+				     " VALUES(0, 'nums', 'n'), (1, 'carol', NULL),"
+				     " (0, 'items', 'id')"));
+	sqlite3_close(master);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +490,7 @@ int main(void)
 		cmocka_unit_test(test_many_names),
 		cmocka_unit_test(test_copy_and_upgrade),
 		cmocka_unit_test(test_prune),
+		cmocka_unit_test(test_stored_copy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
