@@ -11,7 +11,10 @@
  *  - a replica whose trail an older hubsync wrote (the old shape) reads
  *    the same log before its next sync, and is converted by that sync;
  *  - housekeeping by age still prunes the master's trail and each
- *    replica's, in both formats.
+ *    replica's, in both formats;
+ *  - a replica copies a format-3 master's trail as it is stored, by a
+ *    later pull and by a new PC's first one into a dictionary of other
+ *    ids: the master's values, odd entries included.
  */
 #include "testutil.h"
 
@@ -193,6 +196,100 @@ static void test_formats(void)
 	free(bob_old);
 }
 
+/* db's trail with names in place of ids (the table, its key column, the
+ * user), every value as stored, one text. */
+static char *trail_by_name(sqlite3 *db)
+{
+	return tu_text(db, "SELECT group_concat(v, char(10)) FROM (SELECT"
+			   " printf('%%d %%s %%s %%s %%s %%s %%s %%s %%s', h.seq,"
+			   " quote(t.name), quote(t.pkcol), quote(h.key), quote(h.pk),"
+			   " quote(h.op), quote(u.name), quote(h.at),"
+			   " quote(h.changes)) AS v FROM hubsync_history h JOIN"
+			   " hubsync_names t ON t.id = h.tbl LEFT JOIN hubsync_names u"
+			   " ON u.id = h.user ORDER BY h.seq)");
+}
+
+/* A replica copies a format-3 master's trail as it is stored (history.c,
+ * hs_history_writer_put_stored): bob by a later pull (set aside first),
+ * carol by a new PC's first pull (written at once) into a replica whose
+ * dictionary has other ids. Both hold the master's values, the ids their
+ * own, entries this version's writer does not make (times outside
+ * 1970-9999 as text, NULL changes) included, and log what bob logs. */
+static void test_stored(void)
+{
+	tu_site carol;
+	tu_now_ms = T0;
+	const char *dir = tu_tmpdir("history-stored");
+	office(dir, 3);
+	free(writes(0, NULL, NULL));
+	sqlite3 *m = tu_db_open(master, 0);
+	int64_t before = tu_int(m, -1, "SELECT max(seq) FROM hubsync_history");
+	tu_exec(s[0].app, "INSERT INTO items VALUES('item-9', 'nine', NULL);"
+			  " INSERT INTO nums VALUES(100, 'h');"
+			  " UPDATE pairs SET v = 'w' WHERE b = 2;"
+			  " UPDATE items SET data = '[3]' WHERE id = 'item-1';"
+			  " DELETE FROM nums WHERE n = 42");
+	tu_now_ms += 60000;
+	free(tu_site_sync(&s[0], 0));
+	TU_CHECK(tu_int(m, -1, "SELECT count(*) FROM hubsync_history WHERE seq"
+			       " > %lld", (long long)before) == 5, "5 new entries");
+	/* what an older or later writer may have made (times that sort
+	 * after the retention's cutoff: carol's first sync prunes) */
+	tu_exec(m, "UPDATE hubsync_history SET at = '99999-12-31T23:59:59.000Z'"
+		   " WHERE seq = %lld; UPDATE hubsync_history SET at ="
+		   " '2030-01-01 00:09:00', changes = X'' WHERE seq = %lld;"
+		   " UPDATE hubsync_history SET user = NULL WHERE seq = %lld",
+		(long long)before + 1, (long long)before + 3,
+		(long long)before + 5);
+	tu_now_ms += 60000;
+	free(tu_site_sync(&s[1], 0));
+	tu_site_open(&carol, dir, "carol", 0);
+	tu_exec(carol.app, "CREATE TABLE items(id TEXT PRIMARY KEY, name TEXT,"
+			   " data TEXT); CREATE TABLE nums(n INTEGER PRIMARY KEY,"
+			   " v TEXT); CREATE TABLE pairs(a TEXT, b INTEGER, v TEXT,"
+			   " PRIMARY KEY(a, b))");
+	tu_site_hs_open(&carol);
+	tu_site_init(&carol, master, NULL);
+	tu_exec(carol.app, "INSERT INTO hubsync_names(kind, name, pkcol) VALUES"
+			   "(1, 'dave', NULL), (1, 'bob', NULL), (0, 'pairs', NULL),"
+			   "(0, 'other', 'x'), (0, 'nums', 'n'), (1, 'alice', NULL),"
+			   "(0, 'items', 'id')");
+	tu_now_ms += 60000;
+	free(tu_site_sync(&carol, 0));
+	char *want = trail_by_name(m);
+	char *got_bob = trail_by_name(s[1].app);
+	char *got_carol = trail_by_name(carol.app);
+	TU_CHECK(strcmp(got_bob, want) == 0, "bob's trail:\n%s\nthe master's:\n%s",
+		 got_bob, want);
+	TU_CHECK(strcmp(got_carol, want) == 0, "carol's trail:\n%s\nthe master's:"
+		 "\n%s", got_carol, want);
+	TU_CHECK(strstr(want, "'99999-12-31T23:59:59.000Z'") &&
+			 strstr(want, "'2030-01-01 00:09:00'") &&
+			 strstr(want, "X''"), "the odd entries: %s", want);
+	TU_CHECK(tu_int(carol.app, -1, "SELECT id FROM hubsync_names WHERE name ="
+				      " 'items'") == 7 &&
+			 tu_int(m, -1, "SELECT id FROM hubsync_names WHERE name ="
+				       " 'items'") == 1,
+		 "carol's ids are her own");
+	char *log_bob = log_of(&s[1], NULL, NULL, NULL, NULL);
+	char *log_carol = log_of(&carol, NULL, NULL, NULL, NULL);
+	TU_CHECK(strcmp(log_bob, log_carol) == 0, "bob's log:\n%s\ncarol's:\n%s",
+		 log_bob, log_carol);
+	TU_CHECK(strstr(log_carol, "99999-12-31T23:59:59.000Z") &&
+			 strstr(log_carol, "\"item-9\""),
+		 "carol's log: %s", log_carol);
+	sqlite3_close(m);
+	tu_check_integrity(carol.path);
+	tu_site_close(&carol);
+	for (int i = 0; i < 2; i++)
+		tu_site_close(&s[i]);
+	free(want);
+	free(got_bob);
+	free(got_carol);
+	free(log_bob);
+	free(log_carol);
+}
+
 static void housekeeping(int format)
 {
 	char tag[40];
@@ -234,6 +331,7 @@ int main(int argc, char **argv)
 		{"formats", test_formats},
 		{"prune3", test_prune3},
 		{"prune2", test_prune2},
+		{"stored", test_stored},
 	};
 	return tu_run_cases(cases, sizeof cases / sizeof cases[0], argc, argv);
 }
