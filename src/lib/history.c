@@ -539,27 +539,99 @@ static void bind_cell(sqlite3_stmt *q, int i, const hs_history_cell *c)
 	}
 }
 
-/* Insert the entry seq of stored cells cell. SQLite code. */
+/* *q: the INSERT of rows entries (prepared once). SQLite code. */
+static int prepare_put(hs_history_writer *w, sqlite3 *db, sqlite3_stmt **q,
+		       size_t rows)
+{
+	hs_buf b;
+	int sr;
+	if (*q)
+		return SQLITE_OK;
+	hs_buf_init(&b);
+	hs_buf_printf(&b, "INSERT%s INTO hubsync_history(seq, tbl, key, pk, op,"
+			  " user, at, changes) VALUES",
+		      w->replace ? " OR REPLACE" : "");
+	for (size_t r = 0; r < rows; r++)
+		hs_buf_puts(&b, r ? ", (?, ?, ?, ?, ?, ?, ?, ?)"
+				  : " (?, ?, ?, ?, ?, ?, ?, ?)");
+	sr = b.oom ? SQLITE_NOMEM : hs_prepare(db, q, b.s);
+	hs_buf_free(&b);
+	return sr;
+}
+
+/* Bind entry seq of cells to the 8 parameters of q from first. */
+static void bind_entry(sqlite3_stmt *q, int first, int64_t seq,
+		       const hs_history_cell cell[7])
+{
+	sqlite3_bind_int64(q, first, seq);
+	for (int i = 0; i < 7; i++)
+		bind_cell(q, first + 1 + i, &cell[i]);
+}
+
+/* Insert the entry seq of stored cells cell, after those kept. SQLite
+ * code. */
 static int put_cells(hs_history_writer *w, sqlite3 *db, int64_t seq,
 		     const hs_history_cell cell[7])
 {
-	int sr;
-	if (!w->put &&
-	    (sr = hs_prepare(db, &w->put, w->replace
-				 ? "INSERT OR REPLACE INTO hubsync_history(seq,"
-				   " tbl, key, pk, op, user, at, changes)"
-				   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-				 : "INSERT INTO hubsync_history(seq, tbl, key, pk,"
-				   " op, user, at, changes) VALUES(?1, ?2, ?3, ?4,"
-				   " ?5, ?6, ?7, ?8)")) != SQLITE_OK)
+	int sr = hs_history_writer_flush(w);
+	if (sr == SQLITE_OK)
+		sr = prepare_put(w, db, &w->put, 1);
+	if (sr != SQLITE_OK)
 		return sr;
-	sqlite3_stmt *q = w->put;
-	sqlite3_bind_int64(q, 1, seq);
-	for (int i = 0; i < 7; i++)
-		bind_cell(q, i + 2, &cell[i]);
-	sr = hs_step_done(q);
-	sqlite3_reset(q);
+	bind_entry(w->put, 1, seq, cell);
+	sr = hs_step_done(w->put);
+	sqlite3_reset(w->put);
 	return sr;
+}
+
+int hs_history_writer_flush(hs_history_writer *w)
+{
+	hs_history_cell (*cell)[7] = w->pending_cell;
+	size_t n = w->pending;
+	int sr = SQLITE_OK;
+	if (!n)
+		return SQLITE_OK;
+	w->pending = 0;
+	if (w->text.oom) {
+		sr = SQLITE_NOMEM;
+		goto done;
+	}
+	for (size_t r = 0; r < n; r++)
+		for (int i = 0; i < 7; i++)
+			if (cell[r][i].type == SQLITE_TEXT)
+				cell[r][i].s = w->text.s + cell[r][i].i;
+	if (n == HS_HISTORY_BATCH &&
+	    (sr = prepare_put(w, w->db, &w->put_batch, n)) == SQLITE_OK) {
+		for (size_t r = 0; r < n; r++)
+			bind_entry(w->put_batch, (int)r * 8 + 1, w->pending_seq[r],
+				   cell[r]);
+		sr = hs_step_done(w->put_batch);
+		sqlite3_reset(w->put_batch);
+	}
+	for (size_t r = 0; n < HS_HISTORY_BATCH && sr == SQLITE_OK && r < n; r++)
+		sr = put_cells(w, w->db, w->pending_seq[r], cell[r]);
+done:
+	hs_buf_reset(&w->text);
+	return sr;
+}
+
+/* Keep the entry seq of cells (their texts copied) for one INSERT with
+ * the next ones. SQLite code. */
+static int keep_cells(hs_history_writer *w, int64_t seq,
+		      const hs_history_cell cell[7])
+{
+	hs_history_cell *kept = w->pending_cell[w->pending];
+	w->pending_seq[w->pending] = seq;
+	for (int i = 0; i < 7; i++) {
+		kept[i] = cell[i];
+		if (cell[i].type != SQLITE_TEXT)
+			continue;
+		kept[i].i = (int64_t)w->text.len;
+		kept[i].s = NULL;
+		hs_buf_putn(&w->text, cell[i].s, strlen(cell[i].s) + 1);
+	}
+	return ++w->pending == HS_HISTORY_BATCH ? hs_history_writer_flush(w)
+						: SQLITE_OK;
 }
 
 int hs_history_writer_put(hs_history_writer *w, sqlite3 *db, int64_t seq,
@@ -670,7 +742,7 @@ int hs_history_writer_put_stored(hs_history_writer *w, sqlite3 *db,
 		cell[6] = (hs_history_cell){SQLITE_BLOB, 0, NULL};
 	else
 		cell[6] = encode_changes((const char *)sqlite3_value_text(v[7]));
-	return put_cells(w, db, sqlite3_value_int64(v[0]), cell);
+	return keep_cells(w, sqlite3_value_int64(v[0]), cell);
 }
 
 void hs_history_writer_reset(hs_history_writer *w)
@@ -681,13 +753,17 @@ void hs_history_writer_reset(hs_history_writer *w)
 		free(nm->v[i].pkcol);
 	}
 	nm->n = nm->last = 0;
+	w->pending = 0;
+	hs_buf_reset(&w->text);
 }
 
 void hs_history_writer_free(hs_history_writer *w)
 {
 	hs_history_names_free(&w->names);
 	hs_buf_free(&w->pk);
+	hs_buf_free(&w->text);
 	sqlite3_finalize(w->put);
+	sqlite3_finalize(w->put_batch);
 	sqlite3_finalize(w->name_put);
 	sqlite3_finalize(w->name_get);
 	memset(w, 0, sizeof(*w));
@@ -711,7 +787,7 @@ int hs_history_copy(hs_history_writer *w, sqlite3 *db, const char *source,
 			  : hs_history_writer_put_values(w, db, v);
 	}
 	if (sr == SQLITE_DONE)
-		sr = SQLITE_OK;
+		sr = hs_history_writer_flush(w);
 	sqlite3_finalize(st);
 	return sr;
 }

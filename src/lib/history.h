@@ -54,24 +54,6 @@ typedef struct hs_history_names {
 int hs_history_names_load(sqlite3 *db, hs_history_names *out);
 void hs_history_names_free(hs_history_names *nm);
 
-/* Write entries in the old shape (tbl, key, pk, op, user, at, changes as
- * text; NULL binds NULL), or as another compact trail stores them, into a
- * compact hubsync_history, one at a time: the one place an entry is
- * written. It keeps the dictionary ids it used: after a rollback (of the
- * transaction or to a savepoint) that may have undone new ones,
- * hs_history_writer_reset. Zero-initialized; `replace` (set before the
- * first entry): INSERT OR REPLACE, for a pulled copy. */
-typedef struct hs_history_writer {
-	int replace;
-	sqlite3 *db;
-	sqlite3_stmt *put, *name_put, *name_get;
-	hs_history_names names;
-	int64_t at_ms; /* the last time encoded (a sync's entries share it) */
-	char at_iso[32];
-	int at_ok;
-	hs_buf pk; /* a stored entry's key JSON, when it must be read */
-} hs_history_writer;
-
 /* A value of an entry as stored: type SQLITE_INTEGER (i), SQLITE_TEXT (s,
  * borrowed from the entry's text), SQLITE_NULL, or SQLITE_BLOB (empty). */
 typedef struct hs_history_cell {
@@ -79,6 +61,33 @@ typedef struct hs_history_cell {
 	int64_t i;
 	const char *s;
 } hs_history_cell;
+
+/* Entries of another compact trail a writer writes with one statement. */
+#define HS_HISTORY_BATCH 16
+
+/* Write entries in the old shape (tbl, key, pk, op, user, at, changes as
+ * text; NULL binds NULL), or as another compact trail stores them, into a
+ * compact hubsync_history: the one place an entry is written. It keeps
+ * the dictionary ids it used: after a rollback (of the transaction or to a
+ * savepoint) that may have undone new ones, hs_history_writer_reset.
+ * Zero-initialized; `replace` (set before the first entry): INSERT OR
+ * REPLACE, for a pulled copy. */
+typedef struct hs_history_writer {
+	int replace;
+	sqlite3 *db;
+	sqlite3_stmt *put, *put_batch, *name_put, *name_get;
+	hs_history_names names;
+	int64_t at_ms; /* the last time encoded (a sync's entries share it) */
+	char at_iso[32];
+	int at_ok;
+	hs_buf pk; /* a stored entry's key JSON, when it must be read */
+	/* stored entries not written yet (hs_history_writer_flush): a TEXT
+	 * cell's text is at offset i of text */
+	size_t pending;
+	int64_t pending_seq[HS_HISTORY_BATCH];
+	hs_history_cell pending_cell[HS_HISTORY_BATCH][7];
+	hs_buf text;
+} hs_history_writer;
 
 /* The stored form of an entry's 7 values after seq (tbl, key, pk, op,
  * user, at, changes) into out, for a caller that writes a set of entries
@@ -89,7 +98,8 @@ int hs_history_writer_encode(hs_history_writer *w, sqlite3 *db,
 /* Cell c as the result of an SQL function or a virtual table's column. */
 void hs_history_cell_result(sqlite3_context *cx, const hs_history_cell *c);
 
-/* One entry (SQLite code; the dictionary entry of a new name first). */
+/* One entry (SQLite code; the dictionary entry of a new name first; the
+ * entries put_stored keeps are written first). */
 int hs_history_writer_put(hs_history_writer *w, sqlite3 *db, int64_t seq,
 			  const char *const txt[7]);
 /* The same with the entry as the 8 values of HS_HISTORY_COLS (an
@@ -104,10 +114,15 @@ int hs_history_writer_put_values(hs_history_writer *w, sqlite3 *db,
  * (the ids this trail's own), without making its text where the stored
  * form can be kept (a replica's copy of a file master's trail). An entry
  * whose table id from lacks is no entry (hs_history_source's join leaves
- * it out): nothing is written. SQLite code. */
+ * it out): nothing is written. The writer keeps up to HS_HISTORY_BATCH
+ * entries (copied) to write them with one statement: until
+ * hs_history_writer_flush, they are not in the table (a reset or free
+ * drops them). SQLite code. */
 int hs_history_writer_put_stored(hs_history_writer *w, sqlite3 *db,
 				 const hs_history_names *from,
 				 sqlite3_value **v);
+/* Write the entries put_stored keeps. SQLite code. */
+int hs_history_writer_flush(hs_history_writer *w);
 void hs_history_writer_reset(hs_history_writer *w);
 void hs_history_writer_free(hs_history_writer *w);
 

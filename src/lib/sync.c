@@ -1063,6 +1063,8 @@ static int spool_history(sync_ctx *c, int direct)
 	if (sr == SQLITE_OK)
 		rc = hs_master_pull_history_stored(c->m, c->pulled, &c->pull_names,
 						   spool_entry, &x, &c->err);
+	if (sr == SQLITE_OK && rc == HS_OK && direct)
+		sr = hs_history_writer_flush(&x.w);
 	if (sr == SQLITE_OK && rc == 1) { /* no compact trail: the old shape */
 		x.names = NULL;
 		sqlite3_finalize(x.st);

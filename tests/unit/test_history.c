@@ -105,15 +105,22 @@ static void fill_old(sqlite3 *db, const char *table)
 	sqlite3_finalize(st);
 }
 
+/* The n entries rows (as ROWS) through w. */
+static void put_rows(hs_history_writer *w, sqlite3 *db,
+		     const char *const (*rows)[8], size_t n)
+{
+	for (size_t r = 0; r < n; r++)
+		assert_int_equal(hs_history_writer_put(w, db, atoi(rows[r][0]),
+						       &rows[r][1]), SQLITE_OK);
+}
+
 static void test_writer_round_trip(void **state)
 {
 	(void)state;
 	sqlite3 *db = open_db();
 	hs_history_writer w = {0};
 	assert_int_equal(hs_exec(db, HS_HISTORY_DDL), SQLITE_OK);
-	for (size_t r = 0; r < NROWS; r++)
-		assert_int_equal(hs_history_writer_put(&w, db, atoi(ROWS[r][0]),
-						       &ROWS[r][1]), SQLITE_OK);
+	put_rows(&w, db, ROWS, NROWS);
 	hs_history_writer_free(&w);
 	check_rows(db, 1);
 	/* the short forms were taken where they apply */
@@ -259,12 +266,8 @@ static sqlite3 *master_trail(void)
 	sqlite3 *db = open_db();
 	hs_history_writer w = {0};
 	assert_int_equal(hs_exec(db, HS_HISTORY_DDL), SQLITE_OK);
-	for (size_t r = 0; r < NROWS; r++)
-		assert_int_equal(hs_history_writer_put(&w, db, atoi(ROWS[r][0]),
-						       &ROWS[r][1]), SQLITE_OK);
-	for (size_t r = 0; r < sizeof MORE / sizeof *MORE; r++)
-		assert_int_equal(hs_history_writer_put(&w, db, atoi(MORE[r][0]),
-						       &MORE[r][1]), SQLITE_OK);
+	put_rows(&w, db, ROWS, NROWS);
+	put_rows(&w, db, MORE, sizeof MORE / sizeof *MORE);
 	hs_history_writer_free(&w);
 	assert_int_equal(hs_exec(db,
 		"INSERT INTO hubsync_history VALUES"
@@ -410,6 +413,8 @@ static char *copy_three_ways(sqlite3 *master, const char *setup)
 				each_entry(master, "SELECT " HS_HISTORY_COLS " FROM"
 					   " hubsync_history ORDER BY seq",
 					   put_stored, &x);
+				assert_int_equal(hs_history_writer_flush(&x.w),
+						 SQLITE_OK);
 			} else {
 				assert_int_equal(hs_exec(x.db, "CREATE TEMP TABLE"
 							 " pulled(seq INTEGER PRIMARY"
@@ -453,6 +458,10 @@ static void test_stored_copy(void **state)
 {
 	(void)state;
 	sqlite3 *master = master_trail();
+	/* a batch of entries written with one statement, and one more */
+	assert_int_equal(hs_query_int(master, "SELECT count(*) FROM"
+					      " hubsync_history WHERE tbl <> 999",
+				      -1, NULL), HS_HISTORY_BATCH + 1);
 	/* a new replica: the master's own ids, the short forms kept */
 	char *d = copy_three_ways(master, NULL);
 	char *m = dump(master);
