@@ -38,7 +38,11 @@
  *
  * Entries are written in one place, hs_history_writer (the master's merge,
  * a replica's pulled copy, the upgrade): it computes the short forms in C
- * and keeps the dictionary ids it used while a transaction lasts. They are
+ * and keeps the dictionary ids it used while a transaction lasts. A copy
+ * of another compact trail (a format-3 file master's) comes as it is
+ * stored with that trail's hubsync_names: the writer keeps the cells the
+ * two trails store alike and translates the ids by name
+ * (hs_history_writer_put_stored). They are
  * read through hs_history_source, a query that gives the old shape back
  * with two SQL functions of this file (hs_hist_iso, hs_hist_pkjson,
  * registered by hs_history_functions on each connection that reads a
