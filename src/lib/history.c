@@ -730,14 +730,15 @@ int hs_history_writer_put_stored(hs_history_writer *w, sqlite3 *db,
 		cell[3] = encode_op((const char *)sqlite3_value_text(v[4]));
 	cell[4] = u ? (hs_history_cell){SQLITE_INTEGER, w->names.v[ui].id, NULL}
 		    : (hs_history_cell){SQLITE_NULL, 0, NULL};
-	int64_t at = sqlite3_value_int64(v[6]);
-	if (sqlite3_value_type(v[6]) != SQLITE_INTEGER) {
-		cell[5] = encode_at_cell(w, (const char *)sqlite3_value_text(v[6]));
-	} else if (at >= 0 && at < ISO_MAX_MS) {
+	int64_t at = sqlite3_value_type(v[6]) == SQLITE_INTEGER
+			     ? sqlite3_value_int64(v[6]) : -1;
+	if (at >= 0 && at < ISO_MAX_MS) {
 		cell[5] = (hs_history_cell){SQLITE_INTEGER, at, NULL};
-	} else {
-		hs_iso_time(at, iso);
+	} else if (sqlite3_value_type(v[6]) == SQLITE_INTEGER) {
+		hs_iso_time(at, iso); /* read back as its text */
 		cell[5] = encode_at_cell(w, iso);
+	} else {
+		cell[5] = encode_at_cell(w, (const char *)sqlite3_value_text(v[6]));
 	}
 	type = sqlite3_value_type(v[7]);
 	if (type == SQLITE_NULL)
