@@ -572,6 +572,27 @@ static void bind_entry(sqlite3_stmt *q, int first, int64_t seq,
 		bind_cell(q, first + 1 + i, &cell[i]);
 }
 
+/* Step the INSERT q. One that failed is reset when the writer next
+ * writes (failed_reset), not at once: its reset tells the connection the
+ * failure's message again, after the caller's own statements (a read it
+ * ends) have cleared it. SQLite code. */
+static void failed_reset(hs_history_writer *w)
+{
+	if (w->failed)
+		sqlite3_reset(w->failed);
+	w->failed = NULL;
+}
+
+static int put_step(hs_history_writer *w, sqlite3_stmt *q)
+{
+	int sr = hs_step_done(q);
+	if (sr == SQLITE_OK)
+		sqlite3_reset(q);
+	else
+		w->failed = q;
+	return sr;
+}
+
 /* Insert the entry seq of stored cells cell, after those kept. SQLite
  * code. */
 static int put_cells(hs_history_writer *w, sqlite3 *db, int64_t seq,
@@ -582,10 +603,9 @@ static int put_cells(hs_history_writer *w, sqlite3 *db, int64_t seq,
 		sr = prepare_put(w, db, &w->put, 1);
 	if (sr != SQLITE_OK)
 		return sr;
+	failed_reset(w);
 	bind_entry(w->put, 1, seq, cell);
-	sr = hs_step_done(w->put);
-	sqlite3_reset(w->put);
-	return sr;
+	return put_step(w, w->put);
 }
 
 int hs_history_writer_flush(hs_history_writer *w)
@@ -606,11 +626,11 @@ int hs_history_writer_flush(hs_history_writer *w)
 				cell[r][i].s = w->text.s + cell[r][i].i;
 	if (n == HS_HISTORY_BATCH &&
 	    (sr = prepare_put(w, w->db, &w->put_batch, n)) == SQLITE_OK) {
+		failed_reset(w);
 		for (size_t r = 0; r < n; r++)
 			bind_entry(w->put_batch, (int)r * 8 + 1, w->pending_seq[r],
 				   cell[r]);
-		sr = hs_step_done(w->put_batch);
-		sqlite3_reset(w->put_batch);
+		sr = put_step(w, w->put_batch);
 	}
 	for (size_t r = 0; n < HS_HISTORY_BATCH && sr == SQLITE_OK && r < n; r++)
 		sr = put_cells(w, w->db, w->pending_seq[r], cell[r]);
@@ -764,6 +784,7 @@ void hs_history_writer_reset(hs_history_writer *w)
 
 void hs_history_writer_free(hs_history_writer *w)
 {
+	failed_reset(w);
 	hs_history_names_free(&w->names);
 	hs_buf_free(&w->pk);
 	hs_buf_free(&w->text);
@@ -794,6 +815,7 @@ int hs_history_copy(hs_history_writer *w, sqlite3 *db, const char *source,
 	if (sr == SQLITE_DONE)
 		sr = hs_history_writer_flush(w);
 	sqlite3_finalize(st);
+	failed_reset(w); /* the failure's message, after st's end */
 	return sr;
 }
 

@@ -76,6 +76,7 @@ typedef struct hs_history_writer {
 	int replace;
 	sqlite3 *db;
 	sqlite3_stmt *put, *put_batch, *name_put, *name_get;
+	sqlite3_stmt *failed; /* put or put_batch, not reset yet */
 	hs_history_names names;
 	int64_t at_ms; /* the last time encoded (a sync's entries share it) */
 	char at_iso[32];

@@ -2050,8 +2050,10 @@ static int apply_spooled(sync_ctx *c, hs_spool *sp)
 					     " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
 					     " ?13, ?14, ?15, ?16)",
 				      &c->pull.conflicts);
-	if (sr == SQLITE_OK)
-		sr = copy_history(c);
+	if (sr == SQLITE_OK && (sr = copy_history(c)) != SQLITE_OK) {
+		sync_fail_sqlite(c, sr, "cannot write the pulled history");
+		goto rollback_quiet;
+	}
 	if (sr == SQLITE_OK)
 		sr = hs_rowset_insert(r->db, "DELETE FROM hubsync_resolutions WHERE"
 					     " conflict_id = ?1 AND keep = ?2 AND"

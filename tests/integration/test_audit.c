@@ -14,7 +14,8 @@
  *    replica's, in both formats;
  *  - a replica copies a format-3 master's trail as it is stored, by a
  *    later pull and by a new PC's first one into a dictionary of other
- *    ids: the master's values, odd entries included.
+ *    ids: the master's values, odd entries included; a copy the replica
+ *    cannot write fails the sync with one line and changes nothing.
  */
 #include "testutil.h"
 
@@ -294,6 +295,74 @@ static void test_stored(void)
 	free(log_carol);
 }
 
+/* A sync of site whose copy of the trail cannot be written (a trigger
+ * refuses it) fails with one line naming it and leaves the replica as it
+ * was (rows: its app rows, history: its trail, before); the same sync
+ * then succeeds. */
+static void refused_copy(tu_site *site)
+{
+	char *rows = tu_text(site->app, "SELECT count(*) || ' ' ||"
+				       " (SELECT count(*) FROM hubsync_history)"
+				       " FROM items");
+	tu_exec(site->app, "CREATE TRIGGER no_trail BEFORE INSERT ON"
+			   " hubsync_history BEGIN SELECT RAISE(ABORT, 'refused');"
+			   " END");
+	tu_now_ms += 60000;
+	TU_CHECK(tu_site_sync_rc(site, NULL) != HS_OK, "%s: the sync failed",
+		 site->name);
+	const char *msg = hs_replica_errmsg(site->hs);
+	TU_CHECK(strstr(msg, "pulled history") && strstr(msg, "refused") &&
+			 !strchr(msg, '\n'),
+		 "%s: one line naming the history: %s", site->name, msg);
+	char *after = tu_text(site->app, "SELECT count(*) || ' ' ||"
+					" (SELECT count(*) FROM hubsync_history)"
+					" FROM items");
+	TU_CHECK(strcmp(rows, after) == 0, "%s: nothing changed: %s, then %s",
+		 site->name, rows, after);
+	tu_exec(site->app, "DROP TRIGGER no_trail");
+	tu_now_ms += 60000;
+	free(tu_site_sync(site, 0));
+	free(rows);
+	free(after);
+}
+
+/* The stored copy failing on the replica's side, in a new PC's first pull
+ * (written at once) and in a later one (set aside first). */
+static void test_stored_refused(void)
+{
+	tu_site carol;
+	tu_now_ms = T0;
+	const char *dir = tu_tmpdir("history-refused");
+	office(dir, 3);
+	free(writes(0, NULL, NULL));
+	tu_site_open(&carol, dir, "carol", 0);
+	tu_exec(carol.app, "CREATE TABLE items(id TEXT PRIMARY KEY, name TEXT,"
+			   " data TEXT); CREATE TABLE nums(n INTEGER PRIMARY KEY,"
+			   " v TEXT); CREATE TABLE pairs(a TEXT, b INTEGER, v TEXT,"
+			   " PRIMARY KEY(a, b))");
+	tu_site_hs_open(&carol);
+	tu_site_init(&carol, master, NULL);
+	refused_copy(&carol);
+	tu_exec(s[0].app, "INSERT INTO items VALUES('item-9', 'nine', NULL)");
+	tu_now_ms += 60000;
+	free(tu_site_sync(&s[0], 0));
+	refused_copy(&s[1]);
+	free(tu_site_sync(&carol, 0));
+	sqlite3 *m = tu_db_open(master, 1);
+	char *want = trail_by_name(m);
+	for (int i = 0; i < 2; i++) {
+		char *got = trail_by_name(i ? carol.app : s[1].app);
+		TU_CHECK(strcmp(got, want) == 0, "%s's trail:\n%s\nthe master's:\n%s",
+			 i ? "carol" : "bob", got, want);
+		free(got);
+	}
+	sqlite3_close(m);
+	free(want);
+	tu_site_close(&carol);
+	for (int i = 0; i < 2; i++)
+		tu_site_close(&s[i]);
+}
+
 static void housekeeping(int format)
 {
 	char tag[40];
@@ -336,6 +405,7 @@ int main(int argc, char **argv)
 		{"prune3", test_prune3},
 		{"prune2", test_prune2},
 		{"stored", test_stored},
+		{"stored_refused", test_stored_refused},
 	};
 	return tu_run_cases(cases, sizeof cases / sizeof cases[0], argc, argv);
 }
