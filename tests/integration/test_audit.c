@@ -29,21 +29,26 @@ static char master[600];
 static tu_site s[2];
 static const char *names[] = {"alice", "bob"};
 
+/* A PC named name in dir with the app's tables, on the master. */
+static void new_pc(tu_site *site, const char *dir, const char *name)
+{
+	tu_site_open(site, dir, name, 0);
+	tu_exec(site->app, "CREATE TABLE items(id TEXT PRIMARY KEY, name TEXT,"
+			   " data TEXT);"
+			   "CREATE TABLE nums(n INTEGER PRIMARY KEY, v TEXT);"
+			   "CREATE TABLE pairs(a TEXT, b INTEGER, v TEXT,"
+			   " PRIMARY KEY(a, b))");
+	tu_site_hs_open(site);
+	tu_site_init(site, master, NULL);
+}
+
 /* Two PCs on a new master; format 2: the master as an older hubsync
  * made it (its trail in the old shape). */
 static void office(const char *dir, int format)
 {
 	snprintf(master, sizeof master, "%s/server.db", dir);
-	for (int i = 0; i < 2; i++) {
-		tu_site_open(&s[i], dir, names[i], 0);
-		tu_exec(s[i].app, "CREATE TABLE items(id TEXT PRIMARY KEY,"
-				  " name TEXT, data TEXT);"
-				  "CREATE TABLE nums(n INTEGER PRIMARY KEY, v TEXT);"
-				  "CREATE TABLE pairs(a TEXT, b INTEGER, v TEXT,"
-				  " PRIMARY KEY(a, b))");
-		tu_site_hs_open(&s[i]);
-		tu_site_init(&s[i], master, NULL);
-	}
+	for (int i = 0; i < 2; i++)
+		new_pc(&s[i], dir, names[i]);
 	sqlite3 *m = tu_db_open(master, 0);
 	TU_CHECK(tu_int(m, -1, "SELECT value FROM hubsync_master WHERE key ="
 			       " 'format'") == 3, "a new master is format 3");
@@ -197,6 +202,16 @@ static void test_formats(void)
 	free(bob_old);
 }
 
+/* A format-3 office (its folder, named by tag) after the writes. */
+static const char *written_office(const char *tag)
+{
+	const char *dir = tu_tmpdir(tag);
+	tu_now_ms = T0;
+	office(dir, 3);
+	free(writes(0, NULL, NULL));
+	return dir;
+}
+
 /* db's trail with names in place of ids (the table, its key column, the
  * user), every value as stored, one text. */
 static char *trail_by_name(sqlite3 *db)
@@ -220,10 +235,7 @@ static char *trail_by_name(sqlite3 *db)
 static void test_stored(void)
 {
 	tu_site carol;
-	tu_now_ms = T0;
-	const char *dir = tu_tmpdir("history-stored");
-	office(dir, 3);
-	free(writes(0, NULL, NULL));
+	const char *dir = written_office("history-stored");
 	sqlite3 *m = tu_db_open(master, 0);
 	int64_t before = tu_int(m, -1, "SELECT max(seq) FROM hubsync_history");
 	tu_exec(s[0].app, "INSERT INTO items VALUES('item-9', 'nine', NULL);"
@@ -246,13 +258,7 @@ static void test_stored(void)
 		(long long)before + 3, (long long)before + 5);
 	tu_now_ms += 60000;
 	free(tu_site_sync(&s[1], 0));
-	tu_site_open(&carol, dir, "carol", 0);
-	tu_exec(carol.app, "CREATE TABLE items(id TEXT PRIMARY KEY, name TEXT,"
-			   " data TEXT); CREATE TABLE nums(n INTEGER PRIMARY KEY,"
-			   " v TEXT); CREATE TABLE pairs(a TEXT, b INTEGER, v TEXT,"
-			   " PRIMARY KEY(a, b))");
-	tu_site_hs_open(&carol);
-	tu_site_init(&carol, master, NULL);
+	new_pc(&carol, dir, "carol");
 	tu_exec(carol.app, "INSERT INTO hubsync_names(kind, name, pkcol) VALUES"
 			   "(1, 'dave', NULL), (1, 'bob', NULL), (0, 'pairs', NULL),"
 			   "(0, 'other', 'x'), (0, 'nums', 'n'), (1, 'alice', NULL),"
@@ -331,17 +337,8 @@ static void refused_copy(tu_site *site)
 static void test_stored_refused(void)
 {
 	tu_site carol;
-	tu_now_ms = T0;
-	const char *dir = tu_tmpdir("history-refused");
-	office(dir, 3);
-	free(writes(0, NULL, NULL));
-	tu_site_open(&carol, dir, "carol", 0);
-	tu_exec(carol.app, "CREATE TABLE items(id TEXT PRIMARY KEY, name TEXT,"
-			   " data TEXT); CREATE TABLE nums(n INTEGER PRIMARY KEY,"
-			   " v TEXT); CREATE TABLE pairs(a TEXT, b INTEGER, v TEXT,"
-			   " PRIMARY KEY(a, b))");
-	tu_site_hs_open(&carol);
-	tu_site_init(&carol, master, NULL);
+	const char *dir = written_office("history-refused");
+	new_pc(&carol, dir, "carol");
 	refused_copy(&carol);
 	tu_exec(s[0].app, "INSERT INTO items VALUES('item-9', 'nine', NULL)");
 	tu_now_ms += 60000;
