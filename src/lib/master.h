@@ -181,12 +181,13 @@ typedef int (*hs_history_fn)(void *ctx, sqlite3_value **v);
  * nothing done), else 0 or an hs_error. */
 int hs_master_pull_history(hs_master *m, int64_t since, hs_history_fn fn,
 			   void *ctx, hs_buf *err);
-/* The same in the stored form of a compact audit trail (history.h): *names
- * (empty) receives its dictionary (the caller's to hs_history_names_free,
- * even on error), then fn each entry's 8 values as its hubsync_history stores them
- * (hs_history_writer_put_stored writes them): no text made to be parsed
- * again. Returns 1 when this master keeps no compact trail (nothing done:
- * hs_master_pull_history hands it), else 0 or an hs_error. */
+/* The same in the stored form of a compact audit trail (history.h):
+ * *names (empty) receives its dictionary (the caller's to
+ * hs_history_names_free, even on error), then fn each entry's 8 values as
+ * its hubsync_history stores them (hs_history_writer_put_stored writes
+ * them): no text made to be parsed again. Returns 1 when this master keeps
+ * no compact trail (nothing done: hs_master_pull_history hands it), else 0
+ * or an hs_error. */
 int hs_master_pull_history_stored(hs_master *m, int64_t since,
 				  hs_history_names *names, hs_history_fn fn,
 				  void *ctx, hs_buf *err);

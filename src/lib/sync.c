@@ -1025,10 +1025,11 @@ typedef struct spool_ctx {
 static int spool_entry(void *ctx, sqlite3_value **v)
 {
 	spool_ctx *x = ctx;
+	hs_history_writer *w = &x->w;
 	if (!x->st)
-		return x->sr = x->names ? hs_history_writer_put_stored(&x->w, x->w.db,
-								       x->names, v)
-					: hs_history_writer_put_values(&x->w, x->w.db, v);
+		return x->sr = x->names
+				       ? hs_history_writer_put_stored(w, w->db, x->names, v)
+				       : hs_history_writer_put_values(w, w->db, v);
 	for (int i = 0; i < 8; i++)
 		sqlite3_bind_value(x->st, i + 1, v[i]);
 	x->sr = hs_step_done(x->st);
