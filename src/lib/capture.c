@@ -651,6 +651,8 @@ static const char WIDE_LOG_SQL[] = LOG_SELECT "coalesce(x.k2, c.k2) AS k2,"
 	" coalesce(x.k3, c.k3) AS k3, coalesce(x.k4, c.k4) AS k4" LOG_JOIN;
 static const char OLD_LOG_SQL[] = LOG_SELECT "c.k2 AS k2, c.k3 AS k3, c.k4"
 	" AS k4 FROM main.hubsync_changes AS c)";
+static const char SHORT_LOG_SQL[] = LOG_SELECT "NULL AS k2, NULL AS k3, NULL"
+	" AS k4 FROM main.hubsync_changes AS c)";
 
 const char *hs_capture_log(sqlite3 *db)
 {
@@ -658,6 +660,11 @@ const char *hs_capture_log(sqlite3 *db)
 		return LOG_SQL;
 	return hs_table_exists(db, "hubsync_changes_key") == 1 ? WIDE_LOG_SQL
 							       : OLD_LOG_SQL;
+}
+
+const char *hs_capture_log_keys(sqlite3 *db, int max_npk)
+{
+	return max_npk <= 1 ? SHORT_LOG_SQL : hs_capture_log(db);
 }
 
 int hs_capture_log_prune(sqlite3 *db)

@@ -52,6 +52,9 @@ int hs_capture_queue(sqlite3 *db, const hs_table *t, int op, int64_t mask,
  * entries calls hs_capture_log_prune.
  */
 const char *hs_capture_log(sqlite3 *db);
+/* The same for a reader of tables whose keys all have one column
+ * (max_npk <= 1): k2..k4 NULL, the side table not joined. */
+const char *hs_capture_log_keys(sqlite3 *db, int max_npk);
 /* Delete the hubsync_changes_key rows whose entry is gone. SQLite code. */
 int hs_capture_log_prune(sqlite3 *db);
 /* A log an older version wrote (k1..k4 in hubsync_changes): the triggers

@@ -376,9 +376,11 @@ static int no_mark(void *ctx, int kind, int64_t tag, const unsigned char *mask,
 static int pass_query(sync_ctx *c, int deletes, int by_id, hs_buf *q)
 {
 	unsigned char *with = calloc(hs_count(c->s.n), 1);
-	int sr = with ? SQLITE_OK : SQLITE_NOMEM, any = 0;
+	int sr = SQLITE_OK, any = 0, max_npk = 0;
 	sqlite3_stmt *d = NULL;
-	if (sr == SQLITE_OK && deletes) {
+	if (!with)
+		return SQLITE_NOMEM;
+	if (deletes) {
 		sr = hs_prepare(c->r->db, &d, "SELECT DISTINCT tbl FROM"
 					      " hubsync_changes WHERE id > ?1 AND"
 					      " op = ?2");
@@ -396,9 +398,12 @@ static int pass_query(sync_ctx *c, int deletes, int by_id, hs_buf *q)
 		if (sr == SQLITE_DONE)
 			sr = SQLITE_OK;
 	}
+	for (int i = 0; i < c->s.n; i++)
+		if ((!deletes || with[i]) && c->s.t[i].npk > max_npk)
+			max_npk = c->s.t[i].npk;
 	hs_buf_printf(q, "SELECT id, tbl, op, mask, wall, base, k1, k2, k3, k4"
 		      " FROM %s WHERE id > ?1 AND tbl IN (",
-		      hs_capture_log(c->r->db));
+		      hs_capture_log_keys(c->r->db, max_npk));
 	for (int i = 0; i < c->s.n; i++)
 		if (!deletes || with[i])
 			hs_buf_printf(q, "%s%d", any++ ? ", " : "", c->s.t[i].id);
