@@ -431,7 +431,8 @@ typedef struct log_cell {
 
 /* Where column v of an entry's key goes against the last one's (cell p),
  * as the log's columns sort (BINARY): -1, 0, 1, or 2 when this does not
- * know (a REAL, a BLOB, a NULL or two types). p takes v. */
+ * know (a REAL, a BLOB, a NULL or two types). p takes v (a text it could
+ * not copy counts as a NULL). */
 static int log_cell_step(log_cell *p, sqlite3_value *v)
 {
 	int type = sqlite3_value_type(v), cmp = 2;
@@ -450,6 +451,8 @@ static int log_cell_step(log_cell *p, sqlite3_value *v)
 		}
 		hs_buf_reset(&p->s);
 		hs_buf_putn(&p->s, t, n);
+		if (p->s.oom) /* the next one cannot be compared */
+			type = SQLITE_NULL;
 	}
 	p->type = type;
 	return cmp;
