@@ -2020,6 +2020,42 @@ static int copy_history(sync_ctx *c)
 	return sr;
 }
 
+/* Entries of the log below which log_drop_pushed empties the table. */
+#define LOG_EMPTIED_FROM 1000
+
+/* The log's entries up to snap, the newest entry kept (apply_spooled).
+ * When that leaves only the newest and many go, the table is emptied at
+ * once (SQLite frees its pages, each row unvisited: a tenth of the
+ * deletes' cost) and the newest written back as it was. SQLite code. */
+static int log_drop_pushed(sqlite3 *db, int64_t snap)
+{
+	sqlite3_stmt *q;
+	int64_t span = -1;
+	int sr = hs_prepare(db, &q, "SELECT max(id) - min(id) FROM"
+				    " hubsync_changes HAVING max(id) <= ?1");
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, snap);
+		if ((sr = sqlite3_step(q)) == SQLITE_ROW)
+			span = sqlite3_column_int64(q, 0);
+		sr = sr == SQLITE_ROW || sr == SQLITE_DONE ? SQLITE_OK : sr;
+		sqlite3_finalize(q);
+	}
+	if (sr != SQLITE_OK)
+		return sr;
+	if (span < LOG_EMPTIED_FROM)
+		return hs_exec_ints(db, "DELETE FROM hubsync_changes WHERE id <="
+					" ?1 AND id < (SELECT max(id) FROM"
+					" hubsync_changes)", 1, &snap);
+	return hs_exec(db, "DROP TABLE IF EXISTS temp.hubsync_log_newest;"
+			   "CREATE TEMP TABLE hubsync_log_newest AS SELECT *"
+			   " FROM main.hubsync_changes WHERE id = (SELECT"
+			   " max(id) FROM main.hubsync_changes);"
+			   "DELETE FROM main.hubsync_changes;"
+			   "INSERT INTO main.hubsync_changes SELECT * FROM"
+			   " temp.hubsync_log_newest;"
+			   "DROP TABLE temp.hubsync_log_newest");
+}
+
 /* Step 4b: the pull, in one local write transaction. */
 static int apply_spooled(sync_ctx *c, hs_spool *sp)
 {
@@ -2038,9 +2074,7 @@ static int apply_spooled(sync_ctx *c, hs_spool *sp)
 	 * ids must only grow, or the master's push mark would skip new
 	 * changes. */
 	if (sr == SQLITE_OK)
-		sr = hs_exec_ints(r->db, "DELETE FROM hubsync_changes WHERE id <= ?1"
-					 " AND id < (SELECT max(id) FROM"
-					 " hubsync_changes)", 1, &c->snap);
+		sr = log_drop_pushed(r->db, c->snap);
 	if (sr == SQLITE_OK)
 		sr = hs_capture_log_prune(r->db);
 	if (sr == SQLITE_OK)

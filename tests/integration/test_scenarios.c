@@ -975,6 +975,56 @@ static void push_folds_rows_in_any_log_order(void)
 	net_close(&N);
 }
 
+/*
+ * A push of many rows empties the log at once (sync.c, log_drop_pushed):
+ * only its newest entry stays, as it was (the floor of the next ids), the
+ * next change gets a larger id and is the only one pushed next time.
+ */
+static void big_push_keeps_log_floor(void)
+{
+	net N;
+	net_open(&N, 2, ITEMS, NULL);
+	net_init(&N);
+	net_sync_all(&N, 1);
+	sqlite3 *a = N.s[0].app;
+	tu_exec(a, "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1"
+		   " FROM c WHERE i < 1500) INSERT INTO items (id, name, qty)"
+		   " SELECT printf('b%%04d', i), 'n' || i, i FROM c");
+	char *newest = tu_text(a, "SELECT quote(id) || tbl || op || mask ||"
+				  " wall || base || quote(k1) FROM hubsync_changes"
+				  " ORDER BY id DESC LIMIT 1");
+	int64_t top = tu_int(a, 0, "SELECT max(id) FROM hubsync_changes");
+	tu_now_ms += 1000;
+	tu_site_sync(&N.s[0], 0);
+	char *kept = tu_text(a, "SELECT group_concat(quote(id) || tbl || op ||"
+				" mask || wall || base || quote(k1)) FROM"
+				" hubsync_changes");
+	TU_CHECK(newest && kept && strcmp(newest, kept) == 0,
+		 "the log after a push of 1,500 rows: %s, want its newest entry"
+		 " as it was: %s", kept ? kept : "(none)", newest);
+	free(newest);
+	free(kept);
+	tu_exec(a, "UPDATE items SET qty = -1 WHERE id = 'b0007'");
+	TU_CHECK(tu_int(a, 0, "SELECT max(id) FROM hubsync_changes") > top,
+		 "a change after the push did not get a larger id than %lld",
+		 (long long)top);
+	hs_sync_options o = HS_SYNC_OPTIONS_INIT;
+	int64_t pushed = 0;
+	o.progress = count_pushed;
+	o.progress_ctx = &pushed;
+	tu_now_ms += 1000;
+	TU_CHECK(hs_replica_sync(N.s[0].hs, &o, NULL) == 0, "%s",
+		 hs_replica_errmsg(N.s[0].hs));
+	TU_CHECK(pushed == 1, "the next sync pushed %lld row changes, want 1",
+		 (long long)pushed);
+	net_sync_all(&N, 1);
+	TU_CHECK(count_rows(N.s[1].app, "items") == 1500, "bob has %lld rows",
+		 (long long)count_rows(N.s[1].app, "items"));
+	CHECK_CELL(N.s[1].app, "items", "qty", "id = 'b0007'", "-1");
+	net_check_converged(&N);
+	net_close(&N);
+}
+
 int main(int argc, char **argv)
 {
 	static const tu_case cases[] = {
@@ -999,6 +1049,7 @@ int main(int argc, char **argv)
 		{"table_without_pk_refused", table_without_pk_refused},
 		{"push_folds_rows_in_any_log_order",
 		 push_folds_rows_in_any_log_order},
+		{"big_push_keeps_log_floor", big_push_keeps_log_floor},
 	};
 	return tu_run_cases(cases, sizeof(cases) / sizeof(*cases), argc, argv);
 }
