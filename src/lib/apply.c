@@ -241,6 +241,7 @@ void hs_applier_free(hs_applier *a)
 	sqlite3_finalize(a->arm);
 	sqlite3_finalize(a->del);
 	sqlite3_finalize(a->sel);
+	sqlite3_finalize(a->scan);
 	sqlite3_value_free(a->synced_at);
 	memset(a, 0, sizeof(*a));
 }
@@ -347,6 +348,16 @@ int hs_applier_delete(hs_applier *a, sqlite3_value **pk)
 	return step_done(a->del);
 }
 
+/* Copy the row st stands on (ncols columns) into out. */
+static int take_row(const hs_table *t, sqlite3_stmt *st, sqlite3_value **out)
+{
+	int rc = SQLITE_OK;
+	for (int i = 0; i < t->ncols; i++)
+		if (!(out[i] = sqlite3_value_dup(sqlite3_column_value(st, i))))
+			rc = SQLITE_NOMEM;
+	return rc;
+}
+
 int hs_applier_select(hs_applier *a, sqlite3_value **pk, sqlite3_value **out,
 		      int *found)
 {
@@ -354,27 +365,118 @@ int hs_applier_select(hs_applier *a, sqlite3_value **pk, sqlite3_value **out,
 	*found = 0;
 	if (!hs_applier_sel(a, &rc))
 		return rc;
+	/* every parameter is bound anew: no clear_bindings */
 	bind_pk(a->sel, a->t, pk);
 	rc = sqlite3_step(a->sel);
 	if (rc == SQLITE_ROW) {
 		*found = 1;
-		for (int i = 0; i < a->t->ncols; i++) {
-			out[i] = sqlite3_value_dup(sqlite3_column_value(a->sel, i));
-			if (!out[i])
-				rc = SQLITE_NOMEM;
-		}
-		if (rc == SQLITE_ROW)
-			rc = SQLITE_OK;
+		rc = take_row(a->t, a->sel, out);
 	} else if (rc == SQLITE_DONE) {
 		rc = SQLITE_OK;
 	}
 	sqlite3_reset(a->sel);
-	sqlite3_clear_bindings(a->sel);
 	return rc;
+}
+
+/* The walk's statement, "SELECT cols FROM t WHERE (k..) >= (?1..) ORDER
+ * BY k..", kept only when SQLite's plan seeks the key's index and walks
+ * it in that order (no sort: a key of mixed directions sorts; no scan
+ * from the start): a->scan_ok 1, else -1. A SQLite code. */
+static int ready_scan(hs_applier *a)
+{
+	const hs_table *t = a->t;
+	sqlite3_stmt *plan = NULL;
+	hs_buf b;
+	int rc, ok = 1, row = 0;
+	if (a->scan_ok)
+		return SQLITE_OK;
+	hs_buf_init(&b);
+	hs_buf_puts(&b, "EXPLAIN QUERY PLAN ");
+	hs_table_select(t, &b);
+	hs_buf_puts(&b, " WHERE (");
+	for (int k = 0; k < t->npk; k++) {
+		hs_buf_puts(&b, k ? ", " : "");
+		hs_buf_ident(&b, t->cols[t->pk[k]]);
+	}
+	hs_buf_puts(&b, ") >= (");
+	for (int k = 0; k < t->npk; k++)
+		hs_buf_printf(&b, "%s?%d", k ? ", " : "", k + 1);
+	hs_buf_puts(&b, ") ORDER BY ");
+	for (int k = 0; k < t->npk; k++) {
+		hs_buf_puts(&b, k ? ", " : "");
+		hs_buf_ident(&b, t->cols[t->pk[k]]);
+	}
+	rc = b.oom ? SQLITE_NOMEM : hs_prepare(a->db, &plan, b.s);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(plan)) == SQLITE_ROW) {
+		const char *d = (const char *)sqlite3_column_text(plan, 3);
+		if (!d || (row++ == 0 ? strncmp(d, "SEARCH ", 7) != 0
+				      : strstr(d, "TEMP B-TREE") != NULL))
+			ok = 0;
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(plan);
+	if (rc == SQLITE_DONE)
+		rc = ok && row ? hs_prepare(a->db, &a->scan,
+					    b.s + strlen("EXPLAIN QUERY PLAN "))
+			       : SQLITE_OK;
+	hs_buf_free(&b);
+	if (rc == SQLITE_OK)
+		a->scan_ok = a->scan ? 1 : -1;
+	return rc;
+}
+
+/* 1 if the row scan stands on has exactly the key pk (never a NULL key:
+ * the point select finds none). */
+static int scan_is(const hs_applier *a, sqlite3_value **pk)
+{
+	for (int k = 0; k < a->t->npk; k++) {
+		sqlite3_value *v = sqlite3_column_value(a->scan, a->t->pk[k]);
+		if (sqlite3_value_type(v) == SQLITE_NULL || !hs_value_same(v, pk[k]))
+			return 0;
+	}
+	return 1;
+}
+
+int hs_applier_read(hs_applier *a, sqlite3_value **pk, sqlite3_value **out,
+		    int *found)
+{
+	int rc = ready_scan(a);
+	*found = 0;
+	if (rc != SQLITE_OK)
+		return rc;
+	if (a->scan_ok < 0)
+		return hs_applier_select(a, pk, out, found);
+	if (a->scan_on) { /* the next row, most often the one asked for */
+		rc = sqlite3_step(a->scan);
+		if (rc == SQLITE_ROW && scan_is(a, pk)) {
+			*found = 1;
+			return take_row(a->t, a->scan, out);
+		}
+		a->scan_on = 0;
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			sqlite3_reset(a->scan);
+			return rc;
+		}
+	}
+	sqlite3_reset(a->scan);
+	bind_pk(a->scan, a->t, pk);
+	rc = sqlite3_step(a->scan);
+	if (rc == SQLITE_ROW && scan_is(a, pk)) {
+		a->scan_on = 1;
+		*found = 1;
+		return take_row(a->t, a->scan, out);
+	}
+	sqlite3_reset(a->scan);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return rc;
+	/* no such row, or its key only compares equal (a collation, an
+	 * affinity): the point select says which */
+	return hs_applier_select(a, pk, out, found);
 }
 
 void hs_applier_done(hs_applier *a)
 {
 	sqlite3_reset(a->sel);
-	sqlite3_clear_bindings(a->sel);
+	sqlite3_reset(a->scan);
+	a->scan_on = 0;
 }

@@ -26,6 +26,12 @@ typedef struct hs_applier {
 	sqlite3_stmt *arm;    /* guarded: hubsync_ctl.armed = guard */
 	sqlite3_stmt *del;    /* ?1..?npk */
 	sqlite3_stmt *sel;    /* ?1..?npk -> ncols columns */
+	/* hs_applier_read: ?1..?npk -> ncols columns of the rows from that
+	 * key on, in key order; scan_ok 1 when the plan walks the key's
+	 * index from the key (-1: it cannot, reads use sel), scan_on 1
+	 * while scan stands on the row read last */
+	sqlite3_stmt *scan;
+	int scan_ok, scan_on;
 	int writes_ready;     /* the write statements are prepared */
 } hs_applier;
 
@@ -53,14 +59,25 @@ int hs_applier_delete(hs_applier *a, sqlite3_value **pk);
 int hs_applier_select(hs_applier *a, sqlite3_value **pk, sqlite3_value **out,
 		      int *found);
 
+/*
+ * hs_applier_select for keys asked for in ascending key order (a push
+ * reading the rows of its log, which is sorted by key): when the row
+ * after the one read last has exactly (hs_value_same) the key pk, it is
+ * taken by stepping a cursor instead of seeking it. Any other key is
+ * sought, from where the cursor goes on; a row whose key is not exactly
+ * pk is read by hs_applier_select, so the answer is always hs_applier_
+ * select's. hs_applier_done ends the walk (before the transaction ends).
+ */
+int hs_applier_read(hs_applier *a, sqlite3_value **pk, sqlite3_value **out,
+		    int *found);
+
 /* a's upsert (unguarded a only: ?1..?n values, ?n+1..?2n apply flags),
  * prepared on first use; NULL with *rc set when it cannot be. */
 sqlite3_stmt *hs_applier_upsert_stmt(hs_applier *a, int *rc);
 /* a's select by key (?1..?npk -> ncols columns), prepared on first use;
  * NULL with *rc set when it cannot be. */
 sqlite3_stmt *hs_applier_sel(hs_applier *a, int *rc);
-/* After stepping hs_applier_sel's statement by hand: reset it and clear
- * its bindings. */
+/* Reset a's reading statements (hs_applier_sel's, hs_applier_read's). */
 void hs_applier_done(hs_applier *a);
 
 #endif

@@ -295,7 +295,7 @@ static int finish_row(sync_ctx *c, push_state *p, int deletes)
 		hs_changeset_pop(&p->batch);
 		return SQLITE_OK;
 	}
-	sr = hs_applier_select(&p->ap[ti], rc->pk, rc->vals, &found);
+	sr = hs_applier_read(&p->ap[ti], rc->pk, rc->vals, &found);
 	if (sr != SQLITE_OK)
 		return sr;
 	if (!found) { /* gone without a logged delete: nothing to send */
@@ -596,6 +596,8 @@ sqlfail:
 	rc = push_failed(c, p, sr, "cannot read local changes");
 cleanup:
 	sqlite3_finalize(q);
+	for (int i = 0; i < c->s.n; i++)
+		hs_applier_done(&p->ap[i]);
 	return rc;
 }
 
