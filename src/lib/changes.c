@@ -77,10 +77,16 @@ void hs_changeset_pop(hs_changeset *cs)
 		rowchange_free(&cs->rows[--cs->n]);
 }
 
-void hs_changeset_clear(hs_changeset *cs)
+void hs_changeset_empty(hs_changeset *cs)
 {
 	for (size_t i = 0; i < cs->n; i++)
 		rowchange_free(&cs->rows[i]);
+	cs->n = 0;
+}
+
+void hs_changeset_clear(hs_changeset *cs)
+{
+	hs_changeset_empty(cs);
 	free(cs->rows);
 	memset(cs, 0, sizeof(*cs));
 }

@@ -318,7 +318,7 @@ static int merge_batch(push_state *p)
 		return HS_OK;
 	p->rows += (int64_t)p->batch.n;
 	rc = hs_master_merge_rows(c->m, &p->batch, &c->err);
-	hs_changeset_clear(&p->batch);
+	hs_changeset_empty(&p->batch);
 	if (rc != 0)
 		return p->failed = sync_failed(c, rc, NULL);
 	progress(c, "push", NULL, p->rows);
@@ -336,7 +336,7 @@ static int flush_push(sync_ctx *c, push_state *p)
 		return merge_batch(p) == HS_OK ? SQLITE_OK : SQLITE_ABORT;
 	for (size_t i = 0; sr == SQLITE_OK && i < p->batch.n; i++)
 		sr = hs_spool_push_row(p->spool, &p->batch.rows[i]);
-	hs_changeset_clear(&p->batch);
+	hs_changeset_empty(&p->batch);
 	return sr;
 }
 
