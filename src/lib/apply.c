@@ -437,21 +437,36 @@ static int scan_is(const hs_applier *a, sqlite3_value **pk)
 	return 1;
 }
 
+/* Reads of a table by point selects before it is walked: preparing the
+ * walk (its plan checked, ~90k instructions) costs more than it saves on
+ * a few rows. */
+#define WALK_AFTER 16
+
 int hs_applier_read(hs_applier *a, sqlite3_value **pk, sqlite3_value **out,
 		    int *found)
 {
-	int rc = ready_scan(a);
+	int rc = SQLITE_OK;
 	*found = 0;
+	/* most steps missed (keys far apart): each read was a step more
+	 * than the point select */
+	if (a->scan_ok > 0 && a->misses > WALK_AFTER && a->misses > a->hits) {
+		hs_applier_done(a);
+		a->scan_ok = -1;
+	}
+	if (a->scan_ok >= 0 && a->reads++ >= WALK_AFTER)
+		rc = ready_scan(a);
 	if (rc != SQLITE_OK)
 		return rc;
-	if (a->scan_ok < 0)
+	if (a->scan_ok <= 0)
 		return hs_applier_select(a, pk, out, found);
 	if (a->scan_on) { /* the next row, most often the one asked for */
 		rc = sqlite3_step(a->scan);
 		if (rc == SQLITE_ROW && scan_is(a, pk)) {
+			a->hits++;
 			*found = 1;
 			return take_row(a->t, a->scan, out);
 		}
+		a->misses++;
 		a->scan_on = 0;
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 			sqlite3_reset(a->scan);

@@ -28,10 +28,12 @@ typedef struct hs_applier {
 	sqlite3_stmt *sel;    /* ?1..?npk -> ncols columns */
 	/* hs_applier_read: ?1..?npk -> ncols columns of the rows from that
 	 * key on, in key order; scan_ok 1 when the plan walks the key's
-	 * index from the key (-1: it cannot, reads use sel), scan_on 1
-	 * while scan stands on the row read last */
+	 * index from the key (-1: it cannot, or walking does not pay: reads
+	 * use sel), scan_on 1 while scan stands on the row read last; reads
+	 * so far, and steps that gave the key asked for or not */
 	sqlite3_stmt *scan;
 	int scan_ok, scan_on;
+	int reads, hits, misses;
 	int writes_ready;     /* the write statements are prepared */
 } hs_applier;
 
@@ -66,7 +68,9 @@ int hs_applier_select(hs_applier *a, sqlite3_value **pk, sqlite3_value **out,
  * taken by stepping a cursor instead of seeking it. Any other key is
  * sought, from where the cursor goes on; a row whose key is not exactly
  * pk is read by hs_applier_select, so the answer is always hs_applier_
- * select's. hs_applier_done ends the walk (before the transaction ends).
+ * select's. The first few reads of a table, and all when most steps miss
+ * (keys far apart), are point selects: a 10-row push costs no more than
+ * before. hs_applier_done ends the walk (before the transaction ends).
  */
 int hs_applier_read(hs_applier *a, sqlite3_value **pk, sqlite3_value **out,
 		    int *found);

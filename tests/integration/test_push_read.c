@@ -13,8 +13,8 @@
  *    not the table's) and one column of integers, reals, text and blobs;
  *  - the first push (every row, more than a batch of 1,000), a push whose
  *    log skips rows (every third, a run, deletes, new keys in between),
- *    rows gone without a logged delete (nothing to send for them), and a
- *    sparse 10-row push.
+ *    rows gone without a logged delete (nothing to send for them), and
+ *    sparse pushes of 10 and 60 rows a table.
  *
  * Run all with ./test_push_read, or some by name.
  */
@@ -156,9 +156,10 @@ static void push_skipping_rows(void)
 	tu_net_close(&N);
 }
 
-/* Ten rows far apart: each one sought, the walk's next row never the one
- * asked for. */
-static void sparse_ten_rows(void)
+/* Rows far apart, one in every `every` of the 1,200 of each table: each
+ * one sought; 10 rows are read by point selects, 60 walked first until the
+ * walk's steps keep missing. */
+static void sparse_rows(int every)
 {
 	tu_net N;
 	office(&N);
@@ -166,14 +167,24 @@ static void sparse_ten_rows(void)
 	tu_net_sync_all(&N, 1);
 	tu_now_ms += 1000;
 	for (size_t t = 0; t < NSHAPES; t++)
-		tu_exec(N.s[0].app, "UPDATE %s SET v = 'sparse' WHERE n %% 240 = 2",
-			SHAPES[t].name);
+		tu_exec(N.s[0].app, "UPDATE %s SET v = 'sparse' WHERE n %% %d = 2",
+			SHAPES[t].name, 2 * every);
 	tu_net_sync_all(&N, 2);
-	TU_CHECK_CELL(N.s[1].app, "t_wr", "v", "n = 242", "'sparse'");
+	TU_CHECK_CELL(N.s[1].app, "t_wr", "v", "n = 2", "'sparse'");
 	TU_CHECK(tu_int(N.s[1].app, 0, "SELECT count(*) FROM t_nocase WHERE"
-			" v = 'sparse'") == 10, "bob lacks sparse rows");
+			" v = 'sparse'") == FIRST / every, "bob lacks sparse rows");
 	check_same(&N, 0);
 	tu_net_close(&N);
+}
+
+static void sparse_ten_rows(void)
+{
+	sparse_rows(120);
+}
+
+static void sparse_sixty_rows(void)
+{
+	sparse_rows(20);
 }
 
 int main(int argc, char **argv)
@@ -182,6 +193,7 @@ int main(int argc, char **argv)
 		{"first_push_every_shape", first_push_every_shape},
 		{"push_skipping_rows", push_skipping_rows},
 		{"sparse_ten_rows", sparse_ten_rows},
+		{"sparse_sixty_rows", sparse_sixty_rows},
 	};
 	return tu_run_cases(cases, sizeof(cases) / sizeof(cases[0]), argc,
 			    argv);
