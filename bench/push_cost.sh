@@ -10,6 +10,10 @@
 #
 #   bench/push_cost.sh build/hubsync [OUT.callgrind]
 # Needs valgrind and the sqlite3 shell. N: $N (default 20000).
+# With CHANGE=10: the N rows are pushed first (not counted), then the app
+# changes a column of 10 rows spread over the table and that push alone is
+# counted: the sparse case, which must not cost more when the first push
+# gets cheaper.
 set -eu
 h=$1
 out=${2:-/dev/null}
@@ -25,8 +29,17 @@ sqlite3 "$dir/a.db" "BEGIN; WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL
 	vendor, price, qty, notes) SELECT printf('item-%09d', i), 'name ' || i,
 	'cat ' || (i % 20), 'vendor ' || (i % 50), i * 0.25, i % 100,
 	'some notes about item ' || i FROM c; COMMIT;"
+if [ -n "${CHANGE:-}" ]; then
+	"$h" sync "$dir/a.db" >/dev/null
+	sqlite3 "$dir/a.db" "UPDATE items SET price = price + 1 WHERE
+		rowid % ($n / $CHANGE) = 7"
+fi
 total=$(valgrind --tool=callgrind --callgrind-out-file="$out" \
 	"$h" sync "$dir/a.db" 2>&1 >/dev/null | awk '/Collected/ {print $4}')
+if [ -n "${CHANGE:-}" ]; then
+	echo "push of $CHANGE rows spread over $n: $total instructions"
+	exit 0
+fi
 echo "first push of $n rows: $total instructions, $((total / n)) a row"
 sqlite3 "$dir/b.db" "CREATE TABLE items(id TEXT PRIMARY KEY, name TEXT,
 	category TEXT, vendor TEXT, price REAL, qty INTEGER, notes TEXT)"

@@ -78,6 +78,16 @@ static void insert_rows(tu_net *N, int from, int to, int step)
 			SHAPES[t].key);
 }
 
+/* The office once alice pushed the first rows and both synced, a second
+ * later. */
+static void office_synced(tu_net *N)
+{
+	office(N);
+	insert_rows(N, 2, 2 * FIRST, 2);
+	tu_net_sync_all(N, 1);
+	tu_now_ms += 1000;
+}
+
 /* alice and bob hold the same rows in every table (but t_text and
  * t_comp when partial), and so does the master once both synced. */
 static void check_same(tu_net *N, int partial)
@@ -124,10 +134,7 @@ static void first_push_every_shape(void)
 static void push_skipping_rows(void)
 {
 	tu_net N;
-	office(&N);
-	insert_rows(&N, 2, 2 * FIRST, 2);
-	tu_net_sync_all(&N, 1);
-	tu_now_ms += 1000;
+	office_synced(&N);
 	for (size_t t = 0; t < NSHAPES; t++)
 		tu_exec(N.s[0].app, "UPDATE %s SET v = v || '+' WHERE n %% 3 = 0"
 			" OR n BETWEEN 1000 AND 1120", SHAPES[t].name);
@@ -162,10 +169,7 @@ static void push_skipping_rows(void)
 static void sparse_rows(int every)
 {
 	tu_net N;
-	office(&N);
-	insert_rows(&N, 2, 2 * FIRST, 2);
-	tu_net_sync_all(&N, 1);
-	tu_now_ms += 1000;
+	office_synced(&N);
 	for (size_t t = 0; t < NSHAPES; t++)
 		tu_exec(N.s[0].app, "UPDATE %s SET v = 'sparse' WHERE n %% %d = 2",
 			SHAPES[t].name, 2 * every);
@@ -187,6 +191,62 @@ static void sparse_sixty_rows(void)
 	sparse_rows(20);
 }
 
+/* alice syncs; the rows of table her push sent. */
+static int64_t pushed(tu_net *N, const char *table)
+{
+	json_t *r = tu_json_take(tu_site_sync(&N->s[0], 1));
+	int64_t v = tu_stat_count(r, "pushed", table);
+	json_decref(r);
+	return v;
+}
+
+/*
+ * A log already in key order (rows inserted, updated, deleted in key
+ * order, one table after the other) is read as written, without a sort
+ * (sync.c, log_in_order); one that is not, sorted. Either way each row
+ * is sent once, with all its entries folded: a row whose entries were
+ * read apart would be sent twice.
+ */
+static void log_in_key_order(void)
+{
+	tu_net N;
+	const char *tables[] = {"t_text", "t_int", "t_wr"};
+	office(&N);
+	for (int t = 0; t < 3; t++) {
+		const struct shape *sh = NULL;
+		for (size_t k = 0; k < NSHAPES; k++)
+			if (!strcmp(SHAPES[k].name, tables[t]))
+				sh = &SHAPES[k];
+		tu_exec(N.s[0].app,
+			"WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1"
+			" FROM c WHERE i < %d) INSERT INTO %s(%s, n, v) SELECT"
+			" %s, i, 'v' || i FROM c ORDER BY i",
+			FIRST, sh->name, sh->cols, sh->key);
+	}
+	TU_CHECK(pushed(&N, "t_text") == FIRST, "first push: t_text rows");
+	tu_net_sync_all(&N, 1);
+	check_same(&N, 0);
+
+	/* in order: every t_int row updated, some t_text rows deleted */
+	tu_now_ms += 1000;
+	tu_exec(N.s[0].app, "UPDATE t_int SET v = v || '+'");
+	tu_exec(N.s[0].app, "DELETE FROM t_text WHERE n %% 17 = 0");
+	TU_CHECK(pushed(&N, "t_int") == FIRST, "in order: t_int rows");
+	tu_net_sync_all(&N, 1);
+	check_same(&N, 0);
+
+	/* out of order: the same rows changed again after others */
+	tu_now_ms += 1000;
+	tu_exec(N.s[0].app, "UPDATE t_int SET v = v || 'a' WHERE n > 1100;"
+		"UPDATE t_int SET v = v || 'b' WHERE n < 100;"
+		"UPDATE t_int SET n = n + 10000 WHERE n > 1100 OR n < 100;"
+		"UPDATE t_wr SET v = 'w'");
+	TU_CHECK(pushed(&N, "t_int") == 199, "out of order: t_int rows");
+	tu_net_sync_all(&N, 1);
+	check_same(&N, 0);
+	tu_net_close(&N);
+}
+
 int main(int argc, char **argv)
 {
 	static const tu_case cases[] = {
@@ -194,6 +254,7 @@ int main(int argc, char **argv)
 		{"push_skipping_rows", push_skipping_rows},
 		{"sparse_ten_rows", sparse_ten_rows},
 		{"sparse_sixty_rows", sparse_sixty_rows},
+		{"log_in_key_order", log_in_key_order},
 	};
 	return tu_run_cases(cases, sizeof(cases) / sizeof(cases[0]), argc,
 			    argv);

@@ -157,15 +157,6 @@ static json_t *sync_json(tu_site *s)
 	return tu_json_take(tu_site_sync(s, 1));
 }
 
-static int64_t stat_count(json_t *res, const char *dir, const char *tbl)
-{
-	json_t *v = json_object_get(json_object_get(json_object_get(res,
-								    "stats"),
-						    dir),
-				    tbl);
-	return json_is_integer(v) ? json_integer_value(v) : 0;
-}
-
 /* ---- DESIGN 1.1: pull must not mark rows synced -------------------- */
 
 static void pull_then_edit_is_pushed(void)
@@ -184,9 +175,9 @@ static void pull_then_edit_is_pushed(void)
 			    "INSERT INTO items (id, name, price, qty, v) VALUES ('c', 'washer', 0.1, 5,"
 			    " NULL)");
 	json_t *res = sync_json(&N.s[1]);
-	TU_CHECK(stat_count(res, "pushed", "items") == 2,
+	TU_CHECK(tu_stat_count(res, "pushed", "items") == 2,
 		 "bob's sync pushed %lld items rows, want 2: %s",
-		 (long long)stat_count(res, "pushed", "items"),
+		 (long long)tu_stat_count(res, "pushed", "items"),
 		 json_dumps(res, JSON_COMPACT));
 	json_decref(res);
 	TU_CHECK(tu_int(N.s[1].app, -1, "SELECT records_pushed FROM sync_log"

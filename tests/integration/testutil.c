@@ -781,6 +781,15 @@ void tu_check_integrity(const char *path)
 
 /* ---- JSON ----------------------------------------------------------- */
 
+int64_t tu_stat_count(json_t *res, const char *dir, const char *tbl)
+{
+	json_t *v = json_object_get(json_object_get(json_object_get(res,
+								    "stats"),
+						    dir),
+				    tbl);
+	return json_is_integer(v) ? json_integer_value(v) : 0;
+}
+
 json_t *tu_json_take(char *text)
 {
 	json_error_t err;

@@ -205,6 +205,10 @@ char *tu_json_to_quote(json_t *v);
 /* Parse a JSON document returned by hubsync (frees text); fails on error. */
 json_t *tu_json_take(char *text);
 
+/* A sync result's rows of table tbl in stats.<dir> (dir "pushed" or
+ * "pulled"); 0 when it lists none. */
+int64_t tu_stat_count(json_t *res, const char *dir, const char *tbl);
+
 /* The conflicts listing of a site (include_resolved), parsed. */
 json_t *tu_site_conflicts(tu_site *s, int include_resolved);
 
