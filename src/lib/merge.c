@@ -144,12 +144,12 @@ static int conflict_put(hs_merge *m, const conflict_rec *c)
 }
 
 /* h: the history row of op on row pk at the store's current sequence,
- * written by hlc, with changes ch (malloc'd, taken over; NULL: out of
- * memory); when holds its time's text. SQLite code; event_free(h) in
- * any case. */
+ * written by hlc, with changes ch (the caller's, kept until h is done
+ * with; NULL: out of memory); when holds its time's text. SQLite code;
+ * event_free(h) in any case. */
 static int event_fill(hs_merge *m, const hs_table *t, sqlite3_value **pk,
-		      const char *op, char *ch, int64_t hlc, hs_history_row *h,
-		      char when[32])
+		      const char *op, const char *ch, int64_t hlc,
+		      hs_history_row *h, char when[32])
 {
 	char *key = hs_key_text(pk, t->npk);
 	char *pkj = hs_json_pk_text(t, pk);
@@ -159,11 +159,13 @@ static int event_fill(hs_merge *m, const hs_table *t, sqlite3_value **pk,
 	return key && pkj && ch ? SQLITE_OK : SQLITE_NOMEM;
 }
 
+/* An insert's changes: no values (jansson's "{}" without building it). */
+static const char INSERT_CHANGES[] = "{}";
+
 static void event_free(hs_history_row *h)
 {
 	free((char *)h->key);
 	free((char *)h->pk_json);
-	free((char *)h->changes);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -173,7 +175,7 @@ static int history_put(hs_merge *m, const hs_table *t, sqlite3_value **pk,
 		       sqlite3_value **newv, const unsigned char *changed,
 		       int64_t hlc)
 {
-	char when[32], *ch;
+	char when[32], *dump = NULL;
 	json_t *o = oldv || newv ? json_object() : NULL;
 	int sr;
 	for (int i = 0; o && (oldv || newv) && i < t->ncols; i++) {
@@ -190,13 +192,15 @@ static int history_put(hs_merge *m, const hs_table *t, sqlite3_value **pk,
 		json_decref(o); /* only values written again: nothing to show */
 		return SQLITE_OK;
 	}
-	/* an insert's: no values (jansson's "{}" without building it) */
-	ch = oldv || newv ? hs_json_dump(o) : strdup("{}");
+	if (oldv || newv)
+		dump = hs_json_dump(o);
 	hs_history_row h;
-	sr = event_fill(m, t, pk, op, ch, hlc, &h, when);
+	sr = event_fill(m, t, pk, op, oldv || newv ? dump : INSERT_CHANGES,
+			hlc, &h, when);
 	if (sr == SQLITE_OK)
 		sr = m->st->ops->history_add(m->st, &h);
 	event_free(&h);
+	free(dump);
 	return sr;
 }
 
@@ -1217,18 +1221,21 @@ static int set_candidate(hs_merge *m, const hs_changeset *cs, size_t i,
 	return !same;
 }
 
-/* Write rows nr[0..n) (new to the store, of table t) as one set. */
+/* Write rows nr[0..n) (new to the store, of table t) as one set: their
+ * versions' clocks in one block of n rows of t->ncols. */
 static int merge_fresh(hs_merge *m, const hs_table *t, hs_new_row *nr,
 		       size_t n)
 {
-	int sr = SQLITE_OK;
+	size_t ncols = hs_count(t->ncols);
+	hs_col_clock *clocks = malloc(n * ncols * sizeof(*clocks));
+	int sr = clocks ? SQLITE_OK : SQLITE_NOMEM;
 	for (size_t k = 0; sr == SQLITE_OK && k < n; k++) {
 		hs_rowchange *rc = nr[k].rc;
-		if ((sr = hs_row_meta_init(&nr[k].rm, t->ncols)) != SQLITE_OK)
-			break;
+		nr[k].rm = (hs_row_meta){.ncols = t->ncols,
+					 .cols = clocks + k * ncols};
 		inserted_meta(m, t, rc, &nr[k].rm, ++m->st->seq);
 		if (!rc->existing)
-			sr = event_fill(m, t, rc->pk, "insert", strdup("{}"),
+			sr = event_fill(m, t, rc->pk, "insert", INSERT_CHANGES,
 					rc->row_hlc, &nr[k].h, nr[k].at);
 	}
 	if (sr == SQLITE_OK)
@@ -1236,9 +1243,10 @@ static int merge_fresh(hs_merge *m, const hs_table *t, hs_new_row *nr,
 	if (sr == SQLITE_OK)
 		m->stats->pushed[nr[0].rc->table] += (int64_t)n;
 	for (size_t k = 0; k < n; k++) {
-		hs_row_meta_clear(&nr[k].rm);
+		nr[k].rm.cols = NULL;
 		event_free(&nr[k].h);
 	}
+	free(clocks);
 	if (sr == SQLITE_OK)
 		count_rows(m, n);
 	return sr;
