@@ -218,10 +218,9 @@ void hs_clocks_encode(const hs_row_meta *rm, hs_buf *b)
 	}
 }
 
-/* Unsigned LEB128 into b. */
-static void put_uvar(hs_buf *b, uint64_t v)
+/* Unsigned LEB128 at c (10 bytes at the most): how many bytes. */
+static size_t put_uvar(unsigned char *c, uint64_t v)
 {
-	unsigned char c[10];
 	size_t n = 0;
 	do {
 		c[n] = (unsigned char)(v & 0x7f);
@@ -230,7 +229,7 @@ static void put_uvar(hs_buf *b, uint64_t v)
 			c[n] |= 0x80;
 		n++;
 	} while (v);
-	hs_buf_putn(b, (const char *)c, n);
+	return n;
 }
 
 /* An unsigned LEB128 at p[*pos..n), or -1 when cut short. */
@@ -248,32 +247,41 @@ static int get_uvar(const unsigned char *p, int n, int *pos, uint64_t *v)
 
 void hs_clocks_encode_compact(const hs_row_meta *rm, hs_buf *b)
 {
+	/* bytes gathered here, into b a few columns at a time: a column's
+	 * take 36 at the most: its flags, four LEB128 numbers (10, 5, 10, 10) */
+	unsigned char c[256];
+	size_t n = 0;
 	hs_buf_reset(b);
-	hs_buf_putn(b, "\x81", 1);
+	c[n++] = 0x81;
 	for (int i = 0; i < rm->ncols; i++) {
-		const hs_col_clock *c = &rm->cols[i], *prev = i ? c - 1 : NULL;
+		const hs_col_clock *cc = &rm->cols[i], *prev = i ? cc - 1 : NULL;
 		unsigned char f = 0;
-		if (prev && c->hlc == prev->hlc && c->site == prev->site &&
-		    c->vseq == prev->vseq && c->seq == prev->seq) {
-			hs_buf_putn(b, "\x01", 1);
+		if (n > sizeof c - 36) {
+			hs_buf_putn(b, (const char *)c, n);
+			n = 0;
+		}
+		if (prev && cc->hlc == prev->hlc && cc->site == prev->site &&
+		    cc->vseq == prev->vseq && cc->seq == prev->seq) {
+			c[n++] = 0x01;
 			continue;
 		}
-		f |= c->hlc != rm->hlc ? 0x02 : 0;
-		f |= c->site != rm->site ? 0x04 : 0;
-		f |= c->vseq != rm->vseq ? 0x08 : 0;
-		f |= c->seq != rm->seq ? 0x10 : 0;
-		hs_buf_putn(b, (const char *)&f, 1);
+		f |= cc->hlc != rm->hlc ? 0x02 : 0;
+		f |= cc->site != rm->site ? 0x04 : 0;
+		f |= cc->vseq != rm->vseq ? 0x08 : 0;
+		f |= cc->seq != rm->seq ? 0x10 : 0;
+		c[n++] = f;
 		if (f & 0x02) {
-			int64_t d = (int64_t)((uint64_t)c->hlc - (uint64_t)rm->hlc);
-			put_uvar(b, ((uint64_t)d << 1) ^ (uint64_t)(d >> 63));
+			int64_t d = (int64_t)((uint64_t)cc->hlc - (uint64_t)rm->hlc);
+			n += put_uvar(c + n, ((uint64_t)d << 1) ^ (uint64_t)(d >> 63));
 		}
 		if (f & 0x04)
-			put_uvar(b, (uint32_t)c->site);
+			n += put_uvar(c + n, (uint32_t)cc->site);
 		if (f & 0x08)
-			put_uvar(b, (uint64_t)rm->seq - (uint64_t)c->vseq);
+			n += put_uvar(c + n, (uint64_t)rm->seq - (uint64_t)cc->vseq);
 		if (f & 0x10)
-			put_uvar(b, (uint64_t)rm->seq - (uint64_t)c->seq);
+			n += put_uvar(c + n, (uint64_t)rm->seq - (uint64_t)cc->seq);
 	}
+	hs_buf_putn(b, (const char *)c, n);
 }
 
 /* The compact encoding (p[0] == 0x81): -1 if malformed. */
