@@ -103,26 +103,31 @@ json_t *hs_json_pk(const hs_table *t, sqlite3_value **pk)
 	return o;
 }
 
-char *hs_key_text(sqlite3_value **pk, int npk)
+void hs_key_text_put(hs_buf *b, sqlite3_value **pk, int npk)
 {
-	hs_buf b;
-	hs_buf_init(&b);
 	for (int i = 0; i < npk; i++) {
 		if (i)
-			hs_buf_puts(&b, "|");
+			hs_buf_puts(b, "|");
 		switch (sqlite3_value_type(pk[i])) {
 		case SQLITE_NULL:
 			break;
 		case SQLITE_BLOB: {
 			const unsigned char *p = sqlite3_value_blob(pk[i]);
 			for (int k = 0; k < sqlite3_value_bytes(pk[i]); k++)
-				hs_buf_printf(&b, "%02x", p[k]);
+				hs_buf_printf(b, "%02x", p[k]);
 			break;
 		}
 		default:
-			hs_buf_puts(&b, (const char *)sqlite3_value_text(pk[i]));
+			hs_buf_puts(b, (const char *)sqlite3_value_text(pk[i]));
 		}
 	}
+}
+
+char *hs_key_text(sqlite3_value **pk, int npk)
+{
+	hs_buf b;
+	hs_buf_init(&b);
+	hs_key_text_put(&b, pk, npk);
 	return hs_buf_take(&b);
 }
 
@@ -136,40 +141,55 @@ static int plain_ascii(const char *s, size_t n)
 	return 1;
 }
 
-char *hs_json_pk_text(const hs_table *t, sqlite3_value **pk)
+void hs_json_pk_put(hs_buf *b, const hs_table *t, sqlite3_value **pk)
 {
 	const char *col = t->npk == 1 ? t->cols[t->pk[0]] : NULL;
 	int type = col ? sqlite3_value_type(pk[0]) : SQLITE_NULL;
 	const char *v = type == SQLITE_TEXT ? (const char *)sqlite3_value_text(pk[0])
 					    : NULL;
-	if (col && plain_ascii(col, strlen(col)) &&
+	size_t lc = col ? strlen(col) : 0;
+	if (col && plain_ascii(col, lc) &&
 	    (type == SQLITE_INTEGER ||
 	     (v && plain_ascii(v, (size_t)sqlite3_value_bytes(pk[0]))))) {
 		/* {"col":"v"} or {"col":123}, without printf's format parsing
-		 * (one per audit trail entry a merge writes) */
-		char num[24];
+		 * (one per audit trail entry a merge writes), put at once
+		 * when short */
+		char num[24], out[160];
 		int q = type == SQLITE_TEXT;
 		if (!q) {
 			snprintf(num, sizeof num, "%lld",
 				 (long long)sqlite3_value_int64(pk[0]));
 			v = num;
 		}
-		size_t lc = strlen(col), lv = strlen(v), n = 0;
-		char *out = malloc(lc + lv + 8);
-		if (!out)
-			return NULL;
-		out[n++] = '{';
-		out[n++] = '"';
-		memcpy(out + n, col, lc);
-		n += lc;
-		memcpy(out + n, q ? "\":\"" : "\":", q ? 3 : 2);
-		n += q ? 3 : 2;
-		memcpy(out + n, v, lv);
-		n += lv;
-		memcpy(out + n, q ? "\"}" : "}", q ? 3 : 2); /* with the NUL */
-		return out;
+		size_t lv = strlen(v), n = 0;
+		if (lc + lv + 7 <= sizeof out) {
+			out[n++] = '{';
+			out[n++] = '"';
+			memcpy(out + n, col, lc);
+			n += lc;
+			memcpy(out + n, q ? "\":\"" : "\":", q ? 3 : 2);
+			n += q ? 3 : 2;
+			memcpy(out + n, v, lv);
+			n += lv;
+			memcpy(out + n, q ? "\"}" : "}", q ? 2 : 1);
+			hs_buf_putn(b, out, n + (q ? 2 : 1));
+			return;
+		}
 	}
-	return hs_json_dump(hs_json_pk(t, pk));
+	char *s = hs_json_dump(hs_json_pk(t, pk));
+	if (s)
+		hs_buf_puts(b, s);
+	else
+		b->oom = 1;
+	free(s);
+}
+
+char *hs_json_pk_text(const hs_table *t, sqlite3_value **pk)
+{
+	hs_buf b;
+	hs_buf_init(&b);
+	hs_json_pk_put(&b, t, pk);
+	return hs_buf_take(&b);
 }
 
 char *hs_json_dump(json_t *j)

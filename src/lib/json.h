@@ -9,6 +9,7 @@
 #define HS_JSON_H
 
 #include "schema.h"
+#include "util.h"
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -20,11 +21,15 @@ json_t *hs_json_value(sqlite3_value *v);
 int hs_json_bind(sqlite3_stmt *st, int i, json_t *j);
 /* {"col": value, ...} of t's primary key (values in key order). */
 json_t *hs_json_pk(const hs_table *t, sqlite3_value **pk);
-/* "v1|v2" text form of a key, as matched by `hubsync log --key`. */
+/* "v1|v2" text form of a key, as matched by `hubsync log --key`:
+ * malloc'd (NULL: out of memory), or appended to b (b->oom on failure). */
 char *hs_key_text(sqlite3_value **pk, int npk);
-/* hs_json_dump(hs_json_pk(t, pk)), malloc'd (NULL: out of memory); a
- * one-column key of an integer or of plain ASCII text without jansson. */
+void hs_key_text_put(hs_buf *b, sqlite3_value **pk, int npk);
+/* hs_json_dump(hs_json_pk(t, pk)), malloc'd (NULL: out of memory), or
+ * appended to b (b->oom on failure); a one-column key of an integer or of
+ * plain ASCII text without jansson. */
 char *hs_json_pk_text(const hs_table *t, sqlite3_value **pk);
+void hs_json_pk_put(hs_buf *b, const hs_table *t, sqlite3_value **pk);
 /* Serialize j compactly, steal the reference; NULL on failure. */
 char *hs_json_dump(json_t *j);
 

@@ -143,6 +143,9 @@ static int conflict_put(hs_merge *m, const conflict_rec *c)
 	return sr;
 }
 
+/* An insert's changes: no values (jansson's "{}" without building it). */
+static const char INSERT_CHANGES[] = "{}";
+
 /* h: the history row of op on row pk at the store's current sequence,
  * written by hlc, with changes ch (the caller's, kept until h is done
  * with; NULL: out of memory); when holds its time's text. SQLite code;
@@ -159,8 +162,40 @@ static int event_fill(hs_merge *m, const hs_table *t, sqlite3_value **pk,
 	return key && pkj && ch ? SQLITE_OK : SQLITE_NOMEM;
 }
 
-/* An insert's changes: no values (jansson's "{}" without building it). */
-static const char INSERT_CHANGES[] = "{}";
+/* The insert events of rows nr[0..n) (new, their versions set; none for
+ * a row there before tracking), as event_fill would give them, but their
+ * key texts in texts: h.key and h.pk_json point into it (no event_free;
+ * kept until texts is freed or written again). SQLite code. */
+static int events_fill_set(hs_merge *m, const hs_table *t, hs_new_row *nr,
+			   size_t n, hs_buf *texts)
+{
+	size_t *off = malloc((2 * n + 1) * sizeof(*off));
+	if (!off)
+		return SQLITE_NOMEM;
+	for (size_t k = 0; k < n; k++) {
+		if (nr[k].rc->existing)
+			continue;
+		off[2 * k] = texts->len;
+		hs_key_text_put(texts, nr[k].rc->pk, t->npk);
+		hs_buf_putn(texts, "", 1);
+		off[2 * k + 1] = texts->len;
+		hs_json_pk_put(texts, t, nr[k].rc->pk);
+		hs_buf_putn(texts, "", 1);
+	}
+	for (size_t k = 0; !texts->oom && k < n; k++) {
+		const hs_rowchange *rc = nr[k].rc;
+		if (rc->existing)
+			continue;
+		hs_iso_time(rc->row_hlc >> 16, nr[k].at);
+		nr[k].h = (hs_history_row){nr[k].rm.seq, t->name,
+					   texts->s + off[2 * k],
+					   texts->s + off[2 * k + 1], "insert",
+					   m->st->user, nr[k].at,
+					   INSERT_CHANGES};
+	}
+	free(off);
+	return texts->oom ? SQLITE_NOMEM : SQLITE_OK;
+}
 
 static void event_free(hs_history_row *h)
 {
@@ -1222,31 +1257,33 @@ static int set_candidate(hs_merge *m, const hs_changeset *cs, size_t i,
 }
 
 /* Write rows nr[0..n) (new to the store, of table t) as one set: their
- * versions' clocks in one block of n rows of t->ncols. */
+ * versions' clocks in one block of n rows of t->ncols, their events' key
+ * texts in one buffer. */
 static int merge_fresh(hs_merge *m, const hs_table *t, hs_new_row *nr,
 		       size_t n)
 {
 	size_t ncols = hs_count(t->ncols);
 	hs_col_clock *clocks = malloc(n * ncols * sizeof(*clocks));
+	hs_buf texts;
 	int sr = clocks ? SQLITE_OK : SQLITE_NOMEM;
+	hs_buf_init(&texts);
 	for (size_t k = 0; sr == SQLITE_OK && k < n; k++) {
-		hs_rowchange *rc = nr[k].rc;
 		nr[k].rm = (hs_row_meta){.ncols = t->ncols,
 					 .cols = clocks + k * ncols};
-		inserted_meta(m, t, rc, &nr[k].rm, ++m->st->seq);
-		if (!rc->existing)
-			sr = event_fill(m, t, rc->pk, "insert", INSERT_CHANGES,
-					rc->row_hlc, &nr[k].h, nr[k].at);
+		inserted_meta(m, t, nr[k].rc, &nr[k].rm, ++m->st->seq);
 	}
+	if (sr == SQLITE_OK)
+		sr = events_fill_set(m, t, nr, n, &texts);
 	if (sr == SQLITE_OK)
 		sr = m->st->ops->put_new(m->st, t, nr, n);
 	if (sr == SQLITE_OK)
 		m->stats->pushed[nr[0].rc->table] += (int64_t)n;
 	for (size_t k = 0; k < n; k++) {
 		nr[k].rm.cols = NULL;
-		event_free(&nr[k].h);
+		nr[k].h = (hs_history_row){0};
 	}
 	free(clocks);
+	hs_buf_free(&texts);
 	if (sr == SQLITE_OK)
 		count_rows(m, n);
 	return sr;
