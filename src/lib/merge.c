@@ -182,11 +182,16 @@ static int events_fill_set(hs_merge *m, const hs_table *t, hs_new_row *nr,
 		hs_json_pk_put(texts, t, nr[k].rc->pk);
 		hs_buf_putn(texts, "", 1);
 	}
-	for (size_t k = 0; !texts->oom && k < n; k++) {
+	for (size_t k = 0, last = n; !texts->oom && k < n; k++) {
 		const hs_rowchange *rc = nr[k].rc;
 		if (rc->existing)
 			continue;
-		hs_iso_time(rc->row_hlc >> 16, nr[k].at);
+		/* rows written in the same millisecond: its text once */
+		if (last < n && nr[last].rc->row_hlc >> 16 == rc->row_hlc >> 16)
+			memcpy(nr[k].at, nr[last].at, sizeof nr[k].at);
+		else
+			hs_iso_time(rc->row_hlc >> 16, nr[k].at);
+		last = k;
 		nr[k].h = (hs_history_row){nr[k].rm.seq, t->name,
 					   texts->s + off[2 * k],
 					   texts->s + off[2 * k + 1], "insert",
