@@ -25,13 +25,9 @@ void hs_buf_reset(hs_buf *b)
 		b->s[0] = 0;
 }
 
-static int buf_grow(hs_buf *b, size_t extra)
+/* b's room made need bytes (it has fewer): 0, or -1 (b->oom set). */
+static int buf_realloc(hs_buf *b, size_t need)
 {
-	size_t need = b->len + extra + 1;
-	if (b->oom)
-		return -1;
-	if (need <= b->cap)
-		return 0;
 	size_t cap = b->cap ? b->cap * 2 : 64;
 	while (cap < need)
 		cap *= 2;
@@ -43,6 +39,16 @@ static int buf_grow(hs_buf *b, size_t extra)
 	b->s = s;
 	b->cap = cap;
 	return 0;
+}
+
+/* Room in b for extra more bytes and the NUL: 0, or -1 (b->oom). The
+ * check inline, the growth not (most puts fit). */
+static inline int buf_grow(hs_buf *b, size_t extra)
+{
+	if (b->oom)
+		return -1;
+	return b->len + extra + 1 <= b->cap ? 0
+					    : buf_realloc(b, b->len + extra + 1);
 }
 
 void hs_buf_putn(hs_buf *b, const char *s, size_t n)
