@@ -1,7 +1,8 @@
 /*
  * test_json.c - json.c: the key's JSON written without jansson
  * (hs_json_pk_text, the audit trail's) is byte for byte what jansson
- * writes, for keys it takes and keys it hands to jansson.
+ * writes, for keys it takes and keys it hands to jansson (too long ones
+ * among them).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -53,7 +54,11 @@ static void test_pk_text(void **state)
 		"0", "-5", "9223372036854775807", "-9223372036854775808",
 		"'item-000000001'", "''", "'a\"b'", "'a\\b'", "'a/b'",
 		"'tab' || char(9)", "char(127)", "'caf\xc3\xa9'", "1.5", "x'00ff'",
-		"NULL", "' lead and trail '", "'~!@#$%^&*()_+{}|:<>?'"};
+		"NULL", "' lead and trail '", "'~!@#$%^&*()_+{}|:<>?'",
+		/* long ones, around the length the fast way takes */
+		"substr(hex(zeroblob(100)), 1, 151)",
+		"substr(hex(zeroblob(100)), 1, 152)",
+		"hex(zeroblob(100))"};
 	sqlite3 *db;
 	(void)state;
 	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
