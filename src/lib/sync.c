@@ -370,7 +370,8 @@ static int no_mark(void *ctx, int kind, int64_t tag, const unsigned char *mask,
 
 /* The tables of this pass as "tbl IN (...)" and the order of their
  * entries: by table (the schema's order, reversed for the deletes), then
- * by key, then as written; or, by_id, as written (log_in_order). Only
+ * by key, then as written; or, by_id, as written from above ?1 to below
+ * ?2 (a run of log_runs). Only
  * tables with a delete above the mark take part in the deletes' pass
  * (most pushes have none). */
 static int pass_query(sync_ctx *c, int deletes, int by_id, hs_buf *q)
@@ -408,7 +409,7 @@ static int pass_query(sync_ctx *c, int deletes, int by_id, hs_buf *q)
 		if (!deletes || with[i])
 			hs_buf_printf(q, "%s%d", any++ ? ", " : "", c->s.t[i].id);
 	if (by_id) {
-		hs_buf_puts(q, ") ORDER BY id");
+		hs_buf_puts(q, ") AND id < ?2 ORDER BY id");
 	} else {
 		hs_buf_puts(q, ") ORDER BY CASE tbl");
 		for (int i = 0; i < c->s.n; i++)
@@ -422,7 +423,7 @@ static int pass_query(sync_ctx *c, int deletes, int by_id, hs_buf *q)
 	return sr != SQLITE_OK ? sr : any ? SQLITE_OK : SQLITE_DONE;
 }
 
-/* A key column of the last entry log_in_order saw. */
+/* A key column of the last entry log_runs saw. */
 typedef struct log_cell {
 	int type;
 	int64_t i;
@@ -444,8 +445,13 @@ static int log_cell_step(log_cell *p, sqlite3_value *v)
 	} else if (type == SQLITE_TEXT) {
 		const char *t = (const char *)sqlite3_value_text(v);
 		size_t n = (size_t)sqlite3_value_bytes(v);
+		if (!t) { /* out of memory: nothing known */
+			p->type = SQLITE_NULL;
+			return 2;
+		}
 		if (p->type == type) {
-			int m = memcmp(t, p->s.s ? p->s.s : "", n < p->s.len ? n : p->s.len);
+			int m = memcmp(t, p->s.s ? p->s.s : "",
+				       n < p->s.len ? n : p->s.len);
 			cmp = m ? (m < 0 ? -1 : 1)
 				: n < p->s.len ? -1 : n > p->s.len;
 		}
@@ -458,43 +464,181 @@ static int log_cell_step(log_cell *p, sqlite3_value *v)
 	return cmp;
 }
 
-/* 1 if the entries q gives (pass_query by_id) are already in the order
- * pass_query sorts them into: each key at or after the one before in its
- * table, the tables in the schema's order. An app that adds rows in key
- * order writes its log so, and the push's read then needs no sort (5k
- * instructions an entry). A key of other values than integers and texts,
- * or a database not in UTF-8 (texts would sort in another encoding),
- * counts as out of order. q is reset. */
-static int log_in_order(sync_ctx *c, sqlite3_stmt *q)
+/* Runs of the log a push reads at the most without a sort. */
+#define LOG_RUNS 4
+
+/* The log of a pass as push_pass reads it: sorted by SQLite, or as
+ * written in up to LOG_RUNS runs, each already in the order pass_query
+ * sorts into (log_runs), merged here entry by entry. */
+typedef struct log_reader {
+	sqlite3_stmt *sorted;
+	sqlite3_stmt *run[LOG_RUNS];
+	int n, last, live[LOG_RUNS];
+	const hs_schema *s;
+} log_reader;
+
+/* Split the entries q gives (pass_query by_id, above the mark) into runs,
+ * each key at or after the one before in its table and the tables in the
+ * schema's order: the first id of each run after the first into from[]
+ * (run 0 starts at the mark). The number of runs, or 0 when the log
+ * needs a sort: more runs, a key of other values than integers and texts,
+ * a database not in UTF-8 (its texts sort in another encoding). An app
+ * that adds rows in key order, then changes some in key order, writes
+ * such runs. q is reset. */
+static int log_runs(sync_ctx *c, sqlite3_stmt *q, int64_t from[LOG_RUNS])
 {
 	log_cell p[4];
 	sqlite3_stmt *e;
-	int in_order = 0, last = -1, sr = SQLITE_DONE;
+	int ok = 0, n = 1, last = -1, sr = SQLITE_DONE;
 	memset(p, 0, sizeof p);
 	if (hs_prepare(c->r->db, &e, "PRAGMA encoding") == SQLITE_OK) {
-		in_order = sqlite3_step(e) == SQLITE_ROW &&
-			   strcmp((const char *)sqlite3_column_text(e, 0),
-				  "UTF-8") == 0;
+		ok = sqlite3_step(e) == SQLITE_ROW &&
+		     strcmp((const char *)sqlite3_column_text(e, 0), "UTF-8") == 0;
 		sqlite3_finalize(e);
 	}
-	while (in_order && (sr = sqlite3_step(q)) == SQLITE_ROW) {
+	while (ok && (sr = sqlite3_step(q)) == SQLITE_ROW) {
 		int ti = table_index(&c->s, sqlite3_column_int(q, 1)), cmp = 0;
-		if (ti < 0 || ti < last) {
-			in_order = 0;
+		if (ti < 0) {
+			ok = 0;
 			break;
 		}
 		for (int k = 0; k < c->s.t[ti].npk; k++) {
-			int d = log_cell_step(&p[k], sqlite3_column_value(q, 6 + k));
+			sqlite3_value *v = sqlite3_column_value(q, 6 + k);
+			int type = sqlite3_value_type(v);
+			int d = log_cell_step(&p[k], v);
+			ok = ok && (type == SQLITE_INTEGER || type == SQLITE_TEXT);
 			if (ti == last && cmp == 0)
 				cmp = d;
 		}
-		in_order = ti > last || cmp == 0 || cmp == 1;
+		if (ok && ti == last && cmp == 2)
+			ok = 0; /* a text that could not be kept */
+		if (ok && (ti < last || (ti == last && cmp == -1))) {
+			if (n == LOG_RUNS)
+				ok = 0;
+			else
+				from[n++] = sqlite3_column_int64(q, 0);
+		}
 		last = ti;
 	}
 	for (int k = 0; k < 4; k++)
 		hs_buf_free(&p[k].s);
 	sqlite3_reset(q);
-	return in_order && sr == SQLITE_DONE;
+	return ok && sr == SQLITE_DONE ? n : 0;
+}
+
+/* Where the entry run a stands on goes against run b's: as pass_query
+ * sorts (the schema's table order, then the key; an integer before a
+ * text), the earlier run first on a tie. */
+static int log_before(const log_reader *lr, int a, int b)
+{
+	sqlite3_stmt *x = lr->run[a], *y = lr->run[b];
+	int ta = table_index(lr->s, sqlite3_column_int(x, 1));
+	int tb = table_index(lr->s, sqlite3_column_int(y, 1));
+	if (ta != tb)
+		return ta < tb;
+	for (int k = 0; k < lr->s->t[ta].npk; k++) {
+		sqlite3_value *u = sqlite3_column_value(x, 6 + k);
+		sqlite3_value *v = sqlite3_column_value(y, 6 + k);
+		int tu = sqlite3_value_type(u), tv = sqlite3_value_type(v), d;
+		if (tu != tv)
+			return tu == SQLITE_INTEGER;
+		if (tu == SQLITE_INTEGER) {
+			int64_t i = sqlite3_value_int64(u), j = sqlite3_value_int64(v);
+			d = i < j ? -1 : i > j;
+		} else {
+			const char *s1 = (const char *)sqlite3_value_text(u);
+			const char *s2 = (const char *)sqlite3_value_text(v);
+			s1 = s1 ? s1 : "";
+			s2 = s2 ? s2 : "";
+			size_t n1 = (size_t)sqlite3_value_bytes(u);
+			size_t n2 = (size_t)sqlite3_value_bytes(v);
+			d = memcmp(s1, s2, n1 < n2 ? n1 : n2);
+			if (!d)
+				d = n1 < n2 ? -1 : n1 > n2;
+		}
+		if (d)
+			return d < 0;
+	}
+	return a < b;
+}
+
+/* The next entry into *q: SQLITE_ROW, SQLITE_DONE, or an error. */
+static int log_next(log_reader *lr, sqlite3_stmt **q)
+{
+	int best = -1, sr;
+	if (lr->sorted) {
+		*q = lr->sorted;
+		return sqlite3_step(lr->sorted);
+	}
+	for (int i = 0; i < lr->n; i++) {
+		if (lr->last < 0 || i == lr->last) {
+			sr = sqlite3_step(lr->run[i]);
+			if (sr != SQLITE_ROW && sr != SQLITE_DONE)
+				return sr;
+			lr->live[i] = sr == SQLITE_ROW;
+		}
+		if (lr->live[i] && (best < 0 || log_before(lr, i, best)))
+			best = i;
+	}
+	lr->last = best;
+	if (best < 0)
+		return SQLITE_DONE;
+	*q = lr->run[best];
+	return SQLITE_ROW;
+}
+
+static void log_reader_free(log_reader *lr)
+{
+	sqlite3_finalize(lr->sorted);
+	for (int i = 0; i < lr->n; i++)
+		sqlite3_finalize(lr->run[i]);
+	memset(lr, 0, sizeof(*lr));
+}
+
+/* The log of this pass into lr: as written, in runs, when log_runs finds
+ * few enough, else sorted. SQLITE_DONE when no table takes part. */
+static int log_open(sync_ctx *c, int deletes, log_reader *lr)
+{
+	int64_t from[LOG_RUNS + 1];
+	hs_buf sql;
+	sqlite3_stmt *q = NULL;
+	int sr, n = 0;
+	memset(lr, 0, sizeof(*lr));
+	lr->s = &c->s;
+	lr->last = -1;
+	hs_buf_init(&sql);
+	/* the deletes' pass (rare) is sorted */
+	sr = deletes ? SQLITE_OK : pass_query(c, 0, 1, &sql);
+	if (sr == SQLITE_OK && !deletes)
+		sr = hs_prepare(c->r->db, &q, sql.s);
+	if (sr == SQLITE_OK && q) {
+		sqlite3_bind_int64(q, 1, c->pushed_mark);
+		sqlite3_bind_int64(q, 2, INT64_MAX);
+		n = log_runs(c, q, from);
+		from[0] = c->pushed_mark + 1;
+		from[n] = INT64_MAX;
+	}
+	for (int i = 0; sr == SQLITE_OK && i < n; i++) {
+		if (i && (sr = hs_prepare(c->r->db, &q, sql.s)) != SQLITE_OK)
+			break;
+		lr->run[lr->n++] = q;
+		sqlite3_bind_int64(q, 1, from[i] - 1);
+		sqlite3_bind_int64(q, 2, from[i + 1]);
+	}
+	if (!n)
+		sqlite3_finalize(q);
+	if (sr == SQLITE_OK && !n) {
+		hs_buf_reset(&sql);
+		sr = pass_query(c, deletes, 0, &sql);
+		if (sr == SQLITE_OK)
+			sr = hs_prepare(c->r->db, &lr->sorted, sql.s);
+		if (sr == SQLITE_OK)
+			sqlite3_bind_int64(lr->sorted, 1, c->pushed_mark);
+	}
+	hs_buf_free(&sql);
+	if (sr != SQLITE_OK)
+		log_reader_free(lr);
+	return sr;
 }
 
 /* Fold the log above the push mark, row by row (a row's entries are in
@@ -505,32 +649,14 @@ static int push_pass(sync_ctx *c, push_state *p, int deletes)
 {
 	sqlite3_stmt *q = NULL;
 	hs_rowchange *cur = NULL;
-	hs_buf sql;
-	int rc = HS_OK, sr;
+	log_reader lr;
+	int rc = HS_OK, sr = log_open(c, deletes, &lr);
 
-	hs_buf_init(&sql);
-	/* the log as written when that is already the order, else sorted */
-	for (int by_id = !deletes; !q; by_id = 0) {
-		hs_buf_reset(&sql);
-		sr = pass_query(c, deletes, by_id, &sql);
-		if (sr == SQLITE_DONE) { /* no table in this pass */
-			hs_buf_free(&sql);
-			return HS_OK;
-		}
-		if (sr == SQLITE_OK)
-			sr = hs_prepare(c->r->db, &q, sql.s);
-		if (sr != SQLITE_OK)
-			break;
-		sqlite3_bind_int64(q, 1, c->pushed_mark);
-		if (by_id && !log_in_order(c, q)) {
-			sqlite3_finalize(q);
-			q = NULL;
-		}
-	}
-	hs_buf_free(&sql);
+	if (sr == SQLITE_DONE) /* no table in this pass */
+		return HS_OK;
 	if (sr != SQLITE_OK)
 		goto sqlfail;
-	while ((sr = sqlite3_step(q)) == SQLITE_ROW) {
+	while ((sr = log_next(&lr, &q)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(q, 0);
 		int ti = table_index(&c->s, sqlite3_column_int(q, 1));
 		int op = sqlite3_column_int(q, 2);
@@ -595,7 +721,7 @@ static int push_pass(sync_ctx *c, push_state *p, int deletes)
 sqlfail:
 	rc = push_failed(c, p, sr, "cannot read local changes");
 cleanup:
-	sqlite3_finalize(q);
+	log_reader_free(&lr);
 	for (int i = 0; i < c->s.n; i++)
 		hs_applier_done(&p->ap[i]);
 	return rc;

@@ -203,7 +203,7 @@ static int64_t pushed(tu_net *N, const char *table)
 /*
  * A log already in key order (rows inserted, updated, deleted in key
  * order, one table after the other) is read as written, without a sort
- * (sync.c, log_in_order); one that is not, sorted. Either way each row
+ * (sync.c, log_runs); one that is not, sorted. Either way each row
  * is sent once, with all its entries folded: a row whose entries were
  * read apart would be sent twice.
  */

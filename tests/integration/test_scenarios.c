@@ -898,7 +898,7 @@ static void count_pushed(void *ctx, const char *phase, const char *table,
 
 /*
  * A push folds each row's entries into one change, whether the log is
- * read as written (already in key order: sync.c, log_in_order) or sorted:
+ * read as written (in runs already in key order: sync.c, log_runs) or sorted:
  * a new row and its later updates are one change pushed and one insert
  * on the master. Round 1 writes every table's keys in order (a key's
  * update right after it); each later round breaks the order one way only:
@@ -962,6 +962,42 @@ static void push_folds_rows_in_any_log_order(void)
 	CHECK_CELL(N.s[1].app, "kc", "v", "id = 10", "100");
 	CHECK_CELL(N.s[1].app, "kc", "v", "id = '10'", "11");
 	CHECK_CELL(N.s[1].app, "kc", "v", "id = 20", "200");
+	net_check_converged(&N);
+	net_close(&N);
+}
+
+/*
+ * A row's entries in two runs of the log (a change of it after a change
+ * of a row after it: sync.c, log_runs) fold in the order they were
+ * written, so its last write carries the last time. Bob writes the same
+ * column between alice's two writes and syncs first: alice's second
+ * wins, as it would if her log were sorted.
+ */
+static void push_folds_runs_in_write_order(void)
+{
+	net N;
+	net_open(&N, 2, "CREATE TABLE kd (id INTEGER PRIMARY KEY, v TEXT)",
+		 NULL);
+	net_init(&N);
+	tu_exec(N.s[0].app, "INSERT INTO kd VALUES (1, 'a0'), (2, 'b0')");
+	net_sync_all(&N, 1);
+	tu_now_ms += 60000;
+	tu_exec(N.s[0].app, "UPDATE kd SET v = 'alice-1' WHERE id = 1");
+	tu_now_ms += 60000;
+	tu_exec(N.s[0].app, "UPDATE kd SET v = 'b-alice' WHERE id = 2");
+	tu_now_ms += 60000;
+	tu_exec(N.s[1].app, "UPDATE kd SET v = 'bob' WHERE id = 1");
+	tu_now_ms += 60000;
+	tu_exec(N.s[0].app, "UPDATE kd SET v = 'alice-2' WHERE id = 1");
+	tu_now_ms += 1000;
+	tu_site_sync(&N.s[1], 0);
+	tu_now_ms += 1000;
+	tu_site_sync(&N.s[0], 0);
+	net_sync_all(&N, 1);
+	for (int i = 0; i < 2; i++) {
+		CHECK_CELL(N.s[i].app, "kd", "v", "id = 1", "'alice-2'");
+		CHECK_CELL(N.s[i].app, "kd", "v", "id = 2", "'b-alice'");
+	}
 	net_check_converged(&N);
 	net_close(&N);
 }
@@ -1040,6 +1076,7 @@ int main(int argc, char **argv)
 		{"table_without_pk_refused", table_without_pk_refused},
 		{"push_folds_rows_in_any_log_order",
 		 push_folds_rows_in_any_log_order},
+		{"push_folds_runs_in_write_order", push_folds_runs_in_write_order},
 		{"big_push_keeps_log_floor", big_push_keeps_log_floor},
 	};
 	return tu_run_cases(cases, sizeof(cases) / sizeof(*cases), argc, argv);
