@@ -12,6 +12,7 @@
 #                                               # (variants of the triggers)
 # Needs valgrind and the sqlite3 shell. N: $N (default 5000).
 set -eu
+. "$(dirname "$0")/items.sh"
 h=$1
 variant=${2:-}
 n=${N:-5000}
@@ -20,18 +21,11 @@ trap 'rm -rf "$dir"' EXIT
 command -v valgrind >/dev/null || { echo "capture_cost: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 
 make_db() { # name rows
-	sqlite3 "$dir/$1.db" "CREATE TABLE items(id TEXT PRIMARY KEY, name TEXT,
-		category TEXT, vendor TEXT, price REAL, qty INTEGER, notes TEXT)"
+	sqlite3 "$dir/$1.db" "$ITEMS_TABLE"
 	if [ "$h" != plain ]; then
 		"$h" init "$dir/$1.db" --master "$dir/m-$1.db" --user bench >/dev/null
 		[ -z "$variant" ] || sqlite3 "$dir/$1.db" <"$variant"
 	fi
-}
-insert() { # rows
-	echo "BEGIN; WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1
-		FROM c WHERE i < $1) INSERT INTO items SELECT printf('item-%09d', i),
-		'name ' || i, 'cat ' || (i % 20), 'vendor ' || (i % 50), i * 0.25,
-		i % 100, 'some notes about item ' || i FROM c; COMMIT;"
 }
 count() { # name sql
 	valgrind --tool=callgrind --callgrind-out-file=/dev/null \
@@ -39,8 +33,8 @@ count() { # name sql
 }
 make_db empty
 make_db full
-i0=$(count empty "$(insert 0)")
-i1=$(count full "$(insert "$n")")
+i0=$(count empty "$(items_rows 0)")
+i1=$(count full "$(items_rows "$n")")
 upd="BEGIN; UPDATE items SET price = price + 1; COMMIT;"
 u0=$(count empty "$upd")
 u1=$(count full "$upd")

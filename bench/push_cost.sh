@@ -15,20 +15,16 @@
 # counted: the sparse case, which must not cost more when the first push
 # gets cheaper.
 set -eu
+. "$(dirname "$0")/items.sh"
 h=$1
 out=${2:-/dev/null}
 n=${N:-20000}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/hs_push_cost.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 command -v valgrind >/dev/null || { echo "push_cost: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
-sqlite3 "$dir/a.db" "CREATE TABLE items(id TEXT PRIMARY KEY, name TEXT,
-	category TEXT, vendor TEXT, price REAL, qty INTEGER, notes TEXT)"
+sqlite3 "$dir/a.db" "$ITEMS_TABLE"
 "$h" init "$dir/a.db" --master "$dir/m.db" --user bench >/dev/null
-sqlite3 "$dir/a.db" "BEGIN; WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL
-	SELECT i + 1 FROM c WHERE i < $n) INSERT INTO items(id, name, category,
-	vendor, price, qty, notes) SELECT printf('item-%09d', i), 'name ' || i,
-	'cat ' || (i % 20), 'vendor ' || (i % 50), i * 0.25, i % 100,
-	'some notes about item ' || i FROM c; COMMIT;"
+sqlite3 "$dir/a.db" "$(items_rows "$n")"
 if [ -n "${CHANGE:-}" ]; then
 	"$h" sync "$dir/a.db" >/dev/null
 	sqlite3 "$dir/a.db" "UPDATE items SET price = price + 1 WHERE
@@ -41,8 +37,7 @@ if [ -n "${CHANGE:-}" ]; then
 	exit 0
 fi
 echo "first push of $n rows: $total instructions, $((total / n)) a row"
-sqlite3 "$dir/b.db" "CREATE TABLE items(id TEXT PRIMARY KEY, name TEXT,
-	category TEXT, vendor TEXT, price REAL, qty INTEGER, notes TEXT)"
+sqlite3 "$dir/b.db" "$ITEMS_TABLE"
 "$h" init "$dir/b.db" --master "$dir/m.db" --user bench2 >/dev/null
 pull_out=/dev/null
 [ "$out" = /dev/null ] || pull_out=$out.pull

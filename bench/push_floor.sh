@@ -18,6 +18,7 @@
 # `INSERT INTO t SELECT * FROM u`): each row is decoded and encoded again,
 # as a real push must.
 set -eu
+. "$(dirname "$0")/items.sh"
 h=$1
 n=${N:-20000}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/hs_push_floor.XXXXXX")
@@ -25,18 +26,11 @@ trap 'rm -rf "$dir"' EXIT
 command -v valgrind >/dev/null || { echo "push_floor: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 cg() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 \
 	>/dev/null | awk -v n="$n" '/Collected/ {printf "%.1fk", $4 / n / 1000}'; }
-table="CREATE TABLE items(id TEXT PRIMARY KEY, name TEXT, category TEXT,
-	vendor TEXT, price REAL, qty INTEGER, notes TEXT)"
-rows="WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c
-	WHERE i < $n) INSERT INTO items(id, name, category, vendor, price, qty,
-	notes) SELECT printf('item-%09d', i), 'name ' || i, 'cat ' || (i % 20),
-	'vendor ' || (i % 50), i * 0.25, i % 100, 'some notes about item ' || i
-	FROM c;"
-sqlite3 "$dir/p.db" "$table"
-plain=$(cg sqlite3 "$dir/p.db" "BEGIN; $rows COMMIT;")
-sqlite3 "$dir/a.db" "$table"
+sqlite3 "$dir/p.db" "$ITEMS_TABLE"
+plain=$(cg sqlite3 "$dir/p.db" "$(items_rows "$n")")
+sqlite3 "$dir/a.db" "$ITEMS_TABLE"
 "$h" init "$dir/a.db" --master "$dir/m.db" --user bench >/dev/null
-sqlite3 "$dir/a.db" "BEGIN; $rows COMMIT;"
+sqlite3 "$dir/a.db" "$(items_rows "$n")"
 cp "$dir/a.db" "$dir/a0.db"
 "$h" sync "$dir/a.db" >/dev/null
 cp "$dir/m.db" "$dir/f.db"
