@@ -371,9 +371,8 @@ static int no_mark(void *ctx, int kind, int64_t tag, const unsigned char *mask,
 /* The tables of this pass as "tbl IN (...)" and the order of their
  * entries: by table (the schema's order, reversed for the deletes), then
  * by key, then as written; or, by_id, as written from above ?1 to below
- * ?2 (a run of log_runs). Only
- * tables with a delete above the mark take part in the deletes' pass
- * (most pushes have none). */
+ * ?2 (a run of log_runs). Only tables with a delete above the mark take
+ * part in the deletes' pass (most pushes have none). */
 static int pass_query(sync_ctx *c, int deletes, int by_id, hs_buf *q)
 {
 	unsigned char *with = calloc(hs_count(c->s.n), 1);
@@ -423,6 +422,18 @@ static int pass_query(sync_ctx *c, int deletes, int by_id, hs_buf *q)
 	return sr != SQLITE_OK ? sr : any ? SQLITE_OK : SQLITE_DONE;
 }
 
+/* Where a key value (integer i, or text s of n bytes) goes against
+ * another (j; t of m bytes) of the same type, as the log's columns sort
+ * them (BINARY): -1, 0 or 1. */
+static int key_order(int type, int64_t i, const char *s, size_t n,
+		     int64_t j, const char *t, size_t m)
+{
+	if (type == SQLITE_INTEGER)
+		return i < j ? -1 : i > j;
+	int d = memcmp(s, t, n < m ? n : m);
+	return d ? (d < 0 ? -1 : 1) : n < m ? -1 : n > m;
+}
+
 /* A key column of the last entry log_runs saw. */
 typedef struct log_cell {
 	int type;
@@ -440,7 +451,7 @@ static int log_cell_step(log_cell *p, sqlite3_value *v)
 	if (type == SQLITE_INTEGER) {
 		int64_t i = sqlite3_value_int64(v);
 		if (p->type == type)
-			cmp = i < p->i ? -1 : i > p->i;
+			cmp = key_order(type, i, NULL, 0, p->i, NULL, 0);
 		p->i = i;
 	} else if (type == SQLITE_TEXT) {
 		const char *t = (const char *)sqlite3_value_text(v);
@@ -449,12 +460,9 @@ static int log_cell_step(log_cell *p, sqlite3_value *v)
 			p->type = SQLITE_NULL;
 			return 2;
 		}
-		if (p->type == type) {
-			int m = memcmp(t, p->s.s ? p->s.s : "",
-				       n < p->s.len ? n : p->s.len);
-			cmp = m ? (m < 0 ? -1 : 1)
-				: n < p->s.len ? -1 : n > p->s.len;
-		}
+		if (p->type == type)
+			cmp = key_order(type, 0, t, n, 0, p->s.s ? p->s.s : "",
+					p->s.len);
 		hs_buf_reset(&p->s);
 		hs_buf_putn(&p->s, t, n);
 		if (p->s.oom) /* the next one cannot be compared */
@@ -539,22 +547,19 @@ static int log_before(const log_reader *lr, int a, int b)
 	for (int k = 0; k < lr->s->t[ta].npk; k++) {
 		sqlite3_value *u = sqlite3_column_value(x, 6 + k);
 		sqlite3_value *v = sqlite3_column_value(y, 6 + k);
-		int tu = sqlite3_value_type(u), tv = sqlite3_value_type(v), d;
+		int tu = sqlite3_value_type(u), tv = sqlite3_value_type(v);
 		if (tu != tv)
 			return tu == SQLITE_INTEGER;
+		int d;
 		if (tu == SQLITE_INTEGER) {
-			int64_t i = sqlite3_value_int64(u), j = sqlite3_value_int64(v);
-			d = i < j ? -1 : i > j;
+			d = key_order(tu, sqlite3_value_int64(u), NULL, 0,
+				      sqlite3_value_int64(v), NULL, 0);
 		} else {
 			const char *s1 = (const char *)sqlite3_value_text(u);
 			const char *s2 = (const char *)sqlite3_value_text(v);
-			s1 = s1 ? s1 : "";
-			s2 = s2 ? s2 : "";
-			size_t n1 = (size_t)sqlite3_value_bytes(u);
-			size_t n2 = (size_t)sqlite3_value_bytes(v);
-			d = memcmp(s1, s2, n1 < n2 ? n1 : n2);
-			if (!d)
-				d = n1 < n2 ? -1 : n1 > n2;
+			d = key_order(tu, 0, s1 ? s1 : "",
+				      (size_t)sqlite3_value_bytes(u), 0,
+				      s2 ? s2 : "", (size_t)sqlite3_value_bytes(v));
 		}
 		if (d)
 			return d < 0;
