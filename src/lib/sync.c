@@ -371,33 +371,12 @@ static int no_mark(void *ctx, int kind, int64_t tag, const unsigned char *mask,
 /* The tables of this pass as "tbl IN (...)" and the order of their
  * entries: by table (the schema's order, reversed for the deletes), then
  * by key, then as written; or, by_id, as written from above ?1 to below
- * ?2 (a run of log_runs). Only tables with a delete above the mark take
- * part in the deletes' pass (most pushes have none). */
-static int pass_query(sync_ctx *c, int deletes, int by_id, hs_buf *q)
+ * ?2 (a run of log_scan). The deletes' pass takes only the tables of
+ * with[] (those with a delete above the mark: most pushes have none). */
+static int pass_query(sync_ctx *c, const unsigned char *with, int deletes,
+		      int by_id, hs_buf *q)
 {
-	unsigned char *with = calloc(hs_count(c->s.n), 1);
-	int sr = SQLITE_OK, any = 0, max_npk = 0;
-	sqlite3_stmt *d = NULL;
-	if (!with)
-		return SQLITE_NOMEM;
-	if (deletes) {
-		sr = hs_prepare(c->r->db, &d, "SELECT DISTINCT tbl FROM"
-					      " hubsync_changes WHERE id > ?1 AND"
-					      " op = ?2");
-		if (sr == SQLITE_OK) {
-			sqlite3_bind_int64(d, 1, c->pushed_mark);
-			sqlite3_bind_int(d, 2, HS_OP_DELETE);
-		}
-		while (sr == SQLITE_OK && (sr = sqlite3_step(d)) == SQLITE_ROW) {
-			int ti = table_index(&c->s, sqlite3_column_int(d, 0));
-			if (ti >= 0)
-				with[ti] = 1;
-			sr = SQLITE_OK;
-		}
-		sqlite3_finalize(d);
-		if (sr == SQLITE_DONE)
-			sr = SQLITE_OK;
-	}
+	int any = 0, max_npk = 0;
 	for (int i = 0; i < c->s.n; i++)
 		if ((!deletes || with[i]) && c->s.t[i].npk > max_npk)
 			max_npk = c->s.t[i].npk;
@@ -416,10 +395,9 @@ static int pass_query(sync_ctx *c, int deletes, int by_id, hs_buf *q)
 		hs_buf_printf(q, " END%s, k1, k2, k3, k4, id",
 			      deletes ? " DESC" : "");
 	}
-	free(with);
-	if (sr == SQLITE_OK && q->oom)
-		sr = SQLITE_NOMEM;
-	return sr != SQLITE_OK ? sr : any ? SQLITE_OK : SQLITE_DONE;
+	if (q->oom)
+		return SQLITE_NOMEM;
+	return any ? SQLITE_OK : SQLITE_DONE;
 }
 
 /* Where a key value (integer i, or text s of n bytes) goes against
@@ -477,7 +455,7 @@ static int log_cell_step(log_cell *p, sqlite3_value *v)
 
 /* The log of a pass as push_pass reads it: sorted by SQLite, or as
  * written in up to LOG_RUNS runs, each already in the order pass_query
- * sorts into (log_runs), merged here entry by entry. */
+ * sorts into (log_scan), merged here entry by entry. */
 typedef struct log_reader {
 	sqlite3_stmt *sorted;
 	sqlite3_stmt *run[LOG_RUNS];
@@ -485,53 +463,110 @@ typedef struct log_reader {
 	const hs_schema *s;
 } log_reader;
 
-/* Split the entries q gives (pass_query by_id, above the mark) into runs,
- * each key at or after the one before in its table and the tables in the
- * schema's order: the first id of each run after the first into from[]
- * (run 0 starts at the mark). The number of runs, or 0 when the log
- * needs a sort: more runs, a key of other values than integers and texts,
- * a database not in UTF-8 (its texts sort in another encoding). An app
- * that adds rows in key order, then changes some in key order, writes
- * such runs. q is reset. */
-static int log_runs(sync_ctx *c, sqlite3_stmt *q, int64_t from[LOG_RUNS])
+/* What one read of the log above the mark tells both passes of a push
+ * (log_scan). */
+typedef struct log_plan {
+	unsigned char *deletes; /* per table: a delete above the mark */
+	int any_delete;
+	int runs;                    /* 0: the log needs a sort */
+	int64_t from[LOG_RUNS + 1];  /* first id of each run; from[runs]
+				      * is past the last */
+} log_plan;
+
+/* The entry q stands on against the one before (p, last: its cells
+ * and table index ti): where a new run starts (1), the same run (0), or
+ * a log that cannot be read as runs (-1). */
+static int log_run_step(const hs_table *t, int ti, int last, log_cell *p,
+			sqlite3_stmt *q)
+{
+	int cmp = 0, ok = 1;
+	for (int k = 0; k < t->npk; k++) {
+		sqlite3_value *v = sqlite3_column_value(q, 3 + k);
+		int type = sqlite3_value_type(v);
+		int d = log_cell_step(&p[k], v);
+		ok = ok && (type == SQLITE_INTEGER || type == SQLITE_TEXT);
+		if (ti == last && cmp == 0)
+			cmp = d;
+	}
+	if (!ok || (ti == last && cmp == 2)) /* 2: a text not kept */
+		return -1;
+	return ti < last || (ti == last && cmp == -1);
+}
+
+/*
+ * Read the log above the mark once, in the order written, for what the
+ * two passes need: which tables have a delete, and the runs the log
+ * splits into, each key at or after the one before in its table and the
+ * tables in the schema's order. The log is read in runs when there are
+ * few enough (an app that adds rows in key order, then changes some in
+ * key order, writes such runs), else sorted: more runs, a key of other
+ * values than integers and texts, a database not in UTF-8 (its texts
+ * sort in another encoding). Then the deletes are asked for alone.
+ */
+static int log_scan(sync_ctx *c, log_plan *plan)
 {
 	log_cell p[4];
-	sqlite3_stmt *e;
-	int ok = 0, n = 1, last = -1, sr = SQLITE_DONE;
+	sqlite3_stmt *q;
+	hs_buf sql;
+	int ok = 0, last = -1, max_npk = 0, sr;
 	memset(p, 0, sizeof p);
-	if (hs_prepare(c->r->db, &e, "PRAGMA encoding") == SQLITE_OK) {
-		ok = sqlite3_step(e) == SQLITE_ROW &&
-		     strcmp((const char *)sqlite3_column_text(e, 0), "UTF-8") == 0;
-		sqlite3_finalize(e);
+	memset(plan, 0, sizeof(*plan));
+	if (!(plan->deletes = calloc(hs_count(c->s.n), 1)))
+		return SQLITE_NOMEM;
+	if (hs_prepare(c->r->db, &q, "PRAGMA encoding") == SQLITE_OK) {
+		ok = sqlite3_step(q) == SQLITE_ROW &&
+		     strcmp((const char *)sqlite3_column_text(q, 0), "UTF-8") == 0;
+		sqlite3_finalize(q);
 	}
+	plan->runs = 1;
+	plan->from[0] = c->pushed_mark + 1;
+	hs_buf_init(&sql);
+	for (int i = 0; i < c->s.n; i++)
+		if (c->s.t[i].npk > max_npk)
+			max_npk = c->s.t[i].npk;
+	hs_buf_printf(&sql, "SELECT id, tbl, op, k1, k2, k3, k4 FROM %s WHERE"
+		      " id > ?1 ORDER BY id", hs_capture_log_keys(c->r->db,
+								  max_npk));
+	sr = sql.oom ? SQLITE_NOMEM : hs_prepare(c->r->db, &q, sql.s);
+	hs_buf_free(&sql);
+	if (sr != SQLITE_OK)
+		return sr;
+	sqlite3_bind_int64(q, 1, c->pushed_mark);
 	while (ok && (sr = sqlite3_step(q)) == SQLITE_ROW) {
-		int ti = table_index(&c->s, sqlite3_column_int(q, 1)), cmp = 0;
-		if (ti < 0) {
+		int ti = table_index(&c->s, sqlite3_column_int(q, 1)), step;
+		if (ti < 0) /* a table no longer tracked: in no pass */
+			continue;
+		if (sqlite3_column_int(q, 2) == HS_OP_DELETE)
+			plan->any_delete = plan->deletes[ti] = 1;
+		step = log_run_step(&c->s.t[ti], ti, last, p, q);
+		if (step < 0 || (step && plan->runs == LOG_RUNS))
 			ok = 0;
-			break;
-		}
-		for (int k = 0; k < c->s.t[ti].npk; k++) {
-			sqlite3_value *v = sqlite3_column_value(q, 6 + k);
-			int type = sqlite3_value_type(v);
-			int d = log_cell_step(&p[k], v);
-			ok = ok && (type == SQLITE_INTEGER || type == SQLITE_TEXT);
-			if (ti == last && cmp == 0)
-				cmp = d;
-		}
-		if (ok && ti == last && cmp == 2)
-			ok = 0; /* a text that could not be kept */
-		if (ok && (ti < last || (ti == last && cmp == -1))) {
-			if (n == LOG_RUNS)
-				ok = 0;
-			else
-				from[n++] = sqlite3_column_int64(q, 0);
-		}
+		else if (step)
+			plan->from[plan->runs++] = sqlite3_column_int64(q, 0);
 		last = ti;
 	}
+	sqlite3_finalize(q);
 	for (int k = 0; k < 4; k++)
 		hs_buf_free(&p[k].s);
-	sqlite3_reset(q);
-	return ok && sr == SQLITE_DONE ? n : 0;
+	plan->from[plan->runs] = INT64_MAX;
+	if (ok)
+		return sr == SQLITE_DONE ? SQLITE_OK : sr;
+	/* sorted: the rest of the log still may hold deletes */
+	plan->runs = 0;
+	sr = hs_prepare(c->r->db, &q, "SELECT DISTINCT tbl FROM hubsync_changes"
+				      " WHERE id > ?1 AND op = ?2");
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, c->pushed_mark);
+		sqlite3_bind_int(q, 2, HS_OP_DELETE);
+	}
+	while (sr == SQLITE_OK && (sr = sqlite3_step(q)) == SQLITE_ROW) {
+		int ti = table_index(&c->s, sqlite3_column_int(q, 0));
+		if (ti >= 0)
+			plan->any_delete = plan->deletes[ti] = 1;
+		sr = SQLITE_OK;
+	}
+	sqlite3_finalize(q);
+	return sr == SQLITE_DONE ? SQLITE_OK : sr;
 }
 
 /* Where the entry run a stands on goes against run b's: as pass_query
@@ -600,45 +635,28 @@ static void log_reader_free(log_reader *lr)
 	memset(lr, 0, sizeof(*lr));
 }
 
-/* The log of this pass into lr: as written, in runs, when log_runs finds
- * few enough, else sorted. SQLITE_DONE when no table takes part. */
-static int log_open(sync_ctx *c, int deletes, log_reader *lr)
+/* The log of this pass into lr: as written, in the runs log_scan found,
+ * else sorted (always, the deletes' pass: rare). SQLITE_DONE when no
+ * table takes part. */
+static int log_open(sync_ctx *c, int deletes, const log_plan *plan,
+		    log_reader *lr)
 {
-	int64_t from[LOG_RUNS + 1];
+	int by_id = !deletes && plan->runs, sr;
 	hs_buf sql;
-	sqlite3_stmt *q = NULL;
-	int sr, n = 0;
 	memset(lr, 0, sizeof(*lr));
 	lr->s = &c->s;
 	lr->last = -1;
+	if (deletes && !plan->any_delete)
+		return SQLITE_DONE;
 	hs_buf_init(&sql);
-	/* the deletes' pass (rare) is sorted */
-	sr = deletes ? SQLITE_OK : pass_query(c, 0, 1, &sql);
-	if (sr == SQLITE_OK && !deletes)
-		sr = hs_prepare(c->r->db, &q, sql.s);
-	if (sr == SQLITE_OK && q) {
-		sqlite3_bind_int64(q, 1, c->pushed_mark);
-		sqlite3_bind_int64(q, 2, INT64_MAX);
-		n = log_runs(c, q, from);
-		from[0] = c->pushed_mark + 1;
-		from[n] = INT64_MAX;
-	}
-	for (int i = 0; sr == SQLITE_OK && i < n; i++) {
-		if (i && (sr = hs_prepare(c->r->db, &q, sql.s)) != SQLITE_OK)
+	sr = pass_query(c, plan->deletes, deletes, by_id, &sql);
+	for (int i = 0; sr == SQLITE_OK && i < (by_id ? plan->runs : 1); i++) {
+		sqlite3_stmt **q = by_id ? &lr->run[lr->n++] : &lr->sorted;
+		if ((sr = hs_prepare(c->r->db, q, sql.s)) != SQLITE_OK)
 			break;
-		lr->run[lr->n++] = q;
-		sqlite3_bind_int64(q, 1, from[i] - 1);
-		sqlite3_bind_int64(q, 2, from[i + 1]);
-	}
-	if (!n)
-		sqlite3_finalize(q);
-	if (sr == SQLITE_OK && !n) {
-		hs_buf_reset(&sql);
-		sr = pass_query(c, deletes, 0, &sql);
-		if (sr == SQLITE_OK)
-			sr = hs_prepare(c->r->db, &lr->sorted, sql.s);
-		if (sr == SQLITE_OK)
-			sqlite3_bind_int64(lr->sorted, 1, c->pushed_mark);
+		sqlite3_bind_int64(*q, 1, by_id ? plan->from[i] - 1
+						: c->pushed_mark);
+		sqlite3_bind_int64(*q, 2, by_id ? plan->from[i + 1] : INT64_MAX);
 	}
 	hs_buf_free(&sql);
 	if (sr != SQLITE_OK)
@@ -650,12 +668,13 @@ static int log_open(sync_ctx *c, int deletes, log_reader *lr)
  * key order, one table after the other), and push the rows of this pass:
  * the deletes, or the rest. Returns an hs_error (a SQLite failure as
  * HS_ERROR + message). */
-static int push_pass(sync_ctx *c, push_state *p, int deletes)
+static int push_pass(sync_ctx *c, push_state *p, int deletes,
+		     const log_plan *plan)
 {
 	sqlite3_stmt *q = NULL;
 	hs_rowchange *cur = NULL;
 	log_reader lr;
-	int rc = HS_OK, sr = log_open(c, deletes, &lr);
+	int rc = HS_OK, sr = log_open(c, deletes, plan, &lr);
 
 	if (sr == SQLITE_DONE) /* no table in this pass */
 		return HS_OK;
@@ -795,10 +814,12 @@ static int push(sync_ctx *c)
 {
 	hs_replica *r = c->r;
 	push_state p;
+	log_plan plan;
 	hs_spool_reader rd;
 	int rc = HS_ERROR, sr, began;
 
 	memset(&p, 0, sizeof(p));
+	memset(&plan, 0, sizeof(plan));
 	p.c = c;
 	p.ap = calloc(hs_count(c->s.n), sizeof(*p.ap));
 	if (!p.ap)
@@ -822,6 +843,8 @@ static int push(sync_ctx *c)
 				" ?5, ?6, ?7)");
 	if (sr == SQLITE_OK)
 		sr = push_extras(c);
+	if (sr == SQLITE_OK)
+		sr = log_scan(c, &plan);
 	p.direct = push_direct(c);
 	if (sr == SQLITE_OK && !p.direct)
 		p.spool = hs_spool_open(r->db, &c->ms, c->select1, &sr);
@@ -831,9 +854,9 @@ static int push(sync_ctx *c)
 	}
 	if (p.direct && (rc = merge_begin(c)) != HS_OK)
 		goto cleanup;
-	rc = push_pass(c, &p, 1);
+	rc = push_pass(c, &p, 1, &plan);
 	if (rc == HS_OK)
-		rc = push_pass(c, &p, 0);
+		rc = push_pass(c, &p, 0, &plan);
 	if (rc == HS_OK && (sr = flush_push(c, &p)) != SQLITE_OK)
 		rc = push_failed(c, &p, sr, "cannot set the push aside");
 	if (began)
@@ -858,6 +881,7 @@ static int push(sync_ctx *c)
 	if (rc == HS_OK && (rc = hs_master_merge_end(c->m, &c->err)) != 0)
 		rc = sync_failed(c, rc, NULL);
 cleanup:
+	free(plan.deletes);
 	hs_changeset_clear(&p.batch);
 	hs_spool_close(p.spool);
 	sqlite3_finalize(p.stamps);
@@ -2164,12 +2188,17 @@ static int log_drop_pushed(sqlite3 *db, int64_t snap)
 {
 	sqlite3_stmt *q;
 	int64_t span = -1;
-	int sr = hs_prepare(db, &q, "SELECT max(id) - min(id) FROM"
-				    " hubsync_changes HAVING max(id) <= ?1");
+	/* max() and min() each alone in a SELECT are one b-tree seek each;
+	 * together, or under a WHERE, they are a scan of the whole log */
+	int sr = hs_prepare(db, &q, "SELECT (SELECT max(id) FROM"
+				    " hubsync_changes), (SELECT min(id) FROM"
+				    " hubsync_changes)");
 	if (sr == SQLITE_OK) {
-		sqlite3_bind_int64(q, 1, snap);
-		if ((sr = sqlite3_step(q)) == SQLITE_ROW)
-			span = sqlite3_column_int64(q, 0);
+		if ((sr = sqlite3_step(q)) == SQLITE_ROW &&
+		    sqlite3_column_type(q, 0) == SQLITE_INTEGER &&
+		    sqlite3_column_int64(q, 0) <= snap)
+			span = sqlite3_column_int64(q, 0) -
+			       sqlite3_column_int64(q, 1);
 		sr = sr == SQLITE_ROW || sr == SQLITE_DONE ? SQLITE_OK : sr;
 		sqlite3_finalize(q);
 	}
