@@ -42,13 +42,18 @@ static void new_pc(tu_site *site, const char *dir, const char *name)
 	tu_site_init(site, master, NULL);
 }
 
-/* Two PCs on a new master; format 2: the master as an older hubsync
- * made it (its trail in the old shape). */
+/* Two PCs on a new master (a file, or a PostgreSQL database with
+ * HS_TEST_PG: tu_master_setup); format 2: the master file as an older
+ * hubsync made it (its trail in the old shape). */
 static void office(const char *dir, int format)
 {
-	snprintf(master, sizeof master, "%s/server.db", dir);
+	tu_master_setup(master, sizeof master, dir);
+	if (format == 2)
+		tu_master_require_file(master);
 	for (int i = 0; i < 2; i++)
 		new_pc(&s[i], dir, names[i]);
+	if (!tu_master_is_file(master))
+		return;
 	sqlite3 *m = tu_db_open(master, 0);
 	TU_CHECK(tu_int(m, -1, "SELECT value FROM hubsync_master WHERE key ="
 			       " 'format'") == 3, "a new master is format 3");
@@ -161,6 +166,7 @@ static void test_formats(void)
 	char *bob_before = NULL, *bob_old = NULL;
 	tu_now_ms = T0;
 	office(tu_tmpdir("history-format3"), 3);
+	tu_master_require_file(master);
 	char *new_logs = writes(0, NULL, NULL);
 	sqlite3 *m = tu_db_open(master, 1);
 	TU_CHECK(tu_int(m, -1, "SELECT count(*) FROM hubsync_history WHERE"
@@ -208,6 +214,7 @@ static const char *written_office(const char *tag)
 	const char *dir = tu_tmpdir(tag);
 	tu_now_ms = T0;
 	office(dir, 3);
+	tu_master_require_file(master);
 	free(writes(0, NULL, NULL));
 	return dir;
 }
@@ -360,32 +367,85 @@ static void test_stored_refused(void)
 		tu_site_close(&s[i]);
 }
 
+/* The master's history entries and its key (-1 when not set), on a file
+ * or a PostgreSQL master. */
+static int64_t master_entries(void)
+{
+	return tu_master_int(master, "SELECT count(*) FROM hubsync_history",
+			     "SELECT count(*) FROM hubsync.history");
+}
+
+static int64_t master_key(const char *key)
+{
+	char fq[160], pq[160];
+	snprintf(fq, sizeof fq, "SELECT coalesce((SELECT value FROM"
+				" hubsync_master WHERE key = '%s'), -1)", key);
+	snprintf(pq, sizeof pq, "SELECT coalesce((SELECT value::bigint FROM"
+				" hubsync.master WHERE key = '%s'), -1)", key);
+	return tu_master_int(master, fq, pq);
+}
+
+/* The master's entries (n), what housekeeping last pruned (pruned: the
+ * largest seq deleted, -1 none) and when it last ran (at). */
+static void master_trail(const char *when, int format, int64_t n,
+			 int64_t pruned, int64_t at)
+{
+	TU_CHECK(master_entries() == n, "format %d, %s: the master keeps %lld "
+		 "entries, has %lld", format, when, (long long)n,
+		 (long long)master_entries());
+	TU_CHECK(master_key("history_pruned") == pruned, "format %d, %s: "
+		 "history_pruned %lld, not %lld", format, when,
+		 (long long)master_key("history_pruned"), (long long)pruned);
+	TU_CHECK(master_key("housekept") == at, "format %d, %s: housekept at "
+		 "%lld, not %lld", format, when,
+		 (long long)master_key("housekept"), (long long)at);
+}
+
+/* Housekeeping by age, at most once a day (retention 90 days), on the
+ * master (fm_housekeep, pm_housekeep) and each replica (prune_history):
+ *  - old-1, old-2 written at T0, first synced 100 days later (T1): the
+ *    master's first sync only starts the daily clock, the entries stay;
+ *  - mid-1 written at T1 + 10 days 12 hours (synced later), new-1 at
+ *    T2 = T1 + 100 days: T2's sync prunes old-1 and old-2, keeps mid-1
+ *    (within 90 days);
+ *  - 20 hours later mid-1 is past the retention, but the day is not
+ *    over: nothing pruned; 25 hours after T2 it goes. */
 static void housekeeping(int format)
 {
+	const int64_t day = 24LL * 3600 * 1000;
 	char tag[40];
 	snprintf(tag, sizeof tag, "history-prune%d", format);
 	tu_now_ms = T0;
 	office(tu_tmpdir(tag), format);
 	tu_exec(s[0].app, "INSERT INTO items VALUES('old-1', 'a', NULL),"
 			  " ('old-2', 'b', NULL)");
+	tu_now_ms = T0 + 100 * day;
+	int64_t first = tu_now_ms + 60000; /* alice's: the master's first sync */
 	sync_both();
-	/* 100 days later (retention 90): the next day's housekeeping */
-	tu_now_ms += 100LL * 24 * 3600 * 1000;
+	master_trail("first sync", format, 2, -1, first);
+	tu_now_ms = T0 + 110 * day + day / 2;
+	tu_exec(s[1].app, "INSERT INTO items VALUES('mid-1', 'm', NULL)");
+	tu_now_ms = T0 + 200 * day;
+	int64_t t2 = tu_now_ms + 60000;
 	tu_exec(s[0].app, "INSERT INTO items VALUES('new-1', 'c', NULL)");
 	sync_both();
 	sync_both();
-	sqlite3 *m = tu_db_open(master, 1);
-	TU_CHECK(entries(m) == 1, "format %d: the master keeps 1 entry, has %lld",
-		 format, (long long)entries(m));
-	TU_CHECK(tu_int(m, -1, "SELECT value FROM hubsync_master WHERE key ="
-			       " 'history_pruned'") == 2,
-		 "format %d: the master knows what was pruned", format);
-	sqlite3_close(m);
+	master_trail("100 days later", format, 2, 2, t2);
+	tu_now_ms = t2 + 20 * 3600 * 1000;
+	sync_both();
+	master_trail("20 hours later", format, 2, 2, t2);
+	tu_now_ms = t2 + 25 * 3600 * 1000;
+	int64_t t3 = tu_now_ms + 60000;
+	sync_both();
+	sync_both();
+	/* mid-1 reached the master after new-1 (bob syncs second): seq 4 */
+	master_trail("25 hours later", format, 1, 4, t3);
 	for (int i = 0; i < 2; i++) {
 		TU_CHECK(entries(s[i].app) == 1, "format %d: %s keeps 1 entry, "
 			 "has %lld", format, names[i], (long long)entries(s[i].app));
 		char *l = log_of(&s[i], NULL, NULL, NULL, NULL);
-		TU_CHECK(strstr(l, "new-1") && !strstr(l, "old-1"),
+		TU_CHECK(strstr(l, "new-1") && !strstr(l, "old-1") &&
+				 !strstr(l, "mid-1"),
 			 "format %d: %s's log: %s", format, names[i], l);
 		free(l);
 		tu_site_close(&s[i]);
