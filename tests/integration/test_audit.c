@@ -1,6 +1,7 @@
 /*
  * test_audit.c - the audit trail's formats (history.c) through the
- * public API: two PCs, a file master, virtual time.
+ * public API: two PCs, a file master, virtual time (housekeeping: on a
+ * PostgreSQL master too, with HS_TEST_PG; ctest pg_audit).
  *
  *  - a new master is format 3 and keeps the compact trail; the same
  *    writes (inserts, updates, deletes; text, integer, two-column and
@@ -10,8 +11,9 @@
  *    old table;
  *  - a replica whose trail an older hubsync wrote (the old shape) reads
  *    the same log before its next sync, and is converted by that sync;
- *  - housekeeping by age still prunes the master's trail and each
- *    replica's, in both formats;
+ *  - housekeeping by age, once a day, prunes the master's trail, settled
+ *    conflicts and tombstones, and each replica's trail, in both formats
+ *    and on PostgreSQL; a new master's first sync only starts its clock;
  *  - a replica copies a format-3 master's trail as it is stored, by a
  *    later pull and by a new PC's first one into a dictionary of other
  *    ids: the master's values, odd entries included; a copy the replica
@@ -401,13 +403,46 @@ static void master_trail(const char *when, int format, int64_t n,
 		 (long long)master_key("housekept"), (long long)at);
 }
 
+/* The master's conflicts (settled: the resolved ones) and tombstones. */
+static void master_tidy(const char *when, int format, int64_t open,
+			int64_t settled, int64_t tombstones)
+{
+	int64_t o = tu_master_int(master, "SELECT count(*) FROM"
+					  " hubsync_conflicts WHERE resolved = 0",
+				  "SELECT count(*) FROM hubsync.conflicts WHERE"
+				  " resolved = 0");
+	int64_t r = tu_master_int(master, "SELECT count(*) FROM"
+					  " hubsync_conflicts WHERE resolved = 1",
+				  "SELECT count(*) FROM hubsync.conflicts WHERE"
+				  " resolved = 1");
+	int64_t t = tu_master_int(master, "SELECT count(*) FROM hubsync_rows"
+					  " WHERE alive = 0",
+				  "SELECT count(*) FROM hubsync.rows WHERE"
+				  " alive = 0");
+	TU_CHECK(o == open && r == settled && t == tombstones, "format %d, %s: "
+		 "conflicts %lld open, %lld settled, %lld tombstones; want %lld,"
+		 " %lld, %lld", format, when, (long long)o, (long long)r,
+		 (long long)t, (long long)open, (long long)settled,
+		 (long long)tombstones);
+}
+
+/* The master's largest history seq. */
+static int64_t master_top(void)
+{
+	return tu_master_int(master, "SELECT max(seq) FROM hubsync_history",
+			     "SELECT max(seq) FROM hubsync.history");
+}
+
 /* Housekeeping by age, at most once a day (retention 90 days), on the
  * master (fm_housekeep, pm_housekeep) and each replica (prune_history):
  *  - old-1, old-2 written at T0, first synced 100 days later (T1): the
  *    master's first sync only starts the daily clock, the entries stay;
- *  - mid-1 written at T1 + 10 days 12 hours (synced later), new-1 at
- *    T2 = T1 + 100 days: T2's sync prunes old-1 and old-2, keeps mid-1
- *    (within 90 days);
+ *  - that day: two conflicts on old-1, one settled; old-2 deleted (a
+ *    tombstone every PC then pulls); nothing pruned (not a day yet);
+ *  - mid-1 written at T1 + 10 days 12 hours, synced at T2 = T1 + 100
+ *    days: that sync prunes every entry of T0 and T1, the settled
+ *    conflict and the tombstone; keeps mid-1 (within 90 days) and the
+ *    open conflict; new-1 written after it;
  *  - 20 hours later mid-1 is past the retention, but the day is not
  *    over: nothing pruned; 25 hours after T2 it goes. */
 static void housekeeping(int format)
@@ -423,23 +458,51 @@ static void housekeeping(int format)
 	int64_t first = tu_now_ms + 60000; /* alice's: the master's first sync */
 	sync_both();
 	master_trail("first sync", format, 2, -1, first);
+	master_tidy("first sync", format, 0, 0, 0);
+
+	tu_exec(s[0].app, "UPDATE items SET name = 'A', data = '1' WHERE id ="
+			  " 'old-1'; DELETE FROM items WHERE id = 'old-2'");
+	tu_now_ms += 1000;
+	tu_exec(s[1].app, "UPDATE items SET name = 'B', data = '2' WHERE id ="
+			  " 'old-1'");
+	sync_both();
+	sync_both();
+	json_t *c = tu_site_conflicts(&s[0], 0);
+	TU_CHECK(json_array_size(c) == 2, "format %d: 2 conflicts", format);
+	int64_t id = json_integer_value(json_object_get(json_array_get(c, 0),
+							"id"));
+	json_decref(c);
+	TU_CHECK(hs_replica_resolve(s[0].hs, id, HS_KEEP_LOCAL) == HS_OK,
+		 "resolve: %s", hs_replica_errmsg(s[0].hs));
+	sync_both();
+	sync_both(); /* bob has pulled the delete, and the master knows it */
+	int64_t p1 = master_top();
+	/* nothing pruned: the trail grew, the clock is the first sync's */
+	TU_CHECK(master_entries() > 4, "format %d: the day's entries", format);
+	master_trail("the first day", format, master_entries(), -1, first);
+	master_tidy("the first day", format, 1, 1, 1);
+
 	tu_now_ms = T0 + 110 * day + day / 2;
 	tu_exec(s[1].app, "INSERT INTO items VALUES('mid-1', 'm', NULL)");
 	tu_now_ms = T0 + 200 * day;
-	int64_t t2 = tu_now_ms + 60000;
+	/* bob first: mid-1 is on the master when the day's housekeeping runs */
+	tu_now_ms += 60000;
+	int64_t t2 = tu_now_ms;
+	free(tu_site_sync(&s[1], 0));
+	int64_t p2 = master_top();
 	tu_exec(s[0].app, "INSERT INTO items VALUES('new-1', 'c', NULL)");
 	sync_both();
 	sync_both();
-	master_trail("100 days later", format, 2, 2, t2);
+	master_trail("100 days later", format, 2, p1, t2);
+	master_tidy("100 days later", format, 1, 0, 0);
 	tu_now_ms = t2 + 20 * 3600 * 1000;
 	sync_both();
-	master_trail("20 hours later", format, 2, 2, t2);
+	master_trail("20 hours later", format, 2, p1, t2);
 	tu_now_ms = t2 + 25 * 3600 * 1000;
 	int64_t t3 = tu_now_ms + 60000;
 	sync_both();
 	sync_both();
-	/* mid-1 reached the master after new-1 (bob syncs second): seq 4 */
-	master_trail("25 hours later", format, 1, 4, t3);
+	master_trail("25 hours later", format, 1, p2, t3);
 	for (int i = 0; i < 2; i++) {
 		TU_CHECK(entries(s[i].app) == 1, "format %d: %s keeps 1 entry, "
 			 "has %lld", format, names[i], (long long)entries(s[i].app));
