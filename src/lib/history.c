@@ -175,6 +175,8 @@ static void fn_pkjson(sqlite3_context *cx, int argc, sqlite3_value **v)
 		sqlite3_result_text(cx, s->b.s, (int)s->b.len, SQLITE_TRANSIENT);
 }
 
+static const sqlite3_module TRAIL_MODULE; /* a trail copied as a set */
+
 int hs_history_functions(sqlite3 *db)
 {
 	static const struct {
@@ -198,6 +200,8 @@ int hs_history_functions(sqlite3 *db)
 							SQLITE_INNOCUOUS,
 						s, fns[i].fn, NULL, NULL,
 						i == 0 ? state_free : NULL);
+	if (sr == SQLITE_OK)
+		sr = sqlite3_create_module(db, "hs_trail", &TRAIL_MODULE, NULL);
 	return sr;
 }
 
@@ -700,21 +704,24 @@ static const char *stored_pk_text(hs_history_writer *w, sqlite3_value *v,
  * the table has the same pkcol here. Any other cell is read as
  * hs_history_source reads it there and encoded from that text; the ids
  * are this trail's ids of the same names.
+ *
+ * stored_cells: the cells of the entry v (its 8 stored values) into cell,
+ * their texts borrowed from v, w->pk or iso, and *made = 1; or *made = 0
+ * when from lacks its table id (no entry). A name new to this trail is
+ * made (a write to hubsync_names). SQLite code.
  */
-int hs_history_writer_put_stored(hs_history_writer *w, sqlite3 *db,
-				 const hs_history_names *from,
-				 sqlite3_value **v)
+static int stored_cells(hs_history_writer *w, const hs_history_names *from,
+			sqlite3_value **v, hs_history_cell cell[7],
+			char iso[32], int *made)
 {
 	const struct hs_history_name *t = names_get(from, v[1]);
 	const struct hs_history_name *u = names_get(from, v[5]);
 	const char *key = (const char *)sqlite3_value_text(v[2]);
-	hs_history_cell cell[7];
-	char iso[32];
 	size_t ti, ui;
 	int sr = SQLITE_OK, type;
+	*made = 0;
 	if (!t)
 		return SQLITE_OK;
-	w->db = db;
 	if ((ti = name_find(w, 0, t->name)) == w->names.n) {
 		const char *pk = stored_pk_text(w, v[3], t->pkcol, key);
 		if (w->pk.oom)
@@ -725,6 +732,7 @@ int hs_history_writer_put_stored(hs_history_writer *w, sqlite3 *db,
 		sr = name_id(w, 1, u->name, NULL, NULL, &ui);
 	if (sr != SQLITE_OK)
 		return sr;
+	*made = 1;
 	const char *col = w->names.v[ti].pkcol;
 	cell[0] = (hs_history_cell){SQLITE_INTEGER, w->names.v[ti].id, NULL};
 	cell[1] = (hs_history_cell){key ? SQLITE_TEXT : SQLITE_NULL, 0, key};
@@ -767,7 +775,222 @@ int hs_history_writer_put_stored(hs_history_writer *w, sqlite3 *db,
 		cell[6] = (hs_history_cell){SQLITE_BLOB, 0, NULL};
 	else
 		cell[6] = encode_changes((const char *)sqlite3_value_text(v[7]));
+	return SQLITE_OK;
+}
+
+int hs_history_writer_put_stored(hs_history_writer *w, sqlite3 *db,
+				 const hs_history_names *from,
+				 sqlite3_value **v)
+{
+	hs_history_cell cell[7];
+	char iso[32];
+	int made;
+	w->db = db;
+	int sr = stored_cells(w, from, v, cell, iso, &made);
+	if (sr != SQLITE_OK || !made)
+		return sr;
 	return keep_cells(w, sqlite3_value_int64(v[0]), cell);
+}
+
+/* ---- a trail copied as a set ------------------------------------------ */
+
+/*
+ * hs_history_writer_put_set writes the entries next hands with one
+ * INSERT ... SELECT from hs_trail, an eponymous virtual table whose rows
+ * are the entries' stored cells (stored_cells, as put_stored makes them)
+ * and whose argument is the copy (a pointer of type "hs_trail" bound to
+ * the statement): no value is copied, no entry bound, no statement stepped
+ * per entry on this side. A name new to this trail is made while the
+ * INSERT runs (hubsync_names, another table than the one it writes), at
+ * the same entry as put_stored would make it: the same ids, the same
+ * stored values.
+ */
+typedef struct trail_copy {
+	hs_history_writer *w;
+	const hs_history_names *from;
+	hs_history_next next;
+	void *it;
+	int next_sr; /* next's failure */
+} trail_copy;
+
+typedef struct trail_cursor {
+	sqlite3_vtab_cursor base;
+	trail_copy *copy; /* NULL: at the end */
+	int64_t seq;
+	hs_history_cell cell[7];
+	char iso[32];
+} trail_cursor;
+
+enum { TRAIL_COPY_ARG = 8 }; /* the hidden column after seq and 7 cells */
+
+static int trail_connect(sqlite3 *db, void *aux, int argc,
+			 const char *const *argv, sqlite3_vtab **out, char **err)
+{
+	sqlite3_vtab *v;
+	int sr = sqlite3_declare_vtab(db, "CREATE TABLE x(seq, tbl, key, pk,"
+					  " op, user, at, changes, copy HIDDEN)");
+	(void)aux, (void)argc, (void)argv, (void)err;
+	if (sr != SQLITE_OK)
+		return sr;
+	if (!(v = sqlite3_malloc(sizeof(*v))))
+		return SQLITE_NOMEM;
+	memset(v, 0, sizeof(*v));
+	*out = v;
+	return SQLITE_OK;
+}
+
+static int trail_disconnect(sqlite3_vtab *v)
+{
+	sqlite3_free(v);
+	return SQLITE_OK;
+}
+
+/* Rows only with the copy given (hs_trail(?)): else none. */
+static int trail_best_index(sqlite3_vtab *v, sqlite3_index_info *info)
+{
+	(void)v;
+	info->estimatedCost = 1e12;
+	for (int i = 0; i < info->nConstraint; i++) {
+		const struct sqlite3_index_constraint *c = &info->aConstraint[i];
+		if (c->iColumn != TRAIL_COPY_ARG ||
+		    c->op != SQLITE_INDEX_CONSTRAINT_EQ || !c->usable)
+			continue;
+		info->aConstraintUsage[i].argvIndex = 1;
+		info->aConstraintUsage[i].omit = 1;
+		info->idxNum = 1;
+		info->estimatedCost = 1;
+		break;
+	}
+	return SQLITE_OK;
+}
+
+static int trail_open(sqlite3_vtab *v, sqlite3_vtab_cursor **out)
+{
+	trail_cursor *c = sqlite3_malloc(sizeof(*c));
+	(void)v;
+	if (!c)
+		return SQLITE_NOMEM;
+	memset(c, 0, sizeof(*c));
+	*out = &c->base;
+	return SQLITE_OK;
+}
+
+static int trail_close(sqlite3_vtab_cursor *cur)
+{
+	sqlite3_free(cur);
+	return SQLITE_OK;
+}
+
+/* The cursor on the next entry with cells, or at the end. A failure of
+ * next's (the other trail's: an I/O error of a master on a share) is kept
+ * and the INSERT fails with SQLITE_ERROR: given to SQLite as it came, an
+ * SQLITE_IOERR would roll back this connection's whole transaction, not
+ * only the INSERT. */
+static int trail_advance(trail_cursor *c)
+{
+	trail_copy *x = c->copy;
+	sqlite3_value *v[8];
+	int sr, made;
+	if (!x)
+		return SQLITE_OK;
+	while ((sr = x->next(x->it, v)) == SQLITE_ROW) {
+		sr = stored_cells(x->w, x->from, v, c->cell, c->iso, &made);
+		if (sr != SQLITE_OK)
+			return sr;
+		if (made) {
+			c->seq = sqlite3_value_int64(v[0]);
+			return SQLITE_OK;
+		}
+	}
+	c->copy = NULL;
+	if (sr == SQLITE_DONE)
+		return SQLITE_OK;
+	x->next_sr = sr;
+	return SQLITE_ERROR;
+}
+
+static int trail_filter(sqlite3_vtab_cursor *cur, int idx, const char *s,
+			int argc, sqlite3_value **argv)
+{
+	trail_cursor *c = (trail_cursor *)cur;
+	(void)s;
+	c->copy = idx == 1 && argc == 1 ? sqlite3_value_pointer(argv[0], "hs_trail")
+				      : NULL;
+	return trail_advance(c);
+}
+
+static int trail_next(sqlite3_vtab_cursor *cur)
+{
+	return trail_advance((trail_cursor *)cur);
+}
+
+static int trail_eof(sqlite3_vtab_cursor *cur)
+{
+	return !((trail_cursor *)cur)->copy;
+}
+
+static int trail_column(sqlite3_vtab_cursor *cur, sqlite3_context *cx, int col)
+{
+	trail_cursor *c = (trail_cursor *)cur;
+	if (col == 0)
+		sqlite3_result_int64(cx, c->seq);
+	else if (col < TRAIL_COPY_ARG)
+		hs_history_cell_result(cx, &c->cell[col - 1]);
+	else
+		sqlite3_result_null(cx);
+	return SQLITE_OK;
+}
+
+static int trail_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *out)
+{
+	*out = ((trail_cursor *)cur)->seq;
+	return SQLITE_OK;
+}
+
+/* Eponymous only (no xCreate): hs_trail exists on every connection
+ * hs_history_functions registers it on, as a table-valued function. */
+static const sqlite3_module TRAIL_MODULE = {
+	.xConnect = trail_connect,
+	.xBestIndex = trail_best_index,
+	.xDisconnect = trail_disconnect,
+	.xOpen = trail_open,
+	.xClose = trail_close,
+	.xFilter = trail_filter,
+	.xNext = trail_next,
+	.xEof = trail_eof,
+	.xColumn = trail_column,
+	.xRowid = trail_rowid,
+};
+
+int hs_history_writer_put_set(hs_history_writer *w, sqlite3 *db,
+			      const hs_history_names *from,
+			      hs_history_next next, void *it)
+{
+	trail_copy x = {.w = w, .from = from, .next = next, .it = it};
+	sqlite3_stmt *q = NULL;
+	w->db = db;
+	int sr = hs_history_writer_flush(w);
+	if (sr == SQLITE_OK)
+		sr = hs_prepare(db, &q, w->replace
+					? "INSERT OR REPLACE INTO hubsync_history"
+					  " SELECT " HS_HISTORY_COLS " FROM hs_trail(?1)"
+					: "INSERT INTO hubsync_history SELECT "
+					  HS_HISTORY_COLS " FROM hs_trail(?1)");
+	if (sr == SQLITE_OK) {
+		failed_reset(w);
+		sqlite3_bind_pointer(q, 1, &x, "hs_trail", NULL);
+		sr = hs_step_done(q);
+	}
+	sqlite3_finalize(q);
+	return x.next_sr != SQLITE_OK ? x.next_sr : sr;
+}
+
+int hs_history_step(void *stmt, sqlite3_value **v)
+{
+	int sr = sqlite3_step(stmt);
+	for (int i = 0; sr == SQLITE_ROW && i < 8; i++)
+		v[i] = sqlite3_column_value(stmt, i);
+	return sr;
 }
 
 void hs_history_writer_reset(hs_history_writer *w)
@@ -806,12 +1029,11 @@ int hs_history_copy(hs_history_writer *w, sqlite3 *db, const char *source,
 	hs_buf_printf(&q, "SELECT " HS_HISTORY_COLS " FROM %s", source);
 	sr = q.oom ? SQLITE_NOMEM : hs_prepare(db, &st, q.s);
 	hs_buf_free(&q);
-	while (sr == SQLITE_OK && (sr = sqlite3_step(st)) == SQLITE_ROW) {
-		for (int i = 0; i < 8; i++)
-			v[i] = sqlite3_column_value(st, i);
-		sr = from ? hs_history_writer_put_stored(w, db, from, v)
-			  : hs_history_writer_put_values(w, db, v);
-	}
+	if (sr == SQLITE_OK && from)
+		sr = hs_history_writer_put_set(w, db, from, hs_history_step, st);
+	while (sr == SQLITE_OK && !from &&
+	       (sr = hs_history_step(st, v)) == SQLITE_ROW)
+		sr = hs_history_writer_put_values(w, db, v);
 	if (sr == SQLITE_DONE)
 		sr = hs_history_writer_flush(w);
 	sqlite3_finalize(st);

@@ -24,8 +24,9 @@ extern const char *const HS_HISTORY_DDL;
 extern const char *const HS_HISTORY_DDL_OLD;
 
 /* Register the SQL functions the compact format is read with (hs_hist_*,
- * used by hs_history_source) on db: every connection that reads an audit
- * trail needs them. SQLite code. */
+ * used by hs_history_source) and the table hs_history_writer_put_set
+ * writes from (hs_trail) on db: every connection that reads or copies an
+ * audit trail needs them. SQLite code. */
 int hs_history_functions(sqlite3 *db);
 
 /* 1 if db's hubsync_history has the compact shape, 0 if the old one (or
@@ -122,6 +123,24 @@ int hs_history_writer_put_values(hs_history_writer *w, sqlite3 *db,
 int hs_history_writer_put_stored(hs_history_writer *w, sqlite3 *db,
 				 const hs_history_names *from,
 				 sqlite3_value **v);
+/* The entries of another trail, one at a time: SQLITE_ROW and v (its 8
+ * values, borrowed until the next call), SQLITE_DONE at the end, or the
+ * failure. */
+typedef int (*hs_history_next)(void *it, sqlite3_value **v);
+/* hs_history_next over a statement selecting the 8 values of an entry
+ * (stmt: its sqlite3_stmt). */
+int hs_history_step(void *stmt, sqlite3_value **v);
+/* Every entry next hands (until SQLITE_DONE) written as put_stored writes
+ * it (the same ids and stored values), with one INSERT ... SELECT: no
+ * value copied, no entry bound. A failure of next's comes back as it
+ * came, the caller's transaction still open (an SQLITE_IOERR of another
+ * file does not end it); after any failure the caller rolls back to a
+ * savepoint taken before (what the INSERT wrote may be undone already,
+ * the dictionary ids the writer keeps too: hs_history_writer_reset).
+ * SQLite code. */
+int hs_history_writer_put_set(hs_history_writer *w, sqlite3 *db,
+			      const hs_history_names *from,
+			      hs_history_next next, void *it);
 /* Write the entries put_stored keeps. SQLite code. */
 int hs_history_writer_flush(hs_history_writer *w);
 void hs_history_writer_reset(hs_history_writer *w);
@@ -129,7 +148,7 @@ void hs_history_writer_free(hs_history_writer *w);
 
 /* Every row of source (a FROM-clause source with the HS_HISTORY_COLS
  * columns in the old shape; or, from not NULL, as a compact trail whose
- * ids are from's stores them: hs_history_writer_put_stored), in the order
+ * ids are from's stores them: hs_history_writer_put_set), in the order
  * it gives them (a table keyed by seq: seq order), through w. SQLite
  * code. */
 int hs_history_copy(hs_history_writer *w, sqlite3 *db, const char *source,

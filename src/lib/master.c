@@ -171,7 +171,7 @@ int hs_master_pull_history(hs_master *m, int64_t since, hs_history_fn fn,
 }
 
 int hs_master_pull_history_stored(hs_master *m, int64_t since,
-				  hs_history_names *names, hs_history_fn fn,
+				  hs_history_names *names, hs_history_set_fn fn,
 				  void *ctx, hs_buf *err)
 {
 	if (!m->ops->pull_history_stored)

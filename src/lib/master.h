@@ -181,15 +181,20 @@ typedef int (*hs_history_fn)(void *ctx, sqlite3_value **v);
  * nothing done), else 0 or an hs_error. */
 int hs_master_pull_history(hs_master *m, int64_t since, hs_history_fn fn,
 			   void *ctx, hs_buf *err);
+/* The entries of a trail at once: fn reads them with next(it, v) (history.h)
+ * until SQLITE_DONE, and returns a SQLite code (a failure of next's as it
+ * came, or its own). */
+typedef int (*hs_history_set_fn)(void *ctx, hs_history_next next, void *it);
 /* The same in the stored form of a compact audit trail (history.h):
  * *names (empty) receives its dictionary (the caller's to
- * hs_history_names_free, even on error), then fn each entry's 8 values as
- * its hubsync_history stores them (hs_history_writer_put_stored writes
- * them): no text made to be parsed again. Returns 1 when this master keeps
- * no compact trail (nothing done: hs_master_pull_history hands it), else 0
- * or an hs_error. */
+ * hs_history_names_free, even on error), then fn the entries, each as the
+ * 8 values its hubsync_history stores (hs_history_writer_put_set writes
+ * them as a set): no text made to be parsed again. Returns 1 when this
+ * master keeps no compact trail (nothing done: hs_master_pull_history
+ * hands it), else 0 or an hs_error (err set: the master's failure, or
+ * fn's). */
 int hs_master_pull_history_stored(hs_master *m, int64_t since,
-				  hs_history_names *names, hs_history_fn fn,
+				  hs_history_names *names, hs_history_set_fn fn,
 				  void *ctx, hs_buf *err);
 /* Stream the rows changed above since by anyone (this sync's own pushes
  * aside) to fn: deletes children first, then the rest parents first. */
@@ -253,7 +258,7 @@ struct hs_master_ops {
 	/* may be NULL: no compact trail (hs_master_pull_history_stored
 	 * returns 1) */
 	int (*pull_history_stored)(hs_master *m, int64_t since,
-				   hs_history_names *names, hs_history_fn fn,
+				   hs_history_names *names, hs_history_set_fn fn,
 				   void *ctx, hs_buf *err);
 };
 

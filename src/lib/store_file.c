@@ -1625,53 +1625,83 @@ static int fm_pull(hs_master *mm, int64_t since, hs_pull *out, hs_buf *err)
 
 /* The history is streamed (fm_pull leaves it out): a first pull of a
  * large master costs bounded memory. The entries of source (a FROM-clause
- * source with the HS_HISTORY_COLS columns) above since to fn. */
+ * source with the HS_HISTORY_COLS columns) above since, in seq order, to
+ * fn at once; sr: the first failure of the statement's own. */
+typedef struct history_read {
+	sqlite3_stmt *q;
+	int sr;
+} history_read;
+
+static int history_next(void *it, sqlite3_value **v)
+{
+	history_read *x = it;
+	int sr = hs_history_step(x->q, v);
+	if (sr != SQLITE_ROW && sr != SQLITE_DONE)
+		x->sr = sr;
+	return sr;
+}
+
 static int pull_history_from(file_master *m, const char *source,
-			     int64_t since, hs_history_fn fn, void *ctx,
+			     int64_t since, hs_history_set_fn fn, void *ctx,
 			     hs_buf *err)
 {
-	sqlite3_stmt *q = NULL;
-	sqlite3_value *v[8];
+	history_read x = {NULL, SQLITE_OK};
 	hs_buf sql;
 	int sr;
 	hs_buf_init(&sql);
 	hs_buf_printf(&sql, "SELECT " HS_HISTORY_COLS " FROM %s WHERE seq > ?1"
 			    " ORDER BY seq", source);
-	sr = sql.oom ? SQLITE_NOMEM : hs_prepare(m->db, &q, sql.s);
+	sr = sql.oom ? SQLITE_NOMEM : hs_prepare(m->db, &x.q, sql.s);
 	hs_buf_free(&sql);
-	if (sr == SQLITE_OK)
-		sqlite3_bind_int64(q, 1, since);
-	while (sr == SQLITE_OK && (sr = sqlite3_step(q)) == SQLITE_ROW) {
-		for (int i = 0; i < 8; i++)
-			v[i] = sqlite3_column_value(q, i);
-		sr = fn(ctx, v);
+	if (sr == SQLITE_OK) {
+		sqlite3_bind_int64(x.q, 1, since);
+		sr = fn(ctx, history_next, &x);
 	}
-	sqlite3_finalize(q);
-	if (sr == SQLITE_DONE)
+	sqlite3_finalize(x.q);
+	if (sr == SQLITE_OK)
 		return 0;
 	if (!err->len)
-		sqlite_fail(m, err, sr, "cannot read the history");
+		sqlite_fail(m, err, x.sr != SQLITE_OK ? x.sr : sr,
+			    "cannot read the history");
 	return HS_ERROR;
+}
+
+/* Each entry to the hs_history_fn of an old-shape pull. */
+typedef struct history_each {
+	hs_history_fn fn;
+	void *ctx;
+} history_each;
+
+static int each_entry(void *ctx, hs_history_next next, void *it)
+{
+	history_each *e = ctx;
+	sqlite3_value *v[8];
+	int sr;
+	while ((sr = next(it, v)) == SQLITE_ROW)
+		if ((sr = e->fn(e->ctx, v)) != SQLITE_OK)
+			return sr;
+	return sr == SQLITE_DONE ? SQLITE_OK : sr;
 }
 
 static int fm_pull_history(hs_master *mm, int64_t since, hs_history_fn fn,
 			   void *ctx, hs_buf *err)
 {
 	file_master *m = (file_master *)mm;
+	history_each e = {fn, ctx};
 	hs_buf source;
 	int rc;
 	hs_buf_init(&source);
 	hs_history_source(&source, m->format >= 3);
 	rc = source.oom ? sqlite_fail(m, err, SQLITE_NOMEM, "cannot read the history")
-			: pull_history_from(m, source.s, since, fn, ctx, err);
+			: pull_history_from(m, source.s, since, each_entry, &e, err);
 	hs_buf_free(&source);
 	return rc;
 }
 
 /* A format 3 trail as it is stored: the replica's writer keeps what it
- * can of it (hs_history_writer_put_stored). */
+ * can of it (hs_history_writer_put_set). */
 static int fm_pull_history_stored(hs_master *mm, int64_t since,
-				  hs_history_names *names, hs_history_fn fn,
+				  hs_history_names *names, hs_history_set_fn fn,
 				  void *ctx, hs_buf *err)
 {
 	file_master *m = (file_master *)mm;

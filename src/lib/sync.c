@@ -1178,12 +1178,16 @@ static const char *PULL_HISTORY_DDL =
 
 /* Where spool_history puts the entries the master hands: the TEMP
  * table of st, else hubsync_history through w (with names: as stored);
- * sr: the first failure of this side's. */
+ * sr: the first failure of this side's; next, it: the master's entries
+ * as a set, next_sr their reader's failure (the master's own). */
 typedef struct spool_ctx {
 	sqlite3_stmt *st;
 	hs_history_writer w;
 	const hs_history_names *names;
 	int sr;
+	hs_history_next next;
+	void *it;
+	int next_sr;
 } spool_ctx;
 
 /* An audit trail entry set aside or written (hs_history_fn). */
@@ -1200,6 +1204,38 @@ static int spool_entry(void *ctx, sqlite3_value **v)
 	x->sr = hs_step_done(x->st);
 	sqlite3_reset(x->st);
 	return x->sr;
+}
+
+static int spool_next(void *ctx, sqlite3_value **v)
+{
+	spool_ctx *x = ctx;
+	int sr = x->next(x->it, v);
+	if (sr != SQLITE_ROW && sr != SQLITE_DONE)
+		x->next_sr = sr;
+	return sr;
+}
+
+/* The master's stored trail at once (hs_history_set_fn): as a set through
+ * w, or each entry into st. */
+static int spool_set(void *ctx, hs_history_next next, void *it)
+{
+	spool_ctx *x = ctx;
+	sqlite3_value *v[8];
+	int sr;
+	x->next = next;
+	x->it = it;
+	if (!x->st)
+		sr = hs_history_writer_put_set(&x->w, x->w.db, x->names,
+					       spool_next, x);
+	else
+		while ((sr = spool_next(x, v)) == SQLITE_ROW &&
+		       (sr = spool_entry(x, v)) == SQLITE_OK)
+			;
+	if (sr == SQLITE_DONE)
+		sr = SQLITE_OK;
+	if (sr != SQLITE_OK && x->next_sr == SQLITE_OK)
+		x->sr = sr;
+	return sr;
 }
 
 /* The master's audit trail above our watermark, streamed into a TEMP
@@ -1228,9 +1264,7 @@ static int spool_history(sync_ctx *c, int direct)
 				" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 	if (sr == SQLITE_OK)
 		rc = hs_master_pull_history_stored(c->m, c->pulled, &c->pull_names,
-						   spool_entry, &x, &c->err);
-	if (sr == SQLITE_OK && rc == HS_OK && direct)
-		sr = hs_history_writer_flush(&x.w);
+						   spool_set, &x, &c->err);
 	if (sr == SQLITE_OK && rc == 1) { /* no compact trail: the old shape */
 		x.names = NULL;
 		sqlite3_finalize(x.st);

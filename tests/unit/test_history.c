@@ -7,7 +7,8 @@
  * table upgraded in place, twice (a no-op the second time); the prune by
  * age over integer and text times; another compact trail copied as it is
  * stored (a replica's copy of a file master's), which writes exactly what
- * its text would, into a replica whose dictionary has other ids.
+ * its text would, into a replica whose dictionary has other ids, entry by
+ * entry and as a set; a set copy whose source fails midway undone whole.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -390,19 +391,21 @@ static sqlite3 *replica(const char *setup)
 	return db;
 }
 
-/* The master's trail copied into three replicas made by setup: in the old
- * shape (the text path), as stored one entry at a time, and as stored set
- * aside in a TEMP table first (hs_history_copy): the same values stored,
- * the dictionary too. The text returned: the copy's dump. */
-static char *copy_three_ways(sqlite3 *master, const char *setup)
+/* The master's trail copied into four replicas made by setup: in the old
+ * shape (the text path), as stored one entry at a time, as stored set
+ * aside in a TEMP table first (hs_history_copy), and as a set read from
+ * the master's own connection (hs_history_writer_put_set, as a sync
+ * copies a file master's): the same values stored, the dictionary too.
+ * The text returned: the copy's dump. */
+static char *copy_each_way(sqlite3 *master, const char *setup)
 {
 	hs_buf q;
-	char *dumps[3];
+	char *dumps[4];
 	hs_buf_init(&q);
 	hs_buf_puts(&q, "SELECT " HS_HISTORY_COLS " FROM ");
 	hs_history_source(&q, 1);
 	hs_buf_puts(&q, " ORDER BY seq");
-	for (int way = 0; way < 3; way++) {
+	for (int way = 0; way < 4; way++) {
 		copy_ctx x = {.w = {.replace = 1}, .db = replica(setup)};
 		if (way == 0) {
 			each_entry(master, q.s, put_text, &x);
@@ -415,6 +418,19 @@ static char *copy_three_ways(sqlite3 *master, const char *setup)
 					   put_stored, &x);
 				assert_int_equal(hs_history_writer_flush(&x.w),
 						 SQLITE_OK);
+			} else if (way == 3) {
+				sqlite3_stmt *st;
+				assert_int_equal(sqlite3_prepare_v2(master, "SELECT "
+								    HS_HISTORY_COLS " FROM"
+								    " hubsync_history ORDER BY"
+								    " seq", -1, &st, NULL),
+						 SQLITE_OK);
+				assert_int_equal(hs_history_writer_put_set(&x.w, x.db,
+									   &x.names,
+									   hs_history_step,
+									   st),
+						 SQLITE_OK);
+				sqlite3_finalize(st);
 			} else {
 				assert_int_equal(hs_exec(x.db, "CREATE TEMP TABLE"
 							 " pulled(seq INTEGER PRIMARY"
@@ -436,7 +452,7 @@ static char *copy_three_ways(sqlite3 *master, const char *setup)
 		}
 		hs_history_writer_free(&x.w);
 		dumps[way] = dump(x.db);
-		if (way == 2) {
+		if (way >= 2) {
 			/* what it reads back is the master's trail (an entry
 			 * seq 2 the replica had is replaced) */
 			char *got = decoded(x.db), *want = decoded(master);
@@ -449,9 +465,64 @@ static char *copy_three_ways(sqlite3 *master, const char *setup)
 	hs_buf_free(&q);
 	check_same("stored and text copies", dumps[1], dumps[0]);
 	check_same("spooled and text copies", dumps[2], dumps[0]);
-	free(dumps[1]);
-	free(dumps[2]);
+	check_same("set and text copies", dumps[3], dumps[0]);
+	for (int way = 1; way < 4; way++)
+		free(dumps[way]);
 	return dumps[0];
+}
+
+/* An hs_history_next over a statement that fails with SQLITE_IOERR_READ
+ * (a share gone) after `left` entries. */
+typedef struct failing_read {
+	sqlite3_stmt *st;
+	int left;
+} failing_read;
+
+static int failing_next(void *it, sqlite3_value **v)
+{
+	failing_read *r = it;
+	if (r->left-- == 0)
+		return SQLITE_IOERR_READ;
+	return hs_history_step(r->st, v);
+}
+
+/* A set copy whose source fails midway (after entries that made new
+ * names): its code comes back as it came, the replica's transaction still
+ * open, and a rollback to the savepoint taken before leaves the trail and
+ * dictionary as they were. */
+static void test_set_copy_fails(void **state)
+{
+	(void)state;
+	sqlite3 *master = master_trail();
+	for (int left = 0; left < 12; left += 5) {
+		copy_ctx x = {.w = {.replace = 1},
+			      .db = replica("INSERT INTO hubsync_names(kind, name,"
+					    " pkcol) VALUES(1, 'dave', NULL);"
+					    "INSERT INTO hubsync_history VALUES(2, 1,"
+					    " 'old', NULL, 0, NULL, 0, NULL)")};
+		failing_read r = {NULL, left};
+		char *before = dump(x.db), *after;
+		assert_int_equal(hs_history_names_load(master, &x.names), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(master, "SELECT " HS_HISTORY_COLS
+						    " FROM hubsync_history ORDER BY seq",
+						    -1, &r.st, NULL), SQLITE_OK);
+		assert_int_equal(hs_exec(x.db, "BEGIN; SAVEPOINT copy"), SQLITE_OK);
+		assert_int_equal(hs_history_writer_put_set(&x.w, x.db, &x.names,
+							   failing_next, &r),
+				 SQLITE_IOERR_READ);
+		assert_int_equal(sqlite3_get_autocommit(x.db), 0);
+		assert_int_equal(hs_exec(x.db, "ROLLBACK TO copy; RELEASE copy;"
+					       " COMMIT"), SQLITE_OK);
+		after = dump(x.db);
+		check_same("a failed copy and none", after, before);
+		free(before);
+		free(after);
+		sqlite3_finalize(r.st);
+		hs_history_names_free(&x.names);
+		hs_history_writer_free(&x.w);
+		sqlite3_close(x.db);
+	}
+	sqlite3_close(master);
 }
 
 static void test_stored_copy(void **state)
@@ -463,7 +534,7 @@ static void test_stored_copy(void **state)
 					      " hubsync_history WHERE tbl <> 999",
 				      -1, NULL), HS_HISTORY_BATCH + 1);
 	/* a new replica: the master's own ids, the short forms kept */
-	char *d = copy_three_ways(master, NULL);
+	char *d = copy_each_way(master, NULL);
 	char *m = dump(master);
 	assert_non_null(strstr(m, "1 1 'item-1' NULL 0 2 1796058239548 NULL\n"));
 	assert_non_null(strstr(d, "1 1 'item-1' NULL 0 2 1796058239548 NULL\n"));
@@ -472,7 +543,7 @@ static void test_stored_copy(void **state)
 	/* a replica that has the names in another order (other ids), a
 	 * table with another key column (items: its key JSON re-encoded),
 	 * and an entry the copy replaces */
-	d = copy_three_ways(master,
+	d = copy_each_way(master,
 			    "INSERT INTO hubsync_names(kind, name, pkcol) VALUES"
 			    "(1, 'dave', NULL), (0, 'extra', 'k'), (1, 'bob', NULL),"
 			    "(0, 'pairs', NULL), (0, 'nums', 'n'), (1, 'alice', NULL),"
@@ -486,7 +557,7 @@ static void test_stored_copy(void **state)
 	assert_non_null(strstr(d, "\n3 5 '42' 1 0 6 "));
 	free(d);
 	/* the same key columns, other ids; a replica with only some names */
-	free(copy_three_ways(master, "INSERT INTO hubsync_names(kind, name, pkcol)"
+	free(copy_each_way(master, "INSERT INTO hubsync_names(kind, name, pkcol)"
 				     " VALUES(0, 'nums', 'n'), (1, 'carol', NULL),"
 				     " (0, 'items', 'id')"));
 	sqlite3_close(master);
@@ -500,6 +571,7 @@ int main(void)
 		cmocka_unit_test(test_copy_and_upgrade),
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_stored_copy),
+		cmocka_unit_test(test_set_copy_fails),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
