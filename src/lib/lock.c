@@ -145,8 +145,13 @@ static void remove_aside(const char *aside)
 
 /* A breaker's turn left behind by a breaker that died holding it (a
  * turn lasts milliseconds): remove it after BREAK_TURN_MS by the share's
- * clock. */
-#define BREAK_TURN_MS 10000
+ * clock. Not sooner than a lock's lease: the breaker may be alive but
+ * stalled (a loaded PC, a stuck SMB client), and when it goes on it
+ * renames whatever lock is there; with a 10 s turn, another breaker took
+ * the turn, broke the stale lock and held a new one, which the stalled
+ * breaker then moved aside: two holders (test_lock_turn). No one is taken
+ * for dead sooner than a lock holder is. */
+#define BREAK_TURN_MS HS_LOCK_LEASE_MS
 static void clear_dead_turn(const hs_lock *l)
 {
 	hs_os_stat st;
@@ -155,6 +160,19 @@ static void clear_dead_turn(const hs_lock *l)
 		return;
 	if ((now - (double)st.mtime_ns / 1e9) * 1000 > BREAK_TURN_MS)
 		hs_os_rmdir(l->brk);
+}
+
+/* End our turn. Through a busy SMB client the rmdir may fail for a
+ * moment (EIO): left there, the turn would stop all breaking for
+ * BREAK_TURN_MS, so a few tries. */
+static void end_turn(const hs_lock *l)
+{
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			hs_os_sleep_ms(50 << i);
+		if (hs_os_rmdir(l->brk) == 0 || hs_os_exists(l->brk) != 0)
+			break;
+	}
 }
 
 /*
@@ -175,7 +193,7 @@ static void break_lock(hs_lock *l, const char *owner_seen)
 	}
 	read_owner(l, again, sizeof again);
 	if (strcmp(again, owner_seen) != 0) {
-		hs_os_rmdir(l->brk);
+		end_turn(l);
 		return; /* someone took it meanwhile */
 	}
 	hs_buf_init(&b);
@@ -187,7 +205,7 @@ static void break_lock(hs_lock *l, const char *owner_seen)
 		remove_aside(aside);
 	}
 	free(aside);
-	hs_os_rmdir(l->brk);
+	end_turn(l);
 }
 
 /* Locks moved aside that a failed removal left on the share (a PC's
