@@ -48,16 +48,22 @@ static char *path_with(const char *base, const char *suffix)
 	return hs_buf_take(&b);
 }
 
-/* Read the owner file into buf ("" if missing). */
-static void read_owner(const hs_lock *l, char *buf, size_t n)
+/* Read the owner file into buf ("" if missing, empty or unreadable): 0,
+ * or the errno of the failure (ENOENT: no owner file). */
+static int read_owner(const hs_lock *l, char *buf, size_t n)
 {
+	errno = 0;
 	FILE *f = hs_os_fopen(l->owner, "r");
+	int e = 0;
 	buf[0] = 0;
 	if (!f)
-		return;
-	if (!fgets(buf, (int)n, f))
+		return errno ? errno : EIO;
+	if (!fgets(buf, (int)n, f)) {
+		e = ferror(f) ? (errno ? errno : EIO) : 0;
 		buf[0] = 0;
+	}
 	fclose(f);
+	return e;
 }
 
 static int write_owner(hs_lock *l)
@@ -75,12 +81,25 @@ static int write_owner(hs_lock *l)
 }
 
 /* 1 if MASTER.lock/owner is the line this process wrote: the lock is
- * still ours (not taken for stale and moved aside meanwhile). */
+ * still ours (not taken for stale and moved aside meanwhile). A read that
+ * fails is not an answer: a busy SMB client fails every request with EIO
+ * for a while (smbnetfs: 3 s after a request that timed out), and taking
+ * that for "not ours" made a holder give up a lock it held, or lock itself
+ * out (its own live lock) for a lease. So it is read again for up to
+ * 3.5 s; a lock that cannot be read by then is not held. */
 static int still_mine(const hs_lock *l)
 {
 	char now[400];
-	read_owner(l, now, sizeof now);
-	return l->line[0] && strcmp(now, l->line) == 0;
+	if (!l->line[0])
+		return 0;
+	for (int i = 0, wait = 50;; i++) {
+		int e = read_owner(l, now, sizeof now);
+		if (e == 0 || e == ENOENT || e == ENOTDIR || i == 7)
+			return e == 0 && strcmp(now, l->line) == 0;
+		hs_os_sleep_ms(wait);
+		if (wait < 1000)
+			wait *= 2;
+	}
 }
 
 /* The share's current time in seconds: touch MASTER.clock and read its
@@ -307,6 +326,13 @@ int hs_lock_acquire(hs_lock *l, const char *master_path, int timeout_ms,
 		/* EEXIST or EIO: busy. */
 		char owner[400];
 		read_owner(l, owner, sizeof owner);
+		if (l->line[0] && strcmp(owner, l->line) == 0) {
+			/* our own lock, made earlier in this wait, whose
+			 * read-back failed: it is ours */
+			l->held = 1;
+			sweep_aside(l);
+			return 0;
+		}
 		if (lock_is_stale(l, owner)) {
 			break_lock(l, owner);
 			continue;

@@ -27,6 +27,8 @@
 static int fail_left; /* owner writes still to fail */
 static int fail_errno;
 static int owner_opens;
+static int read_fail_left; /* owner reads still to fail with EIO (-1: all) */
+static int owner_reads;
 
 FILE *fopen(const char *path, const char *mode)
 {
@@ -40,6 +42,15 @@ FILE *fopen(const char *path, const char *mode)
 			if (fail_left > 0)
 				fail_left--;
 			errno = fail_errno;
+			return NULL;
+		}
+	}
+	if (mode[0] == 'r' && n >= 6 && strcmp(path + n - 6, "/owner") == 0) {
+		owner_reads++;
+		if (read_fail_left != 0) {
+			if (read_fail_left > 0)
+				read_fail_left--;
+			errno = EIO;
 			return NULL;
 		}
 	}
@@ -124,11 +135,42 @@ int main(void)
 	      "lasting EIO: the write's message");
 	check(!exists(lockdir), "lasting EIO: no lock left");
 
+	/* Reads of the owner file failing with EIO (a busy SMB client fails
+	 * every request for a while): an answer, not "the lock is not ours" */
+	hs_lock l;
+	read_fail_left = 2;
+	t0 = now_ms();
+	rc = hs_lock_acquire(&l, master, 20000, NULL, NULL, &err);
+	check(rc == 0, "read-back EIO twice: the lock is taken");
+	check(now_ms() - t0 < 3000, "read-back EIO twice: taken at once");
+	read_fail_left = 5;
+	check(hs_lock_held(&l), "reads EIO 5 times: the lock is still held");
+	read_fail_left = -1;
+	check(!hs_lock_held(&l), "reads failing for good: not held (unknown)");
+	read_fail_left = 0;
+	check(hs_lock_held(&l), "reads back: held again");
+	hs_lock_release(&l);
+	check(!exists(lockdir), "read EIO: nothing left after release");
+
+	/* the read-back fails longer than it is tried: the next look finds
+	 * our own line (not a live lock of another process to wait for) */
+	read_fail_left = 9;
+	owner_reads = 0;
+	t0 = now_ms();
+	rc = hs_lock_acquire(&l, master, 20000, NULL, NULL, &err);
+	check(rc == 0, "read-back EIO 9 times: the lock is taken");
+	check(owner_reads >= 10, "read-back EIO 9 times: read again");
+	check(now_ms() - t0 < 8000, "read-back EIO 9 times: no wait for a lease");
+	check(rc != 0 || hs_lock_held(&l), "read-back EIO 9 times: held");
+	read_fail_left = 0;
+	hs_lock_release(&l);
+	check(!exists(lockdir), "read-back EIO 9 times: nothing left after release");
+
 	hs_buf_free(&err);
 	rmdir(dir);
 	if (failures)
 		return 1;
 	printf("lock: owner write EIO retried, EACCES at once, lasting EIO"
-	       " ends with the wait; nothing left\n");
+	       " ends with the wait; owner read EIO read again; nothing left\n");
 	return 0;
 }
