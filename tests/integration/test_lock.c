@@ -42,6 +42,52 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Read MASTER.lock/owner into buf: 0, or the errno of the failure. */
+static int read_line(const char *master, char *buf, size_t n)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s.lock/owner", master);
+	buf[0] = 0;
+	errno = 0;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return errno ? errno : -1;
+	int e = fgets(buf, (int)n, f) ? 0 : (errno ? errno : -1);
+	fclose(f);
+	return e;
+}
+
+static char *paths[MAX_PATHS];
+static int npaths;
+
+/* The lock is no longer ours: say what the owner file holds now (three
+ * reads, 200 ms apart, then through every path: another SMB client), to
+ * tell a lock that another process moved aside or took from a read of
+ * ours that failed. */
+static void lost_report(const hs_lock *l, const char *master)
+{
+	for (int i = 0; i < npaths; i++) {
+		char other[400];
+		int e = read_line(paths[i], other, sizeof other);
+		other[strcspn(other, "\n")] = 0;
+		fprintf(stderr, "lost: pid %d: owner through %s: \"%s\" %s\n",
+			(int)getpid(), paths[i], other, e ? strerror(e) : "ok");
+	}
+	char seen[3][400];
+	int e[3];
+	for (int i = 0; i < 3; i++) {
+		if (i)
+			usleep(200000);
+		e[i] = read_line(master, seen[i], sizeof seen[i]);
+		seen[i][strcspn(seen[i], "\n")] = 0;
+	}
+	fprintf(stderr, "FAIL pid %d: another process broke the lock while it "
+		"was held (ours: %.*s; owner file now: \"%s\" %s, \"%s\" %s, "
+		"\"%s\" %s)\n", (int)getpid(), (int)strcspn(l->line, "\n"),
+		l->line, seen[0], e[0] ? strerror(e[0]) : "ok", seen[1],
+		e[1] ? strerror(e[1]) : "ok", seen[2], e[2] ? strerror(e[2]) : "ok");
+}
+
 /* One process: take, hold, let go until the deadline. */
 static int taker(const char *master, const char *marker, const char *count,
 		 double deadline)
@@ -70,8 +116,10 @@ static int taker(const char *master, const char *marker, const char *count,
 		}
 		usleep((useconds_t)(rand() % 4000));
 		if (!hs_lock_held(&l)) {
-			fprintf(stderr, "FAIL pid %d: another process broke the lock "
-				"while it was held\n", (int)getpid());
+			lost_report(&l, master);
+			/* Our marker goes with us: left there, every later
+			 * holder would report an overlap that is not one. */
+			unlink(marker);
 			return LOST;
 		}
 		unlink(marker);
@@ -120,10 +168,9 @@ static int clean_up(const char *master)
 
 int main(int argc, char **argv)
 {
-	char *paths[MAX_PATHS], tmpl[] = "/tmp/hs-lock-XXXXXX", marker[300],
-					  count[300];
+	char tmpl[] = "/tmp/hs-lock-XXXXXX", marker[300], count[300];
 	pid_t pid[MAX_PROCS];
-	int npaths = 0, procs, died = 0, bad = 0;
+	int procs, died = 0, bad = 0;
 	if (argc != 4 || atoi(argv[1]) < 1 || (procs = atoi(argv[2])) < 2 ||
 	    procs > MAX_PROCS) {
 		fprintf(stderr, "usage: test_lock SECONDS PROCS(2-%d) PATH[,PATH...]\n",
