@@ -182,15 +182,18 @@ static void clear_dead_turn(const hs_lock *l)
 }
 
 /* End our turn. Through a busy SMB client the rmdir may fail for a
- * moment (EIO): left there, the turn would stop all breaking for
- * BREAK_TURN_MS, so a few tries. */
+ * while (EIO, as still_mine's reads): left there, the turn would stop all
+ * breaking for BREAK_TURN_MS, so it is tried for up to 3.5 s too. */
 static void end_turn(const hs_lock *l)
 {
-	for (int i = 0; i < 4; i++) {
-		if (i)
-			hs_os_sleep_ms(50 << i);
-		if (hs_os_rmdir(l->brk) == 0 || hs_os_exists(l->brk) != 0)
+	for (int i = 0, wait = 50; i < 8; i++) {
+		if (hs_os_rmdir(l->brk) == 0 ||
+		    (hs_os_exists(l->brk) != 0 && errno == ENOENT))
 			break;
+		if (i < 7)
+			hs_os_sleep_ms(wait);
+		if (wait < 1000)
+			wait *= 2;
 	}
 }
 

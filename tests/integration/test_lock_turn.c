@@ -9,8 +9,10 @@
  * When A wakes up, its rename must not move B's live lock aside.
  *
  * The stall is made by this program's own rename (the library's calls
- * reach it first), in A only, for the lock folder only.
- * Exit 0: B held the lock alone until it let go.
+ * reach it first), in A only, for the lock folder only. Then a breaker
+ * whose turn's rmdir fails with EIO for a while (this program's rmdir)
+ * must still end its turn.
+ * Exit 0: B held the lock alone until it let go; no turn left behind.
  */
 #define _GNU_SOURCE
 #include "lock.h"
@@ -27,6 +29,21 @@
 #define STALL_S 13 /* longer than BREAK_TURN_MS */
 
 static int stall; /* set in breaker A */
+static int rmdir_fail_left; /* rmdirs of the turn still to fail with EIO */
+
+int rmdir(const char *path)
+{
+	static int (*real)(const char *);
+	size_t n = strlen(path);
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "rmdir");
+	if (rmdir_fail_left > 0 && n >= 11 && strcmp(path + n - 11, ".lock.break") == 0) {
+		rmdir_fail_left--;
+		errno = EIO;
+		return -1;
+	}
+	return real(path);
+}
 
 int rename(const char *from, const char *to)
 {
@@ -110,12 +127,46 @@ int main(void)
 		if (wait(&st) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 			bad++;
 	}
+	/* A breaker whose client fails the turn's rmdir for a while (EIO
+	 * for 2 s: smbnetfs fails every request for 3 s after one timed
+	 * out) still ends its turn: left there, no one could break a stale
+	 * lock for a lease. */
+	char brk[160];
+	snprintf(brk, sizeof brk, "%s.lock.break", master);
+	if ((dead = fork()) == 0) {
+		hs_lock l;
+		hs_buf err;
+		hs_buf_init(&err);
+		_exit(hs_lock_acquire(&l, master, 5000, NULL, NULL, &err) == 0 ? 0 : 1);
+	}
+	waitpid(dead, &st, 0);
+	rmdir_fail_left = 6;
+	{
+		hs_lock l;
+		hs_buf err;
+		hs_buf_init(&err);
+		if (hs_lock_acquire(&l, master, 20000, NULL, NULL, &err) != 0) {
+			fprintf(stderr, "FAIL: the dead holder's lock was not broken: %s\n",
+				err.s ? err.s : "?");
+			bad++;
+		}
+		hs_lock_release(&l);
+		hs_buf_free(&err);
+	}
+	if (rmdir_fail_left != 0 || access(brk, F_OK) == 0) {
+		fprintf(stderr, "FAIL: the turn's rmdir failing 6 times (EIO) left "
+			"the turn on the share\n");
+		bad++;
+	}
+	rmdir_fail_left = 0;
+
 	char cmd[200];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	(void)!system(cmd);
 	if (bad)
 		return 1;
 	printf("lock: a breaker stalled %d s in its turn did not move the "
-	       "live lock aside\n", STALL_S);
+	       "live lock aside; a turn's rmdir failing for 2 s ended it\n",
+	       STALL_S);
 	return 0;
 }
