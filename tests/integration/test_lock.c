@@ -42,7 +42,8 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Read MASTER.lock/owner into buf: 0, or the errno of the failure. */
+/* Read MASTER.lock/owner into buf: 0, the errno of the failure, or -1
+ * (empty). */
 static int read_line(const char *master, char *buf, size_t n)
 {
 	char path[600];
@@ -55,6 +56,11 @@ static int read_line(const char *master, char *buf, size_t n)
 	int e = fgets(buf, (int)n, f) ? 0 : (errno ? errno : -1);
 	fclose(f);
 	return e;
+}
+
+static const char *what(int e)
+{
+	return e == 0 ? "ok" : e < 0 ? "empty" : strerror(e);
 }
 
 static char *paths[MAX_PATHS];
@@ -71,7 +77,7 @@ static void lost_report(const hs_lock *l, const char *master)
 		int e = read_line(paths[i], other, sizeof other);
 		other[strcspn(other, "\n")] = 0;
 		fprintf(stderr, "lost: pid %d: owner through %s: \"%s\" %s\n",
-			(int)getpid(), paths[i], other, e ? strerror(e) : "ok");
+			(int)getpid(), paths[i], other, what(e));
 	}
 	char seen[3][400];
 	int e[3];
@@ -84,8 +90,8 @@ static void lost_report(const hs_lock *l, const char *master)
 	fprintf(stderr, "FAIL pid %d: another process broke the lock while it "
 		"was held (ours: %.*s; owner file now: \"%s\" %s, \"%s\" %s, "
 		"\"%s\" %s)\n", (int)getpid(), (int)strcspn(l->line, "\n"),
-		l->line, seen[0], e[0] ? strerror(e[0]) : "ok", seen[1],
-		e[1] ? strerror(e[1]) : "ok", seen[2], e[2] ? strerror(e[2]) : "ok");
+		l->line, seen[0], what(e[0]), seen[1], what(e[1]), seen[2],
+		what(e[2]));
 }
 
 /* One process: take, hold, let go until the deadline. */
