@@ -66,6 +66,16 @@ static int read_owner(const hs_lock *l, char *buf, size_t n)
 	return e;
 }
 
+/* Whether read_owner's answer (its errno) tells who owns the lock: the
+ * line read, or no owner file. A read that failed otherwise (EIO from a
+ * busy SMB client) tells nothing: a live lock read as "" would be taken
+ * for one whose owner never wrote its name, and broken after
+ * HS_LOCK_ORPHAN_MS, while its holder writes the master. */
+static int owner_known(int e)
+{
+	return e == 0 || e == ENOENT || e == ENOTDIR;
+}
+
 static int write_owner(hs_lock *l)
 {
 	char host[256] = "?";
@@ -94,7 +104,7 @@ static int still_mine(const hs_lock *l)
 		return 0;
 	for (int i = 0, wait = 50;; i++) {
 		int e = read_owner(l, now, sizeof now);
-		if (e == 0 || e == ENOENT || e == ENOTDIR || i == 7)
+		if (owner_known(e) || i == 7)
 			return e == 0 && strcmp(now, l->line) == 0;
 		hs_os_sleep_ms(wait);
 		if (wait < 1000)
@@ -213,10 +223,10 @@ static void break_lock(hs_lock *l, const char *owner_seen)
 		clear_dead_turn(l);
 		return; /* another PC is breaking it: look again */
 	}
-	read_owner(l, again, sizeof again);
-	if (strcmp(again, owner_seen) != 0) {
+	if (!owner_known(read_owner(l, again, sizeof again)) ||
+	    strcmp(again, owner_seen) != 0) {
 		end_turn(l);
-		return; /* someone took it meanwhile */
+		return; /* someone took it meanwhile, or no answer */
 	}
 	hs_buf_init(&b);
 	hs_buf_printf(&b, "%s" STALE "%ld.%lld", l->dir, hs_os_pid(),
@@ -328,7 +338,7 @@ int hs_lock_acquire(hs_lock *l, const char *master_path, int timeout_ms,
 		}
 		/* EEXIST or EIO: busy. */
 		char owner[400];
-		read_owner(l, owner, sizeof owner);
+		int known = owner_known(read_owner(l, owner, sizeof owner));
 		if (l->line[0] && strcmp(owner, l->line) == 0) {
 			/* our own lock, made earlier in this wait, whose
 			 * read-back failed: it is ours */
@@ -336,7 +346,7 @@ int hs_lock_acquire(hs_lock *l, const char *master_path, int timeout_ms,
 			sweep_aside(l);
 			return 0;
 		}
-		if (lock_is_stale(l, owner)) {
+		if (known && lock_is_stale(l, owner)) {
 			break_lock(l, owner);
 			continue;
 		}

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -166,11 +167,43 @@ int main(void)
 	hs_lock_release(&l);
 	check(!exists(lockdir), "read-back EIO 9 times: nothing left after release");
 
+	/* another PC's live lock, its owner written 60 s ago (past the
+	 * ownerless lock's 20 s, within the lease), whose owner file cannot
+	 * be read for now: waited for, never broken as if it had no owner */
+	char owner[200], line[] = "otherpc 4242 2026-12-01T10:00:00Z\n";
+	snprintf(owner, sizeof owner, "%s/owner", lockdir);
+	check(mkdir(lockdir, 0777) == 0, "another PC's lock made");
+	FILE *f = fopen(owner, "w");
+	check(f && fputs(line, f) >= 0, "another PC's owner written");
+	if (f)
+		fclose(f);
+	struct timeval old[2];
+	gettimeofday(&old[0], NULL);
+	old[0].tv_sec -= 60;
+	old[1] = old[0];
+	check(utimes(owner, old) == 0 && utimes(lockdir, old) == 0,
+	      "another PC's lock 60 s old");
+	read_fail_left = -1;
+	rc = hs_lock_acquire(&l, master, 1500, NULL, NULL, &err);
+	read_fail_left = 0;
+	check(rc == HS_EBUSY, "unreadable live owner: waited for, not taken");
+	if (rc == 0)
+		hs_lock_release(&l);
+	char kept[200] = "";
+	f = fopen(owner, "r");
+	check(f && fgets(kept, sizeof kept, f) && strcmp(kept, line) == 0,
+	      "unreadable live owner: its lock is still there");
+	if (f)
+		fclose(f);
+	unlink(owner);
+	rmdir(lockdir);
+
 	hs_buf_free(&err);
 	rmdir(dir);
 	if (failures)
 		return 1;
 	printf("lock: owner write EIO retried, EACCES at once, lasting EIO"
-	       " ends with the wait; owner read EIO read again; nothing left\n");
+	       " ends with the wait; owner read EIO read again, a live lock"
+	       " never broken for it; nothing left\n");
 	return 0;
 }
