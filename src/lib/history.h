@@ -119,7 +119,9 @@ int hs_history_writer_put_values(hs_history_writer *w, sqlite3 *db,
  * it out): nothing is written. The writer keeps up to HS_HISTORY_BATCH
  * entries (copied) to write them with one statement: until
  * hs_history_writer_flush, they are not in the table (a reset or free
- * drops them). SQLite code. */
+ * drops them). The sync copies a trail with hs_history_writer_put_set,
+ * which writes exactly this, as a set; test_history holds the two
+ * against each other. SQLite code. */
 int hs_history_writer_put_stored(hs_history_writer *w, sqlite3 *db,
 				 const hs_history_names *from,
 				 sqlite3_value **v);

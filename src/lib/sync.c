@@ -656,7 +656,8 @@ static int log_open(sync_ctx *c, int deletes, const log_plan *plan,
 			break;
 		sqlite3_bind_int64(*q, 1, by_id ? plan->from[i] - 1
 						: c->pushed_mark);
-		sqlite3_bind_int64(*q, 2, by_id ? plan->from[i + 1] : INT64_MAX);
+		if (by_id)
+			sqlite3_bind_int64(*q, 2, plan->from[i + 1]);
 	}
 	hs_buf_free(&sql);
 	if (sr != SQLITE_OK)
@@ -1195,10 +1196,8 @@ static int spool_entry(void *ctx, sqlite3_value **v)
 {
 	spool_ctx *x = ctx;
 	hs_history_writer *w = &x->w;
-	if (!x->st)
-		return x->sr = x->names
-				       ? hs_history_writer_put_stored(w, w->db, x->names, v)
-				       : hs_history_writer_put_values(w, w->db, v);
+	if (!x->st) /* an old-shape trail (a stored one goes by spool_set) */
+		return x->sr = hs_history_writer_put_values(w, w->db, v);
 	for (int i = 0; i < 8; i++)
 		sqlite3_bind_value(x->st, i + 1, v[i]);
 	x->sr = hs_step_done(x->st);
