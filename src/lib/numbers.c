@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *NUMBERS_DDL =
+const char *const HS_NUMBERS_DDL =
 	"CREATE TABLE IF NOT EXISTS hubsync_blocks(series TEXT NOT NULL,"
 	" next INTEGER NOT NULL, last INTEGER NOT NULL,"
 	" PRIMARY KEY(series, next));"
@@ -36,7 +36,7 @@ int hs_numbers_top_up(hs_replica *r, hs_master *m, hs_rowset *blocks,
 	sqlite3_stmt *st;
 	int64_t size = block_size(r);
 	int rc = 0;
-	if (hs_exec(r->db, NUMBERS_DDL) != SQLITE_OK)
+	if (hs_exec(r->db, HS_NUMBERS_DDL) != SQLITE_OK)
 		return 0; /* read-only moment: the next sync tops up */
 	/* Every series the office uses, also ones this PC never drew from:
 	 * it may have to, with the share away. */
@@ -79,7 +79,7 @@ int hs_numbers_store(hs_replica *r, const hs_rowset *blocks)
 {
 	if (!blocks->n)
 		return SQLITE_OK;
-	int sr = hs_exec(r->db, NUMBERS_DDL);
+	int sr = hs_exec(r->db, HS_NUMBERS_DDL);
 	if (sr == SQLITE_OK)
 		sr = hs_rowset_insert(r->db, "INSERT OR IGNORE INTO hubsync_blocks("
 					     "series, next, last) VALUES(?1, ?2, ?3)",
@@ -177,7 +177,7 @@ int hs_replica_number_next(hs_replica *r, const char *series, int64_t *out)
 	for (int attempt = 0; attempt < 2; attempt++) {
 		sr = hs_exec(r->db, "BEGIN IMMEDIATE");
 		if (sr == SQLITE_OK)
-			sr = hs_exec(r->db, NUMBERS_DDL);
+			sr = hs_exec(r->db, HS_NUMBERS_DDL);
 		if (sr != SQLITE_OK) {
 			hs_exec(r->db, "ROLLBACK");
 			return hs_fail_sqlite(r, sr, "cannot take a number");

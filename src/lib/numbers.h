@@ -11,6 +11,11 @@
 
 #define HS_NUMBER_BLOCK_DEFAULT 20
 
+/* The blocks reserved and the series known (hs_exec, CREATE ... IF NOT
+ * EXISTS): made with the replica's metadata (hs_schema_create_meta), and
+ * again where they are used (a replica an older hubsync made). */
+extern const char *const HS_NUMBERS_DDL;
+
 /* Under the master lock: reserve a fresh block for every series this
  * replica uses whose reserve is below half a block. The blocks are kept
  * in *blocks (series, first, last) for hs_numbers_store. HS_OK, or an

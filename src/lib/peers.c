@@ -24,14 +24,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *PEERS_DDL =
+const char *const HS_PEERS_DDL =
 	"CREATE TABLE IF NOT EXISTS hubsync_peers(site TEXT PRIMARY KEY,"
 	" user TEXT, last_sync INTEGER, synced_seq INTEGER,"
 	" master_seq INTEGER) WITHOUT ROWID;";
 
 int hs_peers_store(sqlite3 *db, const hs_rowset *sites)
 {
-	int sr = hs_exec(db, PEERS_DDL);
+	int sr = hs_exec(db, HS_PEERS_DDL);
 	if (sr == SQLITE_OK)
 		sr = hs_exec(db, "DELETE FROM hubsync_peers");
 	if (sr == SQLITE_OK)

@@ -9,6 +9,8 @@
 #include "schema.h"
 #include "error.h"
 #include "history.h"
+#include "numbers.h"
+#include "peers.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +88,13 @@ int hs_schema_create_meta(sqlite3 *db)
 	 * its table until its next sync converts it (hs_history_upgrade) */
 	if (rc == SQLITE_OK)
 		rc = hs_exec(db, HS_HISTORY_DDL);
+	/* made here, not on first use in a sync: DDL there would change the
+	 * schema and make the next sync reconcile (re-create every capture
+	 * trigger), and each CREATE a transaction of its own */
+	if (rc == SQLITE_OK)
+		rc = hs_exec(db, HS_NUMBERS_DDL);
+	if (rc == SQLITE_OK)
+		rc = hs_exec(db, HS_PEERS_DDL);
 	if (rc == SQLITE_OK && hs_table_exists(db, "sync_log") == 0) {
 		rc = hs_exec(db, SYNC_LOG_DDL);
 		if (rc == SQLITE_OK)

@@ -1088,6 +1088,35 @@ static void number_blocks_every_series(void)
 	tu_net_close(&N);
 }
 
+/* After the first sync (which reconciles once after init), syncs change
+ * no schema: no table made on first use, so no reconcile re-creating the
+ * capture triggers at the next sync (each a write transaction of its own,
+ * and DDL the app's other connections must re-read). */
+static void syncs_leave_schema(void)
+{
+	tu_net N;
+	int64_t sv[2];
+	tu_net_open(&N, 2, "app", SHOP, NULL);
+	tu_net_init(&N, NULL);
+	for (int i = 0; i < 2; i++)
+		TU_CHECK(count(N.s[i].app, "SELECT count(*) FROM sqlite_master"
+					   " WHERE name IN ('hubsync_blocks',"
+					   " 'hubsync_series', 'hubsync_peers')") == 3,
+			 "site %d: init made not all of hubsync's tables", i);
+	tu_net_sync_all(&N, 1);
+	for (int i = 0; i < 2; i++)
+		sv[i] = tu_int(N.s[i].app, -1, "PRAGMA schema_version");
+	tu_exec(N.s[0].app, "INSERT INTO notes VALUES ('n', 'x')");
+	tu_net_sync_all(&N, 2);
+	TU_CHECK_CELL(N.s[1].app, "notes", "body", "id = 'n'", "'x'");
+	for (int i = 0; i < 2; i++)
+		TU_CHECK(tu_int(N.s[i].app, -1, "PRAGMA schema_version") == sv[i],
+			 "site %d: later syncs changed the schema (version %lld"
+			 " -> %lld)", i, (long long)sv[i],
+			 (long long)tu_int(N.s[i].app, -1, "PRAGMA schema_version"));
+	tu_net_close(&N);
+}
+
 int main(int argc, char **argv)
 {
 	static const tu_case cases[] = {
@@ -1110,6 +1139,7 @@ int main(int argc, char **argv)
 		{"same_user_two_pcs", same_user_two_pcs},
 		{"virtual_tables_skipped", virtual_tables_skipped},
 		{"number_blocks_every_series", number_blocks_every_series},
+		{"syncs_leave_schema", syncs_leave_schema},
 	};
 	return tu_run_cases(cases, sizeof(cases) / sizeof(cases[0]), argc,
 			    argv);
