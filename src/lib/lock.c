@@ -90,26 +90,46 @@ static int write_owner(hs_lock *l)
 	return ok ? 0 : -1;
 }
 
+/*
+ * A busy SMB client fails every request with EIO for a while (smbnetfs:
+ * for 3 s after one request timed out). What must get through (the
+ * owner's read, the end of a breaker's turn) is tried again for up to
+ * 3.5 s: for (i = 0; busy_try(i); i++) { try; }. busy_try
+ * sleeps before every try but the first (50 ms, doubling up to 1 s: 3.55 s
+ * in all over 8 tries) and says 0 when the tries are used up.
+ */
+static int busy_try(int i)
+{
+	if (i >= 8)
+		return 0;
+	if (i > 0)
+		hs_os_sleep_ms(i < 6 ? 50 << (i - 1) : 1000);
+	return 1;
+}
+
+/* rmdir(dir); 1 if dir is gone now: removed, or not there. A check that
+ * fails otherwise (EIO) is no answer: the folder may still be there. */
+static int folder_removed(const char *dir)
+{
+	return hs_os_rmdir(dir) == 0 ||
+	       (hs_os_exists(dir) != 0 && (errno == ENOENT || errno == ENOTDIR));
+}
+
 /* 1 if MASTER.lock/owner is the line this process wrote: the lock is
  * still ours (not taken for stale and moved aside meanwhile). A read that
- * fails is not an answer: a busy SMB client fails every request with EIO
- * for a while (smbnetfs: 3 s after a request that timed out), and taking
- * that for "not ours" made a holder give up a lock it held, or lock itself
- * out (its own live lock) for a lease. So it is read again for up to
- * 3.5 s; a lock that cannot be read by then is not held. */
+ * fails is not an answer: taking it for "not ours" made a holder give up
+ * a lock it held, or lock itself out (its own live lock) for a lease. So
+ * it is read again for up to 3.5 s (busy_try); a lock that cannot be read
+ * by then is not held. */
 static int still_mine(const hs_lock *l)
 {
-	char now[400];
+	char now[400] = "";
+	int e = EIO;
 	if (!l->line[0])
 		return 0;
-	for (int i = 0, wait = 50;; i++) {
-		int e = read_owner(l, now, sizeof now);
-		if (owner_known(e) || i == 7)
-			return e == 0 && strcmp(now, l->line) == 0;
-		hs_os_sleep_ms(wait);
-		if (wait < 1000)
-			wait *= 2;
-	}
+	for (int i = 0; !owner_known(e) && busy_try(i); i++)
+		e = read_owner(l, now, sizeof now);
+	return e == 0 && strcmp(now, l->line) == 0;
 }
 
 /* The share's current time in seconds: touch MASTER.clock and read its
@@ -196,14 +216,9 @@ static void clear_dead_turn(const hs_lock *l)
  * breaking for BREAK_TURN_MS, so it is tried for up to 3.5 s too. */
 static void end_turn(const hs_lock *l)
 {
-	for (int i = 0, wait = 50; i < 8; i++) {
-		if (hs_os_rmdir(l->brk) == 0 ||
-		    (hs_os_exists(l->brk) != 0 && errno == ENOENT))
+	for (int i = 0; busy_try(i); i++) {
+		if (folder_removed(l->brk))
 			break;
-		if (i < 7)
-			hs_os_sleep_ms(wait);
-		if (wait < 1000)
-			wait *= 2;
 	}
 }
 
