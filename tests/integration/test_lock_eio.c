@@ -6,20 +6,31 @@
  * error fails at once with its message, and an EIO that lasts fails when
  * the wait is over; neither leaves a lock behind.
  *
- * The failures are made by this program's own fopen, which the library's
- * calls reach (the executable's definition comes first), for the owner
- * file only; every other file goes to the C library's fopen.
+ * The release, and the removal of a stale lock a breaker moved aside,
+ * through a client that fails every request with EIO for a while
+ * (smbnetfs: 3 s after one request timed out): the folder is gone
+ * afterwards; failures that last end the release in bounded time, and the
+ * lock left is taken again once its lease is over.
+ *
+ * The failures are made by this program's own fopen, unlink, rmdir and
+ * lstat (the platform layer's calls), which the library's calls reach
+ * (the executable's definition comes first), for the lock's paths only
+ * (its owner file, MASTER.lock and the folders moved aside); everything
+ * else goes to the C library's functions.
  */
 #define _GNU_SOURCE
 #include "lock.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,6 +69,89 @@ FILE *fopen(const char *path, const char *mode)
 	return real(path, mode);
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* A spell of a busy client: until spell_end (now_ms; INFINITY: for good)
+ * the lock folder's rmdir and lstat fail with EIO, and its owner file's
+ * unlink too if spell_unlink. lost_unlinks: unlinks of an owner file that
+ * are done but answered EIO (the request went through, its answer timed
+ * out), then a spell. */
+static double spell_end;
+static int spell_unlink;
+static int lost_unlinks;
+static int folder_calls; /* rmdirs and lstats of a lock folder */
+
+static int ends_with(const char *s, const char *end)
+{
+	size_t n = strlen(s), m = strlen(end);
+	return n >= m && strcmp(s + n - m, end) == 0;
+}
+
+/* MASTER.lock, or a lock moved aside (MASTER.lock.stale.PID.MS) */
+static int lock_folder(const char *path)
+{
+	return ends_with(path, ".lock") || strstr(path, ".lock.stale.");
+}
+
+static int in_spell(void)
+{
+	return now_ms() < spell_end;
+}
+
+/* Count a call on path if it is a lock folder; 1 (errno EIO) if it fails
+ * in the spell. */
+static int folder_call_fails(const char *path)
+{
+	if (!lock_folder(path))
+		return 0;
+	folder_calls++;
+	if (!in_spell())
+		return 0;
+	errno = EIO;
+	return 1;
+}
+
+int unlink(const char *path)
+{
+	static int (*real)(const char *);
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "unlink");
+	if (ends_with(path, "/owner")) {
+		if (lost_unlinks > 0) {
+			lost_unlinks--;
+			real(path);
+			errno = EIO;
+			return -1;
+		}
+		if (spell_unlink && in_spell()) {
+			errno = EIO;
+			return -1;
+		}
+	}
+	return real(path);
+}
+
+int rmdir(const char *path)
+{
+	static int (*real)(const char *);
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "rmdir");
+	return folder_call_fails(path) ? -1 : real(path);
+}
+
+int lstat(const char *restrict path, struct stat *restrict st)
+{
+	static int (*real)(const char *restrict, struct stat *restrict);
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "lstat");
+	return folder_call_fails(path) ? -1 : real(path, st);
+}
+
 static int failures;
 
 static void check(int ok, const char *what)
@@ -72,13 +166,6 @@ static int exists(const char *path)
 {
 	struct stat st;
 	return stat(path, &st) == 0;
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* Take and release the lock of master with the owner write failing
@@ -97,6 +184,77 @@ static int attempt(const char *master, int times, int e, int timeout_ms,
 		check(hs_lock_held(&l), "the lock taken is held");
 	hs_lock_release(&l);
 	return rc;
+}
+
+/* Set path's times `seconds` back (a lock that old). */
+static int make_old(const char *path, int seconds)
+{
+	struct timeval t[2];
+	gettimeofday(&t[0], NULL);
+	t[0].tv_sec -= seconds;
+	t[1] = t[0];
+	return utimes(path, t);
+}
+
+/* The locks moved aside (MASTER.lock.stale.*) still in folder dir. */
+static int asides_left(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+	while (d && (e = readdir(d)))
+		n += strstr(e->d_name, ".lock.stale.") != NULL;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Take the lock of master and release it in a spell of spell_ms
+ * (INFINITY: for good) that fails the owner's unlink too if with_unlink,
+ * after `lost` unlinks done but answered EIO. How long the release took. */
+static double release_in_spell(const char *master, double spell_ms,
+			       int with_unlink, int lost)
+{
+	hs_lock l;
+	hs_buf err;
+	hs_buf_init(&err);
+	check(hs_lock_acquire(&l, master, 10000, NULL, NULL, &err) == 0,
+	      "release in a spell: the lock is taken");
+	hs_buf_free(&err);
+	spell_unlink = with_unlink;
+	lost_unlinks = lost;
+	folder_calls = 0;
+	double t0 = now_ms();
+	spell_end = t0 + spell_ms;
+	hs_lock_release(&l);
+	double took = now_ms() - t0;
+	spell_end = 0;
+	spell_unlink = 0;
+	lost_unlinks = 0;
+	return took;
+}
+
+/* The lock left behind by a release whose failures lasted: taken again
+ * (broken) once it is older than its lease, nothing left after. */
+static void take_after_lease(const char *master, const char *lockdir,
+			     const char *owner, const char *what)
+{
+	char msg[200];
+	hs_lock l;
+	hs_buf err;
+	hs_buf_init(&err);
+	snprintf(msg, sizeof msg, "%s: the lock is left", what);
+	check(exists(lockdir), msg);
+	if (exists(owner))
+		make_old(owner, HS_LOCK_LEASE_MS / 1000 + 60);
+	make_old(lockdir, HS_LOCK_LEASE_MS / 1000 + 60);
+	int rc = hs_lock_acquire(&l, master, 10000, NULL, NULL, &err);
+	snprintf(msg, sizeof msg, "%s: taken again after the lease", what);
+	check(rc == 0 && l.broke, msg);
+	hs_lock_release(&l);
+	hs_buf_free(&err);
+	snprintf(msg, sizeof msg, "%s: nothing left after the next release", what);
+	check(!exists(lockdir), msg);
 }
 
 int main(void)
@@ -177,11 +335,7 @@ int main(void)
 	check(f && fputs(line, f) >= 0, "another PC's owner written");
 	if (f)
 		fclose(f);
-	struct timeval old[2];
-	gettimeofday(&old[0], NULL);
-	old[0].tv_sec -= 60;
-	old[1] = old[0];
-	check(utimes(owner, old) == 0 && utimes(lockdir, old) == 0,
+	check(make_old(owner, 60) == 0 && make_old(lockdir, 60) == 0,
 	      "another PC's lock 60 s old");
 	read_fail_left = -1;
 	rc = hs_lock_acquire(&l, master, 1500, NULL, NULL, &err);
@@ -197,12 +351,61 @@ int main(void)
 	unlink(owner);
 	rmdir(lockdir);
 
+	/* The release through a client failing every request for a while
+	 * (smbnetfs: 3 s after one timed out): the folder's rmdir and the
+	 * check whether it is still there failing with EIO for 2.5 s */
+	release_in_spell(master, 2500, 0, 0);
+	check(folder_calls > 2, "release, rmdir EIO for 2.5 s: tried again");
+	check(!exists(lockdir), "release, rmdir EIO for 2.5 s: the lock is gone");
+	unlink(owner); /* if left: the next case on its own */
+	rmdir(lockdir);
+
+	/* the owner's unlink done but answered EIO (it timed out), then 3 s
+	 * of EIO: the owner file is gone (not "ours" any more), the folder
+	 * is still removed */
+	release_in_spell(master, 3000, 1, 1);
+	check(!exists(lockdir), "release, unlink answered EIO then 3 s of EIO: "
+	      "the lock is gone");
+	rmdir(lockdir);
+
+	/* failures that last: the release ends, the lock left is taken again
+	 * after its lease */
+	double took = release_in_spell(master, INFINITY, 1, 0);
+	check(took < 6000, "release, unlink failing for good: ends in bounded time");
+	take_after_lease(master, lockdir, owner, "release, unlink failing for good");
+	took = release_in_spell(master, INFINITY, 0, 0);
+	check(took < 6000, "release, rmdir failing for good: ends in bounded time");
+	check(!exists(owner), "release, rmdir failing for good: the owner removed");
+	take_after_lease(master, lockdir, owner, "release, rmdir failing for good");
+
+	/* A stale lock (its holder died: same host, stale at once) broken
+	 * and moved aside in a spell of 2.5 s: its removal outlasts the
+	 * spell, nothing is left aside */
+	pid_t dead = fork();
+	if (dead == 0)
+		_exit(hs_lock_acquire(&l, master, 5000, NULL, NULL, &err) == 0 ? 0 : 1);
+	int st;
+	check(waitpid(dead, &st, 0) == dead && WIFEXITED(st) &&
+		      WEXITSTATUS(st) == 0, "a holder died with the lock");
+	spell_unlink = 1;
+	spell_end = now_ms() + 2500;
+	rc = hs_lock_acquire(&l, master, 20000, NULL, NULL, &err);
+	spell_end = 0;
+	spell_unlink = 0;
+	check(rc == 0 && l.broke, "stale lock in a spell: broken and taken");
+	check(asides_left(dir) == 0, "stale lock in a spell: nothing left aside");
+	hs_lock_release(&l);
+	check(!exists(lockdir), "stale lock in a spell: nothing left after release");
+
 	hs_buf_free(&err);
-	rmdir(dir);
+	char cmd[200]; /* the share's clock file, and what a failure left */
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	(void)!system(cmd);
 	if (failures)
 		return 1;
 	printf("lock: owner write EIO retried, EACCES at once, lasting EIO"
 	       " ends with the wait; owner read EIO read again, a live lock"
-	       " never broken for it; nothing left\n");
+	       " never broken for it; the release and a stale lock's removal"
+	       " outlast 3 s of EIO; nothing left\n");
 	return 0;
 }
