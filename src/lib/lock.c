@@ -25,7 +25,12 @@
  * EEXIST: both mean "busy, retry". Now and then the owner file's write
  * right after a mkdir that worked fails with EIO too: the folder is
  * removed and the lock taken again, within the same wait (a bare Debian
- * test run of test_smb's lock part saw it once).
+ * test run of test_smb's lock part saw it once). After one request timed
+ * out, a client may fail every request with EIO for a while (smbnetfs:
+ * 3 s): the owner's reads, the release, the removal of a lock moved aside
+ * and the end of a breaker's turn are tried for 3.5 s (busy_try); a
+ * folder counts as gone only when it is not there, never when the check
+ * failed.
  */
 #include "lock.h"
 #include "hubsync.h"
@@ -93,8 +98,8 @@ static int write_owner(hs_lock *l)
 /*
  * A busy SMB client fails every request with EIO for a while (smbnetfs:
  * for 3 s after one request timed out). What must get through (the
- * owner's read, the end of a breaker's turn) is tried again for up to
- * 3.5 s: for (i = 0; busy_try(i); i++) { try; }. busy_try
+ * owner's read, the removal of a lock or a breaker's turn) is tried again
+ * for up to 3.5 s: for (i = 0; busy_try(i); i++) { try; }. busy_try
  * sleeps before every try but the first (50 ms, doubling up to 1 s: 3.55 s
  * in all over 8 tries) and says 0 when the tries are used up.
  */
@@ -177,16 +182,15 @@ static int lock_is_stale(const hs_lock *l, const char *owner)
 }
 
 /* Remove a lock folder moved aside (nobody else uses it): its owner file,
- * then the folder. Through a busy SMB client either may fail for a
- * moment (EIO): a few tries. */
+ * then the folder. Through a busy SMB client either may fail (EIO) for up
+ * to 3.5 s (busy_try); left there, it is removed by the next holder
+ * (sweep_aside). */
 static void remove_aside(const char *aside)
 {
 	char *o = path_with(aside, "/owner");
-	for (int i = 0; o && i < 4; i++) {
-		if (i)
-			hs_os_sleep_ms(50 << i);
+	for (int i = 0; o && busy_try(i); i++) {
 		hs_os_unlink(o);
-		if (hs_os_rmdir(aside) == 0 || hs_os_exists(aside) != 0)
+		if (folder_removed(aside))
 			break;
 	}
 	free(o);
@@ -385,27 +389,33 @@ int hs_lock_acquire(hs_lock *l, const char *master_path, int timeout_ms,
 
 /*
  * Remove our lock: the owner file, then the folder. Either may fail for a
- * moment: through SMB, deleting a file another PC is reading (its wait
+ * while: through SMB, deleting a file another PC is reading (its wait
  * loop reads the owner) fails or stays pending until that PC closes it,
- * and the folder is not empty meanwhile. Left there, the lock would hold
- * everyone off for a lease. So both are tried again, the owner file only
- * while it is still ours (never another PC's lock); an empty folder that
- * another PC has just made is safe to remove: its read-back fails.
+ * and the folder is not empty meanwhile; a busy client fails every
+ * request with EIO for 3 s. Left there, the lock would hold everyone off
+ * for a lease. So both are tried for up to 3.5 s (busy_try), the folder
+ * counted gone only when it is not there (a failed check is no answer).
+ * The owner file is removed only while it is still ours (never another
+ * PC's lock). Once our unlink was sent, an owner file that is not ours
+ * any more is most likely ours removed (the unlink went through, its
+ * answer was EIO): the folder is still removed. That is safe: rmdir
+ * removes only an empty folder, and an empty one that another PC has
+ * just made fails its owner write or read-back: it takes the lock again.
  */
 static void remove_lock(hs_lock *l)
 {
-	int unlinked = 0;
-	for (int i = 0; i < 6; i++) {
-		if (i)
-			hs_os_sleep_ms(25 << i);
-		if (!unlinked) {
-			if (!still_mine(l))
-				return;
-			unlinked = hs_os_unlink(l->owner) == 0;
-			if (!unlinked)
+	int ours = 1; /* the owner file may still hold our line */
+	int sent = 0; /* an unlink of it was sent */
+	for (int i = 0; busy_try(i); i++) {
+		if (ours && (ours = still_mine(l))) {
+			sent = 1;
+			if (hs_os_unlink(l->owner) != 0)
 				continue;
+			ours = 0;
 		}
-		if (hs_os_rmdir(l->dir) == 0 || hs_os_exists(l->dir) != 0)
+		if (!sent)
+			return; /* not ours (taken for stale), or unreadable */
+		if (folder_removed(l->dir))
 			return;
 	}
 }
