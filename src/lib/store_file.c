@@ -284,9 +284,17 @@ int hs_master_open_file(hs_master **out, const char *path, int create,
 	 * than deleted (deleting failed intermittently over SMB). */
 	sr = hs_exec(m->db, "PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=FULL;"
 			    " PRAGMA foreign_keys=OFF;"
+			    /* statement and savepoint journals (a batch's
+			     * pages, emptied at its end) in memory, not in a
+			     * temporary file */
+			    " PRAGMA temp_store=MEMORY;"
 			    /* a large merge spills its cache less (each
-			     * spill re-syncs the journal); still bounded */
-			    " PRAGMA cache_size=-16384;");
+			     * spill re-syncs the journal); still bounded, and
+			     * no larger: each page is memory touched for the
+			     * first time (a page fault), and 16 MB made the
+			     * first push of 100k rows 2% slower than 8 MB
+			     * (docs/PERFORMANCE.md, "Eighth round") */
+			    " PRAGMA cache_size=-8192;");
 	if (sr != SQLITE_OK) {
 		rc = sqlite_fail(m, err, sr, "cannot read");
 		goto cleanup;
