@@ -370,11 +370,13 @@ int main(void)
 
 	/* failures that last: the release ends, the lock left is taken again
 	 * after its lease */
+	/* bounded: 3.55 s of tries; the bound only catches a release that
+	 * does not end (no speed is asserted) */
 	double took = release_in_spell(master, INFINITY, 1, 0);
-	check(took < 6000, "release, unlink failing for good: ends in bounded time");
+	check(took < 30000, "release, unlink failing for good: ends in bounded time");
 	take_after_lease(master, lockdir, owner, "release, unlink failing for good");
 	took = release_in_spell(master, INFINITY, 0, 0);
-	check(took < 6000, "release, rmdir failing for good: ends in bounded time");
+	check(took < 30000, "release, rmdir failing for good: ends in bounded time");
 	check(!exists(owner), "release, rmdir failing for good: the owner removed");
 	take_after_lease(master, lockdir, owner, "release, rmdir failing for good");
 
